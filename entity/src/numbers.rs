@@ -1,0 +1,58 @@
+//! WhatsApp business numbers attached to a portal's Open Line.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "numbers")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(indexed)]
+    pub portal_id: i64,
+    #[sea_orm(column_type = "Text")]
+    pub line_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub transport: String,
+    #[sea_orm(unique, column_type = "Text")]
+    pub phone_number_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub display_phone: String,
+    #[sea_orm(column_type = "Text")]
+    pub access_token_enc: String,
+    #[sea_orm(column_type = "Text")]
+    pub app_secret_enc: String,
+    #[sea_orm(column_type = "Text")]
+    pub verify_token_enc: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::portals::Entity",
+        from = "Column::PortalId",
+        to = "super::portals::Column::Id",
+        on_update = "Cascade",
+        on_delete = "Cascade"
+    )]
+    Portals,
+    #[sea_orm(has_many = "super::chats::Entity")]
+    Chats,
+}
+
+impl Related<super::portals::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Portals.def()
+    }
+}
+
+impl Related<super::chats::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Chats.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

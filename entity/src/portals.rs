@@ -1,0 +1,45 @@
+//! Bitrix24 portals (one row per installation, keyed by `member_id`).
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "portals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique, column_type = "Text")]
+    pub member_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub domain: String,
+    #[sea_orm(column_type = "Text")]
+    pub client_endpoint: String,
+    #[sea_orm(column_type = "Text")]
+    pub server_endpoint: String,
+    #[sea_orm(column_type = "Text")]
+    pub access_token_enc: String,
+    #[sea_orm(column_type = "Text")]
+    pub refresh_token_enc: String,
+    pub token_expires_at: i64,
+    #[sea_orm(column_type = "Text")]
+    pub application_token_enc: String,
+    #[sea_orm(column_type = "Text")]
+    pub scope: String,
+    pub installed: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::numbers::Entity")]
+    Numbers,
+}
+
+impl Related<super::numbers::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Numbers.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,425 @@
+//! ChatActor: one per (number, customer). Processes that chat's items strictly in order
+//! (`AtomicResponse`), owns each message's state and the wamid ↔ Bitrix24 id map, and queues
+//! outbound jobs for the portal (to Bitrix24) or the number (to WhatsApp).
+
+use std::{collections::BTreeMap, time::Duration};
+
+use actix::prelude::*;
+use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
+use serde_json::{json, Value};
+
+use super::{
+    guarded,
+    number::NumberActor,
+    portal::chat_key,
+    registry::{KickOwner, Owner, Registry},
+    Ctx, Fault,
+};
+use crate::{
+    bitrix24::bbcode,
+    store::{
+        chats, inbox,
+        inbox::InboxItem,
+        jobs::{self, Job},
+        messages,
+    },
+};
+
+#[derive(Debug, Clone)]
+pub struct ChatInfo {
+    pub number_id: i64,
+    pub portal_id: i64,
+    pub line: String,
+    pub phone_number_id: String,
+    pub wa_id: String,
+}
+
+pub struct ChatActor {
+    ctx: Ctx,
+    info: ChatInfo,
+    registry: Addr<Registry>,
+    // Held so the number actor outlives its chats' in-flight work.
+    _number: Addr<NumberActor>,
+    /// Items not yet applied, in arrival (inbox id) order. Kept across a restart, so the item
+    /// that was being processed when the actor died is retried before anything after it.
+    backlog: BTreeMap<i64, InboxItem>,
+    busy: bool,
+    fault: Option<Fault>,
+}
+
+impl ChatActor {
+    pub fn new(
+        ctx: Ctx,
+        info: ChatInfo,
+        registry: Addr<Registry>,
+        number: Addr<NumberActor>,
+    ) -> Self {
+        Self {
+            ctx,
+            info,
+            registry,
+            _number: number,
+            backlog: BTreeMap::new(),
+            busy: false,
+            fault: None,
+        }
+    }
+
+    /// Applies the backlog in order, one item per transaction; stops at the first failure so
+    /// nothing overtakes it.
+    fn run(&mut self, ctx: &mut Context<Self>) {
+        if self.busy || self.backlog.is_empty() {
+            return;
+        }
+        self.busy = true;
+        let items: Vec<(i64, InboxItem)> =
+            self.backlog.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let services = self.ctx.clone();
+        let info = self.info.clone();
+        let mut panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
+        let fut = guarded(async move {
+            let mut done = Vec::new();
+            let mut kicks = Vec::new();
+            let mut failure = None;
+            for (inbox_id, item) in items {
+                let Some(_guard) = services.lifecycle.enter() else {
+                    break;
+                };
+                match process(
+                    &services,
+                    &info,
+                    inbox_id,
+                    &item,
+                    std::mem::take(&mut panic_now),
+                )
+                .await
+                {
+                    Ok(k) => {
+                        done.push(inbox_id);
+                        kicks.extend(k);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            (done, kicks, failure)
+        });
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.busy = false;
+            match res {
+                Ok((done, kicks, failure)) => {
+                    for id in done {
+                        act.backlog.remove(&id);
+                    }
+                    let kicks: std::collections::HashSet<Owner> = kicks.into_iter().collect();
+                    for owner in kicks {
+                        act.registry.do_send(KickOwner(owner));
+                    }
+                    match failure {
+                        Some(e) => {
+                            tracing::warn!(number = act.info.number_id, error = %e, "chat item failed; retrying");
+                            ctx.run_later(Duration::from_millis(500), |act, ctx| act.run(ctx));
+                        }
+                        None => act.run(ctx),
+                    }
+                }
+                Err(panic) => {
+                    tracing::error!(number = act.info.number_id, panic = %panic, "chat actor panicked; restarting");
+                    ctx.stop();
+                }
+            }
+        }));
+    }
+}
+
+impl Actor for ChatActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.run(ctx);
+    }
+}
+
+impl Supervised for ChatActor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        // State is in the database and the backlog; `started` resumes the backlog in order.
+        self.busy = false;
+        self.fault = None;
+        tracing::info!(number = self.info.number_id, "chat actor restarted");
+    }
+}
+
+/// One stored inbox item for this chat.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatWork {
+    pub inbox_id: i64,
+    pub item: InboxItem,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChatFaultMsg(pub Fault);
+
+impl Handler<ChatFaultMsg> for ChatActor {
+    type Result = ();
+    fn handle(&mut self, msg: ChatFaultMsg, _: &mut Self::Context) {
+        self.fault = Some(msg.0);
+    }
+}
+
+impl Handler<ChatWork> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChatWork, ctx: &mut Self::Context) {
+        self.backlog.insert(msg.inbox_id, msg.item);
+        self.run(ctx);
+    }
+}
+
+/// Applies one item in one transaction; returns the owners whose outbox got new jobs.
+async fn process(
+    services: &Ctx,
+    info: &ChatInfo,
+    inbox_id: i64,
+    item: &InboxItem,
+    panic_now: bool,
+) -> Result<Vec<Owner>, DbErr> {
+    let txn = services.db.begin().await?;
+    match inbox::get(&txn, inbox_id).await? {
+        Some(row) if !row.processed => {}
+        // Already handled (a sweep and a live dispatch can both deliver an item).
+        _ => {
+            txn.commit().await?;
+            return Ok(Vec::new());
+        }
+    }
+    let kicks = match item {
+        InboxItem::WaMessage {
+            name,
+            wamid,
+            timestamp,
+            text,
+            ..
+        } => customer_message(&txn, info, name, wamid, *timestamp, text).await?,
+        InboxItem::WaStatus {
+            wamid,
+            status,
+            timestamp,
+            error,
+            ..
+        } => match receipt(&txn, info, wamid, status, *timestamp, error.as_deref()).await? {
+            Some(kicks) => kicks,
+            // The send that produced this wamid is not stored yet: keep the item for later.
+            None => {
+                txn.rollback().await?;
+                return Ok(Vec::new());
+            }
+        },
+        InboxItem::B24OperatorMessage {
+            im_chat_id,
+            im_message_id,
+            text,
+            ..
+        } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
+    };
+    if panic_now {
+        // Fault injection: dies after writing, before commit, the worst moment.
+        panic!("injected fault: chat actor panics while processing an item");
+    }
+    inbox::mark_processed(&txn, &[inbox_id]).await?;
+    txn.commit().await?;
+    Ok(kicks)
+}
+
+/// Bitrix24 accepts letters, spaces, `-` and `'` in names, 25 characters at most.
+fn b24_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| c.is_alphabetic() || *c == ' ' || *c == '-' || *c == '\'')
+        .take(25)
+        .collect();
+    cleaned.trim().to_string()
+}
+
+async fn customer_message(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    name: &str,
+    wamid: &str,
+    timestamp: i64,
+    text: &str,
+) -> Result<Vec<Owner>, DbErr> {
+    let chat = chats::get_or_create(txn, info.number_id, &info.wa_id, name).await?;
+    if !name.is_empty() && chat.customer_name != name {
+        chats::set_name(txn, chat.id, name).await?;
+    }
+    if messages::find_by_wamid(txn, wamid).await?.is_some() {
+        return Ok(Vec::new());
+    }
+    let message_id = messages::insert_inbound(txn, chat.id, wamid, text, timestamp * 1000).await?;
+    let display = b24_name(name);
+    let item = json!({
+        "user": {
+            "id": info.wa_id,
+            "name": if display.is_empty() { format!("+{}", info.wa_id) } else { display },
+            "phone": format!("+{}", info.wa_id),
+            "skip_phone_validate": "Y",
+        },
+        "message": {
+            "id": wamid,
+            "date": timestamp,
+            "text": text,
+        },
+        "chat": {
+            "id": chat_key(&info.wa_id, &info.phone_number_id),
+            "name": format!("WhatsApp +{}", info.wa_id),
+        },
+    });
+    let job = Job::B24SendMessage {
+        message_id,
+        chat_id: chat.id,
+        line: info.line.clone(),
+        item,
+    };
+    jobs::enqueue(
+        txn,
+        &jobs::portal_owner(info.portal_id),
+        &jobs::chat_queue(chat.id),
+        &job,
+    )
+    .await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
+
+/// Moves an outbound message's state forward only and reports each new step to Bitrix24 once.
+/// `None` when the wamid is not known (yet).
+async fn receipt(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    wamid: &str,
+    status: &str,
+    timestamp: i64,
+    error: Option<&str>,
+) -> Result<Option<Vec<Owner>>, DbErr> {
+    let Some(msg) = messages::find_by_wamid(txn, wamid).await? else {
+        return Ok(None);
+    };
+    if msg.direction != messages::OUT {
+        return Ok(Some(Vec::new()));
+    }
+    let Some(current) = messages::rank(&msg.status) else {
+        // failed/deleted are terminal.
+        return Ok(Some(Vec::new()));
+    };
+    let at = timestamp * 1000;
+    let target = match status {
+        "played" => messages::READ,
+        s => s,
+    };
+    if target == messages::FAILED {
+        if current >= 2 {
+            return Ok(Some(Vec::new()));
+        }
+        let why = error.unwrap_or("WhatsApp reported the message as failed");
+        messages::fail(txn, &[msg.id], why).await?;
+        let mut kicks = Vec::new();
+        if let Some(im_chat_id) = &msg.b24_chat_id {
+            let notice = Job::B24Notice {
+                im_chat_id: im_chat_id.clone(),
+                text: format!("Not delivered to WhatsApp: {why}"),
+            };
+            jobs::enqueue(
+                txn,
+                &jobs::portal_owner(info.portal_id),
+                &jobs::chat_queue(msg.chat_id),
+                &notice,
+            )
+            .await?;
+            kicks.push(Owner::Portal(info.portal_id));
+        }
+        return Ok(Some(kicks));
+    }
+    let Some(new) = messages::rank(target) else {
+        return Ok(Some(Vec::new()));
+    };
+    if new <= current {
+        return Ok(Some(Vec::new()));
+    }
+    messages::advance(txn, msg.id, target, at).await?;
+    let (Some(im_chat), Some(im_msg)) = (&msg.b24_chat_id, &msg.b24_message_id) else {
+        return Ok(Some(Vec::new()));
+    };
+    let key = chat_key(&info.wa_id, &info.phone_number_id);
+    let mut steps = Vec::new();
+    // delivered → the operator's "delivered"; read → "read" (and "delivered" first if skipped).
+    if current < 2 && new >= 2 {
+        steps.push(false);
+    }
+    if new >= 3 {
+        steps.push(true);
+    }
+    for reading in steps {
+        let mut item = json!({
+            "im": {"chat_id": im_chat, "message_id": im_msg},
+            "message": {"id": [wamid]},
+            "chat": {"id": key},
+        });
+        if !reading {
+            item["message"]["date"] = Value::from(timestamp);
+        }
+        let job = Job::B24Status {
+            message_id: msg.id,
+            line: info.line.clone(),
+            reading,
+            item,
+        };
+        jobs::enqueue(
+            txn,
+            &jobs::portal_owner(info.portal_id),
+            &jobs::chat_queue(msg.chat_id),
+            &job,
+        )
+        .await?;
+    }
+    Ok(Some(vec![Owner::Portal(info.portal_id)]))
+}
+
+async fn operator_message(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    im_chat_id: &str,
+    im_message_id: &str,
+    text: &str,
+) -> Result<Vec<Owner>, DbErr> {
+    let chat = chats::get_or_create(txn, info.number_id, &info.wa_id, "").await?;
+    let message_id =
+        messages::insert_outbound(txn, chat.id, im_chat_id, im_message_id, text).await?;
+    let job = Job::WaSendText {
+        message_id,
+        to: info.wa_id.clone(),
+        text: bbcode::to_whatsapp(text),
+    };
+    jobs::enqueue(
+        txn,
+        &jobs::number_owner(info.number_id),
+        &jobs::chat_queue(chat.id),
+        &job,
+    )
+    .await?;
+    Ok(vec![Owner::Number(info.number_id)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::b24_name;
+
+    #[test]
+    fn names_are_cleaned_for_bitrix24() {
+        assert_eq!(b24_name("Anna-Maria O'Neil 😀"), "Anna-Maria O'Neil");
+        assert_eq!(b24_name("1234"), "");
+        assert_eq!(b24_name(&"a".repeat(40)).len(), 25);
+    }
+}

@@ -1,0 +1,122 @@
+//! The actors: the only owners of mutable runtime state. All are started under actix
+//! supervision; a panic inside a handler stops the actor, and its `Supervisor` restarts it from
+//! the database (see `guarded`).
+
+pub mod chat;
+pub mod number;
+pub mod portal;
+pub mod registry;
+
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+};
+
+use futures::FutureExt;
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    bitrix24::B24Client, config::Settings, store::crypto::SecretBox, whatsapp::cloud::CloudClient,
+};
+
+/// Shared, immutable services every actor and handler uses.
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub secrets: SecretBox,
+    pub b24: B24Client,
+    pub graph: CloudClient,
+    /// Base URL at which portals and Meta reach us.
+    pub public_url: String,
+    pub lifecycle: Lifecycle,
+}
+
+pub type Ctx = Arc<Services>;
+
+/// Graceful stop: no new work starts once stopping; `shutdown` waits for work in flight.
+#[derive(Default)]
+pub struct Lifecycle {
+    stopping: AtomicBool,
+    inflight: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+pub struct WorkGuard<'a>(&'a Lifecycle);
+
+impl Drop for WorkGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.inflight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Lifecycle {
+    /// Registers a unit of work; `None` once shutdown has begun.
+    pub fn enter(&self) -> Option<WorkGuard<'_>> {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        let guard = WorkGuard(self);
+        if self.stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(guard)
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Stops new work and waits (at most 10 s) until work in flight has finished. Anything
+    /// cut off is still stored and resumes on the next start.
+    pub async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if tokio::time::Instant::now() > deadline {
+                tracing::warn!(
+                    inflight = self.inflight.load(Ordering::SeqCst),
+                    "shutdown did not drain in time"
+                );
+                return;
+            }
+            let notified = self.idle.notified();
+            if self.inflight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), notified).await;
+        }
+    }
+}
+
+/// Runs an actor's async work so that a panic becomes `Err` instead of killing the arbiter
+/// task; the caller then stops the actor and its Supervisor restarts it.
+pub async fn guarded<F, T>(fut: F) -> Result<T, String>
+where
+    F: Future<Output = T>,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(v) => Ok(v),
+        Err(panic) => Err(panic_message(&*panic)),
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+/// What a debug fault hook asks an actor to do (tests only; `debug_faults` must be on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Panic inside the handler of the next unit of real work.
+    PanicOnNextWork,
+}

@@ -1,0 +1,765 @@
+//! PortalActor: one per installed portal. Owns the OAuth tokens (single-flight refresh), the
+//! portal's REST rate limit, and the ordered outbox of REST calls with retries. It also routes
+//! operator messages line → number.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use futures::future::join_all;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use super::{
+    guarded,
+    registry::{Dispatch, Kick, Owner, Registry},
+    Ctx, Fault,
+};
+use crate::{
+    bitrix24::{client::messages_params, rate::LeakyBucket, B24Error},
+    store::{
+        self, chats, inbox,
+        inbox::InboxItem,
+        jobs::{self, Job},
+        messages, numbers, portals, StoreError,
+    },
+};
+use sea_orm::TransactionTrait;
+
+/// Events we bind on every install (and re-bind after an app update).
+pub const BOUND_EVENTS: [&str; 7] = [
+    "OnImConnectorMessageAdd",
+    "OnImConnectorMessageUpdate",
+    "OnImConnectorMessageDelete",
+    "OnImConnectorStatusDelete",
+    "OnImConnectorLineDelete",
+    "OnAppUninstall",
+    "OnAppUpdate",
+];
+
+/// At most this many items per imconnector call (Bitrix24 batches are ≤ 50).
+const BATCH: usize = 50;
+
+struct Tokens {
+    access: SecretString,
+    refresh: SecretString,
+    generation: u64,
+}
+
+/// A portal's live session: endpoints, tokens and rate limiter.
+pub struct PortalSession {
+    ctx: Ctx,
+    portal_id: i64,
+    client_endpoint: Mutex<String>,
+    server_endpoint: String,
+    tokens: tokio::sync::Mutex<Tokens>,
+    bucket: Mutex<LeakyBucket>,
+}
+
+impl PortalSession {
+    fn load(ctx: &Ctx, m: &entity::portals::Model) -> Result<Self, StoreError> {
+        let s = portals::secrets(&ctx.secrets, m)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            portal_id: m.id,
+            client_endpoint: Mutex::new(s.client_endpoint),
+            server_endpoint: s.server_endpoint,
+            tokens: tokio::sync::Mutex::new(Tokens {
+                access: s.access_token,
+                refresh: s.refresh_token,
+                generation: 0,
+            }),
+            bucket: Mutex::new(LeakyBucket::new(
+                ctx.settings.b24_rate_burst,
+                ctx.settings.b24_rate_per_sec,
+            )),
+        })
+    }
+
+    async fn acquire(&self, cost: f64) {
+        loop {
+            let wait = match self.bucket.lock() {
+                Ok(mut b) => match b.try_take(cost, Instant::now()) {
+                    Ok(()) => return,
+                    Err(wait) => wait,
+                },
+                Err(_) => return,
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        self.client_endpoint
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
+    }
+
+    /// One REST call: rate-limited; on `expired_token` refreshes once and repeats the call.
+    pub async fn call(&self, method: &str, params: &Value) -> Result<Value, B24Error> {
+        let mut refreshed = false;
+        loop {
+            self.acquire(1.0).await;
+            let (token, generation) = {
+                let t = self.tokens.lock().await;
+                (t.access.clone(), t.generation)
+            };
+            let res = self
+                .ctx
+                .b24
+                .call(&self.endpoint(), &token, method, params)
+                .await;
+            match res {
+                Err(B24Error::ExpiredToken) if !refreshed => {
+                    self.refresh(generation).await?;
+                    refreshed = true;
+                }
+                Err(B24Error::RateLimited(d)) => {
+                    if let Ok(mut b) = self.bucket.lock() {
+                        b.fill();
+                    }
+                    return Err(B24Error::RateLimited(d));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Single flight: whoever holds the token lock refreshes; callers that saw the same
+    /// generation wait for it and then use the new token.
+    async fn refresh(&self, seen_generation: u64) -> Result<(), B24Error> {
+        let mut t = self.tokens.lock().await;
+        if t.generation != seen_generation {
+            return Ok(());
+        }
+        let pair = self
+            .ctx
+            .b24
+            .refresh(&self.server_endpoint, &t.refresh)
+            .await?;
+        // The old refresh token is dead now: persist the new pair before using it.
+        let mut attempt = 0;
+        loop {
+            match portals::update_tokens(
+                &self.ctx.db,
+                &self.ctx.secrets,
+                self.portal_id,
+                &pair.access_token,
+                &pair.refresh_token,
+                pair.expires_in,
+                pair.client_endpoint.as_deref(),
+            )
+            .await
+            {
+                Ok(()) => break,
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(portal = self.portal_id, error = %e, "storing refreshed tokens failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(portal = self.portal_id, error = %e, "refreshed tokens could not be stored");
+                    break;
+                }
+            }
+        }
+        if let Some(ep) = &pair.client_endpoint {
+            if let Ok(mut e) = self.client_endpoint.lock() {
+                *e = ep.clone();
+            }
+        }
+        t.access = pair.access_token;
+        t.refresh = pair.refresh_token;
+        t.generation += 1;
+        tracing::info!(portal = self.portal_id, "access token refreshed");
+        Ok(())
+    }
+}
+
+pub struct PortalActor {
+    ctx: Ctx,
+    id: i64,
+    registry: Addr<Registry>,
+    session: Option<Arc<PortalSession>>,
+    draining: bool,
+    again: bool,
+    fault: Option<Fault>,
+}
+
+impl PortalActor {
+    pub fn new(ctx: Ctx, id: i64, registry: Addr<Registry>) -> Self {
+        Self {
+            ctx,
+            id,
+            registry,
+            session: None,
+            draining: false,
+            again: false,
+            fault: None,
+        }
+    }
+
+    fn owner(&self) -> String {
+        jobs::portal_owner(self.id)
+    }
+
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let services = self.ctx.clone();
+        let id = self.id;
+        let fut = async move { portals::get(&services.db, id).await };
+        // Not `ctx.wait`: that would pause a running job runner that may hold the (SQLite) connection.
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(Some(m)) => match PortalSession::load(&act.ctx, &m) {
+                Ok(s) => {
+                    act.session = Some(Arc::new(s));
+                    act.kick(ctx);
+                }
+                Err(e) => tracing::error!(portal = act.id, error = %e, "portal secrets unreadable"),
+            },
+            Ok(None) => {
+                tracing::warn!(portal = act.id, "portal not found; actor stays idle")
+            }
+            Err(e) => {
+                tracing::warn!(portal = act.id, error = %e, "loading portal failed; retrying");
+                ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
+            }
+        }));
+    }
+
+    fn kick(&mut self, ctx: &mut Context<Self>) {
+        if self.draining {
+            self.again = true;
+            return;
+        }
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        self.draining = true;
+        self.again = false;
+        let services = self.ctx.clone();
+        let owner = self.owner();
+        let fault = self.fault.take();
+        let fut = guarded(async move {
+            if fault == Some(Fault::PanicOnNextWork) {
+                panic!("injected fault: portal actor panics in its job runner");
+            }
+            drain(services, session, owner).await
+        });
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.draining = false;
+            match res {
+                Err(panic) => {
+                    tracing::error!(portal = act.id, panic = %panic, "portal actor panicked; restarting");
+                    ctx.stop();
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(portal = act.id, error = %e, "job runner failed; retrying");
+                    ctx.run_later(Duration::from_millis(500), |act, ctx| act.kick(ctx));
+                }
+                Ok(Ok(next)) => {
+                    if act.again {
+                        act.kick(ctx);
+                    } else if let Some(delay) = next {
+                        ctx.run_later(delay, |act, ctx| act.kick(ctx));
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Re-routes operator messages stored but not yet handed on (crash recovery).
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
+        if self.ctx.lifecycle.is_stopping() {
+            return;
+        }
+        let services = self.ctx.clone();
+        let owner = self.owner();
+        let before = store::now_ms() - self.ctx.settings.sweep_ms as i64;
+        let fut = async move { inbox::unprocessed(&services.db, &owner, before, 500).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(rows) if !rows.is_empty() => {
+                let items = rows
+                    .iter()
+                    .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                    .collect();
+                act.route(items, ctx);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(portal = act.id, error = %e, "inbox sweep failed"),
+        }));
+    }
+
+    /// Operator messages → the number bound to their line (by the chat id we gave Bitrix24).
+    fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
+        let services = self.ctx.clone();
+        let portal_id = self.id;
+        let fut = async move { route_items(services, portal_id, items).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
+            Ok(routes) => {
+                for (number_id, batch) in routes {
+                    act.registry.do_send(Dispatch {
+                        owner: Owner::Number(number_id),
+                        items: batch,
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(portal = act.id, error = %e, "routing failed; the sweep retries")
+            }
+        }));
+        ctx.notify(Kick);
+    }
+}
+
+impl Actor for PortalActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.load(ctx);
+        let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
+        ctx.run_interval(period, |act, ctx| {
+            act.sweep(ctx);
+            act.kick(ctx);
+        });
+    }
+}
+
+impl Supervised for PortalActor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        // Rebuilt from the database in `started`; jobs and inbox items are still stored.
+        self.session = None;
+        self.draining = false;
+        self.again = false;
+        self.fault = None;
+    }
+}
+
+impl Handler<Kick> for PortalActor {
+    type Result = ();
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        self.kick(ctx);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Route {
+    pub items: Vec<(i64, InboxItem)>,
+}
+
+impl Handler<Route> for PortalActor {
+    type Result = ();
+    fn handle(&mut self, msg: Route, ctx: &mut Self::Context) {
+        self.route(msg.items, ctx);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReloadPortal;
+
+impl Handler<ReloadPortal> for PortalActor {
+    type Result = ();
+    fn handle(&mut self, _: ReloadPortal, ctx: &mut Self::Context) {
+        self.load(ctx);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PortalFault(pub Fault);
+
+impl Handler<PortalFault> for PortalActor {
+    type Result = ();
+    fn handle(&mut self, msg: PortalFault, ctx: &mut Self::Context) {
+        self.fault = Some(msg.0);
+        // Make sure the runner starts so the fault fires even when idle.
+        if !self.draining {
+            self.kick(ctx);
+        }
+    }
+}
+
+/// Splits chat id `"<wa_id>@<phone_number_id>"` (the id we give Bitrix24 per conversation).
+pub fn parse_chat_key(key: &str) -> Option<(&str, &str)> {
+    let (wa, pnid) = key.split_once('@')?;
+    (!wa.is_empty() && !pnid.is_empty()).then_some((wa, pnid))
+}
+
+pub fn chat_key(wa_id: &str, phone_number_id: &str) -> String {
+    format!("{wa_id}@{phone_number_id}")
+}
+
+async fn route_items(
+    services: Ctx,
+    portal_id: i64,
+    items: Vec<(i64, InboxItem)>,
+) -> Result<Vec<(i64, Vec<(i64, InboxItem)>)>, sea_orm::DbErr> {
+    let mut routes: Vec<(i64, Vec<(i64, InboxItem)>)> = Vec::new();
+    for (inbox_id, item) in items {
+        let InboxItem::B24OperatorMessage {
+            line,
+            chat_id,
+            im_chat_id,
+            ..
+        } = &item
+        else {
+            continue;
+        };
+        let bound = numbers::active_on_line(&services.db, portal_id, line).await?;
+        let target = parse_chat_key(chat_id)
+            .and_then(|(_, pnid)| bound.iter().find(|n| n.phone_number_id == pnid));
+        match target {
+            Some(n) => match routes.iter_mut().find(|(id, _)| *id == n.id) {
+                Some((_, v)) => v.push((inbox_id, item)),
+                None => routes.push((n.id, vec![(inbox_id, item)])),
+            },
+            None => {
+                // Nothing can deliver it: tell the operator plainly instead of dropping silently.
+                tracing::warn!(portal = portal_id, line = %line, "operator message on a line with no connected WhatsApp number");
+                let notice = Job::B24Notice {
+                    im_chat_id: im_chat_id.clone(),
+                    text: "This message was not sent: no WhatsApp number is connected to this Open Line for this chat.".into(),
+                };
+                let txn = services.db.begin().await?;
+                jobs::enqueue(
+                    &txn,
+                    &jobs::portal_owner(portal_id),
+                    &format!("notice:{im_chat_id}"),
+                    &notice,
+                )
+                .await?;
+                inbox::mark_processed(&txn, &[inbox_id]).await?;
+                txn.commit().await?;
+            }
+        }
+    }
+    Ok(routes)
+}
+
+/// One call's worth of jobs.
+struct Batch<'a> {
+    jobs: Vec<(&'a entity::jobs::Model, Job)>,
+}
+
+impl Batch<'_> {
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.jobs.iter().map(|(m, _)| m.queue_key.as_str())
+    }
+}
+
+/// Runs due jobs until none is left; returns when the next one falls due.
+async fn drain(
+    services: Ctx,
+    session: Arc<PortalSession>,
+    owner: String,
+) -> Result<Option<Duration>, sea_orm::DbErr> {
+    loop {
+        let Some(_guard) = services.lifecycle.enter() else {
+            return Ok(None);
+        };
+        let pending = jobs::pending(&services.db, &owner, 1000).await?;
+        let now = store::now_ms();
+        let runnable = jobs::runnable(&pending, now + jobs::COALESCE_MS);
+        if runnable.is_empty() {
+            return Ok(jobs::next_wake(&pending, now));
+        }
+        let batches = make_batches(&runnable);
+        // Batches with disjoint queues run together; the first overlap ends the wave, so a
+        // chat's jobs always run in order.
+        let mut wave: Vec<&Batch> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for b in &batches {
+            if b.keys().any(|k| keys.contains(k)) || wave.len() >= 8 {
+                break;
+            }
+            keys.extend(b.keys());
+            wave.push(b);
+        }
+        let results = join_all(wave.iter().map(|b| run_batch(&services, &session, b))).await;
+        for (b, res) in wave.iter().zip(results) {
+            settle(&services, b, res).await?;
+        }
+    }
+}
+
+fn make_batches<'a>(runnable: &[&'a entity::jobs::Model]) -> Vec<Batch<'a>> {
+    let mut batches: Vec<Batch<'a>> = Vec::new();
+    // (batch index, group key) of open groups that can take more items.
+    let mut open: Vec<(usize, String)> = Vec::new();
+    for &m in runnable {
+        let job = match jobs::decode(m) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(job = m.id, error = %e, "undecodable job skipped");
+                continue;
+            }
+        };
+        let group = match &job {
+            Job::B24SendMessage { line, .. } => Some(format!("send:{line}")),
+            Job::B24Status { line, reading, .. } => Some(format!("status:{line}:{reading}")),
+            _ => None,
+        };
+        if let Some(g) = &group {
+            if let Some((idx, _)) = open
+                .iter()
+                .find(|(i, k)| k == g && batches[*i].jobs.len() < BATCH)
+            {
+                batches[*idx].jobs.push((m, job));
+                continue;
+            }
+            open.push((batches.len(), g.clone()));
+        }
+        batches.push(Batch {
+            jobs: vec![(m, job)],
+        });
+    }
+    batches
+}
+
+/// The outcome of one batch: per job, done (with the call's result) or failed.
+type BatchResult = Result<Value, B24Error>;
+
+async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> BatchResult {
+    let connector = &services.settings.connector_id;
+    let Some((_, first)) = b.jobs.first() else {
+        return Ok(Value::Null);
+    };
+    match first {
+        Job::B24SendMessage { line, .. } => {
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24SendMessage { item, .. } => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            session
+                .call(
+                    "imconnector.send.messages",
+                    &messages_params(connector, line, items),
+                )
+                .await
+        }
+        Job::B24Status { line, reading, .. } => {
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24Status { item, .. } => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            let method = if *reading {
+                "imconnector.send.status.reading"
+            } else {
+                "imconnector.send.status.delivery"
+            };
+            session
+                .call(method, &messages_params(connector, line, items))
+                .await
+        }
+        Job::B24Setup => setup(services, session).await,
+        Job::B24Activate {
+            number_id,
+            line,
+            active,
+        } => activate(services, session, *number_id, line, *active).await,
+        Job::B24Notice { im_chat_id, text } => session
+            .call(
+                "im.message.add",
+                &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
+            )
+            .await,
+        Job::WaSendText { .. } => Err(B24Error::Decode("a WhatsApp job in a portal queue".into())),
+    }
+}
+
+async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
+    let s = &services.settings;
+    let handler = format!("{}/bitrix24/placement", services.public_url);
+    let icon = "data:image/svg+xml;charset=US-ASCII,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2070%2071%22%3E%3Cpath%20fill%3D%22%23FFF%22%20d%3D%22M35%208a27%2027%200%200%200-23%2041l-4%2014%2015-4a27%2027%200%201%200%2012-51z%22%2F%3E%3C%2Fsvg%3E";
+    let reg = session
+        .call(
+            "imconnector.register",
+            &json!({
+                "ID": s.connector_id,
+                "NAME": s.connector_name,
+                "ICON": {"DATA_IMAGE": icon, "COLOR": "#25D366", "SIZE": "90%", "POSITION": "center"},
+                "PLACEMENT_HANDLER": handler,
+                "CHAT_GROUP": false,
+                "DEL_EXTERNAL_MESSAGES": true,
+                "EDIT_INTERNAL_MESSAGES": true,
+                "DEL_INTERNAL_MESSAGES": true,
+                "NEED_SYSTEM_MESSAGES": false,
+                "NEED_SIGNATURE": true,
+            }),
+        )
+        .await?;
+    if reg.get("result") != Some(&Value::Bool(true)) {
+        return Err(B24Error::Api {
+            status: 200,
+            code: "REGISTER_FAILED".into(),
+            description: reg.to_string(),
+        });
+    }
+    let events_url = format!("{}/bitrix24/events", services.public_url);
+    for event in BOUND_EVENTS {
+        match session
+            .call(
+                "event.bind",
+                &json!({"event": event, "handler": events_url}),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Reinstall: the binding exists already, which is what we want.
+            Err(B24Error::Api {
+                code, description, ..
+            }) if code.contains("ALREADY") || description.to_lowercase().contains("already") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+async fn activate(
+    services: &Ctx,
+    session: &PortalSession,
+    number_id: i64,
+    line: &str,
+    active: bool,
+) -> BatchResult {
+    let connector = &services.settings.connector_id;
+    session
+        .call(
+            "imconnector.activate",
+            &json!({"CONNECTOR": connector, "LINE": line, "ACTIVE": if active { 1 } else { 0 }}),
+        )
+        .await?;
+    if !active {
+        return Ok(Value::Bool(true));
+    }
+    let n = numbers::get(&services.db, number_id)
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))?
+        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))?;
+    let digits: String = n
+        .display_phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    session
+        .call(
+            "imconnector.connector.data.set",
+            &json!({
+                "CONNECTOR": connector,
+                "LINE": line,
+                "DATA": {
+                    "ID": format!("wa_{}", n.phone_number_id),
+                    "URL": format!("https://wa.me/{digits}"),
+                    "URL_IM": format!("https://wa.me/{digits}"),
+                    "NAME": format!("WhatsApp +{digits}"),
+                },
+            }),
+        )
+        .await
+}
+
+/// Stores a batch's outcome in one transaction.
+async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), sea_orm::DbErr> {
+    let ids: Vec<i64> = b.jobs.iter().map(|(m, _)| m.id).collect();
+    let txn = services.db.begin().await?;
+    match res {
+        Ok(result) => {
+            let per_item = result.pointer("/DATA/RESULT").and_then(Value::as_array);
+            let mut done = Vec::new();
+            let mut forwarded = Vec::new();
+            let mut failed: Vec<(i64, i64, String)> = Vec::new();
+            let mut last_chat_ids: Vec<(i64, String, String)> = Vec::new();
+            for (i, (m, job)) in b.jobs.iter().enumerate() {
+                match job {
+                    Job::B24SendMessage {
+                        message_id,
+                        chat_id,
+                        ..
+                    } => {
+                        let item = per_item.and_then(|a| a.get(i));
+                        let ok = item
+                            .and_then(|it| it.get("SUCCESS"))
+                            .map(|s| s == &Value::Bool(true) || s == "true" || s == "Y")
+                            .unwrap_or(false);
+                        if ok {
+                            done.push(m.id);
+                            forwarded.push(*message_id);
+                            let session = item.and_then(|it| it.get("session"));
+                            let b24_chat = session.and_then(|s| s.get("CHAT_ID")).map(scalar);
+                            let b24_session = session.and_then(|s| s.get("ID")).map(scalar);
+                            if let (Some(c), Some(s)) = (b24_chat, b24_session) {
+                                last_chat_ids.retain(|(id, _, _)| id != chat_id);
+                                last_chat_ids.push((*chat_id, c, s));
+                            }
+                        } else {
+                            let why = item
+                                .and_then(|it| it.get("ERRORS"))
+                                .map(|e| e.to_string())
+                                .unwrap_or_else(|| format!("not accepted: {result}"));
+                            failed.push((m.id, *message_id, why));
+                        }
+                    }
+                    _ => done.push(m.id),
+                }
+            }
+            jobs::mark_done(&txn, &done).await?;
+            messages::set_status_many(&txn, &forwarded, messages::FORWARDED).await?;
+            for (chat_id, c, s) in last_chat_ids {
+                chats::set_b24_ids(&txn, chat_id, &c, &s).await?;
+            }
+            for (job_id, message_id, why) in failed {
+                tracing::warn!(job = job_id, reason = %why, "Bitrix24 refused a message");
+                jobs::mark_dead(&txn, &[job_id], &why).await?;
+                messages::fail(&txn, &[message_id], &why).await?;
+            }
+        }
+        Err(e) => {
+            let attempts = b.jobs.iter().map(|(m, _)| m.attempts).max().unwrap_or(0);
+            let permanent =
+                !e.is_transient() && !matches!(e, B24Error::ExpiredToken | B24Error::OAuth { .. });
+            if permanent || attempts + 1 >= services.settings.max_attempts {
+                tracing::warn!(jobs = ?ids, code = e.code(), error = %e, "Bitrix24 call failed for good");
+                jobs::mark_dead(&txn, &ids, &e.to_string()).await?;
+                let msg_ids: Vec<i64> = b
+                    .jobs
+                    .iter()
+                    .filter_map(|(_, j)| match j {
+                        Job::B24SendMessage { message_id, .. } => Some(*message_id),
+                        _ => None,
+                    })
+                    .collect();
+                messages::fail(&txn, &msg_ids, &e.to_string()).await?;
+            } else {
+                let s = &services.settings;
+                let delay = jobs::backoff_ms(attempts, s.retry_base_ms, s.retry_max_ms);
+                tracing::info!(
+                    jobs = ids.len(),
+                    code = e.code(),
+                    retry_in_ms = delay,
+                    "Bitrix24 call failed; will retry"
+                );
+                jobs::retry_later(&txn, &ids, store::now_ms() + delay, &e.to_string()).await?;
+            }
+        }
+    }
+    txn.commit().await
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,233 @@
+//! Decoding what a portal POSTs: install (event or page) and connector events.
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::form::{list, str_at};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EventError {
+    #[error("missing field {0}")]
+    Missing(&'static str),
+    #[error("field {0} is invalid")]
+    Invalid(&'static str),
+}
+
+/// Tokens and endpoints a portal hands us at install (or app update).
+#[derive(Debug, Clone)]
+pub struct InstallAuth {
+    pub member_id: String,
+    pub domain: String,
+    pub client_endpoint: String,
+    pub server_endpoint: String,
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_in: i64,
+    pub application_token: SecretString,
+    pub scope: String,
+}
+
+/// An operator's message from `ONIMCONNECTORMESSAGEADD`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorMessage {
+    pub im_chat_id: String,
+    pub im_message_id: String,
+    pub user_id: String,
+    pub text: String,
+    pub chat_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    Install(InstallAuth),
+    AppUpdate(InstallAuth),
+    Uninstall {
+        clean: bool,
+    },
+    MessageAdd {
+        connector: String,
+        line: String,
+        messages: Vec<OperatorMessage>,
+    },
+    StatusDelete {
+        connector: String,
+        line: String,
+    },
+    LineDelete {
+        line: String,
+    },
+    /// Known to Bitrix24 but not handled by this version (acknowledged, logged).
+    Other(String),
+}
+
+/// A decoded event with the fields that authenticate it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub name: String,
+    pub member_id: String,
+    pub application_token: String,
+    pub kind: EventKind,
+}
+
+fn req<'a>(v: &'a Value, path: &[&str], name: &'static str) -> Result<&'a str, EventError> {
+    str_at(v, path).ok_or(EventError::Missing(name))
+}
+
+/// Decodes a form-encoded event body (already parsed by `form::parse`).
+pub fn decode_event(v: &Value) -> Result<Event, EventError> {
+    let name = req(v, &["event"], "event")?.to_ascii_uppercase();
+    let member_id = req(v, &["auth", "member_id"], "auth[member_id]")?.to_string();
+    let application_token =
+        req(v, &["auth", "application_token"], "auth[application_token]")?.to_string();
+    let kind = match name.as_str() {
+        "ONAPPINSTALL" => EventKind::Install(install_from_event_auth(v)?),
+        "ONAPPUPDATE" => EventKind::AppUpdate(install_from_event_auth(v)?),
+        "ONAPPUNINSTALL" => EventKind::Uninstall {
+            clean: str_at(v, &["data", "CLEAN"]) == Some("1"),
+        },
+        "ONIMCONNECTORMESSAGEADD" => {
+            let data = v.get("data").ok_or(EventError::Missing("data"))?;
+            let connector = req(data, &["CONNECTOR"], "data[CONNECTOR]")?.to_string();
+            let line = req(data, &["LINE"], "data[LINE]")?.to_string();
+            let mut messages = Vec::new();
+            for m in list(data.get("MESSAGES")) {
+                messages.push(OperatorMessage {
+                    im_chat_id: req(m, &["im", "chat_id"], "im[chat_id]")?.to_string(),
+                    im_message_id: req(m, &["im", "message_id"], "im[message_id]")?.to_string(),
+                    user_id: str_at(m, &["message", "user_id"]).unwrap_or("").to_string(),
+                    text: str_at(m, &["message", "text"]).unwrap_or("").to_string(),
+                    chat_id: req(m, &["chat", "id"], "chat[id]")?.to_string(),
+                });
+            }
+            if messages.is_empty() {
+                return Err(EventError::Missing("data[MESSAGES]"));
+            }
+            EventKind::MessageAdd {
+                connector,
+                line,
+                messages,
+            }
+        }
+        "ONIMCONNECTORSTATUSDELETE" => EventKind::StatusDelete {
+            connector: str_at(v, &["data", "connector"])
+                .or_else(|| str_at(v, &["data", "CONNECTOR"]))
+                .ok_or(EventError::Missing("data[connector]"))?
+                .to_string(),
+            line: str_at(v, &["data", "line"])
+                .or_else(|| str_at(v, &["data", "LINE"]))
+                .ok_or(EventError::Missing("data[line]"))?
+                .to_string(),
+        },
+        "ONIMCONNECTORLINEDELETE" => EventKind::LineDelete {
+            line: str_at(v, &["data"])
+                .ok_or(EventError::Missing("data"))?
+                .to_string(),
+        },
+        other => EventKind::Other(other.to_string()),
+    };
+    Ok(Event {
+        name,
+        member_id,
+        application_token,
+        kind,
+    })
+}
+
+fn install_from_event_auth(v: &Value) -> Result<InstallAuth, EventError> {
+    let a = v.get("auth").ok_or(EventError::Missing("auth"))?;
+    let expires_in = str_at(a, &["expires_in"])
+        .unwrap_or("3600")
+        .parse()
+        .map_err(|_| EventError::Invalid("auth[expires_in]"))?;
+    Ok(InstallAuth {
+        member_id: req(a, &["member_id"], "auth[member_id]")?.to_string(),
+        domain: req(a, &["domain"], "auth[domain]")?.to_string(),
+        client_endpoint: req(a, &["client_endpoint"], "auth[client_endpoint]")?.to_string(),
+        server_endpoint: req(a, &["server_endpoint"], "auth[server_endpoint]")?.to_string(),
+        access_token: SecretString::from(
+            req(a, &["access_token"], "auth[access_token]")?.to_string(),
+        ),
+        refresh_token: SecretString::from(
+            req(a, &["refresh_token"], "auth[refresh_token]")?.to_string(),
+        ),
+        expires_in,
+        application_token: SecretString::from(
+            req(a, &["application_token"], "auth[application_token]")?.to_string(),
+        ),
+        scope: str_at(a, &["scope"]).unwrap_or("").to_string(),
+    })
+}
+
+/// The install page POST (app with UI): query DOMAIN/PROTOCOL, body AUTH_ID, REFRESH_ID, …
+/// It carries no client_endpoint: the portal's REST base is `http(s)://DOMAIN/rest/`.
+pub fn decode_install_page(query: &Value, body: &Value) -> Result<InstallAuth, EventError> {
+    let domain = str_at(query, &["DOMAIN"])
+        .or_else(|| str_at(body, &["DOMAIN"]))
+        .ok_or(EventError::Missing("DOMAIN"))?;
+    let scheme = match str_at(query, &["PROTOCOL"]).or_else(|| str_at(body, &["PROTOCOL"])) {
+        Some("0") => "http",
+        _ => "https",
+    };
+    let expires_in = str_at(body, &["AUTH_EXPIRES"])
+        .unwrap_or("3600")
+        .parse()
+        .map_err(|_| EventError::Invalid("AUTH_EXPIRES"))?;
+    Ok(InstallAuth {
+        member_id: req(body, &["member_id"], "member_id")?.to_string(),
+        domain: domain.to_string(),
+        client_endpoint: format!("{scheme}://{domain}/rest/"),
+        server_endpoint: req(body, &["SERVER_ENDPOINT"], "SERVER_ENDPOINT")?.to_string(),
+        access_token: SecretString::from(req(body, &["AUTH_ID"], "AUTH_ID")?.to_string()),
+        refresh_token: SecretString::from(req(body, &["REFRESH_ID"], "REFRESH_ID")?.to_string()),
+        expires_in,
+        application_token: SecretString::from(
+            req(body, &["APPLICATION_TOKEN"], "APPLICATION_TOKEN")?.to_string(),
+        ),
+        scope: str_at(body, &["APPLICATION_SCOPE"])
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitrix24::form::parse;
+
+    #[test]
+    fn message_add_from_form() {
+        let body = "event=ONIMCONNECTORMESSAGEADD&event_handler_id=555&data%5BCONNECTOR%5D=myconnector&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86497&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Buser_id%5D=27&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=%5Bb%5DKlaus%5B%2Fb%5D+hi&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&ts=1773759161&auth%5Bmember_id%5D=bac1&auth%5Bapplication_token%5D=831c";
+        let ev = decode_event(&parse(body.as_bytes())).expect("decodes");
+        assert_eq!(ev.member_id, "bac1");
+        assert_eq!(ev.application_token, "831c");
+        let EventKind::MessageAdd { line, messages, .. } = ev.kind else {
+            panic!("not a message add");
+        };
+        assert_eq!(line, "107");
+        assert_eq!(
+            messages,
+            vec![OperatorMessage {
+                im_chat_id: "1807".into(),
+                im_message_id: "86497".into(),
+                user_id: "27".into(),
+                text: "[b]Klaus[/b] hi".into(),
+                chat_id: "channel-123".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_auth_is_an_error() {
+        let e = decode_event(&parse(b"event=ONAPPUNINSTALL&data[CLEAN]=1")).expect_err("no auth");
+        assert_eq!(e, EventError::Missing("auth[member_id]"));
+    }
+
+    #[test]
+    fn install_page_builds_endpoint_from_domain() {
+        let q = parse(b"DOMAIN=127.0.0.1:9&PROTOCOL=0&LANG=en&APP_SID=x");
+        let b = parse(b"AUTH_ID=a&AUTH_EXPIRES=3600&REFRESH_ID=r&SERVER_ENDPOINT=https%3A%2F%2Foauth.bitrix.info%2Frest%2F&APPLICATION_TOKEN=t&APPLICATION_SCOPE=imopenlines&member_id=m&status=L&PLACEMENT=DEFAULT");
+        let i = decode_install_page(&q, &b).expect("decodes");
+        assert_eq!(i.client_endpoint, "http://127.0.0.1:9/rest/");
+        assert_eq!(i.member_id, "m");
+    }
+}

@@ -1,0 +1,9 @@
+//! Bitrix24: REST/OAuth client, event decoding, BBCode. Knows nothing of WhatsApp.
+
+pub mod bbcode;
+pub mod client;
+pub mod events;
+pub mod form;
+pub mod rate;
+
+pub use client::{B24Client, B24Error, TokenPair};

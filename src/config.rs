@@ -1,0 +1,206 @@
+//! Typed settings: defaults, then an optional TOML file, then environment variables.
+//! Secrets are `SecretString` so that `Debug` never prints them.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is invalid: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error("configuration value {name} is invalid: {reason}")]
+    Value { name: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Interface to listen on.
+    #[serde(default = "d_host")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (tests).
+    #[serde(default = "d_port")]
+    pub port: u16,
+    /// Where the embedded default keeps its SQLite file and generated keys.
+    #[serde(default = "d_data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default, under data_dir) or `postgres://…`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Base URL at which Bitrix24 and Meta reach us (handler URLs we register).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Our Bitrix24 application credentials (one app for all portals).
+    #[serde(default = "d_client_id")]
+    pub app_client_id: String,
+    #[serde(default = "d_secret")]
+    pub app_client_secret: SecretString,
+    /// Id under which we register the Open Lines connector on each portal.
+    #[serde(default = "d_connector_id")]
+    pub connector_id: String,
+    #[serde(default = "d_connector_name")]
+    pub connector_name: String,
+    /// Graph API base (production `https://graph.facebook.com`).
+    #[serde(default = "d_graph_base")]
+    pub graph_base_url: String,
+    #[serde(default = "d_graph_version")]
+    pub graph_version: String,
+    /// Base64 of 32 bytes; when absent a key file under data_dir is used (created on first start).
+    #[serde(default)]
+    pub encryption_key: Option<SecretString>,
+    /// HS256 secret for admin API tokens; when absent a key file under data_dir is used.
+    #[serde(default)]
+    pub jwt_secret: Option<SecretString>,
+    /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
+    #[serde(default = "d_rate_burst")]
+    pub b24_rate_burst: f64,
+    #[serde(default = "d_rate_per_sec")]
+    pub b24_rate_per_sec: f64,
+    /// Timeout of one outbound HTTP call.
+    #[serde(default = "d_http_timeout_ms")]
+    pub http_timeout_ms: u64,
+    /// Retry backoff: base * 2^attempts, capped.
+    #[serde(default = "d_retry_base_ms")]
+    pub retry_base_ms: u64,
+    #[serde(default = "d_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// A job that failed this many times is parked as dead.
+    #[serde(default = "d_max_attempts")]
+    pub max_attempts: i32,
+    /// Chat actors idle this long are stopped (revived on demand).
+    #[serde(default = "d_chat_idle_secs")]
+    pub chat_idle_secs: u64,
+    /// How often unfinished inbox items and due jobs are swept (crash recovery, late retries).
+    #[serde(default = "d_sweep_ms")]
+    pub sweep_ms: u64,
+    /// Enables `/api/v1/debug/*` fault hooks (tests only).
+    #[serde(default)]
+    pub debug_faults: bool,
+    /// HTTP worker threads (0 = number of cores).
+    #[serde(default)]
+    pub http_workers: usize,
+    #[serde(default = "d_log")]
+    pub log: String,
+}
+
+fn d_host() -> String {
+    "127.0.0.1".into()
+}
+fn d_port() -> u16 {
+    8080
+}
+fn d_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn d_client_id() -> String {
+    "local.b24wa".into()
+}
+fn d_secret() -> SecretString {
+    SecretString::from("change-me")
+}
+fn d_connector_id() -> String {
+    "b24wa_whatsapp".into()
+}
+fn d_connector_name() -> String {
+    "WhatsApp (b24wa)".into()
+}
+fn d_graph_base() -> String {
+    "https://graph.facebook.com".into()
+}
+fn d_graph_version() -> String {
+    "v21.0".into()
+}
+fn d_rate_burst() -> f64 {
+    50.0
+}
+fn d_rate_per_sec() -> f64 {
+    2.0
+}
+fn d_http_timeout_ms() -> u64 {
+    15_000
+}
+fn d_retry_base_ms() -> u64 {
+    500
+}
+fn d_retry_max_ms() -> u64 {
+    60_000
+}
+fn d_max_attempts() -> i32 {
+    50
+}
+fn d_chat_idle_secs() -> u64 {
+    300
+}
+fn d_sweep_ms() -> u64 {
+    2_000
+}
+fn d_log() -> String {
+    "info".into()
+}
+
+impl Settings {
+    /// Defaults < TOML file (`B24WA_CONFIG`, or `b24wa.toml` if present) < `B24WA_*` variables,
+    /// plus the conventional `DATABASE_URL` and `REDIS_URL`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("B24WA_CONFIG").ok();
+        let mut builder = config::Config::builder();
+        match &file {
+            Some(path) => {
+                builder = builder.add_source(config::File::with_name(path).required(true));
+            }
+            None => {
+                builder = builder.add_source(config::File::with_name("b24wa").required(false));
+            }
+        }
+        builder = builder
+            .add_source(config::Environment::with_prefix("B24WA").try_parsing(true))
+            .set_override_option("database_url", std::env::var("DATABASE_URL").ok())?;
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Defaults only (tests start from this and override fields).
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Ok(config::Config::builder().build()?.try_deserialize()?)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self
+            .connector_id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(ConfigError::Value {
+                name: "connector_id",
+                reason: "only [a-z0-9_] is allowed by Bitrix24".into(),
+            });
+        }
+        if self.b24_rate_per_sec <= 0.0 || self.b24_rate_burst < 1.0 {
+            return Err(ConfigError::Value {
+                name: "b24_rate_*",
+                reason: "burst must be >= 1 and rate > 0".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("b24wa.db").display()
+            ),
+        }
+    }
+
+    pub fn is_embedded_db(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}

@@ -1,0 +1,46 @@
+//! Fault hooks for tests: make an actor panic inside a handler. Only with `debug_faults` on.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use crate::{
+    actors::{
+        registry::{FaultTarget, InjectFault},
+        Fault,
+    },
+    http::{ApiError, AppState},
+};
+
+#[derive(Deserialize)]
+#[serde(tag = "actor", rename_all = "snake_case")]
+pub enum Target {
+    Portal { portal_id: i64 },
+    Number { number_id: i64 },
+    Chat { number_id: i64, wa_id: String },
+}
+
+pub async fn inject(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<Target>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    if !state.ctx.settings.debug_faults {
+        return Err(ApiError::not_found("not_found", "fault hooks are disabled"));
+    }
+    let target = match body.into_inner() {
+        Target::Portal { portal_id } => FaultTarget::Portal(portal_id),
+        Target::Number { number_id } => FaultTarget::Number(number_id),
+        Target::Chat { number_id, wa_id } => FaultTarget::Chat { number_id, wa_id },
+    };
+    state
+        .registry
+        .send(InjectFault {
+            target,
+            fault: Fault::PanicOnNextWork,
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Accepted().finish())
+}

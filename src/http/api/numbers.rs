@@ -1,0 +1,182 @@
+//! Connecting WhatsApp numbers to a portal's Open Line, and looking at them.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use sea_orm::TransactionTrait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::Caller;
+use crate::{
+    actors::registry::{KickOwner, Owner, Reload},
+    http::{ApiError, AppState},
+    store::{chats, jobs, messages, numbers, portals},
+};
+
+#[derive(Deserialize)]
+pub struct ConnectCloudNumber {
+    pub member_id: String,
+    pub line: String,
+    pub phone_number_id: String,
+    #[serde(default)]
+    pub display_phone: String,
+    pub access_token: SecretString,
+    pub app_secret: SecretString,
+    pub verify_token: SecretString,
+}
+
+#[derive(Serialize)]
+pub struct NumberView {
+    pub id: i64,
+    pub portal_id: i64,
+    pub line: String,
+    pub transport: String,
+    pub phone_number_id: String,
+    pub display_phone: String,
+    pub active: bool,
+}
+
+impl From<&entity::numbers::Model> for NumberView {
+    fn from(n: &entity::numbers::Model) -> Self {
+        Self {
+            id: n.id,
+            portal_id: n.portal_id,
+            line: n.line_id.clone(),
+            transport: n.transport.clone(),
+            phone_number_id: n.phone_number_id.clone(),
+            display_phone: n.display_phone.clone(),
+            active: n.active,
+        }
+    }
+}
+
+fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
+    if v.trim().is_empty() {
+        Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{name} must not be empty"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/numbers`: stores the number and activates our connector on the line (a stored
+/// job); answers once the activation finished or after 10 s with its current state.
+pub async fn connect(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ConnectCloudNumber>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let b = body.into_inner();
+    non_empty("member_id", &b.member_id)?;
+    non_empty("phone_number_id", &b.phone_number_id)?;
+    if b.line.is_empty() || !b.line.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "line must be an Open Line id (digits)",
+        ));
+    }
+    let portal = portals::find_by_member(&state.ctx.db, &b.member_id)
+        .await?
+        .filter(|p| p.installed)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
+        })?;
+    let new = numbers::NewCloudNumber {
+        portal_id: portal.id,
+        line_id: b.line.clone(),
+        phone_number_id: b.phone_number_id.clone(),
+        display_phone: b.display_phone.clone(),
+        access_token: b.access_token,
+        app_secret: b.app_secret,
+        verify_token: b.verify_token,
+    };
+    let txn = state.ctx.db.begin().await?;
+    let number = numbers::upsert_cloud(&txn, &state.ctx.secrets, &new).await?;
+    let job = jobs::Job::B24Activate {
+        number_id: number.id,
+        line: b.line.clone(),
+        active: true,
+    };
+    let job_id = jobs::enqueue(
+        &txn,
+        &jobs::portal_owner(portal.id),
+        &format!("line:{}", b.line),
+        &job,
+    )
+    .await?;
+    txn.commit().await?;
+    state.registry.do_send(Reload(Owner::Number(number.id)));
+    state.registry.do_send(KickOwner(Owner::Portal(portal.id)));
+
+    let mut activation = "pending";
+    let mut error = None;
+    for _ in 0..200 {
+        if let Some(j) = jobs::get(&state.ctx.db, job_id).await? {
+            match j.status.as_str() {
+                jobs::DONE => {
+                    activation = "active";
+                    break;
+                }
+                jobs::DEAD => {
+                    activation = "failed";
+                    error = j.last_error;
+                    break;
+                }
+                _ => error = j.last_error,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let webhook_url = format!(
+        "{}/webhooks/whatsapp/cloud/{}",
+        state.ctx.public_url, number.phone_number_id
+    );
+    Ok(HttpResponse::Created().json(json!({
+        "number": NumberView::from(&number),
+        "activation": activation,
+        "activation_error": error,
+        "webhook_url": webhook_url,
+    })))
+}
+
+pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let all = numbers::list(&state.ctx.db).await?;
+    let views: Vec<NumberView> = all.iter().map(NumberView::from).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+pub async fn list_portals(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let all = portals::list(&state.ctx.db).await?;
+    let views: Vec<_> = all
+        .iter()
+        .map(|p| json!({"id": p.id, "member_id": p.member_id, "domain": p.domain, "installed": p.installed}))
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Messages of one chat with their state on each side (what operators' ticks are built from).
+pub async fn chat_messages(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (number_id, wa_id) = path.into_inner();
+    let chat = chats::find(&state.ctx.db, number_id, &wa_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_chat", "no chat with this customer on this number")
+        })?;
+    let list = messages::list_for_chat(&state.ctx.db, chat.id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "chat": {"id": chat.id, "b24_chat_id": chat.b24_chat_id, "customer_name": chat.customer_name},
+        "messages": list,
+    })))
+}

@@ -1,0 +1,80 @@
+//! App install: the `ONAPPINSTALL` event (apps without UI) or the install page POST (apps with
+//! UI). Both store the portal by member_id and queue the connector setup as a job.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use sea_orm::TransactionTrait;
+
+use crate::{
+    actors::registry::{KickOwner, Owner, Reload},
+    bitrix24::{
+        events::{decode_event, decode_install_page, EventKind, InstallAuth},
+        form,
+    },
+    http::{ApiError, AppState},
+    store::{jobs, portals},
+};
+
+/// Stores the portal and queues `imconnector.register` + `event.bind` (idempotent on reinstall).
+pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, ApiError> {
+    let data = portals::InstallData {
+        member_id: auth.member_id,
+        domain: auth.domain,
+        client_endpoint: auth.client_endpoint,
+        server_endpoint: auth.server_endpoint,
+        access_token: auth.access_token,
+        refresh_token: auth.refresh_token,
+        expires_in: auth.expires_in,
+        application_token: auth.application_token,
+        scope: auth.scope,
+    };
+    if !data.client_endpoint.starts_with("http://") && !data.client_endpoint.starts_with("https://")
+    {
+        return Err(ApiError::bad_request(
+            "invalid_endpoint",
+            "client_endpoint must be an http(s) URL",
+        ));
+    }
+    let txn = state.ctx.db.begin().await?;
+    let id = portals::upsert_install(&txn, &state.ctx.secrets, &data).await?;
+    jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &jobs::Job::B24Setup).await?;
+    txn.commit().await?;
+    tracing::info!(portal = id, domain = %data.domain, "portal installed");
+    state.registry.do_send(Reload(Owner::Portal(id)));
+    state.registry.do_send(KickOwner(Owner::Portal(id)));
+    Ok(id)
+}
+
+pub async fn install(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let fields = form::parse(&body);
+    if form::str_at(&fields, &["event"]).is_some() {
+        let ev = decode_event(&fields)
+            .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
+        let EventKind::Install(auth) = ev.kind else {
+            return Err(ApiError::bad_request(
+                "unexpected_event",
+                format!("{} is not an install event", ev.name),
+            ));
+        };
+        let id = install_portal(&state, auth).await?;
+        return Ok(HttpResponse::Ok().json(serde_json::json!({"installed": true, "portal_id": id})));
+    }
+    let query = form::parse(req.query_string().as_bytes());
+    let auth = decode_install_page(&query, &fields)
+        .map_err(|e| ApiError::bad_request("invalid_install", e.to_string()))?;
+    install_portal(&state, auth).await?;
+    // An app with UI is installed only once the page calls installFinish in the browser.
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(INSTALL_PAGE))
+}
+
+const INSTALL_PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>b24wa installed</title>
+<script src="//api.bitrix24.com/api/v1/"></script></head>
+<body><p>WhatsApp connector installed. Open Contact Center to connect a number.</p>
+<script>if (window.BX24) { BX24.init(function () { BX24.installFinish(); }); }</script>
+</body></html>"#;

@@ -1,0 +1,5 @@
+//! Where a portal talks to us: app install, events, and the settings page (placement).
+
+pub mod events;
+pub mod install;
+pub mod placement;

@@ -1,0 +1,49 @@
+//! The HTTP surface: the only place that speaks HTTP to the outside.
+//! `webhooks/` (WhatsApp in), `bitrix24/` (portal install and events), `api/` (admin JSON API).
+
+pub mod api;
+pub mod bitrix24;
+pub mod error;
+pub mod health;
+pub mod webhooks;
+
+use actix::Addr;
+use actix_web::web;
+
+use crate::actors::{registry::Registry, Ctx};
+
+pub use error::ApiError;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub registry: Addr<Registry>,
+    pub jwt: api::auth::JwtKeys,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/webhooks/whatsapp/cloud")
+                .route("", web::get().to(webhooks::cloud::verify))
+                .route("", web::post().to(webhooks::cloud::receive))
+                .route(
+                    "/{phone_number_id}",
+                    web::get().to(webhooks::cloud::verify_for),
+                )
+                .route(
+                    "/{phone_number_id}",
+                    web::post().to(webhooks::cloud::receive_for),
+                ),
+        )
+        .service(
+            web::scope("/bitrix24")
+                .route("/install", web::post().to(bitrix24::install::install))
+                .route("/events", web::post().to(bitrix24::events::receive))
+                .route("/placement", web::post().to(bitrix24::placement::page))
+                .route("/placement", web::get().to(bitrix24::placement::page)),
+        )
+        .service(web::scope("/api/v1").configure(api::routes));
+}

@@ -1,0 +1,220 @@
+//! Cloud API webhooks: verify (GET) and deliveries (POST). A delivery is authenticated over its
+//! raw bytes, stored in the inbox in one transaction, and only then acknowledged.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use sea_orm::TransactionTrait;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::{
+    actors::registry::{Dispatch, Owner},
+    http::{ApiError, AppState},
+    store::{inbox, inbox::InboxItem, numbers},
+    whatsapp::cloud::webhook::{self, Event, WebhookError},
+};
+
+#[derive(Deserialize)]
+pub struct VerifyQuery {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+async fn verify_with(
+    state: &AppState,
+    q: &VerifyQuery,
+    only: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let (Some("subscribe"), Some(token), Some(challenge)) = (
+        q.mode.as_deref(),
+        q.token.as_deref(),
+        q.challenge.as_deref(),
+    ) else {
+        return Err(ApiError::forbidden(
+            "verify_rejected",
+            "hub.mode must be subscribe, with hub.verify_token and hub.challenge",
+        ));
+    };
+    for n in numbers::list(&state.ctx.db).await? {
+        if only.is_some_and(|p| p != n.phone_number_id) {
+            continue;
+        }
+        let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+        if ct_eq(creds.verify_token.expose_secret(), token) {
+            return Ok(HttpResponse::Ok()
+                .content_type("text/plain")
+                .body(challenge.to_string()));
+        }
+    }
+    Err(ApiError::forbidden(
+        "verify_rejected",
+        "verify token does not match a connected number",
+    ))
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    q: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    verify_with(&state, &q, None).await
+}
+
+pub async fn verify_for(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    verify_with(&state, &q, Some(path.as_str())).await
+}
+
+fn signature(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("X-Hub-Signature-256")
+        .and_then(|v| v.to_str().ok())
+}
+
+fn map_err(e: WebhookError) -> ApiError {
+    match e {
+        WebhookError::MissingSignature => {
+            ApiError::unauthorized("signature_missing", e.to_string())
+        }
+        WebhookError::BadSignature => ApiError::unauthorized("signature_invalid", e.to_string()),
+        WebhookError::Json(_) => ApiError::bad_request("invalid_json", e.to_string()),
+        WebhookError::WrongObject(_) => ApiError::bad_request("unsupported_object", e.to_string()),
+    }
+}
+
+/// The app-wide callback: numbers are found by `metadata.phone_number_id`, and every number the
+/// body addresses must sign it with its own app secret.
+pub async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let payload = webhook::parse(&body).map_err(map_err)?;
+    let mut known = HashMap::new();
+    for pnid in webhook::phone_number_ids(&payload) {
+        let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "unknown_phone_number",
+                    format!("phone_number_id {pnid} is not connected"),
+                )
+            })?;
+        let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+        webhook::verify_signature(
+            creds.app_secret.expose_secret().as_bytes(),
+            &body,
+            signature(&req),
+        )
+        .map_err(map_err)?;
+        known.insert(pnid, n.id);
+    }
+    if known.is_empty() {
+        // Nothing addressed to a number (e.g. another field): no side effects, nothing to verify.
+        return Ok(HttpResponse::Ok().body("ignored"));
+    }
+    store(&state, webhook::events(&payload), &known).await
+}
+
+/// A per-number callback (Meta's callback override): signature first, then the body.
+pub async fn receive_for(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let pnid = path.into_inner();
+    let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "unknown_phone_number",
+                format!("phone_number_id {pnid} is not connected"),
+            )
+        })?;
+    let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+    webhook::verify_signature(
+        creds.app_secret.expose_secret().as_bytes(),
+        &body,
+        signature(&req),
+    )
+    .map_err(map_err)?;
+    let payload = webhook::parse(&body).map_err(map_err)?;
+    let mut known = HashMap::new();
+    known.insert(pnid, n.id);
+    let events = webhook::events(&payload)
+        .into_iter()
+        .filter(|e| match e {
+            Event::Message(m) => known.contains_key(&m.phone_number_id),
+            Event::Status(s) => known.contains_key(&s.phone_number_id),
+        })
+        .collect();
+    store(&state, events, &known).await
+}
+
+async fn store(
+    state: &AppState,
+    events: Vec<Event>,
+    known: &HashMap<String, i64>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.ctx.db.begin().await?;
+    let mut by_number: HashMap<i64, Vec<(i64, InboxItem)>> = HashMap::new();
+    for ev in events {
+        let (pnid, external_id, item) = match ev {
+            Event::Message(m) => (
+                m.phone_number_id.clone(),
+                m.wamid.clone(),
+                InboxItem::WaMessage {
+                    phone_number_id: m.phone_number_id,
+                    from: m.from,
+                    name: m.name,
+                    wamid: m.wamid,
+                    timestamp: m.timestamp,
+                    text: m.text,
+                    reply_to: m.reply_to,
+                },
+            ),
+            Event::Status(s) => (
+                s.phone_number_id.clone(),
+                format!("{}:{}", s.wamid, s.status),
+                InboxItem::WaStatus {
+                    phone_number_id: s.phone_number_id,
+                    wamid: s.wamid,
+                    status: s.status,
+                    timestamp: s.timestamp,
+                    recipient_id: s.recipient_id,
+                    error: s.error,
+                },
+            ),
+        };
+        let Some(&number_id) = known.get(&pnid) else {
+            continue;
+        };
+        let owner = crate::store::jobs::number_owner(number_id);
+        if let Some(id) =
+            inbox::insert(&txn, inbox::SOURCE_WA_CLOUD, &external_id, &owner, &item).await?
+        {
+            by_number.entry(number_id).or_default().push((id, item));
+        }
+    }
+    txn.commit().await?;
+    for (number_id, items) in by_number {
+        state.registry.do_send(Dispatch {
+            owner: Owner::Number(number_id),
+            items,
+        });
+    }
+    Ok(HttpResponse::Ok().body("ok"))
+}

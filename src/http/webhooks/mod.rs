@@ -1,0 +1,3 @@
+//! Where WhatsApp messages and receipts enter.
+
+pub mod cloud;

@@ -1,0 +1,14 @@
+//! b24wa: WhatsApp ↔ Bitrix24 Open Lines connector.
+//!
+//! A message enters at `http/webhooks` (WhatsApp) or `http/bitrix24` (operator), is stored in
+//! the inbox, owned by `actors/` (number → chat, portal), and leaves through the outbox via
+//! `bitrix24/client` or `whatsapp/cloud/client`.
+
+pub mod actors;
+pub mod bitrix24;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod whatsapp;

@@ -1,0 +1,173 @@
+//! Builds the actor system and the HTTP server. Binds port 0 in tests.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix::{Addr, Supervisor};
+use actix_web::{dev::Server, web, App, HttpServer};
+use secrecy::SecretString;
+
+use crate::{
+    actors::{registry::Registry, Lifecycle, Services},
+    bitrix24::B24Client,
+    config::Settings,
+    http::{self, api::auth::JwtKeys, ApiError, AppState},
+    store::{self, crypto},
+    whatsapp::cloud::CloudClient,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// The at-rest encryption key and the admin JWT secret: configured, or kept in key files under
+/// the data directory (created on first start, which the log says).
+pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString), StartupError> {
+    let enc = match &settings.encryption_key {
+        Some(k) => k.clone(),
+        None => {
+            let path = settings.data_dir().join("encryption.key");
+            let (key, created) = crypto::load_or_create_key(&path)?;
+            if created {
+                tracing::warn!(path = %path.display(), "created a new encryption key for secrets at rest; back it up (set B24WA_ENCRYPTION_KEY to share it between nodes)");
+            }
+            key
+        }
+    };
+    let jwt = match &settings.jwt_secret {
+        Some(k) => k.clone(),
+        None => {
+            let path = settings.data_dir().join("jwt.key");
+            let (key, created) = crypto::load_or_create_key(&path)?;
+            if created {
+                tracing::warn!(path = %path.display(), "created a new admin API token secret");
+            }
+            key
+        }
+    };
+    Ok((crypto::SecretBox::from_base64(&enc)?, jwt))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = store::connect(&settings.database_url()).await?;
+        store::migrate(&db).await?;
+        let (secrets, jwt_secret) = load_keys(&settings)?;
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        let port = listener.local_addr()?.port();
+        let public_url = settings
+            .public_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("http://{}:{}", settings.host, port))
+            .trim_end_matches('/')
+            .to_string();
+        let timeout = Duration::from_millis(settings.http_timeout_ms);
+        let b24 = B24Client::new(
+            timeout,
+            settings.app_client_id.clone(),
+            settings.app_client_secret.clone(),
+        )
+        .map_err(|e| StartupError::Client(e.to_string()))?;
+        let graph = CloudClient::new(&settings.graph_base_url, &settings.graph_version, timeout)
+            .map_err(|e| StartupError::Client(e.to_string()))?;
+        let workers = if settings.http_workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            settings.http_workers
+        };
+        let ctx = Arc::new(Services {
+            db,
+            settings,
+            secrets,
+            b24,
+            graph,
+            public_url,
+            lifecycle: Lifecycle::default(),
+        });
+        let registry_ctx = ctx.clone();
+        let registry: Addr<Registry> = Supervisor::start(move |_| Registry::new(registry_ctx));
+        let state = AppState {
+            ctx,
+            registry,
+            jwt: JwtKeys::new(jwt_secret),
+        };
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1 << 20)
+                        .error_handler(|err, _| {
+                            ApiError::bad_request("invalid_json", err.to_string()).into()
+                        }),
+                )
+                .app_data(web::PayloadConfig::default().limit(4 << 20))
+                .configure(http::routes)
+        })
+        .workers(workers)
+        // Keep-alive connections must not hold a stop for long.
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.ctx.public_url
+    }
+
+    /// A handle to stop the service gracefully (tests stop and restart it).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            state: self.state.clone(),
+        }
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let res = self.server.await;
+        state.ctx.lifecycle.shutdown().await;
+        res
+    }
+}
+
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    state: AppState,
+}
+
+impl Stopper {
+    /// Stops accepting requests, then lets work in flight finish; nothing new starts.
+    pub async fn stop(&self) {
+        self.server.stop(true).await;
+        self.state.ctx.lifecycle.shutdown().await;
+    }
+}

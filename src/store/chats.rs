@@ -1,0 +1,95 @@
+//! One chat per (number, customer): the unit of ordering and of the Bitrix24 conversation.
+
+use entity::chats;
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+};
+
+use super::now_ms;
+
+pub async fn find<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    wa_id: &str,
+) -> Result<Option<chats::Model>, DbErr> {
+    chats::Entity::find()
+        .filter(chats::Column::NumberId.eq(number_id))
+        .filter(chats::Column::CustomerWaId.eq(wa_id))
+        .one(c)
+        .await
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<chats::Model>, DbErr> {
+    chats::Entity::find_by_id(id).one(c).await
+}
+
+/// Returns the chat, creating it (race-free through the unique index) if needed.
+pub async fn get_or_create<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    wa_id: &str,
+    name: &str,
+) -> Result<chats::Model, DbErr> {
+    if let Some(m) = find(c, number_id, wa_id).await? {
+        return Ok(m);
+    }
+    let now = now_ms();
+    let am = chats::ActiveModel {
+        number_id: Set(number_id),
+        customer_wa_id: Set(wa_id.to_string()),
+        customer_name: Set(name.to_string()),
+        b24_chat_id: Set(None),
+        b24_session_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let res = chats::Entity::insert(am)
+        .on_conflict(
+            OnConflict::columns([chats::Column::NumberId, chats::Column::CustomerWaId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec(c)
+        .await;
+    match res {
+        Ok(_) | Err(DbErr::RecordNotInserted) => {}
+        Err(e) => return Err(e),
+    }
+    find(c, number_id, wa_id)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("chat {number_id}/{wa_id}")))
+}
+
+pub async fn set_b24_ids<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    b24_chat_id: &str,
+    b24_session_id: &str,
+) -> Result<(), DbErr> {
+    chats::Entity::update_many()
+        .col_expr(
+            chats::Column::B24ChatId,
+            Expr::value(b24_chat_id.to_string()),
+        )
+        .col_expr(
+            chats::Column::B24SessionId,
+            Expr::value(b24_session_id.to_string()),
+        )
+        .col_expr(chats::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(chats::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_name<C: ConnectionTrait>(c: &C, id: i64, name: &str) -> Result<(), DbErr> {
+    chats::Entity::update_many()
+        .col_expr(chats::Column::CustomerName, Expr::value(name.to_string()))
+        .filter(chats::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}

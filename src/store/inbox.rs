@@ -1,0 +1,134 @@
+//! The inbox: every webhook/event item is stored here (deduplicated by provider id) before we
+//! acknowledge it; actors mark items processed once their effects are stored.
+
+use entity::inbox;
+use sea_orm::{
+    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::now_ms;
+
+/// What an inbox row carries, decoded from the provider's payload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboxItem {
+    /// A customer's WhatsApp message (Cloud API).
+    WaMessage {
+        phone_number_id: String,
+        from: String,
+        name: String,
+        wamid: String,
+        timestamp: i64,
+        text: String,
+        #[serde(default)]
+        reply_to: Option<String>,
+    },
+    /// A receipt for a message we sent.
+    WaStatus {
+        phone_number_id: String,
+        wamid: String,
+        status: String,
+        timestamp: i64,
+        recipient_id: String,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// An operator's message from an Open Lines chat.
+    B24OperatorMessage {
+        line: String,
+        chat_id: String,
+        im_chat_id: String,
+        im_message_id: String,
+        text: String,
+    },
+}
+
+pub const SOURCE_WA_CLOUD: &str = "wa_cloud";
+pub const SOURCE_B24: &str = "b24";
+
+/// Inserts one item; `Ok(None)` when (source, external_id) is already stored (a duplicate).
+pub async fn insert<C: ConnectionTrait>(
+    c: &C,
+    source: &str,
+    external_id: &str,
+    owner: &str,
+    item: &InboxItem,
+) -> Result<Option<i64>, DbErr> {
+    let payload = serde_json::to_string(item).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let am = inbox::ActiveModel {
+        source: Set(source.to_string()),
+        external_id: Set(external_id.to_string()),
+        owner: Set(owner.to_string()),
+        payload: Set(payload),
+        processed: Set(false),
+        created_at: Set(now_ms()),
+        ..Default::default()
+    };
+    let res = inbox::Entity::insert(am)
+        .on_conflict(
+            OnConflict::columns([inbox::Column::Source, inbox::Column::ExternalId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec(c)
+        .await;
+    match res {
+        Ok(r) => Ok(Some(r.last_insert_id)),
+        Err(DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn decode(row: &inbox::Model) -> Result<InboxItem, DbErr> {
+    serde_json::from_str(&row.payload).map_err(|e| DbErr::Custom(format!("inbox {}: {e}", row.id)))
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<inbox::Model>, DbErr> {
+    inbox::Entity::find_by_id(id).one(c).await
+}
+
+pub async fn mark_processed<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    inbox::Entity::update_many()
+        .col_expr(
+            inbox::Column::Processed,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(inbox::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Unprocessed items of one owner created before `before_ms` (recovery sweep).
+pub async fn unprocessed<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    before_ms: i64,
+    limit: u64,
+) -> Result<Vec<inbox::Model>, DbErr> {
+    inbox::Entity::find()
+        .filter(inbox::Column::Owner.eq(owner))
+        .filter(inbox::Column::Processed.eq(false))
+        .filter(inbox::Column::CreatedAt.lt(before_ms))
+        .order_by_asc(inbox::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await
+}
+
+/// Owners that still have unprocessed items (to start their actors after a restart).
+pub async fn owners_with_unprocessed<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
+    inbox::Entity::find()
+        .select_only()
+        .column(inbox::Column::Owner)
+        .filter(inbox::Column::Processed.eq(false))
+        .distinct()
+        .into_tuple::<String>()
+        .all(c)
+        .await
+}

@@ -1,0 +1,257 @@
+//! The outbox: every outbound provider call is a stored job with attempts and a next-attempt
+//! time, owned by one actor ("portal:<id>" or "number:<id>") and ordered per `queue_key`.
+
+use entity::jobs;
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::now_ms;
+
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+pub const DEAD: &str = "dead";
+
+/// What a job does. Stored as JSON in `jobs.payload`; `jobs.kind` repeats the tag for queries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Register our connector and bind our event handlers on a portal.
+    B24Setup,
+    /// Activate (or deactivate) the connector on a line and publish the channel data.
+    B24Activate {
+        number_id: i64,
+        line: String,
+        active: bool,
+    },
+    /// A customer's message to `imconnector.send.messages` (item is the MESSAGES entry).
+    B24SendMessage {
+        message_id: i64,
+        chat_id: i64,
+        line: String,
+        item: serde_json::Value,
+    },
+    /// `imconnector.send.status.delivery` (or `.reading`) for an operator's message.
+    B24Status {
+        message_id: i64,
+        line: String,
+        reading: bool,
+        item: serde_json::Value,
+    },
+    /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
+    B24Notice { im_chat_id: String, text: String },
+    /// An operator's text to the customer over the Cloud API.
+    WaSendText {
+        message_id: i64,
+        to: String,
+        text: String,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::B24Setup => "b24_setup",
+            Job::B24Activate { .. } => "b24_activate",
+            Job::B24SendMessage { .. } => "b24_send_message",
+            Job::B24Status { .. } => "b24_status",
+            Job::B24Notice { .. } => "b24_notice",
+            Job::WaSendText { .. } => "wa_send_text",
+        }
+    }
+}
+
+pub fn portal_owner(portal_id: i64) -> String {
+    format!("portal:{portal_id}")
+}
+pub fn number_owner(number_id: i64) -> String {
+    format!("number:{number_id}")
+}
+pub fn chat_queue(chat_id: i64) -> String {
+    format!("chat:{chat_id}")
+}
+
+pub async fn enqueue<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    queue_key: &str,
+    job: &Job,
+) -> Result<i64, DbErr> {
+    let now = now_ms();
+    let payload = serde_json::to_string(job).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let am = jobs::ActiveModel {
+        owner: Set(owner.to_string()),
+        queue_key: Set(queue_key.to_string()),
+        kind: Set(job.kind().to_string()),
+        payload: Set(payload),
+        status: Set(PENDING.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(jobs::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+pub fn decode(row: &jobs::Model) -> Result<Job, DbErr> {
+    serde_json::from_str(&row.payload).map_err(|e| DbErr::Custom(format!("job {}: {e}", row.id)))
+}
+
+/// Pending jobs of one owner in creation order (due or not: the caller keeps per-queue order).
+pub async fn pending<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    limit: u64,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::Owner.eq(owner))
+        .filter(jobs::Column::Status.eq(PENDING))
+        .order_by_asc(jobs::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find_by_id(id).one(c).await
+}
+
+pub async fn mark_done<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(DONE))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Counts one more failed attempt and sets when to try again.
+pub async fn retry_later<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+    next_attempt_at: i64,
+    error: &str,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::Attempts,
+            Expr::col(jobs::Column::Attempts).add(1),
+        )
+        .col_expr(jobs::Column::NextAttemptAt, Expr::value(next_attempt_at))
+        .col_expr(jobs::Column::LastError, Expr::value(error.to_string()))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Parks a job that cannot succeed (a permanent error), keeping the reason.
+pub async fn mark_dead<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(DEAD))
+        .col_expr(jobs::Column::LastError, Expr::value(error.to_string()))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Owners that have pending jobs (to start their actors after a restart).
+pub async fn owners_with_pending<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
+    jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Owner)
+        .filter(jobs::Column::Status.eq(PENDING))
+        .distinct()
+        .into_tuple::<String>()
+        .all(c)
+        .await
+}
+
+/// Jobs falling due within this window run together with those due now, so retries that
+/// failed together are retried together (one batch, one wave) instead of one by one.
+pub const COALESCE_MS: i64 = 250;
+
+/// Picks, from pending jobs in id order, those that may run now: a job whose queue has an
+/// earlier job not yet due waits behind it, so per-queue order is kept across retries.
+pub fn runnable(pending: &[jobs::Model], now: i64) -> Vec<&jobs::Model> {
+    let mut blocked = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for job in pending {
+        if blocked.contains(job.queue_key.as_str()) {
+            continue;
+        }
+        if job.next_attempt_at > now {
+            blocked.insert(job.queue_key.as_str());
+            continue;
+        }
+        out.push(job);
+    }
+    out
+}
+
+/// When a runner with nothing due should look again: at the earliest pending job.
+pub fn next_wake(pending: &[jobs::Model], now: i64) -> Option<std::time::Duration> {
+    let next = pending.iter().map(|j| j.next_attempt_at).min()?;
+    Some(std::time::Duration::from_millis((next - now).max(10) as u64))
+}
+
+/// Exponential backoff for the n-th failure.
+pub fn backoff_ms(attempts: i32, base_ms: u64, max_ms: u64) -> i64 {
+    let exp = attempts.clamp(0, 20) as u32;
+    let delay = base_ms.saturating_mul(1u64 << exp).min(max_ms);
+    delay as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, key: &str, next: i64) -> jobs::Model {
+        jobs::Model {
+            id,
+            owner: "portal:1".into(),
+            queue_key: key.into(),
+            kind: "x".into(),
+            payload: "{}".into(),
+            status: PENDING.into(),
+            attempts: 0,
+            next_attempt_at: next,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_waiting_job_blocks_its_queue_only() {
+        let jobs = vec![job(1, "a", 100), job(2, "a", 0), job(3, "b", 0)];
+        let ids: Vec<i64> = runnable(&jobs, 50).iter().map(|j| j.id).collect();
+        assert_eq!(ids, vec![3]);
+        let ids: Vec<i64> = runnable(&jobs, 100).iter().map(|j| j.id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_ms(0, 500, 60_000), 500);
+        assert_eq!(backoff_ms(3, 500, 60_000), 4_000);
+        assert_eq!(backoff_ms(30, 500, 60_000), 60_000);
+    }
+}

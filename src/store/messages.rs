@@ -1,0 +1,175 @@
+//! Messages in both directions with their ids on each side and their delivery state.
+
+use entity::messages;
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+
+use super::now_ms;
+
+pub const IN: &str = "in";
+pub const OUT: &str = "out";
+
+/// Inbound states: received (stored) → forwarded (Bitrix24 accepted it).
+pub const RECEIVED: &str = "received";
+pub const FORWARDED: &str = "forwarded";
+/// Outbound states, forward only: queued < sent < delivered < read; failed is terminal.
+pub const QUEUED: &str = "queued";
+pub const SENT: &str = "sent";
+pub const DELIVERED: &str = "delivered";
+pub const READ: &str = "read";
+pub const FAILED: &str = "failed";
+
+/// Rank of an outbound state; `None` for terminal states that nothing may overwrite.
+pub fn rank(status: &str) -> Option<u8> {
+    match status {
+        QUEUED => Some(0),
+        SENT => Some(1),
+        DELIVERED => Some(2),
+        READ => Some(3),
+        _ => None,
+    }
+}
+
+pub async fn insert_inbound<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+    wamid: &str,
+    text: &str,
+    at_ms: i64,
+) -> Result<i64, DbErr> {
+    let now = now_ms();
+    let am = messages::ActiveModel {
+        chat_id: Set(chat_id),
+        direction: Set(IN.into()),
+        kind: Set("text".into()),
+        wamid: Set(Some(wamid.to_string())),
+        b24_chat_id: Set(None),
+        b24_message_id: Set(None),
+        text: Set(text.to_string()),
+        status: Set(RECEIVED.into()),
+        error: Set(None),
+        sent_at: Set(Some(at_ms)),
+        delivered_at: Set(None),
+        read_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(messages::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+pub async fn insert_outbound<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+    b24_chat_id: &str,
+    b24_message_id: &str,
+    text: &str,
+) -> Result<i64, DbErr> {
+    let now = now_ms();
+    let am = messages::ActiveModel {
+        chat_id: Set(chat_id),
+        direction: Set(OUT.into()),
+        kind: Set("text".into()),
+        wamid: Set(None),
+        b24_chat_id: Set(Some(b24_chat_id.to_string())),
+        b24_message_id: Set(Some(b24_message_id.to_string())),
+        text: Set(text.to_string()),
+        status: Set(QUEUED.into()),
+        error: Set(None),
+        sent_at: Set(None),
+        delivered_at: Set(None),
+        read_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(messages::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<messages::Model>, DbErr> {
+    messages::Entity::find_by_id(id).one(c).await
+}
+
+pub async fn find_by_wamid<C: ConnectionTrait>(
+    c: &C,
+    wamid: &str,
+) -> Result<Option<messages::Model>, DbErr> {
+    messages::Entity::find()
+        .filter(messages::Column::Wamid.eq(wamid))
+        .one(c)
+        .await
+}
+
+pub async fn list_for_chat<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+) -> Result<Vec<messages::Model>, DbErr> {
+    messages::Entity::find()
+        .filter(messages::Column::ChatId.eq(chat_id))
+        .order_by_asc(messages::Column::Id)
+        .all(c)
+        .await
+}
+
+pub async fn set_wamid<C: ConnectionTrait>(c: &C, id: i64, wamid: &str) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Wamid, Expr::value(wamid.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_status_many<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+    status: &str,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Sets a forward state and its timestamp column.
+pub async fn advance<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    status: &str,
+    at_ms: i64,
+) -> Result<(), DbErr> {
+    let mut q = messages::Entity::update_many()
+        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()));
+    q = match status {
+        SENT => q.col_expr(messages::Column::SentAt, Expr::value(at_ms)),
+        DELIVERED => q.col_expr(messages::Column::DeliveredAt, Expr::value(at_ms)),
+        READ => q.col_expr(messages::Column::ReadAt, Expr::value(at_ms)),
+        _ => q,
+    };
+    q.filter(messages::Column::Id.eq(id)).exec(c).await?;
+    Ok(())
+}
+
+pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Status, Expr::value(FAILED))
+        .col_expr(messages::Column::Error, Expr::value(error.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Persistence over `entity/`: the only module that builds queries.
+
+pub mod chats;
+pub mod crypto;
+pub mod inbox;
+pub mod jobs;
+pub mod messages;
+pub mod numbers;
+pub mod portals;
+
+use std::time::Duration;
+
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+pub use sea_orm::DatabaseConnection as Db;
+
+/// Unix time in milliseconds: every `*_at` column uses it.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_path(url) {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string()))?;
+                }
+            }
+        }
+        // SQLite allows one writer, and a WAL read transaction that later writes fails at once
+        // (SQLITE_BUSY_SNAPSHOT) if another writer got in first; one connection serialises all
+        // access instead. PostgreSQL is the choice when one connection is not enough.
+        opts.max_connections(1).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    } else {
+        opts.max_connections(16).min_connections(2);
+    }
+    let db = Database::connect(opts).await?;
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(db)
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// A store failure; callers map it to their own boundary error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+}

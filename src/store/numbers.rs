@@ -1,0 +1,125 @@
+//! Connected WhatsApp numbers and their Open Line binding; credentials encrypted at rest.
+
+use entity::numbers;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, TryIntoModel,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{crypto::SecretBox, now_ms, StoreError};
+
+pub const TRANSPORT_CLOUD: &str = "cloud";
+
+#[derive(Debug, Clone)]
+pub struct NewCloudNumber {
+    pub portal_id: i64,
+    pub line_id: String,
+    pub phone_number_id: String,
+    pub display_phone: String,
+    pub access_token: SecretString,
+    pub app_secret: SecretString,
+    pub verify_token: SecretString,
+}
+
+/// Cloud API credentials of one number, decrypted for its actor and the webhook check.
+#[derive(Debug, Clone)]
+pub struct CloudCredentials {
+    pub phone_number_id: String,
+    pub access_token: SecretString,
+    pub app_secret: SecretString,
+    pub verify_token: SecretString,
+}
+
+/// Creates the number or, when the phone_number_id is known, rebinds and updates it.
+pub async fn upsert_cloud<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    n: &NewCloudNumber,
+) -> Result<numbers::Model, DbErr> {
+    let now = now_ms();
+    let mut am = match find_by_phone_number_id(c, &n.phone_number_id).await? {
+        Some(m) => m.into_active_model(),
+        None => numbers::ActiveModel {
+            phone_number_id: Set(n.phone_number_id.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    am.portal_id = Set(n.portal_id);
+    am.line_id = Set(n.line_id.clone());
+    am.transport = Set(TRANSPORT_CLOUD.to_string());
+    am.display_phone = Set(n.display_phone.clone());
+    am.access_token_enc = Set(sb.encrypt(n.access_token.expose_secret()));
+    am.app_secret_enc = Set(sb.encrypt(n.app_secret.expose_secret()));
+    am.verify_token_enc = Set(sb.encrypt(n.verify_token.expose_secret()));
+    am.active = Set(true);
+    am.updated_at = Set(now);
+    am.save(c).await?.try_into_model()
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<numbers::Model>, DbErr> {
+    numbers::Entity::find_by_id(id).one(c).await
+}
+
+pub async fn find_by_phone_number_id<C: ConnectionTrait>(
+    c: &C,
+    phone_number_id: &str,
+) -> Result<Option<numbers::Model>, DbErr> {
+    numbers::Entity::find()
+        .filter(numbers::Column::PhoneNumberId.eq(phone_number_id))
+        .one(c)
+        .await
+}
+
+pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<numbers::Model>, DbErr> {
+    numbers::Entity::find()
+        .order_by_asc(numbers::Column::Id)
+        .all(c)
+        .await
+}
+
+/// Active numbers bound to a portal's line (routing operator replies).
+pub async fn active_on_line<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+    line_id: &str,
+) -> Result<Vec<numbers::Model>, DbErr> {
+    numbers::Entity::find()
+        .filter(numbers::Column::PortalId.eq(portal_id))
+        .filter(numbers::Column::LineId.eq(line_id))
+        .filter(numbers::Column::Active.eq(true))
+        .all(c)
+        .await
+}
+
+pub fn credentials(sb: &SecretBox, m: &numbers::Model) -> Result<CloudCredentials, StoreError> {
+    Ok(CloudCredentials {
+        phone_number_id: m.phone_number_id.clone(),
+        access_token: sb.decrypt(&m.access_token_enc)?,
+        app_secret: sb.decrypt(&m.app_secret_enc)?,
+        verify_token: sb.decrypt(&m.verify_token_enc)?,
+    })
+}
+
+/// Stops routing for numbers on a line (connector switched off, line deleted) or a whole portal.
+pub async fn deactivate<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+    line_id: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut q = numbers::Entity::update_many()
+        .col_expr(
+            numbers::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .col_expr(
+            numbers::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now_ms()),
+        )
+        .filter(numbers::Column::PortalId.eq(portal_id));
+    if let Some(line) = line_id {
+        q = q.filter(numbers::Column::LineId.eq(line));
+    }
+    Ok(q.exec(c).await?.rows_affected)
+}

@@ -1,0 +1,153 @@
+//! Installed Bitrix24 portals; tokens are encrypted at rest.
+
+use entity::portals;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{crypto::SecretBox, now_ms, StoreError};
+
+/// What an install (event or page) hands us.
+#[derive(Debug, Clone)]
+pub struct InstallData {
+    pub member_id: String,
+    pub domain: String,
+    pub client_endpoint: String,
+    pub server_endpoint: String,
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_in: i64,
+    pub application_token: SecretString,
+    pub scope: String,
+}
+
+/// A portal with its secrets decrypted (kept in memory by its actor only).
+#[derive(Debug, Clone)]
+pub struct PortalSecrets {
+    pub id: i64,
+    pub member_id: String,
+    pub domain: String,
+    pub client_endpoint: String,
+    pub server_endpoint: String,
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub installed: bool,
+}
+
+/// Stores or updates the portal keyed by member_id; reinstall updates in place.
+pub async fn upsert_install<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    d: &InstallData,
+) -> Result<i64, DbErr> {
+    let now = now_ms();
+    let existing = find_by_member(c, &d.member_id).await?;
+    let mut am = match existing {
+        Some(m) => m.into_active_model(),
+        None => portals::ActiveModel {
+            member_id: Set(d.member_id.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    am.domain = Set(d.domain.clone());
+    am.client_endpoint = Set(d.client_endpoint.clone());
+    am.server_endpoint = Set(d.server_endpoint.clone());
+    am.access_token_enc = Set(sb.encrypt(d.access_token.expose_secret()));
+    am.refresh_token_enc = Set(sb.encrypt(d.refresh_token.expose_secret()));
+    am.token_expires_at = Set(now + d.expires_in * 1000);
+    am.application_token_enc = Set(sb.encrypt(d.application_token.expose_secret()));
+    am.scope = Set(d.scope.clone());
+    am.installed = Set(true);
+    am.updated_at = Set(now);
+    let saved = am.save(c).await?;
+    match saved.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => Ok(id),
+        sea_orm::ActiveValue::NotSet => Err(DbErr::Custom("portal id not returned".into())),
+    }
+}
+
+pub async fn find_by_member<C: ConnectionTrait>(
+    c: &C,
+    member_id: &str,
+) -> Result<Option<portals::Model>, DbErr> {
+    portals::Entity::find()
+        .filter(portals::Column::MemberId.eq(member_id))
+        .one(c)
+        .await
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<portals::Model>, DbErr> {
+    portals::Entity::find_by_id(id).one(c).await
+}
+
+pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<portals::Model>, DbErr> {
+    portals::Entity::find().all(c).await
+}
+
+pub fn secrets(sb: &SecretBox, m: &portals::Model) -> Result<PortalSecrets, StoreError> {
+    Ok(PortalSecrets {
+        id: m.id,
+        member_id: m.member_id.clone(),
+        domain: m.domain.clone(),
+        client_endpoint: m.client_endpoint.clone(),
+        server_endpoint: m.server_endpoint.clone(),
+        access_token: sb.decrypt(&m.access_token_enc)?,
+        refresh_token: sb.decrypt(&m.refresh_token_enc)?,
+        installed: m.installed,
+    })
+}
+
+/// Constant-time check of an event's `application_token` against the stored one.
+pub fn application_token_matches(sb: &SecretBox, m: &portals::Model, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    match sb.decrypt(&m.application_token_enc) {
+        Ok(stored) => {
+            let a = stored.expose_secret().as_bytes();
+            let b = given.as_bytes();
+            a.len() == b.len() && bool::from(a.ct_eq(b))
+        }
+        Err(_) => false,
+    }
+}
+
+pub async fn update_tokens<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    id: i64,
+    access: &SecretString,
+    refresh: &SecretString,
+    expires_in: i64,
+    client_endpoint: Option<&str>,
+) -> Result<(), DbErr> {
+    let Some(m) = get(c, id).await? else {
+        return Err(DbErr::RecordNotFound(format!("portal {id}")));
+    };
+    let now = now_ms();
+    let mut am = m.into_active_model();
+    am.access_token_enc = Set(sb.encrypt(access.expose_secret()));
+    am.refresh_token_enc = Set(sb.encrypt(refresh.expose_secret()));
+    am.token_expires_at = Set(now + expires_in * 1000);
+    if let Some(ep) = client_endpoint {
+        am.client_endpoint = Set(ep.to_string());
+    }
+    am.updated_at = Set(now);
+    am.update(c).await?;
+    Ok(())
+}
+
+pub async fn set_installed<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    installed: bool,
+) -> Result<(), DbErr> {
+    if let Some(m) = get(c, id).await? {
+        let mut am = m.into_active_model();
+        am.installed = Set(installed);
+        am.updated_at = Set(now_ms());
+        am.update(c).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Graph API calls for one number: send text.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("Graph API error {code}: {message}")]
+    Api {
+        http: u16,
+        code: i64,
+        message: String,
+    },
+    #[error("Graph API unavailable: HTTP {0}")]
+    Unavailable(u16),
+    #[error("network: {0}")]
+    Network(String),
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+impl GraphError {
+    /// Retry later (throughput limits, pair limit, Meta's own outages, the network).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GraphError::Api { code, http, .. } => {
+                matches!(code, 130429 | 131056 | 131000 | 131016 | 1 | 2 | 4 | 80007)
+                    || *http >= 500
+            }
+            GraphError::Unavailable(_) | GraphError::Network(_) => true,
+            GraphError::Decode(_) => false,
+        }
+    }
+
+    /// The number's token is dead: stop sending until the tenant re-authorises.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, GraphError::Api { code: 190, .. })
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            GraphError::Api { code, .. } => code.to_string(),
+            GraphError::Unavailable(_) => "graph_unavailable".into(),
+            GraphError::Network(_) => "network".into(),
+            GraphError::Decode(_) => "bad_answer".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    base_url: String,
+    version: String,
+}
+
+impl CloudClient {
+    pub fn new(base_url: &str, version: &str, timeout: Duration) -> Result<Self, GraphError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| GraphError::Network(e.to_string()))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            version: version.to_string(),
+        })
+    }
+
+    /// Sends a text; returns the wamid WhatsApp assigned (accepted, not yet delivered).
+    pub async fn send_text(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        to: &str,
+        text: &str,
+    ) -> Result<String, GraphError> {
+        let body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"body": text, "preview_url": false},
+        });
+        let v = self.post(phone_number_id, token, &body).await?;
+        v.pointer("/messages/0/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+    }
+
+    async fn post(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        body: &Value,
+    ) -> Result<Value, GraphError> {
+        let url = format!(
+            "{}/{}/{}/messages",
+            self.base_url, self.version, phone_number_id
+        );
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                GraphError::Network(if e.is_timeout() {
+                    "timeout".into()
+                } else {
+                    "request failed".into()
+                })
+            })?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|_| GraphError::Network("body read failed".into()))?;
+        let v: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) if !status.is_success() => return Err(GraphError::Unavailable(status.as_u16())),
+            Err(e) => return Err(GraphError::Decode(e.to_string())),
+        };
+        if let Some(err) = v.get("error") {
+            return Err(GraphError::Api {
+                http: status.as_u16(),
+                code: err["code"].as_i64().unwrap_or(0),
+                message: err["message"].as_str().unwrap_or("").to_string(),
+            });
+        }
+        if !status.is_success() {
+            return Err(GraphError::Unavailable(status.as_u16()));
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let t = GraphError::Api {
+            http: 400,
+            code: 130429,
+            message: String::new(),
+        };
+        assert!(t.is_transient());
+        let a = GraphError::Api {
+            http: 401,
+            code: 190,
+            message: String::new(),
+        };
+        assert!(a.is_auth() && !a.is_transient());
+        let p = GraphError::Api {
+            http: 400,
+            code: 100,
+            message: String::new(),
+        };
+        assert!(!p.is_transient());
+    }
+}

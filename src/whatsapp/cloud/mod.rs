@@ -1,0 +1,6 @@
+//! Meta WhatsApp Cloud API: signed webhooks in, Graph API calls out.
+
+pub mod client;
+pub mod webhook;
+
+pub use client::{CloudClient, GraphError};

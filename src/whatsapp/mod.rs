@@ -1,0 +1,3 @@
+//! WhatsApp transports. Knows nothing of Bitrix24.
+
+pub mod cloud;

@@ -1,0 +1,61 @@
+//! Test simulators for the two providers b24wa talks to:
+//! - `bitrix::BitrixSim`: one Bitrix24 portal (REST, OAuth server, Open Lines connector, events),
+//! - `graph::GraphSim`: the WhatsApp Cloud API (Graph API sends, signed webhooks).
+//!
+//! Both are actix-web servers on 127.0.0.1:0 started inside the caller's actix System, record every
+//! call and support fault injection. See /work/shared/contracts/ for the behaviour they reproduce.
+#![allow(dead_code)]
+
+pub mod bitrix;
+pub mod graph;
+
+pub use bitrix::*;
+pub use graph::*;
+
+use rand::RngCore;
+
+/// `n_bytes` random bytes as lower-case hex (`2 * n_bytes` characters).
+pub fn random_hex(n_bytes: usize) -> String {
+    let mut buf = vec![0u8; n_bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A reqwest client for the test side: no redirects followed (a 302 is reported as such).
+pub fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("sim: build reqwest client")
+}
+
+/// Form-encode `pairs` as `application/x-www-form-urlencoded` (brackets percent-encoded like PHP's
+/// `http_build_query`).
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+/// Decode an `application/x-www-form-urlencoded` body into ordered pairs.
+pub fn form_decode(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The value of the first pair named `key` in a decoded form.
+pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}

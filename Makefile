@@ -9,8 +9,13 @@ run:
 	$(CARGO) run --bin b24wa -- serve
 
 ## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL.
+# cargo-nextest (one process per test, hung tests are killed: .config/nextest.toml) when present.
 test:
-	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast -- --test-threads=4
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --lib --bins --tests --no-fail-fast -- --test-threads=4; \
+	fi
 
 ## The relay benchmark (PostgreSQL and SQLite, against the simulators); prints `bench <name> <value> <unit>` lines.
 bench:

@@ -4,6 +4,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix::{Addr, Supervisor};
 use actix_web::{dev::Server, web, App, HttpServer};
+use futures::FutureExt;
 use secrecy::SecretString;
 
 use crate::{
@@ -169,5 +170,11 @@ impl Stopper {
     pub async fn stop(&self) {
         self.server.stop(true).await;
         self.state.ctx.lifecycle.shutdown().await;
+    }
+
+    /// Stops new work at once, without waiting (tests call this when an app is dropped).
+    pub fn halt(&self) {
+        self.state.ctx.lifecycle.begin_stop();
+        self.server.stop(false).now_or_never();
     }
 }

@@ -68,7 +68,9 @@ impl ChatActor {
     /// Applies the backlog in order, one item per transaction; stops at the first failure so
     /// nothing overtakes it.
     fn run(&mut self, ctx: &mut Context<Self>) {
-        if self.busy || self.backlog.is_empty() {
+        // While stopping, nothing new starts: the items stay unprocessed in the inbox and the
+        // next start picks them up. (Re-running here would spin without ever yielding.)
+        if self.busy || self.backlog.is_empty() || self.ctx.lifecycle.is_stopping() {
             return;
         }
         self.busy = true;

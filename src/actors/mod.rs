@@ -66,6 +66,11 @@ impl Lifecycle {
         Some(guard)
     }
 
+    /// Stops new work at once without waiting (for a synchronous caller, e.g. a drop).
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }

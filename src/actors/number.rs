@@ -68,20 +68,33 @@ impl NumberActor {
     fn load(&mut self, ctx: &mut Context<Self>) {
         let services = self.ctx.clone();
         let id = self.id;
-        let fut = async move { numbers::get(&services.db, id).await };
+        let owner = self.owner();
+        let fut = async move {
+            let number = numbers::get(&services.db, id).await?;
+            // Everything stored but not yet applied (e.g. cut off by a restart) is routed before
+            // anything that arrives now, so each chat keeps its order across restarts.
+            let backlog = inbox::unprocessed(&services.db, &owner, i64::MAX, 100_000).await?;
+            Ok::<_, sea_orm::DbErr>((number, backlog))
+        };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok(Some(m)) => match numbers::credentials(&act.ctx.secrets, &m) {
+            Ok((Some(m), backlog)) => match numbers::credentials(&act.ctx.secrets, &m) {
                 Ok(c) => {
                     act.session = Some((m, c));
-                    let held = std::mem::take(&mut act.held);
-                    act.route(held, ctx);
+                    let mut items: Vec<(i64, InboxItem)> = backlog
+                        .iter()
+                        .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                        .collect();
+                    items.append(&mut act.held);
+                    items.sort_by_key(|(id, _)| *id);
+                    items.dedup_by_key(|(id, _)| *id);
+                    act.route(items, ctx);
                     act.kick(ctx);
                 }
                 Err(e) => {
                     tracing::error!(number = act.id, error = %e, "number credentials unreadable")
                 }
             },
-            Ok(None) => tracing::warn!(number = act.id, "number not found; actor stays idle"),
+            Ok((None, _)) => tracing::warn!(number = act.id, "number not found; actor stays idle"),
             Err(e) => {
                 tracing::warn!(number = act.id, error = %e, "loading number failed; retrying");
                 ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));

@@ -27,14 +27,23 @@ macro_rules! on_both_databases {
         mod $name {
             #[actix_web::test]
             async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
+                super::$name($crate::common::Backend::Sqlite).await;
+                $crate::common::settle().await;
             }
             #[actix_web::test]
             async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
+                super::$name($crate::common::Backend::Postgres).await;
+                $crate::common::settle().await;
             }
         }
     )*};
+}
+
+/// After a test: the dropped app has stopped taking new work (`TestApp`'s drop); let queries in
+/// flight finish before the runtime goes away (a pooled connection dropped outside the runtime
+/// panics).
+pub async fn settle() {
+    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
 }
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -149,6 +158,12 @@ pub async fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         actix_web::rt::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stopper.halt();
+    }
 }
 
 impl TestApp {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{chat_key, spawn_app, spawn_app_with, wait_until, Backend};
 use serde_json::Value;
-use sim::{BitrixFault, BitrixSimConfig, GraphSim};
+use sim::{BitrixFault, BitrixSimConfig, GraphFault, GraphSim};
 
 on_both_databases!(
     install_registers_connector_and_binds_events,
@@ -22,6 +22,8 @@ on_both_databases!(
     bitrix_down_then_back_delivers_all_in_order,
     restart_mid_burst_loses_and_doubles_nothing,
     actor_panic_restarts_and_work_continues,
+    whatsapp_send_errors_are_retried_in_order,
+    whatsapp_send_timeout_is_retried,
 );
 
 async fn install_registers_connector_and_binds_events(backend: Backend) {
@@ -571,4 +573,114 @@ async fn actor_panic_restarts_and_work_continues(backend: Backend) {
         app.texts_in_bitrix("2547000"),
         vec!["before", "during", "after", "last"]
     );
+}
+
+/// Operator replies whose sends hit 130429 (throughput) and a 5xx: retried with backoff, each
+/// reaches WhatsApp exactly once (those errors have no effect), in the order written.
+async fn whatsapp_send_errors_are_retried_in_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "1212").await;
+    app.customer_writes(&n, "4930123456", "wamid.F0", "hello")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "customer message", move || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    app.graph.inject(GraphFault::Throughput, 2);
+    app.graph.inject(GraphFault::ServerError, 1);
+    let key = chat_key("4930123456", &n);
+    let mut ims = Vec::new();
+    for i in 0..3 {
+        let op = app
+            .b24
+            .operator_write("1", &key, &format!("reply {i}"))
+            .await;
+        assert_eq!(op.http_status, 200);
+        ims.push(op.im_message_id);
+    }
+    let graph = app.graph.clone();
+    wait_until(15, "three replies sent", move || {
+        graph.sent_messages().len() >= 3
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let sent: Vec<String> = app
+        .graph
+        .sent_messages()
+        .iter()
+        .map(|m| m.text.rsplit("[br]").next().unwrap_or_default().to_string())
+        .map(|t| t.rsplit('\n').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(sent, vec!["reply 0", "reply 1", "reply 2"]);
+    assert_eq!(app.graph.pending_faults(), 0, "every fault was hit");
+    // Three failed attempts and three good ones reached the Graph API.
+    let attempts = app
+        .graph
+        .calls()
+        .iter()
+        .filter(|c| c.http_method == "POST" && c.path.ends_with("/messages"))
+        .count();
+    assert!(attempts >= 6, "{attempts} send attempts");
+    for im in ims {
+        let b24 = app.b24.clone();
+        wait_until(10, "each reply confirmed delivered", move || {
+            b24.operator_message_state(&im).as_deref() == Some("delivered")
+        })
+        .await;
+    }
+}
+
+/// A send that times out on our side is retried. The Cloud API has no idempotency key, so a send
+/// that WhatsApp accepted after our timeout may reach the customer twice (at least once, never
+/// lost); the later replies still follow in order.
+async fn whatsapp_send_timeout_is_retried(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "1313").await;
+    app.customer_writes(&n, "4930999999", "wamid.T0", "hello")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "customer message", move || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    // Longer than the service's 2 s HTTP timeout in tests.
+    app.graph
+        .inject(GraphFault::Timeout(Duration::from_millis(2_500)), 1);
+    let key = chat_key("4930999999", &n);
+    for i in 0..2 {
+        let op = app
+            .b24
+            .operator_write("1", &key, &format!("slow {i}"))
+            .await;
+        assert_eq!(op.http_status, 200);
+    }
+    let graph = app.graph.clone();
+    wait_until(20, "both replies sent", move || {
+        let texts: Vec<String> = graph
+            .sent_messages()
+            .iter()
+            .map(|m| m.text.clone())
+            .collect();
+        texts.iter().any(|t| t.ends_with("slow 0")) && texts.iter().any(|t| t.ends_with("slow 1"))
+    })
+    .await;
+    let texts: Vec<String> = app
+        .graph
+        .sent_messages()
+        .iter()
+        .map(|m| m.text.clone())
+        .collect();
+    let first_1 = texts.iter().position(|t| t.ends_with("slow 1"));
+    let last_0 = texts.iter().rposition(|t| t.ends_with("slow 0"));
+    assert!(last_0 < first_1, "order kept: {texts:?}");
+    assert!(
+        texts.len() <= 3,
+        "at most the timed-out send doubled: {texts:?}"
+    );
+    // WhatsApp took the first send although our call timed out; the retry sent it again.
+    let zeros = texts.iter().filter(|t| t.ends_with("slow 0")).count();
+    assert_eq!(zeros, 2, "the timed-out send was retried: {texts:?}");
 }

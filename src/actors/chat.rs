@@ -34,6 +34,9 @@ pub struct ChatInfo {
     pub wa_id: String,
 }
 
+/// Items applied per transaction.
+const BATCH: usize = 64;
+
 pub struct ChatActor {
     ctx: Ctx,
     info: ChatInfo,
@@ -65,8 +68,8 @@ impl ChatActor {
         }
     }
 
-    /// Applies the backlog in order, one item per transaction; stops at the first failure so
-    /// nothing overtakes it.
+    /// Applies the backlog in order, up to `BATCH` items per transaction (one commit instead of
+    /// one per message); a failure rolls the batch back and retries it, so nothing overtakes it.
     fn run(&mut self, ctx: &mut Context<Self>) {
         // While stopping, nothing new starts: the items stay unprocessed in the inbox and the
         // next start picks them up. (Re-running here would spin without ever yielding.)
@@ -74,39 +77,23 @@ impl ChatActor {
             return;
         }
         self.busy = true;
-        let items: Vec<(i64, InboxItem)> =
-            self.backlog.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let items: Vec<(i64, InboxItem)> = self
+            .backlog
+            .iter()
+            .take(BATCH)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         let services = self.ctx.clone();
         let info = self.info.clone();
-        let mut panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
+        let panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
         let fut = guarded(async move {
-            let mut done = Vec::new();
-            let mut kicks = Vec::new();
-            let mut failure = None;
-            for (inbox_id, item) in items {
-                let Some(_guard) = services.lifecycle.enter() else {
-                    break;
-                };
-                match process(
-                    &services,
-                    &info,
-                    inbox_id,
-                    &item,
-                    std::mem::take(&mut panic_now),
-                )
-                .await
-                {
-                    Ok(k) => {
-                        done.push(inbox_id);
-                        kicks.extend(k);
-                    }
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
+            let Some(_guard) = services.lifecycle.enter() else {
+                return (Vec::new(), Vec::new(), None);
+            };
+            match process(&services, &info, &items, panic_now).await {
+                Ok((done, kicks)) => (done, kicks, None),
+                Err(e) => (Vec::new(), Vec::new(), Some(e)),
             }
-            (done, kicks, failure)
         });
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.busy = false;
@@ -181,59 +168,64 @@ impl Handler<ChatWork> for ChatActor {
     }
 }
 
-/// Applies one item in one transaction; returns the owners whose outbox got new jobs.
+/// Applies items in order in one transaction; returns the inbox ids that are done with (applied,
+/// already applied, or a receipt that must wait for its send) and the owners whose outbox got
+/// new jobs.
 async fn process(
     services: &Ctx,
     info: &ChatInfo,
-    inbox_id: i64,
-    item: &InboxItem,
+    items: &[(i64, InboxItem)],
     panic_now: bool,
-) -> Result<Vec<Owner>, DbErr> {
+) -> Result<(Vec<i64>, Vec<Owner>), DbErr> {
     let txn = services.db.begin().await?;
-    match inbox::get(&txn, inbox_id).await? {
-        Some(row) if !row.processed => {}
-        // Already handled (a sweep and a live dispatch can both deliver an item).
-        _ => {
-            txn.commit().await?;
-            return Ok(Vec::new());
+    let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
+    // A sweep and a live dispatch can both deliver an item: apply only what is still open.
+    let open = inbox::unprocessed_among(&txn, &ids).await?;
+    let mut done = Vec::with_capacity(items.len());
+    let mut applied = Vec::with_capacity(items.len());
+    let mut kicks = Vec::new();
+    for (inbox_id, item) in items {
+        done.push(*inbox_id);
+        if !open.contains(inbox_id) {
+            continue;
         }
+        let k = match item {
+            InboxItem::WaMessage {
+                name,
+                wamid,
+                timestamp,
+                text,
+                ..
+            } => customer_message(&txn, info, name, wamid, *timestamp, text).await?,
+            InboxItem::WaStatus {
+                wamid,
+                status,
+                timestamp,
+                error,
+                ..
+            } => match receipt(&txn, info, wamid, status, *timestamp, error.as_deref()).await? {
+                Some(kicks) => kicks,
+                // The send that produced this wamid is not stored yet: the item stays open in
+                // the inbox and the sweep brings it back (receipt() wrote nothing).
+                None => continue,
+            },
+            InboxItem::B24OperatorMessage {
+                im_chat_id,
+                im_message_id,
+                text,
+                ..
+            } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
+        };
+        applied.push(*inbox_id);
+        kicks.extend(k);
     }
-    let kicks = match item {
-        InboxItem::WaMessage {
-            name,
-            wamid,
-            timestamp,
-            text,
-            ..
-        } => customer_message(&txn, info, name, wamid, *timestamp, text).await?,
-        InboxItem::WaStatus {
-            wamid,
-            status,
-            timestamp,
-            error,
-            ..
-        } => match receipt(&txn, info, wamid, status, *timestamp, error.as_deref()).await? {
-            Some(kicks) => kicks,
-            // The send that produced this wamid is not stored yet: keep the item for later.
-            None => {
-                txn.rollback().await?;
-                return Ok(Vec::new());
-            }
-        },
-        InboxItem::B24OperatorMessage {
-            im_chat_id,
-            im_message_id,
-            text,
-            ..
-        } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
-    };
     if panic_now {
         // Fault injection: dies after writing, before commit, the worst moment.
         panic!("injected fault: chat actor panics while processing an item");
     }
-    inbox::mark_processed(&txn, &[inbox_id]).await?;
+    inbox::mark_processed(&txn, &applied).await?;
     txn.commit().await?;
-    Ok(kicks)
+    Ok((done, kicks))
 }
 
 /// Bitrix24 accepts letters, spaces, `-` and `'` in names, 25 characters at most.

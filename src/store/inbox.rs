@@ -104,6 +104,25 @@ pub async fn mark_processed<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<()
     Ok(())
 }
 
+/// Which of `ids` are still unprocessed.
+pub async fn unprocessed_among<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let open: Vec<i64> = inbox::Entity::find()
+        .select_only()
+        .column(inbox::Column::Id)
+        .filter(inbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(inbox::Column::Processed.eq(false))
+        .into_tuple::<i64>()
+        .all(c)
+        .await?;
+    Ok(open.into_iter().collect())
+}
+
 /// Unprocessed items of one owner created before `before_ms` (recovery sweep).
 pub async fn unprocessed<C: ConnectionTrait>(
     c: &C,

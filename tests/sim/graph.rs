@@ -278,6 +278,26 @@ fn md5ish(s: &str) -> u128 {
 
 type Data = web::Data<Mutex<State>>;
 
+/// Like `pre_checks`, but a `Timeout` fault takes effect first and only the answer is late
+/// (the dangerous case for a client: accepted, yet it sees a timeout). Returns the delay.
+fn pre_checks_effect_first(data: &Data) -> Result<Option<Duration>, Reply> {
+    let mut st = lock(data);
+    if st.down {
+        return Err(gerr(
+            503,
+            131016,
+            "OAuthException",
+            "Service unavailable",
+            None,
+        ));
+    }
+    match st.take_fault() {
+        Some(GraphFault::Timeout(d)) => Ok(Some(d)),
+        Some(f) => fault_reply(&f).map_or(Ok(None), Err),
+        None => Ok(None),
+    }
+}
+
 async fn pre_checks(data: &Data) -> Option<Reply> {
     let fault = {
         let mut st = lock(data);
@@ -313,10 +333,13 @@ async fn messages_handler(
     let json_body: Value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(&body)}));
     let rpath = req.path().to_string();
-    if let Some(r) = pre_checks(&data).await {
-        lock(&data).record("POST", &rpath, Some(&pnid), json_body, r.0);
-        return respond(r);
-    }
+    let late = match pre_checks_effect_first(&data) {
+        Ok(late) => late,
+        Err(r) => {
+            lock(&data).record("POST", &rpath, Some(&pnid), json_body, r.0);
+            return respond(r);
+        }
+    };
     let token = bearer(&req);
     let mut st = lock(&data);
     let reply = send_logic(&mut st, &pnid, token.as_deref(), &json_body);
@@ -362,6 +385,9 @@ async fn messages_handler(
         }
     }
     drop(st);
+    if let Some(d) = late {
+        actix_web::rt::time::sleep(d).await;
+    }
     respond(reply)
 }
 

@@ -25,6 +25,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub verify_token_enc: String,
     pub active: bool,
+    /// Transport session: `ok`, `token_invalid` (Cloud API 190: needs re-authorisation).
+    #[sea_orm(column_type = "Text")]
+    pub session_state: String,
+    pub session_changed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -19,10 +19,11 @@ use crate::{
     bitrix24::bbcode,
     store::{
         chats, inbox,
-        inbox::InboxItem,
+        inbox::{CustomerAction, InboxItem},
         jobs::{self, Job},
         messages,
     },
+    whatsapp::errors::explain,
 };
 
 #[derive(Debug, Clone)]
@@ -195,15 +196,49 @@ async fn process(
                 wamid,
                 timestamp,
                 text,
+                action,
                 ..
-            } => customer_message(&txn, info, name, wamid, *timestamp, text).await?,
+            } => match action {
+                CustomerAction::New => {
+                    customer_message(&txn, info, name, wamid, *timestamp, text).await?
+                }
+                CustomerAction::Revoke { original } => {
+                    customer_changed(&txn, info, original, None).await?
+                }
+                CustomerAction::Edit { original, text } => {
+                    customer_changed(&txn, info, original, Some(text)).await?
+                }
+                CustomerAction::Reaction { target, emoji } => {
+                    let quoted = messages::find_by_wamid(&txn, target)
+                        .await?
+                        .map(|m| short(&m.text))
+                        .unwrap_or_else(|| "an earlier message".into());
+                    let note = if emoji.is_empty() {
+                        format!("[i]removed the reaction to[/i] “{quoted}”")
+                    } else {
+                        format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
+                    };
+                    customer_message(&txn, info, name, wamid, *timestamp, &note).await?
+                }
+            },
             InboxItem::WaStatus {
                 wamid,
                 status,
                 timestamp,
                 error,
+                error_code,
                 ..
-            } => match receipt(&txn, info, wamid, status, *timestamp, error.as_deref()).await? {
+            } => match receipt(
+                &txn,
+                info,
+                wamid,
+                status,
+                *timestamp,
+                error.as_deref(),
+                *error_code,
+            )
+            .await?
+            {
                 Some(kicks) => kicks,
                 // The send that produced this wamid is not stored yet: the item stays open in
                 // the inbox and the sweep brings it back (receipt() wrote nothing).
@@ -215,6 +250,12 @@ async fn process(
                 text,
                 ..
             } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
+            InboxItem::B24OperatorEdit { ids, .. } => {
+                operator_changed(&txn, info, ids.first().map(String::as_str), false).await?
+            }
+            InboxItem::B24OperatorDelete { id, .. } => {
+                operator_changed(&txn, info, Some(id.as_str()), true).await?
+            }
         };
         applied.push(*inbox_id);
         kicks.extend(k);
@@ -297,6 +338,7 @@ async fn receipt(
     status: &str,
     timestamp: i64,
     error: Option<&str>,
+    error_code: Option<i64>,
 ) -> Result<Option<Vec<Owner>>, DbErr> {
     let Some(msg) = messages::find_by_wamid(txn, wamid).await? else {
         return Ok(None);
@@ -323,7 +365,7 @@ async fn receipt(
         if let Some(im_chat_id) = &msg.b24_chat_id {
             let notice = Job::B24Notice {
                 im_chat_id: im_chat_id.clone(),
-                text: format!("Not delivered to WhatsApp: {why}"),
+                text: explain(error_code, why),
             };
             jobs::enqueue(
                 txn,
@@ -389,6 +431,21 @@ async fn operator_message(
     text: &str,
 ) -> Result<Vec<Owner>, DbErr> {
     let chat = chats::get_or_create(txn, info.number_id, &info.wa_id, "").await?;
+    // The operator answered: the customer's messages so far show as read on their phone.
+    if let Some(last) = messages::latest_unread_inbound(txn, chat.id).await? {
+        if let Some(wamid) = &last.wamid {
+            jobs::enqueue(
+                txn,
+                &jobs::number_owner(info.number_id),
+                &jobs::chat_queue(chat.id),
+                &Job::WaMarkRead {
+                    wamid: wamid.clone(),
+                },
+            )
+            .await?;
+            messages::set_read_at(txn, last.id, crate::store::now_ms()).await?;
+        }
+    }
     let message_id =
         messages::insert_outbound(txn, chat.id, im_chat_id, im_message_id, text).await?;
     let job = Job::WaSendText {
@@ -404,6 +461,109 @@ async fn operator_message(
     )
     .await?;
     Ok(vec![Owner::Number(info.number_id)])
+}
+
+/// The first words of a message, for a reaction note.
+fn short(text: &str) -> String {
+    let mut s: String = text.chars().take(60).collect();
+    if text.chars().count() > 60 {
+        s.push('…');
+    }
+    s
+}
+
+/// The customer deleted (`new_text: None`) or edited an earlier message: the Open Lines copy is
+/// deleted or updated in place (same ids as sent), not posted as new text.
+async fn customer_changed(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    original: &str,
+    new_text: Option<&str>,
+) -> Result<Vec<Owner>, DbErr> {
+    let Some(msg) = messages::find_by_wamid(txn, original).await? else {
+        tracing::info!(
+            number = info.number_id,
+            "customer changed a message we never relayed"
+        );
+        return Ok(Vec::new());
+    };
+    if msg.direction != messages::IN || msg.status == messages::DELETED {
+        return Ok(Vec::new());
+    }
+    let key = chat_key(&info.wa_id, &info.phone_number_id);
+    let mut item = json!({
+        "user": {"id": info.wa_id},
+        "message": {"id": original},
+        "chat": {"id": key},
+    });
+    let job = match new_text {
+        Some(text) => {
+            messages::set_text(txn, msg.id, text).await?;
+            item["message"]["text"] = Value::from(text);
+            Job::B24UpdateMessage {
+                line: info.line.clone(),
+                item,
+            }
+        }
+        None => {
+            messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
+            Job::B24DeleteMessage {
+                line: info.line.clone(),
+                item,
+            }
+        }
+    };
+    // Same queue as the original send, so a delete never overtakes the message it deletes.
+    jobs::enqueue(
+        txn,
+        &jobs::portal_owner(info.portal_id),
+        &jobs::chat_queue(msg.chat_id),
+        &job,
+    )
+    .await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
+
+/// The operator edited or deleted a message already sent to WhatsApp. The Cloud API can do
+/// neither, so the operator is told plainly that the customer still sees the original.
+async fn operator_changed(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    wamid: Option<&str>,
+    delete: bool,
+) -> Result<Vec<Owner>, DbErr> {
+    let found = match wamid {
+        Some(w) => messages::find_by_wamid(txn, w).await?,
+        None => None,
+    };
+    let Some(msg) = found else {
+        return Ok(Vec::new());
+    };
+    let Some(im_chat_id) = msg.b24_chat_id.clone() else {
+        return Ok(Vec::new());
+    };
+    let text = if delete {
+        if msg.status == messages::DELETED {
+            return Ok(Vec::new());
+        }
+        messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
+        "Deleted here only: WhatsApp (Cloud API) cannot delete a message once it is sent, so the \
+         customer still sees it on their phone."
+    } else {
+        "Edit not sent: WhatsApp (Cloud API) cannot change a message once it is sent, so the \
+         customer still sees the original text. Send the correction as a new message."
+    };
+    jobs::enqueue(
+        txn,
+        &jobs::portal_owner(info.portal_id),
+        &jobs::chat_queue(msg.chat_id),
+        &Job::B24Notice {
+            im_chat_id,
+            text: text.to_string(),
+        },
+    )
+    .await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
 }
 
 #[cfg(test)]

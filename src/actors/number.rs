@@ -19,13 +19,13 @@ use super::{
 };
 use crate::{
     store::{
-        self, inbox,
+        self, chats, inbox,
         inbox::InboxItem,
         jobs::{self, Job},
         messages,
         numbers::{self, CloudCredentials},
     },
-    whatsapp::cloud::GraphError,
+    whatsapp::{cloud::GraphError, errors::explain},
 };
 
 /// Jobs of different chats sent in parallel per round (Cloud API allows 80 msg/s per number).
@@ -133,7 +133,10 @@ impl NumberActor {
             let wa_id = match &item {
                 InboxItem::WaMessage { from, .. } => from.clone(),
                 InboxItem::WaStatus { recipient_id, .. } => recipient_id.clone(),
-                InboxItem::B24OperatorMessage { chat_id, .. } => match parse_chat_key(chat_id) {
+                b24 => match b24
+                    .b24_route()
+                    .and_then(|(_, chat_id, _)| parse_chat_key(chat_id))
+                {
                     Some((wa, _)) => wa.to_string(),
                     None => continue,
                 },
@@ -196,7 +199,10 @@ impl NumberActor {
         self.chats.retain(|_, (_, used)| used.elapsed() < idle);
         let services = self.ctx.clone();
         let owner = self.owner();
-        let before = store::now_ms() - self.ctx.settings.sweep_ms as i64;
+        // Live items reach their actor directly; the sweep is for items whose dispatch was lost or
+        // that had to wait (a receipt before its send), so it looks only at older ones and does
+        // not re-route a busy actor's whole backlog each period.
+        let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
         let fut = async move { inbox::unprocessed(&services.db, &owner, before, 1000).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(rows) => {
@@ -308,6 +314,11 @@ async fn drain(
         let Some(_guard) = services.lifecycle.enter() else {
             return Ok(None);
         };
+        // A dead token stops all sending until the number is reconnected (which kicks us).
+        match numbers::get(&services.db, number.id).await? {
+            Some(n) if n.session_state == numbers::SESSION_OK => {}
+            _ => return Ok(None),
+        }
         let pending = jobs::pending(&services.db, &owner, 1000).await?;
         let now = store::now_ms();
         let runnable = jobs::runnable(&pending, now + jobs::COALESCE_MS);
@@ -331,6 +342,12 @@ async fn drain(
                         .send_text(&creds.phone_number_id, &creds.access_token, to, text)
                         .await
                         .map_err(SendError::Graph),
+                    Ok(Job::WaMarkRead { wamid }) => services
+                        .graph
+                        .mark_read(&creds.phone_number_id, &creds.access_token, wamid)
+                        .await
+                        .map(|()| String::new())
+                        .map_err(SendError::Graph),
                     Ok(other) => Err(SendError::Invalid(format!(
                         "unexpected job {}",
                         other.kind()
@@ -341,11 +358,16 @@ async fn drain(
             }
         });
         let results = join_all(sends).await;
+        let mut token_dead = false;
         for (m, job, res) in results {
+            token_dead |= matches!(&res, Err(SendError::Graph(e)) if e.is_auth());
             if settle(&services, &number, m, job, res).await? {
                 // A notice for the operator was queued in the portal's outbox.
                 registry.do_send(KickOwner(Owner::Portal(number.portal_id)));
             }
+        }
+        if token_dead {
+            return Ok(None);
         }
     }
 }
@@ -375,63 +397,90 @@ async fn settle(
             }
             jobs::mark_done(&txn, &[m.id]).await?;
         }
-        Err(SendError::Graph(e)) if e.is_transient() || e.is_auth() => {
+        Err(SendError::Graph(e)) if e.is_auth() => {
+            // The job waits until the number is reconnected; the operator and the tenant hear
+            // of it once.
+            jobs::retry_later(&txn, &[m.id], store::now_ms(), &e.to_string()).await?;
+            if numbers::set_session_state(&txn, number.id, numbers::SESSION_TOKEN_INVALID).await? {
+                tracing::error!(
+                    number = number.id,
+                    "WhatsApp access token rejected (190): sending stopped until the number is reconnected"
+                );
+                notify_portal =
+                    notice(&txn, number, m, message_id, &explain(Some(190), "")).await?;
+            }
+        }
+        Err(SendError::Graph(e)) if e.is_transient() => {
             let s = &services.settings;
             if m.attempts + 1 >= s.max_attempts {
-                fail(&txn, number, m, message_id, &e.to_string()).await?;
-                notify_portal = true;
+                notify_portal =
+                    fail(&txn, number, m, message_id, e.api_code(), &e.to_string()).await?;
             } else {
-                let delay = if e.is_auth() {
-                    tracing::error!(
-                        number = number.id,
-                        "WhatsApp access token rejected (190): the number needs re-authorisation"
-                    );
-                    s.retry_max_ms as i64
-                } else {
-                    jobs::backoff_ms(m.attempts, s.retry_base_ms, s.retry_max_ms)
-                };
+                let delay = jobs::backoff_ms(m.attempts, s.retry_base_ms, s.retry_max_ms);
                 jobs::retry_later(&txn, &[m.id], store::now_ms() + delay, &e.to_string()).await?;
             }
         }
         Err(SendError::Graph(e)) => {
-            fail(&txn, number, m, message_id, &e.to_string()).await?;
-            notify_portal = true;
+            notify_portal = fail(&txn, number, m, message_id, e.api_code(), &e.to_string()).await?;
         }
         Err(SendError::Invalid(why)) => {
-            fail(&txn, number, m, message_id, &why).await?;
+            fail(&txn, number, m, message_id, None, &why).await?;
         }
     }
     txn.commit().await?;
     Ok(notify_portal)
 }
 
-/// A send that cannot succeed: the message fails and the operator is told why.
+/// A send that cannot succeed: the message fails and the operator is told why, in words.
+/// Returns whether a notice was queued for the portal.
 async fn fail(
     txn: &sea_orm::DatabaseTransaction,
     number: &entity::numbers::Model,
     m: &entity::jobs::Model,
     message_id: Option<i64>,
+    code: Option<i64>,
     why: &str,
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<bool, sea_orm::DbErr> {
     tracing::warn!(job = m.id, reason = %why, "WhatsApp send failed for good");
     jobs::mark_dead(txn, &[m.id], why).await?;
-    if let Some(id) = message_id {
-        messages::fail(txn, &[id], why).await?;
-        if let Some(msg) = messages::get(txn, id).await? {
-            if let Some(im_chat_id) = msg.b24_chat_id {
-                let notice = Job::B24Notice {
-                    im_chat_id: im_chat_id.clone(),
-                    text: format!("Not delivered to WhatsApp: {why}"),
-                };
-                jobs::enqueue(
-                    txn,
-                    &jobs::portal_owner(number.portal_id),
-                    &format!("notice:{im_chat_id}"),
-                    &notice,
-                )
-                .await?;
-            }
+    let Some(id) = message_id else {
+        return Ok(false);
+    };
+    messages::fail(txn, &[id], why).await?;
+    notice(txn, number, m, Some(id), &explain(code, why)).await
+}
+
+/// Queues a system notice in the Open Lines chat of the job's message (or of its chat, for a
+/// job without one, such as a mark-as-read).
+async fn notice(
+    txn: &sea_orm::DatabaseTransaction,
+    number: &entity::numbers::Model,
+    m: &entity::jobs::Model,
+    message_id: Option<i64>,
+    text: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let mut target = match message_id {
+        Some(id) => messages::get(txn, id).await?.and_then(|m| m.b24_chat_id),
+        None => None,
+    };
+    if target.is_none() {
+        if let Some(chat_id) = jobs::parse_chat_queue(&m.queue_key) {
+            target = chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id);
         }
     }
-    Ok(())
+    let Some(im_chat_id) = target else {
+        return Ok(false);
+    };
+    let notice = Job::B24Notice {
+        im_chat_id: im_chat_id.clone(),
+        text: text.to_string(),
+    };
+    jobs::enqueue(
+        txn,
+        &jobs::portal_owner(number.portal_id),
+        &format!("notice:{im_chat_id}"),
+        &notice,
+    )
+    .await?;
+    Ok(true)
 }

@@ -187,6 +187,11 @@ pub struct PortalActor {
     draining: bool,
     again: bool,
     fault: Option<Fault>,
+    /// Operator items are routed one batch at a time, in arrival order, and only after the
+    /// stored backlog (found at load) has been routed.
+    route_queue: std::collections::VecDeque<Vec<(i64, InboxItem)>>,
+    routing: bool,
+    backlog_routed: bool,
 }
 
 impl PortalActor {
@@ -199,11 +204,39 @@ impl PortalActor {
             draining: false,
             again: false,
             fault: None,
+            route_queue: Default::default(),
+            routing: false,
+            backlog_routed: false,
         }
     }
 
     fn owner(&self) -> String {
         jobs::portal_owner(self.id)
+    }
+
+    /// Routes what was stored for this portal but not handed on (e.g. cut off by a restart)
+    /// before anything that arrives now.
+    fn route_backlog(&mut self, ctx: &mut Context<Self>) {
+        let services = self.ctx.clone();
+        let owner = self.owner();
+        let fut = async move { inbox::unprocessed(&services.db, &owner, i64::MAX, 100_000).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(rows) => {
+                let items: Vec<(i64, InboxItem)> = rows
+                    .iter()
+                    .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                    .collect();
+                act.backlog_routed = true;
+                if !items.is_empty() {
+                    act.route_queue.push_front(items);
+                }
+                act.next_route(ctx);
+            }
+            Err(e) => {
+                tracing::warn!(portal = act.id, error = %e, "reading the inbox failed; retrying");
+                ctx.run_later(Duration::from_secs(1), |act, ctx| act.route_backlog(ctx));
+            }
+        }));
     }
 
     fn load(&mut self, ctx: &mut Context<Self>) {
@@ -277,7 +310,10 @@ impl PortalActor {
         }
         let services = self.ctx.clone();
         let owner = self.owner();
-        let before = store::now_ms() - self.ctx.settings.sweep_ms as i64;
+        // Live items reach their actor directly; the sweep is for items whose dispatch was lost or
+        // that had to wait (a receipt before its send), so it looks only at older ones and does
+        // not re-route a busy actor's whole backlog each period.
+        let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
         let fut = async move { inbox::unprocessed(&services.db, &owner, before, 500).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(rows) if !rows.is_empty() => {
@@ -294,21 +330,37 @@ impl PortalActor {
 
     /// Operator messages → the number bound to their line (by the chat id we gave Bitrix24).
     fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
+        self.route_queue.push_back(items);
+        self.next_route(ctx);
+    }
+
+    fn next_route(&mut self, ctx: &mut Context<Self>) {
+        if self.routing || !self.backlog_routed {
+            return;
+        }
+        let Some(items) = self.route_queue.pop_front() else {
+            return;
+        };
+        self.routing = true;
         let services = self.ctx.clone();
         let portal_id = self.id;
         let fut = async move { route_items(services, portal_id, items).await };
-        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
-            Ok(routes) => {
-                for (number_id, batch) in routes {
-                    act.registry.do_send(Dispatch {
-                        owner: Owner::Number(number_id),
-                        items: batch,
-                    });
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.routing = false;
+            match res {
+                Ok(routes) => {
+                    for (number_id, batch) in routes {
+                        act.registry.do_send(Dispatch {
+                            owner: Owner::Number(number_id),
+                            items: batch,
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(portal = act.id, error = %e, "routing failed; the sweep retries")
                 }
             }
-            Err(e) => {
-                tracing::warn!(portal = act.id, error = %e, "routing failed; the sweep retries")
-            }
+            act.next_route(ctx);
         }));
         ctx.notify(Kick);
     }
@@ -319,6 +371,7 @@ impl Actor for PortalActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.load(ctx);
+        self.route_backlog(ctx);
         let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
         ctx.run_interval(period, |act, ctx| {
             act.sweep(ctx);
@@ -334,6 +387,9 @@ impl Supervised for PortalActor {
         self.draining = false;
         self.again = false;
         self.fault = None;
+        self.route_queue.clear();
+        self.routing = false;
+        self.backlog_routed = false;
     }
 }
 
@@ -400,13 +456,7 @@ async fn route_items(
 ) -> Result<Vec<(i64, Vec<(i64, InboxItem)>)>, sea_orm::DbErr> {
     let mut routes: Vec<(i64, Vec<(i64, InboxItem)>)> = Vec::new();
     for (inbox_id, item) in items {
-        let InboxItem::B24OperatorMessage {
-            line,
-            chat_id,
-            im_chat_id,
-            ..
-        } = &item
-        else {
+        let Some((line, chat_id, im_chat_id)) = item.b24_route() else {
             continue;
         };
         let bound = numbers::active_on_line(&services.db, portal_id, line).await?;
@@ -421,7 +471,7 @@ async fn route_items(
                 // Nothing can deliver it: tell the operator plainly instead of dropping silently.
                 tracing::warn!(portal = portal_id, line = %line, "operator message on a line with no connected WhatsApp number");
                 let notice = Job::B24Notice {
-                    im_chat_id: im_chat_id.clone(),
+                    im_chat_id: im_chat_id.to_string(),
                     text: "This message was not sent: no WhatsApp number is connected to this Open Line for this chat.".into(),
                 };
                 let txn = services.db.begin().await?;
@@ -501,6 +551,8 @@ fn make_batches<'a>(runnable: &[&'a entity::jobs::Model]) -> Vec<Batch<'a>> {
         let group = match &job {
             Job::B24SendMessage { line, .. } => Some(format!("send:{line}")),
             Job::B24Status { line, reading, .. } => Some(format!("status:{line}:{reading}")),
+            Job::B24UpdateMessage { line, .. } => Some(format!("update:{line}")),
+            Job::B24DeleteMessage { line, .. } => Some(format!("delete:{line}")),
             _ => None,
         };
         if let Some(g) = &group {
@@ -563,6 +615,26 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 .call(method, &messages_params(connector, line, items))
                 .await
         }
+        Job::B24UpdateMessage { line, .. } | Job::B24DeleteMessage { line, .. } => {
+            let delete = matches!(first, Job::B24DeleteMessage { .. });
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24UpdateMessage { item, .. } if !delete => Some(item.clone()),
+                    Job::B24DeleteMessage { item, .. } if delete => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            let method = if delete {
+                "imconnector.delete.messages"
+            } else {
+                "imconnector.update.messages"
+            };
+            session
+                .call(method, &messages_params(connector, line, items))
+                .await
+        }
         Job::B24Setup => setup(services, session).await,
         Job::B24Activate {
             number_id,
@@ -575,7 +647,9 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
             )
             .await,
-        Job::WaSendText { .. } => Err(B24Error::Decode("a WhatsApp job in a portal queue".into())),
+        Job::WaSendText { .. } | Job::WaMarkRead { .. } => {
+            Err(B24Error::Decode("a WhatsApp job in a portal queue".into()))
+        }
     }
 }
 

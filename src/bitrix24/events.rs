@@ -37,6 +37,18 @@ pub struct OperatorMessage {
     pub chat_id: String,
 }
 
+/// One item of `ONIMCONNECTORMESSAGEUPDATE` / `ONIMCONNECTORMESSAGEDELETE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorChange {
+    pub im_chat_id: String,
+    pub im_message_id: String,
+    /// Our ids on that message (update: an array; delete: one id).
+    pub ids: Vec<String>,
+    /// The new text (update only).
+    pub text: String,
+    pub chat_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum EventKind {
     Install(InstallAuth),
@@ -48,6 +60,13 @@ pub enum EventKind {
         connector: String,
         line: String,
         messages: Vec<OperatorMessage>,
+    },
+    /// An operator edited (`delete: false`) or deleted messages we had confirmed.
+    MessageChange {
+        connector: String,
+        line: String,
+        delete: bool,
+        changes: Vec<OperatorChange>,
     },
     StatusDelete {
         connector: String,
@@ -106,6 +125,37 @@ pub fn decode_event(v: &Value) -> Result<Event, EventError> {
                 connector,
                 line,
                 messages,
+            }
+        }
+        "ONIMCONNECTORMESSAGEUPDATE" | "ONIMCONNECTORMESSAGEDELETE" => {
+            let data = v.get("data").ok_or(EventError::Missing("data"))?;
+            let connector = req(data, &["CONNECTOR"], "data[CONNECTOR]")?.to_string();
+            let line = req(data, &["LINE"], "data[LINE]")?.to_string();
+            let mut changes = Vec::new();
+            for m in list(data.get("MESSAGES")) {
+                let ids: Vec<String> = list(m.get("message").and_then(|x| x.get("id")))
+                    .into_iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect();
+                if ids.is_empty() {
+                    return Err(EventError::Missing("message[id]"));
+                }
+                changes.push(OperatorChange {
+                    im_chat_id: req(m, &["im", "chat_id"], "im[chat_id]")?.to_string(),
+                    im_message_id: req(m, &["im", "message_id"], "im[message_id]")?.to_string(),
+                    ids,
+                    text: str_at(m, &["message", "text"]).unwrap_or("").to_string(),
+                    chat_id: req(m, &["chat", "id"], "chat[id]")?.to_string(),
+                });
+            }
+            if changes.is_empty() {
+                return Err(EventError::Missing("data[MESSAGES]"));
+            }
+            EventKind::MessageChange {
+                connector,
+                line,
+                delete: name == "ONIMCONNECTORMESSAGEDELETE",
+                changes,
             }
         }
         "ONIMCONNECTORSTATUSDELETE" => EventKind::StatusDelete {
@@ -214,6 +264,32 @@ mod tests {
                 chat_id: "channel-123".into(),
             }]
         );
+    }
+
+    #[test]
+    fn message_update_and_delete_from_form() {
+        let up = "event=ONIMCONNECTORMESSAGEUPDATE&data%5BCONNECTOR%5D=c&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86501&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bid%5D%5B0%5D=ext-msg-005&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=new&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
+        let ev = decode_event(&parse(up.as_bytes())).expect("decodes");
+        let EventKind::MessageChange {
+            delete, changes, ..
+        } = ev.kind
+        else {
+            panic!("not a change")
+        };
+        assert!(!delete);
+        assert_eq!(changes[0].ids, vec!["ext-msg-005".to_string()]);
+        assert_eq!(changes[0].text, "new");
+        let del = "event=ONIMCONNECTORMESSAGEDELETE&data%5BCONNECTOR%5D=c&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86501&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bid%5D=ext-msg-005&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
+        let ev = decode_event(&parse(del.as_bytes())).expect("decodes");
+        let EventKind::MessageChange {
+            delete, changes, ..
+        } = ev.kind
+        else {
+            panic!("not a change")
+        };
+        assert!(delete);
+        assert_eq!(changes[0].ids, vec!["ext-msg-005".to_string()]);
+        assert_eq!(changes[0].im_message_id, "86501");
     }
 
     #[test]

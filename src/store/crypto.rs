@@ -77,6 +77,12 @@ impl SecretBox {
     }
 }
 
+/// A short stable digest (hex SHA-256, first 16 bytes) for idempotency keys built from content.
+pub fn digest_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(s.as_bytes())[..16])
+}
+
 /// Reads a base64 key from `path`, creating a fresh random one if the file does not exist.
 /// Returns the key and whether it was created now.
 pub fn load_or_create_key(path: &Path) -> Result<(SecretString, bool), CryptoError> {

@@ -24,6 +24,8 @@ pub enum InboxItem {
         text: String,
         #[serde(default)]
         reply_to: Option<String>,
+        #[serde(default)]
+        action: CustomerAction,
     },
     /// A receipt for a message we sent.
     WaStatus {
@@ -34,6 +36,8 @@ pub enum InboxItem {
         recipient_id: String,
         #[serde(default)]
         error: Option<String>,
+        #[serde(default)]
+        error_code: Option<i64>,
     },
     /// An operator's message from an Open Lines chat.
     B24OperatorMessage {
@@ -43,6 +47,69 @@ pub enum InboxItem {
         im_message_id: String,
         text: String,
     },
+    /// An operator edited a message we had confirmed (`ids` are our wamids on it).
+    B24OperatorEdit {
+        line: String,
+        chat_id: String,
+        im_chat_id: String,
+        im_message_id: String,
+        ids: Vec<String>,
+        text: String,
+    },
+    /// An operator deleted a message we had confirmed (`id` is our wamid on it).
+    B24OperatorDelete {
+        line: String,
+        chat_id: String,
+        im_chat_id: String,
+        im_message_id: String,
+        id: String,
+    },
+}
+
+/// A customer's message: new, or acting on an earlier one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CustomerAction {
+    #[default]
+    New,
+    Revoke {
+        original: String,
+    },
+    Edit {
+        original: String,
+        text: String,
+    },
+    Reaction {
+        target: String,
+        emoji: String,
+    },
+}
+
+impl InboxItem {
+    /// For items from a portal: (line, our chat id, Bitrix24 chat id), used to route them.
+    pub fn b24_route(&self) -> Option<(&str, &str, &str)> {
+        match self {
+            InboxItem::B24OperatorMessage {
+                line,
+                chat_id,
+                im_chat_id,
+                ..
+            }
+            | InboxItem::B24OperatorEdit {
+                line,
+                chat_id,
+                im_chat_id,
+                ..
+            }
+            | InboxItem::B24OperatorDelete {
+                line,
+                chat_id,
+                im_chat_id,
+                ..
+            } => Some((line, chat_id, im_chat_id)),
+            _ => None,
+        }
+    }
 }
 
 pub const SOURCE_WA_CLOUD: &str = "wa_cloud";

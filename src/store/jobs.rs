@@ -42,6 +42,19 @@ pub enum Job {
     },
     /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
     B24Notice { im_chat_id: String, text: String },
+    /// The customer edited a message: `imconnector.update.messages` (item as originally sent,
+    /// with the new text).
+    B24UpdateMessage {
+        line: String,
+        item: serde_json::Value,
+    },
+    /// The customer deleted a message: `imconnector.delete.messages`.
+    B24DeleteMessage {
+        line: String,
+        item: serde_json::Value,
+    },
+    /// Mark the customer's messages up to `wamid` as read in WhatsApp (the operator answered).
+    WaMarkRead { wamid: String },
     /// An operator's text to the customer over the Cloud API.
     WaSendText {
         message_id: i64,
@@ -58,6 +71,9 @@ impl Job {
             Job::B24SendMessage { .. } => "b24_send_message",
             Job::B24Status { .. } => "b24_status",
             Job::B24Notice { .. } => "b24_notice",
+            Job::B24UpdateMessage { .. } => "b24_update_message",
+            Job::B24DeleteMessage { .. } => "b24_delete_message",
+            Job::WaMarkRead { .. } => "wa_mark_read",
             Job::WaSendText { .. } => "wa_send_text",
         }
     }
@@ -71,6 +87,11 @@ pub fn number_owner(number_id: i64) -> String {
 }
 pub fn chat_queue(chat_id: i64) -> String {
     format!("chat:{chat_id}")
+}
+
+/// The chat id of a `chat:<id>` queue key.
+pub fn parse_chat_queue(key: &str) -> Option<i64> {
+    key.strip_prefix("chat:")?.parse().ok()
 }
 
 pub async fn enqueue<C: ConnectionTrait>(

@@ -20,6 +20,8 @@ pub const SENT: &str = "sent";
 pub const DELIVERED: &str = "delivered";
 pub const READ: &str = "read";
 pub const FAILED: &str = "failed";
+/// Deleted (by the operator, or by the customer for an inbound message); terminal.
+pub const DELETED: &str = "deleted";
 
 /// Rank of an outbound state; `None` for terminal states that nothing may overwrite.
 pub fn rank(status: &str) -> Option<u8> {
@@ -169,6 +171,41 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
         .col_expr(messages::Column::Error, Expr::value(error.to_string()))
         .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(messages::Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_text<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Text, Expr::value(text.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// The customer's latest message in a chat that we have not yet marked read in WhatsApp.
+pub async fn latest_unread_inbound<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+) -> Result<Option<messages::Model>, DbErr> {
+    let latest = messages::Entity::find()
+        .filter(messages::Column::ChatId.eq(chat_id))
+        .filter(messages::Column::Direction.eq(IN))
+        .order_by_desc(messages::Column::Id)
+        .one(c)
+        .await?;
+    Ok(latest.filter(|m| m.read_at.is_none() && m.wamid.is_some()))
+}
+
+/// Records when we marked an inbound message read (the operator answered).
+pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::ReadAt, Expr::value(at_ms))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
         .exec(c)
         .await?;
     Ok(())

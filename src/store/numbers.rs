@@ -54,8 +54,33 @@ pub async fn upsert_cloud<C: ConnectionTrait>(
     am.app_secret_enc = Set(sb.encrypt(n.app_secret.expose_secret()));
     am.verify_token_enc = Set(sb.encrypt(n.verify_token.expose_secret()));
     am.active = Set(true);
+    // New credentials: whatever the old token's state was, sending may resume.
+    am.session_state = Set(SESSION_OK.to_string());
+    am.session_changed_at = Set(Some(now));
     am.updated_at = Set(now);
     am.save(c).await?.try_into_model()
+}
+
+pub const SESSION_OK: &str = "ok";
+/// Cloud API answered 190: the access token is dead until the tenant reconnects the number.
+pub const SESSION_TOKEN_INVALID: &str = "token_invalid";
+
+/// Records a session state change; `Ok(true)` when it changed (so the tenant is told once).
+pub async fn set_session_state<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    state: &str,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let res = numbers::Entity::update_many()
+        .col_expr(numbers::Column::SessionState, Expr::value(state))
+        .col_expr(numbers::Column::SessionChangedAt, Expr::value(now_ms()))
+        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(numbers::Column::Id.eq(id))
+        .filter(numbers::Column::SessionState.ne(state))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected > 0)
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<numbers::Model>, DbErr> {

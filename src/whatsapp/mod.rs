@@ -1,3 +1,4 @@
 //! WhatsApp transports. Knows nothing of Bitrix24.
 
 pub mod cloud;
+pub mod errors;

@@ -34,6 +34,8 @@ pub struct BitrixSimConfig {
     pub operator_name: String,
     /// Delay before the OAuth server answers a refresh (widens races between parallel refreshes).
     pub refresh_delay: Duration,
+    /// Delay before every REST answer (a slow portal; makes concurrent calls overlap).
+    pub latency: Duration,
     pub language: String,
 }
 
@@ -50,6 +52,7 @@ impl Default for BitrixSimConfig {
             operator_user_id: "27".into(),
             operator_name: "Sim Operator".into(),
             refresh_delay: Duration::ZERO,
+            latency: Duration::ZERO,
             language: "en".into(),
         }
     }
@@ -1291,6 +1294,10 @@ async fn rest_handler(
     data: web::Data<Mutex<State>>,
 ) -> HttpResponse {
     let start = now_f64();
+    let latency = lock(&data).cfg.latency;
+    if !latency.is_zero() {
+        actix_web::rt::time::sleep(latency).await;
+    }
     let method = normalize_method(&path.into_inner());
     let params = match parse_params(&req, &body) {
         Ok(p) => p,

@@ -36,6 +36,9 @@ pub struct NumberView {
     pub phone_number_id: String,
     pub display_phone: String,
     pub active: bool,
+    /// `ok`, or `token_invalid` when WhatsApp rejected the token (reconnect the number).
+    pub session_state: String,
+    pub session_changed_at: Option<i64>,
 }
 
 impl From<&entity::numbers::Model> for NumberView {
@@ -48,6 +51,8 @@ impl From<&entity::numbers::Model> for NumberView {
             phone_number_id: n.phone_number_id.clone(),
             display_phone: n.display_phone.clone(),
             active: n.active,
+            session_state: n.session_state.clone(),
+            session_changed_at: n.session_changed_at,
         }
     }
 }

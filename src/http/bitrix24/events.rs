@@ -48,31 +48,69 @@ pub async fn receive(
             if &c != connector {
                 return Ok(HttpResponse::Ok().body("not our connector"));
             }
-            let owner = jobs::portal_owner(portal.id);
-            let txn = state.ctx.db.begin().await?;
-            let mut items = Vec::new();
-            for m in messages {
-                let external = format!("{}:{}:add", portal.member_id, m.im_message_id);
-                let item = InboxItem::B24OperatorMessage {
-                    line: line.clone(),
-                    chat_id: m.chat_id,
-                    im_chat_id: m.im_chat_id,
-                    im_message_id: m.im_message_id,
-                    text: m.text,
-                };
-                if let Some(id) =
-                    inbox::insert(&txn, inbox::SOURCE_B24, &external, &owner, &item).await?
-                {
-                    items.push((id, item));
-                }
+            let items = messages
+                .into_iter()
+                .map(|m| {
+                    let external = format!("{}:{}:add", portal.member_id, m.im_message_id);
+                    let item = InboxItem::B24OperatorMessage {
+                        line: line.clone(),
+                        chat_id: m.chat_id,
+                        im_chat_id: m.im_chat_id,
+                        im_message_id: m.im_message_id,
+                        text: m.text,
+                    };
+                    (external, item)
+                })
+                .collect();
+            store_items(&state, portal.id, items).await?;
+        }
+        EventKind::MessageChange {
+            connector: c,
+            line,
+            delete,
+            changes,
+        } => {
+            if &c != connector {
+                return Ok(HttpResponse::Ok().body("not our connector"));
             }
-            txn.commit().await?;
-            if !items.is_empty() {
-                state.registry.do_send(Dispatch {
-                    owner: Owner::Portal(portal.id),
-                    items,
-                });
-            }
+            let verb = if delete { "delete" } else { "update" };
+            let items = changes
+                .into_iter()
+                .map(|m| {
+                    // An edit can happen more than once: its text is part of its identity.
+                    let external = if delete {
+                        format!("{}:{}:delete", portal.member_id, m.im_message_id)
+                    } else {
+                        format!(
+                            "{}:{}:update:{}",
+                            portal.member_id,
+                            m.im_message_id,
+                            crate::store::crypto::digest_hex(&m.text)
+                        )
+                    };
+                    let item = if delete {
+                        InboxItem::B24OperatorDelete {
+                            line: line.clone(),
+                            chat_id: m.chat_id,
+                            im_chat_id: m.im_chat_id,
+                            im_message_id: m.im_message_id,
+                            id: m.ids.into_iter().next().unwrap_or_default(),
+                        }
+                    } else {
+                        InboxItem::B24OperatorEdit {
+                            line: line.clone(),
+                            chat_id: m.chat_id,
+                            im_chat_id: m.im_chat_id,
+                            im_message_id: m.im_message_id,
+                            ids: m.ids,
+                            text: m.text,
+                        }
+                    };
+                    (external, item)
+                })
+                .collect();
+            store_items(&state, portal.id, items).await?;
+            tracing::info!(portal = portal.id, "operator {verb} stored");
         }
         EventKind::StatusDelete { connector: c, line } => {
             if &c == connector {
@@ -99,4 +137,56 @@ pub async fn receive(
         }
     }
     Ok(HttpResponse::Ok().body("ok"))
+}
+
+/// Stores a portal's items in the inbox (one transaction, duplicates dropped), then hands the
+/// new ones on. An item for a chat of a number bound to its line is owned by that number
+/// directly, so it shares one ordered inbox with the customer's side of the chat; anything else
+/// goes to the portal actor, which tells the operator it cannot be delivered.
+async fn store_items(
+    state: &AppState,
+    portal_id: i64,
+    items: Vec<(String, InboxItem)>,
+) -> Result<(), ApiError> {
+    let txn = state.ctx.db.begin().await?;
+    let mut stored: Vec<(Owner, Vec<(i64, InboxItem)>)> = Vec::new();
+    for (external, item) in items {
+        let owner = match item.b24_route() {
+            Some((line, chat_id, _)) => number_for(&txn, portal_id, line, chat_id)
+                .await?
+                .map_or(Owner::Portal(portal_id), Owner::Number),
+            None => Owner::Portal(portal_id),
+        };
+        let key = match owner {
+            Owner::Number(id) => jobs::number_owner(id),
+            Owner::Portal(id) => jobs::portal_owner(id),
+        };
+        if let Some(id) = inbox::insert(&txn, inbox::SOURCE_B24, &external, &key, &item).await? {
+            match stored.iter_mut().find(|(o, _)| *o == owner) {
+                Some((_, v)) => v.push((id, item)),
+                None => stored.push((owner, vec![(id, item)])),
+            }
+        }
+    }
+    txn.commit().await?;
+    for (owner, items) in stored {
+        state.registry.do_send(Dispatch { owner, items });
+    }
+    Ok(())
+}
+
+/// The active number of this portal that serves `chat_id` (`<wa_id>@<phone_number_id>`) on `line`.
+async fn number_for(
+    txn: &sea_orm::DatabaseTransaction,
+    portal_id: i64,
+    line: &str,
+    chat_id: &str,
+) -> Result<Option<i64>, sea_orm::DbErr> {
+    let Some((_, pnid)) = crate::actors::portal::parse_chat_key(chat_id) else {
+        return Ok(None);
+    };
+    Ok(numbers::find_by_phone_number_id(txn, pnid)
+        .await?
+        .filter(|n| n.portal_id == portal_id && n.active && n.line_id == line)
+        .map(|n| n.id))
 }

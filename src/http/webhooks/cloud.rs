@@ -11,8 +11,12 @@ use serde::Deserialize;
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState},
-    store::{inbox, inbox::InboxItem, numbers},
-    whatsapp::cloud::webhook::{self, Event, WebhookError},
+    store::{
+        inbox,
+        inbox::{CustomerAction, InboxItem},
+        numbers,
+    },
+    whatsapp::cloud::webhook::{self, Action, Event, WebhookError},
 };
 
 #[derive(Deserialize)]
@@ -184,6 +188,14 @@ async fn store(
                     timestamp: m.timestamp,
                     text: m.text,
                     reply_to: m.reply_to,
+                    action: match m.action {
+                        Action::New => CustomerAction::New,
+                        Action::Revoke { original } => CustomerAction::Revoke { original },
+                        Action::Edit { original, text } => CustomerAction::Edit { original, text },
+                        Action::Reaction { target, emoji } => {
+                            CustomerAction::Reaction { target, emoji }
+                        }
+                    },
                 },
             ),
             Event::Status(s) => (
@@ -196,6 +208,7 @@ async fn store(
                     timestamp: s.timestamp,
                     recipient_id: s.recipient_id,
                     error: s.error,
+                    error_code: s.error_code,
                 },
             ),
         };

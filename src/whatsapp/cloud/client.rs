@@ -1,4 +1,4 @@
-//! Graph API calls for one number: send text.
+//! Graph API calls for one number: send text, mark read.
 
 use std::time::Duration;
 
@@ -37,6 +37,14 @@ impl GraphError {
     /// The number's token is dead: stop sending until the tenant re-authorises.
     pub fn is_auth(&self) -> bool {
         matches!(self, GraphError::Api { code: 190, .. })
+    }
+
+    /// The Graph error code, when the API answered with one.
+    pub fn api_code(&self) -> Option<i64> {
+        match self {
+            GraphError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
     }
 
     pub fn code(&self) -> String {
@@ -90,6 +98,18 @@ impl CloudClient {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+    }
+
+    /// Marks an inbound message (and so every earlier one in that chat) as read: blue ticks on
+    /// the customer's phone.
+    pub async fn mark_read(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        wamid: &str,
+    ) -> Result<(), GraphError> {
+        let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
+        self.post(phone_number_id, token, &body).await.map(|_| ())
     }
 
     async fn post(

@@ -159,6 +159,28 @@ pub struct Inbound {
     pub text: String,
     pub kind: String,
     pub reply_to: Option<String>,
+    /// What the message does to the conversation.
+    pub action: Action,
+}
+
+/// A new message, or the customer acting on an earlier one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    New,
+    /// The customer deleted `original` for everyone.
+    Revoke {
+        original: String,
+    },
+    /// The customer edited `original`; `text` is the new text.
+    Edit {
+        original: String,
+        text: String,
+    },
+    /// A reaction to `target`; an empty emoji removes it.
+    Reaction {
+        target: String,
+        emoji: String,
+    },
 }
 
 /// A receipt for a message we sent.
@@ -170,6 +192,8 @@ pub struct Receipt {
     pub timestamp: i64,
     pub recipient_id: String,
     pub error: Option<String>,
+    /// The Graph error code of a `failed` receipt (131047, 131026, …).
+    pub error_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +250,7 @@ pub fn events(p: &Payload) -> Vec<Event> {
                 text: message_text(m),
                 kind: m.kind.clone(),
                 reply_to: m.context.as_ref().and_then(|c| c.id.clone()),
+                action: action(m),
             }));
         }
         for s in &change.value.statuses {
@@ -236,10 +261,45 @@ pub fn events(p: &Payload) -> Vec<Event> {
                 timestamp: s.timestamp.parse().unwrap_or(0),
                 recipient_id: s.recipient_id.clone(),
                 error: s.errors.first().map(describe_error),
+                error_code: s.errors.first().map(|e| e.code),
             }));
         }
     }
     out
+}
+
+fn str_in<'a>(v: Option<&'a serde_json::Value>, path: &str) -> Option<&'a str> {
+    v.and_then(|v| v.pointer(path)).and_then(|x| x.as_str())
+}
+
+fn action(m: &RawMessage) -> Action {
+    let obj = m.rest.get(m.kind.as_str());
+    match m.kind.as_str() {
+        "revoke" => match str_in(obj, "/original_message_id") {
+            Some(o) => Action::Revoke {
+                original: o.to_string(),
+            },
+            None => Action::New,
+        },
+        "edit" => match str_in(obj, "/original_message_id") {
+            Some(o) => Action::Edit {
+                original: o.to_string(),
+                text: str_in(obj, "/message/text/body")
+                    .or_else(|| str_in(obj, "/message/body"))
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            None => Action::New,
+        },
+        "reaction" => match str_in(obj, "/message_id") {
+            Some(t) => Action::Reaction {
+                target: t.to_string(),
+                emoji: str_in(obj, "/emoji").unwrap_or_default().to_string(),
+            },
+            None => Action::New,
+        },
+        _ => Action::New,
+    }
 }
 
 fn message_text(m: &RawMessage) -> String {
@@ -327,6 +387,7 @@ mod tests {
                 text: "Body Text".into(),
                 kind: "text".into(),
                 reply_to: None,
+                action: Action::New,
             })]
         );
     }
@@ -369,6 +430,46 @@ mod tests {
         };
         assert_eq!(r.status, "failed");
         assert!(r.error.is_some());
+    }
+
+    #[test]
+    fn fixture_revoke_and_synthetic_edit_and_reaction() {
+        let p = parse(&fixture("09-meta-webhook-incoming-revoke.json")).expect("parses");
+        let Event::Message(m) = &events(&p)[0] else {
+            panic!("a message")
+        };
+        assert_eq!(
+            m.action,
+            Action::Revoke {
+                original: "<ORIGINAL_WHATSAPP_MESSAGE_ID>".into()
+            }
+        );
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+            "metadata":{"display_phone_number":"1","phone_number_id":"77"},
+            "messages":[
+              {"from":"491","id":"wamid.E","timestamp":"1","type":"edit","edit":{"original_message_id":"wamid.O","message":{"type":"text","text":{"body":"fixed"}}}},
+              {"from":"491","id":"wamid.R","timestamp":"1","type":"reaction","reaction":{"message_id":"wamid.O","emoji":"👍"}}]}}]}]}"#;
+        let ev = events(&parse(body.as_bytes()).expect("parses"));
+        let actions: Vec<Action> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m.action.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                Action::Edit {
+                    original: "wamid.O".into(),
+                    text: "fixed".into()
+                },
+                Action::Reaction {
+                    target: "wamid.O".into(),
+                    emoji: "👍".into()
+                }
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,44 @@
+//! What a WhatsApp error means, in words an operator can act on.
+
+/// The operator-facing explanation of a failed send. `code` is the Cloud API error code (or
+/// the gateway's status mapped onto one, see `gateway`), `detail` what the provider said.
+pub fn explain(code: Option<i64>, detail: &str) -> String {
+    match code {
+        Some(131047) => {
+            "Not delivered: more than 24 hours have passed since the customer last wrote, \
+            and WhatsApp then accepts only an approved template message. Ask the customer to write \
+            to you first (any message reopens the window) or send a template from WhatsApp Manager."
+                .to_string()
+        }
+        Some(131026) => {
+            "Not delivered: this phone number cannot receive WhatsApp messages (it is not on \
+            WhatsApp, uses an outdated app, or has blocked this business)."
+                .to_string()
+        }
+        Some(190) => {
+            "Not sent: the WhatsApp access token of this number has expired or was revoked. \
+            Messages wait until an administrator reconnects the number with a new token."
+                .to_string()
+        }
+        Some(131051) => "Not delivered: WhatsApp does not support this message type.".to_string(),
+        Some(100) => format!("Not delivered: WhatsApp rejected the message as invalid ({detail})."),
+        Some(c) => format!("Not delivered to WhatsApp (error {c}): {detail}"),
+        None => format!("Not delivered to WhatsApp: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn known_codes_read_as_words() {
+        assert!(explain(Some(131047), "").contains("24 hours"));
+        assert!(explain(Some(131026), "").contains("cannot receive WhatsApp"));
+        assert!(explain(Some(190), "").contains("reconnects the number"));
+        assert_eq!(
+            explain(Some(130472), "experiment"),
+            "Not delivered to WhatsApp (error 130472): experiment"
+        );
+    }
+}

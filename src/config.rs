@@ -74,6 +74,9 @@ pub struct Settings {
     /// How often unfinished inbox items and due jobs are swept (crash recovery, late retries).
     #[serde(default = "d_sweep_ms")]
     pub sweep_ms: u64,
+    /// How often a gateway number's instance state is polled (state webhooks may be lost).
+    #[serde(default = "d_gateway_poll_secs")]
+    pub gateway_poll_secs: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
     #[serde(default)]
     pub debug_faults: bool,
@@ -134,6 +137,9 @@ fn d_chat_idle_secs() -> u64 {
 }
 fn d_sweep_ms() -> u64 {
     2_000
+}
+fn d_gateway_poll_secs() -> u64 {
+    60
 }
 fn d_log() -> String {
     "info".into()

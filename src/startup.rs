@@ -85,6 +85,8 @@ impl Application {
         .map_err(|e| StartupError::Client(e.to_string()))?;
         let graph = CloudClient::new(&settings.graph_base_url, &settings.graph_version, timeout)
             .map_err(|e| StartupError::Client(e.to_string()))?;
+        let gateway = crate::whatsapp::gateway::GatewayClient::new(timeout)
+            .map_err(|e| StartupError::Client(e.to_string()))?;
         let workers = if settings.http_workers == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -98,6 +100,7 @@ impl Application {
             secrets,
             b24,
             graph,
+            gateway,
             public_url,
             lifecycle: Lifecycle::default(),
         });

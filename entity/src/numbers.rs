@@ -25,10 +25,17 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub verify_token_enc: String,
     pub active: bool,
-    /// Transport session: `ok`, `token_invalid` (Cloud API 190: needs re-authorisation).
+    /// Transport session: Cloud `ok` / `token_invalid` (190: needs re-authorisation); gateway:
+    /// the instance state (`authorized`, `notAuthorized`, `blocked`, `starting`, `yellowCard`).
     #[sea_orm(column_type = "Text")]
     pub session_state: String,
     pub session_changed_at: Option<i64>,
+    /// Web gateway only: the instance's API base URL and id (its token is `access_token_enc`,
+    /// the token its webhooks must carry is `app_secret_enc`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub gateway_api_url: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub gateway_instance_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

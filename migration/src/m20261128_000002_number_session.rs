@@ -1,5 +1,6 @@
-//! A number's transport session state (Cloud API: `ok` or `token_invalid`; the Web gateway's
-//! instance states come with that transport) and when it last changed.
+//! A number's transport session state (Cloud API: `ok` or `token_invalid`; Web gateway: the
+//! instance state, e.g. `authorized`) and when it last changed; the gateway's API URL and
+//! instance id.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -11,6 +12,8 @@ enum Numbers {
     Table,
     SessionState,
     SessionChangedAt,
+    GatewayApiUrl,
+    GatewayInstanceId,
 }
 
 #[async_trait::async_trait]
@@ -32,11 +35,27 @@ impl MigrationTrait for Migration {
                     .add_column(big_integer_null(Numbers::SessionChangedAt))
                     .to_owned(),
             )
-            .await
+            .await?;
+        for col in [Numbers::GatewayApiUrl, Numbers::GatewayInstanceId] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Numbers::Table)
+                        .add_column(text_null(col))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for col in [Numbers::SessionChangedAt, Numbers::SessionState] {
+        for col in [
+            Numbers::GatewayInstanceId,
+            Numbers::GatewayApiUrl,
+            Numbers::SessionChangedAt,
+            Numbers::SessionState,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

@@ -29,6 +29,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct ChatInfo {
     pub number_id: i64,
+    /// `cloud` or `gateway`: what the transport can do with sent messages.
+    pub transport: String,
     pub portal_id: i64,
     pub line: String,
     pub phone_number_id: String,
@@ -250,12 +252,14 @@ async fn process(
                 text,
                 ..
             } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
-            InboxItem::B24OperatorEdit { ids, .. } => {
-                operator_changed(&txn, info, ids.first().map(String::as_str), false).await?
+            InboxItem::B24OperatorEdit { ids, text, .. } => {
+                operator_changed(&txn, info, ids.first().map(String::as_str), Some(text)).await?
             }
             InboxItem::B24OperatorDelete { id, .. } => {
-                operator_changed(&txn, info, Some(id.as_str()), true).await?
+                operator_changed(&txn, info, Some(id.as_str()), None).await?
             }
+            // Handled by the number actor; never routed to a chat.
+            InboxItem::WaSessionState { .. } => Vec::new(),
         };
         applied.push(*inbox_id);
         kicks.extend(k);
@@ -440,6 +444,7 @@ async fn operator_message(
                 &jobs::chat_queue(chat.id),
                 &Job::WaMarkRead {
                     wamid: wamid.clone(),
+                    to: Some(info.wa_id.clone()),
                 },
             )
             .await?;
@@ -524,13 +529,17 @@ async fn customer_changed(
     Ok(vec![Owner::Portal(info.portal_id)])
 }
 
-/// The operator edited or deleted a message already sent to WhatsApp. The Cloud API can do
-/// neither, so the operator is told plainly that the customer still sees the original.
+/// WhatsApp lets a sender delete a message for everyone this long after sending.
+const DELETE_WINDOW_MS: i64 = 72 * 3600 * 1000;
+
+/// The operator edited (`new_text`) or deleted a message already sent to WhatsApp. The Web
+/// gateway can apply both (a delete within 72 h); the Cloud API can do neither, so the operator
+/// is told plainly that the customer still sees the original.
 async fn operator_changed(
     txn: &DatabaseTransaction,
     info: &ChatInfo,
     wamid: Option<&str>,
-    delete: bool,
+    new_text: Option<&str>,
 ) -> Result<Vec<Owner>, DbErr> {
     let found = match wamid {
         Some(w) => messages::find_by_wamid(txn, w).await?,
@@ -539,19 +548,55 @@ async fn operator_changed(
     let Some(msg) = found else {
         return Ok(Vec::new());
     };
-    let Some(im_chat_id) = msg.b24_chat_id.clone() else {
+    let (Some(im_chat_id), Some(wamid)) = (msg.b24_chat_id.clone(), msg.wamid.clone()) else {
         return Ok(Vec::new());
     };
-    let text = if delete {
-        if msg.status == messages::DELETED {
-            return Ok(Vec::new());
+    if msg.status == messages::DELETED {
+        return Ok(Vec::new());
+    }
+    let gateway = info.transport == crate::store::numbers::TRANSPORT_GATEWAY;
+    let sent_at = msg.sent_at.unwrap_or(msg.created_at);
+    let job = match new_text {
+        None if gateway && crate::store::now_ms() - sent_at < DELETE_WINDOW_MS => {
+            Some(Job::WaDelete {
+                message_id: msg.id,
+                to: info.wa_id.clone(),
+                wamid,
+            })
         }
-        messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
-        "Deleted here only: WhatsApp (Cloud API) cannot delete a message once it is sent, so the \
-         customer still sees it on their phone."
-    } else {
-        "Edit not sent: WhatsApp (Cloud API) cannot change a message once it is sent, so the \
-         customer still sees the original text. Send the correction as a new message."
+        Some(text) if gateway => Some(Job::WaEdit {
+            message_id: msg.id,
+            to: info.wa_id.clone(),
+            wamid,
+            text: bbcode::to_whatsapp(text),
+        }),
+        _ => None,
+    };
+    if let Some(job) = job {
+        jobs::enqueue(
+            txn,
+            &jobs::number_owner(info.number_id),
+            &jobs::chat_queue(msg.chat_id),
+            &job,
+        )
+        .await?;
+        return Ok(vec![Owner::Number(info.number_id)]);
+    }
+    let text = match new_text {
+        None => {
+            messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
+            if gateway {
+                "Deleted here only: WhatsApp allows deleting a message for everyone only within \
+                 72 hours of sending, so the customer still sees it on their phone."
+            } else {
+                "Deleted here only: WhatsApp (Cloud API) cannot delete a message once it is sent, \
+                 so the customer still sees it on their phone."
+            }
+        }
+        Some(_) => {
+            "Edit not sent: WhatsApp (Cloud API) cannot change a message once it is sent, so the \
+             customer still sees the original text. Send the correction as a new message."
+        }
     };
     jobs::enqueue(
         txn,

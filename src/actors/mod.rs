@@ -20,7 +20,10 @@ use futures::FutureExt;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    bitrix24::B24Client, config::Settings, store::crypto::SecretBox, whatsapp::cloud::CloudClient,
+    bitrix24::B24Client,
+    config::Settings,
+    store::crypto::SecretBox,
+    whatsapp::{cloud::CloudClient, gateway::GatewayClient},
 };
 
 /// Shared, immutable services every actor and handler uses.
@@ -30,6 +33,7 @@ pub struct Services {
     pub secrets: SecretBox,
     pub b24: B24Client,
     pub graph: CloudClient,
+    pub gateway: GatewayClient,
     /// Base URL at which portals and Meta reach us.
     pub public_url: String,
     pub lifecycle: Lifecycle,

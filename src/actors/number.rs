@@ -25,7 +25,11 @@ use crate::{
         messages,
         numbers::{self, CloudCredentials},
     },
-    whatsapp::{cloud::GraphError, errors::explain},
+    whatsapp::{
+        cloud::GraphError,
+        errors::explain,
+        gateway::{self, GatewayError, Instance},
+    },
 };
 
 /// Jobs of different chats sent in parallel per round (Cloud API allows 80 msg/s per number).
@@ -35,7 +39,7 @@ pub struct NumberActor {
     ctx: Ctx,
     id: i64,
     registry: Addr<Registry>,
-    session: Option<(entity::numbers::Model, CloudCredentials)>,
+    session: Option<(entity::numbers::Model, Transport)>,
     chats: HashMap<String, (Addr<ChatActor>, Instant)>,
     /// Items that arrived before the number was loaded.
     held: Vec<(i64, InboxItem)>,
@@ -77,7 +81,7 @@ impl NumberActor {
             Ok::<_, sea_orm::DbErr>((number, backlog))
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok((Some(m), backlog)) => match numbers::credentials(&act.ctx.secrets, &m) {
+            Ok((Some(m), backlog)) => match Transport::load(&act.ctx.secrets, &m) {
                 Ok(c) => {
                     act.session = Some((m, c));
                     let mut items: Vec<(i64, InboxItem)> = backlog
@@ -111,6 +115,7 @@ impl NumberActor {
         }
         let info = ChatInfo {
             number_id: m.id,
+            transport: m.transport.clone(),
             portal_id: m.portal_id,
             line: m.line_id.clone(),
             phone_number_id: m.phone_number_id.clone(),
@@ -130,6 +135,10 @@ impl NumberActor {
             return;
         }
         for (inbox_id, item) in items {
+            if let InboxItem::WaSessionState { state, .. } = &item {
+                self.session_changed(inbox_id, state.clone(), ctx);
+                continue;
+            }
             let wa_id = match &item {
                 InboxItem::WaMessage { from, .. } => from.clone(),
                 InboxItem::WaStatus { recipient_id, .. } => recipient_id.clone(),
@@ -190,6 +199,84 @@ impl NumberActor {
         }));
     }
 
+    /// The gateway reported a new session state: store it (with its time); when it is lost,
+    /// tell the operators of this number's recent chats; when it is back, send what waited.
+    fn session_changed(&mut self, inbox_id: i64, state: String, ctx: &mut Context<Self>) {
+        let services = self.ctx.clone();
+        let id = self.id;
+        let fut = async move {
+            let txn = services.db.begin().await?;
+            let changed = numbers::set_session_state(&txn, id, &state).await?;
+            let mut notified = false;
+            if changed && state != gateway::AUTHORIZED {
+                let portal_id = numbers::get(&txn, id).await?.map(|n| n.portal_id);
+                if let Some(portal_id) = portal_id {
+                    for chat in chats::recent_with_b24(&txn, id, 20).await? {
+                        if let Some(im_chat_id) = chat.b24_chat_id {
+                            jobs::enqueue(
+                                &txn,
+                                &jobs::portal_owner(portal_id),
+                                &format!("notice:{im_chat_id}"),
+                                &Job::B24Notice {
+                                    im_chat_id,
+                                    text: format!("{SESSION_LOST_NOTICE} (state: {state})"),
+                                },
+                            )
+                            .await?;
+                            notified = true;
+                        }
+                    }
+                    if notified {
+                        tracing::warn!(number = id, state = %state, "WhatsApp session lost; operators told");
+                    }
+                }
+            }
+            inbox::mark_processed(&txn, &[inbox_id]).await?;
+            txn.commit().await?;
+            Ok::<_, sea_orm::DbErr>((changed, notified, state))
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok((changed, notified, state)) => {
+                if notified {
+                    if let Some((m, _)) = &act.session {
+                        act.registry
+                            .do_send(KickOwner(Owner::Portal(m.portal_id)));
+                    }
+                }
+                if changed && state == gateway::AUTHORIZED {
+                    act.kick(ctx);
+                }
+            }
+            Err(e) => tracing::warn!(number = act.id, error = %e, "storing a session state failed; the sweep retries"),
+        }));
+    }
+
+    /// Gateway numbers: ask the instance for its state now and then, in case a state webhook
+    /// was lost.
+    fn poll_state(&mut self, ctx: &mut Context<Self>) {
+        let Some((m, Transport::Gateway(inst))) = self.session.clone() else {
+            return;
+        };
+        if self.ctx.lifecycle.is_stopping() {
+            return;
+        }
+        let services = self.ctx.clone();
+        let fut = async move {
+            match services.gateway.state(&inst).await {
+                Ok(state) => numbers::set_session_state(&services.db, m.id, &state)
+                    .await
+                    .map(|changed| (changed, state))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok((true, state)) if state == gateway::AUTHORIZED => act.kick(ctx),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(number = act.id, error = %e, "gateway state poll failed"),
+        }));
+    }
+
     fn sweep(&mut self, ctx: &mut Context<Self>) {
         if self.ctx.lifecycle.is_stopping() {
             return;
@@ -227,6 +314,8 @@ impl Actor for NumberActor {
             act.sweep(ctx);
             act.kick(ctx);
         });
+        let poll = Duration::from_secs(self.ctx.settings.gateway_poll_secs.max(1));
+        ctx.run_interval(poll, |act, ctx| act.poll_state(ctx));
     }
 }
 
@@ -302,21 +391,155 @@ impl Handler<ChatFault> for NumberActor {
     }
 }
 
-/// Sends due texts: one job per chat per round (keeps order), chats in parallel.
+/// How this number reaches WhatsApp, with its decrypted credentials.
+#[derive(Clone)]
+pub enum Transport {
+    Cloud(CloudCredentials),
+    Gateway(Instance),
+}
+
+impl Transport {
+    pub fn load(
+        secrets: &crate::store::crypto::SecretBox,
+        m: &entity::numbers::Model,
+    ) -> Result<Self, crate::store::StoreError> {
+        if m.transport == numbers::TRANSPORT_GATEWAY {
+            Ok(Transport::Gateway(Instance {
+                api_url: m.gateway_api_url.clone().unwrap_or_default(),
+                id: m.gateway_instance_id.clone().unwrap_or_default(),
+                token: secrets.decrypt(&m.access_token_enc)?,
+            }))
+        } else {
+            Ok(Transport::Cloud(numbers::credentials(secrets, m)?))
+        }
+    }
+}
+
+/// Why a job did not go out, in the terms the outbox acts on.
+#[derive(Debug)]
+enum SendFailure {
+    /// Retry with backoff (rate limits, 5xx, timeouts).
+    Transient(String),
+    /// The credentials are dead (Cloud 190, gateway 401/403): wait for a reconnect.
+    Auth(String),
+    /// The gateway's phone is not linked (or starting): wait for the session.
+    NotAuthorized(String),
+    /// This job cannot succeed.
+    Permanent { code: Option<i64>, message: String },
+}
+
+impl From<GraphError> for SendFailure {
+    fn from(e: GraphError) -> Self {
+        if e.is_auth() {
+            SendFailure::Auth(e.to_string())
+        } else if e.is_transient() {
+            SendFailure::Transient(e.to_string())
+        } else {
+            SendFailure::Permanent {
+                code: e.api_code(),
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
+impl From<GatewayError> for SendFailure {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::NotAuthorized(_) => SendFailure::NotAuthorized(e.to_string()),
+            GatewayError::Credentials(_) => SendFailure::Auth(e.to_string()),
+            e if e.is_transient() => SendFailure::Transient(e.to_string()),
+            e => SendFailure::Permanent {
+                code: None,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl SendFailure {
+    fn message(&self) -> &str {
+        match self {
+            SendFailure::Transient(m) | SendFailure::Auth(m) | SendFailure::NotAuthorized(m) => m,
+            SendFailure::Permanent { message, .. } => message,
+        }
+    }
+}
+
+/// Performs one WhatsApp job; the provider's message id for a send.
+async fn perform(services: &Ctx, t: &Transport, job: &Job) -> Result<String, SendFailure> {
+    let invalid = |what: &str| SendFailure::Permanent {
+        code: None,
+        message: format!("{what} is not possible over this transport"),
+    };
+    match (t, job) {
+        (Transport::Cloud(c), Job::WaSendText { to, text, .. }) => Ok(services
+            .graph
+            .send_text(&c.phone_number_id, &c.access_token, to, text)
+            .await?),
+        (Transport::Cloud(c), Job::WaMarkRead { wamid, .. }) => {
+            services
+                .graph
+                .mark_read(&c.phone_number_id, &c.access_token, wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (Transport::Gateway(i), Job::WaSendText { to, text, .. }) => Ok(services
+            .gateway
+            .send_message(i, &gateway::chat_id(to), text, None)
+            .await?),
+        (Transport::Gateway(i), Job::WaMarkRead { wamid, to }) => {
+            let to = to.as_deref().unwrap_or_default();
+            services
+                .gateway
+                .read_chat(i, &gateway::chat_id(to), wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (Transport::Gateway(i), Job::WaDelete { to, wamid, .. }) => {
+            services
+                .gateway
+                .delete_message(i, &gateway::chat_id(to), wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (
+            Transport::Gateway(i),
+            Job::WaEdit {
+                to, wamid, text, ..
+            },
+        ) => {
+            services
+                .gateway
+                .edit_message(i, &gateway::chat_id(to), wamid, text)
+                .await?;
+            Ok(String::new())
+        }
+        (_, Job::WaDelete { .. }) => Err(invalid("deleting a sent message")),
+        (_, Job::WaEdit { .. }) => Err(invalid("editing a sent message")),
+        (_, other) => Err(SendFailure::Permanent {
+            code: None,
+            message: format!("unexpected job {} in a number's outbox", other.kind()),
+        }),
+    }
+}
+
+/// Sends due jobs: one job per chat per round (keeps order), chats in parallel.
 async fn drain(
     services: Ctx,
     registry: Addr<Registry>,
     number: entity::numbers::Model,
-    creds: CloudCredentials,
+    transport: Transport,
     owner: String,
 ) -> Result<Option<Duration>, sea_orm::DbErr> {
     loop {
         let Some(_guard) = services.lifecycle.enter() else {
             return Ok(None);
         };
-        // A dead token stops all sending until the number is reconnected (which kicks us).
+        // A dead token or an unlinked phone stops all sending until the session is back
+        // (a reconnect or a state webhook kicks us).
         match numbers::get(&services.db, number.id).await? {
-            Some(n) if n.session_state == numbers::SESSION_OK => {}
+            Some(n) if numbers::can_send(&n) => {}
             _ => return Ok(None),
         }
         let pending = jobs::pending(&services.db, &owner, 1000).await?;
@@ -333,48 +556,35 @@ async fn drain(
             .collect();
         let sends = round.iter().map(|m| {
             let services = &services;
-            let creds = &creds;
+            let transport = &transport;
             async move {
                 let job = jobs::decode(m);
                 let res = match &job {
-                    Ok(Job::WaSendText { to, text, .. }) => services
-                        .graph
-                        .send_text(&creds.phone_number_id, &creds.access_token, to, text)
-                        .await
-                        .map_err(SendError::Graph),
-                    Ok(Job::WaMarkRead { wamid }) => services
-                        .graph
-                        .mark_read(&creds.phone_number_id, &creds.access_token, wamid)
-                        .await
-                        .map(|()| String::new())
-                        .map_err(SendError::Graph),
-                    Ok(other) => Err(SendError::Invalid(format!(
-                        "unexpected job {}",
-                        other.kind()
-                    ))),
-                    Err(e) => Err(SendError::Invalid(e.to_string())),
+                    Ok(j) => perform(services, transport, j).await,
+                    Err(e) => Err(SendFailure::Permanent {
+                        code: None,
+                        message: e.to_string(),
+                    }),
                 };
                 (*m, job.ok(), res)
             }
         });
         let results = join_all(sends).await;
-        let mut token_dead = false;
+        let mut session_lost = false;
         for (m, job, res) in results {
-            token_dead |= matches!(&res, Err(SendError::Graph(e)) if e.is_auth());
+            session_lost |= matches!(
+                &res,
+                Err(SendFailure::Auth(_)) | Err(SendFailure::NotAuthorized(_))
+            );
             if settle(&services, &number, m, job, res).await? {
                 // A notice for the operator was queued in the portal's outbox.
                 registry.do_send(KickOwner(Owner::Portal(number.portal_id)));
             }
         }
-        if token_dead {
+        if session_lost {
             return Ok(None);
         }
     }
-}
-
-enum SendError {
-    Graph(GraphError),
-    Invalid(String),
 }
 
 async fn settle(
@@ -382,72 +592,121 @@ async fn settle(
     number: &entity::numbers::Model,
     m: &entity::jobs::Model,
     job: Option<Job>,
-    res: Result<String, SendError>,
+    res: Result<String, SendFailure>,
 ) -> Result<bool, sea_orm::DbErr> {
-    let message_id = match job {
-        Some(Job::WaSendText { message_id, .. }) => Some(message_id),
-        _ => None,
-    };
     let txn = services.db.begin().await?;
     let mut notify_portal = false;
+    let gateway = number.transport == numbers::TRANSPORT_GATEWAY;
     match res {
-        Ok(wamid) => {
-            if let Some(id) = message_id {
-                messages::set_wamid(&txn, id, &wamid).await?;
+        Ok(provider_id) => {
+            match &job {
+                Some(Job::WaSendText { message_id, .. }) => {
+                    messages::set_wamid(&txn, *message_id, &provider_id).await?;
+                }
+                Some(Job::WaDelete { message_id, .. }) => {
+                    messages::set_status_many(&txn, &[*message_id], messages::DELETED).await?;
+                }
+                Some(Job::WaEdit {
+                    message_id, text, ..
+                }) => {
+                    messages::set_text(&txn, *message_id, text).await?;
+                }
+                _ => {}
             }
             jobs::mark_done(&txn, &[m.id]).await?;
         }
-        Err(SendError::Graph(e)) if e.is_auth() => {
+        Err(SendFailure::Auth(why)) => {
             // The job waits until the number is reconnected; the operator and the tenant hear
             // of it once.
-            jobs::retry_later(&txn, &[m.id], store::now_ms(), &e.to_string()).await?;
+            jobs::retry_later(&txn, &[m.id], store::now_ms(), &why).await?;
             if numbers::set_session_state(&txn, number.id, numbers::SESSION_TOKEN_INVALID).await? {
                 tracing::error!(
                     number = number.id,
-                    "WhatsApp access token rejected (190): sending stopped until the number is reconnected"
+                    "WhatsApp credentials rejected: sending stopped until the number is reconnected"
+                );
+                let text = if gateway {
+                    "Not sent: the WhatsApp gateway rejected this number's instance credentials. \
+                     Messages wait until an administrator reconnects the number."
+                        .to_string()
+                } else {
+                    explain(Some(190), "")
+                };
+                notify_portal = notice(&txn, number, m, job_message(&job), &text).await?;
+            }
+        }
+        Err(SendFailure::NotAuthorized(why)) => {
+            jobs::retry_later(&txn, &[m.id], store::now_ms(), &why).await?;
+            if numbers::set_session_state(&txn, number.id, gateway::NOT_AUTHORIZED).await? {
+                tracing::warn!(
+                    number = number.id,
+                    "gateway instance not authorized: sending paused"
                 );
                 notify_portal =
-                    notice(&txn, number, m, message_id, &explain(Some(190), "")).await?;
+                    notice(&txn, number, m, job_message(&job), SESSION_LOST_NOTICE).await?;
             }
         }
-        Err(SendError::Graph(e)) if e.is_transient() => {
+        Err(SendFailure::Transient(why)) => {
             let s = &services.settings;
             if m.attempts + 1 >= s.max_attempts {
-                notify_portal =
-                    fail(&txn, number, m, message_id, e.api_code(), &e.to_string()).await?;
+                notify_portal = fail(&txn, number, m, &job, None, &why).await?;
             } else {
                 let delay = jobs::backoff_ms(m.attempts, s.retry_base_ms, s.retry_max_ms);
-                jobs::retry_later(&txn, &[m.id], store::now_ms() + delay, &e.to_string()).await?;
+                jobs::retry_later(&txn, &[m.id], store::now_ms() + delay, &why).await?;
             }
         }
-        Err(SendError::Graph(e)) => {
-            notify_portal = fail(&txn, number, m, message_id, e.api_code(), &e.to_string()).await?;
-        }
-        Err(SendError::Invalid(why)) => {
-            fail(&txn, number, m, message_id, None, &why).await?;
+        Err(f @ SendFailure::Permanent { .. }) => {
+            let code = match &f {
+                SendFailure::Permanent { code, .. } => *code,
+                _ => None,
+            };
+            notify_portal = fail(&txn, number, m, &job, code, f.message()).await?;
         }
     }
     txn.commit().await?;
     Ok(notify_portal)
 }
 
-/// A send that cannot succeed: the message fails and the operator is told why, in words.
-/// Returns whether a notice was queued for the portal.
+/// Told to the operator when a gateway number's phone is unlinked.
+pub const SESSION_LOST_NOTICE: &str = "WhatsApp is not linked for this number right now (the \
+    phone logged out or the session ended). Messages wait and go out in order once an \
+    administrator links the phone again by scanning the QR code.";
+
+fn job_message(job: &Option<Job>) -> Option<i64> {
+    match job {
+        Some(Job::WaSendText { message_id, .. })
+        | Some(Job::WaDelete { message_id, .. })
+        | Some(Job::WaEdit { message_id, .. }) => Some(*message_id),
+        _ => None,
+    }
+}
+
+/// A job that cannot succeed: a send fails (and the message with it), a delete or an edit is
+/// reported as not done; the operator is told why, in words. Returns whether a notice was queued.
 async fn fail(
     txn: &sea_orm::DatabaseTransaction,
     number: &entity::numbers::Model,
     m: &entity::jobs::Model,
-    message_id: Option<i64>,
+    job: &Option<Job>,
     code: Option<i64>,
     why: &str,
 ) -> Result<bool, sea_orm::DbErr> {
-    tracing::warn!(job = m.id, reason = %why, "WhatsApp send failed for good");
+    tracing::warn!(job = m.id, reason = %why, "WhatsApp job failed for good");
     jobs::mark_dead(txn, &[m.id], why).await?;
-    let Some(id) = message_id else {
-        return Ok(false);
+    let text = match job {
+        Some(Job::WaSendText { message_id, .. }) => {
+            messages::fail(txn, &[*message_id], why).await?;
+            explain(code, why)
+        }
+        Some(Job::WaDelete { .. }) => format!(
+            "Could not delete this message in WhatsApp ({why}); the customer still sees it."
+        ),
+        Some(Job::WaEdit { .. }) => format!(
+            "Could not edit this message in WhatsApp ({why}); the customer still sees the original text."
+        ),
+        // A mark-as-read that failed is not worth an operator's attention.
+        _ => return Ok(false),
     };
-    messages::fail(txn, &[id], why).await?;
-    notice(txn, number, m, Some(id), &explain(code, why)).await
+    notice(txn, number, m, job_message(job), &text).await
 }
 
 /// Queues a system notice in the Open Lines chat of the job's message (or of its chat, for a

@@ -647,9 +647,10 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
             )
             .await,
-        Job::WaSendText { .. } | Job::WaMarkRead { .. } => {
-            Err(B24Error::Decode("a WhatsApp job in a portal queue".into()))
-        }
+        Job::WaSendText { .. }
+        | Job::WaMarkRead { .. }
+        | Job::WaDelete { .. }
+        | Job::WaEdit { .. } => Err(B24Error::Decode("a WhatsApp job in a portal queue".into())),
     }
 }
 

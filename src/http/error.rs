@@ -13,6 +13,12 @@ pub enum ApiError {
     Forbidden { code: &'static str, message: String },
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
+    /// Well-formed, but the provider refused what it carries (e.g. credentials).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// A provider we depend on did not answer usefully.
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -43,12 +49,27 @@ impl ApiError {
         }
     }
 
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_gateway(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadGateway {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
-            | ApiError::NotFound { code, .. } => code,
+            | ApiError::NotFound { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::BadGateway { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -73,6 +94,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -38,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(webhooks::cloud::receive_for),
                 ),
         )
+        .route(
+            "/webhooks/whatsapp/gateway/{number_id}",
+            web::post().to(webhooks::gateway::receive),
+        )
         .service(
             web::scope("/bitrix24")
                 .route("/install", web::post().to(bitrix24::install::install))

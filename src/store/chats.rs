@@ -4,7 +4,7 @@ use entity::chats;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::now_ms;
@@ -92,4 +92,19 @@ pub async fn set_name<C: ConnectionTrait>(c: &C, id: i64, name: &str) -> Result<
         .exec(c)
         .await?;
     Ok(())
+}
+
+/// A number's chats that have a Bitrix24 chat, most recently active first.
+pub async fn recent_with_b24<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    limit: u64,
+) -> Result<Vec<chats::Model>, DbErr> {
+    chats::Entity::find()
+        .filter(chats::Column::NumberId.eq(number_id))
+        .filter(chats::Column::B24ChatId.is_not_null())
+        .order_by_desc(chats::Column::UpdatedAt)
+        .limit(limit)
+        .all(c)
+        .await
 }

@@ -77,6 +77,14 @@ impl SecretBox {
     }
 }
 
+/// A random 32-byte token, hex (e.g. what a gateway's webhooks must present).
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 /// A short stable digest (hex SHA-256, first 16 bytes) for idempotency keys built from content.
 pub fn digest_hex(s: &str) -> String {
     use sha2::Digest;

@@ -47,6 +47,8 @@ pub enum InboxItem {
         im_message_id: String,
         text: String,
     },
+    /// A gateway number's session state changed (`stateInstanceChanged`).
+    WaSessionState { state: String, timestamp: i64 },
     /// An operator edited a message we had confirmed (`ids` are our wamids on it).
     B24OperatorEdit {
         line: String,
@@ -113,6 +115,8 @@ impl InboxItem {
 }
 
 pub const SOURCE_WA_CLOUD: &str = "wa_cloud";
+/// Gateway ids are unique per instance only: the source is `wa_gateway:<number id>`.
+pub const SOURCE_WA_GATEWAY: &str = "wa_gateway";
 pub const SOURCE_B24: &str = "b24";
 
 /// Inserts one item; `Ok(None)` when (source, external_id) is already stored (a duplicate).

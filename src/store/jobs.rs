@@ -54,7 +54,25 @@ pub enum Job {
         item: serde_json::Value,
     },
     /// Mark the customer's messages up to `wamid` as read in WhatsApp (the operator answered).
-    WaMarkRead { wamid: String },
+    /// `to` (the customer) is needed by the gateway's `readChat`.
+    WaMarkRead {
+        wamid: String,
+        #[serde(default)]
+        to: Option<String>,
+    },
+    /// Delete a sent message for everyone (Web gateway, within 72 h of sending).
+    WaDelete {
+        message_id: i64,
+        to: String,
+        wamid: String,
+    },
+    /// Replace a sent message's text (Web gateway).
+    WaEdit {
+        message_id: i64,
+        to: String,
+        wamid: String,
+        text: String,
+    },
     /// An operator's text to the customer over the Cloud API.
     WaSendText {
         message_id: i64,
@@ -74,6 +92,8 @@ impl Job {
             Job::B24UpdateMessage { .. } => "b24_update_message",
             Job::B24DeleteMessage { .. } => "b24_delete_message",
             Job::WaMarkRead { .. } => "wa_mark_read",
+            Job::WaDelete { .. } => "wa_delete",
+            Job::WaEdit { .. } => "wa_edit",
             Job::WaSendText { .. } => "wa_send_text",
         }
     }

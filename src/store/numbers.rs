@@ -10,6 +10,67 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{crypto::SecretBox, now_ms, StoreError};
 
 pub const TRANSPORT_CLOUD: &str = "cloud";
+pub const TRANSPORT_GATEWAY: &str = "gateway";
+
+/// A number connected through a Web gateway instance.
+#[derive(Debug, Clone)]
+pub struct NewGatewayNumber {
+    pub portal_id: i64,
+    pub line_id: String,
+    pub api_url: String,
+    pub instance_id: String,
+    pub display_phone: String,
+    pub api_token: SecretString,
+    /// What the instance's webhooks must present (`Authorization: Bearer …`).
+    pub webhook_token: SecretString,
+    /// The instance state read while connecting.
+    pub state: String,
+}
+
+/// Our key for a gateway number where the Cloud API has its phone_number_id (chat ids use it).
+pub fn gateway_key(instance_id: &str) -> String {
+    format!("gw{instance_id}")
+}
+
+/// Creates the gateway number or, when the instance is known, rebinds and updates it.
+pub async fn upsert_gateway<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    n: &NewGatewayNumber,
+) -> Result<numbers::Model, DbErr> {
+    let now = now_ms();
+    let key = gateway_key(&n.instance_id);
+    let mut am = match find_by_phone_number_id(c, &key).await? {
+        Some(m) => m.into_active_model(),
+        None => numbers::ActiveModel {
+            phone_number_id: Set(key),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    am.portal_id = Set(n.portal_id);
+    am.line_id = Set(n.line_id.clone());
+    am.transport = Set(TRANSPORT_GATEWAY.to_string());
+    am.display_phone = Set(n.display_phone.clone());
+    am.access_token_enc = Set(sb.encrypt(n.api_token.expose_secret()));
+    am.app_secret_enc = Set(sb.encrypt(n.webhook_token.expose_secret()));
+    am.verify_token_enc = Set(sb.encrypt(""));
+    am.gateway_api_url = Set(Some(n.api_url.clone()));
+    am.gateway_instance_id = Set(Some(n.instance_id.clone()));
+    am.active = Set(true);
+    am.session_state = Set(n.state.clone());
+    am.session_changed_at = Set(Some(now));
+    am.updated_at = Set(now);
+    am.save(c).await?.try_into_model()
+}
+
+/// Whether the number's session lets messages out now.
+pub fn can_send(m: &numbers::Model) -> bool {
+    match m.transport.as_str() {
+        TRANSPORT_GATEWAY => m.session_state == "authorized",
+        _ => m.session_state == SESSION_OK,
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct NewCloudNumber {
@@ -147,4 +208,20 @@ pub async fn deactivate<C: ConnectionTrait>(
         q = q.filter(numbers::Column::LineId.eq(line));
     }
     Ok(q.exec(c).await?.rows_affected)
+}
+
+pub async fn deactivate_one<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
+    numbers::Entity::update_many()
+        .col_expr(
+            numbers::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .col_expr(
+            numbers::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now_ms()),
+        )
+        .filter(numbers::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
 }

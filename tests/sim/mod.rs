@@ -1,15 +1,24 @@
-//! Test simulators for the two providers b24wa talks to:
+//! Test simulators for the providers b24wa talks to:
 //! - `bitrix::BitrixSim`: one Bitrix24 portal (REST, OAuth server, Open Lines connector, events),
-//! - `graph::GraphSim`: the WhatsApp Cloud API (Graph API sends, signed webhooks).
+//! - `graph::GraphSim`: the WhatsApp Cloud API (Graph API sends, signed webhooks),
+//! - `gateway::GatewaySim`: the WhatsApp Web gateway (GREEN-API protocol: QR-linked instances,
+//!   sends / edits / deletes, webhooks with retries).
 //!
-//! Both are actix-web servers on 127.0.0.1:0 started inside the caller's actix System, record every
+//! All are actix-web servers on 127.0.0.1:0 started inside the caller's actix System, record every
 //! call and support fault injection. See /work/shared/contracts/ for the behaviour they reproduce.
 #![allow(dead_code)]
 
 pub mod bitrix;
+pub mod gateway;
 pub mod graph;
 
+// A test binary may use only some of the sims: their re-exports must not warn. Every public name of
+// the gateway sim starts with `Gateway` / `GATEWAY_` (no clash with graph's).
+#[allow(unused_imports)]
 pub use bitrix::*;
+#[allow(unused_imports)]
+pub use gateway::*;
+#[allow(unused_imports)]
 pub use graph::*;
 
 use rand::RngCore;

@@ -11,6 +11,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/portals", web::get().to(numbers::list_portals))
         .route("/numbers", web::get().to(numbers::list))
         .route("/numbers", web::post().to(numbers::connect))
+        .route("/numbers/gateway", web::post().to(numbers::connect_gateway))
+        .route("/numbers/{id}/qr", web::get().to(numbers::qr))
         .route(
             "/numbers/{id}/chats/{wa_id}/messages",
             web::get().to(numbers::chat_messages),

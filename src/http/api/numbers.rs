@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,6 +12,7 @@ use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     http::{ApiError, AppState},
     store::{chats, jobs, messages, numbers, portals},
+    whatsapp::gateway::{GatewayError, Instance},
 };
 
 #[derive(Deserialize)]
@@ -100,43 +100,8 @@ pub async fn connect(
         app_secret: b.app_secret,
         verify_token: b.verify_token,
     };
-    let txn = state.ctx.db.begin().await?;
-    let number = numbers::upsert_cloud(&txn, &state.ctx.secrets, &new).await?;
-    let job = jobs::Job::B24Activate {
-        number_id: number.id,
-        line: b.line.clone(),
-        active: true,
-    };
-    let job_id = jobs::enqueue(
-        &txn,
-        &jobs::portal_owner(portal.id),
-        &format!("line:{}", b.line),
-        &job,
-    )
-    .await?;
-    txn.commit().await?;
-    state.registry.do_send(Reload(Owner::Number(number.id)));
-    state.registry.do_send(KickOwner(Owner::Portal(portal.id)));
-
-    let mut activation = "pending";
-    let mut error = None;
-    for _ in 0..200 {
-        if let Some(j) = jobs::get(&state.ctx.db, job_id).await? {
-            match j.status.as_str() {
-                jobs::DONE => {
-                    activation = "active";
-                    break;
-                }
-                jobs::DEAD => {
-                    activation = "failed";
-                    error = j.last_error;
-                    break;
-                }
-                _ => error = j.last_error,
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let number = numbers::upsert_cloud(&state.ctx.db, &state.ctx.secrets, &new).await?;
+    let (activation, error) = activate(&state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",
         state.ctx.public_url, number.phone_number_id
@@ -184,4 +149,176 @@ pub async fn chat_messages(
         "chat": {"id": chat.id, "b24_chat_id": chat.b24_chat_id, "customer_name": chat.customer_name},
         "messages": list,
     })))
+}
+
+/// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.
+async fn activate(
+    state: &AppState,
+    portal_id: i64,
+    number: &entity::numbers::Model,
+) -> Result<(&'static str, Option<String>), ApiError> {
+    let job = jobs::Job::B24Activate {
+        number_id: number.id,
+        line: number.line_id.clone(),
+        active: true,
+    };
+    let job_id = jobs::enqueue(
+        &state.ctx.db,
+        &jobs::portal_owner(portal_id),
+        &format!("line:{}", number.line_id),
+        &job,
+    )
+    .await?;
+    state.registry.do_send(Reload(Owner::Number(number.id)));
+    state.registry.do_send(KickOwner(Owner::Portal(portal_id)));
+    let mut error = None;
+    for _ in 0..200 {
+        if let Some(j) = jobs::get(&state.ctx.db, job_id).await? {
+            match j.status.as_str() {
+                jobs::DONE => return Ok(("active", None)),
+                jobs::DEAD => return Ok(("failed", j.last_error)),
+                _ => error = j.last_error,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(("pending", error))
+}
+
+#[derive(Deserialize)]
+pub struct ConnectGatewayNumber {
+    pub member_id: String,
+    pub line: String,
+    /// The instance's API base (`apiUrl`).
+    pub api_url: String,
+    pub id_instance: String,
+    pub api_token_instance: SecretString,
+    #[serde(default)]
+    pub display_phone: String,
+}
+
+fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::Credentials(_) => ApiError::unprocessable(
+            "gateway_credentials_invalid",
+            "the gateway rejected this instance id or token",
+        ),
+        e => ApiError::bad_gateway(
+            "gateway_unavailable",
+            format!("the gateway did not answer as expected: {e}"),
+        ),
+    }
+}
+
+/// `POST /api/v1/numbers/gateway`: connects a Web gateway instance. The credentials are checked
+/// against the gateway (`getStateInstance`), its webhooks are pointed at us with a fresh
+/// per-number token (`setSettings`), and the connector is activated on the line.
+pub async fn connect_gateway(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ConnectGatewayNumber>,
+) -> Result<HttpResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    caller.require_admin()?;
+    let b = body.into_inner();
+    non_empty("member_id", &b.member_id)?;
+    non_empty("id_instance", &b.id_instance)?;
+    non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
+    if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "api_url must be an http(s) URL",
+        ));
+    }
+    if !b.id_instance.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "id_instance must be digits",
+        ));
+    }
+    if b.line.is_empty() || !b.line.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "line must be an Open Line id (digits)",
+        ));
+    }
+    let portal = portals::find_by_member(&state.ctx.db, &b.member_id)
+        .await?
+        .filter(|p| p.installed)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
+        })?;
+    let inst = Instance {
+        api_url: b.api_url.trim_end_matches('/').to_string(),
+        id: b.id_instance.clone(),
+        token: b.api_token_instance.clone(),
+    };
+    let session = state
+        .ctx
+        .gateway
+        .state(&inst)
+        .await
+        .map_err(gateway_error)?;
+    let webhook_token = SecretString::from(crate::store::crypto::random_token());
+    let new = numbers::NewGatewayNumber {
+        portal_id: portal.id,
+        line_id: b.line.clone(),
+        api_url: inst.api_url.clone(),
+        instance_id: b.id_instance.clone(),
+        display_phone: b.display_phone.clone(),
+        api_token: b.api_token_instance,
+        webhook_token: webhook_token.clone(),
+        state: session,
+    };
+    let number = numbers::upsert_gateway(&state.ctx.db, &state.ctx.secrets, &new).await?;
+    let webhook_url = format!(
+        "{}/webhooks/whatsapp/gateway/{}",
+        state.ctx.public_url, number.id
+    );
+    if let Err(e) = state
+        .ctx
+        .gateway
+        .set_settings(&inst, &webhook_url, &webhook_token)
+        .await
+    {
+        numbers::deactivate_one(&state.ctx.db, number.id).await?;
+        return Err(gateway_error(e));
+    }
+    let (activation, error) = activate(&state, portal.id, &number).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "number": NumberView::from(&number),
+        "activation": activation,
+        "activation_error": error,
+        "webhook_url": webhook_url,
+    })))
+}
+
+/// `GET /api/v1/numbers/{id}/qr`: the gateway's current QR (a PNG data URL) while the phone is
+/// not linked, or the state once it is.
+pub async fn qr(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let n = numbers::get(&state.ctx.db, path.into_inner())
+        .await?
+        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
+        .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
+    let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, &n)? {
+        crate::actors::number::Transport::Gateway(i) => i,
+        crate::actors::number::Transport::Cloud(_) => {
+            return Err(ApiError::not_found(
+                "unknown_number",
+                "no gateway number with this id",
+            ))
+        }
+    };
+    let (kind, message) = state.ctx.gateway.qr(&inst).await.map_err(gateway_error)?;
+    Ok(HttpResponse::Ok().json(match kind.as_str() {
+        "qrCode" => {
+            json!({"state": n.session_state, "qr": format!("data:image/png;base64,{message}")})
+        }
+        "alreadyLogged" => json!({"state": "authorized", "qr": null}),
+        _ => json!({"state": n.session_state, "qr": null, "message": message}),
+    }))
 }

@@ -50,7 +50,7 @@ async fn verify_with(
         ));
     };
     for n in numbers::list(&state.ctx.db).await? {
-        if only.is_some_and(|p| p != n.phone_number_id) {
+        if only.is_some_and(|p| p != n.phone_number_id) || n.transport != numbers::TRANSPORT_CLOUD {
             continue;
         }
         let creds = numbers::credentials(&state.ctx.secrets, &n)?;
@@ -110,6 +110,7 @@ pub async fn receive(
     for pnid in webhook::phone_number_ids(&payload) {
         let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
             .await?
+            .filter(|n| n.transport == numbers::TRANSPORT_CLOUD)
             .ok_or_else(|| {
                 ApiError::not_found(
                     "unknown_phone_number",
@@ -142,6 +143,7 @@ pub async fn receive_for(
     let pnid = path.into_inner();
     let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
         .await?
+        .filter(|n| n.transport == numbers::TRANSPORT_CLOUD)
         .ok_or_else(|| {
             ApiError::not_found(
                 "unknown_phone_number",

@@ -1,3 +1,4 @@
 //! Where WhatsApp messages and receipts enter.
 
 pub mod cloud;
+pub mod gateway;

@@ -163,25 +163,7 @@ pub struct Inbound {
     pub action: Action,
 }
 
-/// A new message, or the customer acting on an earlier one.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    New,
-    /// The customer deleted `original` for everyone.
-    Revoke {
-        original: String,
-    },
-    /// The customer edited `original`; `text` is the new text.
-    Edit {
-        original: String,
-        text: String,
-    },
-    /// A reaction to `target`; an empty emoji removes it.
-    Reaction {
-        target: String,
-        emoji: String,
-    },
-}
+pub use crate::whatsapp::Action;
 
 /// A receipt for a message we sent.
 #[derive(Debug, Clone, PartialEq)]

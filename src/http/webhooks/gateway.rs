@@ -1,0 +1,129 @@
+//! Web gateway webhooks, one URL per number: `POST /webhooks/whatsapp/gateway/{number_id}`.
+//! Authenticated by the per-number token the instance presents (`Authorization: Bearer …`,
+//! compared in constant time), stored in the inbox, and only then acknowledged.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+
+use crate::{
+    actors::registry::{Dispatch, Owner},
+    http::{ApiError, AppState},
+    store::{
+        inbox,
+        inbox::{CustomerAction, InboxItem},
+        jobs, numbers,
+    },
+    whatsapp::{
+        gateway::webhook::{self, GwEvent},
+        Action,
+    },
+};
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let v = req.headers().get("Authorization")?.to_str().ok()?;
+    Some(v.strip_prefix("Bearer ").unwrap_or(v).trim())
+}
+
+pub async fn receive(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let number_id = path.into_inner();
+    let n = numbers::get(&state.ctx.db, number_id)
+        .await?
+        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
+        .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
+    let expected = state
+        .ctx
+        .secrets
+        .decrypt(&n.app_secret_enc)
+        .map_err(crate::store::StoreError::from)?;
+    let given = bearer(&req).unwrap_or("");
+    let ok = {
+        use subtle::ConstantTimeEq;
+        let e = expected.expose_secret().as_bytes();
+        e.len() == given.len() && bool::from(e.ct_eq(given.as_bytes()))
+    };
+    if !ok {
+        return Err(ApiError::unauthorized(
+            "webhook_token_invalid",
+            "Authorization does not carry this number's webhook token",
+        ));
+    }
+    let event = webhook::parse(&body)
+        .map_err(|e| ApiError::bad_request("invalid_webhook", e.to_string()))?;
+    let (external_id, item) = match event {
+        GwEvent::Message {
+            from,
+            name,
+            id,
+            timestamp,
+            text,
+            reply_to,
+            action,
+        } => (
+            id.clone(),
+            InboxItem::WaMessage {
+                phone_number_id: n.phone_number_id.clone(),
+                from,
+                name,
+                wamid: id,
+                timestamp,
+                text,
+                reply_to,
+                action: match action {
+                    Action::New => CustomerAction::New,
+                    Action::Revoke { original } => CustomerAction::Revoke { original },
+                    Action::Edit { original, text } => CustomerAction::Edit { original, text },
+                    Action::Reaction { target, emoji } => {
+                        CustomerAction::Reaction { target, emoji }
+                    }
+                },
+            },
+        ),
+        GwEvent::Status {
+            id,
+            to,
+            status,
+            timestamp,
+            error,
+            error_code,
+        } => (
+            format!("{id}:{status}"),
+            InboxItem::WaStatus {
+                phone_number_id: n.phone_number_id.clone(),
+                wamid: id,
+                status,
+                timestamp,
+                recipient_id: to,
+                error,
+                error_code,
+            },
+        ),
+        GwEvent::State {
+            state: s,
+            timestamp,
+        } => (
+            format!("state:{timestamp}:{s}"),
+            InboxItem::WaSessionState {
+                state: s,
+                timestamp,
+            },
+        ),
+        GwEvent::Ignored(what) => {
+            tracing::debug!(number = n.id, what = %what, "gateway webhook not relayed");
+            return Ok(HttpResponse::Ok().body("ignored"));
+        }
+    };
+    let owner = jobs::number_owner(n.id);
+    let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
+    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
+        state.registry.do_send(Dispatch {
+            owner: Owner::Number(n.id),
+            items: vec![(id, item)],
+        });
+    }
+    Ok(HttpResponse::Ok().body("ok"))
+}

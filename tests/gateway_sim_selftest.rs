@@ -280,7 +280,7 @@ fn check_png(png: &[u8]) -> (u32, u32, Vec<String>) {
     assert_eq!(raw.len(), row * h as usize, "image data size");
     assert!(raw.chunks(row).all(|r| r[0] == 0), "filter bytes");
     // both black and white pixels
-    assert!(raw.iter().any(|&x| x == 0) && raw.iter().any(|&x| x == 0xFF));
+    assert!(raw.contains(&0) && raw.contains(&0xFF));
     (w, h, texts)
 }
 

@@ -341,50 +341,53 @@ async fn messages_handler(
         }
     };
     let token = bearer(&req);
-    let mut st = lock(&data);
-    let reply = send_logic(&mut st, &pnid, token.as_deref(), &json_body);
-    st.record("POST", &rpath, Some(&pnid), json_body.clone(), reply.0);
-    // automatic statuses for an accepted send
-    if reply.0 == 200 && json_body.get("status").is_none() {
-        if let Some(sent) = st.sent.last().cloned() {
-            let statuses = st.cfg.auto_statuses.clone();
-            if !statuses.is_empty() {
-                let state = data.clone();
-                let client = client.get_ref().clone();
-                actix_web::rt::spawn(async move {
-                    for s in statuses {
-                        let (delay, waba, display) = {
-                            let st = lock(&state);
-                            let display = st
-                                .numbers
-                                .get(&sent.phone_number_id)
-                                .map(|n| n.display_phone.clone())
-                                .unwrap_or_default();
-                            (st.cfg.status_delay, st.cfg.waba_id.clone(), display)
-                        };
-                        actix_web::rt::time::sleep(delay).await;
-                        let body = envelope(
-                            &waba,
-                            &sent.phone_number_id,
-                            &display,
-                            json!({"statuses": [status_value(&sent.wamid, s, &digits(&sent.to), unix_now())]}),
-                        );
-                        deliver(
-                            &state,
-                            &client,
-                            &sent.phone_number_id,
-                            body,
-                            "status",
-                            Some((&sent.wamid, s)),
-                            true,
-                        )
-                        .await;
-                    }
-                });
+    // The lock is released before any await (a late answer sleeps below).
+    let reply = {
+        let mut st = lock(&data);
+        let reply = send_logic(&mut st, &pnid, token.as_deref(), &json_body);
+        st.record("POST", &rpath, Some(&pnid), json_body.clone(), reply.0);
+        // automatic statuses for an accepted send
+        if reply.0 == 200 && json_body.get("status").is_none() {
+            if let Some(sent) = st.sent.last().cloned() {
+                let statuses = st.cfg.auto_statuses.clone();
+                if !statuses.is_empty() {
+                    let state = data.clone();
+                    let client = client.get_ref().clone();
+                    actix_web::rt::spawn(async move {
+                        for s in statuses {
+                            let (delay, waba, display) = {
+                                let st = lock(&state);
+                                let display = st
+                                    .numbers
+                                    .get(&sent.phone_number_id)
+                                    .map(|n| n.display_phone.clone())
+                                    .unwrap_or_default();
+                                (st.cfg.status_delay, st.cfg.waba_id.clone(), display)
+                            };
+                            actix_web::rt::time::sleep(delay).await;
+                            let body = envelope(
+                                &waba,
+                                &sent.phone_number_id,
+                                &display,
+                                json!({"statuses": [status_value(&sent.wamid, s, &digits(&sent.to), unix_now())]}),
+                            );
+                            deliver(
+                                &state,
+                                &client,
+                                &sent.phone_number_id,
+                                body,
+                                "status",
+                                Some((&sent.wamid, s)),
+                                true,
+                            )
+                            .await;
+                        }
+                    });
+                }
             }
         }
-    }
-    drop(st);
+        reply
+    };
     if let Some(d) = late {
         actix_web::rt::time::sleep(d).await;
     }

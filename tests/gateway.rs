@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{spawn_app, wait_until, Backend, TestApp};
 use serde_json::{json, Value};
-use sim::{GatewaySim, GatewaySimConfig};
+use sim::{GatewayFault, GatewaySim, GatewaySimConfig};
 
 on_both_databases!(
     connect_shows_qr_until_linked_then_relays_both_ways,
@@ -18,6 +18,8 @@ on_both_databases!(
     customer_edit_and_delete_are_mirrored,
     lost_authorization_holds_jobs_then_sends_all_in_order,
     wrong_webhook_token_is_401_and_nothing_stored,
+    rate_limits_and_gateway_errors_are_retried_quota_is_told,
+    a_reply_shows_what_it_quotes,
 );
 
 const INSTANCE: u64 = 1101000001;
@@ -337,4 +339,58 @@ async fn wrong_webhook_token_is_401_and_nothing_stored(backend: Backend) {
         ))
         .await;
     assert_eq!(status, 404, "no chat was created");
+}
+
+async fn rate_limits_and_gateway_errors_are_retried_quota_is_told(backend: Backend) {
+    let g = connect(backend).await;
+    link(&g).await;
+    customer_writes(&g, "hi", 1).await;
+    operator_writes(&g, "warm-up").await;
+    g.gw.inject_for("sendMessage", GatewayFault::RateLimited, 1);
+    g.gw.inject_for("sendMessage", GatewayFault::Http5xx, 1);
+    for t in ["a", "b"] {
+        assert_eq!(
+            g.app.b24.operator_write("1", &key(), t).await.http_status,
+            200
+        );
+    }
+    let gw = g.gw.clone();
+    wait_until(15, "both sent", move || gw.sent().len() >= 3).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let texts: Vec<String> =
+        g.gw.sent()
+            .iter()
+            .map(|m| m.text.lines().last().unwrap_or_default().to_string())
+            .collect();
+    assert_eq!(texts, vec!["warm-up", "a", "b"], "once each, in order");
+    // The plan's quota is used up: the message fails and the operator reads why.
+    g.gw.inject_for("sendMessage", GatewayFault::QuotaExceeded, 1);
+    assert_eq!(
+        g.app.b24.operator_write("1", &key(), "c").await.http_status,
+        200
+    );
+    let b24 = g.app.b24.clone();
+    wait_until(10, "quota notice", move || {
+        b24.system_notices()
+            .iter()
+            .any(|n| n.message.contains("quota"))
+    })
+    .await;
+}
+
+async fn a_reply_shows_what_it_quotes(backend: Backend) {
+    let g = connect(backend).await;
+    link(&g).await;
+    customer_writes(&g, "hi", 1).await;
+    let (_, id) = operator_writes(&g, "Which size do you need?").await;
+    g.gw.customer_reply(INSTANCE, CUSTOMER, "Ivan", "XL please", &id)
+        .await;
+    let b24 = g.app.b24.clone();
+    wait_until(10, "reply in Bitrix24", move || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let m = &g.app.b24.customer_messages()[1];
+    assert!(m.text.contains("Which size do you need?"), "{}", m.text);
+    assert!(m.text.ends_with("XL please"), "{}", m.text);
 }

@@ -199,10 +199,20 @@ async fn process(
                 timestamp,
                 text,
                 action,
+                reply_to,
                 ..
             } => match action {
                 CustomerAction::New => {
-                    customer_message(&txn, info, name, wamid, *timestamp, text).await?
+                    // A reply shows the operator what it answers.
+                    let quoted = match reply_to {
+                        Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
+                        None => None,
+                    };
+                    let text = match quoted {
+                        Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
+                        None => text.clone(),
+                    };
+                    customer_message(&txn, info, name, wamid, *timestamp, &text).await?
                 }
                 CustomerAction::Revoke { original } => {
                     customer_changed(&txn, info, original, None).await?

@@ -193,6 +193,16 @@ async fn ticks_come_from_gateway_statuses(backend: Backend) {
             .any(|n| n.message.contains("cannot receive WhatsApp"))
     })
     .await;
+    // yellowCard: the number is restricted for spam; said in words.
+    let (_, id3) = operator_writes(&g, "promo!").await;
+    g.gw.push_status(&id3, "yellowCard", None).await;
+    let b24 = g.app.b24.clone();
+    wait_until(10, "spam notice", move || {
+        b24.system_notices()
+            .iter()
+            .any(|n| n.message.contains("suspected spam"))
+    })
+    .await;
 }
 
 async fn operator_delete_within_72h_deletes_in_whatsapp_and_after_gives_notice(backend: Backend) {

@@ -1,15 +1,24 @@
 //! `spawn_app()`: the service on port 0 with a fresh database (SQLite file or a new PostgreSQL
 //! database), wired to fresh Bitrix24 and Cloud API simulators.
+//! `spawn_process()`: the same, but the real `b24wa serve` binary as a child process configured
+//! by environment variables only, so a test can SIGKILL it and start it again.
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::{
+    io::Write,
+    ops::Deref,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use b24wa::{
     config::Settings,
     http::api::auth::{JwtKeys, Role},
     startup::{Application, Stopper},
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use crate::sim::{BitrixSim, BitrixSimConfig, GraphSim, GraphSimConfig};
@@ -48,16 +57,30 @@ pub async fn settle() {
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-pub struct TestApp {
+/// What every harness shares: the service's URL, both simulators and an admin API client, with
+/// the helpers that drive them (`install`, `connect`, `customer_writes`, ...).
+pub struct Peers {
     pub url: String,
-    pub port: u16,
-    pub settings: Settings,
     pub b24: BitrixSim,
     pub graph: GraphSim,
     pub token: String,
     pub http: reqwest::Client,
+}
+
+/// The service in this process (stopped gracefully by `stop`).
+pub struct TestApp {
+    pub port: u16,
+    pub settings: Settings,
+    peers: Peers,
     stopper: Stopper,
     _dir: tempfile::TempDir,
+}
+
+impl Deref for TestApp {
+    type Target = Peers;
+    fn deref(&self) -> &Peers {
+        &self.peers
+    }
 }
 
 pub struct Number {
@@ -102,49 +125,88 @@ pub async fn spawn_app_with(
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
     b24wa::telemetry::init("warn");
-    let b24 = BitrixSim::start(b24_cfg.clone()).await;
-    let graph = GraphSim::start(GraphSimConfig::default()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut s = Settings::defaults().expect("defaults");
-    s.host = "127.0.0.1".into();
-    s.port = 0;
-    s.data_dir = dir.path().to_path_buf();
-    s.database_url = Some(fresh_database(backend, dir.path()).await);
-    s.encryption_key = Some(SecretString::from(
-        "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".to_string(),
-    ));
-    s.jwt_secret = Some(SecretString::from("test-jwt-secret".to_string()));
-    s.app_client_id = b24_cfg.client_id.clone();
-    s.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
-    s.graph_base_url = graph.base_url();
-    s.graph_version = graph.version();
-    s.retry_base_ms = 50;
-    s.retry_max_ms = 400;
-    s.sweep_ms = 300;
-    s.http_timeout_ms = 2_000;
-    s.debug_faults = true;
-    s.http_workers = 2;
-    tweak(&mut s);
-    let app = Application::build(s.clone()).await.expect("app builds");
+    let Fixture {
+        b24,
+        graph,
+        dir,
+        mut settings,
+    } = Fixture::new(backend, b24_cfg).await;
+    settings.port = 0;
+    tweak(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
     let port = app.port();
     let url = app.public_url().to_string();
     let stopper = app.stopper();
     actix_web::rt::spawn(app.run_until_stopped());
-    s.port = port;
-    let token = JwtKeys::new(SecretString::from("test-jwt-secret".to_string()))
-        .issue("tester", Role::Admin, 3600)
-        .expect("token");
-    graph.set_webhook_url(&format!("{url}/webhooks/whatsapp/cloud"));
+    settings.port = port;
     TestApp {
-        url,
         port,
-        settings: s,
-        b24,
-        graph,
-        token,
-        http: crate::sim::test_client(),
+        settings,
+        peers: Peers::new(url, b24, graph),
         stopper,
         _dir: dir,
+    }
+}
+
+/// Fresh simulators, a data directory, a fresh database and the settings every harness starts
+/// from: fixed secrets, the simulators' endpoints, fast retries and sweeps.
+struct Fixture {
+    b24: BitrixSim,
+    graph: GraphSim,
+    dir: tempfile::TempDir,
+    settings: Settings,
+}
+
+impl Fixture {
+    async fn new(backend: Backend, b24_cfg: BitrixSimConfig) -> Self {
+        let b24 = BitrixSim::start(b24_cfg.clone()).await;
+        let graph = GraphSim::start(GraphSimConfig::default()).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Settings::defaults().expect("defaults");
+        s.host = "127.0.0.1".into();
+        s.data_dir = dir.path().to_path_buf();
+        s.database_url = Some(fresh_database(backend, dir.path()).await);
+        s.encryption_key = Some(SecretString::from(
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".to_string(),
+        ));
+        s.jwt_secret = Some(SecretString::from(JWT_SECRET.to_string()));
+        s.app_client_id = b24_cfg.client_id.clone();
+        s.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
+        s.graph_base_url = graph.base_url();
+        s.graph_version = graph.version();
+        s.retry_base_ms = 50;
+        s.retry_max_ms = 400;
+        s.sweep_ms = 300;
+        s.http_timeout_ms = 2_000;
+        s.debug_faults = true;
+        s.http_workers = 2;
+        Self {
+            b24,
+            graph,
+            dir,
+            settings: s,
+        }
+    }
+}
+
+const JWT_SECRET: &str = "test-jwt-secret";
+
+impl Peers {
+    /// An admin API client for the service at `url`; the Cloud API simulator's webhooks go there.
+    fn new(url: String, b24: BitrixSim, graph: GraphSim) -> Self {
+        let token = JwtKeys::new(SecretString::from(JWT_SECRET.to_string()))
+            .issue("tester", Role::Admin, 3600)
+            .expect("token");
+        graph.set_webhook_url(&format!("{url}/webhooks/whatsapp/cloud"));
+        Self {
+            url,
+            b24,
+            graph,
+            token,
+            http: crate::sim::test_client(),
+        }
     }
 }
 
@@ -181,7 +243,9 @@ impl TestApp {
         self.stopper = app.stopper();
         actix_web::rt::spawn(app.run_until_stopped());
     }
+}
 
+impl Peers {
     /// Installs the app on the simulated portal and waits for connector + event bindings.
     pub async fn install(&self) {
         let status = self
@@ -284,4 +348,210 @@ impl TestApp {
 
 pub fn chat_key(wa_id: &str, n: &Number) -> String {
     format!("{wa_id}@{}", n.phone_number_id)
+}
+
+/// The environment that configures `b24wa serve` exactly like `s` (README: `B24WA_<FIELD>` for
+/// every setting, plus `DATABASE_URL`).
+pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("B24WA_HOST", s.host.clone()),
+        ("B24WA_PORT", s.port.to_string()),
+        ("B24WA_DATA_DIR", s.data_dir.display().to_string()),
+        ("B24WA_APP_CLIENT_ID", s.app_client_id.clone()),
+        (
+            "B24WA_APP_CLIENT_SECRET",
+            s.app_client_secret.expose_secret().to_string(),
+        ),
+        ("B24WA_CONNECTOR_ID", s.connector_id.clone()),
+        ("B24WA_CONNECTOR_NAME", s.connector_name.clone()),
+        ("B24WA_GRAPH_BASE_URL", s.graph_base_url.clone()),
+        ("B24WA_GRAPH_VERSION", s.graph_version.clone()),
+        ("B24WA_B24_RATE_BURST", s.b24_rate_burst.to_string()),
+        ("B24WA_B24_RATE_PER_SEC", s.b24_rate_per_sec.to_string()),
+        ("B24WA_HTTP_TIMEOUT_MS", s.http_timeout_ms.to_string()),
+        ("B24WA_RETRY_BASE_MS", s.retry_base_ms.to_string()),
+        ("B24WA_RETRY_MAX_MS", s.retry_max_ms.to_string()),
+        ("B24WA_MAX_ATTEMPTS", s.max_attempts.to_string()),
+        ("B24WA_CHAT_IDLE_SECS", s.chat_idle_secs.to_string()),
+        ("B24WA_SWEEP_MS", s.sweep_ms.to_string()),
+        ("B24WA_GATEWAY_POLL_SECS", s.gateway_poll_secs.to_string()),
+        ("B24WA_DEBUG_FAULTS", s.debug_faults.to_string()),
+        ("B24WA_HTTP_WORKERS", s.http_workers.to_string()),
+        ("B24WA_LOG", s.log.clone()),
+    ];
+    let optional = [
+        ("DATABASE_URL", s.database_url.clone()),
+        ("B24WA_PUBLIC_URL", s.public_url.clone()),
+        (
+            "B24WA_ENCRYPTION_KEY",
+            s.encryption_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_string()),
+        ),
+        (
+            "B24WA_JWT_SECRET",
+            s.jwt_secret.as_ref().map(|k| k.expose_secret().to_string()),
+        ),
+    ];
+    env.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The real binary (`b24wa serve`) as a child process, on a fixed port so that a restart keeps
+/// the URL the simulators were given. Killed when dropped; its output (in the data directory)
+/// is printed if the test panics.
+pub struct ProcessApp {
+    pub port: u16,
+    pub settings: Settings,
+    peers: Peers,
+    env: Vec<(String, String)>,
+    child: Mutex<Option<Child>>,
+    starts: Mutex<u32>,
+    log_path: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Deref for ProcessApp {
+    type Target = Peers;
+    fn deref(&self) -> &Peers {
+        &self.peers
+    }
+}
+
+/// A port that is free now: bound on 127.0.0.1:0, then released for the child to take.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+pub async fn spawn_process(backend: Backend) -> ProcessApp {
+    let Fixture {
+        b24,
+        graph,
+        dir,
+        mut settings,
+    } = Fixture::new(backend, BitrixSimConfig::default()).await;
+    settings.port = free_port();
+    settings.debug_faults = false;
+    // The child logs warnings unless B24WA_TEST_CHILD_LOG asks for more (to debug a failure).
+    settings.log = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
+    let url = format!("http://{}:{}", settings.host, settings.port);
+    let app = ProcessApp {
+        port: settings.port,
+        env: settings_env(&settings),
+        log_path: dir.path().join("b24wa.log"),
+        settings,
+        peers: Peers::new(url, b24, graph),
+        child: Mutex::new(None),
+        starts: Mutex::new(0),
+        dir,
+    };
+    app.start().await;
+    app
+}
+
+impl ProcessApp {
+    /// Starts the binary and waits until `/healthz` answers.
+    async fn start(&self) {
+        let n = {
+            let mut starts = self.starts.lock().unwrap_or_else(|e| e.into_inner());
+            *starts += 1;
+            *starts
+        };
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open the child's log file");
+        writeln!(log, "----- b24wa serve, start {n} -----").expect("write the child's log");
+        let stderr = log.try_clone().expect("clone the log file handle");
+        let child = Command::new(env!("CARGO_BIN_EXE_b24wa"))
+            .arg("serve")
+            // Only what we set: no inherited B24WA_*/DATABASE_URL/RUST_LOG, no ./b24wa.toml.
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_BACKTRACE", "1")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("spawn b24wa serve");
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+        self.wait_healthy().await;
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = self
+                .http
+                .get(format!("{}/healthz", self.url))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if let Some(status) = self
+                .child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("b24wa serve exited during startup: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "b24wa serve did not answer /healthz within 20 s"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix): no shutdown code runs. Returns once the
+    /// process is reaped, so nothing it sent can still be on its way out of it.
+    pub fn kill(&self) {
+        self.try_kill().expect("SIGKILL and reap b24wa");
+    }
+
+    fn try_kill(&self) -> std::io::Result<()> {
+        let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut child) = child {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the binary again on the same database, data directory and port.
+    pub async fn restart(&self) {
+        self.kill();
+        self.start().await;
+    }
+
+    /// Everything the child printed so far (all starts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for ProcessApp {
+    fn drop(&mut self) {
+        // Nothing here may panic (a panic while unwinding aborts, and could leave the child).
+        let killed = self.try_kill();
+        if std::thread::panicking() || killed.is_err() {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "===== b24wa output ({}; kill: {killed:?}) =====\n{}===== end of b24wa output =====",
+                self.log_path.display(),
+                self.log()
+            );
+        }
+    }
 }

@@ -68,24 +68,8 @@ pub enum InboxItem {
     },
 }
 
-/// A customer's message: new, or acting on an earlier one.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CustomerAction {
-    #[default]
-    New,
-    Revoke {
-        original: String,
-    },
-    Edit {
-        original: String,
-        text: String,
-    },
-    Reaction {
-        target: String,
-        emoji: String,
-    },
-}
+/// A customer's message: new, or acting on an earlier one (the transports' own type).
+pub use crate::whatsapp::Action as CustomerAction;
 
 impl InboxItem {
     /// For items from a portal: (line, our chat id, Bitrix24 chat id), used to route them.

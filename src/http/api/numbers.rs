@@ -68,6 +68,26 @@ fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Checks the line id and finds the installed portal it belongs to.
+async fn line_of_installed_portal(
+    state: &AppState,
+    member_id: &str,
+    line: &str,
+) -> Result<entity::portals::Model, ApiError> {
+    if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "line must be an Open Line id (digits)",
+        ));
+    }
+    portals::find_by_member(&state.ctx.db, member_id)
+        .await?
+        .filter(|p| p.installed)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
+        })
+}
+
 /// `POST /api/v1/numbers`: stores the number and activates our connector on the line (a stored
 /// job); answers once the activation finished or after 10 s with its current state.
 pub async fn connect(
@@ -79,18 +99,7 @@ pub async fn connect(
     let b = body.into_inner();
     non_empty("member_id", &b.member_id)?;
     non_empty("phone_number_id", &b.phone_number_id)?;
-    if b.line.is_empty() || !b.line.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "line must be an Open Line id (digits)",
-        ));
-    }
-    let portal = portals::find_by_member(&state.ctx.db, &b.member_id)
-        .await?
-        .filter(|p| p.installed)
-        .ok_or_else(|| {
-            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
-        })?;
+    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
     let new = numbers::NewCloudNumber {
         portal_id: portal.id,
         line_id: b.line.clone(),
@@ -236,18 +245,7 @@ pub async fn connect_gateway(
             "id_instance must be digits",
         ));
     }
-    if b.line.is_empty() || !b.line.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "line must be an Open Line id (digits)",
-        ));
-    }
-    let portal = portals::find_by_member(&state.ctx.db, &b.member_id)
-        .await?
-        .filter(|p| p.installed)
-        .ok_or_else(|| {
-            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
-        })?;
+    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
     let inst = Instance {
         api_url: b.api_url.trim_end_matches('/').to_string(),
         id: b.id_instance.clone(),

@@ -11,12 +11,8 @@ use serde::Deserialize;
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState},
-    store::{
-        inbox,
-        inbox::{CustomerAction, InboxItem},
-        numbers,
-    },
-    whatsapp::cloud::webhook::{self, Action, Event, WebhookError},
+    store::{inbox, inbox::InboxItem, numbers},
+    whatsapp::cloud::webhook::{self, Event, WebhookError},
 };
 
 #[derive(Deserialize)]
@@ -190,14 +186,7 @@ async fn store(
                     timestamp: m.timestamp,
                     text: m.text,
                     reply_to: m.reply_to,
-                    action: match m.action {
-                        Action::New => CustomerAction::New,
-                        Action::Revoke { original } => CustomerAction::Revoke { original },
-                        Action::Edit { original, text } => CustomerAction::Edit { original, text },
-                        Action::Reaction { target, emoji } => {
-                            CustomerAction::Reaction { target, emoji }
-                        }
-                    },
+                    action: m.action,
                 },
             ),
             Event::Status(s) => (

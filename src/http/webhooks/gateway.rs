@@ -8,15 +8,8 @@ use secrecy::ExposeSecret;
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState},
-    store::{
-        inbox,
-        inbox::{CustomerAction, InboxItem},
-        jobs, numbers,
-    },
-    whatsapp::{
-        gateway::webhook::{self, GwEvent},
-        Action,
-    },
+    store::{inbox, inbox::InboxItem, jobs, numbers},
+    whatsapp::gateway::webhook::{self, GwEvent},
 };
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -73,14 +66,7 @@ pub async fn receive(
                 timestamp,
                 text,
                 reply_to,
-                action: match action {
-                    Action::New => CustomerAction::New,
-                    Action::Revoke { original } => CustomerAction::Revoke { original },
-                    Action::Edit { original, text } => CustomerAction::Edit { original, text },
-                    Action::Reaction { target, emoji } => {
-                        CustomerAction::Reaction { target, emoji }
-                    }
-                },
+                action,
             },
         ),
         GwEvent::Status {

@@ -110,6 +110,7 @@ impl Application {
             ctx,
             registry,
             jwt: JwtKeys::new(jwt_secret),
+            numbers: Default::default(),
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

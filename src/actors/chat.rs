@@ -305,10 +305,12 @@ async fn customer_message(
     if !name.is_empty() && chat.customer_name != name {
         chats::set_name(txn, chat.id, name).await?;
     }
-    if messages::find_by_wamid(txn, wamid).await?.is_some() {
+    let Some(message_id) =
+        messages::insert_inbound(txn, chat.id, wamid, text, timestamp * 1000).await?
+    else {
+        // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
-    }
-    let message_id = messages::insert_inbound(txn, chat.id, wamid, text, timestamp * 1000).await?;
+    };
     let display = b24_name(name);
     let item = json!({
         "user": {

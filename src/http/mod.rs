@@ -7,6 +7,8 @@ pub mod error;
 pub mod health;
 pub mod webhooks;
 
+use std::sync::Arc;
+
 use actix::Addr;
 use actix_web::web;
 
@@ -20,6 +22,8 @@ pub struct AppState {
     pub ctx: Ctx,
     pub registry: Addr<Registry>,
     pub jwt: api::auth::JwtKeys,
+    /// Cloud numbers by phone_number_id for the webhook path (short TTL).
+    pub numbers: Arc<webhooks::cloud::NumberCache>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

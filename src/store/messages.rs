@@ -40,7 +40,7 @@ pub async fn insert_inbound<C: ConnectionTrait>(
     wamid: &str,
     text: &str,
     at_ms: i64,
-) -> Result<i64, DbErr> {
+) -> Result<Option<i64>, DbErr> {
     let now = now_ms();
     let am = messages::ActiveModel {
         chat_id: Set(chat_id),
@@ -59,7 +59,20 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(messages::Entity::insert(am).exec(c).await?.last_insert_id)
+    // The wamid is unique: a message seen before is not inserted (`None`), in one round trip.
+    let res = messages::Entity::insert(am)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(messages::Column::Wamid)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec(c)
+        .await;
+    match res {
+        Ok(r) => Ok(Some(r.last_insert_id)),
+        Err(DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn insert_outbound<C: ConnectionTrait>(

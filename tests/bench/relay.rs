@@ -160,7 +160,7 @@ async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64
 
 async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
-    while rig.b24.customer_messages().len() < n && Instant::now() < deadline {
+    while rig.b24.customer_message_count() < n && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -168,7 +168,7 @@ async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
 /// Sustained: post `n` as fast as `conc` connections allow; throughput = arrivals at the
 /// simulated imconnector.send.messages per second; end-to-end latency from post to arrival.
 async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<f64>) {
-    let base = rig.b24.customer_messages().len();
+    let base = rig.b24.customer_message_count();
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -196,16 +196,18 @@ async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<
     let deadline = Instant::now() + Duration::from_secs(300);
     while seen < base + n as usize && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        let msgs = rig.b24.customer_messages();
+        // Only the new arrivals: copying every message each tick would load the process
+        // (and the simulator's lock) that is being measured.
+        let ids = rig.b24.customer_message_ids_since(seen);
         let now = Instant::now();
         if let Ok(m) = sent_at.lock() {
-            for cm in &msgs[seen..] {
-                if let Some(t) = m.get(&cm.message_id) {
+            for id in &ids {
+                if let Some(t) = m.get(id) {
                     e2e.push(now.duration_since(*t).as_secs_f64() * 1000.0);
                 }
             }
         }
-        seen = msgs.len();
+        seen += ids.len();
     }
     for w in workers {
         let _ = w.await;
@@ -272,6 +274,10 @@ fn main() {
             .map(|(b, _)| b.to_string())
             .unwrap_or(admin.clone());
         run_backend("pg", format!("{base}/{db}"), n).await;
+        // FORCE: the stopped service's pool may still hold idle connections.
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
         let dir = tempfile::tempdir().expect("tmp");
         run_backend(
             "sqlite",

@@ -53,6 +53,32 @@ macro_rules! on_both_databases {
 /// panics).
 pub async fn settle() {
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+    drop_test_databases().await;
+}
+
+thread_local! {
+    /// PostgreSQL databases this test (its thread) created; dropped when it ends well.
+    static CREATED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Drops this test's PostgreSQL databases so repeated runs do not pile them up. A failed test
+/// keeps its database for a look.
+async fn drop_test_databases() {
+    use sqlx::Connection;
+    let names: Vec<String> = CREATED.with(|c| c.borrow_mut().drain(..).collect());
+    if names.is_empty() {
+        return;
+    }
+    let admin = std::env::var("DATABASE_TEST_URL").unwrap_or_else(|_| PG_ADMIN_URL.into());
+    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
+        return;
+    };
+    for name in names {
+        // FORCE: the stopped app's pool may still hold idle connections.
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
 }
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -106,6 +132,7 @@ async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
                 .execute(&mut conn)
                 .await
                 .expect("create test database");
+            CREATED.with(|c| c.borrow_mut().push(name.clone()));
             let base = admin
                 .rsplit_once('/')
                 .map(|(b, _)| b.to_string())

@@ -1594,6 +1594,18 @@ impl BitrixSim {
     pub fn customer_messages(&self) -> Vec<CustomerMsg> {
         self.st().customer.clone()
     }
+    /// How many customer messages arrived (cheap: for polling under load).
+    pub fn customer_message_count(&self) -> usize {
+        self.st().customer.len()
+    }
+    /// The ids of customer messages from index `from` on (cheap: for polling under load).
+    pub fn customer_message_ids_since(&self, from: usize) -> Vec<String> {
+        let st = self.st();
+        st.customer
+            .get(from..)
+            .map(|m| m.iter().map(|c| c.message_id.clone()).collect())
+            .unwrap_or_default()
+    }
     pub fn conversations(&self) -> Vec<Conversation> {
         self.st().conversations.clone()
     }

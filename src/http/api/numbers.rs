@@ -110,6 +110,7 @@ pub async fn connect(
         verify_token: b.verify_token,
     };
     let number = numbers::upsert_cloud(&state.ctx.db, &state.ctx.secrets, &new).await?;
+    state.numbers.forget(&number.phone_number_id);
     let (activation, error) = activate(&state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",

@@ -25,6 +25,61 @@ pub struct VerifyQuery {
     challenge: Option<String>,
 }
 
+/// Connected Cloud numbers by phone_number_id, kept a few seconds: every webhook needs its
+/// number's app secret, and numbers change rarely (a reconnect applies within the TTL).
+#[derive(Default)]
+pub struct NumberCache {
+    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, Option<CachedNumber>)>>,
+}
+
+type CachedNumber = (entity::numbers::Model, numbers::CloudCredentials);
+
+impl NumberCache {
+    /// A number was (re)connected here: the next webhook reads it fresh.
+    pub fn forget(&self, phone_number_id: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(phone_number_id);
+        }
+    }
+}
+
+const NUMBER_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn cloud_number(state: &AppState, pnid: &str) -> Result<Option<CachedNumber>, ApiError> {
+    if let Ok(map) = state.numbers.entries.lock() {
+        if let Some((at, hit)) = map.get(pnid) {
+            if at.elapsed() < NUMBER_TTL {
+                return Ok(hit.clone());
+            }
+        }
+    }
+    let found = match numbers::find_by_phone_number_id(&state.ctx.db, pnid)
+        .await?
+        .filter(|n| n.transport == numbers::TRANSPORT_CLOUD)
+    {
+        Some(n) => {
+            let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+            Some((n, creds))
+        }
+        None => None,
+    };
+    if let Ok(mut map) = state.numbers.entries.lock() {
+        // Bounded: unknown ids from a flood must not grow the map without end.
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(pnid.to_string(), (std::time::Instant::now(), found.clone()));
+    }
+    Ok(found)
+}
+
+fn unknown(pnid: &str) -> ApiError {
+    ApiError::not_found(
+        "unknown_phone_number",
+        format!("phone_number_id {pnid} is not connected"),
+    )
+}
+
 fn ct_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -104,16 +159,9 @@ pub async fn receive(
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
     for pnid in webhook::phone_number_ids(&payload) {
-        let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
+        let (n, creds) = cloud_number(&state, &pnid)
             .await?
-            .filter(|n| n.transport == numbers::TRANSPORT_CLOUD)
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "unknown_phone_number",
-                    format!("phone_number_id {pnid} is not connected"),
-                )
-            })?;
-        let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+            .ok_or_else(|| unknown(&pnid))?;
         webhook::verify_signature(
             creds.app_secret.expose_secret().as_bytes(),
             &body,
@@ -137,16 +185,9 @@ pub async fn receive_for(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let pnid = path.into_inner();
-    let n = numbers::find_by_phone_number_id(&state.ctx.db, &pnid)
+    let (n, creds) = cloud_number(&state, &pnid)
         .await?
-        .filter(|n| n.transport == numbers::TRANSPORT_CLOUD)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "unknown_phone_number",
-                format!("phone_number_id {pnid} is not connected"),
-            )
-        })?;
-    let creds = numbers::credentials(&state.ctx.secrets, &n)?;
+        .ok_or_else(|| unknown(&pnid))?;
     webhook::verify_signature(
         creds.app_secret.expose_secret().as_bytes(),
         &body,
@@ -171,7 +212,13 @@ async fn store(
     events: Vec<Event>,
     known: &HashMap<String, i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.ctx.db.begin().await?;
+    // One event (the usual case) is one INSERT, committed on its own; several share a
+    // transaction so that the 200 covers all of them or none.
+    let txn = if events.len() > 1 {
+        Some(state.ctx.db.begin().await?)
+    } else {
+        None
+    };
     let mut by_number: HashMap<i64, Vec<(i64, InboxItem)>> = HashMap::new();
     for ev in events {
         let (pnid, external_id, item) = match ev {
@@ -207,13 +254,28 @@ async fn store(
             continue;
         };
         let owner = crate::store::jobs::number_owner(number_id);
-        if let Some(id) =
-            inbox::insert(&txn, inbox::SOURCE_WA_CLOUD, &external_id, &owner, &item).await?
-        {
+        let inserted = match &txn {
+            Some(t) => {
+                inbox::insert(t, inbox::SOURCE_WA_CLOUD, &external_id, &owner, &item).await?
+            }
+            None => {
+                inbox::insert(
+                    &state.ctx.db,
+                    inbox::SOURCE_WA_CLOUD,
+                    &external_id,
+                    &owner,
+                    &item,
+                )
+                .await?
+            }
+        };
+        if let Some(id) = inserted {
             by_number.entry(number_id).or_default().push((id, item));
         }
     }
-    txn.commit().await?;
+    if let Some(t) = txn {
+        t.commit().await?;
+    }
     for (number_id, items) in by_number {
         state.registry.do_send(Dispatch {
             owner: Owner::Number(number_id),

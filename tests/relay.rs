@@ -661,9 +661,9 @@ async fn whatsapp_send_timeout_is_retried(backend: Backend) {
         !graph.sent_messages().is_empty()
     })
     .await;
-    // Longer than the service's 2 s HTTP timeout in tests.
+    // Longer than the service's 5 s HTTP timeout in tests.
     app.graph
-        .inject(GraphFault::Timeout(Duration::from_millis(2_500)), 1);
+        .inject(GraphFault::Timeout(Duration::from_millis(5_500)), 1);
     for i in 0..2 {
         let op = app
             .b24

@@ -49,6 +49,8 @@ pub struct ChatActor {
     /// Items not yet applied, in arrival (inbox id) order. Kept across a restart, so the item
     /// that was being processed when the actor died is retried before anything after it.
     backlog: BTreeMap<i64, InboxItem>,
+    /// The chat row's (id, customer name) once known: saves a lookup per message.
+    chat: Option<(i64, String)>,
     busy: bool,
     fault: Option<Fault>,
 }
@@ -66,6 +68,7 @@ impl ChatActor {
             registry,
             _number: number,
             backlog: BTreeMap::new(),
+            chat: None,
             busy: false,
             fault: None,
         }
@@ -89,19 +92,22 @@ impl ChatActor {
         let services = self.ctx.clone();
         let info = self.info.clone();
         let panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
+        let cached = self.chat.clone();
         let fut = guarded(async move {
             let Some(_guard) = services.lifecycle.enter() else {
-                return (Vec::new(), Vec::new(), None);
+                return (Vec::new(), Vec::new(), None, None);
             };
-            match process(&services, &info, &items, panic_now).await {
-                Ok((done, kicks)) => (done, kicks, None),
-                Err(e) => (Vec::new(), Vec::new(), Some(e)),
+            match process(&services, &info, &items, panic_now, cached).await {
+                Ok((done, kicks, chat)) => (done, kicks, chat, None),
+                Err(e) => (Vec::new(), Vec::new(), None, Some(e)),
             }
         });
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.busy = false;
             match res {
-                Ok((done, kicks, failure)) => {
+                Ok((done, kicks, chat, failure)) => {
+                    // A failed batch rolled back: a row it created may not exist.
+                    act.chat = chat;
                     for id in done {
                         act.backlog.remove(&id);
                     }
@@ -179,7 +185,8 @@ async fn process(
     info: &ChatInfo,
     items: &[(i64, InboxItem)],
     panic_now: bool,
-) -> Result<(Vec<i64>, Vec<Owner>), DbErr> {
+    mut chat: Option<(i64, String)>,
+) -> Result<(Vec<i64>, Vec<Owner>, Option<(i64, String)>), DbErr> {
     let txn = services.db.begin().await?;
     let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
     // A sweep and a live dispatch can both deliver an item: apply only what is still open.
@@ -212,7 +219,7 @@ async fn process(
                         Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
                         None => text.clone(),
                     };
-                    customer_message(&txn, info, name, wamid, *timestamp, &text).await?
+                    customer_message(&txn, info, &mut chat, name, wamid, *timestamp, &text).await?
                 }
                 CustomerAction::Revoke { original } => {
                     customer_changed(&txn, info, original, None).await?
@@ -230,7 +237,7 @@ async fn process(
                     } else {
                         format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
                     };
-                    customer_message(&txn, info, name, wamid, *timestamp, &note).await?
+                    customer_message(&txn, info, &mut chat, name, wamid, *timestamp, &note).await?
                 }
             },
             InboxItem::WaStatus {
@@ -261,7 +268,7 @@ async fn process(
                 im_message_id,
                 text,
                 ..
-            } => operator_message(&txn, info, im_chat_id, im_message_id, text).await?,
+            } => operator_message(&txn, info, &mut chat, im_chat_id, im_message_id, text).await?,
             InboxItem::B24OperatorEdit { ids, text, .. } => {
                 operator_changed(&txn, info, ids.first().map(String::as_str), Some(text)).await?
             }
@@ -280,7 +287,7 @@ async fn process(
     }
     inbox::mark_processed(&txn, &applied).await?;
     txn.commit().await?;
-    Ok((done, kicks))
+    Ok((done, kicks, chat))
 }
 
 /// Bitrix24 accepts letters, spaces, `-` and `'` in names, 25 characters at most.
@@ -293,20 +300,44 @@ fn b24_name(name: &str) -> String {
     cleaned.trim().to_string()
 }
 
+/// The chat row's id, from the actor's cache or the database (created on first use); keeps
+/// the customer's name current.
+async fn chat_row(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
+    name: &str,
+) -> Result<i64, DbErr> {
+    let (id, stored) = match cache.take() {
+        Some(c) => c,
+        None => {
+            let m = chats::get_or_create(txn, info.number_id, &info.wa_id, name).await?;
+            (m.id, m.customer_name)
+        }
+    };
+    let current = if !name.is_empty() && stored != name {
+        chats::set_name(txn, id, name).await?;
+        name.to_string()
+    } else {
+        stored
+    };
+    *cache = Some((id, current));
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn customer_message(
     txn: &DatabaseTransaction,
     info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
     name: &str,
     wamid: &str,
     timestamp: i64,
     text: &str,
 ) -> Result<Vec<Owner>, DbErr> {
-    let chat = chats::get_or_create(txn, info.number_id, &info.wa_id, name).await?;
-    if !name.is_empty() && chat.customer_name != name {
-        chats::set_name(txn, chat.id, name).await?;
-    }
+    let chat_id = chat_row(txn, info, cache, name).await?;
     let Some(message_id) =
-        messages::insert_inbound(txn, chat.id, wamid, text, timestamp * 1000).await?
+        messages::insert_inbound(txn, chat_id, wamid, text, timestamp * 1000).await?
     else {
         // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
@@ -331,14 +362,14 @@ async fn customer_message(
     });
     let job = Job::B24SendMessage {
         message_id,
-        chat_id: chat.id,
+        chat_id,
         line: info.line.clone(),
         item,
     };
     jobs::enqueue(
         txn,
         &jobs::portal_owner(info.portal_id),
-        &jobs::chat_queue(chat.id),
+        &jobs::chat_queue(chat_id),
         &job,
     )
     .await?;
@@ -442,18 +473,19 @@ async fn receipt(
 async fn operator_message(
     txn: &DatabaseTransaction,
     info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
     im_chat_id: &str,
     im_message_id: &str,
     text: &str,
 ) -> Result<Vec<Owner>, DbErr> {
-    let chat = chats::get_or_create(txn, info.number_id, &info.wa_id, "").await?;
+    let chat_id = chat_row(txn, info, cache, "").await?;
     // The operator answered: the customer's messages so far show as read on their phone.
-    if let Some(last) = messages::latest_unread_inbound(txn, chat.id).await? {
+    if let Some(last) = messages::latest_unread_inbound(txn, chat_id).await? {
         if let Some(wamid) = &last.wamid {
             jobs::enqueue(
                 txn,
                 &jobs::number_owner(info.number_id),
-                &jobs::chat_queue(chat.id),
+                &jobs::chat_queue(chat_id),
                 &Job::WaMarkRead {
                     wamid: wamid.clone(),
                     to: Some(info.wa_id.clone()),
@@ -464,7 +496,7 @@ async fn operator_message(
         }
     }
     let message_id =
-        messages::insert_outbound(txn, chat.id, im_chat_id, im_message_id, text).await?;
+        messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, text).await?;
     let job = Job::WaSendText {
         message_id,
         to: info.wa_id.clone(),
@@ -473,7 +505,7 @@ async fn operator_message(
     jobs::enqueue(
         txn,
         &jobs::number_owner(info.number_id),
-        &jobs::chat_queue(chat.id),
+        &jobs::chat_queue(chat_id),
         &job,
     )
     .await?;

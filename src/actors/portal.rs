@@ -791,8 +791,13 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), s
             }
             jobs::mark_done(&txn, &done).await?;
             messages::set_status_many(&txn, &forwarded, messages::FORWARDED).await?;
+            // Usually unchanged after a chat's first message: one read instead of a write each.
+            let ids: Vec<i64> = last_chat_ids.iter().map(|(id, _, _)| *id).collect();
+            let known = chats::b24_ids_of(&txn, &ids).await?;
             for (chat_id, c, s) in last_chat_ids {
-                chats::set_b24_ids(&txn, chat_id, &c, &s).await?;
+                if known.get(&chat_id) != Some(&(Some(c.clone()), Some(s.clone()))) {
+                    chats::set_b24_ids(&txn, chat_id, &c, &s).await?;
+                }
             }
             for (job_id, message_id, why) in failed {
                 tracing::warn!(job = job_id, reason = %why, "Bitrix24 refused a message");

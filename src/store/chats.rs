@@ -108,3 +108,23 @@ pub async fn recent_with_b24<C: ConnectionTrait>(
         .all(c)
         .await
 }
+
+/// The Bitrix24 (chat id, session id) stored for each of `ids`.
+pub async fn b24_ids_of<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, (Option<String>, Option<String>)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, Option<String>, Option<String>)> = chats::Entity::find()
+        .select_only()
+        .column(chats::Column::Id)
+        .column(chats::Column::B24ChatId)
+        .column(chats::Column::B24SessionId)
+        .filter(chats::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(c)
+        .await?;
+    Ok(rows.into_iter().map(|(id, c, s)| (id, (c, s))).collect())
+}

@@ -206,7 +206,8 @@ impl Fixture {
         s.retry_base_ms = 50;
         s.retry_max_ms = 400;
         s.sweep_ms = 300;
-        s.http_timeout_ms = 2_000;
+        // Generous: a loaded CI machine must not turn a slow answer into a retry (a duplicate).
+        s.http_timeout_ms = 5_000;
         s.debug_faults = true;
         s.http_workers = 2;
         Self {

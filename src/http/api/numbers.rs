@@ -155,6 +155,9 @@ pub async fn chat_messages(
             ApiError::not_found("unknown_chat", "no chat with this customer on this number")
         })?;
     let list = messages::list_for_chat(&state.ctx.db, chat.id).await?;
+    // Read again after the messages: what a message shows of Bitrix24 is then on the chat too
+    // (both are written in one transaction; two separate reads could straddle it).
+    let chat = chats::get(&state.ctx.db, chat.id).await?.unwrap_or(chat);
     Ok(HttpResponse::Ok().json(json!({
         "chat": {"id": chat.id, "b24_chat_id": chat.b24_chat_id, "customer_name": chat.customer_name},
         "messages": list,

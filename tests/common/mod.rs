@@ -455,6 +455,13 @@ fn free_port() -> u16 {
 }
 
 pub async fn spawn_process(backend: Backend) -> ProcessApp {
+    // The child logs warnings unless B24WA_TEST_CHILD_LOG asks for more (to debug a failure).
+    let level = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
+    spawn_process_logging(backend, &level).await
+}
+
+/// `spawn_process` with the child's log filter (e.g. `debug`, to check what logs carry).
+pub async fn spawn_process_logging(backend: Backend, level: &str) -> ProcessApp {
     let Fixture {
         b24,
         graph,
@@ -463,8 +470,7 @@ pub async fn spawn_process(backend: Backend) -> ProcessApp {
     } = Fixture::new(backend, BitrixSimConfig::default()).await;
     settings.port = free_port();
     settings.debug_faults = false;
-    // The child logs warnings unless B24WA_TEST_CHILD_LOG asks for more (to debug a failure).
-    settings.log = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
+    settings.log = level.to_string();
     let url = format!("http://{}:{}", settings.host, settings.port);
     let app = ProcessApp {
         port: settings.port,

@@ -24,6 +24,7 @@ on_both_databases!(
     actor_panic_restarts_and_work_continues,
     whatsapp_send_errors_are_retried_in_order,
     whatsapp_send_timeout_is_retried,
+    moved_portal_is_followed_and_its_new_address_kept,
 );
 
 async fn install_registers_connector_and_binds_events(backend: Backend) {
@@ -697,4 +698,39 @@ async fn whatsapp_send_timeout_is_retried(backend: Backend) {
     // WhatsApp took the first send although our call timed out; the retry sent it again.
     let zeros = texts.iter().filter(|t| t.ends_with("slow 0")).count();
     assert_eq!(zeros, 2, "the timed-out send was retried: {texts:?}");
+}
+
+/// A portal that moved answers 302: the call is re-POSTed to the new address, which is stored
+/// and used from then on, also after a restart.
+async fn moved_portal_is_followed_and_its_new_address_kept(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "1414").await;
+    app.b24.move_portal();
+    app.customer_writes(&n, "4930777777", "wamid.M1", "one")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "first message after the move", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    let redirects = |app: &common::TestApp| {
+        app.b24
+            .calls()
+            .iter()
+            .filter(|c| c.method.starts_with("redirect:"))
+            .count()
+    };
+    assert_eq!(redirects(&app), 1, "followed once");
+    app.stop().await;
+    app.restart().await;
+    app.customer_writes(&n, "4930777777", "wamid.M2", "two")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "second message", move || {
+        b24.customer_messages().len() == 2
+    })
+    .await;
+    assert_eq!(redirects(&app), 1, "the new address was kept");
+    assert_eq!(app.texts_in_bitrix("4930777777"), vec!["one", "two"]);
 }

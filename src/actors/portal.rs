@@ -112,6 +112,14 @@ impl PortalSession {
                 .b24
                 .call(&self.endpoint(), &token, method, params)
                 .await;
+            let res = match res {
+                Ok((v, Some(moved))) => {
+                    self.moved_to(&moved).await;
+                    Ok(v)
+                }
+                Ok((v, None)) => Ok(v),
+                Err(e) => Err(e),
+            };
             match res {
                 Err(B24Error::ExpiredToken) if !refreshed => {
                     self.refresh(generation).await?;
@@ -125,6 +133,20 @@ impl PortalSession {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// The portal answered from a new address (302): use it from now on and store it.
+    async fn moved_to(&self, endpoint: &str) {
+        if let Ok(mut e) = self.client_endpoint.lock() {
+            if e.as_str() == endpoint {
+                return;
+            }
+            *e = endpoint.to_string();
+        }
+        tracing::info!(portal = self.portal_id, endpoint = %endpoint, "portal moved; new REST base stored");
+        if let Err(e) = portals::set_client_endpoint(&self.ctx.db, self.portal_id, endpoint).await {
+            tracing::warn!(portal = self.portal_id, error = %e, "storing the portal's new address failed");
         }
     }
 

@@ -102,14 +102,15 @@ impl B24Client {
         })
     }
 
-    /// `POST {client_endpoint}{method}` with the access token in the body; returns `result`.
+    /// `POST {client_endpoint}{method}` with the access token in the body; returns `result`,
+    /// and the portal's new REST base when it answered 302 (it moved: store it).
     pub async fn call(
         &self,
         client_endpoint: &str,
         access_token: &SecretString,
         method: &str,
         params: &Value,
-    ) -> Result<Value, B24Error> {
+    ) -> Result<(Value, Option<String>), B24Error> {
         let mut body = match params {
             Value::Object(m) => m.clone(),
             _ => serde_json::Map::new(),
@@ -144,7 +145,14 @@ impl B24Client {
                 .text()
                 .await
                 .map_err(|e| B24Error::Network(net_reason(&e)))?;
-            return decode_answer(status, &text);
+            let moved = if url.starts_with(client_endpoint) {
+                None
+            } else {
+                // `https://new.host/rest/<method>[?…]` → `https://new.host/rest/`
+                let path = url.split('?').next().unwrap_or(&url);
+                path.strip_suffix(method).map(str::to_string)
+            };
+            return decode_answer(status, &text).map(|v| (v, moved));
         }
         Err(B24Error::Decode("too many redirects".into()))
     }

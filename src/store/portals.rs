@@ -138,6 +138,31 @@ pub async fn update_tokens<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The portal moved: its new REST base, and the domain taken from it.
+pub async fn set_client_endpoint<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    client_endpoint: &str,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let mut q = portals::Entity::update_many()
+        .col_expr(
+            portals::Column::ClientEndpoint,
+            Expr::value(client_endpoint),
+        )
+        .col_expr(portals::Column::UpdatedAt, Expr::value(now_ms()));
+    if let Some(host) = url::Url::parse(client_endpoint).ok().and_then(|u| {
+        u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        })
+    }) {
+        q = q.col_expr(portals::Column::Domain, Expr::value(host));
+    }
+    q.filter(portals::Column::Id.eq(id)).exec(c).await?;
+    Ok(())
+}
+
 pub async fn set_installed<C: ConnectionTrait>(
     c: &C,
     id: i64,

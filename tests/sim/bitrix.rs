@@ -213,6 +213,8 @@ impl ApiErr {
 
 struct State {
     cfg: BitrixSimConfig,
+    /// The portal moved (`move_portal`): `/rest/…` answers 302 to `/moved/rest/…`.
+    moved: bool,
     base: String,
     host: String,
     app_token: String,
@@ -511,6 +513,7 @@ impl State {
             .map(|i| (i, format!("Open Line {i}")))
             .collect();
         Self {
+            moved: false,
             app_token: cfg.application_token.clone(),
             cfg,
             base,
@@ -549,7 +552,11 @@ impl State {
     }
 
     fn client_endpoint(&self) -> String {
-        format!("{}/rest/", self.base)
+        if self.moved {
+            format!("{}/moved/rest/", self.base)
+        } else {
+            format!("{}/rest/", self.base)
+        }
     }
     fn server_endpoint(&self) -> String {
         format!("{}/oauth-server/rest/", self.base)
@@ -1287,6 +1294,40 @@ fn err_response(e: &ApiErr) -> HttpResponse {
     .json(e.json())
 }
 
+/// The portal's original REST base: once moved, a 302 to the new base (method kept).
+async fn old_rest_handler(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    data: web::Data<Mutex<State>>,
+) -> HttpResponse {
+    let moved = {
+        let st = lock(&data);
+        st.moved
+            .then(|| format!("{}/moved/rest/{}", st.base, path.as_str()))
+    };
+    match moved {
+        Some(location) => {
+            let q = req.query_string();
+            let location = if q.is_empty() {
+                location
+            } else {
+                format!("{location}?{q}")
+            };
+            lock(&data).record(
+                &format!("redirect:{}", path.as_str()),
+                &Value::Null,
+                302,
+                false,
+            );
+            HttpResponse::Found()
+                .insert_header(("Location", location))
+                .finish()
+        }
+        None => rest_handler(req, path, body, data).await,
+    }
+}
+
 async fn rest_handler(
     req: HttpRequest,
     path: web::Path<String>,
@@ -1491,7 +1532,8 @@ impl BitrixSim {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(64 << 20))
-                .route("/rest/{method}", web::route().to(rest_handler))
+                .route("/rest/{method}", web::route().to(old_rest_handler))
+                .route("/moved/rest/{method}", web::route().to(rest_handler))
                 .route("/oauth-server/oauth/token/", web::route().to(oauth_handler))
                 .route("/oauth-server/oauth/token", web::route().to(oauth_handler))
                 .route("/~{id}", web::get().to(file_handler))
@@ -1554,6 +1596,10 @@ impl BitrixSim {
 
     // ----- tokens -----
 
+    /// The portal moves to a new address: the old REST base answers 302 to the new one.
+    pub fn move_portal(&self) {
+        self.st().moved = true;
+    }
     /// Current valid (access, refresh) pair.
     pub fn tokens(&self) -> (String, String) {
         let st = self.st();

@@ -74,6 +74,10 @@ pub struct Settings {
     /// How often unfinished inbox items and due jobs are swept (crash recovery, late retries).
     #[serde(default = "d_sweep_ms")]
     pub sweep_ms: u64,
+    /// On SIGTERM/SIGINT: the longest the service takes to stop (HTTP requests in flight get
+    /// half, the actors' work in flight the rest; what is cut off resumes on the next start).
+    #[serde(default = "d_shutdown_secs")]
+    pub shutdown_secs: u64,
     /// How often a gateway number's instance state is polled (state webhooks may be lost).
     #[serde(default = "d_gateway_poll_secs")]
     pub gateway_poll_secs: u64,
@@ -137,6 +141,9 @@ fn d_chat_idle_secs() -> u64 {
 }
 fn d_sweep_ms() -> u64 {
     2_000
+}
+fn d_shutdown_secs() -> u64 {
+    10
 }
 fn d_gateway_poll_secs() -> u64 {
     60

@@ -87,6 +87,7 @@ impl Application {
             .map_err(|e| StartupError::Client(e.to_string()))?;
         let gateway = crate::whatsapp::gateway::GatewayClient::new(timeout)
             .map_err(|e| StartupError::Client(e.to_string()))?;
+        let settings_shutdown = settings.shutdown_secs;
         let workers = if settings.http_workers == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -128,8 +129,8 @@ impl Application {
                 .configure(http::routes)
         })
         .workers(workers)
-        // Keep-alive connections must not hold a stop for long.
-        .shutdown_timeout(5)
+        // Requests in flight get half of the stop deadline; the actors' work the other half.
+        .shutdown_timeout(http_drain_secs(settings_shutdown))
         .listen(listener)?
         .run();
         Ok(Self {
@@ -158,7 +159,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let res = self.server.await;
-        state.ctx.lifecycle.shutdown().await;
+        tracing::info!("HTTP stopped; finishing work in flight");
+        state.ctx.lifecycle.shutdown(work_drain(&state)).await;
+        tracing::info!("b24wa stopped");
         res
     }
 }
@@ -173,7 +176,11 @@ impl Stopper {
     /// Stops accepting requests, then lets work in flight finish; nothing new starts.
     pub async fn stop(&self) {
         self.server.stop(true).await;
-        self.state.ctx.lifecycle.shutdown().await;
+        self.state
+            .ctx
+            .lifecycle
+            .shutdown(work_drain(&self.state))
+            .await;
     }
 
     /// Stops new work at once, without waiting (tests call this when an app is dropped).
@@ -181,4 +188,14 @@ impl Stopper {
         self.state.ctx.lifecycle.begin_stop();
         self.server.stop(false).now_or_never();
     }
+}
+
+fn http_drain_secs(shutdown_secs: u64) -> u64 {
+    (shutdown_secs / 2).max(1)
+}
+
+/// What is left of the stop deadline for the actors once HTTP has drained.
+fn work_drain(state: &AppState) -> Duration {
+    let total = state.ctx.settings.shutdown_secs;
+    Duration::from_secs(total.saturating_sub(http_drain_secs(total)).max(1))
 }

@@ -79,11 +79,11 @@ impl Lifecycle {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Stops new work and waits (at most 10 s) until work in flight has finished. Anything
-    /// cut off is still stored and resumes on the next start.
-    pub async fn shutdown(&self) {
+    /// Stops new work and waits (at most `within`) until work in flight has finished.
+    /// Anything cut off is still stored and resumes on the next start.
+    pub async fn shutdown(&self, within: std::time::Duration) {
         self.stopping.store(true, Ordering::SeqCst);
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             if tokio::time::Instant::now() > deadline {
                 tracing::warn!(

@@ -403,6 +403,7 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ("B24WA_CHAT_IDLE_SECS", s.chat_idle_secs.to_string()),
         ("B24WA_SWEEP_MS", s.sweep_ms.to_string()),
         ("B24WA_GATEWAY_POLL_SECS", s.gateway_poll_secs.to_string()),
+        ("B24WA_SHUTDOWN_SECS", s.shutdown_secs.to_string()),
         ("B24WA_DEBUG_FAULTS", s.debug_faults.to_string()),
         ("B24WA_HTTP_WORKERS", s.http_workers.to_string()),
         ("B24WA_LOG", s.log.clone()),
@@ -561,6 +562,28 @@ impl ProcessApp {
             child.wait()?;
         }
         Ok(())
+    }
+
+    /// SIGTERM (a graceful stop, as an orchestrator sends it) and wait up to `within` for the
+    /// process to exit; its exit status, or `None` if it is still running then.
+    pub fn terminate(&self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let child = guard.as_mut()?;
+        let pid = child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .ok()?;
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                guard.take();
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
     }
 
     /// Starts the binary again on the same database, data directory and port.

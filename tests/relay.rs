@@ -25,6 +25,7 @@ on_both_databases!(
     whatsapp_send_errors_are_retried_in_order,
     whatsapp_send_timeout_is_retried,
     moved_portal_is_followed_and_its_new_address_kept,
+    oversized_bodies_are_refused_with_413,
 );
 
 async fn install_registers_connector_and_binds_events(backend: Backend) {
@@ -733,4 +734,45 @@ async fn moved_portal_is_followed_and_its_new_address_kept(backend: Backend) {
     .await;
     assert_eq!(redirects(&app), 1, "the new address was kept");
     assert_eq!(app.texts_in_bitrix("4930777777"), vec!["one", "two"]);
+}
+
+/// Public endpoints cap their bodies: a 300 KB webhook or event is refused (413), nothing stored.
+async fn oversized_bodies_are_refused_with_413(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "1515").await;
+    let big = "x".repeat(300 * 1024);
+    let body = GraphSim::inbound_text_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        "4930555555",
+        "Big",
+        "wamid.BIG",
+        &big,
+        sim::unix_now(),
+    );
+    assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 413);
+    for path in ["/bitrix24/events", "/webhooks/whatsapp/gateway/1"] {
+        let r = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("event=ONIMCONNECTORMESSAGEADD&data={big}"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status().as_u16(), 413, "{path}");
+    }
+    // A normal message still goes through.
+    assert_eq!(
+        app.customer_writes(&n, "4930555555", "wamid.SMALL", "small")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "small message", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    assert_eq!(app.texts_in_bitrix("4930555555"), vec!["small"]);
 }

@@ -26,11 +26,20 @@ pub struct AppState {
     pub numbers: Arc<webhooks::cloud::NumberCache>,
 }
 
+/// Body caps of the public endpoints: provider webhooks and portal events are small (Meta batches
+/// stay far below this); anything larger is refused with 413 before it is read further.
+pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+
+fn webhook_body() -> web::PayloadConfig {
+    web::PayloadConfig::new(WEBHOOK_BODY_LIMIT)
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(
             web::scope("/webhooks/whatsapp/cloud")
+                .app_data(webhook_body())
                 .route("", web::get().to(webhooks::cloud::verify))
                 .route("", web::post().to(webhooks::cloud::receive))
                 .route(
@@ -42,12 +51,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(webhooks::cloud::receive_for),
                 ),
         )
-        .route(
-            "/webhooks/whatsapp/gateway/{number_id}",
-            web::post().to(webhooks::gateway::receive),
+        .service(
+            web::resource("/webhooks/whatsapp/gateway/{number_id}")
+                .app_data(webhook_body())
+                .route(web::post().to(webhooks::gateway::receive)),
         )
         .service(
             web::scope("/bitrix24")
+                .app_data(webhook_body())
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
                 .route("/placement", web::post().to(bitrix24::placement::page))

@@ -129,11 +129,7 @@ pub async fn insert<C: ConnectionTrait>(
         )
         .exec(c)
         .await;
-    match res {
-        Ok(r) => Ok(Some(r.last_insert_id)),
-        Err(DbErr::RecordNotInserted) => Ok(None),
-        Err(e) => Err(e),
-    }
+    super::inserted(res.map(|r| r.last_insert_id))
 }
 
 pub fn decode(row: &inbox::Model) -> Result<InboxItem, DbErr> {

@@ -68,11 +68,7 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         )
         .exec(c)
         .await;
-    match res {
-        Ok(r) => Ok(Some(r.last_insert_id)),
-        Err(DbErr::RecordNotInserted) => Ok(None),
-        Err(e) => Err(e),
-    }
+    super::inserted(res.map(|r| r.last_insert_id))
 }
 
 pub async fn insert_outbound<C: ConnectionTrait>(

@@ -66,6 +66,15 @@ fn sqlite_path(url: &str) -> Option<String> {
     }
 }
 
+/// The id of a row inserted with `ON CONFLICT DO NOTHING`, or `None` when it already existed.
+pub(crate) fn inserted(res: Result<i64, DbErr>) -> Result<Option<i64>, DbErr> {
+    match res {
+        Ok(id) => Ok(Some(id)),
+        Err(DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await
 }

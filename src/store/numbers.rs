@@ -40,18 +40,8 @@ pub async fn upsert_gateway<C: ConnectionTrait>(
 ) -> Result<numbers::Model, DbErr> {
     let now = now_ms();
     let key = gateway_key(&n.instance_id);
-    let mut am = match find_by_phone_number_id(c, &key).await? {
-        Some(m) => m.into_active_model(),
-        None => numbers::ActiveModel {
-            phone_number_id: Set(key),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    };
-    am.portal_id = Set(n.portal_id);
-    am.line_id = Set(n.line_id.clone());
+    let mut am = bound(c, &key, n.portal_id, &n.line_id, &n.display_phone, now).await?;
     am.transport = Set(TRANSPORT_GATEWAY.to_string());
-    am.display_phone = Set(n.display_phone.clone());
     am.access_token_enc = Set(sb.encrypt(n.api_token.expose_secret()));
     am.app_secret_enc = Set(sb.encrypt(n.webhook_token.expose_secret()));
     am.verify_token_enc = Set(sb.encrypt(""));
@@ -92,6 +82,29 @@ pub struct CloudCredentials {
     pub verify_token: SecretString,
 }
 
+/// The number under `key` (new, or the stored one to update), bound to a portal's line.
+async fn bound<C: ConnectionTrait>(
+    c: &C,
+    key: &str,
+    portal_id: i64,
+    line_id: &str,
+    display_phone: &str,
+    now: i64,
+) -> Result<numbers::ActiveModel, DbErr> {
+    let mut am = match find_by_phone_number_id(c, key).await? {
+        Some(m) => m.into_active_model(),
+        None => numbers::ActiveModel {
+            phone_number_id: Set(key.to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    am.portal_id = Set(portal_id);
+    am.line_id = Set(line_id.to_string());
+    am.display_phone = Set(display_phone.to_string());
+    Ok(am)
+}
+
 /// Creates the number or, when the phone_number_id is known, rebinds and updates it.
 pub async fn upsert_cloud<C: ConnectionTrait>(
     c: &C,
@@ -99,18 +112,16 @@ pub async fn upsert_cloud<C: ConnectionTrait>(
     n: &NewCloudNumber,
 ) -> Result<numbers::Model, DbErr> {
     let now = now_ms();
-    let mut am = match find_by_phone_number_id(c, &n.phone_number_id).await? {
-        Some(m) => m.into_active_model(),
-        None => numbers::ActiveModel {
-            phone_number_id: Set(n.phone_number_id.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    };
-    am.portal_id = Set(n.portal_id);
-    am.line_id = Set(n.line_id.clone());
+    let mut am = bound(
+        c,
+        &n.phone_number_id,
+        n.portal_id,
+        &n.line_id,
+        &n.display_phone,
+        now,
+    )
+    .await?;
     am.transport = Set(TRANSPORT_CLOUD.to_string());
-    am.display_phone = Set(n.display_phone.clone());
     am.access_token_enc = Set(sb.encrypt(n.access_token.expose_secret()));
     am.app_secret_enc = Set(sb.encrypt(n.app_secret.expose_secret()));
     am.verify_token_enc = Set(sb.encrypt(n.verify_token.expose_secret()));

@@ -392,7 +392,16 @@ async fn a_reply_shows_what_it_quotes(backend: Backend) {
     let g = connect(backend).await;
     link(&g).await;
     customer_writes(&g, "hi", 1).await;
-    let (_, id) = operator_writes(&g, "Which size do you need?").await;
+    let (im, id) = operator_writes(&g, "Which size do you need?").await;
+    // Its WhatsApp id is stored once the send is settled (its receipts then reach Bitrix24).
+    let b24 = g.app.b24.clone();
+    wait_until(10, "reply settled", move || {
+        matches!(
+            b24.operator_message_state(&im).as_deref(),
+            Some("delivered" | "read")
+        )
+    })
+    .await;
     g.gw.customer_reply(INSTANCE, CUSTOMER, "Ivan", "XL please", &id)
         .await;
     let b24 = g.app.b24.clone();

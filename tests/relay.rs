@@ -26,6 +26,7 @@ on_both_databases!(
     whatsapp_send_timeout_is_retried,
     moved_portal_is_followed_and_its_new_address_kept,
     oversized_bodies_are_refused_with_413,
+    forged_install_is_refused_and_stores_nothing,
 );
 
 async fn install_registers_connector_and_binds_events(backend: Backend) {
@@ -775,4 +776,42 @@ async fn oversized_bodies_are_refused_with_413(backend: Backend) {
     })
     .await;
     assert_eq!(app.texts_in_bitrix("4930555555"), vec!["small"]);
+}
+
+/// An install whose tokens the portal does not accept (a forged DOMAIN / endpoint, stolen
+/// member_id) is refused after asking the portal (`app.info`); nothing is stored.
+async fn forged_install_is_refused_and_stores_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b24 = &app.b24;
+    let pairs: Vec<(String, String)> = [
+        ("event", "ONAPPINSTALL".to_string()),
+        ("auth[domain]", "victim.bitrix24.com".to_string()),
+        ("auth[access_token]", "forged-access-token".to_string()),
+        ("auth[refresh_token]", "forged-refresh-token".to_string()),
+        ("auth[expires_in]", "3600".to_string()),
+        ("auth[server_endpoint]", b24.server_endpoint()),
+        ("auth[client_endpoint]", b24.client_endpoint()),
+        ("auth[member_id]", b24.member_id()),
+        ("auth[application_token]", "forged-app-token".to_string()),
+        ("auth[scope]", "imconnector,imopenlines,im".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let r = app
+        .http
+        .post(format!("{}/bitrix24/install", app.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(sim::form_encode(&pairs))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "install_not_confirmed");
+    let (_, portals) = app.api_get("/api/v1/portals").await;
+    assert_eq!(portals.as_array().map(Vec::len), Some(0), "{portals}");
+    assert!(b24.registered_connectors().is_empty());
+    // The real install still works.
+    app.install().await;
 }

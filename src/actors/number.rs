@@ -357,6 +357,8 @@ impl Handler<ReloadNumber> for NumberActor {
     type Result = ();
     fn handle(&mut self, _: ReloadNumber, ctx: &mut Self::Context) {
         self.chats.clear();
+        // Nothing is sent with the old credentials while the new ones load.
+        self.session = None;
         self.load(ctx);
     }
 }
@@ -619,7 +621,14 @@ async fn settle(
             // The job waits until the number is reconnected; the operator and the tenant hear
             // of it once.
             jobs::retry_later(&txn, &[m.id], store::now_ms(), &why).await?;
-            if numbers::set_session_state(&txn, number.id, numbers::SESSION_TOKEN_INVALID).await? {
+            if numbers::set_session_state_since(
+                &txn,
+                number.id,
+                numbers::SESSION_TOKEN_INVALID,
+                Some(&number.access_token_enc),
+            )
+            .await?
+            {
                 tracing::error!(
                     number = number.id,
                     "WhatsApp credentials rejected: sending stopped until the number is reconnected"
@@ -636,6 +645,7 @@ async fn settle(
         }
         Err(SendFailure::NotAuthorized(why)) => {
             jobs::retry_later(&txn, &[m.id], store::now_ms(), &why).await?;
+            // The gateway's word on its session is current whatever credentials were used.
             if numbers::set_session_state(&txn, number.id, gateway::NOT_AUTHORIZED).await? {
                 tracing::warn!(
                     number = number.id,

@@ -143,16 +143,29 @@ pub async fn set_session_state<C: ConnectionTrait>(
     id: i64,
     state: &str,
 ) -> Result<bool, DbErr> {
+    set_session_state_since(c, id, state, None).await
+}
+
+/// Like `set_session_state`, but only while the number still has the credentials a sender
+/// used (`token_enc`, as stored when it loaded them; a reconnect re-encrypts them): a send with
+/// old credentials that fails after the number was reconnected must not mark the new ones dead.
+pub async fn set_session_state_since<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    state: &str,
+    token_enc: Option<&str>,
+) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
-    let res = numbers::Entity::update_many()
+    let mut q = numbers::Entity::update_many()
         .col_expr(numbers::Column::SessionState, Expr::value(state))
         .col_expr(numbers::Column::SessionChangedAt, Expr::value(now_ms()))
         .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(numbers::Column::Id.eq(id))
-        .filter(numbers::Column::SessionState.ne(state))
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected > 0)
+        .filter(numbers::Column::SessionState.ne(state));
+    if let Some(t) = token_enc {
+        q = q.filter(numbers::Column::AccessTokenEnc.eq(t));
+    }
+    Ok(q.exec(c).await?.rows_affected > 0)
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<numbers::Model>, DbErr> {

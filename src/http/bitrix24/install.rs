@@ -34,6 +34,7 @@ pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, 
             "client_endpoint must be an http(s) URL",
         ));
     }
+    confirm_with_portal(state, &data).await?;
     let txn = state.ctx.db.begin().await?;
     let id = portals::upsert_install(&txn, &state.ctx.secrets, &data).await?;
     jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &jobs::Job::B24Setup).await?;
@@ -42,6 +43,48 @@ pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, 
     state.registry.do_send(Reload(Owner::Portal(id)));
     state.registry.do_send(KickOwner(Owner::Portal(id)));
     Ok(id)
+}
+
+/// Asks the portal itself (`app.info` with the tokens we were handed) whether the install is
+/// real and ours, so that a forged DOMAIN / endpoint cannot create a portal here.
+async fn confirm_with_portal(
+    state: &AppState,
+    data: &portals::InstallData,
+) -> Result<(), ApiError> {
+    let answer = state
+        .ctx
+        .b24
+        .call(
+            &data.client_endpoint,
+            &data.access_token,
+            "app.info",
+            &serde_json::json!({}),
+        )
+        .await;
+    match answer {
+        Ok((info, _)) => {
+            let code = info.get("CODE").and_then(|c| c.as_str()).unwrap_or("");
+            if code != state.ctx.settings.app_client_id {
+                tracing::warn!(domain = %data.domain, app = %code, "install refused: the tokens belong to another application");
+                return Err(ApiError::forbidden(
+                    "install_not_confirmed",
+                    "the portal says these tokens belong to another application",
+                ));
+            }
+            Ok(())
+        }
+        Err(e) if e.is_transient() => Err(ApiError::bad_gateway(
+            "portal_unreachable",
+            format!("the portal could not confirm the install: {e}"),
+        )),
+        Err(e) => {
+            tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the portal did not accept its tokens");
+            Err(ApiError::forbidden(
+                "install_not_confirmed",
+                "the portal did not accept the tokens of this install",
+            ))
+        }
+    }
 }
 
 pub async fn install(

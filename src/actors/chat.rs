@@ -290,6 +290,18 @@ async fn process(
     Ok((done, kicks, chat))
 }
 
+/// Queues `job` in this chat's ordered queue of `owner` (the portal: to Bitrix24; the number:
+/// to WhatsApp), so it never overtakes what the chat queued before.
+async fn queue(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    chat_id: i64,
+    job: &Job,
+) -> Result<(), DbErr> {
+    jobs::enqueue(txn, &owner.key(), &jobs::chat_queue(chat_id), job).await?;
+    Ok(())
+}
+
 /// Bitrix24 accepts letters, spaces, `-` and `'` in names, 25 characters at most.
 fn b24_name(name: &str) -> String {
     let cleaned: String = name
@@ -366,13 +378,7 @@ async fn customer_message(
         line: info.line.clone(),
         item,
     };
-    jobs::enqueue(
-        txn,
-        &jobs::portal_owner(info.portal_id),
-        &jobs::chat_queue(chat_id),
-        &job,
-    )
-    .await?;
+    queue(txn, Owner::Portal(info.portal_id), chat_id, &job).await?;
     Ok(vec![Owner::Portal(info.portal_id)])
 }
 
@@ -414,13 +420,7 @@ async fn receipt(
                 im_chat_id: im_chat_id.clone(),
                 text: explain(error_code, why),
             };
-            jobs::enqueue(
-                txn,
-                &jobs::portal_owner(info.portal_id),
-                &jobs::chat_queue(msg.chat_id),
-                &notice,
-            )
-            .await?;
+            queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await?;
             kicks.push(Owner::Portal(info.portal_id));
         }
         return Ok(Some(kicks));
@@ -459,13 +459,7 @@ async fn receipt(
             reading,
             item,
         };
-        jobs::enqueue(
-            txn,
-            &jobs::portal_owner(info.portal_id),
-            &jobs::chat_queue(msg.chat_id),
-            &job,
-        )
-        .await?;
+        queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
     }
     Ok(Some(vec![Owner::Portal(info.portal_id)]))
 }
@@ -482,10 +476,10 @@ async fn operator_message(
     // The operator answered: the customer's messages so far show as read on their phone.
     if let Some(last) = messages::latest_unread_inbound(txn, chat_id).await? {
         if let Some(wamid) = &last.wamid {
-            jobs::enqueue(
+            queue(
                 txn,
-                &jobs::number_owner(info.number_id),
-                &jobs::chat_queue(chat_id),
+                Owner::Number(info.number_id),
+                chat_id,
                 &Job::WaMarkRead {
                     wamid: wamid.clone(),
                     to: Some(info.wa_id.clone()),
@@ -502,13 +496,7 @@ async fn operator_message(
         to: info.wa_id.clone(),
         text: bbcode::to_whatsapp(text),
     };
-    jobs::enqueue(
-        txn,
-        &jobs::number_owner(info.number_id),
-        &jobs::chat_queue(chat_id),
-        &job,
-    )
-    .await?;
+    queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
     Ok(vec![Owner::Number(info.number_id)])
 }
 
@@ -563,13 +551,7 @@ async fn customer_changed(
         }
     };
     // Same queue as the original send, so a delete never overtakes the message it deletes.
-    jobs::enqueue(
-        txn,
-        &jobs::portal_owner(info.portal_id),
-        &jobs::chat_queue(msg.chat_id),
-        &job,
-    )
-    .await?;
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
     Ok(vec![Owner::Portal(info.portal_id)])
 }
 
@@ -617,13 +599,7 @@ async fn operator_changed(
         _ => None,
     };
     if let Some(job) = job {
-        jobs::enqueue(
-            txn,
-            &jobs::number_owner(info.number_id),
-            &jobs::chat_queue(msg.chat_id),
-            &job,
-        )
-        .await?;
+        queue(txn, Owner::Number(info.number_id), msg.chat_id, &job).await?;
         return Ok(vec![Owner::Number(info.number_id)]);
     }
     let text = match new_text {
@@ -642,10 +618,10 @@ async fn operator_changed(
              customer still sees the original text. Send the correction as a new message."
         }
     };
-    jobs::enqueue(
+    queue(
         txn,
-        &jobs::portal_owner(info.portal_id),
-        &jobs::chat_queue(msg.chat_id),
+        Owner::Portal(info.portal_id),
+        msg.chat_id,
         &Job::B24Notice {
             im_chat_id,
             text: text.to_string(),

@@ -14,7 +14,7 @@ use super::{
     chat::{ChatActor, ChatInfo, ChatWork},
     guarded,
     portal::parse_chat_key,
-    registry::{Kick, KickOwner, Owner, Registry},
+    registry::{Kick, KickOwner, Owner, Registry, Route},
     Ctx, Fault,
 };
 use crate::{
@@ -334,12 +334,6 @@ impl Handler<Kick> for NumberActor {
     fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
         self.kick(ctx);
     }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Route {
-    pub items: Vec<(i64, InboxItem)>,
 }
 
 impl Handler<Route> for NumberActor {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::{
     guarded,
-    registry::{Dispatch, Kick, Owner, Registry},
+    registry::{Dispatch, Kick, Owner, Registry, Route},
     Ctx, Fault,
 };
 use crate::{
@@ -420,12 +420,6 @@ impl Handler<Kick> for PortalActor {
     fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
         self.kick(ctx);
     }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Route {
-    pub items: Vec<(i64, InboxItem)>,
 }
 
 impl Handler<Route> for PortalActor {

@@ -16,6 +16,14 @@ pub enum Owner {
 }
 
 impl Owner {
+    /// The key stored in `jobs.owner` / `inbox.owner`.
+    pub fn key(&self) -> String {
+        match self {
+            Owner::Portal(id) => jobs::portal_owner(*id),
+            Owner::Number(id) => jobs::number_owner(*id),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         let (kind, id) = s.split_once(':')?;
         let id = id.parse().ok()?;
@@ -122,6 +130,13 @@ impl Handler<KickOwner> for Registry {
     }
 }
 
+/// Stored inbox items for the actor that owns them (a portal or a number) to hand on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Route {
+    pub items: Vec<(i64, InboxItem)>,
+}
+
 /// Newly stored inbox items for an owner.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -136,10 +151,10 @@ impl Handler<Dispatch> for Registry {
         match msg.owner {
             Owner::Portal(id) => self
                 .portal(id, ctx.address())
-                .do_send(super::portal::Route { items: msg.items }),
+                .do_send(Route { items: msg.items }),
             Owner::Number(id) => self
                 .number(id, ctx.address())
-                .do_send(super::number::Route { items: msg.items }),
+                .do_send(Route { items: msg.items }),
         }
     }
 }

@@ -212,40 +212,32 @@ pub fn credentials(sb: &SecretBox, m: &numbers::Model) -> Result<CloudCredential
     })
 }
 
+/// `active = false` for the numbers `filter` selects.
+async fn set_inactive<C: ConnectionTrait>(c: &C, filter: sea_orm::Condition) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::Expr;
+    Ok(numbers::Entity::update_many()
+        .col_expr(numbers::Column::Active, Expr::value(false))
+        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(filter)
+        .exec(c)
+        .await?
+        .rows_affected)
+}
+
 /// Stops routing for numbers on a line (connector switched off, line deleted) or a whole portal.
 pub async fn deactivate<C: ConnectionTrait>(
     c: &C,
     portal_id: i64,
     line_id: Option<&str>,
 ) -> Result<u64, DbErr> {
-    let mut q = numbers::Entity::update_many()
-        .col_expr(
-            numbers::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .col_expr(
-            numbers::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now_ms()),
-        )
-        .filter(numbers::Column::PortalId.eq(portal_id));
+    let mut filter = sea_orm::Condition::all().add(numbers::Column::PortalId.eq(portal_id));
     if let Some(line) = line_id {
-        q = q.filter(numbers::Column::LineId.eq(line));
+        filter = filter.add(numbers::Column::LineId.eq(line));
     }
-    Ok(q.exec(c).await?.rows_affected)
+    set_inactive(c, filter).await
 }
 
 pub async fn deactivate_one<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
-    numbers::Entity::update_many()
-        .col_expr(
-            numbers::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .col_expr(
-            numbers::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now_ms()),
-        )
-        .filter(numbers::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    set_inactive(c, sea_orm::Condition::all().add(numbers::Column::Id.eq(id))).await?;
     Ok(())
 }

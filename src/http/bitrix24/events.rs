@@ -12,7 +12,7 @@ use crate::{
         form,
     },
     http::{ApiError, AppState},
-    store::{inbox, inbox::InboxItem, jobs, numbers, portals},
+    store::{inbox, inbox::InboxItem, numbers, portals},
 };
 
 pub async fn receive(
@@ -157,10 +157,7 @@ async fn store_items(
                 .map_or(Owner::Portal(portal_id), Owner::Number),
             None => Owner::Portal(portal_id),
         };
-        let key = match owner {
-            Owner::Number(id) => jobs::number_owner(id),
-            Owner::Portal(id) => jobs::portal_owner(id),
-        };
+        let key = owner.key();
         if let Some(id) = inbox::insert(&txn, inbox::SOURCE_B24, &external, &key, &item).await? {
             match stored.iter_mut().find(|(o, _)| *o == owner) {
                 Some((_, v)) => v.push((id, item)),

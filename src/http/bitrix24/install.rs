@@ -16,17 +16,7 @@ use crate::{
 
 /// Stores the portal and queues `imconnector.register` + `event.bind` (idempotent on reinstall).
 pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, ApiError> {
-    let data = portals::InstallData {
-        member_id: auth.member_id,
-        domain: auth.domain,
-        client_endpoint: auth.client_endpoint,
-        server_endpoint: auth.server_endpoint,
-        access_token: auth.access_token,
-        refresh_token: auth.refresh_token,
-        expires_in: auth.expires_in,
-        application_token: auth.application_token,
-        scope: auth.scope,
-    };
+    let data = auth;
     if !data.client_endpoint.starts_with("http://") && !data.client_endpoint.starts_with("https://")
     {
         return Err(ApiError::bad_request(

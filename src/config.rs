@@ -81,12 +81,38 @@ pub struct Settings {
     /// How often a gateway number's instance state is polled (state webhooks may be lost).
     #[serde(default = "d_gateway_poll_secs")]
     pub gateway_poll_secs: u64,
+    /// Where media files are kept (default `<data_dir>/media`).
+    #[serde(default)]
+    pub media_dir: Option<PathBuf>,
+    /// How long a `/media/…` link handed to Bitrix24 or a gateway works.
+    #[serde(default = "d_media_url_ttl_secs")]
+    pub media_url_ttl_secs: u64,
+    /// Time limit of one media download or upload (files are up to 100 MB).
+    #[serde(default = "d_media_timeout_secs")]
+    pub media_timeout_secs: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
     #[serde(default)]
     pub debug_faults: bool,
     /// HTTP worker threads (0 = number of cores).
     #[serde(default)]
     pub http_workers: usize,
+    /// Speech model (whisper.cpp ggml file) for voice-note transcripts; default
+    /// `models/ggml-base-q8_0.bin` when that file exists, else none. An empty value (or
+    /// `off`) turns transcription off.
+    #[serde(default = "d_transcribe_model")]
+    pub transcribe_model: Option<PathBuf>,
+    /// "auto" (detect) or a fixed language code such as "ru".
+    #[serde(default = "d_transcribe_language")]
+    pub transcribe_language: String,
+    /// Threads whisper uses for one note.
+    #[serde(default = "d_transcribe_threads")]
+    pub transcribe_threads: usize,
+    /// Notes transcribed at once (each worker holds its own decoding state).
+    #[serde(default = "d_transcribe_workers")]
+    pub transcribe_workers: usize,
+    /// Longer voice notes are not transcribed.
+    #[serde(default = "d_transcribe_max_seconds")]
+    pub transcribe_max_seconds: f32,
     #[serde(default = "d_log")]
     pub log: String,
 }
@@ -148,8 +174,33 @@ fn d_shutdown_secs() -> u64 {
 fn d_gateway_poll_secs() -> u64 {
     60
 }
+fn d_media_url_ttl_secs() -> u64 {
+    7 * 24 * 3600
+}
+fn d_media_timeout_secs() -> u64 {
+    120
+}
 fn d_log() -> String {
     "info".into()
+}
+fn d_transcribe_model() -> Option<PathBuf> {
+    let default = PathBuf::from("models/ggml-base-q8_0.bin");
+    default.is_file().then_some(default)
+}
+fn d_transcribe_language() -> String {
+    "auto".into()
+}
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+fn d_transcribe_threads() -> usize {
+    cores().clamp(1, 4)
+}
+fn d_transcribe_workers() -> usize {
+    cores()
+}
+fn d_transcribe_max_seconds() -> f32 {
+    30.0
 }
 
 impl Settings {
@@ -213,7 +264,28 @@ impl Settings {
         self.database_url().starts_with("sqlite:")
     }
 
+    /// The transcriber pool's settings (`model_path: None` = transcription off).
+    pub fn transcribe(&self) -> crate::transcribe::TranscribeSettings {
+        let model_path = self.transcribe_model.clone().filter(|p| {
+            let s = p.as_os_str();
+            !(s.is_empty() || s == "off" || s == "none")
+        });
+        crate::transcribe::TranscribeSettings {
+            model_path,
+            language: self.transcribe_language.clone(),
+            threads: self.transcribe_threads.max(1),
+            workers: self.transcribe_workers.max(1),
+            max_seconds: self.transcribe_max_seconds,
+        }
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.media_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
     }
 }

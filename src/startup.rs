@@ -8,7 +8,11 @@ use futures::FutureExt;
 use secrecy::SecretString;
 
 use crate::{
-    actors::{registry::Registry, Lifecycle, Services},
+    actors::{
+        registry::Registry,
+        transcripts::{SetRegistry, TranscriptRunner},
+        Lifecycle, Services,
+    },
     bitrix24::B24Client,
     config::Settings,
     http::{self, api::auth::JwtKeys, ApiError, AppState},
@@ -26,6 +30,10 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("HTTP client: {0}")]
     Client(String),
+    #[error("media directory: {0}")]
+    Media(std::io::Error),
+    #[error("speech model: {0}")]
+    Transcribe(String),
 }
 
 pub struct Application {
@@ -87,6 +95,27 @@ impl Application {
             .map_err(|e| StartupError::Client(e.to_string()))?;
         let gateway = crate::whatsapp::gateway::GatewayClient::new(timeout)
             .map_err(|e| StartupError::Client(e.to_string()))?;
+        let media =
+            crate::media::LocalStore::new(settings.media_dir()).map_err(StartupError::Media)?;
+        let media_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.media_timeout_secs))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| StartupError::Client(e.to_string()))?;
+        // The speech model is loaded once, here; without one, voice notes go out untranscribed.
+        let transcribe = settings.transcribe();
+        let pool = crate::actors::transcriber::start_pool(&transcribe)
+            .map_err(|e| StartupError::Transcribe(e.to_string()))?;
+        match &pool {
+            Some(_) => tracing::info!(
+                workers = transcribe.workers,
+                language = %transcribe.language,
+                "voice transcription on"
+            ),
+            None => tracing::warn!(
+                "voice transcription off: no speech model (run `make model`, or set B24WA_TRANSCRIBE_MODEL)"
+            ),
+        }
         let settings_shutdown = settings.shutdown_secs;
         let workers = if settings.http_workers == 0 {
             std::thread::available_parallelism()
@@ -102,11 +131,24 @@ impl Application {
             b24,
             graph,
             gateway,
+            media: Arc::new(media),
+            media_http,
+            transcription: pool.is_some(),
             public_url,
             lifecycle: Lifecycle::default(),
         });
+        let runner = pool.map(|pool| {
+            let ctx = ctx.clone();
+            let width = transcribe.workers;
+            Supervisor::start(move |_| TranscriptRunner::new(ctx, pool.recipient(), width))
+        });
         let registry_ctx = ctx.clone();
-        let registry: Addr<Registry> = Supervisor::start(move |_| Registry::new(registry_ctx));
+        let registry_runner = runner.clone();
+        let registry: Addr<Registry> =
+            Supervisor::start(move |_| Registry::new(registry_ctx, registry_runner));
+        if let Some(r) = &runner {
+            r.do_send(SetRegistry(registry.clone()));
+        }
         let state = AppState {
             ctx,
             registry,

@@ -20,6 +20,7 @@ on_both_databases!(
     wrong_webhook_token_is_401_and_nothing_stored,
     rate_limits_and_gateway_errors_are_retried_quota_is_told,
     a_reply_shows_what_it_quotes,
+    files_both_ways_with_an_expired_link_fetched_again,
 );
 
 const INSTANCE: u64 = 1101000001;
@@ -412,4 +413,107 @@ async fn a_reply_shows_what_it_quotes(backend: Backend) {
     let m = &g.app.b24.customer_messages()[1];
     assert!(m.text.contains("Which size do you need?"), "{}", m.text);
     assert!(m.text.ends_with("XL please"), "{}", m.text);
+}
+
+async fn files_both_ways_with_an_expired_link_fetched_again(backend: Backend) {
+    let g = connect(backend).await;
+    link(&g).await;
+    // A photo with a caption; then a document whose webhook link has expired by the time we
+    // fetch it (the gateway gives a new one through downloadFile).
+    let photo = b"\xff\xd8\xff\xe0 gateway photo".to_vec();
+    g.gw.customer_file(
+        INSTANCE,
+        CUSTOMER,
+        "Ivan",
+        "imageMessage",
+        "image/jpeg",
+        "IMG_1.jpg",
+        photo.clone(),
+        "from the park",
+    )
+    .await;
+    let b24 = g.app.b24.clone();
+    wait_until(10, "the photo in Bitrix24", || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    g.gw.inject_for(
+        "download",
+        GatewayFault::Custom(404, "link expired".into()),
+        1,
+    );
+    let doc = b"%PDF-1.4 contract".to_vec();
+    g.gw.customer_file(
+        INSTANCE,
+        CUSTOMER,
+        "Ivan",
+        "documentMessage",
+        "application/pdf",
+        "contract.pdf",
+        doc.clone(),
+        "",
+    )
+    .await;
+    let b24 = g.app.b24.clone();
+    wait_until(10, "the document in Bitrix24", || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let got = g.app.b24.customer_messages();
+    assert_eq!(got[0].text, "from the park");
+    for (m, (name, bytes)) in got
+        .iter()
+        .zip([("IMG_1.jpg", &photo), ("contract.pdf", &doc)])
+    {
+        let f = &m.files[0];
+        assert_eq!(f["name"], name);
+        let url = f["url"].as_str().expect("url");
+        assert!(url.starts_with(&format!("{}/media/", g.app.url)), "{url}");
+        let body = reqwest::get(url)
+            .await
+            .expect("GET")
+            .bytes()
+            .await
+            .expect("body");
+        assert_eq!(&body.to_vec(), bytes);
+    }
+    assert!(
+        g.gw.calls().iter().any(|c| c.method == "downloadFile"),
+        "a fresh link was asked for"
+    );
+    // The operator sends a file: the gateway fetches it from our link.
+    let price = b"%PDF-1.4 prices".to_vec();
+    let op = g
+        .app
+        .b24
+        .operator_write_file(
+            "1",
+            &key(),
+            "Prices attached",
+            "prices.pdf",
+            "application/pdf",
+            price.clone(),
+        )
+        .await;
+    assert_eq!(op.http_status, 200);
+    let gw = g.gw.clone();
+    wait_until(10, "sendFileByUrl", move || {
+        gw.sent().iter().any(|m| m.file.is_some())
+    })
+    .await;
+    let sent =
+        g.gw.sent()
+            .into_iter()
+            .find(|m| m.file.is_some())
+            .expect("file sent");
+    let file = sent.file.expect("file");
+    assert_eq!(file.file_name, "prices.pdf");
+    assert_eq!(sent.kind, "document");
+    assert!(sent.text.ends_with("Prices attached"), "{}", sent.text);
+    assert_eq!(
+        file.bytes.as_deref(),
+        Some(price.as_slice()),
+        "{:?}",
+        file.fetch_error
+    );
 }

@@ -29,6 +29,11 @@ pub struct Model {
     pub sent_at: Option<i64>,
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
+    /// The file of a media message (`media.id`).
+    pub media_id: Option<i64>,
+    /// A voice note's transcript, or why there is none.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub transcript: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

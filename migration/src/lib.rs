@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261128_000002_number_session;
+mod m20261128_000003_media;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261128_000002_number_session::Migration),
+            Box::new(m20261128_000003_media::Migration),
         ]
     }
 }

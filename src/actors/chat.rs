@@ -2,7 +2,10 @@
 //! (`AtomicResponse`), owns each message's state and the wamid ↔ Bitrix24 id map, and queues
 //! outbound jobs for the portal (to Bitrix24) or the number (to WhatsApp).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use actix::prelude::*;
 use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
@@ -10,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::{
     guarded,
+    media::{self, MediaFailure},
     number::NumberActor,
     portal::chat_key,
     registry::{KickOwner, Owner, Registry},
@@ -21,7 +25,8 @@ use crate::{
         chats, inbox,
         inbox::{CustomerAction, InboxItem},
         jobs::{self, Job},
-        messages,
+        media as media_rows,
+        messages::{self, Content},
     },
     whatsapp::errors::explain,
 };
@@ -52,7 +57,22 @@ pub struct ChatActor {
     /// The chat row's (id, customer name) once known: saves a lookup per message.
     chat: Option<(i64, String)>,
     busy: bool,
+    /// Consecutive failed attempts to fetch the file at the head of the backlog.
+    fetch_failures: u32,
     fault: Option<Fault>,
+}
+
+/// What one run over the backlog did.
+struct Ran {
+    /// Inbox ids done with.
+    done: Vec<i64>,
+    /// Owners whose outbox got new jobs.
+    kicks: Vec<Owner>,
+    chat: Option<(i64, String)>,
+    /// The batch failed and rolled back.
+    failure: Option<DbErr>,
+    /// A customer's file could not be fetched now: the backlog waits at that message.
+    fetch_error: Option<String>,
 }
 
 impl ChatActor {
@@ -70,6 +90,7 @@ impl ChatActor {
             backlog: BTreeMap::new(),
             chat: None,
             busy: false,
+            fetch_failures: 0,
             fault: None,
         }
     }
@@ -93,34 +114,68 @@ impl ChatActor {
         let info = self.info.clone();
         let panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
         let cached = self.chat.clone();
+        let give_up = self.fetch_failures >= self.ctx.settings.max_attempts.max(1) as u32;
         let fut = guarded(async move {
-            let Some(_guard) = services.lifecycle.enter() else {
-                return (Vec::new(), Vec::new(), None, None);
+            let mut ran = Ran {
+                done: Vec::new(),
+                kicks: Vec::new(),
+                chat: None,
+                failure: None,
+                fetch_error: None,
             };
-            match process(&services, &info, &items, panic_now, cached).await {
-                Ok((done, kicks, chat)) => (done, kicks, chat, None),
-                Err(e) => (Vec::new(), Vec::new(), None, Some(e)),
+            let Some(_guard) = services.lifecycle.enter() else {
+                return ran;
+            };
+            // Files first, outside the transaction: a message goes out with its file, and what
+            // follows it waits until it has.
+            let (files, upto, fetch_error) = prefetch(&services, &info, &items, give_up).await;
+            ran.fetch_error = fetch_error;
+            ran.chat = cached.clone();
+            if upto == 0 {
+                return ran;
             }
+            match process(&services, &info, &items[..upto], &files, panic_now, cached).await {
+                Ok((done, kicks, chat)) => {
+                    ran.done = done;
+                    ran.kicks = kicks;
+                    ran.chat = chat;
+                }
+                Err(e) => {
+                    ran.chat = None;
+                    ran.failure = Some(e);
+                }
+            }
+            ran
         });
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.busy = false;
             match res {
-                Ok((done, kicks, chat, failure)) => {
+                Ok(ran) => {
                     // A failed batch rolled back: a row it created may not exist.
-                    act.chat = chat;
-                    for id in done {
+                    act.chat = ran.chat;
+                    for id in ran.done {
                         act.backlog.remove(&id);
                     }
-                    let kicks: std::collections::HashSet<Owner> = kicks.into_iter().collect();
+                    let kicks: std::collections::HashSet<Owner> = ran.kicks.into_iter().collect();
                     for owner in kicks {
                         act.registry.do_send(KickOwner(owner));
                     }
-                    match failure {
-                        Some(e) => {
-                            tracing::warn!(number = act.info.number_id, error = %e, "chat item failed; retrying");
-                            ctx.run_later(Duration::from_millis(500), |act, ctx| act.run(ctx));
-                        }
-                        None => act.run(ctx),
+                    if let Some(e) = ran.failure {
+                        tracing::warn!(number = act.info.number_id, error = %e, "chat item failed; retrying");
+                        ctx.run_later(Duration::from_millis(500), |act, ctx| act.run(ctx));
+                    } else if let Some(why) = ran.fetch_error {
+                        act.fetch_failures += 1;
+                        let s = &act.ctx.settings;
+                        let delay = jobs::backoff_ms(
+                            act.fetch_failures as i32 - 1,
+                            s.retry_base_ms,
+                            s.retry_max_ms,
+                        );
+                        tracing::warn!(number = act.info.number_id, error = %why, attempt = act.fetch_failures, "customer file not fetched; retrying");
+                        ctx.run_later(Duration::from_millis(delay as u64), |act, ctx| act.run(ctx));
+                    } else {
+                        act.fetch_failures = 0;
+                        act.run(ctx);
                     }
                 }
                 Err(panic) => {
@@ -130,6 +185,44 @@ impl ChatActor {
             }
         }));
     }
+}
+
+/// Fetches the files of the batch's new customer messages, in order. Stops at the first one
+/// that cannot be fetched now (returned with how many items may be applied before it); with
+/// `give_up` (it failed too often) that file is recorded as not relayed instead, with the
+/// reason, and the message goes on without it.
+async fn prefetch(
+    services: &Ctx,
+    info: &ChatInfo,
+    items: &[(i64, InboxItem)],
+    give_up: bool,
+) -> (HashMap<String, entity::media::Model>, usize, Option<String>) {
+    let mut files = HashMap::new();
+    for (i, (_, item)) in items.iter().enumerate() {
+        let InboxItem::WaMessage {
+            wamid,
+            media: Some(mref),
+            action: CustomerAction::New,
+            ..
+        } = item
+        else {
+            continue;
+        };
+        let got =
+            match media::customer_file(services, info.number_id, &info.wa_id, wamid, mref).await {
+                Err(MediaFailure::Transient(why)) if give_up => {
+                    media::give_up(services, info.number_id, wamid, mref, &why).await
+                }
+                other => other,
+            };
+        match got {
+            Ok(m) => {
+                files.insert(wamid.clone(), m);
+            }
+            Err(e) => return (files, i, Some(e.to_string())),
+        }
+    }
+    (files, items.len(), None)
 }
 
 impl Actor for ChatActor {
@@ -184,6 +277,7 @@ async fn process(
     services: &Ctx,
     info: &ChatInfo,
     items: &[(i64, InboxItem)],
+    files: &HashMap<String, entity::media::Model>,
     panic_now: bool,
     mut chat: Option<(i64, String)>,
 ) -> Result<(Vec<i64>, Vec<Owner>, Option<(i64, String)>), DbErr> {
@@ -207,6 +301,7 @@ async fn process(
                 text,
                 action,
                 reply_to,
+                media: mref,
                 ..
             } => match action {
                 CustomerAction::New => {
@@ -219,7 +314,18 @@ async fn process(
                         Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
                         None => text.clone(),
                     };
-                    customer_message(&txn, info, &mut chat, name, wamid, *timestamp, &text).await?
+                    let file = match mref {
+                        Some(r) => files.get(wamid).map(|m| (r.kind.as_str(), m)),
+                        None => None,
+                    };
+                    let new = NewMessage {
+                        name,
+                        wamid,
+                        timestamp: *timestamp,
+                        text: &text,
+                        file,
+                    };
+                    customer_message(&txn, services, info, &mut chat, new).await?
                 }
                 CustomerAction::Revoke { original } => {
                     customer_changed(&txn, info, original, None).await?
@@ -237,7 +343,14 @@ async fn process(
                     } else {
                         format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
                     };
-                    customer_message(&txn, info, &mut chat, name, wamid, *timestamp, &note).await?
+                    let new = NewMessage {
+                        name,
+                        wamid,
+                        timestamp: *timestamp,
+                        text: &note,
+                        file: None,
+                    };
+                    customer_message(&txn, services, info, &mut chat, new).await?
                 }
             },
             InboxItem::WaStatus {
@@ -267,8 +380,36 @@ async fn process(
                 im_chat_id,
                 im_message_id,
                 text,
+                files,
                 ..
-            } => operator_message(&txn, info, &mut chat, im_chat_id, im_message_id, text).await?,
+            } => {
+                operator_message(
+                    &txn,
+                    info,
+                    &mut chat,
+                    im_chat_id,
+                    im_message_id,
+                    text,
+                    files,
+                )
+                .await?
+            }
+            InboxItem::Transcript {
+                message_id,
+                text,
+                note,
+                ..
+            } => {
+                transcript_ready(
+                    &txn,
+                    services,
+                    info,
+                    *message_id,
+                    text.as_deref(),
+                    note.as_deref(),
+                )
+                .await?
+            }
             InboxItem::B24OperatorEdit { ids, text, .. } => {
                 operator_changed(&txn, info, ids.first().map(String::as_str), Some(text)).await?
             }
@@ -337,24 +478,88 @@ async fn chat_row(
     Ok(id)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A customer's new message as the chat applies it.
+struct NewMessage<'a> {
+    name: &'a str,
+    wamid: &'a str,
+    timestamp: i64,
+    text: &'a str,
+    /// (kind, stored file) of a media message.
+    file: Option<(&'a str, &'a entity::media::Model)>,
+}
+
+/// What the operator is told about a kind of file.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "voice" => "Voice message",
+        "audio" => "Audio",
+        "image" => "Photo",
+        "video" => "Video",
+        "sticker" => "Sticker",
+        _ => "File",
+    }
+}
+
+/// The Bitrix24 `files` entry of a stored file (the portal downloads it from us).
+fn b24_file(services: &Ctx, m: &entity::media::Model) -> Value {
+    json!({"url": media::public_url(services, m), "name": m.file_name})
+}
+
 async fn customer_message(
     txn: &DatabaseTransaction,
+    services: &Ctx,
     info: &ChatInfo,
     cache: &mut Option<(i64, String)>,
-    name: &str,
-    wamid: &str,
-    timestamp: i64,
-    text: &str,
+    new: NewMessage<'_>,
 ) -> Result<Vec<Owner>, DbErr> {
+    let NewMessage {
+        name,
+        wamid,
+        timestamp,
+        text,
+        file,
+    } = new;
     let chat_id = chat_row(txn, info, cache, name).await?;
+    let mut text = text.to_string();
+    let mut files = Vec::new();
+    let mut stored = None;
+    if let Some((kind, m)) = file {
+        if m.state == media_rows::STORED {
+            files.push(b24_file(services, m));
+            stored = Some(m);
+        } else {
+            // Never a silent drop: the operator learns a file came and why it is not here.
+            let note = format!(
+                "[i]{} not relayed: {}.[/i]",
+                kind_label(kind),
+                m.note.as_deref().unwrap_or("unknown reason")
+            );
+            text = if text.is_empty() {
+                note
+            } else {
+                format!("{text}[br]{note}")
+            };
+        }
+    }
+    let content = Content {
+        kind: file.map(|(k, _)| k).unwrap_or("text"),
+        media_id: file.map(|(_, m)| m.id),
+    };
     let Some(message_id) =
-        messages::insert_inbound(txn, chat_id, wamid, text, timestamp * 1000).await?
+        messages::insert_inbound(txn, chat_id, wamid, &text, timestamp * 1000, content).await?
     else {
         // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
     };
     let display = b24_name(name);
+    let mut message = json!({
+        "id": wamid,
+        "date": timestamp,
+        "text": text,
+    });
+    if !files.is_empty() {
+        message["files"] = Value::from(files);
+    }
     let item = json!({
         "user": {
             "id": info.wa_id,
@@ -362,11 +567,7 @@ async fn customer_message(
             "phone": format!("+{}", info.wa_id),
             "skip_phone_validate": "Y",
         },
-        "message": {
-            "id": wamid,
-            "date": timestamp,
-            "text": text,
-        },
+        "message": message,
         "chat": {
             "id": chat_key(&info.wa_id, &info.phone_number_id),
             "name": format!("WhatsApp +{}", info.wa_id),
@@ -379,6 +580,78 @@ async fn customer_message(
         item,
     };
     queue(txn, Owner::Portal(info.portal_id), chat_id, &job).await?;
+    let mut kicks = vec![Owner::Portal(info.portal_id)];
+    // A voice note goes out at once; its transcript follows as an update of that message.
+    if let (Some(("voice", _)), Some(m)) = (file, stored) {
+        if services.transcription {
+            let job = Job::Transcribe {
+                message_id,
+                number_id: info.number_id,
+                wa_id: info.wa_id.clone(),
+                media_id: m.id,
+            };
+            jobs::enqueue(
+                txn,
+                jobs::TRANSCRIBER_OWNER,
+                &format!("voice:{chat_id}"),
+                &job,
+            )
+            .await?;
+            kicks.push(Owner::Transcriber);
+        }
+    }
+    Ok(kicks)
+}
+
+/// A voice note's transcript (or why there is none) is attached to the message already in
+/// Open Lines: the same message is updated, keeping its file, so the text shows next to it.
+async fn transcript_ready(
+    txn: &DatabaseTransaction,
+    services: &Ctx,
+    info: &ChatInfo,
+    message_id: i64,
+    text: Option<&str>,
+    note: Option<&str>,
+) -> Result<Vec<Owner>, DbErr> {
+    let Some(msg) = messages::get(txn, message_id).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(wamid) = msg.wamid.clone() else {
+        return Ok(Vec::new());
+    };
+    if msg.status == messages::DELETED || msg.transcript.is_some() {
+        return Ok(Vec::new());
+    }
+    let line = match (text, note) {
+        (Some(t), _) if !t.trim().is_empty() => format!("[i]🎤 Transcript:[/i] {}", t.trim()),
+        (_, Some(n)) => format!("[i]🎤 {n}[/i]"),
+        _ => "[i]🎤 No speech was recognised in this voice message.[/i]".to_string(),
+    };
+    messages::set_transcript(txn, msg.id, text.or(note).unwrap_or("")).await?;
+    let full = if msg.text.is_empty() {
+        line
+    } else {
+        format!("{}[br]{line}", msg.text)
+    };
+    let mut message = json!({"id": wamid, "text": full});
+    if let Some(media_id) = msg.media_id {
+        if let Some(m) = media_rows::get(txn, media_id).await? {
+            if m.state == media_rows::STORED {
+                message["files"] = json!([b24_file(services, &m)]);
+            }
+        }
+    }
+    let item = json!({
+        "user": {"id": info.wa_id},
+        "message": message,
+        "chat": {"id": chat_key(&info.wa_id, &info.phone_number_id)},
+    });
+    let job = Job::B24UpdateMessage {
+        line: info.line.clone(),
+        item,
+    };
+    // Same queue as the voice message's send: the update never overtakes it.
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
     Ok(vec![Owner::Portal(info.portal_id)])
 }
 
@@ -464,6 +737,9 @@ async fn receipt(
     Ok(Some(vec![Owner::Portal(info.portal_id)]))
 }
 
+/// WhatsApp captions are at most this long; a longer text goes as its own message.
+const CAPTION_MAX: usize = 1024;
+
 async fn operator_message(
     txn: &DatabaseTransaction,
     info: &ChatInfo,
@@ -471,6 +747,7 @@ async fn operator_message(
     im_chat_id: &str,
     im_message_id: &str,
     text: &str,
+    files: &[crate::bitrix24::events::OperatorFile],
 ) -> Result<Vec<Owner>, DbErr> {
     let chat_id = chat_row(txn, info, cache, "").await?;
     // The operator answered: the customer's messages so far show as read on their phone.
@@ -489,14 +766,51 @@ async fn operator_message(
             messages::set_read_at(txn, last.id, crate::store::now_ms()).await?;
         }
     }
-    let message_id =
-        messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, text).await?;
-    let job = Job::WaSendText {
-        message_id,
-        to: info.wa_id.clone(),
-        text: bbcode::to_whatsapp(text),
-    };
-    queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
+    let wa_text = bbcode::to_whatsapp(text);
+    // One file: the text rides along as its caption; several files or a long text: the text
+    // goes first on its own, then each file.
+    let caption_fits = files.len() == 1 && wa_text.chars().count() <= CAPTION_MAX;
+    if (!wa_text.trim().is_empty() && !caption_fits) || files.is_empty() {
+        let message_id =
+            messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, text, Content::TEXT)
+                .await?;
+        let job = Job::WaSendText {
+            message_id,
+            to: info.wa_id.clone(),
+            text: wa_text.clone(),
+        };
+        queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
+    }
+    for f in files {
+        let mime = crate::media::mime_from_name(&f.name);
+        let kind = crate::media::cloud_kind(&mime);
+        let caption = if caption_fits {
+            wa_text.clone()
+        } else {
+            String::new()
+        };
+        let message_id = messages::insert_outbound(
+            txn,
+            chat_id,
+            im_chat_id,
+            im_message_id,
+            if caption_fits { text } else { "" },
+            Content {
+                kind,
+                media_id: None,
+            },
+        )
+        .await?;
+        let job = Job::WaSendMedia {
+            message_id,
+            to: info.wa_id.clone(),
+            link: f.link.clone(),
+            name: f.name.clone(),
+            mime,
+            caption,
+        };
+        queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
+    }
     Ok(vec![Owner::Number(info.number_id)])
 }
 

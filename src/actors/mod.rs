@@ -3,9 +3,12 @@
 //! the database (see `guarded`).
 
 pub mod chat;
+pub mod media;
 pub mod number;
 pub mod portal;
 pub mod registry;
+pub mod transcriber;
+pub mod transcripts;
 
 use std::{
     future::Future,
@@ -34,6 +37,12 @@ pub struct Services {
     pub b24: B24Client,
     pub graph: CloudClient,
     pub gateway: GatewayClient,
+    /// Where media files are kept.
+    pub media: Arc<dyn crate::media::MediaStore>,
+    /// For media downloads and uploads (a longer time limit than API calls).
+    pub media_http: reqwest::Client,
+    /// Whether voice notes are transcribed (a speech model is loaded).
+    pub transcription: bool,
     /// Base URL at which portals and Meta reach us.
     pub public_url: String,
     pub lifecycle: Lifecycle,

@@ -22,7 +22,7 @@ use crate::{
         self, chats, inbox,
         inbox::InboxItem,
         jobs::{self, Job},
-        messages,
+        media as media_rows, messages,
         numbers::{self, CloudCredentials},
     },
     whatsapp::{
@@ -142,6 +142,7 @@ impl NumberActor {
             let wa_id = match &item {
                 InboxItem::WaMessage { from, .. } => from.clone(),
                 InboxItem::WaStatus { recipient_id, .. } => recipient_id.clone(),
+                InboxItem::Transcript { wa_id, .. } => wa_id.clone(),
                 b24 => match b24
                     .b24_route()
                     .and_then(|(_, chat_id, _)| parse_chat_key(chat_id))
@@ -463,7 +464,13 @@ impl SendFailure {
 }
 
 /// Performs one WhatsApp job; the provider's message id for a send.
-async fn perform(services: &Ctx, t: &Transport, job: &Job) -> Result<String, SendFailure> {
+async fn perform(
+    services: &Ctx,
+    number_id: i64,
+    t: &Transport,
+    job_id: i64,
+    job: &Job,
+) -> Result<String, SendFailure> {
     let invalid = |what: &str| SendFailure::Permanent {
         code: None,
         message: format!("{what} is not possible over this transport"),
@@ -511,12 +518,131 @@ async fn perform(services: &Ctx, t: &Transport, job: &Job) -> Result<String, Sen
                 .await?;
             Ok(String::new())
         }
+        (
+            _,
+            Job::WaSendMedia {
+                message_id,
+                to,
+                link,
+                name,
+                mime,
+                caption,
+            },
+        ) => {
+            send_media(
+                services,
+                number_id,
+                t,
+                job_id,
+                *message_id,
+                MediaSend {
+                    to,
+                    link,
+                    name,
+                    mime,
+                    caption,
+                },
+            )
+            .await
+        }
         (_, Job::WaDelete { .. }) => Err(invalid("deleting a sent message")),
         (_, Job::WaEdit { .. }) => Err(invalid("editing a sent message")),
         (_, other) => Err(SendFailure::Permanent {
             code: None,
             message: format!("unexpected job {} in a number's outbox", other.kind()),
         }),
+    }
+}
+
+/// An operator's attachment as the job describes it.
+struct MediaSend<'a> {
+    to: &'a str,
+    link: &'a str,
+    name: &'a str,
+    mime: &'a str,
+    caption: &'a str,
+}
+
+/// Fetches an operator's attachment from the portal (once: a retry reuses the stored file) and
+/// sends it: the Cloud API gets an upload and a typed message; the gateway fetches our link.
+async fn send_media(
+    services: &Ctx,
+    number_id: i64,
+    t: &Transport,
+    job_id: i64,
+    message_id: i64,
+    f: MediaSend<'_>,
+) -> Result<String, SendFailure> {
+    let stored = super::media::operator_file(services, job_id, number_id, f.link, f.name, f.mime)
+        .await
+        .map_err(|e| SendFailure::Transient(e.to_string()))?;
+    if stored.state != media_rows::STORED {
+        return Err(SendFailure::Permanent {
+            code: None,
+            message: format!(
+                "The file “{}” was not sent: {}.",
+                f.name,
+                stored.note.as_deref().unwrap_or("it could not be fetched")
+            ),
+        });
+    }
+    messages::set_media(&services.db, message_id, stored.id)
+        .await
+        .map_err(|e| SendFailure::Transient(e.to_string()))?;
+    match t {
+        Transport::Cloud(c) => {
+            let kind = crate::media::cloud_kind(&stored.mime);
+            let max = crate::media::max_bytes(kind);
+            if stored.size as u64 > max {
+                return Err(SendFailure::Permanent {
+                    code: None,
+                    message: format!(
+                        "The file “{}” was not sent: it is {}, and WhatsApp accepts a {} of at most {}.",
+                        f.name,
+                        crate::media::human_size(stored.size as u64),
+                        if kind == "document" { "file" } else { kind },
+                        crate::media::human_size(max)
+                    ),
+                });
+            }
+            let bytes = services
+                .media
+                .get(&stored.storage_key)
+                .await
+                .map_err(|e| SendFailure::Transient(format!("media storage: {e}")))?;
+            let media_id = services
+                .graph
+                .upload(
+                    &c.phone_number_id,
+                    &c.access_token,
+                    bytes,
+                    &stored.mime,
+                    &stored.file_name,
+                )
+                .await?;
+            Ok(services
+                .graph
+                .send_media(
+                    &c.phone_number_id,
+                    &c.access_token,
+                    f.to,
+                    kind,
+                    &media_id,
+                    f.caption,
+                    &stored.file_name,
+                )
+                .await?)
+        }
+        Transport::Gateway(i) => Ok(services
+            .gateway
+            .send_file_by_url(
+                i,
+                &gateway::chat_id(f.to),
+                &super::media::public_url(services, &stored),
+                f.name,
+                f.caption,
+            )
+            .await?),
     }
 }
 
@@ -550,13 +676,14 @@ async fn drain(
             .filter(|j| seen.insert(j.queue_key.clone()))
             .take(PARALLEL_SENDS)
             .collect();
+        let number_id = number.id;
         let sends = round.iter().map(|m| {
             let services = &services;
             let transport = &transport;
             async move {
                 let job = jobs::decode(m);
                 let res = match &job {
-                    Ok(j) => perform(services, transport, j).await,
+                    Ok(j) => perform(services, number_id, transport, m.id, j).await,
                     Err(e) => Err(SendFailure::Permanent {
                         code: None,
                         message: e.to_string(),
@@ -596,7 +723,8 @@ async fn settle(
     match res {
         Ok(provider_id) => {
             match &job {
-                Some(Job::WaSendText { message_id, .. }) => {
+                Some(Job::WaSendText { message_id, .. })
+                | Some(Job::WaSendMedia { message_id, .. }) => {
                     messages::set_wamid(&txn, *message_id, &provider_id).await?;
                 }
                 Some(Job::WaDelete { message_id, .. }) => {
@@ -678,6 +806,7 @@ pub const SESSION_LOST_NOTICE: &str = "WhatsApp is not linked for this number ri
 fn job_message(job: &Option<Job>) -> Option<i64> {
     match job {
         Some(Job::WaSendText { message_id, .. })
+        | Some(Job::WaSendMedia { message_id, .. })
         | Some(Job::WaDelete { message_id, .. })
         | Some(Job::WaEdit { message_id, .. }) => Some(*message_id),
         _ => None,
@@ -700,6 +829,15 @@ async fn fail(
         Some(Job::WaSendText { message_id, .. }) => {
             messages::fail(txn, &[*message_id], why).await?;
             explain(code, why)
+        }
+        Some(Job::WaSendMedia { message_id, .. }) => {
+            messages::fail(txn, &[*message_id], why).await?;
+            // Our own reasons (size, a vanished attachment) are already in words.
+            if code.is_none() && why.starts_with("The file") {
+                why.to_string()
+            } else {
+                explain(code, why)
+            }
         }
         Some(Job::WaDelete { .. }) => format!(
             "Could not delete this message in WhatsApp ({why}); the customer still sees it."

@@ -664,9 +664,11 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
             )
             .await,
         Job::WaSendText { .. }
+        | Job::WaSendMedia { .. }
         | Job::WaMarkRead { .. }
         | Job::WaDelete { .. }
-        | Job::WaEdit { .. } => Err(B24Error::Decode("a WhatsApp job in a portal queue".into())),
+        | Job::WaEdit { .. }
+        | Job::Transcribe { .. } => Err(B24Error::Decode("not a portal job".into())),
     }
 }
 

@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use actix::prelude::*;
 
-use super::{number::NumberActor, portal::PortalActor, Ctx, Fault};
+use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx, Fault};
 use crate::store::{inbox, inbox::InboxItem, jobs};
 
 /// An actor owner key as stored in `jobs.owner` / `inbox.owner`.
@@ -13,6 +13,8 @@ use crate::store::{inbox, inbox::InboxItem, jobs};
 pub enum Owner {
     Portal(i64),
     Number(i64),
+    /// The transcription jobs of the whole pool.
+    Transcriber,
 }
 
 impl Owner {
@@ -21,10 +23,14 @@ impl Owner {
         match self {
             Owner::Portal(id) => jobs::portal_owner(*id),
             Owner::Number(id) => jobs::number_owner(*id),
+            Owner::Transcriber => jobs::TRANSCRIBER_OWNER.to_string(),
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
+        if s == jobs::TRANSCRIBER_OWNER {
+            return Some(Owner::Transcriber);
+        }
         let (kind, id) = s.split_once(':')?;
         let id = id.parse().ok()?;
         match kind {
@@ -39,14 +45,17 @@ pub struct Registry {
     ctx: Ctx,
     portals: HashMap<i64, Addr<PortalActor>>,
     numbers: HashMap<i64, Addr<NumberActor>>,
+    /// Runs stored transcription jobs; `None` when transcription is off (no model).
+    transcripts: Option<Addr<TranscriptRunner>>,
 }
 
 impl Registry {
-    pub fn new(ctx: Ctx) -> Self {
+    pub fn new(ctx: Ctx, transcripts: Option<Addr<TranscriptRunner>>) -> Self {
         Self {
             ctx,
             portals: HashMap::new(),
             numbers: HashMap::new(),
+            transcripts,
         }
     }
 
@@ -70,6 +79,11 @@ impl Registry {
         match owner {
             Owner::Portal(id) => self.portal(id, me).do_send(Kick),
             Owner::Number(id) => self.number(id, me).do_send(Kick),
+            Owner::Transcriber => {
+                if let Some(t) = &self.transcripts {
+                    t.do_send(Kick);
+                }
+            }
         }
     }
 }
@@ -155,6 +169,7 @@ impl Handler<Dispatch> for Registry {
             Owner::Number(id) => self
                 .number(id, ctx.address())
                 .do_send(Route { items: msg.items }),
+            Owner::Transcriber => {}
         }
     }
 }
@@ -174,6 +189,7 @@ impl Handler<Reload> for Registry {
             Owner::Number(id) => self
                 .number(id, ctx.address())
                 .do_send(super::number::ReloadNumber),
+            Owner::Transcriber => {}
         }
     }
 }

@@ -35,6 +35,20 @@ pub struct OperatorMessage {
     pub user_id: String,
     pub text: String,
     pub chat_id: String,
+    /// Attachments (`message[files][k]`): Bitrix24 serves each at a public link.
+    pub files: Vec<OperatorFile>,
+}
+
+/// One operator attachment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OperatorFile {
+    pub name: String,
+    /// `image`, `file`, … as Bitrix24 labels it.
+    #[serde(default)]
+    pub kind: String,
+    pub link: String,
+    #[serde(default)]
+    pub size: Option<i64>,
 }
 
 /// One item of `ONIMCONNECTORMESSAGEUPDATE` / `ONIMCONNECTORMESSAGEDELETE`.
@@ -116,6 +130,18 @@ pub fn decode_event(v: &Value) -> Result<Event, EventError> {
                     user_id: str_at(m, &["message", "user_id"]).unwrap_or("").to_string(),
                     text: str_at(m, &["message", "text"]).unwrap_or("").to_string(),
                     chat_id: req(m, &["chat", "id"], "chat[id]")?.to_string(),
+                    files: list(m.get("message").and_then(|x| x.get("files")))
+                        .into_iter()
+                        .filter_map(|f| {
+                            let link = str_at(f, &["link"]).filter(|l| !l.is_empty())?;
+                            Some(OperatorFile {
+                                name: str_at(f, &["name"]).unwrap_or("file").to_string(),
+                                kind: str_at(f, &["type"]).unwrap_or("").to_string(),
+                                link: link.to_string(),
+                                size: str_at(f, &["size"]).and_then(|x| x.parse().ok()),
+                            })
+                        })
+                        .collect(),
                 });
             }
             if messages.is_empty() {
@@ -262,6 +288,25 @@ mod tests {
                 user_id: "27".into(),
                 text: "[b]Klaus[/b] hi".into(),
                 chat_id: "channel-123".into(),
+                files: Vec::new(),
+            }]
+        );
+    }
+
+    #[test]
+    fn message_add_with_files() {
+        let body = "event=ONIMCONNECTORMESSAGEADD&data%5BCONNECTOR%5D=c&data%5BLINE%5D=1&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=5&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=6&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bfiles%5D%5B0%5D%5Bname%5D=price.pdf&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bfiles%5D%5B0%5D%5Btype%5D=file&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bfiles%5D%5B0%5D%5Blink%5D=https%3A%2F%2Fp.example%2F~ab&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bfiles%5D%5B0%5D%5Bsize%5D=1024&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=k&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
+        let ev = decode_event(&parse(body.as_bytes())).expect("decodes");
+        let EventKind::MessageAdd { messages, .. } = ev.kind else {
+            panic!("not a message add");
+        };
+        assert_eq!(
+            messages[0].files,
+            vec![OperatorFile {
+                name: "price.pdf".into(),
+                kind: "file".into(),
+                link: "https://p.example/~ab".into(),
+                size: Some(1024),
             }]
         );
     }

@@ -19,6 +19,9 @@ pub enum ApiError {
     /// A provider we depend on did not answer usefully.
     #[error("{message}")]
     BadGateway { code: &'static str, message: String },
+    /// It existed, and is no longer available (an expired link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -62,6 +65,13 @@ impl ApiError {
         }
     }
 
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Gone {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
@@ -69,7 +79,8 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Unprocessable { code, .. }
-            | ApiError::BadGateway { code, .. } => code,
+            | ApiError::BadGateway { code, .. }
+            | ApiError::Gone { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -96,6 +107,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

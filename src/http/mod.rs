@@ -1,10 +1,12 @@
 //! The HTTP surface: the only place that speaks HTTP to the outside.
-//! `webhooks/` (WhatsApp in), `bitrix24/` (portal install and events), `api/` (admin JSON API).
+//! `webhooks/` (WhatsApp in), `bitrix24/` (portal install and events), `api/` (admin JSON API),
+//! `media` (our stored files, fetched by portals and gateways).
 
 pub mod api;
 pub mod bitrix24;
 pub mod error;
 pub mod health;
+pub mod media;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -62,7 +64,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
                 .route("/placement", web::post().to(bitrix24::placement::page))
-                .route("/placement", web::get().to(bitrix24::placement::page)),
+                .route("/placement", web::get().to(bitrix24::placement::page))
+                .route(
+                    "/placement/cloud",
+                    web::post().to(bitrix24::placement::cloud),
+                )
+                .route(
+                    "/placement/gateway",
+                    web::post().to(bitrix24::placement::gateway),
+                )
+                .route("/placement/qr", web::get().to(bitrix24::placement::qr))
+                .route(
+                    "/placement/disconnect",
+                    web::post().to(bitrix24::placement::disconnect),
+                ),
         )
+        .route("/media/{token}/{name}", web::get().to(media::serve))
         .service(web::scope("/api/v1").configure(api::routes));
 }

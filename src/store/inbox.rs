@@ -26,6 +26,9 @@ pub enum InboxItem {
         reply_to: Option<String>,
         #[serde(default)]
         action: CustomerAction,
+        /// The file of a media message, fetched by the chat before relaying.
+        #[serde(default)]
+        media: Option<crate::whatsapp::MediaRef>,
     },
     /// A receipt for a message we sent.
     WaStatus {
@@ -46,6 +49,18 @@ pub enum InboxItem {
         im_chat_id: String,
         im_message_id: String,
         text: String,
+        /// Attachments to fetch from the portal and send.
+        #[serde(default)]
+        files: Vec<crate::bitrix24::events::OperatorFile>,
+    },
+    /// A voice note's transcript is ready (`text`), or there is none and `note` says why.
+    Transcript {
+        wa_id: String,
+        message_id: i64,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
     },
     /// A gateway number's session state changed (`stateInstanceChanged`).
     WaSessionState { state: String, timestamp: i64 },
@@ -102,6 +117,8 @@ pub const SOURCE_WA_CLOUD: &str = "wa_cloud";
 /// Gateway ids are unique per instance only: the source is `wa_gateway:<number id>`.
 pub const SOURCE_WA_GATEWAY: &str = "wa_gateway";
 pub const SOURCE_B24: &str = "b24";
+/// Transcripts, keyed by message id.
+pub const SOURCE_TRANSCRIPT: &str = "transcript";
 
 /// Inserts one item; `Ok(None)` when (source, external_id) is already stored (a duplicate).
 pub async fn insert<C: ConnectionTrait>(

@@ -79,6 +79,25 @@ pub enum Job {
         to: String,
         text: String,
     },
+    /// An operator's attachment: fetched from the portal's `link` once, then sent with the
+    /// type its MIME type calls for.
+    WaSendMedia {
+        message_id: i64,
+        to: String,
+        link: String,
+        name: String,
+        mime: String,
+        #[serde(default)]
+        caption: String,
+    },
+    /// Transcribe a customer's voice note (run on the transcriber pool; the result goes to
+    /// the chat through the inbox).
+    Transcribe {
+        message_id: i64,
+        number_id: i64,
+        wa_id: String,
+        media_id: i64,
+    },
 }
 
 impl Job {
@@ -95,6 +114,8 @@ impl Job {
             Job::WaDelete { .. } => "wa_delete",
             Job::WaEdit { .. } => "wa_edit",
             Job::WaSendText { .. } => "wa_send_text",
+            Job::WaSendMedia { .. } => "wa_send_media",
+            Job::Transcribe { .. } => "transcribe",
         }
     }
 }
@@ -105,6 +126,9 @@ pub fn portal_owner(portal_id: i64) -> String {
 pub fn number_owner(number_id: i64) -> String {
     format!("number:{number_id}")
 }
+/// The transcriber's jobs (one owner for the whole pool).
+pub const TRANSCRIBER_OWNER: &str = "transcriber";
+
 pub fn chat_queue(chat_id: i64) -> String {
     format!("chat:{chat_id}")
 }

@@ -34,18 +34,34 @@ pub fn rank(status: &str) -> Option<u8> {
     }
 }
 
+/// What a message is: its kind (`text`, or a media kind) and its file, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    pub kind: &'a str,
+    pub media_id: Option<i64>,
+}
+
+impl Content<'_> {
+    pub const TEXT: Content<'static> = Content {
+        kind: "text",
+        media_id: None,
+    };
+}
+
 pub async fn insert_inbound<C: ConnectionTrait>(
     c: &C,
     chat_id: i64,
     wamid: &str,
     text: &str,
     at_ms: i64,
+    content: Content<'_>,
 ) -> Result<Option<i64>, DbErr> {
     let now = now_ms();
     let am = messages::ActiveModel {
         chat_id: Set(chat_id),
         direction: Set(IN.into()),
-        kind: Set("text".into()),
+        kind: Set(content.kind.into()),
+        media_id: Set(content.media_id),
         wamid: Set(Some(wamid.to_string())),
         b24_chat_id: Set(None),
         b24_message_id: Set(None),
@@ -77,12 +93,14 @@ pub async fn insert_outbound<C: ConnectionTrait>(
     b24_chat_id: &str,
     b24_message_id: &str,
     text: &str,
+    content: Content<'_>,
 ) -> Result<i64, DbErr> {
     let now = now_ms();
     let am = messages::ActiveModel {
         chat_id: Set(chat_id),
         direction: Set(OUT.into()),
-        kind: Set("text".into()),
+        kind: Set(content.kind.into()),
+        media_id: Set(content.media_id),
         wamid: Set(None),
         b24_chat_id: Set(Some(b24_chat_id.to_string())),
         b24_message_id: Set(Some(b24_message_id.to_string())),
@@ -213,6 +231,28 @@ pub async fn latest_unread_inbound<C: ConnectionTrait>(
 pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Result<(), DbErr> {
     messages::Entity::update_many()
         .col_expr(messages::Column::ReadAt, Expr::value(at_ms))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Stores a voice note's transcript (or the reason there is none).
+pub async fn set_transcript<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Transcript, Expr::value(text.to_string()))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Points a message at its file (an operator attachment stored once fetched).
+pub async fn set_media<C: ConnectionTrait>(c: &C, id: i64, media_id: i64) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::MediaId, Expr::value(media_id))
         .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(messages::Column::Id.eq(id))
         .exec(c)

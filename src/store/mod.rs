@@ -4,6 +4,7 @@ pub mod chats;
 pub mod crypto;
 pub mod inbox;
 pub mod jobs;
+pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;

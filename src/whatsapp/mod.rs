@@ -18,3 +18,70 @@ pub enum Action {
     /// A reaction to `target`; an empty emoji removes it.
     Reaction { target: String, emoji: String },
 }
+
+/// A file the customer sent, as the provider describes it. The chat downloads it (once) before
+/// relaying the message; the bytes never pass through the webhook handler.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MediaRef {
+    /// image, video, audio, voice (a recorded voice note), document, sticker.
+    pub kind: String,
+    pub source: MediaSource,
+    #[serde(default)]
+    pub mime: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    /// The provider's sha256 (Cloud API, base64), checked after download when present.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum MediaSource {
+    /// Cloud API: `GET /{media_id}` gives a short-lived URL, fetched with the number's token.
+    Cloud { media_id: String },
+    /// Web gateway: a direct link; when it has expired, `downloadFile` gives a new one.
+    Gateway { url: String },
+}
+
+/// Readable text for a shared location: a map link the operator can open.
+pub fn location_text(lat: f64, lon: f64, name: Option<&str>, address: Option<&str>) -> String {
+    let label: Vec<&str> = [name, address]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let label = if label.is_empty() {
+        format!("{lat:.6}, {lon:.6}")
+    } else {
+        label.join(", ")
+    };
+    format!(
+        "📍 Location: [url=https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}]{label}[/url]"
+    )
+}
+
+/// Readable text for a shared contact card.
+pub fn contact_text(name: &str, phones: &[String]) -> String {
+    let name = if name.trim().is_empty() {
+        "(no name)"
+    } else {
+        name.trim()
+    };
+    if phones.is_empty() {
+        format!("👤 Contact: {name}")
+    } else {
+        format!("👤 Contact: {name}, {}", phones.join(", "))
+    }
+}
+
+/// The phone numbers in a vCard (`TEL` lines), as the gateway sends contact cards.
+pub fn vcard_phones(vcard: &str) -> Vec<String> {
+    vcard
+        .lines()
+        .filter(|l| l.to_ascii_uppercase().starts_with("TEL") || l.contains(".TEL"))
+        .filter_map(|l| l.rsplit_once(':').map(|(_, v)| v.trim().to_string()))
+        .filter(|v| !v.is_empty())
+        .collect()
+}

@@ -210,6 +210,9 @@ impl Fixture {
         s.http_timeout_ms = 5_000;
         s.debug_faults = true;
         s.http_workers = 2;
+        // No speech model unless a test asks for one (loading it costs memory per app).
+        s.transcribe_model = None;
+        s.transcribe_workers = 1;
         Self {
             b24,
             graph,
@@ -407,6 +410,21 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ("B24WA_DEBUG_FAULTS", s.debug_faults.to_string()),
         ("B24WA_HTTP_WORKERS", s.http_workers.to_string()),
         ("B24WA_LOG", s.log.clone()),
+        ("B24WA_MEDIA_URL_TTL_SECS", s.media_url_ttl_secs.to_string()),
+        (
+            "B24WA_TRANSCRIBE_MODEL",
+            s.transcribe_model
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "off".into()),
+        ),
+        ("B24WA_TRANSCRIBE_LANGUAGE", s.transcribe_language.clone()),
+        ("B24WA_TRANSCRIBE_THREADS", s.transcribe_threads.to_string()),
+        ("B24WA_TRANSCRIBE_WORKERS", s.transcribe_workers.to_string()),
+        (
+            "B24WA_TRANSCRIBE_MAX_SECONDS",
+            s.transcribe_max_seconds.to_string(),
+        ),
     ];
     let optional = [
         ("DATABASE_URL", s.database_url.clone()),
@@ -463,6 +481,12 @@ pub async fn spawn_process(backend: Backend) -> ProcessApp {
 
 /// `spawn_process` with the child's log filter (e.g. `debug`, to check what logs carry).
 pub async fn spawn_process_logging(backend: Backend, level: &str) -> ProcessApp {
+    let level = level.to_string();
+    spawn_process_with(backend, move |s| s.log = level).await
+}
+
+/// `spawn_process` with settings changed by `tweak` (passed to the child as environment).
+pub async fn spawn_process_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> ProcessApp {
     let Fixture {
         b24,
         graph,
@@ -471,7 +495,8 @@ pub async fn spawn_process_logging(backend: Backend, level: &str) -> ProcessApp 
     } = Fixture::new(backend, BitrixSimConfig::default()).await;
     settings.port = free_port();
     settings.debug_faults = false;
-    settings.log = level.to_string();
+    settings.log = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
+    tweak(&mut settings);
     let url = format!("http://{}:{}", settings.host, settings.port);
     let app = ProcessApp {
         port: settings.port,

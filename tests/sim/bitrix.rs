@@ -1847,7 +1847,29 @@ impl BitrixSim {
             .await
     }
 
+    /// Like `open_connector_settings`, returning the page too: (status, HTML).
+    pub async fn open_connector_settings_page(
+        &self,
+        placement_url: &str,
+        connector: &str,
+        line: &str,
+    ) -> (u16, String) {
+        let opts = json!({"CONNECTOR": connector, "LINE": line, "STATUS": self.connector_active(line),
+            "ACTIVE_STATUS": true, "CONNECTION_STATUS": false, "REGISTER_STATUS": false, "ERROR_STATUS": false});
+        self.post_page_full(placement_url, "SETTING_CONNECTOR", Some(opts.to_string()))
+            .await
+    }
+
     async fn post_page(&self, url: &str, placement: &str, options: Option<String>) -> u16 {
+        self.post_page_full(url, placement, options).await.0
+    }
+
+    async fn post_page_full(
+        &self,
+        url: &str,
+        placement: &str,
+        options: Option<String>,
+    ) -> (u16, String) {
         let (query, mut form) = {
             let st = self.st();
             let query = form_encode(&[
@@ -1883,10 +1905,13 @@ impl BitrixSim {
             .send()
             .await
         {
-            Ok(r) => r.status().as_u16(),
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (status, r.text().await.unwrap_or_default())
+            }
             Err(e) => {
                 eprintln!("bitrix sim: POST {full} failed: {e}");
-                0
+                (0, String::new())
             }
         }
     }

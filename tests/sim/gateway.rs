@@ -1565,6 +1565,20 @@ async fn download_handler(path: web::Path<(String, String)>, data: Data) -> Http
     let (key, _name) = path.into_inner();
     let mut st = lock(&data);
     let now = st.now_ms();
+    // File links honour faults injected for method "download" (status faults only).
+    if let Some(fault) = st.take_fault("download") {
+        let resp = match fault {
+            GatewayFault::Custom(code, body) => HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(code)
+                    .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY),
+            )
+            .body(body),
+            GatewayFault::RateLimited => HttpResponse::TooManyRequests().finish(),
+            _ => HttpResponse::BadGateway().finish(),
+        };
+        st.record("GET", "download", None, Value::Null, resp.status().as_u16());
+        return resp;
+    }
     let resp = match st.files.get(&key) {
         Some(f) if f.expires_ms > now => {
             let mime = if f.mime.is_empty() {

@@ -69,7 +69,7 @@ fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
 }
 
 /// Checks the line id and finds the installed portal it belongs to.
-async fn line_of_installed_portal(
+pub(crate) async fn line_of_installed_portal(
     state: &AppState,
     member_id: &str,
     line: &str,
@@ -98,8 +98,32 @@ pub async fn connect(
     caller.require_admin()?;
     let b = body.into_inner();
     non_empty("member_id", &b.member_id)?;
-    non_empty("phone_number_id", &b.phone_number_id)?;
     let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
+    let c = connect_cloud_number(&state, &portal, b).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "number": NumberView::from(&c.number),
+        "activation": c.activation,
+        "activation_error": c.activation_error,
+        "webhook_url": c.webhook_url,
+    })))
+}
+
+/// A number stored and its connector activation tried (the API and the settings page).
+pub(crate) struct Connected {
+    pub number: entity::numbers::Model,
+    /// `active`, `failed` or `pending`.
+    pub activation: &'static str,
+    pub activation_error: Option<String>,
+    pub webhook_url: String,
+}
+
+/// Stores a Cloud API number on `portal`'s line and activates our connector there.
+pub(crate) async fn connect_cloud_number(
+    state: &AppState,
+    portal: &entity::portals::Model,
+    b: ConnectCloudNumber,
+) -> Result<Connected, ApiError> {
+    non_empty("phone_number_id", &b.phone_number_id)?;
     let new = numbers::NewCloudNumber {
         portal_id: portal.id,
         line_id: b.line.clone(),
@@ -111,17 +135,17 @@ pub async fn connect(
     };
     let number = numbers::upsert_cloud(&state.ctx.db, &state.ctx.secrets, &new).await?;
     state.numbers.forget(&number.phone_number_id);
-    let (activation, error) = activate(&state, portal.id, &number).await?;
+    let (activation, activation_error) = activate(state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",
         state.ctx.public_url, number.phone_number_id
     );
-    Ok(HttpResponse::Created().json(json!({
-        "number": NumberView::from(&number),
-        "activation": activation,
-        "activation_error": error,
-        "webhook_url": webhook_url,
-    })))
+    Ok(Connected {
+        number,
+        activation,
+        activation_error,
+        webhook_url,
+    })
 }
 
 pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
@@ -231,10 +255,27 @@ pub async fn connect_gateway(
     caller: Caller,
     body: web::Json<ConnectGatewayNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    use secrecy::ExposeSecret;
     caller.require_admin()?;
     let b = body.into_inner();
     non_empty("member_id", &b.member_id)?;
+    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
+    let c = connect_gateway_instance(&state, &portal, b).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "number": NumberView::from(&c.number),
+        "activation": c.activation,
+        "activation_error": c.activation_error,
+        "webhook_url": c.webhook_url,
+    })))
+}
+
+/// Connects a gateway instance on `portal`'s line: credentials checked against the gateway,
+/// its webhooks pointed at us with a fresh token, the connector activated.
+pub(crate) async fn connect_gateway_instance(
+    state: &AppState,
+    portal: &entity::portals::Model,
+    b: ConnectGatewayNumber,
+) -> Result<Connected, ApiError> {
+    use secrecy::ExposeSecret;
     non_empty("id_instance", &b.id_instance)?;
     non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
     if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
@@ -249,7 +290,6 @@ pub async fn connect_gateway(
             "id_instance must be digits",
         ));
     }
-    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
     let inst = Instance {
         api_url: b.api_url.trim_end_matches('/').to_string(),
         id: b.id_instance.clone(),
@@ -286,13 +326,13 @@ pub async fn connect_gateway(
         numbers::deactivate_one(&state.ctx.db, number.id).await?;
         return Err(gateway_error(e));
     }
-    let (activation, error) = activate(&state, portal.id, &number).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "number": NumberView::from(&number),
-        "activation": activation,
-        "activation_error": error,
-        "webhook_url": webhook_url,
-    })))
+    let (activation, activation_error) = activate(state, portal.id, &number).await?;
+    Ok(Connected {
+        number,
+        activation,
+        activation_error,
+        webhook_url,
+    })
 }
 
 /// `GET /api/v1/numbers/{id}/qr`: the gateway's current QR (a PNG data URL) while the phone is
@@ -306,7 +346,15 @@ pub async fn qr(
         .await?
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
         .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
-    let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, &n)? {
+    Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
+}
+
+/// A gateway number's QR (PNG data URL) while its phone is not linked; the state once it is.
+pub(crate) async fn gateway_qr(
+    state: &AppState,
+    n: &entity::numbers::Model,
+) -> Result<serde_json::Value, ApiError> {
+    let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, n)? {
         crate::actors::number::Transport::Gateway(i) => i,
         crate::actors::number::Transport::Cloud(_) => {
             return Err(ApiError::not_found(
@@ -316,11 +364,11 @@ pub async fn qr(
         }
     };
     let (kind, message) = state.ctx.gateway.qr(&inst).await.map_err(gateway_error)?;
-    Ok(HttpResponse::Ok().json(match kind.as_str() {
+    Ok(match kind.as_str() {
         "qrCode" => {
             json!({"state": n.session_state, "qr": format!("data:image/png;base64,{message}")})
         }
         "alreadyLogged" => json!({"state": "authorized", "qr": null}),
         _ => json!({"state": n.session_state, "qr": null, "message": message}),
-    }))
+    })
 }

@@ -58,6 +58,7 @@ pub async fn receive(
                         im_chat_id: m.im_chat_id,
                         im_message_id: m.im_message_id,
                         text: m.text,
+                        files: m.files,
                     };
                     (external, item)
                 })

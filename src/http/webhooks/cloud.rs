@@ -237,6 +237,7 @@ async fn store(
                     text: m.text,
                     reply_to: m.reply_to,
                     action: m.action,
+                    media: m.media,
                 },
             ),
             Event::Status(s) => (

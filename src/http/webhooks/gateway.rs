@@ -56,6 +56,7 @@ pub async fn receive(
             text,
             reply_to,
             action,
+            media,
         } => (
             id.clone(),
             InboxItem::WaMessage {
@@ -67,6 +68,7 @@ pub async fn receive(
                 text,
                 reply_to,
                 action,
+                media,
             },
         ),
         GwEvent::Status {

@@ -1,4 +1,4 @@
-//! Graph API calls for one number: send text, mark read.
+//! Graph API calls for one number: send text and media, mark read, upload and download media.
 
 use std::time::Duration;
 
@@ -112,6 +112,118 @@ impl CloudClient {
         self.post(phone_number_id, token, &body).await.map(|_| ())
     }
 
+    #[allow(clippy::too_many_arguments)]
+    /// Sends a file we uploaded (`media_id`) as `kind` (image, video, audio, document,
+    /// sticker), with a caption where the kind takes one.
+    pub async fn send_media(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        to: &str,
+        kind: &str,
+        media_id: &str,
+        caption: &str,
+        file_name: &str,
+    ) -> Result<String, GraphError> {
+        let mut obj = json!({"id": media_id});
+        if !caption.is_empty() && matches!(kind, "image" | "video" | "document") {
+            obj["caption"] = Value::from(caption);
+        }
+        if kind == "document" {
+            obj["filename"] = Value::from(file_name);
+        }
+        let mut body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": kind,
+        });
+        body[kind] = obj;
+        let v = self.post(phone_number_id, token, &body).await?;
+        v.pointer("/messages/0/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+    }
+
+    /// Uploads a file for sending (`POST /{phone_number_id}/media`, multipart); its media id.
+    pub async fn upload(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        bytes: Vec<u8>,
+        mime: &str,
+        file_name: &str,
+    ) -> Result<String, GraphError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str(mime)
+            .map_err(|e| GraphError::Decode(format!("mime type {mime}: {e}")))?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime.to_string())
+            .part("file", part);
+        let url = format!(
+            "{}/{}/{}/media",
+            self.base_url, self.version, phone_number_id
+        );
+        let req = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .multipart(form);
+        let v = self.answer(req).await?;
+        v.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GraphError::Decode("no id".into()))
+    }
+
+    /// The number as the Graph API knows it (`GET /{phone_number_id}`): its display phone.
+    /// Used to check credentials before a number is saved.
+    pub async fn phone_number(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+    ) -> Result<String, GraphError> {
+        let url = format!(
+            "{}/{}/{}?fields=display_phone_number,verified_name",
+            self.base_url, self.version, phone_number_id
+        );
+        let v = self
+            .answer(self.http.get(url).bearer_auth(token.expose_secret()))
+            .await?;
+        Ok(v.get("display_phone_number")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Where to download an inbound file: `GET /{media_id}` → (url, mime, size). The URL is
+    /// short-lived and needs the same token.
+    pub async fn media_info(
+        &self,
+        token: &SecretString,
+        media_id: &str,
+    ) -> Result<(String, String, Option<u64>), GraphError> {
+        let url = format!("{}/{}/{}", self.base_url, self.version, media_id);
+        let v = self
+            .answer(self.http.get(url).bearer_auth(token.expose_secret()))
+            .await?;
+        let link = v
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| GraphError::Decode("no url".into()))?;
+        Ok((
+            link.to_string(),
+            v.get("mime_type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            v.get("file_size").and_then(Value::as_u64),
+        ))
+    }
+
     async fn post(
         &self,
         phone_number_id: &str,
@@ -122,20 +234,24 @@ impl CloudClient {
             "{}/{}/{}/messages",
             self.base_url, self.version, phone_number_id
         );
-        let resp = self
-            .http
-            .post(url)
-            .bearer_auth(token.expose_secret())
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| {
-                GraphError::Network(if e.is_timeout() {
-                    "timeout".into()
-                } else {
-                    "request failed".into()
-                })
-            })?;
+        self.answer(
+            self.http
+                .post(url)
+                .bearer_auth(token.expose_secret())
+                .json(body),
+        )
+        .await
+    }
+
+    /// Sends a request and decodes the Graph answer or error envelope.
+    async fn answer(&self, req: reqwest::RequestBuilder) -> Result<Value, GraphError> {
+        let resp = req.send().await.map_err(|e| {
+            GraphError::Network(if e.is_timeout() {
+                "timeout".into()
+            } else {
+                "request failed".into()
+            })
+        })?;
         let status = resp.status();
         let text = resp
             .text()

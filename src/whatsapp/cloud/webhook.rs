@@ -161,9 +161,12 @@ pub struct Inbound {
     pub reply_to: Option<String>,
     /// What the message does to the conversation.
     pub action: Action,
+    /// The file of an image, video, audio, voice, document or sticker message.
+    pub media: Option<MediaRef>,
 }
 
-pub use crate::whatsapp::Action;
+use crate::whatsapp::{contact_text, location_text, MediaSource};
+pub use crate::whatsapp::{Action, MediaRef};
 
 /// A receipt for a message we sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +181,8 @@ pub struct Receipt {
     pub error_code: Option<i64>,
 }
 
+// A webhook yields a handful of short-lived events: boxing the larger one buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Message(Inbound),
@@ -230,6 +235,7 @@ pub fn events(p: &Payload) -> Vec<Event> {
                 wamid: m.id.clone(),
                 timestamp: m.timestamp.parse().unwrap_or(0),
                 text: message_text(m),
+                media: media(m),
                 kind: m.kind.clone(),
                 reply_to: m.context.as_ref().and_then(|c| c.id.clone()),
                 action: action(m),
@@ -284,22 +290,90 @@ fn action(m: &RawMessage) -> Action {
     }
 }
 
+/// The kinds that carry a file (`{id, mime_type, sha256, …}`).
+const MEDIA_KINDS: [&str; 5] = ["image", "video", "audio", "document", "sticker"];
+
+fn media(m: &RawMessage) -> Option<MediaRef> {
+    if !MEDIA_KINDS.contains(&m.kind.as_str()) {
+        return None;
+    }
+    let obj = m.rest.get(m.kind.as_str());
+    let id = str_in(obj, "/id")?;
+    let voice = obj
+        .and_then(|o| o.get("voice"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    Some(MediaRef {
+        kind: if m.kind == "audio" && voice {
+            "voice".into()
+        } else {
+            m.kind.clone()
+        },
+        source: MediaSource::Cloud {
+            media_id: id.to_string(),
+        },
+        mime: str_in(obj, "/mime_type").unwrap_or_default().to_string(),
+        file_name: str_in(obj, "/filename").map(str::to_string),
+        sha256: str_in(obj, "/sha256").map(str::to_string),
+    })
+}
+
+/// The text shown to the operator: the body, a media caption, a map link, a contact card, or a
+/// placeholder for what cannot be shown.
 fn message_text(m: &RawMessage) -> String {
+    let obj = m.rest.get(m.kind.as_str());
     match (m.kind.as_str(), &m.text) {
         ("text", Some(t)) => t.body.clone(),
-        (kind, _) => {
-            let caption = m
-                .rest
-                .get(kind)
-                .and_then(|o| o.get("caption"))
-                .and_then(|c| c.as_str());
-            // Media relay comes with the media issue; until then the operator sees what arrived.
-            match caption {
-                Some(c) => format!("[{kind} message] {c}"),
-                None => {
-                    format!("[{kind} message: this type is not relayed yet; see it in WhatsApp]")
+        (k, _) if MEDIA_KINDS.contains(&k) => {
+            str_in(obj, "/caption").unwrap_or_default().to_string()
+        }
+        ("location", _) => {
+            let num = |k: &str| {
+                obj.and_then(|o| o.get(k))
+                    .and_then(serde_json::Value::as_f64)
+            };
+            match (num("latitude"), num("longitude")) {
+                (Some(lat), Some(lon)) => {
+                    location_text(lat, lon, str_in(obj, "/name"), str_in(obj, "/address"))
                 }
+                _ => "[location message without coordinates]".into(),
             }
+        }
+        ("contacts", _) => {
+            let cards = obj
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let lines: Vec<String> = cards
+                .iter()
+                .map(|c| {
+                    let name = str_in(Some(c), "/name/formatted_name").unwrap_or_default();
+                    let phones: Vec<String> = c
+                        .get("phones")
+                        .and_then(serde_json::Value::as_array)
+                        .map(|ps| {
+                            ps.iter()
+                                .filter_map(|p| str_in(Some(p), "/phone"))
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    contact_text(name, &phones)
+                })
+                .collect();
+            if lines.is_empty() {
+                "[contact card without details]".into()
+            } else {
+                lines.join("[br]")
+            }
+        }
+        ("interactive", _) => str_in(obj, "/button_reply/title")
+            .or_else(|| str_in(obj, "/list_reply/title"))
+            .unwrap_or("[interactive reply]")
+            .to_string(),
+        ("button", _) => str_in(obj, "/text").unwrap_or("[button reply]").to_string(),
+        (kind, _) => {
+            format!("[{kind} message: this type cannot be shown here; see it in WhatsApp]")
         }
     }
 }
@@ -370,8 +444,90 @@ mod tests {
                 kind: "text".into(),
                 reply_to: None,
                 action: Action::New,
+                media: None,
             })]
         );
+    }
+
+    #[test]
+    fn fixture_voice_note_is_media() {
+        let p = parse(&fixture("02-meta-webhook-incoming-voice.json")).expect("parses");
+        let Event::Message(m) = &events(&p)[0] else {
+            panic!("expected a message");
+        };
+        assert_eq!(m.text, "");
+        assert_eq!(
+            m.media,
+            Some(MediaRef {
+                kind: "voice".into(),
+                source: MediaSource::Cloud {
+                    media_id: "1234567890987654321".into()
+                },
+                mime: "audio/ogg; codecs=opus".into(),
+                file_name: None,
+                sha256: Some("m04pFf2ERdaopTyFkGPA0+bX3i+YY2dYgVFwOgDLSDI=".into()),
+            })
+        );
+    }
+
+    /// One webhook message of `kind` with `obj` (the shapes in contracts/whatsapp.md).
+    fn one(kind: &str, obj: serde_json::Value) -> Inbound {
+        let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "1", "phone_number_id": "P"},
+            "messages": [{"from": "7900", "id": "wamid.1", "timestamp": "1", "type": kind, kind: obj}]}}]}]});
+        let p = parse(body.to_string().as_bytes()).expect("parses");
+        match events(&p).remove(0) {
+            Event::Message(m) => m,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_media_kind_and_cards() {
+        let doc = one(
+            "document",
+            serde_json::json!({"id": "D1", "mime_type": "application/pdf", "sha256": "x",
+                "filename": "invoice.pdf", "caption": "the invoice"}),
+        );
+        let media = doc.media.expect("document media");
+        assert_eq!(
+            (media.kind.as_str(), media.file_name.as_deref()),
+            ("document", Some("invoice.pdf"))
+        );
+        assert_eq!(doc.text, "the invoice");
+        for kind in ["image", "video", "sticker"] {
+            let m = one(
+                kind,
+                serde_json::json!({"id": "M", "mime_type": "image/webp"}),
+            );
+            assert_eq!(m.media.map(|x| x.kind), Some(kind.to_string()));
+        }
+        let audio = one(
+            "audio",
+            serde_json::json!({"id": "A", "mime_type": "audio/mpeg", "voice": false}),
+        );
+        assert_eq!(audio.media.map(|x| x.kind), Some("audio".to_string()));
+        // A media message without an id cannot be fetched: shown as text only.
+        assert_eq!(
+            one("image", serde_json::json!({"caption": "c"})).media,
+            None
+        );
+
+        let loc = one(
+            "location",
+            serde_json::json!({"latitude": 55.75, "longitude": 37.61, "name": "Office", "address": "Tverskaya 1"}),
+        );
+        assert!(loc.media.is_none());
+        assert!(loc.text.contains("Office, Tverskaya 1"), "{}", loc.text);
+        assert!(loc.text.contains("mlat=55.75&mlon=37.61"), "{}", loc.text);
+
+        let card = one(
+            "contacts",
+            serde_json::json!([{"name": {"formatted_name": "Ivan Petrov"},
+                "phones": [{"phone": "+7 900 111-22-33", "wa_id": "79001112233"}]}]),
+        );
+        assert_eq!(card.text, "👤 Contact: Ivan Petrov, +7 900 111-22-33");
     }
 
     #[test]
@@ -387,7 +543,7 @@ mod tests {
             panic!("expected a message");
         };
         assert_eq!(m.kind, "unsupported");
-        assert!(m.text.contains("not relayed"));
+        assert!(m.text.contains("cannot be shown"));
     }
 
     #[test]

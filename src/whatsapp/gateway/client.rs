@@ -207,6 +207,38 @@ impl GatewayClient {
         let body = json!({"chatId": chat_id, "idMessage": id});
         self.call(inst, "readChat", Some(&body)).await.map(|_| ())
     }
+
+    /// Sends a file the gateway fetches from `url` (its type follows the file name's extension).
+    pub async fn send_file_by_url(
+        &self,
+        inst: &Instance,
+        chat_id: &str,
+        url: &str,
+        file_name: &str,
+        caption: &str,
+    ) -> Result<String, GatewayError> {
+        let mut body = json!({"chatId": chat_id, "urlFile": url, "fileName": file_name});
+        if !caption.is_empty() {
+            body["caption"] = Value::from(caption);
+        }
+        Self::id_message(&self.call(inst, "sendFileByUrl", Some(&body)).await?)
+    }
+
+    /// A fresh link to an incoming file whose webhook link has expired.
+    pub async fn download_file(
+        &self,
+        inst: &Instance,
+        chat_id: &str,
+        id: &str,
+    ) -> Result<String, GatewayError> {
+        let body = json!({"chatId": chat_id, "idMessage": id});
+        let v = self.call(inst, "downloadFile", Some(&body)).await?;
+        v.get("downloadUrl")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| GatewayError::Decode("no downloadUrl".into()))
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::wa_id;
-use crate::whatsapp::Action;
+use crate::whatsapp::{contact_text, location_text, vcard_phones, Action, MediaRef, MediaSource};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GwWebhookError {
@@ -25,6 +25,7 @@ pub enum GwEvent {
         text: String,
         reply_to: Option<String>,
         action: Action,
+        media: Option<MediaRef>,
     },
     /// A receipt for a message we sent. `status` is ours: sent, delivered, read, failed.
     Status {
@@ -121,6 +122,7 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
     let type_message = s(md, "/typeMessage").unwrap_or("");
     let mut reply_to = None;
     let mut action = Action::New;
+    let mut media = None;
     let text = match type_message {
         "textMessage" => s(md, "/textMessageData/textMessage")
             .unwrap_or("")
@@ -165,15 +167,52 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
             };
             String::new()
         }
-        other => {
-            // Media relay comes with the media issue; the operator sees what arrived meanwhile.
-            let caption = s(md, "/fileMessageData/caption").unwrap_or("");
-            if caption.is_empty() {
-                format!("[{other}: this type is not relayed yet; see it in WhatsApp]")
-            } else {
-                format!("[{other}] {caption}")
+        "imageMessage" | "videoMessage" | "documentMessage" | "audioMessage" | "stickerMessage" => {
+            let mime = s(md, "/fileMessageData/mimeType").unwrap_or("").to_string();
+            let kind = match type_message {
+                "imageMessage" => "image",
+                "videoMessage" => "video",
+                "documentMessage" => "document",
+                "stickerMessage" => "sticker",
+                // A recorded voice note is OGG/Opus; other audio is a shared file.
+                _ if mime.starts_with("audio/ogg") => "voice",
+                _ => "audio",
+            };
+            if let Some(url) = s(md, "/fileMessageData/downloadUrl").filter(|u| !u.is_empty()) {
+                media = Some(MediaRef {
+                    kind: kind.to_string(),
+                    source: MediaSource::Gateway {
+                        url: url.to_string(),
+                    },
+                    mime,
+                    file_name: s(md, "/fileMessageData/fileName")
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string),
+                    sha256: None,
+                });
+            }
+            s(md, "/fileMessageData/caption").unwrap_or("").to_string()
+        }
+        "locationMessage" => {
+            let num = |k: &str| {
+                md.pointer(&format!("/locationMessageData/{k}"))
+                    .and_then(Value::as_f64)
+            };
+            match (num("latitude"), num("longitude")) {
+                (Some(lat), Some(lon)) => location_text(
+                    lat,
+                    lon,
+                    s(md, "/locationMessageData/nameLocation"),
+                    s(md, "/locationMessageData/address"),
+                ),
+                _ => "[location message without coordinates]".into(),
             }
         }
+        "contactMessage" => contact_text(
+            s(md, "/contactMessageData/displayName").unwrap_or(""),
+            &vcard_phones(s(md, "/contactMessageData/vcard").unwrap_or("")),
+        ),
+        other => format!("[{other}: this type cannot be shown here; see it in WhatsApp]"),
     };
     Ok(GwEvent::Message {
         from: from.to_string(),
@@ -183,6 +222,7 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
         text,
         reply_to,
         action,
+        media,
     })
 }
 
@@ -211,6 +251,7 @@ mod tests {
                 text: "I use GREEN-API to send this message to you!".into(),
                 reply_to: None,
                 action: Action::New,
+                media: None,
             }
         );
     }
@@ -225,10 +266,62 @@ mod tests {
         let ev =
             parse(&fixture("16-greenapi-webhook-outgoing-status-failed.json")).expect("parses");
         assert!(matches!(ev, GwEvent::Ignored(_)));
+    }
+
+    #[test]
+    fn fixture_file_message_is_media() {
         let ev = parse(&fixture("14-greenapi-webhook-incoming-audio-file.json")).expect("parses");
-        assert!(
-            matches!(ev, GwEvent::Message { ref text, .. } if text.contains("documentMessage"))
+        let GwEvent::Message { media, text, .. } = ev else {
+            panic!("expected a message");
+        };
+        assert_eq!(text, "");
+        assert_eq!(
+            media,
+            Some(MediaRef {
+                kind: "document".into(),
+                source: MediaSource::Gateway {
+                    url: "https://sw-media-1101.storage.yandexcloud.net/1101000001/f3f4a306-b6a1-4a2a-bb29-a15b06752118.mp3".into()
+                },
+                mime: "audio/mpeg".into(),
+                file_name: Some("sample-6s.mp3".into()),
+                sha256: None,
+            })
         );
+    }
+
+    fn incoming(md: &str) -> GwEvent {
+        let body = format!(
+            r#"{{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"M1","senderData":{{"chatId":"7900@c.us","senderName":"A"}},"messageData":{md}}}"#
+        );
+        parse(body.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn voice_location_and_contact() {
+        let ev = incoming(
+            r#"{"typeMessage":"audioMessage","fileMessageData":{"downloadUrl":"http://x/v.oga","caption":"","fileName":"v.oga","mimeType":"audio/ogg; codecs=opus"}}"#,
+        );
+        assert!(
+            matches!(ev, GwEvent::Message { media: Some(ref m), .. } if m.kind == "voice"),
+            "{ev:?}"
+        );
+        let ev = incoming(
+            r#"{"typeMessage":"locationMessage","locationMessageData":{"nameLocation":"Office","address":"","latitude":55.5,"longitude":37.25}}"#,
+        );
+        assert!(
+            matches!(ev, GwEvent::Message { ref text, media: None, .. } if text.contains("Office") && text.contains("mlat=55.5")),
+            "{ev:?}"
+        );
+        let ev = incoming(
+            r#"{"typeMessage":"contactMessage","contactMessageData":{"displayName":"Ivan","vcard":"BEGIN:VCARD\nVERSION:3.0\nFN:Ivan\nitem1.TEL;waid=79001112233:+7 900 111 22 33\nEND:VCARD"}}"#,
+        );
+        assert!(
+            matches!(ev, GwEvent::Message { ref text, .. } if text == "👤 Contact: Ivan, +7 900 111 22 33"),
+            "{ev:?}"
+        );
+        // A file message whose link is missing is shown by its caption, never dropped.
+        let ev = incoming(r#"{"typeMessage":"imageMessage","fileMessageData":{"caption":"look"}}"#);
+        assert!(matches!(ev, GwEvent::Message { ref text, media: None, .. } if text == "look"));
     }
 
     #[test]

@@ -1,0 +1,284 @@
+//! The actors' media work: a customer's file is downloaded from WhatsApp once, before its
+//! message is relayed (by the chat, so nothing behind it overtakes it); an operator's
+//! attachment is fetched from the portal once, before it is sent (by the number). Both are
+//! kept in the media store and served to the other side at an unguessable, expiring URL.
+
+use sha2::Digest;
+
+use super::{number::Transport, Ctx};
+use crate::{
+    media::{self, FetchError},
+    store::{self, crypto::random_token, media as rows, media::NewMedia, numbers},
+    whatsapp::{
+        cloud::GraphError,
+        gateway::{self, GatewayError},
+        MediaRef, MediaSource,
+    },
+};
+
+/// Why a file could not be fetched this time.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaFailure {
+    /// Worth trying again later (network, 5xx, rate limits, an unlinked gateway phone).
+    #[error("{0}")]
+    Transient(String),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// What a fetch ended with for good: the bytes, or a reason to tell the operator.
+enum Outcome {
+    Bytes { bytes: Vec<u8>, mime: String },
+    Rejected(String),
+}
+
+/// The public URL of a stored file (Bitrix24 and the gateway fetch it without our auth).
+pub fn public_url(services: &Ctx, m: &entity::media::Model) -> String {
+    format!(
+        "{}/media/{}/{}",
+        services.public_url.trim_end_matches('/'),
+        m.token,
+        url::form_urlencoded::byte_serialize(m.file_name.as_bytes()).collect::<String>()
+    )
+}
+
+fn graph_failure(e: GraphError, what: &str) -> Result<Outcome, MediaFailure> {
+    if e.is_transient() || e.is_auth() {
+        // A dead token is fixed by a reconnect; until then the chat waits (bounded by the
+        // caller's attempts) rather than losing the file.
+        Err(MediaFailure::Transient(format!("{what}: {e}")))
+    } else {
+        Ok(Outcome::Rejected(
+            "WhatsApp no longer has this file (media links expire after about 7 days)".into(),
+        ))
+    }
+}
+
+fn fetch_failure(e: FetchError, kind: &str) -> Result<Outcome, MediaFailure> {
+    match e {
+        FetchError::TooLarge { size, max } => Ok(Outcome::Rejected(format!(
+            "the {kind} is larger than we relay ({}; the limit is {})",
+            size.map(media::human_size)
+                .unwrap_or_else(|| "too large".into()),
+            media::human_size(max)
+        ))),
+        e if e.is_transient() => Err(MediaFailure::Transient(e.to_string())),
+        e => Ok(Outcome::Rejected(format!(
+            "the file could not be downloaded ({e})"
+        ))),
+    }
+}
+
+async fn download(
+    services: &Ctx,
+    number: &entity::numbers::Model,
+    wa_id: &str,
+    message_id: &str,
+    mref: &MediaRef,
+) -> Result<Outcome, MediaFailure> {
+    let max = media::max_bytes(&mref.kind);
+    let transport = Transport::load(&services.secrets, number)
+        .map_err(|e| MediaFailure::Transient(format!("number credentials: {e}")))?;
+    let got = match (&transport, &mref.source) {
+        (Transport::Cloud(c), MediaSource::Cloud { media_id }) => {
+            let (url, _mime, size) =
+                match services.graph.media_info(&c.access_token, media_id).await {
+                    Ok(info) => info,
+                    Err(e) => return graph_failure(e, "media lookup"),
+                };
+            if let Some(size) = size.filter(|s| *s > max) {
+                return fetch_failure(
+                    FetchError::TooLarge {
+                        size: Some(size),
+                        max,
+                    },
+                    &mref.kind,
+                );
+            }
+            media::fetch(&services.media_http, &url, Some(&c.access_token), max).await
+        }
+        (Transport::Gateway(inst), MediaSource::Gateway { url }) => {
+            match media::fetch(&services.media_http, url, None, max).await {
+                // The webhook's link has expired: the gateway gives a new one.
+                Err(FetchError::Gone(_)) => {
+                    let fresh = match services
+                        .gateway
+                        .download_file(inst, &gateway::chat_id(wa_id), message_id)
+                        .await
+                    {
+                        Ok(u) => u,
+                        Err(e)
+                            if e.is_transient() || matches!(e, GatewayError::NotAuthorized(_)) =>
+                        {
+                            return Err(MediaFailure::Transient(e.to_string()))
+                        }
+                        Err(e) => {
+                            return Ok(Outcome::Rejected(format!(
+                                "the gateway no longer has this file ({e})"
+                            )))
+                        }
+                    };
+                    media::fetch(&services.media_http, &fresh, None, max).await
+                }
+                other => other,
+            }
+        }
+        _ => {
+            return Ok(Outcome::Rejected(
+                "the file came from another transport than this number's".into(),
+            ))
+        }
+    };
+    match got {
+        Ok(f) => Ok(Outcome::Bytes {
+            mime: if mref.mime.is_empty() {
+                f.mime.unwrap_or_else(|| "application/octet-stream".into())
+            } else {
+                mref.mime.clone()
+            },
+            bytes: f.bytes,
+        }),
+        Err(e) => fetch_failure(e, &mref.kind),
+    }
+}
+
+/// Stores `bytes` (or a rejection) as the file of `source_key`; the row either way.
+async fn keep(
+    services: &Ctx,
+    source_key: &str,
+    number_id: i64,
+    kind: &str,
+    file_name: &str,
+    outcome: Outcome,
+) -> Result<entity::media::Model, MediaFailure> {
+    let token = random_token();
+    let expires_at = store::now_ms() + services.settings.media_url_ttl_secs as i64 * 1000;
+    let (mime, size, sha, storage_key, state, note) = match outcome {
+        Outcome::Bytes { bytes, mime } => {
+            let storage_key = format!("{}/{}", &token[..2], token);
+            services
+                .media
+                .put(&storage_key, &bytes)
+                .await
+                .map_err(|e| MediaFailure::Transient(format!("media storage: {e}")))?;
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            (
+                mime,
+                bytes.len() as i64,
+                sha,
+                storage_key,
+                rows::STORED,
+                None,
+            )
+        }
+        Outcome::Rejected(why) => (
+            String::new(),
+            0,
+            String::new(),
+            String::new(),
+            rows::REJECTED,
+            Some(why),
+        ),
+    };
+    Ok(rows::insert(
+        &services.db,
+        NewMedia {
+            source_key,
+            token: &token,
+            number_id,
+            kind,
+            mime: &mime,
+            file_name: &media::safe_name(file_name),
+            size,
+            sha256: &sha,
+            storage_key: &storage_key,
+            state,
+            note: note.as_deref(),
+            expires_at,
+        },
+    )
+    .await?)
+}
+
+/// The stored file of a customer's message, downloading it on first use. A permanent problem
+/// (too large, gone) is stored as a rejected row with the reason, so it is not retried.
+pub async fn customer_file(
+    services: &Ctx,
+    number_id: i64,
+    wa_id: &str,
+    message_id: &str,
+    mref: &MediaRef,
+) -> Result<entity::media::Model, MediaFailure> {
+    let key = rows::inbound_key(number_id, message_id);
+    if let Some(m) = rows::by_source(&services.db, &key).await? {
+        return Ok(m);
+    }
+    let Some(number) = numbers::get(&services.db, number_id).await? else {
+        return Err(MediaFailure::Transient("number not found".into()));
+    };
+    let name = mref
+        .file_name
+        .clone()
+        .unwrap_or_else(|| media::default_name(&mref.kind, message_id, &mref.mime));
+    let outcome = download(services, &number, wa_id, message_id, mref).await?;
+    keep(services, &key, number_id, &mref.kind, &name, outcome).await
+}
+
+/// Gives up on a customer's file after repeated transient failures: stored as rejected with
+/// the last reason, so the message still reaches the operator with a note.
+pub async fn give_up(
+    services: &Ctx,
+    number_id: i64,
+    message_id: &str,
+    mref: &MediaRef,
+    why: &str,
+) -> Result<entity::media::Model, MediaFailure> {
+    let key = rows::inbound_key(number_id, message_id);
+    let name = mref.file_name.clone().unwrap_or_default();
+    keep(
+        services,
+        &key,
+        number_id,
+        &mref.kind,
+        &name,
+        Outcome::Rejected(format!("the file could not be downloaded ({why})")),
+    )
+    .await
+}
+
+/// An operator's attachment, fetched from the portal's public link on first use.
+pub async fn operator_file(
+    services: &Ctx,
+    job_id: i64,
+    number_id: i64,
+    link: &str,
+    name: &str,
+    mime: &str,
+) -> Result<entity::media::Model, MediaFailure> {
+    let key = rows::outbound_key(job_id);
+    if let Some(m) = rows::by_source(&services.db, &key).await? {
+        return Ok(m);
+    }
+    let kind = media::cloud_kind(mime);
+    let outcome = match media::fetch(
+        &services.media_http,
+        link,
+        None,
+        media::max_bytes("document"),
+    )
+    .await
+    {
+        Ok(f) => Outcome::Bytes {
+            bytes: f.bytes,
+            mime: mime.to_string(),
+        },
+        Err(FetchError::Gone(s)) => Outcome::Rejected(format!(
+            "the attachment is no longer available on the portal (HTTP {s})"
+        )),
+        Err(e) => match fetch_failure(e, "file")? {
+            Outcome::Rejected(why) => Outcome::Rejected(why),
+            b => b,
+        },
+    };
+    keep(services, &key, number_id, kind, name, outcome).await
+}

@@ -1,0 +1,299 @@
+//! TranscriptRunner: runs the stored transcription jobs on the transcriber pool, a few at a
+//! time, and hands each result to its chat through the inbox (the chat attaches it to the
+//! voice message). A job stays pending until its result is stored, so a crash in the middle
+//! re-runs it after the restart.
+
+use std::{collections::HashSet, time::Duration};
+
+use actix::prelude::*;
+use sea_orm::TransactionTrait;
+
+use super::{
+    registry::{Dispatch, Kick, Owner, Registry},
+    Ctx,
+};
+use crate::{
+    store::{
+        self, inbox,
+        inbox::InboxItem,
+        jobs::{self, Job},
+        media,
+    },
+    transcribe::Outcome,
+};
+
+/// What the pool is asked: the audio bytes of one voice note, transcribed.
+pub type Pool = Recipient<crate::actors::transcriber::Transcribe>;
+
+pub struct TranscriptRunner {
+    ctx: Ctx,
+    pool: Pool,
+    /// How many jobs may run at once (the pool's size).
+    width: usize,
+    registry: Option<Addr<Registry>>,
+    running: HashSet<i64>,
+}
+
+impl TranscriptRunner {
+    pub fn new(ctx: Ctx, pool: Pool, width: usize) -> Self {
+        Self {
+            ctx,
+            pool,
+            width: width.max(1),
+            registry: None,
+            running: HashSet::new(),
+        }
+    }
+
+    fn kick(&mut self, ctx: &mut Context<Self>) {
+        if self.ctx.lifecycle.is_stopping() || self.running.len() >= self.width {
+            return;
+        }
+        let services = self.ctx.clone();
+        let fut = async move { jobs::pending(&services.db, jobs::TRANSCRIBER_OWNER, 200).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            let pending = match res {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "loading transcription jobs failed");
+                    return;
+                }
+            };
+            let now = store::now_ms();
+            for row in pending {
+                if act.running.len() >= act.width {
+                    break;
+                }
+                if row.next_attempt_at > now || act.running.contains(&row.id) {
+                    continue;
+                }
+                act.running.insert(row.id);
+                act.start(row, ctx);
+            }
+        }));
+    }
+
+    fn start(&mut self, row: entity::jobs::Model, ctx: &mut Context<Self>) {
+        let services = self.ctx.clone();
+        let pool = self.pool.clone();
+        let id = row.id;
+        let fut = async move {
+            let Some(_guard) = services.lifecycle.enter() else {
+                return Ok(None);
+            };
+            run(&services, &pool, &row).await
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            act.running.remove(&id);
+            match res {
+                Ok(Some((number_id, item))) => {
+                    if let Some(r) = &act.registry {
+                        r.do_send(Dispatch {
+                            owner: Owner::Number(number_id),
+                            items: vec![item],
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(job = id, error = %e, "transcription job failed; retrying later")
+                }
+            }
+            act.kick(ctx);
+        }));
+    }
+}
+
+/// Runs one job: the stored file through the pool, then (in one transaction) the result into
+/// the inbox of the chat's number and the job done. A failure of the pool itself is retried
+/// with backoff, and after the last attempt reported to the operator as a note.
+async fn run(
+    services: &Ctx,
+    pool: &Pool,
+    row: &entity::jobs::Model,
+) -> Result<Option<(i64, (i64, InboxItem))>, String> {
+    let Ok(Job::Transcribe {
+        message_id,
+        number_id,
+        wa_id,
+        media_id,
+    }) = jobs::decode(row)
+    else {
+        jobs::mark_dead(&services.db, &[row.id], "not a transcription job")
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(None);
+    };
+    let file = media::get(&services.db, media_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (text, note) = match file {
+        Some(f) if f.state == media::STORED => {
+            let audio = services
+                .media
+                .get(&f.storage_key)
+                .await
+                .map_err(|e| format!("reading the voice note: {e}"))?;
+            let started = std::time::Instant::now();
+            let result = pool
+                .send(crate::actors::transcriber::Transcribe { audio })
+                .await;
+            match result {
+                Ok(Ok(outcome)) => {
+                    tracing::info!(
+                        message = message_id,
+                        ms = started.elapsed().as_millis() as u64,
+                        outcome = outcome_name(&outcome),
+                        "voice note transcribed"
+                    );
+                    words(outcome, services.settings.transcribe_max_seconds)
+                }
+                Ok(Err(e)) => return retry(services, row, &e.to_string()).await,
+                Err(e) => return retry(services, row, &format!("transcriber pool: {e}")).await,
+            }
+        }
+        _ => (
+            None,
+            Some("The voice note's file is not available for a transcript.".to_string()),
+        ),
+    };
+    deliver(services, row.id, number_id, wa_id, message_id, text, note).await
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Text { .. } => "text",
+        Outcome::TooLong { .. } => "too_long",
+        Outcome::Silence => "silence",
+        Outcome::Undecodable { .. } => "undecodable",
+    }
+}
+
+/// The transcript, or the short note the operator sees instead.
+fn words(o: Outcome, limit: f32) -> (Option<String>, Option<String>) {
+    match o {
+        Outcome::Text { text, .. } if !text.trim().is_empty() => (Some(text.trim().to_string()), None),
+        Outcome::Text { .. } | Outcome::Silence => (
+            None,
+            Some("No speech was recognised in this voice message.".into()),
+        ),
+        Outcome::TooLong { seconds } => (
+            None,
+            Some(format!(
+                "Voice message of {} s: not transcribed (only notes up to {} s are). Listen to the file.",
+                seconds.round() as i64,
+                limit.round() as i64
+            )),
+        ),
+        Outcome::Undecodable { .. } => (
+            None,
+            Some("This voice message could not be decoded for a transcript; listen to the file.".into()),
+        ),
+    }
+}
+
+async fn retry(
+    services: &Ctx,
+    row: &entity::jobs::Model,
+    why: &str,
+) -> Result<Option<(i64, (i64, InboxItem))>, String> {
+    let s = &services.settings;
+    if row.attempts + 1 >= s.max_attempts {
+        if let Ok(Job::Transcribe {
+            message_id,
+            number_id,
+            wa_id,
+            ..
+        }) = jobs::decode(row)
+        {
+            let note = "The transcript could not be made (the speech recogniser failed); listen to the file.";
+            return deliver(
+                services,
+                row.id,
+                number_id,
+                wa_id,
+                message_id,
+                None,
+                Some(note.into()),
+            )
+            .await;
+        }
+    }
+    let delay = jobs::backoff_ms(row.attempts, s.retry_base_ms, s.retry_max_ms);
+    jobs::retry_later(&services.db, &[row.id], store::now_ms() + delay, why)
+        .await
+        .map_err(|e| e.to_string())?;
+    Err(why.to_string())
+}
+
+async fn deliver(
+    services: &Ctx,
+    job_id: i64,
+    number_id: i64,
+    wa_id: String,
+    message_id: i64,
+    text: Option<String>,
+    note: Option<String>,
+) -> Result<Option<(i64, (i64, InboxItem))>, String> {
+    let item = InboxItem::Transcript {
+        wa_id,
+        message_id,
+        text,
+        note,
+    };
+    let fut = async {
+        let txn = services.db.begin().await?;
+        let id = inbox::insert(
+            &txn,
+            inbox::SOURCE_TRANSCRIPT,
+            &message_id.to_string(),
+            &jobs::number_owner(number_id),
+            &item,
+        )
+        .await?;
+        jobs::mark_done(&txn, &[job_id]).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(id)
+    };
+    match fut.await.map_err(|e| e.to_string())? {
+        Some(id) => Ok(Some((number_id, (id, item)))),
+        // Stored by an earlier run that died before marking the job done.
+        None => Ok(None),
+    }
+}
+
+impl Actor for TranscriptRunner {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
+        ctx.run_interval(period, |act, ctx| act.kick(ctx));
+        self.kick(ctx);
+    }
+}
+
+impl Supervised for TranscriptRunner {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.running.clear();
+    }
+}
+
+impl Handler<Kick> for TranscriptRunner {
+    type Result = ();
+    fn handle(&mut self, _: Kick, ctx: &mut Self::Context) {
+        self.kick(ctx);
+    }
+}
+
+/// Gives the runner the registry (they are created in turn at start).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRegistry(pub Addr<Registry>);
+
+impl Handler<SetRegistry> for TranscriptRunner {
+    type Result = ();
+    fn handle(&mut self, msg: SetRegistry, ctx: &mut Self::Context) {
+        self.registry = Some(msg.0);
+        self.kick(ctx);
+    }
+}

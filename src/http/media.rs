@@ -1,0 +1,48 @@
+//! `GET /media/{token}/{name}`: a stored file, for Bitrix24 (which downloads a customer's file
+//! itself) and for the Web gateway (`sendFileByUrl`). No auth: the 64-hex-digit token is the
+//! capability, and the link stops working when it expires.
+
+use actix_web::{body::SizedStream, http::header, web, HttpResponse};
+
+use super::{ApiError, AppState};
+use crate::store::{self, media};
+
+pub async fn serve(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, _name) = path.into_inner();
+    let not_found = || ApiError::not_found("unknown_media", "no such file");
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let m = media::by_token(&state.ctx.db, &token)
+        .await?
+        .filter(|m| m.state == media::STORED)
+        .ok_or_else(not_found)?;
+    if m.expires_at < store::now_ms() {
+        return Err(ApiError::gone(
+            "media_expired",
+            "this file link has expired",
+        ));
+    }
+    let stream = state
+        .ctx
+        .media
+        .stream(&m.storage_key)
+        .await
+        .map_err(|e| ApiError::Internal(format!("media {} unreadable: {e}", m.id)))?;
+    let mime = if m.mime.is_empty() {
+        "application/octet-stream".to_string()
+    } else {
+        m.mime.clone()
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(m.file_name.clone())],
+        })
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .body(SizedStream::new(m.size.max(0) as u64, stream)))
+}

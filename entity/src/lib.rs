@@ -2,6 +2,7 @@
 //!
 //! Plain data definitions only; all `*_at` columns are unix milliseconds.
 
+pub mod audit_log;
 pub mod chats;
 pub mod inbox;
 pub mod jobs;
@@ -9,8 +10,11 @@ pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod tenants;
+pub mod users;
 
 pub mod prelude {
+    pub use super::audit_log::Entity as AuditLog;
     pub use super::chats::Entity as Chats;
     pub use super::inbox::Entity as Inbox;
     pub use super::jobs::Entity as Jobs;
@@ -18,4 +22,6 @@ pub mod prelude {
     pub use super::messages::Entity as Messages;
     pub use super::numbers::Entity as Numbers;
     pub use super::portals::Entity as Portals;
+    pub use super::tenants::Entity as Tenants;
+    pub use super::users::Entity as Users;
 }

@@ -26,6 +26,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub scope: String,
     pub installed: bool,
+    /// The tenant that owns the portal (set by install; `None` only for rows older than tenants).
+    #[sea_orm(indexed)]
+    pub tenant_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261128_000002_number_session;
 mod m20261128_000003_media;
+mod m20261128_000004_tenants;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261128_000002_number_session::Migration),
             Box::new(m20261128_000003_media::Migration),
+            Box::new(m20261128_000004_tenants::Migration),
         ]
     }
 }

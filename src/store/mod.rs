@@ -1,5 +1,6 @@
 //! Persistence over `entity/`: the only module that builds queries.
 
+pub mod audit;
 pub mod chats;
 pub mod crypto;
 pub mod inbox;
@@ -8,6 +9,8 @@ pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod tenants;
+pub mod users;
 
 use std::time::Duration;
 

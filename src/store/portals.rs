@@ -25,7 +25,9 @@ pub struct PortalSecrets {
     pub installed: bool,
 }
 
-/// Stores or updates the portal keyed by member_id; reinstall updates in place.
+/// Stores or updates the portal keyed by member_id; reinstall updates in place. A new portal
+/// gets a new tenant named after its domain; a reinstall keeps the portal's tenant (one older
+/// than tenants gets one now). Run it in a transaction so portal and tenant appear together.
 pub async fn upsert_install<C: ConnectionTrait>(
     c: &C,
     sb: &SecretBox,
@@ -33,6 +35,7 @@ pub async fn upsert_install<C: ConnectionTrait>(
 ) -> Result<i64, DbErr> {
     let now = now_ms();
     let existing = find_by_member(c, &d.member_id).await?;
+    let tenant_id = existing.as_ref().and_then(|m| m.tenant_id);
     let mut am = match existing {
         Some(m) => m.into_active_model(),
         None => portals::ActiveModel {
@@ -41,6 +44,10 @@ pub async fn upsert_install<C: ConnectionTrait>(
             ..Default::default()
         },
     };
+    if tenant_id.is_none() {
+        let tenant = super::tenants::create(c, &d.domain, super::tenants::DEFAULT_PLAN).await?;
+        am.tenant_id = Set(Some(tenant.id));
+    }
     am.domain = Set(d.domain.clone());
     am.client_endpoint = Set(d.client_endpoint.clone());
     am.server_endpoint = Set(d.server_endpoint.clone());

@@ -1,0 +1,80 @@
+//! Tenants: paying customers that own portals (and through them numbers) and users.
+
+use entity::{portals, tenants};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::now_ms;
+
+/// The plan a new tenant starts on.
+pub const DEFAULT_PLAN: &str = "free";
+
+pub async fn create<C: ConnectionTrait>(
+    c: &C,
+    name: &str,
+    plan: &str,
+) -> Result<tenants::Model, DbErr> {
+    tenants::ActiveModel {
+        name: Set(name.to_string()),
+        plan: Set(plan.to_string()),
+        created_at: Set(now_ms()),
+        ..Default::default()
+    }
+    .insert(c)
+    .await
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<tenants::Model>, DbErr> {
+    tenants::Entity::find_by_id(id).one(c).await
+}
+
+/// One page (1-based) of tenants by id, and how many there are in all.
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<tenants::Model>, u64), DbErr> {
+    let total = tenants::Entity::find().count(c).await?;
+    let items = tenants::Entity::find()
+        .order_by_asc(tenants::Column::Id)
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(c)
+        .await?;
+    Ok((items, total))
+}
+
+/// Changes name and/or plan; returns the tenant before and after, or `None` if there is none.
+pub async fn update<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    name: Option<&str>,
+    plan: Option<&str>,
+) -> Result<Option<(tenants::Model, tenants::Model)>, DbErr> {
+    let Some(before) = get(c, id).await? else {
+        return Ok(None);
+    };
+    let mut am = before.clone().into_active_model();
+    if let Some(name) = name {
+        am.name = Set(name.to_string());
+    }
+    if let Some(plan) = plan {
+        am.plan = Set(plan.to_string());
+    }
+    let after = am.update(c).await?;
+    Ok(Some((before, after)))
+}
+
+/// The portals a tenant owns.
+pub async fn portals_of<C: ConnectionTrait>(
+    c: &C,
+    tenant_id: i64,
+) -> Result<Vec<portals::Model>, DbErr> {
+    portals::Entity::find()
+        .filter(portals::Column::TenantId.eq(tenant_id))
+        .order_by_asc(portals::Column::Id)
+        .all(c)
+        .await
+}

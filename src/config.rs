@@ -52,6 +52,24 @@ pub struct Settings {
     /// HS256 secret for admin API tokens; when absent a key file under data_dir is used.
     #[serde(default)]
     pub jwt_secret: Option<SecretString>,
+    /// Earlier JWT secrets, still accepted to verify tokens (never to sign) during a key
+    /// rotation; `B24WA_JWT_PREVIOUS_SECRETS` is comma-separated.
+    #[serde(default, deserialize_with = "secret_list")]
+    pub jwt_previous_secrets: Vec<SecretString>,
+    /// Lifetime of an access token (login, refresh).
+    #[serde(default = "d_jwt_ttl_secs")]
+    pub jwt_ttl_secs: i64,
+    /// Lifetime of a refresh token.
+    #[serde(default = "d_refresh_ttl_secs")]
+    pub refresh_ttl_secs: i64,
+    /// Login brute-force limits: failed attempts per account and per client IP within the
+    /// window, after which logins answer 429 until the window ends (in memory, per node).
+    #[serde(default = "d_login_max_failures_per_account")]
+    pub login_max_failures_per_account: u32,
+    #[serde(default = "d_login_max_failures_per_ip")]
+    pub login_max_failures_per_ip: u32,
+    #[serde(default = "d_login_window_secs")]
+    pub login_window_secs: u64,
     /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
     #[serde(default = "d_rate_burst")]
     pub b24_rate_burst: f64,
@@ -182,6 +200,59 @@ fn d_media_timeout_secs() -> u64 {
 }
 fn d_log() -> String {
     "info".into()
+}
+fn d_jwt_ttl_secs() -> i64 {
+    3600
+}
+fn d_refresh_ttl_secs() -> i64 {
+    14 * 24 * 3600
+}
+fn d_login_max_failures_per_account() -> u32 {
+    5
+}
+fn d_login_max_failures_per_ip() -> u32 {
+    20
+}
+fn d_login_window_secs() -> u64 {
+    15 * 60
+}
+/// A list of secrets: a sequence (TOML) or one comma-separated string (environment).
+fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of secrets or a comma-separated string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.split(',').map(str::to_string).collect())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = a.next_element::<String>()? {
+                out.push(v);
+            }
+            Ok(out)
+        }
+    }
+    Ok(d.deserialize_any(Visit)?
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from)
+        .collect())
 }
 fn d_transcribe_model() -> Option<PathBuf> {
     let default = PathBuf::from("models/ggml-base-q8_0.bin");

@@ -1,8 +1,14 @@
+use std::io::{BufRead, IsTerminal, Write};
+
 use clap::{Parser, Subcommand};
+use secrecy::SecretString;
 
 use b24wa::{
     config::Settings,
-    http::api::auth::{JwtKeys, Role},
+    http::api::{
+        auth::{JwtKeys, Role},
+        users::{create_user, CreateUserError, NewUserSpec},
+    },
     startup::{self, Application},
     store, telemetry,
 };
@@ -24,15 +30,42 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Print an admin API token (JWT).
+    /// Print an admin API access token (JWT) not tied to a user: for development. Real users
+    /// log in (`POST /api/v1/auth/login`).
     Token {
-        #[arg(long, default_value = "admin")]
+        #[arg(long, default_value = "dev")]
         subject: String,
-        #[arg(long, default_value = "admin", value_parser = ["admin", "support"])]
-        role: String,
+        #[arg(long, default_value = "support")]
+        role: Role,
+        /// The tenant of a tenant_admin token.
+        #[arg(long)]
+        tenant: Option<i64>,
         #[arg(long, default_value_t = 24)]
         ttl_hours: i64,
     },
+    /// Admin API users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from B24WA_USER_PASSWORD, else from the first line
+    /// of standard input (at least 12 characters).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// tenant_admin, support or billing.
+        #[arg(long)]
+        role: Role,
+        /// The tenant of a tenant_admin.
+        #[arg(long)]
+        tenant: Option<i64>,
+    },
+    /// List users.
+    List,
 }
 
 #[actix_web::main]
@@ -55,19 +88,103 @@ async fn main() -> anyhow::Result<()> {
         Command::Token {
             subject,
             role,
+            tenant,
             ttl_hours,
         } => {
+            if (role == Role::TenantAdmin) != tenant.is_some() {
+                anyhow::bail!("--tenant goes with --role tenant_admin, and only with it");
+            }
             let (_, jwt) = startup::load_keys(&settings)?;
-            let role = if role == "support" {
-                Role::Support
-            } else {
-                Role::Admin
-            };
             println!(
                 "{}",
-                JwtKeys::new(jwt).issue(&subject, role, ttl_hours * 3600)?
+                JwtKeys::from_settings(&settings, jwt).issue(
+                    &subject,
+                    role,
+                    tenant,
+                    ttl_hours * 3600
+                )?
             );
+        }
+        Command::User { command } => user_command(&settings, command).await?,
+    }
+    Ok(())
+}
+
+async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let db = store::connect(&settings.database_url()).await?;
+    store::migrate(&db).await?;
+    match command {
+        UserCommand::Create {
+            email,
+            role,
+            tenant,
+        } => {
+            let password = read_password()?;
+            let spec = NewUserSpec {
+                email,
+                password,
+                role,
+                tenant_id: tenant,
+            };
+            match create_user(&db, "cli", spec).await {
+                Ok(user) => println!(
+                    "created user {} <{}> ({}{})",
+                    user.id,
+                    user.email,
+                    user.role,
+                    user.tenant_id
+                        .map(|t| format!(", tenant {t}"))
+                        .unwrap_or_default()
+                ),
+                Err(CreateUserError::NoTenant) => {
+                    anyhow::bail!("no tenant {}", tenant.unwrap_or_default())
+                }
+                Err(e) => anyhow::bail!("{e}"),
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:>5}  {:<32}  {:<12}  {:>6}  {:<8}  last login",
+                "id", "email", "role", "tenant", "state"
+            );
+            for u in store::users::list(&db).await? {
+                let last = u
+                    .last_login_at
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "{:>5}  {:<32}  {:<12}  {:>6}  {:<8}  {last}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    u.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+                    if u.disabled { "disabled" } else { "active" },
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// The new user's password: `B24WA_USER_PASSWORD`, else one line of standard input. There is no
+/// default password.
+fn read_password() -> anyhow::Result<SecretString> {
+    if let Ok(p) = std::env::var("B24WA_USER_PASSWORD") {
+        return Ok(SecretString::from(p));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (at least 12 characters; it is shown as you type): ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        anyhow::bail!(
+            "no password: give it on standard input or in B24WA_USER_PASSWORD (never as an argument)"
+        );
+    }
+    Ok(SecretString::from(password))
 }

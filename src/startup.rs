@@ -150,9 +150,9 @@ impl Application {
             r.do_send(SetRegistry(registry.clone()));
         }
         let state = AppState {
+            jwt: JwtKeys::from_settings(&ctx.settings, jwt_secret),
             ctx,
             registry,
-            jwt: JwtKeys::new(jwt_secret),
             numbers: Default::default(),
         };
         let data = web::Data::new(state.clone());

@@ -228,7 +228,7 @@ impl Peers {
     /// An admin API client for the service at `url`; the Cloud API simulator's webhooks go there.
     fn new(url: String, b24: BitrixSim, graph: GraphSim) -> Self {
         let token = JwtKeys::new(SecretString::from(JWT_SECRET.to_string()))
-            .issue("tester", Role::Admin, 3600)
+            .issue("tester", Role::Support, None, 3600)
             .expect("token");
         graph.set_webhook_url(&format!("{url}/webhooks/whatsapp/cloud"));
         Self {

@@ -1,9 +1,10 @@
-//! `/api/v1`: the admin JSON API. Every route needs `Authorization: Bearer <JWT>` (HS256, see
-//! `b24wa token`).
+//! `/api/v1`: the admin JSON API. Every route but `auth/login` and `auth/refresh` needs
+//! `Authorization: Bearer <access token>` (from login; `b24wa token` for development).
 
 pub mod auth;
 pub mod debug;
 pub mod numbers;
+pub mod users;
 
 use actix_web::web;
 
@@ -17,5 +18,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/numbers/{id}/chats/{wa_id}/messages",
             web::get().to(numbers::chat_messages),
         )
-        .route("/debug/faults", web::post().to(debug::inject));
+        .route("/debug/faults", web::post().to(debug::inject))
+        .route("/auth/login", web::post().to(users::login))
+        .route("/auth/refresh", web::post().to(users::refresh))
+        .route("/auth/me", web::get().to(users::me))
+        .route("/tenants", web::get().to(users::list_tenants))
+        .route("/tenants", web::post().to(users::create_tenant))
+        .route("/tenants/{id}", web::get().to(users::get_tenant))
+        .route("/tenants/{id}", web::patch().to(users::update_tenant))
+        .route(
+            "/tenants/{id}/users",
+            web::get().to(users::list_tenant_users),
+        )
+        .route(
+            "/tenants/{id}/users",
+            web::post().to(users::create_tenant_user),
+        )
+        .route("/users/{id}", web::patch().to(users::update_user))
+        .route("/audit", web::get().to(users::audit_log));
 }

@@ -36,6 +36,8 @@ pub struct Model {
     pub gateway_api_url: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub gateway_instance_id: Option<String>,
+    /// Switched off because the portal uninstalled the app; a reinstall switches it back on.
+    pub suspended: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

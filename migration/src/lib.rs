@@ -6,6 +6,7 @@ mod m20261126_000001_init;
 mod m20261128_000002_number_session;
 mod m20261128_000003_media;
 mod m20261128_000004_tenants;
+mod m20261128_000005_number_suspended;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_number_session::Migration),
             Box::new(m20261128_000003_media::Migration),
             Box::new(m20261128_000004_tenants::Migration),
+            Box::new(m20261128_000005_number_suspended::Migration),
         ]
     }
 }

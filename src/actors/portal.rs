@@ -272,7 +272,18 @@ impl PortalActor {
                     act.session = Some(Arc::new(s));
                     act.kick(ctx);
                 }
-                Err(e) => tracing::error!(portal = act.id, error = %e, "portal secrets unreadable"),
+                Err(e) => {
+                    // Uninstalled (tokens dropped) or unreadable: no calls until a reinstall.
+                    act.session = None;
+                    if m.installed {
+                        tracing::error!(portal = act.id, error = %e, "portal secrets unreadable");
+                    } else {
+                        tracing::info!(
+                            portal = act.id,
+                            "portal uninstalled; its actor waits for a reinstall"
+                        );
+                    }
+                }
             },
             Ok(None) => {
                 tracing::warn!(portal = act.id, "portal not found; actor stays idle")
@@ -436,6 +447,9 @@ pub struct ReloadPortal;
 impl Handler<ReloadPortal> for PortalActor {
     type Result = ();
     fn handle(&mut self, _: ReloadPortal, ctx: &mut Self::Context) {
+        // The stored tokens changed (install, reinstall, uninstall): nothing new runs with the
+        // old ones; the load kicks the runner once the new ones are in.
+        self.session = None;
         self.load(ctx);
     }
 }

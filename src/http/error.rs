@@ -19,6 +19,9 @@ pub enum ApiError {
     /// A provider we depend on did not answer usefully.
     #[error("{message}")]
     BadGateway { code: &'static str, message: String },
+    /// Not now: the sender should retry later (503; providers retry webhooks).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// It existed, and is no longer available (an expired link).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
@@ -65,6 +68,13 @@ impl ApiError {
         }
     }
 
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Gone {
             code,
@@ -80,7 +90,8 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::BadGateway { code, .. }
-            | ApiError::Gone { code, .. } => code,
+            | ApiError::Gone { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -108,6 +119,7 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

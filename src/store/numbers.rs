@@ -224,6 +224,51 @@ async fn set_inactive<C: ConnectionTrait>(c: &C, filter: sea_orm::Condition) -> 
         .rows_affected)
 }
 
+/// The portal uninstalled the app: its active numbers stop routing and are marked so that a
+/// reinstall brings exactly those back (not the ones an admin disconnected).
+pub async fn suspend_portal<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+) -> Result<Vec<numbers::Model>, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let affected = numbers::Entity::find()
+        .filter(numbers::Column::PortalId.eq(portal_id))
+        .filter(numbers::Column::Active.eq(true))
+        .all(c)
+        .await?;
+    numbers::Entity::update_many()
+        .col_expr(numbers::Column::Active, Expr::value(false))
+        .col_expr(numbers::Column::Suspended, Expr::value(true))
+        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(numbers::Column::PortalId.eq(portal_id))
+        .filter(numbers::Column::Active.eq(true))
+        .exec(c)
+        .await?;
+    Ok(affected)
+}
+
+/// The portal installed the app again: the numbers its uninstall suspended route again.
+pub async fn resume_portal<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+) -> Result<Vec<numbers::Model>, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let suspended = numbers::Entity::find()
+        .filter(numbers::Column::PortalId.eq(portal_id))
+        .filter(numbers::Column::Suspended.eq(true))
+        .all(c)
+        .await?;
+    numbers::Entity::update_many()
+        .col_expr(numbers::Column::Active, Expr::value(true))
+        .col_expr(numbers::Column::Suspended, Expr::value(false))
+        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(numbers::Column::PortalId.eq(portal_id))
+        .filter(numbers::Column::Suspended.eq(true))
+        .exec(c)
+        .await?;
+    Ok(suspended)
+}
+
 /// Stops routing for numbers on a line (connector switched off, line deleted) or a whole portal.
 pub async fn deactivate<C: ConnectionTrait>(
     c: &C,

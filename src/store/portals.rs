@@ -172,3 +172,17 @@ pub async fn set_installed<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+/// The app was uninstalled: the portal is kept (history, billing) but its OAuth tokens are
+/// wiped; a reinstall brings new ones.
+pub async fn uninstall<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
+    if let Some(m) = get(c, id).await? {
+        let mut am = m.into_active_model();
+        am.installed = Set(false);
+        am.access_token_enc = Set(String::new());
+        am.refresh_token_enc = Set(String::new());
+        am.updated_at = Set(now_ms());
+        am.update(c).await?;
+    }
+    Ok(())
+}

@@ -69,7 +69,7 @@ async fn rig(db_url: String, dir: &std::path::Path) -> Rig {
     );
     graph.add_number(PNID, "tok", SECRET, "15550009999");
     let token = JwtKeys::new(SecretString::from("bench".to_string()))
-        .issue("bench", Role::Admin, 3600)
+        .issue("bench", Role::Support, None, 3600)
         .expect("jwt");
     let r = client
         .post(format!("{url}/api/v1/numbers"))

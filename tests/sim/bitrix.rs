@@ -1802,6 +1802,13 @@ impl BitrixSim {
         let form = {
             let mut st = self.st();
             st.installed = true;
+            // A reinstall after an uninstall comes with fresh tokens (the old ones are dead).
+            if st.refresh_token.is_empty() {
+                st.access_token = random_hex(16);
+                st.refresh_token = random_hex(16);
+                let at = st.access_token.clone();
+                st.valid_access.insert(at);
+            }
             let mut f = vec![
                 ("event".to_string(), "ONAPPINSTALL".to_string()),
                 ("data[VERSION]".into(), "1".into()),

@@ -15,6 +15,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/numbers/gateway", web::post().to(numbers::connect_gateway))
         .route("/numbers/{id}/qr", web::get().to(numbers::qr))
         .route(
+            "/numbers/{id}/disconnect",
+            web::post().to(numbers::disconnect),
+        )
+        .route(
             "/numbers/{id}/chats/{wa_id}/messages",
             web::get().to(numbers::chat_messages),
         )

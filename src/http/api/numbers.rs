@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
+use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -68,6 +69,39 @@ fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The tenant a portal belongs to (portals from before tenants existed have one from the
+/// migration; `-1` never matches a tenant admin).
+fn tenant_of(p: &entity::portals::Model) -> i64 {
+    p.tenant_id.unwrap_or(-1)
+}
+
+/// Whether the caller may see `p`'s data.
+fn sees(caller: &Caller, p: &entity::portals::Model) -> bool {
+    caller.require_tenant_access(tenant_of(p)).is_ok()
+}
+
+/// A number the caller may see (another tenant's is `404`, as if it did not exist), with its
+/// portal; with `write`, one the caller may also change.
+async fn number_for(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    write: bool,
+) -> Result<(entity::numbers::Model, entity::portals::Model), ApiError> {
+    let missing = || ApiError::not_found("unknown_number", "no number with this id");
+    let n = numbers::get(&state.ctx.db, id).await?.ok_or_else(missing)?;
+    let p = portals::get(&state.ctx.db, n.portal_id)
+        .await?
+        .ok_or_else(missing)?;
+    if !sees(caller, &p) {
+        return Err(missing());
+    }
+    if write {
+        caller.require_write(tenant_of(&p))?;
+    }
+    Ok((n, p))
+}
+
 /// Checks the line id and finds the installed portal it belongs to.
 pub(crate) async fn line_of_installed_portal(
     state: &AppState,
@@ -88,6 +122,25 @@ pub(crate) async fn line_of_installed_portal(
         })
 }
 
+/// The installed portal of `member_id` if the caller may change it (another tenant's is
+/// `404 unknown_portal`, billing gets `403`).
+async fn visible_portal(
+    state: &AppState,
+    caller: &Caller,
+    member_id: &str,
+    line: &str,
+) -> Result<entity::portals::Model, ApiError> {
+    let portal = line_of_installed_portal(state, member_id, line).await?;
+    if !sees(caller, &portal) {
+        return Err(ApiError::not_found(
+            "unknown_portal",
+            "no installed portal with this member_id",
+        ));
+    }
+    caller.require_write(tenant_of(&portal))?;
+    Ok(portal)
+}
+
 /// `POST /api/v1/numbers`: stores the number and activates our connector on the line (a stored
 /// job); answers once the activation finished or after 10 s with its current state.
 pub async fn connect(
@@ -95,10 +148,9 @@ pub async fn connect(
     caller: Caller,
     body: web::Json<ConnectCloudNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     let b = body.into_inner();
     non_empty("member_id", &b.member_id)?;
-    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
+    let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_cloud_number(&state, &portal, b).await?;
     Ok(HttpResponse::Created().json(json!({
         "number": NumberView::from(&c.number),
@@ -148,19 +200,30 @@ pub(crate) async fn connect_cloud_number(
     })
 }
 
-pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let visible: std::collections::HashSet<i64> = portals::list(&state.ctx.db)
+        .await?
+        .iter()
+        .filter(|p| sees(&caller, p))
+        .map(|p| p.id)
+        .collect();
     let all = numbers::list(&state.ctx.db).await?;
-    let views: Vec<NumberView> = all.iter().map(NumberView::from).collect();
+    let views: Vec<NumberView> = all
+        .iter()
+        .filter(|n| visible.contains(&n.portal_id))
+        .map(NumberView::from)
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
 pub async fn list_portals(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let all = portals::list(&state.ctx.db).await?;
     let views: Vec<_> = all
         .iter()
+        .filter(|p| sees(&caller, p))
         .map(|p| json!({"id": p.id, "member_id": p.member_id, "domain": p.domain, "installed": p.installed}))
         .collect();
     Ok(HttpResponse::Ok().json(views))
@@ -169,10 +232,11 @@ pub async fn list_portals(
 /// Messages of one chat with their state on each side (what operators' ticks are built from).
 pub async fn chat_messages(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (number_id, wa_id) = path.into_inner();
+    number_for(&state, &caller, number_id, false).await?;
     let chat = chats::find(&state.ctx.db, number_id, &wa_id)
         .await?
         .ok_or_else(|| {
@@ -255,10 +319,9 @@ pub async fn connect_gateway(
     caller: Caller,
     body: web::Json<ConnectGatewayNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     let b = body.into_inner();
     non_empty("member_id", &b.member_id)?;
-    let portal = line_of_installed_portal(&state, &b.member_id, &b.line).await?;
+    let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_gateway_instance(&state, &portal, b).await?;
     Ok(HttpResponse::Created().json(json!({
         "number": NumberView::from(&c.number),
@@ -339,11 +402,11 @@ pub(crate) async fn connect_gateway_instance(
 /// not linked, or the state once it is.
 pub async fn qr(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let n = numbers::get(&state.ctx.db, path.into_inner())
-        .await?
+    let (n, _) = number_for(&state, &caller, path.into_inner(), false).await?;
+    let n = Some(n)
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
         .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
@@ -371,4 +434,44 @@ pub(crate) async fn gateway_qr(
         "alreadyLogged" => json!({"state": "authorized", "qr": null}),
         _ => json!({"state": n.session_state, "qr": null, "message": message}),
     })
+}
+
+/// Stops a number relaying on its line and switches our connector off there
+/// (`imconnector.activate` ACTIVE=0, a stored job). History is kept.
+pub(crate) async fn disconnect_number(
+    state: &AppState,
+    n: &entity::numbers::Model,
+) -> Result<(), ApiError> {
+    let txn = state.ctx.db.begin().await?;
+    numbers::deactivate_one(&txn, n.id).await?;
+    jobs::enqueue(
+        &txn,
+        &jobs::portal_owner(n.portal_id),
+        &format!("line:{}", n.line_id),
+        &jobs::Job::B24Activate {
+            number_id: n.id,
+            line: n.line_id.clone(),
+            active: false,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.numbers.forget(&n.phone_number_id);
+    state.registry.do_send(Reload(Owner::Number(n.id)));
+    state
+        .registry
+        .do_send(KickOwner(Owner::Portal(n.portal_id)));
+    Ok(())
+}
+
+/// `POST /api/v1/numbers/{id}/disconnect`.
+pub async fn disconnect(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (n, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+    disconnect_number(&state, &n).await?;
+    let n = numbers::get(&state.ctx.db, n.id).await?.unwrap_or(n);
+    Ok(HttpResponse::Ok().json(json!({"number": NumberView::from(&n)})))
 }

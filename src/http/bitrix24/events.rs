@@ -6,7 +6,7 @@ use sea_orm::TransactionTrait;
 
 use super::install::install_portal;
 use crate::{
-    actors::registry::{Dispatch, Owner},
+    actors::registry::{Dispatch, Owner, Reload},
     bitrix24::{
         events::{decode_event, EventKind},
         form,
@@ -124,9 +124,22 @@ pub async fn receive(
             tracing::info!(portal = portal.id, line = %line, numbers = n, "line deleted");
         }
         EventKind::Uninstall { clean } => {
-            portals::set_installed(&state.ctx.db, portal.id, false).await?;
-            numbers::deactivate(&state.ctx.db, portal.id, None).await?;
-            tracing::info!(portal = portal.id, clean, "app uninstalled");
+            // History stays (billing, support); tokens go; the numbers stop until a reinstall.
+            let txn = state.ctx.db.begin().await?;
+            portals::uninstall(&txn, portal.id).await?;
+            let suspended = numbers::suspend_portal(&txn, portal.id).await?;
+            txn.commit().await?;
+            for n in &suspended {
+                state.numbers.forget(&n.phone_number_id);
+                state.registry.do_send(Reload(Owner::Number(n.id)));
+            }
+            state.registry.do_send(Reload(Owner::Portal(portal.id)));
+            tracing::info!(
+                portal = portal.id,
+                clean,
+                numbers = suspended.len(),
+                "app uninstalled"
+            );
         }
         EventKind::AppUpdate(auth) => {
             // New application_token and tokens; handlers must be bound again.

@@ -11,7 +11,7 @@ use crate::{
         form,
     },
     http::{ApiError, AppState},
-    store::{jobs, portals},
+    store::{jobs, numbers, portals},
 };
 
 /// Stores the portal and queues `imconnector.register` + `event.bind` (idempotent on reinstall).
@@ -28,7 +28,22 @@ pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, 
     let txn = state.ctx.db.begin().await?;
     let id = portals::upsert_install(&txn, &state.ctx.secrets, &data).await?;
     jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &jobs::Job::B24Setup).await?;
+    // A reinstall after an uninstall: the numbers it suspended come back, their connector is
+    // activated on their lines again once the setup (register, bind) is done (same queue).
+    let resumed = numbers::resume_portal(&txn, id).await?;
+    for n in &resumed {
+        let job = jobs::Job::B24Activate {
+            number_id: n.id,
+            line: n.line_id.clone(),
+            active: true,
+        };
+        jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &job).await?;
+    }
     txn.commit().await?;
+    for n in &resumed {
+        state.numbers.forget(&n.phone_number_id);
+        state.registry.do_send(Reload(Owner::Number(n.id)));
+    }
     tracing::info!(portal = id, domain = %data.domain, "portal installed");
     state.registry.do_send(Reload(Owner::Portal(id)));
     state.registry.do_send(KickOwner(Owner::Portal(id)));

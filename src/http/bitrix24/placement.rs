@@ -13,16 +13,15 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    actors::registry::{KickOwner, Owner, Reload},
     bitrix24::form,
     http::{
         api::numbers::{
-            connect_cloud_number, connect_gateway_instance, gateway_qr, ConnectCloudNumber,
-            ConnectGatewayNumber, Connected,
+            connect_cloud_number, connect_gateway_instance, disconnect_number, gateway_qr,
+            ConnectCloudNumber, ConnectGatewayNumber, Connected,
         },
         ApiError, AppState,
     },
-    store::{self, crypto::random_token, jobs, numbers, portals},
+    store::{self, crypto::random_token, numbers, portals},
     whatsapp::cloud::GraphError,
 };
 
@@ -492,21 +491,7 @@ pub async fn disconnect(state: web::Data<AppState>, f: web::Form<DisconnectForm>
     };
     let res = async {
         let n = number_of_line(&state, &portal, &line, f.number).await?;
-        numbers::deactivate_one(&state.ctx.db, n.id).await?;
-        jobs::enqueue(
-            &state.ctx.db,
-            &jobs::portal_owner(portal.id),
-            &format!("line:{line}"),
-            &jobs::Job::B24Activate {
-                number_id: n.id,
-                line: line.clone(),
-                active: false,
-            },
-        )
-        .await?;
-        state.numbers.forget(&n.phone_number_id);
-        state.registry.do_send(Reload(Owner::Number(n.id)));
-        state.registry.do_send(KickOwner(Owner::Portal(portal.id)));
+        disconnect_number(&state, &n).await?;
         Ok::<_, ApiError>(n)
     }
     .await;

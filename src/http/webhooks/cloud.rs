@@ -165,6 +165,7 @@ async fn signed_by(
         signature(req),
     )
     .map_err(map_err)?;
+    super::refuse_if_suspended(&n)?;
     Ok(n.id)
 }
 

@@ -45,6 +45,7 @@ pub async fn receive(
             "Authorization does not carry this number's webhook token",
         ));
     }
+    super::refuse_if_suspended(&n)?;
     let event = webhook::parse(&body)
         .map_err(|e| ApiError::bad_request("invalid_webhook", e.to_string()))?;
     let (external_id, item) = match event {

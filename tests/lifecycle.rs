@@ -1,0 +1,119 @@
+//! The Bitrix24 app's lifecycle: uninstall switches the portal's numbers off and drops its
+//! tokens (history kept); a reinstall brings back exactly those numbers, re-activates the
+//! connector on their lines, and messages flow again, including those WhatsApp kept retrying
+//! while the app was away.
+
+mod common;
+mod sim;
+
+use common::{chat_key, spawn_app, wait_until, Backend};
+
+on_both_databases!(uninstall_suspends_and_reinstall_restores);
+
+async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "600100200").await;
+    let m = app.connect("2", "600100201").await;
+    assert_eq!(
+        app.customer_writes(&n, "79001230001", "wamid.L1", "before")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the first message", || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    // An admin disconnected the second number before the uninstall: it must stay off.
+    let (status, _) = app
+        .api_post(
+            &format!("/api/v1/numbers/{}/disconnect", m.id),
+            serde_json::json!({}),
+        )
+        .await;
+    let admin_disconnected = status == 200;
+
+    assert_eq!(app.b24.uninstall().await, 200);
+    let (_, portals) = app.api_get("/api/v1/portals").await;
+    assert_eq!(portals[0]["installed"], false, "{portals}");
+    let (_, numbers) = app.api_get("/api/v1/numbers").await;
+    let active = |id: i64| {
+        numbers
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
+            .map(|x| x["active"] == true)
+    };
+    assert_eq!(active(n.id), Some(false), "{numbers}");
+    // While the app is away a customer's message is not accepted, so WhatsApp keeps it and
+    // retries (Meta retries for days): nothing is lost.
+    let status = app
+        .customer_writes(&n, "79001230001", "wamid.L2", "while away")
+        .await;
+    assert_ne!(status, 200, "not acknowledged while uninstalled");
+
+    app.install().await;
+    let b24 = app.b24.clone();
+    wait_until(10, "connector active again on line 1", || {
+        b24.connector_active("1")
+    })
+    .await;
+    let (_, numbers) = app.api_get("/api/v1/numbers").await;
+    let active = |id: i64| {
+        numbers
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
+            .map(|x| x["active"] == true)
+    };
+    assert_eq!(active(n.id), Some(true), "{numbers}");
+    if admin_disconnected {
+        assert_eq!(
+            active(m.id),
+            Some(false),
+            "an admin's disconnect is kept: {numbers}"
+        );
+    }
+    // WhatsApp's retry now lands, then new messages; the history is still there.
+    assert_eq!(
+        app.customer_writes(&n, "79001230001", "wamid.L2", "while away")
+            .await,
+        200
+    );
+    assert_eq!(
+        app.customer_writes(&n, "79001230001", "wamid.L3", "after")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "messages after the reinstall", || {
+        b24.customer_messages().len() == 3
+    })
+    .await;
+    let texts: Vec<String> = app
+        .b24
+        .customer_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["before", "while away", "after"]);
+    let (status, chat) = app
+        .api_get(&format!(
+            "/api/v1/numbers/{}/chats/79001230001/messages",
+            n.id
+        ))
+        .await;
+    assert_eq!(status, 200, "{chat}");
+    assert_eq!(chat["messages"].as_array().map(Vec::len), Some(3), "{chat}");
+    // Operators answer again through the restored portal.
+    app.b24
+        .operator_write("1", &chat_key("79001230001", &n), "welcome back")
+        .await;
+    let graph = app.graph.clone();
+    wait_until(10, "the answer in WhatsApp", || {
+        graph
+            .sent_messages()
+            .iter()
+            .any(|s| s.text.ends_with("welcome back"))
+    })
+    .await;
+}

@@ -97,6 +97,40 @@ async fn english_note_is_transcribed_and_its_language_detected() {
 }
 
 #[actix_rt::test]
+async fn a_long_note_is_transcribed_in_pieces() {
+    // ~29 s of speech: cut in pauses and decoded on two lanes in parallel.
+    let pool = pool("en", 1).await;
+    let note = say(&[
+        "en",
+        "Good morning, this is Michael from the logistics department. I am calling about your \
+         order number four hundred and twelve. The delivery was planned for Tuesday, but the truck \
+         broke down on the way, so we need to move it to Thursday afternoon. If that does not \
+         work for you, please call me back or reply to this message, and we will find another \
+         time that suits you. The driver will also bring the spare parts you asked about last \
+         week. Thank you.",
+    ]);
+    let outcome = transcribe(&pool, note).await;
+    let (text, language) = text_of(&outcome);
+    assert_eq!(language, "en");
+    assert_words(
+        &text,
+        &[
+            "good morning",
+            "michael",
+            "order number",
+            "delivery",
+            "tuesday",
+            "thursday afternoon",
+            "reply to this message",
+            "driver",
+            "spare parts",
+            "last week",
+            "thank you",
+        ],
+    );
+}
+
+#[actix_rt::test]
 async fn russian_note_is_transcribed_with_the_language_fixed() {
     let pool = pool("ru", 1).await;
     let note = say(&[
@@ -155,6 +189,33 @@ async fn a_silent_note_is_silence() {
     let pool = pool("auto", 1).await;
     let outcome = transcribe(&pool, say(&["silence", "4"])).await;
     assert_eq!(outcome, Outcome::Silence);
+}
+
+#[actix_rt::test]
+async fn a_note_of_noise_is_silence() {
+    // Pink noise (sox, fixed seed), quiet and loud: no words to find.
+    let pool = pool("auto", 1).await;
+    for volume in ["0.01", "0.1"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wav = dir.path().join("noise.wav");
+        let ogg = dir.path().join("noise.ogg");
+        let status = Command::new("sox")
+            .args(["-R", "-n", "-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&wav)
+            .args(["synth", "4", "pinknoise", "vol", volume])
+            .status()
+            .expect("running sox");
+        assert!(status.success(), "sox failed");
+        let status = Command::new("opusenc")
+            .args(["--quiet", "--bitrate", "24"])
+            .arg(&wav)
+            .arg(&ogg)
+            .status()
+            .expect("running opusenc");
+        assert!(status.success(), "opusenc failed");
+        let outcome = transcribe(&pool, std::fs::read(&ogg).expect("read")).await;
+        assert_eq!(outcome, Outcome::Silence, "noise at volume {volume}");
+    }
 }
 
 #[actix_rt::test]

@@ -56,13 +56,14 @@ impl TranscribeWorker {
         F: FnOnce(&mut Self) -> Result<Outcome, TranscribeError>,
     {
         match catch_unwind(AssertUnwindSafe(|| work(self))) {
+            Ok(Err(TranscribeError::Crashed(message))) => {
+                // A helper thread of the engine died: rebuild the engine.
+                self.transcriber = None;
+                Err(TranscribeError::Crashed(message))
+            }
             Ok(result) => result,
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into());
+                let message = crate::transcribe::whisper::panic_text(&*panic);
                 tracing::error!(panic = %message, "transcriber worker panicked; state rebuilt");
                 self.transcriber = None;
                 Err(TranscribeError::Crashed(message))

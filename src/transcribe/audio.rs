@@ -430,45 +430,76 @@ fn decode_wav(bytes: &[u8], max_seconds: f32) -> Result<Decoded, AudioError> {
     Ok(Decoded::Audio(Pcm::new(samples)))
 }
 
-/// Band-limited resampling (Hann-windowed sinc, gain-normalised taps).
+/// Band-limited resampling (Hann-windowed sinc, gain-normalised taps). For rates with a
+/// short period (48 k, 44.1 k, 22.05 k, 8 k → 16 k) the taps of each phase are computed once.
 pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || input.is_empty() {
+    if from == to || input.is_empty() || from == 0 || to == 0 {
         return input.to_vec();
     }
-    let ratio = f64::from(to) / f64::from(from);
+    let g = gcd(from, to);
+    let (up, down) = (u64::from(to / g), u64::from(from / g));
     // Cut-off relative to the input's Nyquist: below the output's Nyquist when downsampling.
-    let cutoff = ratio.min(1.0) * 0.95;
+    let cutoff = (f64::from(to) / f64::from(from)).min(1.0) * 0.95;
     const HALF_TAPS: f64 = 12.0;
     let width = HALF_TAPS / cutoff; // in input samples
-    let out_len = (input.len() as f64 * ratio).floor() as usize;
-    let mut out = Vec::with_capacity(out_len);
-    let last = input.len() as i64 - 1;
-    for j in 0..out_len {
-        let t = j as f64 / ratio;
-        let lo = (t - width).ceil() as i64;
-        let hi = (t + width).floor() as i64;
-        let mut acc = 0.0f64;
-        let mut norm = 0.0f64;
-        for k in lo.max(0)..=hi.min(last) {
-            let x = t - k as f64;
-            let arg = std::f64::consts::PI * cutoff * x;
-            let sinc = if arg.abs() < 1e-9 {
-                1.0
-            } else {
-                arg.sin() / arg
-            };
-            let window = 0.5 + 0.5 * (std::f64::consts::PI * x / width).cos();
-            let w = sinc * window;
-            acc += w * f64::from(input[k as usize]);
-            norm += w;
+    let reach = width.ceil() as i64;
+    let kernel = |frac: f64| -> Vec<f64> {
+        // Taps for input offsets -reach+1 ..= reach around floor(position).
+        let mut w: Vec<f64> = (-reach + 1..=reach)
+            .map(|o| {
+                let x = frac - o as f64;
+                if x.abs() >= width {
+                    return 0.0;
+                }
+                let arg = std::f64::consts::PI * cutoff * x;
+                let sinc = if arg.abs() < 1e-9 {
+                    1.0
+                } else {
+                    arg.sin() / arg
+                };
+                sinc * (0.5 + 0.5 * (std::f64::consts::PI * x / width).cos())
+            })
+            .collect();
+        let sum: f64 = w.iter().sum();
+        if sum.abs() > 1e-12 {
+            w.iter_mut().for_each(|v| *v /= sum);
         }
-        out.push(if norm.abs() > 1e-12 {
-            (acc / norm) as f32
-        } else {
-            0.0
-        });
+        w
+    };
+    let table: Option<Vec<Vec<f64>>> =
+        (up <= 4_096).then(|| (0..up).map(|p| kernel(p as f64 / up as f64)).collect());
+    let out_len = (input.len() as u64 * up / down) as usize;
+    let last = input.len() as i64 - 1;
+    let mut out = Vec::with_capacity(out_len);
+    for j in 0..out_len as u64 {
+        let k0 = (j * down / up) as i64;
+        let phase = j * down % up;
+        let computed;
+        let taps = match &table {
+            Some(t) => &t[phase as usize],
+            None => {
+                computed = kernel(phase as f64 / up as f64);
+                &computed
+            }
+        };
+        let mut acc = 0.0f64;
+        for (i, w) in taps.iter().enumerate() {
+            let k = k0 - reach + 1 + i as i64;
+            // Beyond the ends the signal is taken as silence.
+            if (0..=last).contains(&k) {
+                acc += w * f64::from(input[k as usize]);
+            }
+        }
+        out.push(acc as f32);
     }
     out
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,6 +537,44 @@ pub fn voiced_range(samples: &[f32], floor: f32, margin_s: f32) -> std::ops::Ran
         }
         _ => 0..0,
     }
+}
+
+/// Where to cut `samples` into `parts` pieces of about equal length: near each ideal cut, the
+/// quietest 100 ms within `search_s` seconds (a pause between words or sentences), so that
+/// no word is split where the speaker paused. Returns the sample offsets of the cuts.
+pub fn split_points(samples: &[f32], parts: usize, search_s: f32) -> Vec<usize> {
+    if parts < 2 || samples.len() < parts * FRAME * 10 {
+        return Vec::new();
+    }
+    let rms: Vec<f32> = frame_rms(samples).collect();
+    // Loudness of 100 ms (5 frames) starting at each frame.
+    const SPAN: usize = 5;
+    let loud: Vec<f32> = (0..rms.len().saturating_sub(SPAN - 1))
+        .map(|i| rms[i..i + SPAN].iter().sum::<f32>())
+        .collect();
+    let reach = ((search_s * SAMPLE_RATE as f32) as usize / FRAME).max(1);
+    let mut cuts = Vec::with_capacity(parts - 1);
+    let mut floor_frame = 0usize;
+    for k in 1..parts {
+        let ideal = rms.len() * k / parts;
+        let lo = ideal.saturating_sub(reach).max(floor_frame + 1);
+        let hi = (ideal + reach).min(loud.len().saturating_sub(1));
+        if lo >= hi {
+            continue;
+        }
+        // Quietest span; ties go to the one nearest the ideal cut.
+        let best = (lo..=hi).min_by(|&a, &b| {
+            loud[a]
+                .total_cmp(&loud[b])
+                .then(a.abs_diff(ideal).cmp(&b.abs_diff(ideal)))
+        });
+        if let Some(f) = best {
+            let cut = ((f + SPAN / 2) * FRAME).min(samples.len());
+            cuts.push(cut);
+            floor_frame = f + SPAN;
+        }
+    }
+    cuts
 }
 
 #[cfg(test)]
@@ -683,6 +752,29 @@ mod tests {
     }
 
     #[test]
+    fn notes_are_cut_in_pauses() {
+        // Three 3 s tones separated by 0.4 s pauses, starting at 0, 3.4 and 6.8 s.
+        let mut samples = Vec::new();
+        for part in 0..3 {
+            if part > 0 {
+                samples.extend(std::iter::repeat_n(0.0f32, 6_400));
+            }
+            samples.extend(
+                (0..48_000).map(|i| 0.3 * (i as f32 * 2.0 * std::f32::consts::PI / 40.0).sin()),
+            );
+        }
+        let cuts = split_points(&samples, 3, 1.5);
+        assert_eq!(cuts.len(), 2, "{cuts:?}");
+        for (cut, pause) in cuts.iter().zip([48_000usize, 102_400]) {
+            assert!(
+                (pause..pause + 6_400).contains(cut),
+                "cut at {cut} not in the pause at {pause}"
+            );
+        }
+        assert!(split_points(&samples, 1, 1.5).is_empty());
+    }
+
+    #[test]
     fn silence_is_detected() {
         let note = make_note(2.0, false);
         let pcm = decode_voice(&note).expect("decodes");
@@ -715,6 +807,31 @@ mod tests {
             *b ^= 0x5a;
         }
         assert!(decode_voice(&note).is_err());
+    }
+
+    #[test]
+    fn resampling_keeps_a_tone_and_its_length() {
+        for from in [8_000u32, 22_050, 44_100, 48_000, 44_101] {
+            let n = from as usize; // one second
+            let tone: Vec<f32> = (0..n)
+                .map(|i| 0.5 * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / from as f32).sin())
+                .collect();
+            let out = resample(&tone, from, 16_000);
+            assert!(
+                (out.len() as i64 - 16_000).abs() <= 1,
+                "{from}: {}",
+                out.len()
+            );
+            // Compare with the ideal tone away from the edges.
+            let err = (1_000..15_000)
+                .map(|i| {
+                    let ideal =
+                        0.5 * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin();
+                    (out[i] - ideal).abs()
+                })
+                .fold(0.0f32, f32::max);
+            assert!(err < 0.02, "{from}: max error {err}");
+        }
     }
 
     #[test]

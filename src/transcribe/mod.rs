@@ -70,9 +70,6 @@ pub enum TranscribeError {
     Unavailable(String),
 }
 
-/// A transcript whisper itself rates this likely to be no speech is taken as silence.
-const NO_SPEECH_ABOVE: f32 = 0.8;
-
 /// One worker: decodes, checks, and runs its own whisper state over the shared model.
 pub struct Transcriber {
     engine: Engine,
@@ -125,7 +122,7 @@ impl Transcriber {
             no_speech = heard.no_speech,
             "voice note transcribed"
         );
-        if heard.text.is_empty() || heard.no_speech > NO_SPEECH_ABOVE {
+        if heard.text.is_empty() || heard.no_speech > whisper::NO_SPEECH_ABOVE {
             return Ok(Outcome::Silence);
         }
         Ok(Outcome::Text {

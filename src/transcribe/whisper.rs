@@ -2,8 +2,10 @@
 //! one decoding state per worker (`Engine`).
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
+use std::sync::{mpsc, Arc, Once};
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
@@ -13,6 +15,10 @@ use super::TranscribeError;
 
 /// Encoder positions per second of audio (1500 for 30 s).
 const CTX_PER_SECOND: f32 = 50.0;
+
+/// A transcript whisper itself rates at least this likely to hold no speech is taken as
+/// silence (whisper invents words for noise).
+pub const NO_SPEECH_ABOVE: f32 = 0.8;
 
 /// Knobs that trade speed for accuracy; the defaults are what the benchmark chose.
 #[derive(Debug, Clone)]
@@ -24,12 +30,19 @@ pub struct Tuning {
     pub audio_ctx_margin: i32,
     /// Smallest encoder window (very short notes transcribe badly on tiny windows).
     pub audio_ctx_min: i32,
-    /// Flash attention in the encoder and decoder.
+    /// Flash attention in the encoder and decoder. Measured 4–10× slower (and erratic) on
+    /// whisper.cpp 1.8.3's CPU backend for base on short notes, so off.
     pub flash_attn: bool,
     /// Retry at a higher temperature when greedy decoding fails (repetition, low confidence).
     pub temperature_fallback: bool,
     /// With language "auto": seconds from the start of the note used to detect it.
     pub detect_seconds: f32,
+    /// Longer notes are transcribed in pieces of about this length, cut in pauses (0 = in
+    /// 30 s windows).
+    pub chunk_seconds: f32,
+    /// With more than one thread: decode the pieces of a long note in parallel, one thread
+    /// and one whisper state each, instead of one piece at a time on all threads.
+    pub parallel_pieces: bool,
 }
 
 impl Default for Tuning {
@@ -38,9 +51,11 @@ impl Default for Tuning {
             audio_ctx: true,
             audio_ctx_margin: 64,
             audio_ctx_min: 256,
-            flash_attn: true,
+            flash_attn: false,
             temperature_fallback: true,
             detect_seconds: 10.0,
+            chunk_seconds: 15.0,
+            parallel_pieces: true,
         }
     }
 }
@@ -131,23 +146,17 @@ pub struct Heard {
     pub no_speech: f32,
 }
 
-/// One worker's decoding state over the shared model.
-pub struct Engine {
+/// One whisper decoding state and its parameters (one per thread that decodes).
+struct Lane {
     model: Model,
     state: whisper_rs::WhisperState,
-    /// `None` = detect.
-    language: Option<&'static str>,
-    threads: i32,
-    /// Decoding parameters per language, built once: whisper-rs leaks the language string of
-    /// every `set_language`, so each language is set once per worker, not once per note.
-    params: HashMap<&'static str, FullParams<'static, 'static>>,
+    /// Decoding parameters per language and thread count, built once: whisper-rs leaks the
+    /// language string of every `set_language`, so it is set once per lane, not per note.
+    params: HashMap<(&'static str, i32), FullParams<'static, 'static>>,
 }
 
-impl Engine {
-    /// `language`: "auto" or a code whisper knows ("ru", "en", …). An English-only model
-    /// always transcribes English.
-    pub fn new(model: &Model, language: &str, threads: usize) -> Result<Self, TranscribeError> {
-        let language = resolve_language(model, language)?;
+impl Lane {
+    fn new(model: &Model) -> Result<Self, TranscribeError> {
         let state = model
             .ctx
             .create_state()
@@ -155,18 +164,15 @@ impl Engine {
         Ok(Self {
             model: model.clone(),
             state,
-            language,
-            threads: threads.clamp(1, 64) as i32,
             params: HashMap::new(),
         })
     }
 
     /// Greedy decoding, one segment, no timestamps, nothing carried over between notes.
-    fn params(&mut self, language: &'static str) -> FullParams<'static, 'static> {
-        let threads = self.threads;
+    fn params(&mut self, language: &'static str, threads: i32) -> FullParams<'static, 'static> {
         let fallback = self.model.tuning.temperature_fallback;
         self.params
-            .entry(language)
+            .entry((language, threads))
             .or_insert_with(|| {
                 let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
                 p.set_n_threads(threads);
@@ -201,14 +207,18 @@ impl Engine {
     /// Detects the language on the first `detect_seconds` of the note with an encoder window
     /// of that length. (whisper.cpp's own "auto" encodes with the window of the previous call,
     /// 30 s on the first one, before encoding again for the transcript.)
-    fn detect_language(&mut self, samples: &[f32]) -> Result<&'static str, TranscribeError> {
+    fn detect_language(
+        &mut self,
+        samples: &[f32],
+        threads: i32,
+    ) -> Result<&'static str, TranscribeError> {
         let limit = (self.model.tuning.detect_seconds * SAMPLE_RATE as f32) as usize;
         let piece = &samples[..samples.len().min(limit.max(SAMPLE_RATE as usize))];
         let seconds = piece.len() as f32 / SAMPLE_RATE as f32;
         // A full() over 100 ms computes the mel spectrogram and sets the encoder window for
         // this state without encoding or decoding anything (whisper.cpp 1.8: the window is
         // set before the main loop, which stops when under 100 ms are left).
-        let mut prime = self.params("en");
+        let mut prime = self.params("en", threads);
         prime.set_audio_ctx(self.audio_ctx(seconds));
         prime.set_duration_ms(100);
         self.state
@@ -216,13 +226,146 @@ impl Engine {
             .map_err(|e| TranscribeError::Whisper(format!("preparing detection: {e}")))?;
         let (id, _probabilities) = self
             .state
-            .lang_detect(0, self.threads as usize)
+            .lang_detect(0, threads as usize)
             .map_err(|e| TranscribeError::Whisper(format!("detecting the language: {e}")))?;
         whisper_rs::get_lang_str(id)
             .ok_or_else(|| TranscribeError::Whisper(format!("unknown language id {id}")))
     }
 
-    /// Transcribes 16 kHz mono audio (beyond 30 s, in 30 s windows).
+    /// One whisper pass over at most 30 s: the text and whisper's no-speech probability.
+    fn run(
+        &mut self,
+        samples: &[f32],
+        language: &'static str,
+        threads: i32,
+    ) -> Result<(String, f32), TranscribeError> {
+        let seconds = samples.len() as f32 / SAMPLE_RATE as f32;
+        let mut params = self.params(language, threads);
+        params.set_audio_ctx(self.audio_ctx(seconds));
+        self.state
+            .full(params, samples)
+            .map_err(|e| TranscribeError::Whisper(e.to_string()))?;
+        let mut text = String::new();
+        let mut no_speech = 0.0f32;
+        for segment in self.state.as_iter() {
+            let piece = segment
+                .to_str_lossy()
+                .map_err(|e| TranscribeError::Whisper(e.to_string()))?;
+            text.push_str(&piece);
+            no_speech = no_speech.max(segment.no_speech_probability());
+        }
+        Ok((text.trim().to_string(), no_speech))
+    }
+}
+
+type PieceResult = Result<(String, f32), TranscribeError>;
+
+/// A piece of a note for a helper lane.
+struct Job {
+    index: usize,
+    samples: Vec<f32>,
+    language: &'static str,
+    reply: mpsc::Sender<(usize, PieceResult)>,
+}
+
+/// A helper thread with a lane of its own: decodes pieces of long notes in parallel with the
+/// worker's own lane, one thread each (no ggml barriers between them).
+struct Helper {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Helper {
+    fn spawn(model: &Model, n: usize) -> Result<Self, TranscribeError> {
+        let mut lane = Lane::new(model)?;
+        let model = model.clone();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name(format!("whisper-helper-{n}"))
+            .spawn(move || {
+                for job in rx {
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| lane.run(&job.samples, job.language, 1)))
+                            .unwrap_or_else(|panic| {
+                                // The state may be broken: start over with a fresh one.
+                                if let Ok(fresh) = Lane::new(&model) {
+                                    lane = fresh;
+                                }
+                                Err(TranscribeError::Crashed(panic_text(&*panic)))
+                            });
+                    // The worker may have given up on this note; nothing to do then.
+                    let _ = job.reply.send((job.index, result));
+                }
+            })
+            .map_err(|e| TranscribeError::Whisper(format!("starting a helper thread: {e}")))?;
+        Ok(Self {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread after the piece it is on.
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// One worker's transcription engine over the shared model: its own whisper state, plus
+/// `threads - 1` helper lanes for the pieces of long notes.
+pub struct Engine {
+    lane: Lane,
+    helpers: Vec<Helper>,
+    /// `None` = detect.
+    language: Option<&'static str>,
+    threads: i32,
+}
+
+/// Pieces shorter than this are not worth a parallel lane (a short window costs the minimum
+/// encoder window anyway).
+const MIN_PARALLEL_PIECE_SECONDS: f32 = 6.0;
+
+impl Engine {
+    /// `language`: "auto" or a code whisper knows ("ru", "en", …). An English-only model
+    /// always transcribes English. `threads`: the cores one note may use.
+    pub fn new(model: &Model, language: &str, threads: usize) -> Result<Self, TranscribeError> {
+        let language = resolve_language(model, language)?;
+        let threads = threads.clamp(1, 64);
+        let lane = Lane::new(model)?;
+        let helpers = if model.tuning.parallel_pieces {
+            (1..threads)
+                .map(|n| Helper::spawn(model, n))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            lane,
+            helpers,
+            language,
+            threads: threads as i32,
+        })
+    }
+
+    /// Transcribes 16 kHz mono audio.
+    ///
+    /// A short note is one whisper pass on all `threads`. A longer one is cut in pauses into
+    /// pieces of about `chunk_seconds` (as many as there are lanes, or a multiple), each
+    /// encoded with a window of its own length and decoded on its own lane with one thread:
+    /// whisper's encoder costs more than linearly in its window, and one thread per piece
+    /// spends no time in ggml's barriers. The language is detected once for the whole note.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Heard, TranscribeError> {
         // whisper.cpp ignores input under 100 ms; pad very short notes with silence.
         let min_len = SAMPLE_RATE as usize / 2;
@@ -237,31 +380,124 @@ impl Engine {
         } else {
             samples
         };
-        let seconds = samples.len() as f32 / SAMPLE_RATE as f32;
         let language = match self.language {
             Some(code) => code,
-            None => self.detect_language(samples)?,
+            None => self.lane.detect_language(samples, self.threads)?,
         };
-        let mut params = self.params(language);
-        params.set_audio_ctx(self.audio_ctx(seconds));
-        self.state
-            .full(params, samples)
-            .map_err(|e| TranscribeError::Whisper(e.to_string()))?;
-
+        let pieces = self.pieces(samples);
+        let results = if pieces.len() == 1 {
+            vec![self.lane.run(samples, language, self.threads)?]
+        } else {
+            self.run_pieces(samples, &pieces, language)?
+        };
+        let several = results.len() > 1;
         let mut text = String::new();
-        let mut no_speech = 0.0f32;
-        for segment in self.state.as_iter() {
-            let piece = segment
-                .to_str_lossy()
-                .map_err(|e| TranscribeError::Whisper(e.to_string()))?;
+        let mut no_speech = 1.0f32;
+        for (piece, piece_no_speech) in results {
+            // A piece whisper rates as no speech is noise it would invent words for.
+            if piece.is_empty() || (several && piece_no_speech > NO_SPEECH_ABOVE) {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push(' ');
+            }
             text.push_str(&piece);
-            no_speech = no_speech.max(segment.no_speech_probability());
+            no_speech = no_speech.min(piece_no_speech);
         }
         Ok(Heard {
-            text: text.trim().to_string(),
+            text,
             language: language.to_string(),
             no_speech,
         })
+    }
+
+    /// Pieces round-robin over the lanes: ours, then the helpers'.
+    fn run_pieces(
+        &mut self,
+        samples: &[f32],
+        pieces: &[Range<usize>],
+        language: &'static str,
+    ) -> Result<Vec<(String, f32)>, TranscribeError> {
+        let lanes = self.helpers.len() + 1;
+        let (reply, replies) = mpsc::channel();
+        let mut sent = 0;
+        for (index, range) in pieces.iter().enumerate() {
+            let lane = index % lanes;
+            if lane == 0 {
+                continue;
+            }
+            let job = Job {
+                index,
+                samples: samples[range.clone()].to_vec(),
+                language,
+                reply: reply.clone(),
+            };
+            let queued = self.helpers[lane - 1]
+                .jobs
+                .as_ref()
+                .map(|q| q.send(job).is_ok())
+                .unwrap_or(false);
+            if !queued {
+                return Err(TranscribeError::Crashed("a helper thread is gone".into()));
+            }
+            sent += 1;
+        }
+        drop(reply);
+        let threads = if sent == 0 { self.threads } else { 1 };
+        let mut results: Vec<Option<PieceResult>> = (0..pieces.len()).map(|_| None).collect();
+        for (index, range) in pieces.iter().enumerate().step_by(lanes) {
+            results[index] = Some(self.lane.run(&samples[range.clone()], language, threads));
+        }
+        for _ in 0..sent {
+            match replies.recv() {
+                Ok((index, result)) => {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(result);
+                    }
+                }
+                Err(_) => return Err(TranscribeError::Crashed("a helper thread is gone".into())),
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(TranscribeError::Whisper("a piece was lost".into()))))
+            .collect()
+    }
+
+    /// The pieces a note is transcribed in (see `transcribe`).
+    fn pieces(&self, samples: &[f32]) -> Vec<Range<usize>> {
+        let tuning = &self.lane.model.tuning;
+        let seconds = samples.len() as f32 / SAMPLE_RATE as f32;
+        // At most 30 s per piece (whisper's window) in any case.
+        let target = if tuning.chunk_seconds > 0.0 {
+            tuning.chunk_seconds.min(30.0)
+        } else {
+            30.0
+        };
+        let mut parts = if seconds <= target * 1.25 {
+            1
+        } else {
+            (seconds / target).ceil() as usize
+        };
+        let lanes = self.helpers.len() + 1;
+        if lanes > 1 && seconds >= MIN_PARALLEL_PIECE_SECONDS * lanes as f32 {
+            // Keep every lane busy.
+            parts = parts.div_ceil(lanes) * lanes;
+        }
+        if parts <= 1 {
+            return std::iter::once(0..samples.len()).collect();
+        }
+        let search = (seconds / parts as f32 / 4.0).min(2.0);
+        let mut cuts = super::audio::split_points(samples, parts, search);
+        cuts.push(samples.len());
+        let mut start = 0;
+        cuts.into_iter()
+            .filter_map(|end| {
+                let range = start..end;
+                start = end;
+                (!range.is_empty()).then_some(range)
+            })
+            .collect()
     }
 }
 

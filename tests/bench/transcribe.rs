@@ -237,7 +237,7 @@ fn run() -> Result<(), String> {
         "note-5s",
         CLIP_5S,
         "5",
-        &["anna", "call me back"],
+        &["anna", "when you get this"],
     )?;
     let c30 = make_clip(
         root,
@@ -259,6 +259,7 @@ fn run() -> Result<(), String> {
     let mut loads = Vec::new();
     let mut model = None;
     for _ in 0..3 {
+        drop(model.take()); // one model in memory at a time (peak RSS)
         let started = Instant::now();
         let m = Model::load(&model_path).map_err(|e| e.to_string())?;
         loads.push(started.elapsed().as_secs_f64());
@@ -279,6 +280,8 @@ fn run() -> Result<(), String> {
     let o30 = run_ours(&mut t, &c30, runs)?;
     check_words("ours", &c5, &o5.text);
     check_words("ours", &c30, &o30.text);
+    // One worker's footprint: the model and one engine (its lanes' whisper states).
+    let rss = peak_rss_mib().unwrap_or(f64::NAN);
     // The service's default: language detected per note.
     let auto30 = if language != "auto" {
         let mut auto = Transcriber::new(
@@ -294,7 +297,6 @@ fn run() -> Result<(), String> {
         None
     };
     drop(t);
-    let rss = peak_rss_mib().unwrap_or(f64::NAN);
 
     let theirs = if with_fw {
         Some(run_faster_whisper(

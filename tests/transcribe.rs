@@ -166,6 +166,40 @@ async fn russian_is_detected_when_the_language_is_auto() {
 }
 
 #[actix_rt::test]
+async fn with_language_auto_each_note_gets_its_own_language() {
+    // One worker: its helper lane starts each note in the language detected last, so this
+    // walks both a right and a wrong guess, for a one-piece and a several-piece note.
+    let pool = pool("auto", 1).await;
+    let ru = say(&[
+        "ru",
+        "Добрый день. Мне нужна консультация по вашему заказу.",
+    ]);
+    let en_long = say(&[
+        "en",
+        "Good morning, this is Michael from the logistics department. The delivery was planned \
+         for Tuesday, but the truck broke down on the way, so we need to move it to Thursday \
+         afternoon. Please call me back or reply to this message. Thank you.",
+    ]);
+    let en = say(&["en", "Please send me the invoice today."]);
+    let notes: [(&Vec<u8>, &str, &[&str]); 4] = [
+        (&ru, "ru", &["добрый", "заказ"]),
+        (
+            &en_long,
+            "en",
+            &["michael", "tuesday", "thursday", "thank you"],
+        ),
+        (&en, "en", &["invoice", "today"]),
+        (&ru, "ru", &["добрый", "заказ"]),
+    ];
+    for (audio, expected, words) in notes {
+        let outcome = transcribe(&pool, audio.clone()).await;
+        let (text, language) = text_of(&outcome);
+        assert_eq!(language, expected, "{text}");
+        assert_words(&text, words);
+    }
+}
+
+#[actix_rt::test]
 async fn a_long_note_is_too_long_without_being_transcribed() {
     let pool = pool("auto", 1).await;
     // A short sentence padded with silence to 45 s.

@@ -43,6 +43,13 @@ pub struct Tuning {
     /// With more than one thread: decode the pieces of a long note in parallel, one thread
     /// and one whisper state each, instead of one piece at a time on all threads.
     pub parallel_pieces: bool,
+    /// Run every whisper pass on one ggml thread (parallelism only across lanes). ggml's
+    /// threads meet at a spinning barrier after every operation: when another process (or
+    /// another worker) holds a core, a two-thread pass waits out whole time slices there and
+    /// runs 2-10× slower, while a one-thread pass just shares the core.
+    pub single_thread_passes: bool,
+    /// A note is spread over the lanes only if each piece gets at least this much audio.
+    pub min_parallel_piece_seconds: f32,
 }
 
 impl Default for Tuning {
@@ -56,6 +63,8 @@ impl Default for Tuning {
             detect_seconds: 10.0,
             chunk_seconds: 15.0,
             parallel_pieces: true,
+            single_thread_passes: true,
+            min_parallel_piece_seconds: 6.0,
         }
     }
 }
@@ -315,6 +324,22 @@ impl Drop for Helper {
     }
 }
 
+/// Waits for the helpers' pieces.
+fn collect(
+    (replies, sent): (mpsc::Receiver<(usize, PieceResult)>, usize),
+    slots: &mut Slots,
+) -> Result<(), TranscribeError> {
+    for _ in 0..sent {
+        let (index, result) = replies
+            .recv()
+            .map_err(|_| TranscribeError::Crashed("a helper thread is gone".into()))?;
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
@@ -324,18 +349,20 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// One worker's transcription engine over the shared model: its own whisper state, plus
-/// `threads - 1` helper lanes for the pieces of long notes.
+/// `threads - 1` helper lanes (threads with a state of their own).
 pub struct Engine {
     lane: Lane,
     helpers: Vec<Helper>,
     /// `None` = detect.
     language: Option<&'static str>,
     threads: i32,
+    /// The language last detected: with "auto", helper lanes start decoding in it while the
+    /// detection runs, and redo their pieces only when the detection disagrees.
+    last_detected: Option<&'static str>,
 }
 
-/// Pieces shorter than this are not worth a parallel lane (a short window costs the minimum
-/// encoder window anyway).
-const MIN_PARALLEL_PIECE_SECONDS: f32 = 6.0;
+/// Results of a note's pieces, by piece.
+type Slots = Vec<Option<PieceResult>>;
 
 impl Engine {
     /// `language`: "auto" or a code whisper knows ("ru", "en", …). An English-only model
@@ -356,16 +383,19 @@ impl Engine {
             helpers,
             language,
             threads: threads as i32,
+            last_detected: None,
         })
     }
 
     /// Transcribes 16 kHz mono audio.
     ///
-    /// A short note is one whisper pass on all `threads`. A longer one is cut in pauses into
-    /// pieces of about `chunk_seconds` (as many as there are lanes, or a multiple), each
-    /// encoded with a window of its own length and decoded on its own lane with one thread:
-    /// whisper's encoder costs more than linearly in its window, and one thread per piece
-    /// spends no time in ggml's barriers. The language is detected once for the whole note.
+    /// A note longer than `chunk_seconds` is cut in pauses into pieces (as many as there are
+    /// lanes, or a multiple), each encoded with a window of its own length: whisper's encoder
+    /// costs more than linearly in its window. Pieces go round-robin to the lanes, one ggml
+    /// thread each, so no time goes to ggml's barriers. With language "auto", the language
+    /// is detected once per note on our lane while the helpers already decode their pieces
+    /// in the language detected last (a one-piece note goes to a helper then); a helper's
+    /// piece is redone only if the guess was wrong.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Heard, TranscribeError> {
         // whisper.cpp ignores input under 100 ms; pad very short notes with silence.
         let min_len = SAMPLE_RATE as usize / 2;
@@ -380,20 +410,48 @@ impl Engine {
         } else {
             samples
         };
-        let language = match self.language {
-            Some(code) => code,
-            None => self.lane.detect_language(samples, self.threads)?,
-        };
         let pieces = self.pieces(samples);
-        let results = if pieces.len() == 1 {
-            vec![self.lane.run(samples, language, self.threads)?]
-        } else {
-            self.run_pieces(samples, &pieces, language)?
+        let lanes = self.helpers.len() + 1;
+        let mut slots: Slots = (0..pieces.len()).map(|_| None).collect();
+        let language = match self.language {
+            Some(code) => {
+                let sent = self.dispatch(samples, &pieces, code, 0)?;
+                self.run_own(samples, &pieces, code, 0, &mut slots, sent.1 > 0);
+                collect(sent, &mut slots)?;
+                code
+            }
+            None if lanes == 1 => {
+                let detected = self.lane.detect_language(samples, self.pass_threads())?;
+                self.run_own(samples, &pieces, detected, 0, &mut slots, false);
+                detected
+            }
+            None => {
+                let guess = self.last_detected.unwrap_or("en");
+                // A lone piece goes to a helper, so that it decodes while we detect.
+                let offset = usize::from(pieces.len() == 1);
+                let sent = self.dispatch(samples, &pieces, guess, offset)?;
+                let detected = self.lane.detect_language(samples, 1)?;
+                self.last_detected = Some(detected);
+                self.run_own(samples, &pieces, detected, offset, &mut slots, true);
+                if detected == guess {
+                    collect(sent, &mut slots)?;
+                } else if pieces.len() == 1 {
+                    // Our lane is free now: redo the piece here, the helper's is dropped.
+                    slots[0] = Some(self.lane.run(samples, detected, 1));
+                } else {
+                    collect(sent, &mut slots)?;
+                    let redo = self.dispatch(samples, &pieces, detected, offset)?;
+                    collect(redo, &mut slots)?;
+                }
+                detected
+            }
         };
-        let several = results.len() > 1;
+        let several = slots.len() > 1;
         let mut text = String::new();
         let mut no_speech = 1.0f32;
-        for (piece, piece_no_speech) in results {
+        for slot in slots {
+            let (piece, piece_no_speech) =
+                slot.unwrap_or_else(|| Err(TranscribeError::Whisper("a piece was lost".into())))?;
             // A piece whisper rates as no speech is noise it would invent words for.
             if piece.is_empty() || (several && piece_no_speech > NO_SPEECH_ABOVE) {
                 continue;
@@ -411,18 +469,32 @@ impl Engine {
         })
     }
 
-    /// Pieces round-robin over the lanes: ours, then the helpers'.
-    fn run_pieces(
-        &mut self,
+    /// ggml threads for a pass that has the engine to itself (detection, a one-piece note).
+    fn pass_threads(&self) -> i32 {
+        if self.lane.model.tuning.single_thread_passes {
+            1
+        } else {
+            self.threads
+        }
+    }
+
+    /// The lane of piece `index`: 0 is ours, 1.. the helpers'.
+    fn lane_of(&self, index: usize, offset: usize) -> usize {
+        (index + offset) % (self.helpers.len() + 1)
+    }
+
+    /// Queues the helpers' pieces; returns where their results arrive and how many.
+    fn dispatch(
+        &self,
         samples: &[f32],
         pieces: &[Range<usize>],
         language: &'static str,
-    ) -> Result<Vec<(String, f32)>, TranscribeError> {
-        let lanes = self.helpers.len() + 1;
+        offset: usize,
+    ) -> Result<(mpsc::Receiver<(usize, PieceResult)>, usize), TranscribeError> {
         let (reply, replies) = mpsc::channel();
         let mut sent = 0;
         for (index, range) in pieces.iter().enumerate() {
-            let lane = index % lanes;
+            let lane = self.lane_of(index, offset);
             if lane == 0 {
                 continue;
             }
@@ -435,33 +507,31 @@ impl Engine {
             let queued = self.helpers[lane - 1]
                 .jobs
                 .as_ref()
-                .map(|q| q.send(job).is_ok())
-                .unwrap_or(false);
+                .is_some_and(|q| q.send(job).is_ok());
             if !queued {
                 return Err(TranscribeError::Crashed("a helper thread is gone".into()));
             }
             sent += 1;
         }
-        drop(reply);
-        let threads = if sent == 0 { self.threads } else { 1 };
-        let mut results: Vec<Option<PieceResult>> = (0..pieces.len()).map(|_| None).collect();
-        for (index, range) in pieces.iter().enumerate().step_by(lanes) {
-            results[index] = Some(self.lane.run(&samples[range.clone()], language, threads));
-        }
-        for _ in 0..sent {
-            match replies.recv() {
-                Ok((index, result)) => {
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(result);
-                    }
-                }
-                Err(_) => return Err(TranscribeError::Crashed("a helper thread is gone".into())),
+        Ok((replies, sent))
+    }
+
+    /// Decodes our lane's pieces (one ggml thread when helpers work alongside).
+    fn run_own(
+        &mut self,
+        samples: &[f32],
+        pieces: &[Range<usize>],
+        language: &'static str,
+        offset: usize,
+        slots: &mut Slots,
+        helpers_busy: bool,
+    ) {
+        let threads = if helpers_busy { 1 } else { self.pass_threads() };
+        for (index, range) in pieces.iter().enumerate() {
+            if self.lane_of(index, offset) == 0 {
+                slots[index] = Some(self.lane.run(&samples[range.clone()], language, threads));
             }
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(TranscribeError::Whisper("a piece was lost".into()))))
-            .collect()
     }
 
     /// The pieces a note is transcribed in (see `transcribe`).
@@ -480,7 +550,7 @@ impl Engine {
             (seconds / target).ceil() as usize
         };
         let lanes = self.helpers.len() + 1;
-        if lanes > 1 && seconds >= MIN_PARALLEL_PIECE_SECONDS * lanes as f32 {
+        if lanes > 1 && seconds >= tuning.min_parallel_piece_seconds * lanes as f32 {
             // Keep every lane busy.
             parts = parts.div_ceil(lanes) * lanes;
         }

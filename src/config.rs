@@ -122,10 +122,10 @@ pub struct Settings {
     /// "auto" (detect) or a fixed language code such as "ru".
     #[serde(default = "d_transcribe_language")]
     pub transcribe_language: String,
-    /// Threads whisper uses for one note.
+    /// Threads (whisper lanes, ~90 MB each) one note may use: 2 by default (1 on one core).
     #[serde(default = "d_transcribe_threads")]
     pub transcribe_threads: usize,
-    /// Notes transcribed at once (each worker holds its own decoding state).
+    /// Notes transcribed at once; memory is about 110 MB + 90 MB x workers x threads.
     #[serde(default = "d_transcribe_workers")]
     pub transcribe_workers: usize,
     /// Longer voice notes are not transcribed.
@@ -265,7 +265,7 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 fn d_transcribe_threads() -> usize {
-    cores().clamp(1, 4)
+    cores().min(2)
 }
 fn d_transcribe_workers() -> usize {
     cores()

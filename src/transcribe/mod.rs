@@ -34,9 +34,12 @@ pub struct TranscribeSettings {
     pub model_path: Option<PathBuf>,
     /// "auto" (detect) or a fixed language code such as "ru".
     pub language: String,
-    /// Threads whisper uses for one note.
+    /// Threads one note may use: each is a whisper lane (a thread with its own whisper state,
+    /// ~90 MB for base); a note of 12 s or more is cut into pieces decoded on the lanes in
+    /// parallel, one ggml thread each.
     pub threads: usize,
-    /// Notes transcribed at once (each worker holds its own state, ~30–60 MB).
+    /// Notes transcribed at once (each worker has `threads` lanes). Memory is about 110 MB
+    /// (model and runtime) + 90 MB × workers × threads.
     pub workers: usize,
     /// Longer notes are not transcribed (30 by default; whisper works in 30 s windows).
     pub max_seconds: f32,

@@ -10,6 +10,14 @@ use common::{chat_key, spawn_app, wait_until, Backend};
 
 on_both_databases!(uninstall_suspends_and_reinstall_restores);
 
+/// Whether number `id` is active in a `GET /api/v1/numbers` answer.
+fn is_active(numbers: &serde_json::Value, id: i64) -> Option<bool> {
+    numbers
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
+        .map(|x| x["active"] == true)
+}
+
 async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
     let app = spawn_app(backend).await;
     app.install().await;
@@ -38,12 +46,7 @@ async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
     let (_, portals) = app.api_get("/api/v1/portals").await;
     assert_eq!(portals[0]["installed"], false, "{portals}");
     let (_, numbers) = app.api_get("/api/v1/numbers").await;
-    let active = |id: i64| {
-        numbers
-            .as_array()
-            .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
-            .map(|x| x["active"] == true)
-    };
+    let active = |id: i64| is_active(&numbers, id);
     assert_eq!(active(n.id), Some(false), "{numbers}");
     // While the app is away a customer's message is not accepted, so WhatsApp keeps it and
     // retries (Meta retries for days): nothing is lost.
@@ -59,12 +62,7 @@ async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
     })
     .await;
     let (_, numbers) = app.api_get("/api/v1/numbers").await;
-    let active = |id: i64| {
-        numbers
-            .as_array()
-            .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
-            .map(|x| x["active"] == true)
-    };
+    let active = |id: i64| is_active(&numbers, id);
     assert_eq!(active(n.id), Some(true), "{numbers}");
     if admin_disconnected {
         assert_eq!(

@@ -15,7 +15,7 @@ use crate::{
     },
     bitrix24::B24Client,
     config::Settings,
-    http::{self, api::auth::JwtKeys, ApiError, AppState},
+    http::{self, api::auth::JwtKeys, ApiError, AppState, Outbound},
     store::{self, crypto},
     whatsapp::cloud::CloudClient,
 };
@@ -84,17 +84,13 @@ impl Application {
             .unwrap_or_else(|| format!("http://{}:{}", settings.host, port))
             .trim_end_matches('/')
             .to_string();
-        let timeout = Duration::from_millis(settings.http_timeout_ms);
-        let b24 = B24Client::new(
-            timeout,
-            settings.app_client_id.clone(),
-            settings.app_client_secret.clone(),
-        )
-        .map_err(|e| StartupError::Client(e.to_string()))?;
-        let graph = CloudClient::new(&settings.graph_base_url, &settings.graph_version, timeout)
-            .map_err(|e| StartupError::Client(e.to_string()))?;
-        let gateway = crate::whatsapp::gateway::GatewayClient::new(timeout)
-            .map_err(|e| StartupError::Client(e.to_string()))?;
+        // Two sets of clients, so actors and handlers never share a pooled connection.
+        let Outbound {
+            b24,
+            graph,
+            gateway,
+        } = outbound_clients(&settings)?;
+        let handler_clients = Arc::new(outbound_clients(&settings)?);
         let media =
             crate::media::LocalStore::new(settings.media_dir()).map_err(StartupError::Media)?;
         let media_http = reqwest::Client::builder()
@@ -154,6 +150,7 @@ impl Application {
             ctx,
             registry,
             numbers: Default::default(),
+            outbound: handler_clients,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -230,6 +227,25 @@ impl Stopper {
         self.state.ctx.lifecycle.begin_stop();
         self.server.stop(false).now_or_never();
     }
+}
+
+fn outbound_clients(settings: &Settings) -> Result<Outbound, StartupError> {
+    let timeout = Duration::from_millis(settings.http_timeout_ms);
+    Ok(Outbound {
+        b24: B24Client::new(
+            timeout,
+            settings.app_client_id.clone(),
+            settings.app_client_secret.clone(),
+        )
+        .map_err(client_error)?,
+        graph: CloudClient::new(&settings.graph_base_url, &settings.graph_version, timeout)
+            .map_err(client_error)?,
+        gateway: crate::whatsapp::gateway::GatewayClient::new(timeout).map_err(client_error)?,
+    })
+}
+
+fn client_error(e: impl std::fmt::Display) -> StartupError {
+    StartupError::Client(e.to_string())
 }
 
 fn http_drain_secs(shutdown_secs: u64) -> u64 {

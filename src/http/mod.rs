@@ -26,6 +26,18 @@ pub struct AppState {
     pub jwt: api::auth::JwtKeys,
     /// Cloud numbers by phone_number_id for the webhook path (short TTL).
     pub numbers: Arc<webhooks::cloud::NumberCache>,
+    /// Clients for the calls handlers make themselves (install check, credential checks, QR).
+    pub outbound: Arc<Outbound>,
+}
+
+/// Outbound clients for request handlers, apart from the actors' (`Ctx`). A pooled connection is
+/// driven by a task on the runtime that opened it; the HTTP workers' runtimes stop first at
+/// shutdown, so an actor call riding a connection a handler opened would fail after the provider
+/// had already acted on it, and its retry would be a duplicate.
+pub struct Outbound {
+    pub b24: crate::bitrix24::B24Client,
+    pub graph: crate::whatsapp::cloud::CloudClient,
+    pub gateway: crate::whatsapp::gateway::GatewayClient,
 }
 
 /// Body caps of the public endpoints: provider webhooks and portal events are small (Meta batches

@@ -359,7 +359,7 @@ pub(crate) async fn connect_gateway_instance(
         token: b.api_token_instance.clone(),
     };
     let session = state
-        .ctx
+        .outbound
         .gateway
         .state(&inst)
         .await
@@ -381,7 +381,7 @@ pub(crate) async fn connect_gateway_instance(
         state.ctx.public_url, number.id
     );
     if let Err(e) = state
-        .ctx
+        .outbound
         .gateway
         .set_settings(&inst, &webhook_url, &webhook_token)
         .await
@@ -426,7 +426,12 @@ pub(crate) async fn gateway_qr(
             ))
         }
     };
-    let (kind, message) = state.ctx.gateway.qr(&inst).await.map_err(gateway_error)?;
+    let (kind, message) = state
+        .outbound
+        .gateway
+        .qr(&inst)
+        .await
+        .map_err(gateway_error)?;
     Ok(match kind.as_str() {
         "qrCode" => {
             json!({"state": n.session_state, "qr": format!("data:image/png;base64,{message}")})

@@ -57,7 +57,7 @@ async fn confirm_with_portal(
     data: &portals::InstallData,
 ) -> Result<(), ApiError> {
     let answer = state
-        .ctx
+        .outbound
         .b24
         .call(
             &data.client_endpoint,

@@ -297,7 +297,12 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
         .await
         .respond();
     }
-    let display = match state.ctx.graph.phone_number(&pnid, &f.access_token).await {
+    let display = match state
+        .outbound
+        .graph
+        .phone_number(&pnid, &f.access_token)
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             let (status, words) = match &e {

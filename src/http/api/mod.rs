@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod debug;
 pub mod numbers;
+pub mod page;
 pub mod users;
 
 use actix_web::web;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::auth::{
     hash_password, password_problem, verify_password, Caller, Role, TokenError, TokenType,
 };
+use super::page::{invalid_field, paged, paging};
 use crate::{
     http::{ApiError, AppState},
     store::{audit, tenants, users},
@@ -77,38 +78,11 @@ fn error_answer(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
 }
 
-fn invalid_field(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_field", message)
-}
-
 fn blocking_failed(e: actix_web::error::BlockingError) -> ApiError {
     ApiError::Internal(format!("password hashing: {e}"))
 }
 
 /// `?page=&per_page=` (1-based; 50 a page by default, at most 200).
-fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
-    let num = |name: &str, default: u64, max: u64| -> Result<u64, ApiError> {
-        match q.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| invalid_field(format!("{name} must be a number from 1 to {max}"))),
-        }
-    };
-    Ok((num("page", 1, 1_000_000)?, num("per_page", 50, 200)?))
-}
-
-fn paged<T: Serialize>(items: Vec<T>, page: u64, per_page: u64, total: u64) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "items": items,
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-    }))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------------------------

@@ -93,3 +93,23 @@ pub enum StoreError {
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
 }
+
+/// `LOWER(col) LIKE '%needle%'` with the needle's `%`, `_` and `\` taken literally: a
+/// substring search that matches alike on SQLite and PostgreSQL (whose LIKE minds case).
+pub(crate) fn contains_ci<C: sea_orm::ColumnTrait>(
+    col: C,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, Func, LikeExpr};
+    use sea_orm::IntoSimpleExpr;
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for ch in needle.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Expr::expr(Func::lower(col.into_simple_expr())).like(LikeExpr::new(pattern).escape('\\'))
+}

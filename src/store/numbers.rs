@@ -2,8 +2,9 @@
 
 use entity::numbers;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TryIntoModel,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -187,6 +188,63 @@ pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<numbers::Model>, DbEr
         .order_by_asc(numbers::Column::Id)
         .all(c)
         .await
+}
+
+/// Which numbers a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Only numbers on this tenant's portals (what a tenant admin sees); `None`: every number.
+    pub tenant: Option<i64>,
+    pub portal_id: Option<i64>,
+    /// `cloud` or `gateway`.
+    pub transport: Option<String>,
+    /// The session state, exactly (`ok`, `token_invalid`, `authorized`, ...).
+    pub session_state: Option<String>,
+    pub active: Option<bool>,
+    /// Part of the display phone or of the phone_number_id, in any case.
+    pub text: Option<String>,
+}
+
+/// One page (1-based) of the numbers `f` selects, by id, and how many it selects in all.
+/// Only numbers whose portal exists are listed (the join), as the per-portal check did before.
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    f: &Filter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<numbers::Model>, u64), DbErr> {
+    use entity::portals;
+    let mut q = numbers::Entity::find().inner_join(portals::Entity);
+    if let Some(t) = f.tenant {
+        q = q.filter(portals::Column::TenantId.eq(t));
+    }
+    if let Some(p) = f.portal_id {
+        q = q.filter(numbers::Column::PortalId.eq(p));
+    }
+    if let Some(t) = &f.transport {
+        q = q.filter(numbers::Column::Transport.eq(t.as_str()));
+    }
+    if let Some(s) = &f.session_state {
+        q = q.filter(numbers::Column::SessionState.eq(s.as_str()));
+    }
+    if let Some(a) = f.active {
+        q = q.filter(numbers::Column::Active.eq(a));
+    }
+    if let Some(text) = &f.text {
+        q = q.filter(
+            Condition::any()
+                .add(super::contains_ci(numbers::Column::DisplayPhone, text))
+                .add(super::contains_ci(numbers::Column::PhoneNumberId, text)),
+        );
+    }
+    let total = q.clone().count(c).await?;
+    let items = q
+        .order_by_asc(numbers::Column::Id)
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(c)
+        .await?;
+    Ok((items, total))
 }
 
 /// Active numbers bound to a portal's line (routing operator replies).

@@ -3,7 +3,7 @@
 use entity::portals;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -81,6 +81,43 @@ pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<portals::M
 
 pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<portals::Model>, DbErr> {
     portals::Entity::find().all(c).await
+}
+
+/// Which portals a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Only this tenant's (what a tenant admin sees); `None`: every portal.
+    pub tenant: Option<i64>,
+    /// Part of the domain, in any case.
+    pub domain: Option<String>,
+    pub installed: Option<bool>,
+}
+
+/// One page (1-based) of the portals `f` selects, by id, and how many it selects in all.
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    f: &Filter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<portals::Model>, u64), DbErr> {
+    let mut q = portals::Entity::find();
+    if let Some(t) = f.tenant {
+        q = q.filter(portals::Column::TenantId.eq(t));
+    }
+    if let Some(d) = &f.domain {
+        q = q.filter(super::contains_ci(portals::Column::Domain, d));
+    }
+    if let Some(i) = f.installed {
+        q = q.filter(portals::Column::Installed.eq(i));
+    }
+    let total = q.clone().count(c).await?;
+    let items = q
+        .order_by_asc(portals::Column::Id)
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(c)
+        .await?;
+    Ok((items, total))
 }
 
 pub fn secrets(sb: &SecretBox, m: &portals::Model) -> Result<PortalSecrets, StoreError> {

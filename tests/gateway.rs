@@ -93,7 +93,8 @@ async fn link(g: &Gw) {
 
 async fn number_view(app: &TestApp, id: i64) -> Value {
     let (_, list) = app.api_get("/api/v1/numbers").await;
-    list.as_array()
+    list["items"]
+        .as_array()
         .and_then(|a| a.iter().find(|n| n["id"].as_i64() == Some(id)).cloned())
         .unwrap_or(Value::Null)
 }

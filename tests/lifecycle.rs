@@ -12,7 +12,7 @@ on_both_databases!(uninstall_suspends_and_reinstall_restores);
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
 fn is_active(numbers: &serde_json::Value, id: i64) -> Option<bool> {
-    numbers
+    numbers["items"]
         .as_array()
         .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(id)))
         .map(|x| x["active"] == true)
@@ -44,7 +44,7 @@ async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
 
     assert_eq!(app.b24.uninstall().await, 200);
     let (_, portals) = app.api_get("/api/v1/portals").await;
-    assert_eq!(portals[0]["installed"], false, "{portals}");
+    assert_eq!(portals["items"][0]["installed"], false, "{portals}");
     let (_, numbers) = app.api_get("/api/v1/numbers").await;
     let active = |id: i64| is_active(&numbers, id);
     assert_eq!(active(n.id), Some(false), "{numbers}");

@@ -80,7 +80,11 @@ async fn install_registers_connector_and_binds_events(backend: Backend) {
     }
     let (status, portals) = app.api_get("/api/v1/portals").await;
     assert_eq!(status, 200);
-    assert_eq!(portals.as_array().map(Vec::len), Some(1), "{portals}");
+    assert_eq!(
+        portals["items"].as_array().map(Vec::len),
+        Some(1),
+        "{portals}"
+    );
     let bindings = app.b24.bindings();
     let mut dedup = bindings.clone();
     dedup.sort();
@@ -112,7 +116,7 @@ async fn connect_activates_connector_on_line(backend: Backend) {
     assert_eq!(data["ID"], "wa_100200300");
     let (status, list) = app.api_get("/api/v1/numbers").await;
     assert_eq!(status, 200);
-    assert_eq!(list[0]["phone_number_id"], "100200300");
+    assert_eq!(list["items"][0]["phone_number_id"], "100200300");
     assert!(
         !list.to_string().contains(&n.access_token),
         "secret leaked: {list}"
@@ -810,7 +814,7 @@ async fn forged_install_is_refused_and_stores_nothing(backend: Backend) {
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["error"]["code"], "install_not_confirmed");
     let (_, portals) = app.api_get("/api/v1/portals").await;
-    assert_eq!(portals.as_array().map(Vec::len), Some(0), "{portals}");
+    assert_eq!(portals["total"], 0, "{portals}");
     assert!(b24.registered_connectors().is_empty());
     // The real install still works.
     app.install().await;

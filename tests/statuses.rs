@@ -262,7 +262,7 @@ async fn expired_token_stops_sending_until_reconnected(backend: Backend) {
     })
     .await;
     let (_, numbers) = app.api_get("/api/v1/numbers").await;
-    let me = numbers
+    let me = numbers["items"]
         .as_array()
         .and_then(|a| a.iter().find(|x| x["id"].as_i64() == Some(n.id)).cloned())
         .expect("number listed");

@@ -1,7 +1,34 @@
 //! The HTTP boundary's error: a status and a stable machine-readable code per case.
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error answer of the JSON API: `{"error": {"code", "message"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_field", "message": "per_page must be a number from 1 to 200"}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: `code` is stable (clients branch on it), `message` is for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code, e.g. `invalid_field`, `token_missing`, `unknown_number`.
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: message.into(),
+            },
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -129,7 +156,6 @@ impl ResponseError for ApiError {
             // Details go to the log, not to the caller.
             tracing::error!(error = %detail, "request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), self.to_string()))
     }
 }

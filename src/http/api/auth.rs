@@ -32,7 +32,7 @@ use crate::{
 /// What a caller may do. Tenant admins see and change their own tenant; support staff see all
 /// tenants and take operational actions (audited); billing reads usage and plans of all
 /// tenants and never writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     TenantAdmin,

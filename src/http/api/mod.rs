@@ -1,16 +1,19 @@
-//! `/api/v1`: the admin JSON API. Every route but `auth/login` and `auth/refresh` needs
-//! `Authorization: Bearer <access token>` (from login; `b24wa token` for development).
+//! `/api/v1`: the admin JSON API. Every route but `auth/login`, `auth/refresh` and
+//! `openapi.json` needs `Authorization: Bearer <access token>` (from login; `b24wa token` for
+//! development). Each route is documented in `openapi.rs` (tests/openapi.rs checks it).
 
 pub mod auth;
 pub mod debug;
 pub mod numbers;
+pub mod openapi;
 pub mod page;
 pub mod users;
 
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/portals", web::get().to(numbers::list_portals))
+    cfg.route("/openapi.json", web::get().to(openapi::document))
+        .route("/portals", web::get().to(numbers::list_portals))
         .route("/numbers", web::get().to(numbers::list))
         .route("/numbers", web::post().to(numbers::connect))
         .route("/numbers/gateway", web::post().to(numbers::connect_gateway))

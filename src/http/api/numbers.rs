@@ -1,43 +1,53 @@
 //! Connecting WhatsApp numbers to a portal's Open Line, and looking at them.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::page::{self, paged, paging, Page, PageParams};
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
-    http::{ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState},
     store::{chats, jobs, messages, numbers, portals},
     whatsapp::gateway::{GatewayError, Instance},
 };
 
-#[derive(Deserialize)]
+/// A Cloud API number to connect to an Open Line of an installed portal.
+#[derive(Deserialize, ToSchema)]
 pub struct ConnectCloudNumber {
+    /// The portal's `member_id`.
     pub member_id: String,
+    /// The Open Line id (digits).
     pub line: String,
     pub phone_number_id: String,
     #[serde(default)]
     pub display_phone: String,
+    #[schema(value_type = String, format = Password)]
     pub access_token: SecretString,
+    #[schema(value_type = String, format = Password)]
     pub app_secret: SecretString,
+    #[schema(value_type = String, format = Password)]
     pub verify_token: SecretString,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NumberView {
     pub id: i64,
     pub portal_id: i64,
     pub line: String,
+    /// `cloud` or `gateway`.
     pub transport: String,
+    /// The Cloud API's phone_number_id (`gw<instance id>` for a gateway number).
     pub phone_number_id: String,
     pub display_phone: String,
     pub active: bool,
-    /// `ok`, or `token_invalid` when WhatsApp rejected the token (reconnect the number).
+    /// Cloud: `ok`, or `token_invalid` when WhatsApp rejected the token (reconnect the
+    /// number); gateway: the instance state (`authorized`, `notAuthorized`, `blocked`, ...).
     pub session_state: String,
     pub session_changed_at: Option<i64>,
 }
@@ -78,6 +88,17 @@ fn tenant_of(p: &entity::portals::Model) -> i64 {
 /// Whether the caller may see `p`'s data.
 fn sees(caller: &Caller, p: &entity::portals::Model) -> bool {
     caller.require_tenant_access(tenant_of(p)).is_ok()
+}
+
+/// `sees` for a whole list, as a store filter: `Some(None)` every portal (support, billing),
+/// `Some(Some(t))` tenant `t`'s only, `None` nothing (a tenant admin without a tenant, which
+/// token verification already refuses).
+fn visible_tenant(caller: &Caller) -> Option<Option<i64>> {
+    if caller.role().is_global() {
+        Some(None)
+    } else {
+        caller.tenant().map(Some)
+    }
 }
 
 /// A number the caller may see (another tenant's is `404`, as if it did not exist), with its
@@ -141,8 +162,49 @@ async fn visible_portal(
     Ok(portal)
 }
 
-/// `POST /api/v1/numbers`: stores the number and activates our connector on the line (a stored
-/// job); answers once the activation finished or after 10 s with its current state.
+/// A number just connected, and how the activation on its line went.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectedView {
+    pub number: NumberView,
+    /// `active`, `failed` or `pending` (still trying after 10 s).
+    #[schema(example = "active")]
+    pub activation: String,
+    /// Why the activation failed or is still pending, if known.
+    pub activation_error: Option<String>,
+    /// Where the provider must send this number's webhooks.
+    pub webhook_url: String,
+}
+
+impl From<Connected> for ConnectedView {
+    fn from(c: Connected) -> Self {
+        Self {
+            number: NumberView::from(&c.number),
+            activation: c.activation.to_string(),
+            activation_error: c.activation_error,
+            webhook_url: c.webhook_url,
+        }
+    }
+}
+
+/// Connect a Cloud API number to a line
+///
+/// Stores the number and activates our connector on the line (a stored job); answers once the
+/// activation finished or after 10 s with its current state. Connecting a known
+/// phone_number_id again rebinds and updates it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/numbers",
+    operation_id = "connect_number",
+    tag = "numbers",
+    request_body = ConnectCloudNumber,
+    responses(
+        (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
+        (status = 400, description = "`invalid_field` (line not digits, empty id), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
+        (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn connect(
     state: web::Data<AppState>,
     caller: Caller,
@@ -152,12 +214,7 @@ pub async fn connect(
     non_empty("member_id", &b.member_id)?;
     let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_cloud_number(&state, &portal, b).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "number": NumberView::from(&c.number),
-        "activation": c.activation,
-        "activation_error": c.activation_error,
-        "webhook_url": c.webhook_url,
-    })))
+    Ok(HttpResponse::Created().json(ConnectedView::from(c)))
 }
 
 /// A number stored and its connector activation tried (the API and the settings page).
@@ -200,36 +257,242 @@ pub(crate) async fn connect_cloud_number(
     })
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let visible: std::collections::HashSet<i64> = portals::list(&state.ctx.db)
-        .await?
-        .iter()
-        .filter(|p| sees(&caller, p))
-        .map(|p| p.id)
-        .collect();
-    let all = numbers::list(&state.ctx.db).await?;
-    let views: Vec<NumberView> = all
-        .iter()
-        .filter(|n| visible.contains(&n.portal_id))
-        .map(NumberView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+/// How a number reaches WhatsApp (for the document; stored as text).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Transport {
+    Cloud,
+    Gateway,
 }
 
+/// The filters of `GET /api/v1/numbers` (with `page`, `per_page`), for the document: the
+/// handler reads them with the `page` parsers so that a bad value is `invalid_field`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NumberQuery {
+    /// Only the numbers of this portal.
+    #[param(minimum = 1)]
+    pub portal_id: Option<i64>,
+    #[param(inline)]
+    pub transport: Option<Transport>,
+    /// The session state, exactly (`ok`, `token_invalid`, `authorized`, `notAuthorized`, ...).
+    #[param(pattern = "^[A-Za-z0-9_]{1,64}$")]
+    pub state: Option<String>,
+    /// Only the numbers relaying (`true`) or switched off (`false`).
+    pub active: Option<bool>,
+    /// Part of the display phone or of the phone_number_id (any case).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+}
+
+/// The longest search term taken (`max_length` in `NumberQuery` and `PortalQuery` says it too).
+const MAX_SEARCH: usize = 100;
+
+/// List numbers
+///
+/// The numbers the caller sees (a tenant admin: its own tenant's), by id, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/numbers",
+    operation_id = "list_numbers",
+    tag = "numbers",
+    params(PageParams, NumberQuery),
+    responses(
+        (status = 200, description = "One page of numbers", body = Page<NumberView>),
+        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let session_state = page::param(&q, "state")
+        .map(|s| {
+            // States are identifiers; anything else is a typo, not a state nobody has.
+            if s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                Ok(s.to_string())
+            } else {
+                Err(page::invalid_field(
+                    "state must be a session state such as ok, token_invalid or authorized",
+                ))
+            }
+        })
+        .transpose()?;
+    let mut filter = numbers::Filter {
+        tenant: None,
+        portal_id: page::id(&q, "portal_id")?,
+        transport: page::one_of(
+            &q,
+            "transport",
+            &[numbers::TRANSPORT_CLOUD, numbers::TRANSPORT_GATEWAY],
+        )?
+        .map(str::to_string),
+        session_state,
+        active: page::flag(&q, "active")?,
+        text: page::search(&q, "q", MAX_SEARCH)?,
+    };
+    let Some(tenant) = visible_tenant(&caller) else {
+        return Ok(paged(Vec::<NumberView>::new(), page, per_page, 0));
+    };
+    filter.tenant = tenant;
+    let (items, total) = numbers::page(&state.ctx.db, &filter, page, per_page).await?;
+    let items: Vec<NumberView> = items.iter().map(NumberView::from).collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalView {
+    pub id: i64,
+    pub member_id: String,
+    pub domain: String,
+    /// `false` once the app was uninstalled (its numbers are suspended).
+    pub installed: bool,
+}
+
+impl From<&entity::portals::Model> for PortalView {
+    fn from(p: &entity::portals::Model) -> Self {
+        Self {
+            id: p.id,
+            member_id: p.member_id.clone(),
+            domain: p.domain.clone(),
+            installed: p.installed,
+        }
+    }
+}
+
+/// The filters of `GET /api/v1/portals` (with `page`, `per_page`), for the document.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PortalQuery {
+    /// Part of the domain (any case).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Only portals with the app installed (`true`) or uninstalled (`false`).
+    pub installed: Option<bool>,
+}
+
+/// List portals
+///
+/// The Bitrix24 portals the caller sees (a tenant admin: its own tenant's), by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/portals",
+    tag = "portals",
+    params(PageParams, PortalQuery),
+    responses(
+        (status = 200, description = "One page of portals", body = Page<PortalView>),
+        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_portals(
     state: web::Data<AppState>,
     caller: Caller,
+    q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = portals::list(&state.ctx.db).await?;
-    let views: Vec<_> = all
-        .iter()
-        .filter(|p| sees(&caller, p))
-        .map(|p| json!({"id": p.id, "member_id": p.member_id, "domain": p.domain, "installed": p.installed}))
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+    let (page, per_page) = paging(&q)?;
+    let mut filter = portals::Filter {
+        tenant: None,
+        domain: page::search(&q, "q", MAX_SEARCH)?,
+        installed: page::flag(&q, "installed")?,
+    };
+    let Some(tenant) = visible_tenant(&caller) else {
+        return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
+    };
+    filter.tenant = tenant;
+    let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
+    let items: Vec<PortalView> = items.iter().map(PortalView::from).collect();
+    Ok(paged(items, page, per_page, total))
 }
 
+/// A chat as `chat_messages` shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ChatView {
+    pub id: i64,
+    /// The Open Lines chat, once Bitrix24 created it.
+    pub b24_chat_id: Option<String>,
+    pub customer_name: String,
+}
+
+/// One message with its state on both sides.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    pub chat_id: i64,
+    /// `in` (customer to operator) or `out`.
+    pub direction: String,
+    /// `text`, `image`, `audio`, `document`, ...
+    pub kind: String,
+    /// WhatsApp's message id.
+    pub wamid: Option<String>,
+    pub b24_chat_id: Option<String>,
+    pub b24_message_id: Option<String>,
+    pub text: String,
+    /// In: `received`, `forwarded`; out: `queued`, `sent`, `delivered`, `read`, `failed`; or
+    /// `deleted`.
+    pub status: String,
+    pub error: Option<String>,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub media_id: Option<i64>,
+    /// A voice note's transcript, or why there is none.
+    pub transcript: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<entity::messages::Model> for MessageView {
+    fn from(m: entity::messages::Model) -> Self {
+        Self {
+            id: m.id,
+            chat_id: m.chat_id,
+            direction: m.direction,
+            kind: m.kind,
+            wamid: m.wamid,
+            b24_chat_id: m.b24_chat_id,
+            b24_message_id: m.b24_message_id,
+            text: m.text,
+            status: m.status,
+            error: m.error,
+            sent_at: m.sent_at,
+            delivered_at: m.delivered_at,
+            read_at: m.read_at,
+            media_id: m.media_id,
+            transcript: m.transcript,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatMessagesView {
+    pub chat: ChatView,
+    /// Oldest first.
+    pub messages: Vec<MessageView>,
+}
+
+/// A chat's messages
+///
 /// Messages of one chat with their state on each side (what operators' ticks are built from).
+#[utoipa::path(
+    get,
+    path = "/api/v1/numbers/{id}/chats/{wa_id}/messages",
+    tag = "numbers",
+    params(
+        ("id" = i64, Path, description = "The number's id"),
+        ("wa_id" = String, Path, description = "The customer's WhatsApp id"),
+    ),
+    responses(
+        (status = 200, description = "The chat and its messages", body = ChatMessagesView),
+        (status = 404, description = "`unknown_number` (or another tenant's), `unknown_chat`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn chat_messages(
     state: web::Data<AppState>,
     caller: Caller,
@@ -246,10 +509,14 @@ pub async fn chat_messages(
     // Read again after the messages: what a message shows of Bitrix24 is then on the chat too
     // (both are written in one transaction; two separate reads could straddle it).
     let chat = chats::get(&state.ctx.db, chat.id).await?.unwrap_or(chat);
-    Ok(HttpResponse::Ok().json(json!({
-        "chat": {"id": chat.id, "b24_chat_id": chat.b24_chat_id, "customer_name": chat.customer_name},
-        "messages": list,
-    })))
+    Ok(HttpResponse::Ok().json(ChatMessagesView {
+        chat: ChatView {
+            id: chat.id,
+            b24_chat_id: chat.b24_chat_id,
+            customer_name: chat.customer_name,
+        },
+        messages: list.into_iter().map(MessageView::from).collect(),
+    }))
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.
@@ -286,13 +553,18 @@ async fn activate(
     Ok(("pending", error))
 }
 
-#[derive(Deserialize)]
+/// A Web gateway instance to connect to an Open Line of an installed portal.
+#[derive(Deserialize, ToSchema)]
 pub struct ConnectGatewayNumber {
+    /// The portal's `member_id`.
     pub member_id: String,
+    /// The Open Line id (digits).
     pub line: String,
-    /// The instance's API base (`apiUrl`).
+    /// The instance's API base (`apiUrl`), http(s).
     pub api_url: String,
+    /// Digits.
     pub id_instance: String,
+    #[schema(value_type = String, format = Password)]
     pub api_token_instance: SecretString,
     #[serde(default)]
     pub display_phone: String,
@@ -311,9 +583,26 @@ fn gateway_error(e: GatewayError) -> ApiError {
     }
 }
 
-/// `POST /api/v1/numbers/gateway`: connects a Web gateway instance. The credentials are checked
-/// against the gateway (`getStateInstance`), its webhooks are pointed at us with a fresh
-/// per-number token (`setSettings`), and the connector is activated on the line.
+/// Connect a Web gateway instance to a line
+///
+/// The credentials are checked against the gateway (`getStateInstance`), its webhooks are
+/// pointed at us with a fresh per-number token (`setSettings`), and the connector is activated
+/// on the line.
+#[utoipa::path(
+    post,
+    path = "/api/v1/numbers/gateway",
+    tag = "numbers",
+    request_body = ConnectGatewayNumber,
+    responses(
+        (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
+        (status = 400, description = "`invalid_field` (line, api_url, id_instance), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
+        (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
+        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token", body = ErrorBody),
+        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn connect_gateway(
     state: web::Data<AppState>,
     caller: Caller,
@@ -323,12 +612,7 @@ pub async fn connect_gateway(
     non_empty("member_id", &b.member_id)?;
     let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_gateway_instance(&state, &portal, b).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "number": NumberView::from(&c.number),
-        "activation": c.activation,
-        "activation_error": c.activation_error,
-        "webhook_url": c.webhook_url,
-    })))
+    Ok(HttpResponse::Created().json(ConnectedView::from(c)))
 }
 
 /// Connects a gateway instance on `portal`'s line: credentials checked against the gateway,
@@ -398,8 +682,35 @@ pub(crate) async fn connect_gateway_instance(
     })
 }
 
-/// `GET /api/v1/numbers/{id}/qr`: the gateway's current QR (a PNG data URL) while the phone is
-/// not linked, or the state once it is.
+/// A gateway number's QR, or its state once the phone is linked.
+#[derive(Serialize, ToSchema)]
+pub struct QrView {
+    /// The instance state (`authorized` once linked).
+    pub state: String,
+    /// `data:image/png;base64,...` while the phone is not linked; `null` otherwise.
+    pub qr: Option<String>,
+    /// What the gateway said instead of a QR, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A gateway number's QR
+///
+/// The gateway's current QR (a PNG data URL) while the phone is not linked, or the state once
+/// it is.
+#[utoipa::path(
+    get,
+    path = "/api/v1/numbers/{id}/qr",
+    tag = "numbers",
+    params(("id" = i64, Path, description = "The number's id")),
+    responses(
+        (status = 200, description = "The QR to scan, or the linked state", body = QrView),
+        (status = 404, description = "`unknown_number`: no gateway number with this id (or another tenant's)", body = ErrorBody),
+        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the stored credentials", body = ErrorBody),
+        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn qr(
     state: web::Data<AppState>,
     caller: Caller,
@@ -416,7 +727,7 @@ pub async fn qr(
 pub(crate) async fn gateway_qr(
     state: &AppState,
     n: &entity::numbers::Model,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<QrView, ApiError> {
     let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, n)? {
         crate::actors::number::Transport::Gateway(i) => i,
         crate::actors::number::Transport::Cloud(_) => {
@@ -433,11 +744,21 @@ pub(crate) async fn gateway_qr(
         .await
         .map_err(gateway_error)?;
     Ok(match kind.as_str() {
-        "qrCode" => {
-            json!({"state": n.session_state, "qr": format!("data:image/png;base64,{message}")})
-        }
-        "alreadyLogged" => json!({"state": "authorized", "qr": null}),
-        _ => json!({"state": n.session_state, "qr": null, "message": message}),
+        "qrCode" => QrView {
+            state: n.session_state.clone(),
+            qr: Some(format!("data:image/png;base64,{message}")),
+            message: None,
+        },
+        "alreadyLogged" => QrView {
+            state: "authorized".into(),
+            qr: None,
+            message: None,
+        },
+        _ => QrView {
+            state: n.session_state.clone(),
+            qr: None,
+            message: Some(message),
+        },
     })
 }
 
@@ -469,7 +790,28 @@ pub(crate) async fn disconnect_number(
     Ok(())
 }
 
-/// `POST /api/v1/numbers/{id}/disconnect`.
+#[derive(Serialize, ToSchema)]
+pub struct DisconnectedView {
+    /// The number, now inactive.
+    pub number: NumberView,
+}
+
+/// Disconnect a number
+///
+/// Stops the number relaying on its line and switches our connector off there (a stored job).
+/// History is kept; connecting it again resumes.
+#[utoipa::path(
+    post,
+    path = "/api/v1/numbers/{id}/disconnect",
+    tag = "numbers",
+    params(("id" = i64, Path, description = "The number's id")),
+    responses(
+        (status = 200, description = "Disconnected", body = DisconnectedView),
+        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
+        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn disconnect(
     state: web::Data<AppState>,
     caller: Caller,
@@ -478,5 +820,7 @@ pub async fn disconnect(
     let (n, _) = number_for(&state, &caller, path.into_inner(), true).await?;
     disconnect_number(&state, &n).await?;
     let n = numbers::get(&state.ctx.db, n.id).await?.unwrap_or(n);
-    Ok(HttpResponse::Ok().json(json!({"number": NumberView::from(&n)})))
+    Ok(HttpResponse::Ok().json(DisconnectedView {
+        number: NumberView::from(&n),
+    }))
 }

@@ -1,11 +1,11 @@
 //! One paging convention for every list: `?page=&per_page=` in, `{items, page, per_page, total}`
-//! out.
+//! out; and the parsers for list filters, so that every bad value is a `400 invalid_field`.
 
 use std::collections::HashMap;
 
 use actix_web::HttpResponse;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::ApiError;
 
@@ -14,6 +14,29 @@ pub const MAX_PER_PAGE: u64 = 200;
 
 pub fn invalid_field(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_field", message)
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// 1-based.
+    pub page: u64,
+    pub per_page: u64,
+    /// How many items match in all pages.
+    pub total: u64,
+}
+
+/// `?page=&per_page=`, as the OpenAPI document shows them (handlers read them with `paging`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
+    pub page: Option<u64>,
+    /// Items per page (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<u64>,
 }
 
 /// `(page, per_page)`, 1-based, with clear errors for anything out of range.
@@ -35,15 +58,104 @@ pub fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
 }
 
 pub fn paged<T: Serialize>(items: Vec<T>, page: u64, per_page: u64, total: u64) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "items": items,
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-    }))
+    HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    })
 }
 
 /// A non-empty query parameter.
 pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `?name=true|false`, if given.
+pub fn flag(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>, ApiError> {
+    match param(q, name) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(invalid_field(format!("{name} must be true or false"))),
+    }
+}
+
+/// `?name=<id>` (a positive integer), if given.
+pub fn id(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    param(q, name)
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid_field(format!("{name} must be a positive integer")))
+        })
+        .transpose()
+}
+
+/// `?name=<text>` for a substring search, if given: at most `max` characters (a search term
+/// longer than any stored value only costs a scan).
+pub fn search(
+    q: &HashMap<String, String>,
+    name: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    match param(q, name) {
+        Some(v) if v.chars().count() > max => Err(invalid_field(format!(
+            "{name} must have at most {max} characters"
+        ))),
+        v => Ok(v.map(str::to_string)),
+    }
+}
+
+/// `?name=<one of allowed>`, if given.
+pub fn one_of<'a>(
+    q: &HashMap<String, String>,
+    name: &str,
+    allowed: &[&'a str],
+) -> Result<Option<&'a str>, ApiError> {
+    match param(q, name) {
+        None => Ok(None),
+        Some(v) => allowed
+            .iter()
+            .find(|a| **a == v)
+            .copied()
+            .map(Some)
+            .ok_or_else(|| invalid_field(format!("{name} must be one of {}", allowed.join(", ")))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn filters_parse_or_name_the_bad_field() {
+        assert_eq!(flag(&q(&[("a", "true")]), "a").ok(), Some(Some(true)));
+        assert_eq!(flag(&q(&[("a", " ")]), "a").ok(), Some(None));
+        assert_eq!(
+            flag(&q(&[("a", "yes")]), "a").err().map(|e| e.code()),
+            Some("invalid_field")
+        );
+        assert_eq!(id(&q(&[("p", "7")]), "p").ok(), Some(Some(7)));
+        assert!(id(&q(&[("p", "0")]), "p").is_err());
+        assert!(id(&q(&[("p", "x")]), "p").is_err());
+        assert_eq!(
+            one_of(&q(&[("t", "cloud")]), "t", &["cloud", "gateway"]).ok(),
+            Some(Some("cloud"))
+        );
+        assert!(one_of(&q(&[("t", "fax")]), "t", &["cloud", "gateway"]).is_err());
+        assert!(search(&q(&[("s", "abcd")]), "s", 3).is_err());
+        assert_eq!(
+            search(&q(&[("s", " ab ")]), "s", 3).ok(),
+            Some(Some("ab".to_string()))
+        );
+    }
 }

@@ -10,14 +10,16 @@ use entity::{audit_log, tenants as tenant_rows, users as user_rows};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{
     hash_password, password_problem, verify_password, Caller, Role, TokenError, TokenType,
 };
-use super::page::{invalid_field, paged, paging};
+use super::numbers::PortalView;
+use super::page::{invalid_field, paged, paging, Page, PageParams};
 use crate::{
-    http::{ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState},
     store::{audit, tenants, users},
 };
 
@@ -25,10 +27,11 @@ use crate::{
 // Views
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
+    #[schema(value_type = Role)]
     pub role: String,
     pub tenant_id: Option<i64>,
     pub disabled: bool,
@@ -50,7 +53,7 @@ impl From<&user_rows::Model> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TenantView {
     pub id: i64,
     pub name: String,
@@ -75,22 +78,36 @@ fn to_json<T: Serialize>(v: &T) -> Value {
 
 /// An error answer for the statuses `ApiError` has no case for (409, 429).
 fn error_answer(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
+    HttpResponse::build(status).json(ErrorBody::new(code, message))
 }
 
 fn blocking_failed(e: actix_web::error::BlockingError) -> ApiError {
     ApiError::Internal(format!("password hashing: {e}"))
 }
 
-/// `?page=&per_page=` (1-based; 50 a page by default, at most 200).
 // ---------------------------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub email: String,
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+}
+
+/// A token pair and who it is for.
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Only for `POST /api/v1/auth/refresh`.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    pub user: UserView,
 }
 
 /// The longest email and password considered (longer ones cannot be right).
@@ -110,18 +127,34 @@ fn session_answer(
         .jwt
         .issue_pair(user.id, &user.email, role, user.tenant_id)
         .map_err(|e| ApiError::Internal(format!("sign token: {e}")))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "token_type": pair.token_type,
-        "expires_in": pair.expires_in,
-        "user": UserView::from(user),
-    })))
+    Ok(HttpResponse::Ok().json(SessionView {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        token_type: pair.token_type.to_string(),
+        expires_in: pair.expires_in,
+        user: UserView::from(user),
+    }))
 }
 
-/// `POST /auth/login` `{email, password}`: a token pair, or `invalid_credentials` whichever part
-/// was wrong (an unknown email costs the same hash check); `rate_limited` (429, Retry-After)
-/// after too many failures for the account or from the IP.
+/// Log in
+///
+/// `{email, password}`: a token pair, or `invalid_credentials` whichever part was wrong (an
+/// unknown email costs the same hash check); `rate_limited` (429, Retry-After) after too many
+/// failures for the account or from the IP.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = SessionView),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: wrong email or password, or a disabled user", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed logins; wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(())
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -171,13 +204,27 @@ pub async fn login(
     session_answer(&state, &user, role)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// `POST /auth/refresh` `{refresh_token}`: a new pair, with the user's current role and tenant
-/// (a disabled or removed user gets `token_invalid`).
+/// Refresh a session
+///
+/// `{refresh_token}`: a new pair, with the user's current role and tenant (a disabled or
+/// removed user gets `token_invalid`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = SessionView),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, description = "`token_expired`, `token_invalid` (not a refresh token, or the user is disabled or gone)", body = ErrorBody),
+    ),
+    security(())
+)]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
@@ -194,7 +241,30 @@ pub async fn refresh(
     session_answer(&state, &user, role)
 }
 
-/// `GET /auth/me`: who the token says the caller is (and the user, for a login's token).
+/// Who the token says the caller is.
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    /// The user id (tokens from login) or a name (`b24wa token`).
+    pub sub: String,
+    pub role: Role,
+    /// The tenant of a tenant admin; `null` for support and billing.
+    pub tenant: Option<i64>,
+    /// When the access token runs out (Unix seconds).
+    pub expires_at: i64,
+    /// The user, for a login's token.
+    pub user: Option<UserView>,
+}
+
+/// The caller
+///
+/// Who the token says the caller is (and the user, for a login's token).
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses((status = 200, description = "The caller", body = MeView)),
+    security(("bearer" = []))
+)]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let user = match caller.user_id() {
         Some(id) => users::get(&state.ctx.db, id)
@@ -202,20 +272,34 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
             .map(|u| UserView::from(&u)),
         None => None,
     };
-    Ok(HttpResponse::Ok().json(json!({
-        "sub": caller.0.sub,
-        "role": caller.role(),
-        "tenant": caller.tenant(),
-        "expires_at": caller.0.exp,
-        "user": user,
-    })))
+    Ok(HttpResponse::Ok().json(MeView {
+        sub: caller.0.sub.clone(),
+        role: caller.role(),
+        tenant: caller.tenant(),
+        expires_at: caller.0.exp,
+        user,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tenants
 // ---------------------------------------------------------------------------------------------
 
-/// `GET /tenants?page=&per_page=`: every tenant, for support and billing.
+/// List tenants
+///
+/// Every tenant, by id, for support and billing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(PageParams),
+    responses(
+        (status = 200, description = "One page of tenants", body = Page<TenantView>),
+        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a tenant admin (use `GET /api/v1/tenants/{id}`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_tenants(
     state: web::Data<AppState>,
     caller: Caller,
@@ -233,9 +317,11 @@ pub async fn list_tenants(
     Ok(paged(items, page, per_page, total))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewTenant {
+    /// 1 to 200 characters.
     pub name: String,
+    /// 1 to 64 of `[a-z0-9_-]`; `free` when left out.
     #[serde(default)]
     pub plan: Option<String>,
 }
@@ -261,7 +347,21 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
     Ok(plan.to_string())
 }
 
-/// `POST /tenants` `{name, plan?}` (support; audited).
+/// Create a tenant
+///
+/// `{name, plan?}` (support; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    request_body = NewTenant,
+    responses(
+        (status = 201, description = "Created", body = TenantView),
+        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_tenant(
     state: web::Data<AppState>,
     caller: Caller,
@@ -295,7 +395,28 @@ async fn tenant_or_404(db: &DatabaseConnection, id: i64) -> Result<tenant_rows::
         .ok_or_else(|| ApiError::not_found("not_found", "no such tenant"))
 }
 
-/// `GET /tenants/{id}`: the tenant and its portals (a tenant admin: its own only, others 404).
+/// A tenant and its portals.
+#[derive(Serialize, ToSchema)]
+pub struct TenantDetailView {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    pub portals: Vec<PortalView>,
+}
+
+/// A tenant
+///
+/// The tenant and its portals (a tenant admin: its own only, others 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant", body = TenantDetailView),
+        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_tenant(
     state: web::Data<AppState>,
     caller: Caller,
@@ -304,24 +425,19 @@ pub async fn get_tenant(
     let id = path.into_inner();
     caller.require_tenant_access(id)?;
     let tenant = tenant_or_404(&state.ctx.db, id).await?;
-    let portals: Vec<Value> = tenants::portals_of(&state.ctx.db, id)
+    let portals: Vec<PortalView> = tenants::portals_of(&state.ctx.db, id)
         .await?
         .iter()
-        .map(|p| {
-            json!({
-                "id": p.id,
-                "domain": p.domain,
-                "member_id": p.member_id,
-                "installed": p.installed,
-            })
-        })
+        .map(PortalView::from)
         .collect();
-    let mut answer = to_json(&TenantView::from(&tenant));
-    answer["portals"] = Value::Array(portals);
-    Ok(HttpResponse::Ok().json(answer))
+    Ok(HttpResponse::Ok().json(TenantDetailView {
+        tenant: TenantView::from(&tenant),
+        portals,
+    }))
 }
 
-#[derive(Deserialize)]
+/// What to change; what is left out stays.
+#[derive(Deserialize, ToSchema)]
 pub struct TenantChange {
     #[serde(default)]
     pub name: Option<String>,
@@ -329,7 +445,23 @@ pub struct TenantChange {
     pub plan: Option<String>,
 }
 
-/// `PATCH /tenants/{id}` `{name?, plan?}` (support; audited with before and after).
+/// Change a tenant
+///
+/// `{name?, plan?}` (support; audited with before and after).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    request_body = TenantChange,
+    responses(
+        (status = 200, description = "The tenant after the change", body = TenantView),
+        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_tenant(
     state: web::Data<AppState>,
     caller: Caller,
@@ -359,7 +491,20 @@ pub async fn update_tenant(
     Ok(HttpResponse::Ok().json(after))
 }
 
-/// `GET /tenants/{id}/users` (a tenant admin: its own tenant only).
+/// A tenant's users
+///
+/// A tenant admin: its own tenant only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}/users",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant's users", body = Vec<UserView>),
+        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_tenant_users(
     state: web::Data<AppState>,
     caller: Caller,
@@ -489,16 +634,35 @@ pub async fn create_user(
     Ok(user)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewTenantUser {
     pub email: String,
+    /// Long enough and not trivial (the answer says what is wrong).
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     /// Only `tenant_admin` (the default) belongs to a tenant.
     #[serde(default)]
     pub role: Option<String>,
 }
 
-/// `POST /tenants/{id}/users` `{email, password, role?}`: a tenant admin (support; audited).
+/// Add a tenant admin
+///
+/// `{email, password, role?}`: a tenant admin of the tenant (support; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{id}/users",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    request_body = NewTenantUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "`invalid_field` (email, password, role), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        (status = 409, description = "`email_taken`: a user with this email exists", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create_tenant_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -532,13 +696,29 @@ pub async fn create_tenant_user(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UserChange {
     pub disabled: bool,
 }
 
-/// `PATCH /users/{id}` `{disabled}` (support; audited). A disabled user cannot log in or
-/// refresh; access tokens already issued run out within their lifetime.
+/// Disable or enable a user
+///
+/// `{disabled}` (support; audited). A disabled user cannot log in or refresh; access tokens
+/// already issued run out within their lifetime.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body = UserChange,
+    responses(
+        (status = 200, description = "The user after the change", body = UserView),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -569,23 +749,67 @@ pub async fn update_user(
 // Audit log
 // ---------------------------------------------------------------------------------------------
 
-fn audit_view(r: &audit_log::Model) -> Value {
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())))
-    };
-    json!({
-        "id": r.id,
-        "actor": r.actor,
-        "action": r.action,
-        "target": r.target,
-        "before": parse(&r.before),
-        "after": parse(&r.after),
-        "at": r.at,
-    })
+/// One audit record.
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: i64,
+    /// The user's email, or the token's subject.
+    pub actor: String,
+    /// E.g. `tenant.create`, `tenant.update`, `user.create`, `user.update`.
+    pub action: String,
+    /// E.g. `tenant:3`, `user:7`.
+    pub target: String,
+    /// The target's state before (JSON), if it existed.
+    pub before: Option<Value>,
+    /// The target's state after (JSON), if it still exists.
+    pub after: Option<Value>,
+    /// Unix milliseconds.
+    pub at: i64,
 }
 
-/// `GET /audit?page=&per_page=&actor=&action=` (support): newest first.
+impl From<&audit_log::Model> for AuditView {
+    fn from(r: &audit_log::Model) -> Self {
+        let parse = |s: &Option<String>| {
+            s.as_deref()
+                .map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())))
+        };
+        Self {
+            id: r.id,
+            actor: r.actor.clone(),
+            action: r.action.clone(),
+            target: r.target.clone(),
+            before: parse(&r.before),
+            after: parse(&r.after),
+            at: r.at,
+        }
+    }
+}
+
+/// The filters of `GET /api/v1/audit` (with `page`, `per_page`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only records by this actor (exactly).
+    pub actor: Option<String>,
+    /// Only records of this action (exactly), e.g. `tenant.update`.
+    pub action: Option<String>,
+}
+
+/// The audit log
+///
+/// Support: admin changes, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(PageParams, AuditQuery),
+    responses(
+        (status = 200, description = "One page of records", body = Page<AuditView>),
+        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn audit_log(
     state: web::Data<AppState>,
     caller: Caller,
@@ -598,7 +822,7 @@ pub async fn audit_log(
         action: q.get("action").filter(|s| !s.is_empty()).cloned(),
     };
     let (items, total) = audit::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<Value> = items.iter().map(audit_view).collect();
+    let items: Vec<AuditView> = items.iter().map(AuditView::from).collect();
     Ok(paged(items, page, per_page, total))
 }
 

@@ -1,0 +1,92 @@
+// Routes: the sign-in page, and the signed-in frame with a page per role (README: Roles).
+
+import { Button, Center, Stack, Text, Title } from '@mantine/core';
+import type { ReactNode } from 'react';
+import { createBrowserRouter, Link, Navigate, Outlet, RouterProvider, useLocation } from 'react-router';
+import type { Role } from './api/types';
+import { useAuth, useMe } from './auth/AuthContext';
+import { Layout } from './components/Layout';
+import { FullPageLoader } from './components/States';
+import { homeFor } from './lib/roles';
+import { Audit } from './pages/Audit';
+import { ChatMessages } from './pages/ChatMessages';
+import { Conversations } from './pages/Conversations';
+import { Jobs } from './pages/Jobs';
+import { Login } from './pages/Login';
+import { MessageSearch } from './pages/MessageSearch';
+import { Numbers } from './pages/Numbers';
+import { QrPairing } from './pages/QrPairing';
+import { TenantDetail } from './pages/TenantDetail';
+import { Tenants } from './pages/Tenants';
+import { Trace } from './pages/Trace';
+import { Usage } from './pages/Usage';
+
+function RequireAuth() {
+  const { status } = useAuth();
+  const location = useLocation();
+  if (status === 'checking') return <FullPageLoader />;
+  if (status === 'signed-out') return <Navigate to="/login" replace state={{ from: `${location.pathname}${location.search}` }} />;
+  return <Outlet />;
+}
+
+function Home() {
+  return <Navigate to={homeFor(useMe().role)} replace />;
+}
+
+function Message({ title, text }: { title: string; text: string }) {
+  return (
+    <Center py={80}>
+      <Stack align="center" gap="xs">
+        <Title order={2}>{title}</Title>
+        <Text c="dimmed">{text}</Text>
+        <Button component={Link} to="/" variant="light" mt="sm">
+          Go to the start page
+        </Button>
+      </Stack>
+    </Center>
+  );
+}
+
+function Allow({ roles, children }: { roles: Role[]; children: ReactNode }) {
+  const me = useMe();
+  if (!roles.includes(me.role)) return <Message title="Not for your role" text="Your account cannot open this page." />;
+  return <>{children}</>;
+}
+
+const OPS: Role[] = ['tenant_admin', 'support'];
+const GLOBAL: Role[] = ['support', 'billing'];
+const ALL: Role[] = ['tenant_admin', 'support', 'billing'];
+
+const router = createBrowserRouter(
+  [
+    { path: '/login', element: <Login /> },
+    {
+      element: <RequireAuth />,
+      children: [
+        {
+          element: <Layout />,
+          children: [
+            { index: true, element: <Home /> },
+            { path: 'numbers', element: <Allow roles={OPS}><Numbers /></Allow> },
+            { path: 'numbers/:id/qr', element: <Allow roles={OPS}><QrPairing /></Allow> },
+            { path: 'conversations', element: <Allow roles={OPS}><Conversations /></Allow> },
+            { path: 'conversations/:numberId/:waId', element: <Allow roles={OPS}><ChatMessages /></Allow> },
+            { path: 'messages', element: <Allow roles={OPS}><MessageSearch /></Allow> },
+            { path: 'messages/:id', element: <Allow roles={OPS}><Trace /></Allow> },
+            { path: 'jobs', element: <Allow roles={OPS}><Jobs /></Allow> },
+            { path: 'tenants', element: <Allow roles={GLOBAL}><Tenants /></Allow> },
+            { path: 'tenants/:id', element: <Allow roles={GLOBAL}><TenantDetail /></Allow> },
+            { path: 'audit', element: <Allow roles={['support']}><Audit /></Allow> },
+            { path: 'usage', element: <Allow roles={ALL}><Usage /></Allow> },
+            { path: '*', element: <Message title="Page not found" text="There is nothing at this address." /> },
+          ],
+        },
+      ],
+    },
+  ],
+  { basename: import.meta.env.BASE_URL.replace(/\/$/, '') },
+);
+
+export function App() {
+  return <RouterProvider router={router} />;
+}

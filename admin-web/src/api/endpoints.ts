@@ -1,0 +1,69 @@
+// One typed function per admin API route the app uses (README: API).
+
+import { ApiClient, asPage } from './client';
+import type {
+  AuditRecord,
+  Chat,
+  ChatMessages,
+  ConnectCloud,
+  ConnectedView,
+  ConnectGateway,
+  Job,
+  Me,
+  Message,
+  NumberView,
+  Page,
+  PageQuery,
+  Portal,
+  QrView,
+  Tenant,
+  TenantDetail,
+  Trace,
+  Usage,
+} from './types';
+
+export interface Period {
+  from?: string;
+  to?: string;
+}
+
+export function endpoints(c: ApiClient) {
+  const page = <T>(path: string, q: Record<string, string | number | boolean | undefined>, signal?: AbortSignal) =>
+    c.get<Page<T> | T[]>(path, q, signal).then((raw) => asPage(raw));
+  return {
+    me: (signal?: AbortSignal) => c.get<Me>('/auth/me', undefined, signal),
+
+    portals: (q: PageQuery & { q?: string; installed?: boolean }, signal?: AbortSignal) =>
+      page<Portal>('/portals', { ...q }, signal),
+
+    numbers: (q: PageQuery & { portal_id?: number; transport?: string; state?: string; active?: boolean; q?: string }, signal?: AbortSignal) =>
+      page<NumberView>('/numbers', { ...q }, signal),
+    connectCloud: (body: ConnectCloud) => c.post<ConnectedView>('/numbers', body),
+    connectGateway: (body: ConnectGateway) => c.post<ConnectedView>('/numbers/gateway', body),
+    qr: (id: number, signal?: AbortSignal) => c.get<QrView>(`/numbers/${id}/qr`, undefined, signal),
+    disconnect: (id: number) => c.post<{ number: NumberView }>(`/numbers/${id}/disconnect`),
+
+    chats: (q: PageQuery & { number_id?: number; q?: string }, signal?: AbortSignal) => page<Chat>('/chats', { ...q }, signal),
+    chatMessages: (numberId: number, waId: string, signal?: AbortSignal) =>
+      c.get<ChatMessages>(`/numbers/${numberId}/chats/${encodeURIComponent(waId)}/messages`, undefined, signal),
+
+    searchMessages: (
+      q: PageQuery & { q?: string; number_id?: number; chat_id?: number; direction?: string; status?: string; from?: string; to?: string },
+      signal?: AbortSignal,
+    ) => page<Message>('/messages', { ...q }, signal),
+    trace: (id: number, signal?: AbortSignal) => c.get<Trace>(`/messages/${id}`, undefined, signal),
+
+    jobs: (q: PageQuery & { status?: string; kind?: string; owner?: string }, signal?: AbortSignal) => page<Job>('/jobs', { ...q }, signal),
+    redrive: (id: number) => c.post<Job>(`/jobs/${id}/redrive`),
+
+    tenants: (q: PageQuery, signal?: AbortSignal) => page<Tenant>('/tenants', { ...q }, signal),
+    tenant: (id: number, signal?: AbortSignal) => c.get<TenantDetail>(`/tenants/${id}`, undefined, signal),
+    audit: (q: PageQuery & { actor?: string; action?: string }, signal?: AbortSignal) => page<AuditRecord>('/audit', { ...q }, signal),
+
+    usage: (tenantId: number, period: Period, signal?: AbortSignal) =>
+      c.get<Usage>(`/tenants/${tenantId}/usage`, { ...period }, signal),
+    allUsage: (q: PageQuery & Period, signal?: AbortSignal) => page<Usage>('/usage', { ...q }, signal),
+  };
+}
+
+export type Api = ReturnType<typeof endpoints>;

@@ -1,0 +1,222 @@
+// The admin API's shapes (src/http/api/*.rs in the service). Times are Unix milliseconds unless
+// a field says otherwise.
+
+export type Role = 'tenant_admin' | 'support' | 'billing';
+
+export interface Page<T> {
+  items: T[];
+  /** 1-based. */
+  page: number;
+  per_page: number;
+  /** Items matching across all pages. */
+  total: number;
+}
+
+export interface PageQuery {
+  page?: number;
+  per_page?: number;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  role: Role;
+  tenant_id: number | null;
+  disabled: boolean;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+export interface SessionView {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  /** Seconds the access token lives. */
+  expires_in: number;
+  user: User;
+}
+
+export interface Me {
+  sub: string;
+  role: Role;
+  /** A tenant admin's tenant; null for support and billing. */
+  tenant: number | null;
+  /** Unix seconds. */
+  expires_at: number;
+  user: User | null;
+}
+
+export interface Tenant {
+  id: number;
+  name: string;
+  plan: string;
+  created_at: number;
+}
+
+export interface Portal {
+  id: number;
+  member_id: string;
+  domain: string;
+  installed: boolean;
+}
+
+export interface TenantDetail extends Tenant {
+  portals: Portal[];
+}
+
+export type Transport = 'cloud' | 'gateway';
+
+export interface NumberView {
+  id: number;
+  portal_id: number;
+  line: string;
+  transport: Transport;
+  phone_number_id: string;
+  display_phone: string;
+  active: boolean;
+  /** Cloud: `ok` or `token_invalid`; gateway: `authorized`, `notAuthorized`, `blocked`, ... */
+  session_state: string;
+  session_changed_at: number | null;
+}
+
+export interface ConnectedView {
+  number: NumberView;
+  activation: 'active' | 'failed' | 'pending';
+  activation_error: string | null;
+  webhook_url: string;
+}
+
+export interface ConnectCloud {
+  member_id: string;
+  line: string;
+  phone_number_id: string;
+  display_phone: string;
+  access_token: string;
+  app_secret: string;
+  verify_token: string;
+}
+
+export interface ConnectGateway {
+  member_id: string;
+  line: string;
+  api_url: string;
+  id_instance: string;
+  api_token_instance: string;
+  display_phone: string;
+}
+
+export interface QrView {
+  state: string;
+  /** `data:image/png;base64,...` while the phone is not linked. */
+  qr: string | null;
+  message?: string;
+}
+
+export interface Chat {
+  id: number;
+  number_id: number;
+  customer_wa_id: string;
+  customer_name: string;
+  b24_chat_id: string | null;
+  messages: number;
+  last_message_at: number | null;
+  created_at: number;
+}
+
+export type Direction = 'in' | 'out';
+
+/** A message as `GET /numbers/{id}/chats/{wa_id}/messages` and `GET /messages` show it. */
+export interface Message {
+  id: number;
+  chat_id: number;
+  direction: Direction;
+  kind: string;
+  text: string;
+  /** in: received, forwarded, failed, deleted; out: queued, sent, delivered, read, failed, deleted. */
+  status: string;
+  error: string | null;
+  wamid: string | null;
+  b24_chat_id: string | null;
+  b24_message_id: string | null;
+  transcript: string | null;
+  media_id: number | null;
+  sent_at: number | null;
+  delivered_at: number | null;
+  read_at: number | null;
+  created_at: number;
+  updated_at?: number;
+  /** Search results only. */
+  number_id?: number;
+  customer_wa_id?: string;
+}
+
+export interface ChatMessages {
+  chat: { id: number; b24_chat_id: string | null; customer_name: string };
+  /** Oldest first. */
+  messages: Message[];
+}
+
+export interface Hop {
+  hop: string;
+  at: number;
+  detail: string | null;
+}
+
+export interface Job {
+  id: number;
+  owner: string;
+  queue_key: string;
+  kind: string;
+  /** pending, done or dead. */
+  status: 'pending' | 'done' | 'dead';
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  message_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Trace {
+  message: Message;
+  number: { id: number; portal_id: number; display_phone: string; transport: Transport; line: string };
+  customer_name: string;
+  /** Oldest first. */
+  hops: Hop[];
+  jobs: Job[];
+}
+
+export interface AuditRecord {
+  id: number;
+  actor: string;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+  at: number;
+}
+
+export interface Figures {
+  inbound: number;
+  outbound: number;
+  media: number;
+  transcribed: number;
+  transcribed_seconds: number;
+}
+
+export interface UsageDay extends Figures {
+  /** YYYY-MM-DD (UTC). */
+  date: string;
+}
+
+export interface Usage {
+  tenant_id: number;
+  tenant_name: string;
+  plan: string;
+  from: string;
+  to: string;
+  totals: Figures;
+  active_numbers: number;
+  connected_numbers: number;
+  days: UsageDay[];
+}

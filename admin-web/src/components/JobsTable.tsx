@@ -1,0 +1,110 @@
+// Jobs with their state, the last error and, for support, a re-drive button on failed ones.
+
+import { Button, Code, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconRefresh } from '@tabler/icons-react';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { api } from '../api';
+import { ApiError } from '../api/client';
+import type { Job } from '../api/types';
+import { formatDateTime } from '../lib/format';
+import { JobBadge } from './Badges';
+
+export function useRedrive(onDone: () => void) {
+  const [busy, setBusy] = useState<number | null>(null);
+  const redrive = async (job: Job) => {
+    setBusy(job.id);
+    try {
+      await api.redrive(job.id);
+      notifications.show({ color: 'green', title: 'Re-driven', message: `Job ${job.id} is back in its queue with fresh attempts.` });
+      onDone();
+    } catch (e) {
+      notifications.show({ color: 'red', title: `Job ${job.id} was not re-driven`, message: e instanceof ApiError ? e.message : String(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+  return { busy, redrive };
+}
+
+export function RedriveButton({ job, canRedrive, busy, onRedrive }: { job: Job; canRedrive: boolean; busy: boolean; onRedrive: (j: Job) => void }) {
+  if (job.status !== 'dead') return null;
+  if (!canRedrive) {
+    return (
+      <Tooltip label="Support can re-drive failed jobs">
+        <Text size="xs" c="dimmed">
+          Failed
+        </Text>
+      </Tooltip>
+    );
+  }
+  return (
+    <Button size="xs" color="orange" leftSection={<IconRefresh size={14} />} loading={busy} onClick={() => onRedrive(job)} data-testid="redrive">
+      Re-drive
+    </Button>
+  );
+}
+
+export function JobsTable({ jobs, canRedrive, onChanged }: { jobs: Job[]; canRedrive: boolean; onChanged: () => void }) {
+  const { busy, redrive } = useRedrive(onChanged);
+  return (
+    <Table.ScrollContainer minWidth={640}>
+      <Table verticalSpacing="sm" data-testid="jobs">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Job</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>Attempts</Table.Th>
+            <Table.Th>Last error</Table.Th>
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {jobs.map((j) => (
+            <Table.Tr key={j.id} data-testid="job" data-status={j.status}>
+              <Table.Td>
+                <Stack gap={0}>
+                  <Text size="sm" fw={500}>
+                    {j.kind}
+                  </Text>
+                  <Text size="xs" c="dimmed">
+                    #{j.id} · {j.owner} · {j.queue_key}
+                  </Text>
+                </Stack>
+              </Table.Td>
+              <Table.Td>
+                <JobBadge status={j.status} />
+              </Table.Td>
+              <Table.Td>
+                <Text size="sm" title={`updated ${formatDateTime(j.updated_at)}`}>
+                  {j.attempts}
+                </Text>
+              </Table.Td>
+              <Table.Td style={{ maxWidth: 360 }}>
+                {j.last_error ? (
+                  <Code style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>{j.last_error}</Code>
+                ) : (
+                  <Text size="xs" c="dimmed">
+                    —
+                  </Text>
+                )}
+              </Table.Td>
+              <Table.Td>
+                <Group gap="xs" justify="flex-end" wrap="nowrap">
+                  {j.message_id !== null && (
+                    <Button component={Link} to={`/messages/${j.message_id}`} size="xs" variant="subtle">
+                      Trace
+                    </Button>
+                  )}
+                  <RedriveButton job={j} canRedrive={canRedrive} busy={busy === j.id} onRedrive={redrive} />
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
+

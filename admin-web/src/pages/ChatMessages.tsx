@@ -1,0 +1,136 @@
+// One chat's messages as bubbles, with WhatsApp ticks, failures and voice-note transcripts.
+
+import { Alert, Anchor, Avatar, Badge, Group, Paper, ScrollArea, Stack, Text, Title } from '@mantine/core';
+import { IconAlertTriangle, IconArrowLeft, IconMicrophone, IconPaperclip } from '@tabler/icons-react';
+import { Link, useParams } from 'react-router';
+import { api } from '../api';
+import type { Message } from '../api/types';
+import { EmptyState, ErrorState, LoadingState } from '../components/States';
+import { Ticks } from '../components/Ticks';
+import { formatDateTime, formatPhone, formatTime } from '../lib/format';
+import { useApi } from '../lib/useApi';
+
+/** Ticks change as receipts arrive: refresh while the chat is open. */
+const POLL_MS = 4000;
+
+const KIND_LABEL: Record<string, string> = {
+  image: 'Photo',
+  video: 'Video',
+  audio: 'Audio',
+  voice: 'Voice note',
+  document: 'Document',
+  sticker: 'Sticker',
+  location: 'Location',
+  contacts: 'Contact card',
+};
+
+function Bubble({ m }: { m: Message }) {
+  const out = m.direction === 'out';
+  const failed = m.status === 'failed';
+  return (
+    <Group justify={out ? 'flex-end' : 'flex-start'} data-testid="message" data-direction={m.direction} data-status={m.status}>
+      <Paper
+        radius="lg"
+        px="md"
+        py={8}
+        maw="min(560px, 85%)"
+        shadow="xs"
+        style={{
+          background: failed ? 'var(--mantine-color-red-0)' : out ? '#d9fdd3' : 'white',
+          border: failed ? '1px solid var(--mantine-color-red-3)' : undefined,
+          borderTopRightRadius: out ? 4 : undefined,
+          borderTopLeftRadius: out ? undefined : 4,
+        }}
+      >
+        {m.kind !== 'text' && (
+          <Badge size="xs" variant="light" color="gray" mb={4} leftSection={m.kind === 'voice' || m.kind === 'audio' ? <IconMicrophone size={10} /> : <IconPaperclip size={10} />}>
+            {KIND_LABEL[m.kind] ?? m.kind}
+          </Badge>
+        )}
+        {m.text && (
+          <Text size="sm" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }} data-testid="message-text">
+            {m.text}
+          </Text>
+        )}
+        {m.transcript && (
+          <Text size="sm" c="dimmed" fs="italic" mt={4} data-testid="transcript">
+            🎤 {m.transcript}
+          </Text>
+        )}
+        {failed && m.error && (
+          <Group gap={4} mt={4} wrap="nowrap" align="flex-start">
+            <IconAlertTriangle size={14} color="var(--mantine-color-red-7)" style={{ flexShrink: 0, marginTop: 2 }} />
+            <Text size="xs" c="red.8" data-testid="message-error">
+              {m.error}
+            </Text>
+          </Group>
+        )}
+        <Group gap={6} justify="flex-end" mt={2} wrap="nowrap">
+          <Anchor component={Link} to={`/messages/${m.id}`} size="xs" c="dimmed" title="Trace">
+            #{m.id}
+          </Anchor>
+          <Text size="xs" c="dimmed" title={formatDateTime(m.created_at)}>
+            {formatTime(m.created_at)}
+          </Text>
+          <Ticks message={m} size={16} />
+        </Group>
+      </Paper>
+    </Group>
+  );
+}
+
+export function ChatMessages() {
+  const params = useParams();
+  const numberId = Number(params.numberId);
+  const waId = params.waId ?? '';
+  const res = useApi((signal) => api.chatMessages(numberId, waId, signal), [numberId, waId], { pollMs: POLL_MS });
+  const name = res.data?.chat.customer_name;
+
+  return (
+    <Stack>
+      <Anchor component={Link} to="/conversations" size="sm">
+        <Group gap={4}>
+          <IconArrowLeft size={14} /> Conversations
+        </Group>
+      </Anchor>
+      <Group gap="sm" wrap="nowrap">
+        <Avatar radius="xl" color="teal">
+          {(name || waId).slice(0, 1).toUpperCase()}
+        </Avatar>
+        <div style={{ minWidth: 0 }}>
+          <Title order={3} data-testid="page-title" style={{ overflowWrap: 'anywhere' }}>
+            {name || formatPhone(waId)}
+          </Title>
+          <Text size="sm" c="dimmed">
+            {formatPhone(waId)}
+            {res.data?.chat.b24_chat_id ? ` · Open Lines chat ${res.data.chat.b24_chat_id}` : ''}
+          </Text>
+        </div>
+      </Group>
+      <Paper withBorder radius="md" p={0} style={{ background: '#efeae2' }}>
+        <ScrollArea.Autosize mah="calc(100vh - 260px)" type="auto">
+          <Stack gap="xs" p="md" data-testid="messages">
+            {res.error && !res.data ? (
+              <ErrorState error={res.error} onRetry={res.reload} />
+            ) : res.loading && !res.data ? (
+              <LoadingState rows={5} />
+            ) : !res.data || res.data.messages.length === 0 ? (
+              <EmptyState title="No messages in this chat" />
+            ) : (
+              res.data.messages.map((m) => <Bubble key={m.id} m={m} />)
+            )}
+          </Stack>
+        </ScrollArea.Autosize>
+      </Paper>
+      {res.error && res.data && (
+        <Alert color="yellow" variant="light">
+          Could not refresh: {res.error.message}
+        </Alert>
+      )}
+      <Text size="xs" c="dimmed">
+        Ticks: one grey = sent, two grey = delivered, two blue = read. A customer's message is delivered once it is in Open Lines and read once an operator
+        answered.
+      </Text>
+    </Stack>
+  );
+}

@@ -1,0 +1,103 @@
+// Conversations, most recently active first; a click opens the chat's messages.
+
+import { Avatar, Group, Select, Text, TextInput } from '@mantine/core';
+import { IconMessages, IconSearch } from '@tabler/icons-react';
+import { useNavigate } from 'react-router';
+import { api } from '../api';
+import type { Chat } from '../api/types';
+import { DataList, type Column } from '../components/DataList';
+import { PageHeader } from '../components/Layout';
+import { formatDateTime, formatPhone, formatRelative } from '../lib/format';
+import { useApi } from '../lib/useApi';
+import { usePageParam, useSearchText, useUrlParam } from '../lib/usePage';
+
+const PER_PAGE = 25;
+
+export function Conversations() {
+  const navigate = useNavigate();
+  const [page, setPage] = usePageParam();
+  const [search, setSearch] = useUrlParam('q');
+  const [numberId, setNumberId] = useUrlParam('number');
+  const [text, setText] = useSearchText(search, setSearch);
+  const numbers = useApi((signal) => api.numbers({ per_page: 200 }, signal), []);
+  const phones = new Map((numbers.data?.items ?? []).map((n) => [n.id, n.display_phone || n.phone_number_id]));
+  const chats = useApi(
+    (signal) => api.chats({ page, per_page: PER_PAGE, q: search || undefined, number_id: numberId ? Number(numberId) : undefined }, signal),
+    [page, search, numberId],
+    { pollMs: 10_000 },
+  );
+
+  const columns: Column<Chat>[] = [
+    {
+      key: 'customer',
+      label: 'Customer',
+      render: (c) => (
+        <Group gap="sm" wrap="nowrap">
+          <Avatar radius="xl" color="teal" size={34}>
+            {(c.customer_name || c.customer_wa_id).slice(0, 1).toUpperCase()}
+          </Avatar>
+          <div style={{ minWidth: 0 }}>
+            <Text size="sm" fw={600} truncate>
+              {c.customer_name || formatPhone(c.customer_wa_id)}
+            </Text>
+            <Text size="xs" c="dimmed">
+              {formatPhone(c.customer_wa_id)}
+            </Text>
+          </div>
+        </Group>
+      ),
+    },
+    { key: 'number', label: 'Our number', render: (c) => <Text size="sm">{formatPhone(phones.get(c.number_id) ?? String(c.number_id))}</Text> },
+    { key: 'messages', label: 'Messages', align: 'right', render: (c) => <Text size="sm">{c.messages}</Text> },
+    {
+      key: 'last',
+      label: 'Last message',
+      render: (c) => (
+        <Text size="sm" title={formatDateTime(c.last_message_at)}>
+          {formatRelative(c.last_message_at)}
+        </Text>
+      ),
+    },
+    { key: 'openlines', label: 'Open Lines chat', wide: true, render: (c) => <Text size="sm" c={c.b24_chat_id ? undefined : 'dimmed'}>{c.b24_chat_id ?? 'not opened yet'}</Text> },
+  ];
+
+  return (
+    <>
+      <PageHeader title="Conversations" description="Every customer chat across your numbers, most recently active first." />
+      <Group mb="md" gap="sm" wrap="wrap">
+        <TextInput
+          placeholder="Phone or customer name"
+          leftSection={<IconSearch size={16} />}
+          value={text}
+          onChange={(e) => setText(e.currentTarget.value)}
+          style={{ flex: 1, minWidth: 200, maxWidth: 360 }}
+          data-testid="chat-search"
+        />
+        <Select
+          placeholder="All numbers"
+          clearable
+          value={numberId || null}
+          onChange={(v) => setNumberId(v ?? '')}
+          data={(numbers.data?.items ?? []).map((n) => ({ value: String(n.id), label: formatPhone(n.display_phone || n.phone_number_id) }))}
+          style={{ minWidth: 200 }}
+        />
+      </Group>
+      <DataList
+        testId="chats"
+        columns={columns}
+        page={chats.data}
+        loading={chats.loading}
+        error={chats.error}
+        onRetry={chats.reload}
+        rowKey={(c) => c.id}
+        onRowClick={(c) => navigate(`/conversations/${c.number_id}/${encodeURIComponent(c.customer_wa_id)}`)}
+        onPage={setPage}
+        empty={{
+          title: search ? 'No conversation matches' : 'No conversations yet',
+          description: search ? 'Try a part of the phone number or the name.' : 'When a customer writes to one of your numbers, the chat appears here.',
+          icon: <IconMessages size={26} />,
+        }}
+      />
+    </>
+  );
+}

@@ -133,6 +133,9 @@ pub struct Settings {
     pub transcribe_max_seconds: f32,
     #[serde(default = "d_log")]
     pub log: String,
+    /// The admin web app's build folder, served under `/admin/` (`make web` builds it).
+    #[serde(default = "d_admin_web_dir")]
+    pub admin_web_dir: PathBuf,
 }
 
 fn d_host() -> String {
@@ -197,6 +200,9 @@ fn d_media_url_ttl_secs() -> u64 {
 }
 fn d_media_timeout_secs() -> u64 {
     120
+}
+fn d_admin_web_dir() -> PathBuf {
+    PathBuf::from("admin-web/dist")
 }
 fn d_log() -> String {
     "info".into()

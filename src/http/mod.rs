@@ -1,7 +1,8 @@
 //! The HTTP surface: the only place that speaks HTTP to the outside.
 //! `webhooks/` (WhatsApp in), `bitrix24/` (portal install and events), `api/` (admin JSON API),
-//! `media` (our stored files, fetched by portals and gateways).
+//! `media` (our stored files, fetched by portals and gateways), `admin_web` (the admin app).
 
+pub mod admin_web;
 pub mod api;
 pub mod bitrix24;
 pub mod error;
@@ -92,5 +93,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ),
         )
         .route("/media/{token}/{name}", web::get().to(media::serve))
-        .service(web::scope("/api/v1").configure(api::routes));
+        .service(web::scope("/api/v1").configure(api::routes))
+        .configure(admin_web::routes);
 }

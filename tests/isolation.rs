@@ -78,8 +78,38 @@ async fn a_tenant_never_sees_or_changes_another_tenants_data(backend: Backend) {
         "79004440011",
     ];
 
+    // Tenant A's message and a job of its portal, found as support.
+    let (_, found) = call(
+        &app,
+        &app.token,
+        Method::GET,
+        "/api/v1/messages?q=wamid.ISO1",
+        None,
+    )
+    .await;
+    let found: Value = serde_json::from_str(&found).expect("json");
+    let message_a = found["items"][0]["id"].as_i64().expect("A's message");
+    let (_, jobs) = call(&app, &app.token, Method::GET, "/api/v1/jobs", None).await;
+    let jobs: Value = serde_json::from_str(&jobs).expect("json");
+    let job_a = jobs["items"][0]["id"].as_i64().expect("A's job");
+
     // Every route, as tenant B, on tenant A's things.
     let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/v1/chats".into(), None),
+        (Method::GET, "/api/v1/messages?q=79004440011".into(), None),
+        (Method::GET, "/api/v1/jobs".into(), None),
+        (Method::GET, format!("/api/v1/messages/{message_a}"), None),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{job_a}/redrive"),
+            Some(json!({})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/{tenant_a}/usage"),
+            None,
+        ),
+        (Method::GET, "/api/v1/usage".into(), None),
         (Method::GET, "/api/v1/portals".into(), None),
         (Method::GET, "/api/v1/numbers".into(), None),
         (Method::GET, format!("/api/v1/numbers/{}/qr", n.id), None),
@@ -126,7 +156,14 @@ async fn a_tenant_never_sees_or_changes_another_tenants_data(backend: Backend) {
     ];
     for (method, path, body) in &routes {
         let (status, text) = call(&app, &b, method.clone(), path, body.clone()).await;
-        let listing = status == 200 && (path == "/api/v1/portals" || path == "/api/v1/numbers");
+        let lists = [
+            "/api/v1/portals",
+            "/api/v1/numbers",
+            "/api/v1/chats",
+            "/api/v1/messages",
+            "/api/v1/jobs",
+        ];
+        let listing = status == 200 && lists.contains(&path.split('?').next().unwrap_or(""));
         if listing {
             // Lists answer, with nothing of tenant A in them.
             let page: Value = serde_json::from_str(&text).expect("json");

@@ -7,6 +7,7 @@ pub mod chats;
 pub mod inbox;
 pub mod jobs;
 pub mod media;
+pub mod message_hops;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
@@ -19,6 +20,7 @@ pub mod prelude {
     pub use super::inbox::Entity as Inbox;
     pub use super::jobs::Entity as Jobs;
     pub use super::media::Entity as Media;
+    pub use super::message_hops::Entity as MessageHops;
     pub use super::messages::Entity as Messages;
     pub use super::numbers::Entity as Numbers;
     pub use super::portals::Entity as Portals;

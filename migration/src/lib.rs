@@ -7,6 +7,7 @@ mod m20261128_000002_number_session;
 mod m20261128_000003_media;
 mod m20261128_000004_tenants;
 mod m20261128_000005_number_suspended;
+mod m20261129_000006_message_hops;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_media::Migration),
             Box::new(m20261128_000004_tenants::Migration),
             Box::new(m20261128_000005_number_suspended::Migration),
+            Box::new(m20261129_000006_message_hops::Migration),
         ]
     }
 }

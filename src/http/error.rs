@@ -52,6 +52,9 @@ pub enum ApiError {
     /// It existed, and is no longer available (an expired link).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// The target's current state does not allow this (e.g. re-driving a job that did not fail).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -102,6 +105,13 @@ impl ApiError {
         }
     }
 
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Gone {
             code,
@@ -118,6 +128,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::BadGateway { code, .. }
             | ApiError::Gone { code, .. }
+            | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
@@ -146,6 +157,7 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

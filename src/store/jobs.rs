@@ -222,13 +222,18 @@ pub async fn retry_later<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Parks a job that cannot succeed (a permanent error), keeping the reason.
+/// Parks a job that cannot succeed (a permanent error, or out of attempts), keeping the reason;
+/// the attempt that failed for good is counted.
 pub async fn mark_dead<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
     }
     jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(DEAD))
+        .col_expr(
+            jobs::Column::Attempts,
+            Expr::col(jobs::Column::Attempts).add(1),
+        )
         .col_expr(jobs::Column::LastError, Expr::value(error.to_string()))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(jobs::Column::Id.is_in(ids.iter().copied()))
@@ -319,4 +324,99 @@ mod tests {
         assert_eq!(backoff_ms(3, 500, 60_000), 4_000);
         assert_eq!(backoff_ms(30, 500, 60_000), 60_000);
     }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub owner: Option<String>,
+    /// Only these owners (a tenant's portals and numbers); `None`: any.
+    pub owners: Option<Vec<String>>,
+}
+
+/// One page of jobs, newest first, and how many match.
+pub async fn page<C: ConnectionTrait>(
+    c: &C,
+    f: &Filter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<jobs::Model>, u64), DbErr> {
+    use sea_orm::PaginatorTrait;
+    let mut q = jobs::Entity::find();
+    if let Some(s) = &f.status {
+        q = q.filter(jobs::Column::Status.eq(s.as_str()));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(jobs::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(o) = &f.owner {
+        q = q.filter(jobs::Column::Owner.eq(o.as_str()));
+    }
+    if let Some(owners) = &f.owners {
+        q = q.filter(jobs::Column::Owner.is_in(owners.iter().cloned()));
+    }
+    let total = q.clone().count(c).await?;
+    let items = q
+        .order_by_desc(jobs::Column::Id)
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(c)
+        .await?;
+    Ok((items, total))
+}
+
+/// Puts a dead job back in its queue to run now, with a fresh attempt count; the last error
+/// stays for the record until the next attempt replaces it. `None` if it is not dead.
+pub async fn redrive<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<jobs::Model>, DbErr> {
+    let now = now_ms();
+    let res = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(PENDING))
+        .col_expr(jobs::Column::Attempts, Expr::value(0))
+        .col_expr(jobs::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::Status.eq(DEAD))
+        .exec(c)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(None);
+    }
+    get(c, id).await
+}
+
+impl Job {
+    /// The message this job carries, if any.
+    pub fn message_id(&self) -> Option<i64> {
+        match self {
+            Job::B24SendMessage { message_id, .. }
+            | Job::B24Status { message_id, .. }
+            | Job::WaDelete { message_id, .. }
+            | Job::WaEdit { message_id, .. }
+            | Job::WaSendText { message_id, .. }
+            | Job::WaSendMedia { message_id, .. }
+            | Job::Transcribe { message_id, .. } => Some(*message_id),
+            _ => None,
+        }
+    }
+}
+
+/// The jobs that carried one message (found within its chat's queues).
+pub async fn for_message<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    // A cheap pre-filter on the JSON text; decoding below decides.
+    let needle = format!("%\"message_id\":{message_id}%");
+    let rows = jobs::Entity::find()
+        .filter(jobs::Column::QueueKey.is_in([chat_queue(chat_id), format!("voice:{chat_id}")]))
+        .filter(jobs::Column::Payload.like(needle))
+        .order_by_asc(jobs::Column::Id)
+        .all(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| decode(r).ok().and_then(|j| j.message_id()) == Some(message_id))
+        .collect())
 }

@@ -6,7 +6,10 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::now_ms;
+use super::{
+    hops::{self, Hop},
+    now_ms,
+};
 
 pub const IN: &str = "in";
 pub const OUT: &str = "out";
@@ -84,7 +87,13 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         )
         .exec(c)
         .await;
-    super::inserted(res.map(|r| r.last_insert_id))
+    let id = super::inserted(res.map(|r| r.last_insert_id))?;
+    if let Some(id) = id {
+        let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
+        sent.at = at_ms;
+        hops::record(c, vec![sent, Hop::now(id, hops::RECEIVED)]).await?;
+    }
+    Ok(id)
 }
 
 pub async fn insert_outbound<C: ConnectionTrait>(
@@ -114,7 +123,13 @@ pub async fn insert_outbound<C: ConnectionTrait>(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(messages::Entity::insert(am).exec(c).await?.last_insert_id)
+    let id = messages::Entity::insert(am).exec(c).await?.last_insert_id;
+    hops::record(
+        c,
+        vec![Hop::now(id, hops::FROM_OPERATOR).with(format!("Open Lines message {b24_message_id}"))],
+    )
+    .await?;
+    Ok(id)
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<messages::Model>, DbErr> {
@@ -149,7 +164,7 @@ pub async fn set_wamid<C: ConnectionTrait>(c: &C, id: i64, wamid: &str) -> Resul
         .filter(messages::Column::Id.eq(id))
         .exec(c)
         .await?;
-    Ok(())
+    hops::record(c, vec![Hop::now(id, hops::TO_WHATSAPP).with(wamid)]).await
 }
 
 pub async fn set_status_many<C: ConnectionTrait>(
@@ -166,7 +181,16 @@ pub async fn set_status_many<C: ConnectionTrait>(
         .filter(messages::Column::Id.is_in(ids.iter().copied()))
         .exec(c)
         .await?;
-    Ok(())
+    let hop = match status {
+        FORWARDED => hops::TO_BITRIX24,
+        DELETED => hops::DELETED,
+        SENT => hops::SENT,
+        DELIVERED => hops::DELIVERED,
+        READ => hops::READ,
+        FAILED => hops::FAILED,
+        _ => return Ok(()),
+    };
+    hops::record(c, ids.iter().map(|&id| Hop::now(id, hop)).collect()).await
 }
 
 /// Sets a forward state and its timestamp column.
@@ -186,7 +210,22 @@ pub async fn advance<C: ConnectionTrait>(
         _ => q,
     };
     q.filter(messages::Column::Id.eq(id)).exec(c).await?;
-    Ok(())
+    let hop = match status {
+        SENT => hops::SENT,
+        DELIVERED => hops::DELIVERED,
+        READ => hops::READ,
+        DELETED => hops::DELETED,
+        _ => return Ok(()),
+    };
+    // Our clock orders the trace; the provider's (whole seconds) is kept as the detail.
+    let provider_time = chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    hops::record(
+        c,
+        vec![Hop::now(id, hop).with(format!("provider time {provider_time}"))],
+    )
+    .await
 }
 
 pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result<(), DbErr> {
@@ -200,7 +239,13 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
         .filter(messages::Column::Id.is_in(ids.iter().copied()))
         .exec(c)
         .await?;
-    Ok(())
+    hops::record(
+        c,
+        ids.iter()
+            .map(|&id| Hop::now(id, hops::FAILED).with(error))
+            .collect(),
+    )
+    .await
 }
 
 pub async fn set_text<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
@@ -210,7 +255,7 @@ pub async fn set_text<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<
         .filter(messages::Column::Id.eq(id))
         .exec(c)
         .await?;
-    Ok(())
+    hops::record(c, vec![Hop::now(id, hops::EDITED)]).await
 }
 
 /// The customer's latest message in a chat that we have not yet marked read in WhatsApp.
@@ -235,7 +280,9 @@ pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Resu
         .filter(messages::Column::Id.eq(id))
         .exec(c)
         .await?;
-    Ok(())
+    let mut h = Hop::now(id, hops::READ_BY_OPERATOR);
+    h.at = at_ms;
+    hops::record(c, vec![h]).await
 }
 
 /// Stores a voice note's transcript (or the reason there is none).
@@ -246,7 +293,7 @@ pub async fn set_transcript<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> R
         .filter(messages::Column::Id.eq(id))
         .exec(c)
         .await?;
-    Ok(())
+    hops::record(c, vec![Hop::now(id, hops::TRANSCRIPT).with(text)]).await
 }
 
 /// Points a message at its file (an operator attachment stored once fetched).
@@ -255,6 +302,19 @@ pub async fn set_media<C: ConnectionTrait>(c: &C, id: i64, media_id: i64) -> Res
         .col_expr(messages::Column::MediaId, Expr::value(media_id))
         .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(messages::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// A failed message goes back to a state before sending (its job was re-driven).
+pub async fn resume<C: ConnectionTrait>(c: &C, id: i64, status: &str) -> Result<(), DbErr> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
+        .col_expr(messages::Column::Error, Expr::value(Option::<String>::None))
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(messages::Column::Id.eq(id))
+        .filter(messages::Column::Status.eq(FAILED))
         .exec(c)
         .await?;
     Ok(())

@@ -3,13 +3,16 @@
 pub mod audit;
 pub mod chats;
 pub mod crypto;
+pub mod hops;
 pub mod inbox;
 pub mod jobs;
 pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod search;
 pub mod tenants;
+pub mod usage;
 pub mod users;
 
 use std::time::Duration;

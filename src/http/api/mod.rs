@@ -4,9 +4,12 @@
 
 pub mod auth;
 pub mod debug;
+pub mod jobs;
+pub mod messages;
 pub mod numbers;
 pub mod openapi;
 pub mod page;
+pub mod usage;
 pub mod users;
 
 use actix_web::web;
@@ -43,5 +46,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(users::create_tenant_user),
         )
         .route("/users/{id}", web::patch().to(users::update_user))
-        .route("/audit", web::get().to(users::audit_log));
+        .route("/audit", web::get().to(users::audit_log))
+        .route("/chats", web::get().to(messages::list_chats))
+        .route("/messages", web::get().to(messages::search_messages))
+        .route("/messages/{id}", web::get().to(messages::trace))
+        .route("/jobs", web::get().to(jobs::list))
+        .route("/jobs/{id}/redrive", web::post().to(jobs::redrive))
+        .route("/tenants/{id}/usage", web::get().to(usage::tenant_usage))
+        .route("/usage", web::get().to(usage::all_usage));
 }

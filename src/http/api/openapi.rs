@@ -18,7 +18,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{numbers, users};
+use super::{jobs, messages, numbers, usage, users};
 use crate::http::{error::ErrorBody, ApiError};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
@@ -54,6 +54,13 @@ pub const BEARER: &str = "bearer";
         numbers::qr,
         numbers::disconnect,
         numbers::chat_messages,
+        messages::list_chats,
+        messages::search_messages,
+        messages::trace,
+        jobs::list,
+        jobs::redrive,
+        usage::tenant_usage,
+        usage::all_usage,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Bearer, &CommonErrors),
@@ -63,6 +70,9 @@ pub const BEARER: &str = "bearer";
         (name = "audit", description = "The audit log of admin changes"),
         (name = "portals", description = "Installed Bitrix24 portals"),
         (name = "numbers", description = "WhatsApp numbers on Open Lines, their QR and chats"),
+        (name = "messages", description = "Chats and messages: search by any id, phone or text; a message's trace"),
+        (name = "jobs", description = "The outbox: jobs by state; support re-drives failed ones"),
+        (name = "usage", description = "Usage per tenant and period"),
         (name = "meta", description = "This document"),
     )
 )]

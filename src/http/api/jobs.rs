@@ -1,0 +1,208 @@
+//! The outbox as support sees it: jobs by state, and re-driving one that failed for good.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use sea_orm::TransactionTrait;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Caller, Role};
+use super::page::{self, paged, paging, Page, PageParams};
+use crate::{
+    actors::registry::{KickOwner, Owner},
+    http::{error::ErrorBody, ApiError, AppState},
+    store::{
+        audit,
+        hops::{self, Hop},
+        jobs::{self, Job},
+        messages, search,
+    },
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    /// `portal:<id>`, `number:<id>` or `transcriber`: the actor that runs it.
+    pub owner: String,
+    /// Jobs of one queue (e.g. `chat:<id>`) run in order.
+    pub queue_key: String,
+    /// e.g. `b24_send_message`, `wa_send_text`.
+    pub kind: String,
+    /// `pending`, `done` or `dead` (failed for good; support can re-drive it).
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    /// The message it carries, if any.
+    pub message_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&entity::jobs::Model> for JobView {
+    fn from(j: &entity::jobs::Model) -> Self {
+        Self {
+            id: j.id,
+            owner: j.owner.clone(),
+            queue_key: j.queue_key.clone(),
+            kind: j.kind.clone(),
+            status: j.status.clone(),
+            attempts: j.attempts,
+            next_attempt_at: j.next_attempt_at,
+            last_error: j.last_error.clone(),
+            message_id: jobs::decode(j).ok().and_then(|job| job.message_id()),
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+/// Filters of `GET /jobs`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// `pending`, `done` or `dead`.
+    pub status: Option<String>,
+    /// A job kind, e.g. `wa_send_text`.
+    pub kind: Option<String>,
+    /// `portal:<id>`, `number:<id>` or `transcriber`.
+    pub owner: Option<String>,
+}
+
+/// The job owners of a tenant admin's tenant (its portals and numbers).
+async fn tenant_owners(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    let tenant = caller.tenant().unwrap_or(-1);
+    let numbers = search::tenant_numbers(&state.ctx.db, tenant).await?;
+    let portals: Vec<i64> = crate::store::portals::list(&state.ctx.db)
+        .await?
+        .into_iter()
+        .filter(|p| p.tenant_id == Some(tenant))
+        .map(|p| p.id)
+        .collect();
+    Ok(portals
+        .into_iter()
+        .map(jobs::portal_owner)
+        .chain(numbers.into_iter().map(jobs::number_owner))
+        .collect())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs",
+    tag = "jobs",
+    params(PageParams, JobQuery),
+    responses(
+        (status = 200, description = "Jobs, newest first (a tenant admin sees its tenant's)", body = Page<JobView>),
+        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the billing role does not see jobs", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.role() == Role::Billing {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "the billing role sees usage, not jobs",
+        ));
+    }
+    let (page, per_page) = paging(&q)?;
+    let owner = page::search(&q, "owner", 64)?;
+    if let Some(o) = &owner {
+        if Owner::parse(o).is_none() {
+            return Err(page::invalid_field(
+                "owner must be portal:<id>, number:<id> or transcriber",
+            ));
+        }
+    }
+    let filter = jobs::Filter {
+        status: page::one_of(&q, "status", &[jobs::PENDING, jobs::DONE, jobs::DEAD])?
+            .map(str::to_string),
+        kind: page::search(&q, "kind", 64)?,
+        owner,
+        owners: match caller.role() {
+            Role::TenantAdmin => Some(tenant_owners(&state, &caller).await?),
+            _ => None,
+        },
+    };
+    let (rows, total) = jobs::page(&state.ctx.db, &filter, page, per_page).await?;
+    let items: Vec<JobView> = rows.iter().map(JobView::from).collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{id}/redrive",
+    tag = "jobs",
+    params(("id" = i64, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "Back in its queue with fresh attempts; audited", body = JobView),
+        (status = 403, description = "`forbidden`: support only", body = ErrorBody),
+        (status = 404, description = "`unknown_job`", body = ErrorBody),
+        (status = 409, description = "`job_not_failed`: only a dead job can be re-driven", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn redrive(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let id = path.into_inner();
+    let db = &state.ctx.db;
+    let txn = db.begin().await?;
+    let before = jobs::get(&txn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("unknown_job", "no job with this id"))?;
+    let Some(after) = jobs::redrive(&txn, id).await? else {
+        return Err(ApiError::conflict(
+            "job_not_failed",
+            format!(
+                "job {id} is {}; only a failed (dead) job can be re-driven",
+                before.status
+            ),
+        ));
+    };
+    // Its message shows as failed until the job runs again: back to the state before sending.
+    if let Ok(job) = jobs::decode(&after) {
+        if let Some(mid) = job.message_id() {
+            if let Some(m) = messages::get(&txn, mid).await? {
+                let resumed = match job {
+                    Job::B24SendMessage { .. } => Some(messages::RECEIVED),
+                    Job::WaSendText { .. } | Job::WaSendMedia { .. } => Some(messages::QUEUED),
+                    _ => None,
+                };
+                if let (Some(status), true) = (resumed, m.status == messages::FAILED) {
+                    messages::resume(&txn, mid, status).await?;
+                }
+                hops::record(
+                    &txn,
+                    vec![Hop::now(mid, hops::REDRIVEN)
+                        .with(format!("job {id} by {}", caller.actor()))],
+                )
+                .await?;
+            }
+        }
+    }
+    let view = JobView::from(&after);
+    audit::record(
+        &txn,
+        caller.actor(),
+        "job.redrive",
+        &format!("job:{id}"),
+        Some(&json!(JobView::from(&before))),
+        Some(&json!(view)),
+    )
+    .await?;
+    txn.commit().await?;
+    if let Some(owner) = Owner::parse(&after.owner) {
+        state.registry.do_send(KickOwner(owner));
+    }
+    Ok(HttpResponse::Ok().json(view))
+}

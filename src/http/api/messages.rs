@@ -1,0 +1,334 @@
+//! Conversations and messages across numbers: find a message by any id, phone or text, and
+//! read its trace (every hop with its time) and the jobs that carried it.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::page::{self, invalid_field, paged, paging, Page, PageParams};
+use crate::{
+    http::{error::ErrorBody, ApiError, AppState},
+    store::{
+        chats, hops, jobs, messages, numbers, portals,
+        search::{self, ChatFilter, MessageFilter, Scope},
+    },
+};
+
+/// The numbers a caller may see: every number for support and billing, its tenant's for a
+/// tenant admin.
+pub(crate) async fn scope(state: &AppState, caller: &Caller) -> Result<Scope, ApiError> {
+    if caller.role().is_global() {
+        return Ok(None);
+    }
+    let tenant = caller.tenant().unwrap_or(-1);
+    Ok(Some(search::tenant_numbers(&state.ctx.db, tenant).await?))
+}
+
+fn in_scope(scope: &Scope, number_id: i64) -> bool {
+    scope.as_ref().is_none_or(|ids| ids.contains(&number_id))
+}
+
+/// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, as unix ms; a date given as `to` means the
+/// end of that day.
+pub(crate) fn time_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    end_of_day: bool,
+) -> Result<Option<i64>, ApiError> {
+    let Some(v) = page::param(q, name) else {
+        return Ok(None);
+    };
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        let d = if end_of_day {
+            d.succ_opt().unwrap_or(d)
+        } else {
+            d
+        };
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis()));
+    }
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| Some(t.timestamp_millis()))
+        .map_err(|_| {
+            invalid_field(format!(
+                "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatView {
+    pub id: i64,
+    pub number_id: i64,
+    /// The customer's WhatsApp id (their phone number, digits).
+    pub customer_wa_id: String,
+    pub customer_name: String,
+    /// The Open Lines chat, once Bitrix24 has opened it.
+    pub b24_chat_id: Option<String>,
+    pub messages: i64,
+    pub last_message_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl From<search::ChatRow> for ChatView {
+    fn from(r: search::ChatRow) -> Self {
+        Self {
+            id: r.chat.id,
+            number_id: r.chat.number_id,
+            customer_wa_id: r.chat.customer_wa_id,
+            customer_name: r.chat.customer_name,
+            b24_chat_id: r.chat.b24_chat_id,
+            messages: r.messages,
+            last_message_at: r.last_message_at,
+            created_at: r.chat.created_at,
+        }
+    }
+}
+
+/// Filters of `GET /chats`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChatQuery {
+    /// Only this number's chats.
+    pub number_id: Option<i64>,
+    /// A phone number (any formatting) or a fragment of the customer's name.
+    pub q: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/chats",
+    tag = "messages",
+    params(PageParams, ChatQuery),
+    responses(
+        (status = 200, description = "Chats, most recently active first", body = Page<ChatView>),
+        (status = 400, description = "`invalid_field`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_chats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let filter = ChatFilter {
+        number_id: page::id(&q, "number_id")?,
+        q: page::search(&q, "q", 100)?,
+    };
+    let scope = scope(&state, &caller).await?;
+    let (rows, total) = search::chats_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
+    let items: Vec<ChatView> = rows.into_iter().map(ChatView::from).collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: i64,
+    pub chat_id: i64,
+    pub number_id: i64,
+    pub customer_wa_id: String,
+    /// `in` (customer → operator) or `out` (operator → customer).
+    pub direction: String,
+    /// `text`, `image`, `voice`, …
+    pub kind: String,
+    pub text: String,
+    /// in: `received`, `forwarded`, `failed`, `deleted`; out: `queued`, `sent`, `delivered`,
+    /// `read`, `failed`, `deleted`.
+    pub status: String,
+    pub error: Option<String>,
+    /// The WhatsApp message id.
+    pub wamid: Option<String>,
+    pub b24_chat_id: Option<String>,
+    /// The Open Lines message id.
+    pub b24_message_id: Option<String>,
+    pub transcript: Option<String>,
+    pub media_id: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl MessageView {
+    fn new(m: entity::messages::Model, chat: &entity::chats::Model) -> Self {
+        Self {
+            id: m.id,
+            chat_id: m.chat_id,
+            number_id: chat.number_id,
+            customer_wa_id: chat.customer_wa_id.clone(),
+            direction: m.direction,
+            kind: m.kind,
+            text: m.text,
+            status: m.status,
+            error: m.error,
+            wamid: m.wamid,
+            b24_chat_id: m.b24_chat_id.or_else(|| chat.b24_chat_id.clone()),
+            b24_message_id: m.b24_message_id,
+            transcript: m.transcript,
+            media_id: m.media_id,
+            sent_at: m.sent_at,
+            delivered_at: m.delivered_at,
+            read_at: m.read_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filters of `GET /messages`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Any id (ours, the WhatsApp message id, the Open Lines message id), a phone number, or a
+    /// fragment of the text.
+    pub q: Option<String>,
+    pub number_id: Option<i64>,
+    pub chat_id: Option<i64>,
+    /// `in` or `out`.
+    pub direction: Option<String>,
+    pub status: Option<String>,
+    /// From this date (`YYYY-MM-DD`, UTC) or time (RFC 3339).
+    pub from: Option<String>,
+    /// Up to this date (inclusive) or time (exclusive).
+    pub to: Option<String>,
+}
+
+const STATUSES: &[&str] = &[
+    messages::RECEIVED,
+    messages::FORWARDED,
+    messages::QUEUED,
+    messages::SENT,
+    messages::DELIVERED,
+    messages::READ,
+    messages::FAILED,
+    messages::DELETED,
+];
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages",
+    tag = "messages",
+    params(PageParams, MessageQuery),
+    responses(
+        (status = 200, description = "Matching messages, newest first", body = Page<MessageView>),
+        (status = 400, description = "`invalid_field`", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search_messages(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let filter = MessageFilter {
+        number_id: page::id(&q, "number_id")?,
+        chat_id: page::id(&q, "chat_id")?,
+        direction: page::one_of(&q, "direction", &[messages::IN, messages::OUT])?
+            .map(str::to_string),
+        status: page::one_of(&q, "status", STATUSES)?.map(str::to_string),
+        q: page::search(&q, "q", 200)?,
+        from_ms: time_param(&q, "from", false)?,
+        to_ms: time_param(&q, "to", true)?,
+    };
+    let scope = scope(&state, &caller).await?;
+    let (rows, total) =
+        search::messages_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
+    let items: Vec<MessageView> = rows
+        .into_iter()
+        .map(|(m, c)| MessageView::new(m, &c))
+        .collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HopView {
+    /// `customer_sent`, `received`, `to_bitrix24`, `from_operator`, `to_whatsapp`, `sent`,
+    /// `delivered`, `read`, `read_by_operator`, `failed`, `deleted`, `edited`, `transcript`,
+    /// `redriven`.
+    pub hop: String,
+    pub at: i64,
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TraceNumber {
+    pub id: i64,
+    pub portal_id: i64,
+    pub display_phone: String,
+    pub transport: String,
+    pub line: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TraceView {
+    pub message: MessageView,
+    pub number: TraceNumber,
+    pub customer_name: String,
+    /// Oldest first.
+    pub hops: Vec<HopView>,
+    /// The outbound jobs that carried it (a failed one can be re-driven by support).
+    pub jobs: Vec<super::jobs::JobView>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = i64, Path, description = "Our message id")),
+    responses(
+        (status = 200, description = "The message with its hops and jobs", body = TraceView),
+        (status = 404, description = "`unknown_message` (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn trace(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let missing = || ApiError::not_found("unknown_message", "no message with this id");
+    let db = &state.ctx.db;
+    let m = messages::get(db, id).await?.ok_or_else(missing)?;
+    let chat = chats::get(db, m.chat_id).await?.ok_or_else(missing)?;
+    let number = numbers::get(db, chat.number_id)
+        .await?
+        .ok_or_else(missing)?;
+    let scope = scope(&state, &caller).await?;
+    if !in_scope(&scope, number.id) {
+        return Err(missing());
+    }
+    // A portal row exists for every number; its absence would be a broken database.
+    portals::get(db, number.portal_id)
+        .await?
+        .ok_or_else(missing)?;
+    let hops = hops::of(db, m.id)
+        .await?
+        .into_iter()
+        .map(|h| HopView {
+            hop: h.hop,
+            at: h.at,
+            detail: h.detail,
+        })
+        .collect();
+    let job_rows = jobs::for_message(db, chat.id, m.id).await?;
+    Ok(HttpResponse::Ok().json(TraceView {
+        message: MessageView::new(m, &chat),
+        number: TraceNumber {
+            id: number.id,
+            portal_id: number.portal_id,
+            display_phone: number.display_phone,
+            transport: number.transport,
+            line: number.line_id,
+        },
+        customer_name: chat.customer_name,
+        hops,
+        jobs: job_rows.iter().map(super::jobs::JobView::from).collect(),
+    }))
+}

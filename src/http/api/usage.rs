@@ -1,0 +1,214 @@
+//! Usage per tenant and period (for the tenant, support and an external billing system).
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{Datelike, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::page::{invalid_field, paged, paging, Page, PageParams};
+use crate::{
+    http::{error::ErrorBody, ApiError, AppState},
+    store::{
+        search, tenants,
+        usage::{self, DAY_MS},
+    },
+};
+
+/// The longest period one report covers.
+const MAX_DAYS: i64 = 366;
+
+/// `?from=&to=`: dates.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day (`YYYY-MM-DD`, UTC); default: the first day of this month.
+    pub from: Option<String>,
+    /// Last day, inclusive; default: the last day of `from`'s month.
+    pub to: Option<String>,
+}
+
+/// `[from, to)` in unix ms from `?from=&to=` (whole UTC days, `to` inclusive).
+fn period(q: &HashMap<String, String>) -> Result<(NaiveDate, NaiveDate, i64, i64), ApiError> {
+    let date = |name: &str| -> Result<Option<NaiveDate>, ApiError> {
+        super::page::param(q, name)
+            .map(|v| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| invalid_field(format!("{name} must be a date, YYYY-MM-DD")))
+            })
+            .transpose()
+    };
+    let today = Utc::now().date_naive();
+    let from = date("from")?.unwrap_or_else(|| today.with_day(1).unwrap_or(today));
+    let to = match date("to")? {
+        Some(d) => d,
+        None => {
+            // The month's last day: the day before the next month's first.
+            let (y, m) = if from.month() == 12 {
+                (from.year() + 1, 1)
+            } else {
+                (from.year(), from.month() + 1)
+            };
+            NaiveDate::from_ymd_opt(y, m, 1)
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(from)
+        }
+    };
+    if to < from {
+        return Err(invalid_field("to must not be before from"));
+    }
+    if (to - from).num_days() + 1 > MAX_DAYS {
+        return Err(invalid_field(format!(
+            "a report covers at most {MAX_DAYS} days"
+        )));
+    }
+    let ms = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or(0)
+    };
+    Ok((from, to, ms(from), ms(to) + DAY_MS))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FiguresView {
+    /// Customer messages relayed to Open Lines.
+    pub inbound: i64,
+    /// Operator messages relayed to WhatsApp.
+    pub outbound: i64,
+    /// Messages with a file (either way).
+    pub media: i64,
+    /// Voice notes with a transcript (or a note why there is none).
+    pub transcribed: i64,
+    /// Seconds of the voice notes transcribed.
+    pub transcribed_seconds: f64,
+}
+
+impl From<&usage::Figures> for FiguresView {
+    fn from(f: &usage::Figures) -> Self {
+        Self {
+            inbound: f.inbound,
+            outbound: f.outbound,
+            media: f.media,
+            transcribed: f.transcribed,
+            transcribed_seconds: f.transcribed_seconds,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayView {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    #[serde(flatten)]
+    pub figures: FiguresView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UsageView {
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub plan: String,
+    pub from: String,
+    pub to: String,
+    pub totals: FiguresView,
+    /// Numbers that relayed a message in the period.
+    pub active_numbers: i64,
+    /// Numbers connected now.
+    pub connected_numbers: i64,
+    /// Every day of the period, zeros included.
+    pub days: Vec<DayView>,
+}
+
+async fn report(
+    state: &AppState,
+    tenant: &entity::tenants::Model,
+    q: &HashMap<String, String>,
+    with_days: bool,
+) -> Result<UsageView, ApiError> {
+    let (from, to, from_ms, to_ms) = period(q)?;
+    let numbers = search::tenant_numbers(&state.ctx.db, tenant.id).await?;
+    let r = usage::report(&state.ctx.db, &numbers, from_ms, to_ms).await?;
+    Ok(UsageView {
+        tenant_id: tenant.id,
+        tenant_name: tenant.name.clone(),
+        plan: tenant.plan.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        totals: FiguresView::from(&r.totals),
+        active_numbers: r.active_numbers,
+        connected_numbers: r.connected_numbers,
+        days: if with_days {
+            r.days
+                .iter()
+                .map(|d| DayView {
+                    date: d.date.clone(),
+                    figures: FiguresView::from(&d.figures),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}/usage",
+    tag = "usage",
+    params(("id" = i64, Path, description = "The tenant id"), PeriodQuery),
+    responses(
+        (status = 200, description = "Totals and a figure per day", body = UsageView),
+        (status = 400, description = "`invalid_field`: a bad date or a period over 366 days", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn tenant_usage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    caller.require_tenant_access(id)?;
+    let tenant = tenants::get(&state.ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "no such tenant"))?;
+    Ok(HttpResponse::Ok().json(report(&state, &tenant, &q, true).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/usage",
+    tag = "usage",
+    params(PageParams, PeriodQuery),
+    responses(
+        (status = 200, description = "Each tenant's totals for the period (no daily figures)", body = Page<UsageView>),
+        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: support and billing only", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn all_usage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    if !caller.role().is_global() {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)",
+        ));
+    }
+    let (page, per_page) = paging(&q)?;
+    period(&q)?;
+    let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for t in &rows {
+        items.push(report(&state, t, &q, false).await?);
+    }
+    Ok(paged(items, page, per_page, total))
+}

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use entity::{chats, messages, numbers, portals};
+
+use super::contains_ci;
 use sea_orm::{
-    sea_query::{Expr, LikeExpr, Query},
+    sea_query::{Expr, Query},
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
@@ -32,27 +34,6 @@ pub async fn tenant_numbers<C: ConnectionTrait>(c: &C, tenant_id: i64) -> Result
         .into_tuple()
         .all(c)
         .await
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern (used with `ESCAPE '\'`).
-fn like_pattern(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
-}
-
-fn like<C: sea_orm::sea_query::IntoColumnRef>(
-    col: C,
-    pattern: &str,
-) -> sea_orm::sea_query::SimpleExpr {
-    Expr::col(col).like(LikeExpr::new(pattern).escape('\\'))
 }
 
 /// The digits of a phone number as typed (`+7 (912) 345-67-89` → `79123456789`).
@@ -96,15 +77,9 @@ pub async fn chats_page<C: ConnectionTrait>(
     }
     if let Some(text) = &f.q {
         let digits = phone_digits(text);
-        let mut any = Condition::any().add(like(
-            (chats::Entity, chats::Column::CustomerName),
-            &like_pattern(text),
-        ));
+        let mut any = Condition::any().add(contains_ci(chats::Column::CustomerName, text));
         if !digits.is_empty() {
-            any = any.add(like(
-                (chats::Entity, chats::Column::CustomerWaId),
-                &like_pattern(&digits),
-            ));
+            any = any.add(contains_ci(chats::Column::CustomerWaId, &digits));
         }
         q = q.filter(any);
     }
@@ -205,10 +180,7 @@ pub async fn messages_page<C: ConnectionTrait>(
         let mut any = Condition::any()
             .add(messages::Column::Wamid.eq(text.as_str()))
             .add(messages::Column::B24MessageId.eq(text.as_str()))
-            .add(like(
-                (messages::Entity, messages::Column::Text),
-                &like_pattern(text),
-            ));
+            .add(contains_ci(messages::Column::Text, text));
         if let Ok(id) = text.parse::<i64>() {
             any = any.add(messages::Column::Id.eq(id));
         }
@@ -218,10 +190,7 @@ pub async fn messages_page<C: ConnectionTrait>(
             let chats_with_phone = Query::select()
                 .column(chats::Column::Id)
                 .from(chats::Entity)
-                .and_where(like(
-                    (chats::Entity, chats::Column::CustomerWaId),
-                    &like_pattern(&digits),
-                ))
+                .and_where(contains_ci(chats::Column::CustomerWaId, &digits))
                 .to_owned();
             any = any.add(messages::Column::ChatId.in_subquery(chats_with_phone));
         }
@@ -259,8 +228,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    fn phones_are_their_digits() {
         assert_eq!(phone_digits("+7 (912) 345-67-89"), "79123456789");
     }
 }

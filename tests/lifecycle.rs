@@ -8,7 +8,10 @@ mod sim;
 
 use common::{chat_key, spawn_app, wait_until, Backend};
 
-on_both_databases!(uninstall_suspends_and_reinstall_restores);
+on_both_databases!(
+    uninstall_suspends_and_reinstall_restores,
+    a_disconnected_number_drops_its_events_until_connected_again,
+);
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
 fn is_active(numbers: &serde_json::Value, id: i64) -> Option<bool> {
@@ -114,4 +117,59 @@ async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
             .any(|s| s.text.ends_with("welcome back"))
     })
     .await;
+}
+
+async fn a_disconnected_number_drops_its_events_until_connected_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "600100300").await;
+    let (status, body) = app
+        .api_post(
+            &format!("/api/v1/numbers/{}/disconnect", n.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Acknowledged (Meta would retry for days otherwise), and nothing of it is kept or relayed.
+    assert_eq!(
+        app.customer_writes(&n, "79001230099", "wamid.DC1", "while off")
+            .await,
+        200
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(app.b24.customer_messages().is_empty());
+    let (_, found) = app.api_get("/api/v1/messages?q=wamid.DC1").await;
+    assert_eq!(found["total"], 0, "{found}");
+    // A wrong signature is still refused: being off does not skip the check.
+    let body = sim::graph::GraphSim::inbound_text_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        "79001230099",
+        "Mallory",
+        "wamid.DC2",
+        "forged",
+        sim::unix_now(),
+    );
+    let signature = sim::graph::GraphSim::sign("not-the-app-secret", &body);
+    let (status, _) = sim::graph::GraphSim::post_raw(
+        &format!("{}/webhooks/whatsapp/cloud", app.url),
+        body,
+        Some(signature),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // Connected again: the next message flows.
+    let n2 = app.connect("1", "600100300").await;
+    assert_eq!(n2.id, n.id, "the same number row");
+    assert_eq!(
+        app.customer_writes(&n2, "79001230099", "wamid.DC3", "back on")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the message after reconnecting", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    assert_eq!(app.texts_in_bitrix("79001230099"), ["back on"]);
 }

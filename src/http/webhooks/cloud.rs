@@ -149,13 +149,14 @@ fn map_err(e: WebhookError) -> ApiError {
     }
 }
 
-/// The connected number `pnid`, once the body proves to be signed with its app secret.
+/// The connected number `pnid`, once the body proves to be signed with its app secret; `None`
+/// when an admin disconnected it (its events are acknowledged and dropped).
 async fn signed_by(
     state: &AppState,
     pnid: &str,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<i64, ApiError> {
+) -> Result<Option<i64>, ApiError> {
     let (n, creds) = cloud_number(state, pnid)
         .await?
         .ok_or_else(|| unknown(pnid))?;
@@ -166,7 +167,7 @@ async fn signed_by(
     )
     .map_err(map_err)?;
     super::refuse_if_suspended(&n)?;
-    Ok(n.id)
+    Ok(super::relayed(&n).then_some(n.id))
 }
 
 /// The app-wide callback: numbers are found by `metadata.phone_number_id`, and every number the
@@ -178,12 +179,21 @@ pub async fn receive(
 ) -> Result<HttpResponse, ApiError> {
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
+    let mut disconnected = false;
     for pnid in webhook::phone_number_ids(&payload) {
-        let id = signed_by(&state, &pnid, &req, &body).await?;
-        known.insert(pnid, id);
+        match signed_by(&state, &pnid, &req, &body).await? {
+            Some(id) => {
+                known.insert(pnid, id);
+            }
+            None => disconnected = true,
+        }
     }
     if known.is_empty() {
-        // Nothing addressed to a number (e.g. another field): no side effects, nothing to verify.
+        // Nothing addressed to a number (e.g. another field), or only to disconnected ones: no
+        // side effects.
+        if disconnected {
+            return Ok(super::ignored_disconnected());
+        }
         return Ok(HttpResponse::Ok().body("ignored"));
     }
     store(&state, webhook::events(&payload), &known).await
@@ -197,7 +207,9 @@ pub async fn receive_for(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let pnid = path.into_inner();
-    let id = signed_by(&state, &pnid, &req, &body).await?;
+    let Some(id) = signed_by(&state, &pnid, &req, &body).await? else {
+        return Ok(super::ignored_disconnected());
+    };
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
     known.insert(pnid, id);

@@ -46,6 +46,9 @@ pub async fn receive(
         ));
     }
     super::refuse_if_suspended(&n)?;
+    if !super::relayed(&n) {
+        return Ok(super::ignored_disconnected());
+    }
     let event = webhook::parse(&body)
         .map_err(|e| ApiError::bad_request("invalid_webhook", e.to_string()))?;
     let (external_id, item) = match event {

@@ -2,7 +2,7 @@
 
 import { Button, Center, Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
-import { createBrowserRouter, Link, Navigate, Outlet, RouterProvider, useLocation } from 'react-router';
+import { createBrowserRouter, Link, Navigate, Outlet, RouterProvider, useLocation, useRouteError } from 'react-router';
 import type { Role } from './api/types';
 import { useAuth, useMe } from './auth/AuthContext';
 import { Layout } from './components/Layout';
@@ -47,6 +47,25 @@ function Message({ title, text }: { title: string; text: string }) {
   );
 }
 
+/** A page that crashed: say so plainly and offer a way on (the error is in the console). */
+function Crashed() {
+  const error = useRouteError();
+  console.error(error);
+  return (
+    <Center py={80} px="md">
+      <Stack align="center" gap="xs" data-testid="crashed">
+        <Title order={2}>This page ran into a problem</Title>
+        <Text c="dimmed" ta="center">
+          {error instanceof Error ? error.message : 'Unexpected error.'}
+        </Text>
+        <Button variant="light" mt="sm" onClick={() => window.location.reload()}>
+          Reload
+        </Button>
+      </Stack>
+    </Center>
+  );
+}
+
 function Allow({ roles, children }: { roles: Role[]; children: ReactNode }) {
   const me = useMe();
   if (!roles.includes(me.role)) return <Message title="Not for your role" text="Your account cannot open this page." />;
@@ -59,9 +78,10 @@ const ALL: Role[] = ['tenant_admin', 'support', 'billing'];
 
 const router = createBrowserRouter(
   [
-    { path: '/login', element: <Login /> },
+    { path: '/login', element: <Login />, errorElement: <Crashed /> },
     {
       element: <RequireAuth />,
+      errorElement: <Crashed />,
       children: [
         {
           element: <Layout />,
@@ -79,7 +99,7 @@ const router = createBrowserRouter(
             { path: 'audit', element: <Allow roles={['support']}><Audit /></Allow> },
             { path: 'usage', element: <Allow roles={ALL}><Usage /></Allow> },
             { path: '*', element: <Message title="Page not found" text="There is nothing at this address." /> },
-          ],
+          ].map((r) => ({ ...r, errorElement: <Crashed /> })),
         },
       ],
     },

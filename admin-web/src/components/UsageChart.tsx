@@ -15,7 +15,7 @@ export default function UsageChart({ days }: { days: UsageDay[] }) {
       withLegend
       legendProps={{ verticalAlign: 'bottom', height: 40 }}
       tickLine="y"
-      gridAxis="y"
+      gridAxis="x"
       series={[
         { name: 'inbound', label: 'From customers', color: 'teal.6' },
         { name: 'outbound', label: 'From operators', color: 'indigo.5' },

@@ -44,7 +44,11 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
   const portalOptions = (portals.data?.items ?? []).map((p) => ({ value: p.member_id, label: p.domain }));
   const portal = memberId ?? portalOptions[0]?.value ?? null;
 
-  const set = (name: string) => (e: { currentTarget: { value: string } }) => setFields((f) => ({ ...f, [name]: e.currentTarget.value }));
+  const set = (name: string) => (e: { currentTarget: { value: string } }) => {
+    // Read now: React clears the event's target before a state updater runs.
+    const value = e.currentTarget.value;
+    setFields((f) => ({ ...f, [name]: value }));
+  };
 
   const reset = () => {
     setFields({});

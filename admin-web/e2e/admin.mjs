@@ -1,0 +1,327 @@
+// End-to-end scenarios of the admin app in headless Chromium (Debian's, driven by playwright-core;
+// no browser download), against a real service that tests/admin_web.rs started with the
+// simulators and filled with data. Configuration: the JSON in B24WA_E2E (see tests/admin_web.rs).
+// Every main screen is written to `screenshots` as <scenario>-<nn>-<name>.png. Exit 0 = passed.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const cfg = JSON.parse(process.env.B24WA_E2E ?? 'null');
+if (!cfg || !cfg.url || !cfg.scenario) {
+  console.error('B24WA_E2E must hold {"url", "scenario", "email", "password", ...}: run through `cargo nextest run --test admin_web`');
+  process.exit(2);
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const LAPTOP = { width: 1366, height: 860 };
+const PHONE = { width: 390, height: 844 };
+const TIMEOUT = 20_000;
+
+const shots = cfg.screenshots ?? path.resolve('target/screenshots');
+fs.mkdirSync(shots, { recursive: true });
+let shotNo = 0;
+
+function log(msg) {
+  console.log(`e2e ${cfg.scenario}: ${msg}`);
+}
+
+class Failure extends Error {}
+
+function check(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+
+async function shot(page, name) {
+  shotNo += 1;
+  const file = path.join(shots, `${cfg.scenario}-${String(shotNo).padStart(2, '0')}-${name}.png`);
+  // Let transitions and charts settle before the picture.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${path.relative(process.cwd(), file)}`);
+}
+
+const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+async function login(page, email, password) {
+  await page.goto(`${cfg.url}/admin/`);
+  await page.waitForURL(/\/admin\/login/, { timeout: TIMEOUT });
+  await page.locator('input[name="email"]').fill(email);
+  await page.locator('input[name="password"]').fill(password);
+  await byTestId(page, 'login-submit').click();
+  await byTestId(page, 'user-menu').waitFor({ timeout: TIMEOUT });
+}
+
+async function title(page, text) {
+  await page.locator('[data-testid="page-title"]', { hasText: text }).first().waitFor({ timeout: TIMEOUT });
+}
+
+async function nav(page, to) {
+  const link = byTestId(page, `nav-${to}`);
+  if (!(await link.isVisible())) await byTestId(page, 'burger').click();
+  await link.click();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function tenantScenario(page) {
+  const x = cfg.expect;
+  await page.goto(`${cfg.url}/admin/`);
+  await page.waitForURL(/\/admin\/login/, { timeout: TIMEOUT });
+  await shot(page, 'login');
+  // A wrong password is told plainly.
+  await page.locator('input[name="email"]').fill(cfg.email);
+  await page.locator('input[name="password"]').fill('not-the-password-at-all');
+  await byTestId(page, 'login-submit').click();
+  await byTestId(page, 'login-error').waitFor({ timeout: TIMEOUT });
+  await login(page, cfg.email, cfg.password);
+
+  // Numbers: the Cloud number with its live state; a tenant admin's navigation.
+  await title(page, 'Numbers');
+  const navs = await page.locator('[data-testid^="nav-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+  check(!navs.includes('nav-audit') && !navs.includes('nav-tenants'), `a tenant admin sees no support pages: ${navs}`);
+  const row = page.locator('[data-testid="row"]', { hasText: `+${x.display_phone}` });
+  await row.waitFor({ timeout: TIMEOUT });
+  await row.locator('[data-testid="session-state"][data-state="ok"]').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'numbers');
+
+  if (cfg.gateway) {
+    // Connect a gateway number through the form; the QR screen shows the code until the phone
+    // is linked (the test scans it in the simulator once the QR was fetched).
+    const g = cfg.gateway;
+    await byTestId(page, 'connect-number').click();
+    await byTestId(page, 'tab-gateway').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator('input[name="line"]').fill(g.line);
+    await dialog.locator('input[name="api_url"]').fill(g.api_url);
+    await dialog.locator('input[name="id_instance"]').fill(g.id_instance);
+    await dialog.locator('input[name="api_token_instance"]').fill(g.api_token_instance);
+    await dialog.locator('input[name="display_phone"]').fill(g.display_phone);
+    await shot(page, 'connect-gateway');
+    await byTestId(page, 'connect-submit').click();
+    await page.waitForURL(/\/admin\/numbers\/\d+\/qr$/, { timeout: TIMEOUT });
+    const qr = byTestId(page, 'qr-image');
+    await qr.waitFor({ timeout: TIMEOUT });
+    const src = await qr.getAttribute('src');
+    check(src?.startsWith('data:image/png;base64,'), `the QR is a PNG data URL: ${src?.slice(0, 40)}`);
+    await shot(page, 'qr');
+    await byTestId(page, 'qr-linked').waitFor({ timeout: 40_000 });
+    await shot(page, 'qr-linked');
+    await nav(page, 'numbers');
+    const gw = page.locator('[data-testid="row"]', { hasText: `+${g.display_phone}` });
+    await gw.locator('[data-testid="session-state"][data-state="authorized"]').waitFor({ timeout: TIMEOUT });
+  }
+
+  // Conversations → the chat: the customer's message and the operator's answer with ticks.
+  await nav(page, 'conversations');
+  await title(page, 'Conversations');
+  const chat = page.locator('[data-testid="row"]', { hasText: x.customer_name });
+  await chat.waitFor({ timeout: TIMEOUT });
+  await shot(page, 'conversations');
+  await chat.click();
+  const inbound = page.locator('[data-testid="message"][data-direction="in"]', { hasText: x.inbound_text });
+  await inbound.waitFor({ timeout: TIMEOUT });
+  // Read once an operator answered: two blue ticks.
+  await inbound.locator('[data-testid="ticks"][data-ticks="2"][data-color="blue"]').waitFor({ timeout: TIMEOUT });
+  const outbound = page.locator('[data-testid="message"][data-direction="out"]', { hasText: x.outbound_text });
+  await outbound.locator('[data-testid="ticks"][data-ticks="2"][data-color="blue"]').waitFor({ timeout: TIMEOUT });
+  if (x.failed_text) {
+    const failed = page.locator('[data-testid="message"][data-status="failed"]', { hasText: x.failed_text });
+    await failed.locator('[data-testid="message-error"]').waitFor({ timeout: TIMEOUT });
+    await failed.locator('[data-testid="ticks"][data-kind="failed"]').waitFor({ timeout: TIMEOUT });
+  }
+  await shot(page, 'messages');
+
+  // A phone's width: the same chat, then the numbers as cards and the menu as a drawer.
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await inbound.waitFor({ timeout: TIMEOUT });
+  await shot(page, 'messages-phone');
+  await byTestId(page, 'burger').click();
+  await byTestId(page, 'nav-numbers').click();
+  await page.locator('[data-testid="row"]', { hasText: `+${x.display_phone}` }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'numbers-phone');
+  await page.setViewportSize(LAPTOP);
+
+  // Usage of its own tenant.
+  await nav(page, 'usage');
+  await byTestId(page, 'total-inbound').locator('[data-testid="stat-value"]', { hasText: String(x.inbound_total) }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'usage');
+
+  // The session ends by itself (tokens no longer accepted): back to sign-in with a message.
+  await page.evaluate(() => {
+    sessionStorage.setItem('b24wa.admin.session', JSON.stringify({ accessToken: 'stale', refreshToken: 'stale', expiresAt: Date.now() + 3_600_000 }));
+  });
+  await page.goto(`${cfg.url}/admin/numbers`);
+  await page.waitForURL(/\/admin\/login/, { timeout: TIMEOUT });
+  const notice = byTestId(page, 'login-notice');
+  await notice.waitFor({ timeout: TIMEOUT });
+  check((await notice.innerText()).includes('expired'), `the sign-in page says the session expired: ${await notice.innerText()}`);
+  await shot(page, 'session-expired');
+  // Signing in again returns to the page asked for; signing out ends the session.
+  await page.locator('input[name="email"]').fill(cfg.email);
+  await page.locator('input[name="password"]').fill(cfg.password);
+  await byTestId(page, 'login-submit').click();
+  await title(page, 'Numbers');
+  await byTestId(page, 'user-menu').click();
+  await byTestId(page, 'logout').click();
+  await page.waitForURL(/\/admin\/login/, { timeout: TIMEOUT });
+  check((await page.evaluate(() => sessionStorage.getItem('b24wa.admin.session'))) === null, 'signing out forgets the tokens');
+}
+
+async function supportScenario(page) {
+  const x = cfg.expect;
+  await login(page, cfg.email, cfg.password);
+  // Support lands on the tenants with the health summary: one failed job.
+  await title(page, 'Tenants');
+  await page.locator('[data-testid="tenant-name"]', { hasText: x.tenant_name }).waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'health-dead').locator('[data-testid="stat-value"]', { hasText: /^1$/ }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'tenants');
+
+  // The failed jobs list.
+  await nav(page, 'jobs');
+  await title(page, 'Failed jobs');
+  const dead = page.locator('[data-testid="job"][data-status="dead"]');
+  await dead.first().waitFor({ timeout: TIMEOUT });
+  check((await dead.count()) === 1, `one failed job, got ${await dead.count()}`);
+  await shot(page, 'failed-jobs');
+
+  // Find the message by its WhatsApp id and open its trace.
+  await nav(page, 'messages');
+  await title(page, 'Message search');
+  await byTestId(page, 'message-query').fill(x.wamid);
+  await byTestId(page, 'message-search').click();
+  const hit = page.locator('[data-testid="row"]', { hasText: x.text });
+  await hit.waitFor({ timeout: TIMEOUT });
+  check((await page.locator('[data-testid="row"]').count()) === 1, 'the wamid finds exactly one message');
+  await shot(page, 'search');
+  await hit.click();
+  await title(page, `Message #${x.message_id}`);
+  const hops = () => page.locator('[data-testid="hop"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-hop')));
+  await page.locator('[data-testid="hop"][data-hop="failed"]').waitFor({ timeout: TIMEOUT });
+  const before = await hops();
+  check(before[0] === 'customer_sent' && before.at(-1) === 'failed', `hops before the re-drive: ${before}`);
+  await shot(page, 'trace-failed');
+
+  // Re-drive: the job runs again (Bitrix24 is back) and the hops say so.
+  await byTestId(page, 'redrive').click();
+  await page.getByText('Re-driven', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await page.locator('[data-testid="job"][data-status="done"]').waitFor({ timeout: TIMEOUT });
+  await page.locator('[data-testid="hop"][data-hop="to_bitrix24"]').waitFor({ timeout: TIMEOUT });
+  const after = await hops();
+  check(after.slice(-3).join(',') === 'failed,redriven,to_bitrix24', `hops after the re-drive: ${after}`);
+  await byTestId(page, 'trace-status').filter({ hasText: 'forwarded' }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'trace-redriven');
+
+  // Nothing left to re-drive; the audit log has the re-drive.
+  await nav(page, 'jobs');
+  await byTestId(page, 'empty').waitFor({ timeout: TIMEOUT });
+  await nav(page, 'audit');
+  await title(page, 'Audit log');
+  const rec = page.locator('[data-testid="audit-row"][data-action="job.redrive"]');
+  await rec.waitFor({ timeout: TIMEOUT });
+  check((await rec.innerText()).includes(cfg.email), 'the audit record names the support user');
+  await rec.click();
+  await shot(page, 'audit');
+}
+
+async function billingScenario(page) {
+  const x = cfg.expect;
+  await login(page, cfg.email, cfg.password);
+  // Billing lands on usage: every tenant's totals; no operational pages.
+  await title(page, 'Usage');
+  const navs = await page.locator('[data-testid^="nav-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+  check(navs.join(',') === 'nav-tenants,nav-usage', `billing's navigation: ${navs}`);
+  const row = page.locator('[data-testid="usage-all"] [data-testid="row"]', { hasText: x.tenant_name });
+  await row.waitFor({ timeout: TIMEOUT });
+  await shot(page, 'usage-all');
+  await row.click();
+  const stat = (id) => byTestId(page, id).locator('[data-testid="stat-value"]');
+  await stat('total-inbound').filter({ hasText: new RegExp(`^${x.inbound}$`) }).waitFor({ timeout: TIMEOUT });
+  await stat('total-outbound').filter({ hasText: new RegExp(`^${x.outbound}$`) }).waitFor({ timeout: TIMEOUT });
+  await page.locator('.recharts-surface').first().waitFor({ timeout: TIMEOUT });
+  await shot(page, 'usage-tenant');
+
+  // The CSV: a row per day of the period and the totals, which match the messages sent.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT }), byTestId(page, 'export-csv').click()]);
+  const file = path.join(shots, `${cfg.scenario}-usage.csv`);
+  await download.saveAs(file);
+  const csv = fs.readFileSync(file, 'utf8');
+  log(`CSV ${download.suggestedFilename()} (${csv.length} bytes) saved as ${path.relative(process.cwd(), file)}`);
+  check(/^usage-.+\.csv$/.test(download.suggestedFilename()), `file name ${download.suggestedFilename()}`);
+  const lines = csv.trimEnd().split('\r\n').map((l) => l.split(','));
+  check(lines[0].join(',') === 'date,inbound,outbound,media,transcribed,transcribed_seconds', `CSV header: ${lines[0]}`);
+  const days = lines.slice(1, -1);
+  const total = lines.at(-1);
+  check(total[0] === 'total', `last row is the totals: ${total}`);
+  check(Number(total[1]) === x.inbound && Number(total[2]) === x.outbound, `CSV totals ${total} vs sent in=${x.inbound} out=${x.outbound}`);
+  check(days.reduce((s, r) => s + Number(r[1]), 0) === x.inbound, 'daily inbound rows add up to the messages sent');
+  check(days.reduce((s, r) => s + Number(r[2]), 0) === x.outbound, 'daily outbound rows add up to the messages sent');
+  check(days.some((r) => r[0] === x.today && Number(r[1]) === x.inbound), `today's row (${x.today}) has the messages`);
+  check(days.length >= 28 && days.length <= 31, `a month of days: ${days.length}`);
+
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await stat('total-inbound').first().waitFor({ timeout: TIMEOUT });
+  await shot(page, 'usage-phone');
+}
+
+const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario };
+
+async function main() {
+  const run = SCENARIOS[cfg.scenario];
+  if (!run) throw new Failure(`unknown scenario ${cfg.scenario}`);
+  const executablePath = cfg.chromium ?? '/usr/bin/chromium';
+  check(fs.existsSync(executablePath), `no Chromium at ${executablePath} (apt-get install chromium)`);
+  // A fresh profile for every run: nothing carries over between scenarios.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'b24wa-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: LAPTOP,
+    acceptDownloads: true,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(TIMEOUT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  page.on('console', (m) => {
+    // CSP refusals and errors the app caught (a crashed page logs its error); a failed request
+    // (e.g. the 401 of an expired session) is the app's business, not a problem.
+    if (m.type() === 'error' && /Content Security Policy|Refused to|TypeError|ReferenceError|RangeError|SyntaxError/.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  try {
+    await run(page);
+    check(problems.length === 0, `the page reported errors:\n${problems.join('\n')}`);
+    log('passed');
+  } catch (e) {
+    try {
+      await page.screenshot({ path: path.join(shots, `${cfg.scenario}-FAILED.png`), fullPage: true });
+    } catch {
+      // The page may be gone.
+    }
+    console.error(`e2e ${cfg.scenario}: FAILED at ${page.url()}\n${e instanceof Failure ? e.message : e?.stack ?? e}`);
+    if (problems.length) console.error(problems.join('\n'));
+    process.exitCode = 1;
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,508 @@
+//! The admin web app under `/admin/`: how the service serves it, and end-to-end scenarios in
+//! headless Chromium (admin-web/e2e/admin.mjs, playwright-core driving Debian's chromium) against
+//! the real service and the simulators:
+//! - a tenant admin signs in, sees its number, links a gateway number through the QR screen, and
+//!   sees a customer's message and the operator's answer with their ticks; its session expires;
+//! - support finds a failed message by its WhatsApp id, reads the trace and re-drives the job;
+//! - billing exports a usage CSV whose totals match the messages sent.
+//!
+//! Screenshots of each main screen land in `target/screenshots/`. The browser tests need
+//! `make web` (admin-web/node_modules and admin-web/dist) and /usr/bin/chromium (`.ci/run`
+//! installs it); without them they fail and say what is missing.
+
+mod common;
+mod sim;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant, SystemTime},
+};
+
+use b24wa::http::api::{
+    auth::Role,
+    users::{create_user, NewUserSpec},
+};
+use common::{chat_key, spawn_app_with, Backend, TestApp};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use sim::{BitrixSimConfig, GatewaySim, GatewaySimConfig};
+
+const PASSWORD: &str = "Correct-Horse-Battery-42";
+
+fn web_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("admin-web")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving (no browser needed)
+// ---------------------------------------------------------------------------------------------
+
+async fn get(app: &TestApp, path: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut r = app.http.get(format!("{}{path}", app.url));
+    if let Some(tag) = etag {
+        r = r.header("If-None-Match", tag);
+    }
+    r.send().await.expect("request")
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[actix_web::test]
+async fn without_a_build_admin_says_to_run_make_web() {
+    let missing = tempfile::tempdir().expect("tempdir");
+    let dir = missing.path().join("dist");
+    let app = spawn_app_with(Backend::Sqlite, BitrixSimConfig::default(), |s| {
+        s.admin_web_dir = dir;
+    })
+    .await;
+    for path in ["/admin/", "/admin/numbers"] {
+        let r = get(&app, path, None).await;
+        assert_eq!(r.status().as_u16(), 503, "{path}");
+        assert!(header(&r, "content-type").starts_with("text/html"));
+        assert_eq!(header(&r, "cache-control"), "no-store");
+        let body = r.text().await.expect("body");
+        assert!(body.contains("make web"), "{body}");
+    }
+    // The API does not depend on it.
+    let (s, _) = app.api_get("/api/v1/auth/me").await;
+    assert_eq!(s, 200);
+    common::settle().await;
+}
+
+#[actix_web::test]
+async fn the_build_is_served_with_client_routes_types_and_caching() {
+    let build = tempfile::tempdir().expect("tempdir");
+    let root = build.path().to_path_buf();
+    std::fs::create_dir_all(root.join("assets")).expect("mkdir");
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><script src=\"/admin/assets/index-AbC123.js\"></script>",
+    )
+    .expect("write");
+    std::fs::write(root.join("assets/index-AbC123.js"), "console.log(1)").expect("write");
+    std::fs::write(root.join("assets/index-AbC123.css"), "body{}").expect("write");
+    std::fs::write(root.join("favicon.svg"), "<svg/>").expect("write");
+    std::fs::write(build.path().join("secret.txt"), "TOP-SECRET").expect("write");
+    let app = spawn_app_with(Backend::Sqlite, BitrixSimConfig::default(), |s| {
+        s.admin_web_dir = root.clone();
+    })
+    .await;
+
+    // The app's pages: index.html for the root and for every client route, revalidated.
+    for path in [
+        "/admin/",
+        "/admin/numbers",
+        "/admin/numbers/7/qr",
+        "/admin/conversations/1/380991234567",
+    ] {
+        let r = get(&app, path, None).await;
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert_eq!(header(&r, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header(&r, "cache-control"), "no-cache");
+        assert!(header(&r, "content-security-policy").contains("default-src 'self'"));
+        assert_eq!(header(&r, "x-frame-options"), "DENY");
+        assert!(r.text().await.expect("body").contains("index-AbC123.js"));
+    }
+    // A reload with the validator costs a 304.
+    let r = get(&app, "/admin/usage", None).await;
+    let tag = header(&r, "etag");
+    assert!(!tag.is_empty());
+    let r = get(&app, "/admin/usage", Some(&tag)).await;
+    assert_eq!(r.status().as_u16(), 304);
+    // Hashed assets: their type, cached for good.
+    let r = get(&app, "/admin/assets/index-AbC123.js", None).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(header(&r, "content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+    assert_eq!(r.text().await.expect("body"), "console.log(1)");
+    let r = get(&app, "/admin/assets/index-AbC123.css", None).await;
+    assert_eq!(header(&r, "content-type"), "text/css; charset=utf-8");
+    // Other files of the build: their type, revalidated.
+    let r = get(&app, "/admin/favicon.svg", None).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(header(&r, "content-type"), "image/svg+xml; charset=utf-8");
+    assert_eq!(header(&r, "cache-control"), "no-cache");
+    // A missing file is a 404, not the page; nothing outside the folder is reachable.
+    for path in [
+        "/admin/assets/index-Gone99.js",
+        "/admin/../secret.txt",
+        "/admin/%2e%2e/secret.txt",
+        "/admin/assets/..%2F..%2Fsecret.txt",
+        "/admin/.env",
+    ] {
+        let r = get(&app, path, None).await;
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        assert!(
+            status == 404 || (status == 200 && body.contains("index-AbC123")),
+            "{path}: {status} {body}"
+        );
+        assert!(
+            !body.contains("TOP-SECRET"),
+            "{path} leaked a file outside the build"
+        );
+    }
+    let r = get(&app, "/admin/assets/index-Gone99.js", None).await;
+    assert_eq!(r.status().as_u16(), 404);
+    // `/admin` → `/admin/`.
+    let r = get(&app, "/admin", None).await;
+    assert_eq!(r.status().as_u16(), 308);
+    assert_eq!(header(&r, "location"), "/admin/");
+    common::settle().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end in Chromium
+// ---------------------------------------------------------------------------------------------
+
+/// What the browser tests need, or a panic that says how to get it.
+struct Browser {
+    node: String,
+    chromium: String,
+}
+
+fn newest_mtime(path: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_file() {
+            return meta.modified().unwrap_or(newest);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            newest = newest.max(newest_mtime(&e.path()));
+        }
+    }
+    newest
+}
+
+fn browser() -> Browser {
+    let web = web_root();
+    let node = std::env::var("B24WA_NODE").unwrap_or_else(|_| "node".into());
+    let version = Command::new(&node).arg("--version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "Node.js (`{node}`) is needed for the admin web e2e tests: install Node.js 20+"
+    );
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "admin-web/node_modules is missing: run `make web` (npm ci in admin-web/)"
+    );
+    let chromium = std::env::var("B24WA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: `apt-get install -y chromium` (.ci/run does), or set B24WA_CHROMIUM"
+    );
+    let index = web.join("dist/index.html");
+    assert!(
+        index.is_file(),
+        "admin-web/dist is missing: run `make web` (npm ci + vite build)"
+    );
+    // A build older than its sources would test yesterday's app.
+    let built = newest_mtime(&index);
+    let sources = ["src", "index.html", "vite.config.ts", "package-lock.json"]
+        .iter()
+        .map(|p| newest_mtime(&web.join(p)))
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    assert!(
+        built >= sources,
+        "admin-web/dist is older than admin-web/src: run `make web` again"
+    );
+    Browser { node, chromium }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+/// The service with the real build, as the browser tests use it.
+async fn app_with_web(tweak: impl FnOnce(&mut b24wa::config::Settings)) -> TestApp {
+    let dist = web_root().join("dist");
+    spawn_app_with(Backend::Sqlite, BitrixSimConfig::default(), move |s| {
+        s.admin_web_dir = dist;
+        tweak(s);
+    })
+    .await
+}
+
+/// Runs one scenario of admin-web/e2e/admin.mjs; `meanwhile` is called every 100 ms while it
+/// runs (to play the phone's part). Panics with the script's verdict if it fails.
+async fn run_e2e<F, Fut>(b: &Browser, config: Value, mut meanwhile: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let scenario = config["scenario"].as_str().unwrap_or("?").to_string();
+    let mut child = Command::new(&b.node)
+        .arg("e2e/admin.mjs")
+        .current_dir(web_root())
+        .env("B24WA_E2E", config.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start node e2e/admin.mjs");
+    // The service runs on this test's runtime: wait without blocking it.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("e2e scenario {scenario} took over 150 s");
+        }
+        meanwhile().await;
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "e2e scenario {scenario} failed ({status}); see its output above and target/screenshots/{scenario}-FAILED.png"
+    );
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The tenant the install created (id, name).
+async fn install_tenant(app: &TestApp) -> (i64, String) {
+    let (s, v) = app.api_get("/api/v1/tenants").await;
+    assert_eq!(s, 200, "{v}");
+    let t = &items(&v)[0];
+    (
+        t["id"].as_i64().expect("tenant id"),
+        t["name"].as_str().expect("tenant name").to_string(),
+    )
+}
+
+/// A support or billing user, as `b24wa user create` makes them.
+async fn global_user(app: &TestApp, email: &str, role: Role) {
+    let db = sea_orm::Database::connect(app.settings.database_url())
+        .await
+        .expect("connect to the test database");
+    create_user(
+        &db,
+        "e2e",
+        NewUserSpec {
+            email: email.into(),
+            password: SecretString::from(PASSWORD.to_string()),
+            role,
+            tenant_id: None,
+        },
+    )
+    .await
+    .expect("create user");
+    db.close().await.expect("close");
+}
+
+/// Polls the API until `f` holds for the answer to `path`.
+async fn wait_api(app: &TestApp, path: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, v) = app.api_get(path).await;
+        if f(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {v}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const GW_INSTANCE: u64 = 1101000042;
+const GW_TOKEN: &str = "gw-e2e-token";
+
+#[actix_web::test]
+async fn tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
+    let b = browser();
+    let app = app_with_web(|_| {}).await;
+    app.install().await;
+    let n = app.connect("1", "310200400").await;
+    app.graph
+        .set_auto_statuses(vec!["sent", "delivered", "read"]);
+    let customer = "380991234567";
+    let inbound = "Hello, is my order 1042 on its way?";
+    let outbound = "Yes, it left the warehouse this morning.";
+    assert_eq!(
+        app.customer_writes(&n, customer, "wamid.E2E.T1", inbound)
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    common::wait_until(10, "the message in Bitrix24", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    let op = app
+        .b24
+        .operator_write("1", &chat_key(customer, &n), outbound)
+        .await;
+    assert_eq!(op.http_status, 200);
+    // Ticks as the page will show them: the answer read, the customer's message read.
+    let path = format!("/api/v1/numbers/{}/chats/{customer}/messages", n.id);
+    wait_api(&app, &path, "both messages read", |v| {
+        let m = v["messages"].as_array().cloned().unwrap_or_default();
+        m.len() == 2 && m[0]["read_at"].is_i64() && m[1]["status"] == "read"
+    })
+    .await;
+    let (tenant, _) = install_tenant(&app).await;
+    let email = "admin@acme.test";
+    let (s, v) = app
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/users"),
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let gw = GatewaySim::start(GatewaySimConfig::default()).await;
+    gw.add_instance(GW_INSTANCE, GW_TOKEN, "79990000042");
+
+    let config = json!({
+        "url": app.url,
+        "scenario": "tenant",
+        "email": email,
+        "password": PASSWORD,
+        "chromium": b.chromium,
+        "screenshots": screenshots(),
+        "gateway": {"line": "2", "api_url": gw.base_url(), "id_instance": GW_INSTANCE.to_string(),
+                    "api_token_instance": GW_TOKEN, "display_phone": "79990000042"},
+        "expect": {"display_phone": n.display_phone, "customer_name": "Anna Kowalska",
+                   "inbound_text": inbound, "outbound_text": outbound, "inbound_total": 1},
+    });
+    // The phone scans the QR once the page has shown one.
+    let scanned = std::cell::Cell::new(false);
+    run_e2e(&b, config, || {
+        let (gw, scanned) = (&gw, &scanned);
+        async move {
+            if !scanned.get()
+                && gw.state(GW_INSTANCE) == "notAuthorized"
+                && !gw.calls_of("qr").is_empty()
+            {
+                scanned.set(true);
+                assert_eq!(gw.scan_qr(GW_INSTANCE).await, 200);
+            }
+        }
+    })
+    .await;
+    assert!(scanned.get(), "the QR screen never asked for a QR");
+    // The number the page connected is linked and relays on line 2.
+    let (_, numbers) = app.api_get("/api/v1/numbers?transport=gateway").await;
+    let linked = items(&numbers);
+    assert_eq!(linked.len(), 1, "{numbers}");
+    assert_eq!(linked[0]["session_state"], "authorized");
+    assert_eq!(linked[0]["line"], "2");
+    gw.stop().await;
+    common::settle().await;
+}
+
+#[actix_web::test]
+async fn support_finds_the_trace_of_a_failed_message_and_redrives_its_job() {
+    let b = browser();
+    let app = app_with_web(|s| s.max_attempts = 2).await;
+    app.install().await;
+    let n = app.connect("1", "310200401").await;
+    app.b24.set_down(true);
+    let text = "Please call me back about the invoice";
+    let wamid = "wamid.E2E.S1";
+    assert_eq!(
+        app.customer_writes(&n, "380670000042", wamid, text).await,
+        200
+    );
+    let dead = wait_api(&app, "/api/v1/jobs?status=dead", "a dead job", |v| {
+        v["total"] == 1
+    })
+    .await;
+    let message_id = items(&dead)[0]["message_id"].as_i64().expect("message id");
+    // Bitrix24 is back: the re-drive will go through.
+    app.b24.set_down(false);
+    let (_, tenant_name) = install_tenant(&app).await;
+    let email = "support@b24wa.test";
+    global_user(&app, email, Role::Support).await;
+
+    let config = json!({
+        "url": app.url,
+        "scenario": "support",
+        "email": email,
+        "password": PASSWORD,
+        "chromium": b.chromium,
+        "screenshots": screenshots(),
+        "expect": {"tenant_name": tenant_name, "wamid": wamid, "text": text, "message_id": message_id},
+    });
+    run_e2e(&b, config, || async {}).await;
+    assert_eq!(app.texts_in_bitrix("380670000042"), [text]);
+    let (_, audit) = app.api_get("/api/v1/audit?action=job.redrive").await;
+    assert_eq!(items(&audit).len(), 1, "{audit}");
+    assert_eq!(items(&audit)[0]["actor"], email);
+    common::settle().await;
+}
+
+#[actix_web::test]
+async fn billing_exports_a_usage_csv_matching_the_messages_sent() {
+    let b = browser();
+    let app = app_with_web(|_| {}).await;
+    app.install().await;
+    let n = app.connect("1", "310200402").await;
+    for i in 0..3 {
+        assert_eq!(
+            app.customer_writes(&n, "380501112233", &format!("wamid.E2E.B{i}"), "hello")
+                .await,
+            200
+        );
+    }
+    let b24 = app.b24.clone();
+    common::wait_until(10, "3 in Bitrix24", move || {
+        b24.customer_messages().len() == 3
+    })
+    .await;
+    let op = app
+        .b24
+        .operator_write("1", &chat_key("380501112233", &n), "hi!")
+        .await;
+    assert_eq!(op.http_status, 200);
+    let graph = app.graph.clone();
+    common::wait_until(10, "the reply sent", move || {
+        graph.sent_messages().len() == 1
+    })
+    .await;
+    let (tenant, tenant_name) = install_tenant(&app).await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    wait_api(
+        &app,
+        &format!("/api/v1/tenants/{tenant}/usage?from={today}&to={today}"),
+        "usage 3 in, 1 out",
+        |v| v["totals"]["inbound"] == 3 && v["totals"]["outbound"] == 1,
+    )
+    .await;
+    let email = "billing@b24wa.test";
+    global_user(&app, email, Role::Billing).await;
+
+    let config = json!({
+        "url": app.url,
+        "scenario": "billing",
+        "email": email,
+        "password": PASSWORD,
+        "chromium": b.chromium,
+        "screenshots": screenshots(),
+        "expect": {"tenant_name": tenant_name, "inbound": 3, "outbound": 1, "today": today},
+    });
+    run_e2e(&b, config, || async {}).await;
+    common::settle().await;
+}

@@ -2,16 +2,19 @@
 CARGO ?= cargo
 export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv
+.PHONY: run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e
 
-## Build and start the service on the embedded default (SQLite under ./data, no Redis).
-run:
+## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
+## admin web app at /admin/ (built first by `make web`).
+run: web
 	$(CARGO) run --bin b24wa -- serve
 
-## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL.
+## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL;
+## the admin web app's unit tests (Vitest) and its end-to-end tests in headless Chromium
+## (tests/admin_web.rs: needs /usr/bin/chromium, which .ci/run installs).
 # cargo-nextest (one process per test, hung tests are killed: .config/nextest.toml) when present.
 # The voice tests need the speech model: `make model` fetches it once (a no-op afterwards).
-test: model
+test: model web web-test
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -28,6 +31,36 @@ bench:
 ## 30 s notes and model: wall time, real-time factor, model load, peak RSS.
 bench-transcribe: model fw-venv
 	$(CARGO) bench --bench transcribe
+
+# ---- The admin web app (admin-web/: TypeScript, Vite, React; served by the service at /admin/) ----
+NPM ?= npm
+WEB := admin-web
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
+	$(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/package.json
+
+## The admin web app: `npm ci` (when package-lock.json changed), then type check and `vite build`
+## into admin-web/dist (a no-op when the build is newer than its sources).
+web: $(WEB)/dist/index.html
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd $(WEB) && $(NPM) run build
+
+## The admin web app's unit tests (Vitest: API client, ticks, CSV export).
+web-test: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && $(NPM) test
+
+## Only the admin web app's end-to-end tests (headless Chromium against the service and the
+## simulators); screenshots of each main screen in target/screenshots/.
+e2e: web
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --test admin_web; \
+	else \
+	  $(CARGO) test --test admin_web; \
+	fi
 
 fmt:
 	$(CARGO) fmt --all

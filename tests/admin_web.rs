@@ -331,7 +331,7 @@ const GW_INSTANCE: u64 = 1101000042;
 const GW_TOKEN: &str = "gw-e2e-token";
 
 #[actix_web::test]
-async fn tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
+async fn e2e_tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
     let b = browser();
     let app = app_with_web(|_| {}).await;
     app.install().await;
@@ -363,6 +363,25 @@ async fn tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
         m.len() == 2 && m[0]["read_at"].is_i64() && m[1]["status"] == "read"
     })
     .await;
+    // A third message WhatsApp refuses: the page shows it failed, with the reason.
+    app.graph.set_auto_statuses(vec!["sent"]);
+    let refused = "One more thing: the invoice is attached.";
+    let op = app
+        .b24
+        .operator_write("1", &chat_key(customer, &n), refused)
+        .await;
+    assert_eq!(op.http_status, 200);
+    let graph = app.graph.clone();
+    common::wait_until(10, "the second answer sent", move || {
+        graph.sent_messages().len() == 2
+    })
+    .await;
+    let wamid = app.graph.sent_messages()[1].wamid.clone();
+    assert_eq!(app.graph.push_status(&wamid, "failed").await, 200);
+    wait_api(&app, &path, "the refused answer failed", |v| {
+        v["messages"][2]["status"] == "failed"
+    })
+    .await;
     let (tenant, _) = install_tenant(&app).await;
     let email = "admin@acme.test";
     let (s, v) = app
@@ -385,7 +404,8 @@ async fn tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
         "gateway": {"line": "2", "api_url": gw.base_url(), "id_instance": GW_INSTANCE.to_string(),
                     "api_token_instance": GW_TOKEN, "display_phone": "79990000042"},
         "expect": {"display_phone": n.display_phone, "customer_name": "Anna Kowalska",
-                   "inbound_text": inbound, "outbound_text": outbound, "inbound_total": 1},
+                   "inbound_text": inbound, "outbound_text": outbound, "failed_text": refused,
+                   "inbound_total": 1},
     });
     // The phone scans the QR once the page has shown one.
     let scanned = std::cell::Cell::new(false);
@@ -414,7 +434,7 @@ async fn tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
 }
 
 #[actix_web::test]
-async fn support_finds_the_trace_of_a_failed_message_and_redrives_its_job() {
+async fn e2e_support_finds_the_trace_of_a_failed_message_and_redrives_its_job() {
     let b = browser();
     let app = app_with_web(|s| s.max_attempts = 2).await;
     app.install().await;
@@ -455,7 +475,7 @@ async fn support_finds_the_trace_of_a_failed_message_and_redrives_its_job() {
 }
 
 #[actix_web::test]
-async fn billing_exports_a_usage_csv_matching_the_messages_sent() {
+async fn e2e_billing_exports_a_usage_csv_matching_the_messages_sent() {
     let b = browser();
     let app = app_with_web(|_| {}).await;
     app.install().await;

@@ -5,6 +5,7 @@ import { IconAlertTriangle, IconArrowLeft, IconMicrophone, IconPaperclip } from 
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import type { Message } from '../api/types';
+import { RichText } from '../components/RichText';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatPhone, formatTime } from '../lib/format';
@@ -49,7 +50,7 @@ function Bubble({ m }: { m: Message }) {
         )}
         {m.text && (
           <Text size="sm" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }} data-testid="message-text">
-            {m.text}
+            {out ? <RichText text={m.text} /> : m.text}
           </Text>
         )}
         {m.transcript && (

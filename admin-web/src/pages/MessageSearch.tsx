@@ -9,6 +9,7 @@ import type { Message } from '../api/types';
 import { DirectionBadge } from '../components/Badges';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
+import { RichText } from '../components/RichText';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatPhone } from '../lib/format';
 import { useApi } from '../lib/useApi';
@@ -39,7 +40,7 @@ export function MessageSearch() {
       render: (m) => (
         <div style={{ minWidth: 0, maxWidth: 420 }}>
           <Text size="sm" lineClamp={2} data-testid="result-text">
-            {m.text || <Text span c="dimmed">({m.kind})</Text>}
+            {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : <Text span c="dimmed">({m.kind})</Text>}
           </Text>
           <Text size="xs" c="dimmed" ff="monospace" truncate>
             #{m.id}

@@ -9,6 +9,7 @@ import type { Hop } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { DirectionBadge } from '../components/Badges';
 import { JobsTable } from '../components/JobsTable';
+import { RichText } from '../components/RichText';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatGap, formatPhone } from '../lib/format';
@@ -91,7 +92,7 @@ export function Trace() {
         <Grid.Col span={{ base: 12, md: 5 }}>
           <Card withBorder radius="md" padding="md">
             <Text size="sm" style={{ whiteSpace: 'pre-wrap' }} fw={500} mb="sm" data-testid="trace-text">
-              {m.text || `(${m.kind})`}
+              {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : `(${m.kind})`}
             </Text>
             {m.transcript && (
               <Text size="sm" c="dimmed" fs="italic" mb="sm">

@@ -70,6 +70,21 @@ pub struct Settings {
     pub login_max_failures_per_ip: u32,
     #[serde(default = "d_login_window_secs")]
     pub login_window_secs: u64,
+    /// Rate limits of the public endpoints (webhooks, portal events, settings page, media):
+    /// requests per second and burst, per client IP and per tenant; 0 switches one off. Over a
+    /// limit: 429 with Retry-After (providers retry).
+    #[serde(default = "d_public_rate_per_ip")]
+    pub public_rate_per_ip: u32,
+    #[serde(default = "d_public_burst_per_ip")]
+    pub public_burst_per_ip: u32,
+    #[serde(default = "d_public_rate_per_tenant")]
+    pub public_rate_per_tenant: u32,
+    #[serde(default = "d_public_burst_per_tenant")]
+    pub public_burst_per_tenant: u32,
+    /// Behind a reverse proxy: take the client IP from `X-Forwarded-For` (only then; anyone
+    /// can send the header).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
     /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
     #[serde(default = "d_rate_burst")]
     pub b24_rate_burst: f64,
@@ -212,6 +227,20 @@ fn d_jwt_ttl_secs() -> i64 {
 }
 fn d_refresh_ttl_secs() -> i64 {
     14 * 24 * 3600
+}
+// Meta delivers from a few addresses, so the per-IP limit is generous; a tenant's own traffic
+// is bounded by its numbers' throughput (Cloud API: 80 messages per second per number by default).
+fn d_public_rate_per_ip() -> u32 {
+    500
+}
+fn d_public_burst_per_ip() -> u32 {
+    2000
+}
+fn d_public_rate_per_tenant() -> u32 {
+    300
+}
+fn d_public_burst_per_tenant() -> u32 {
+    1500
 }
 fn d_login_max_failures_per_account() -> u32 {
     5

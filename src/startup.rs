@@ -145,17 +145,19 @@ impl Application {
         if let Some(r) = &runner {
             r.do_send(SetRegistry(registry.clone()));
         }
+        let limits = Arc::new(http::limits::PublicLimits::from_settings(&ctx.settings));
         let state = AppState {
             jwt: JwtKeys::from_settings(&ctx.settings, jwt_secret),
             ctx,
             registry,
             numbers: Default::default(),
             outbound: handler_clients,
+            limits,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").exclude("/healthz"))
+                .wrap(actix_web::middleware::from_fn(http::access_log::log))
                 .app_data(data.clone())
                 .app_data(
                     web::JsonConfig::default()

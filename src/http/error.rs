@@ -55,6 +55,12 @@ pub enum ApiError {
     /// The target's current state does not allow this (e.g. re-driving a job that did not fail).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many requests: wait `retry_after_secs` (sent as `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -130,6 +136,7 @@ impl ApiError {
             | ApiError::Gone { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code, .. } => code,
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -159,6 +166,7 @@ impl ResponseError for ApiError {
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +176,13 @@ impl ResponseError for ApiError {
             // Details go to the log, not to the caller.
             tracing::error!(error = %detail, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), self.to_string()))
+        let mut answer = HttpResponse::build(self.status_code());
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            answer.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        }
+        answer.json(ErrorBody::new(self.code(), self.to_string()))
     }
 }

@@ -2,18 +2,20 @@
 //! `webhooks/` (WhatsApp in), `bitrix24/` (portal install and events), `api/` (admin JSON API),
 //! `media` (our stored files, fetched by portals and gateways), `admin_web` (the admin app).
 
+pub mod access_log;
 pub mod admin_web;
 pub mod api;
 pub mod bitrix24;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod media;
 pub mod webhooks;
 
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::web;
+use actix_web::{middleware::from_fn, web};
 
 use crate::actors::{registry::Registry, Ctx};
 
@@ -27,6 +29,8 @@ pub struct AppState {
     pub jwt: api::auth::JwtKeys,
     /// Cloud numbers by phone_number_id for the webhook path (short TTL).
     pub numbers: Arc<webhooks::cloud::NumberCache>,
+    /// Rate limits of the public endpoints.
+    pub limits: Arc<limits::PublicLimits>,
     /// Clients for the calls handlers make themselves (install check, credential checks, QR).
     pub outbound: Arc<Outbound>,
 }
@@ -55,6 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/webhooks/whatsapp/cloud")
                 .app_data(webhook_body())
+                .wrap(from_fn(limits::per_ip))
                 .route("", web::get().to(webhooks::cloud::verify))
                 .route("", web::post().to(webhooks::cloud::receive))
                 .route(
@@ -69,11 +74,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/webhooks/whatsapp/gateway/{number_id}")
                 .app_data(webhook_body())
+                .wrap(from_fn(limits::per_ip))
                 .route(web::post().to(webhooks::gateway::receive)),
         )
         .service(
             web::scope("/bitrix24")
                 .app_data(webhook_body())
+                .wrap(from_fn(limits::per_ip))
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
                 .route("/placement", web::post().to(bitrix24::placement::page))
@@ -92,7 +99,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(bitrix24::placement::disconnect),
                 ),
         )
-        .route("/media/{token}/{name}", web::get().to(media::serve))
+        .service(
+            web::resource("/media/{token}/{name}")
+                .wrap(from_fn(limits::per_ip))
+                .route(web::get().to(media::serve)),
+        )
         .service(web::scope("/api/v1").configure(api::routes))
         .configure(admin_web::routes);
 }

@@ -411,6 +411,23 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ("B24WA_HTTP_WORKERS", s.http_workers.to_string()),
         ("B24WA_LOG", s.log.clone()),
         ("B24WA_MEDIA_URL_TTL_SECS", s.media_url_ttl_secs.to_string()),
+        ("B24WA_PUBLIC_RATE_PER_IP", s.public_rate_per_ip.to_string()),
+        (
+            "B24WA_PUBLIC_BURST_PER_IP",
+            s.public_burst_per_ip.to_string(),
+        ),
+        (
+            "B24WA_PUBLIC_RATE_PER_TENANT",
+            s.public_rate_per_tenant.to_string(),
+        ),
+        (
+            "B24WA_PUBLIC_BURST_PER_TENANT",
+            s.public_burst_per_tenant.to_string(),
+        ),
+        (
+            "B24WA_TRUST_FORWARDED_FOR",
+            s.trust_forwarded_for.to_string(),
+        ),
         (
             "B24WA_TRANSCRIBE_MODEL",
             s.transcribe_model

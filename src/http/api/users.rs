@@ -3,7 +3,7 @@
 //! Support staff see and manage every tenant (each change is audited in the same transaction);
 //! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use entity::{audit_log, tenants as tenant_rows, users as user_rows};
@@ -163,19 +163,13 @@ pub async fn login(
     let LoginRequest { email, password } = body.into_inner();
     let email = users::normalize_email(&email);
     let account: String = email.chars().take(MAX_EMAIL).collect();
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = state.limits.client_ip(&req);
     if let Err(wait) = state.jwt.logins().begin(&account, ip) {
         tracing::warn!(ip = ?ip, "login refused: too many failed attempts");
-        let mut answer = error_answer(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many failed logins; try again later",
-        );
-        answer.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(retry_after_secs(wait)),
-        );
-        return Ok(answer);
+        return Err(ApiError::RateLimited {
+            message: "too many failed logins; try again later".into(),
+            retry_after_secs: crate::http::limits::retry_after_secs(wait),
+        });
     }
     let user = if email.len() <= MAX_EMAIL {
         users::find_by_email(&state.ctx.db, &email).await?
@@ -824,9 +818,4 @@ pub async fn audit_log(
     let (items, total) = audit::page(&state.ctx.db, &filter, page, per_page).await?;
     let items: Vec<AuditView> = items.iter().map(AuditView::from).collect();
     Ok(paged(items, page, per_page, total))
-}
-
-/// How long a rate-limited client is told to wait, in whole seconds (at least 1).
-fn retry_after_secs(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }

@@ -38,6 +38,7 @@ pub async fn receive(
             "application_token does not match this portal",
         ));
     }
+    state.limits.check_tenant(portal.tenant_id)?;
     let connector = &state.ctx.settings.connector_id;
     match ev.kind {
         EventKind::MessageAdd {

@@ -73,7 +73,19 @@ async fn cloud_number(state: &AppState, pnid: &str) -> Result<Option<CachedNumbe
     Ok(found)
 }
 
+/// A flood for an unknown number is answered from the negative cache and logged once a minute.
+static UNKNOWN_LOG: std::sync::LazyLock<crate::http::limits::LogEvery> =
+    std::sync::LazyLock::new(|| crate::http::limits::LogEvery::new(NUMBER_LOG_EVERY));
+const NUMBER_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn unknown(pnid: &str) -> ApiError {
+    UNKNOWN_LOG.note(|n| {
+        tracing::warn!(
+            phone_number_id = %pnid,
+            count = n,
+            "webhooks for phone_number_ids not connected here (this one the latest)"
+        )
+    });
     ApiError::not_found(
         "unknown_phone_number",
         format!("phone_number_id {pnid} is not connected"),
@@ -167,6 +179,11 @@ async fn signed_by(
     )
     .map_err(map_err)?;
     super::refuse_if_suspended(&n)?;
+    // After the signature: a forger cannot spend a tenant's budget.
+    state
+        .limits
+        .check_portal(&state.ctx.db, n.portal_id)
+        .await?;
     Ok(super::relayed(&n).then_some(n.id))
 }
 

@@ -46,6 +46,10 @@ pub async fn receive(
         ));
     }
     super::refuse_if_suspended(&n)?;
+    state
+        .limits
+        .check_portal(&state.ctx.db, n.portal_id)
+        .await?;
     if !super::relayed(&n) {
         return Ok(super::ignored_disconnected());
     }

@@ -49,6 +49,11 @@ pub struct Settings {
     /// Base64 of 32 bytes; when absent a key file under data_dir is used (created on first start).
     #[serde(default)]
     pub encryption_key: Option<SecretString>,
+    /// Earlier encryption keys, still used to decrypt (never to encrypt) during a key rotation
+    /// until `b24wa rekey` has re-encrypted everything; `B24WA_ENCRYPTION_PREVIOUS_KEYS` is
+    /// comma-separated.
+    #[serde(default, deserialize_with = "secret_list")]
+    pub encryption_previous_keys: Vec<SecretString>,
     /// HS256 secret for admin API tokens; when absent a key file under data_dir is used.
     #[serde(default)]
     pub jwt_secret: Option<SecretString>,

@@ -42,8 +42,9 @@ pub struct Application {
     state: AppState,
 }
 
-/// The at-rest encryption key and the admin JWT secret: configured, or kept in key files under
-/// the data directory (created on first start, which the log says).
+/// The at-rest encryption keys (current, and previous ones that still decrypt) and the admin JWT
+/// secret: configured, or kept in key files under the data directory (created on first start,
+/// which the log says).
 pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString), StartupError> {
     let enc = match &settings.encryption_key {
         Some(k) => k.clone(),
@@ -67,7 +68,10 @@ pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString
             key
         }
     };
-    Ok((crypto::SecretBox::from_base64(&enc)?, jwt))
+    Ok((
+        crypto::SecretBox::with_previous(&enc, &settings.encryption_previous_keys)?,
+        jwt,
+    ))
 }
 
 impl Application {
@@ -75,6 +79,12 @@ impl Application {
         let db = store::connect(&settings.database_url()).await?;
         store::migrate(&db).await?;
         let (secrets, jwt_secret) = load_keys(&settings)?;
+        // Key ids only: they say which keys are in use (rotation) without revealing them.
+        tracing::info!(
+            kid = secrets.kid(),
+            previous = secrets.previous_count(),
+            "encryption key for secrets at rest"
+        );
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
         let public_url = settings

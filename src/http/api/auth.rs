@@ -22,7 +22,6 @@ use jsonwebtoken::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
     config::Settings,
@@ -101,10 +100,10 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// The `kid` of a secret: the first 8 hex digits of its SHA-256.
+/// The `kid` of a secret: the first 8 hex digits of its SHA-256 (the convention at-rest
+/// encryption keys share).
 pub fn key_id(secret: &SecretString) -> String {
-    let digest = Sha256::digest(secret.expose_secret().as_bytes());
-    hex::encode(&digest[..4])
+    crate::store::crypto::key_id(secret.expose_secret().as_bytes())
 }
 
 /// Why a token was refused.

@@ -10,6 +10,7 @@ pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod rekey;
 pub mod search;
 pub mod tenants;
 pub mod usage;

@@ -439,6 +439,17 @@ async fn e2e_support_finds_the_trace_of_a_failed_message_and_redrives_its_job() 
     let app = app_with_web(|s| s.max_attempts = 2).await;
     app.install().await;
     let n = app.connect("1", "310200401").await;
+    // Another customer's message that went through: the search must pick the right one.
+    assert_eq!(
+        app.customer_writes(&n, "380670000043", "wamid.E2E.S0", "Thanks, all good")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    common::wait_until(10, "the first message in Bitrix24", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
     app.b24.set_down(true);
     let text = "Please call me back about the invoice";
     let wamid = "wamid.E2E.S1";

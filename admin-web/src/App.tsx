@@ -15,6 +15,7 @@ import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
 import { MessageSearch } from './pages/MessageSearch';
 import { Numbers } from './pages/Numbers';
+import { Portals } from './pages/Portals';
 import { QrPairing } from './pages/QrPairing';
 import { TenantDetail } from './pages/TenantDetail';
 import { Tenants } from './pages/Tenants';
@@ -87,6 +88,7 @@ const router = createBrowserRouter(
           element: <Layout />,
           children: [
             { index: true, element: <Home /> },
+            { path: 'portals', element: <Allow roles={OPS}><Portals /></Allow> },
             { path: 'numbers', element: <Allow roles={OPS}><Numbers /></Allow> },
             { path: 'numbers/:id/qr', element: <Allow roles={OPS}><QrPairing /></Allow> },
             { path: 'conversations', element: <Allow roles={OPS}><Conversations /></Allow> },

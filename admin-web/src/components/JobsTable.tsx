@@ -1,6 +1,7 @@
 // Jobs with their state, the last error and, for support, a re-drive button on failed ones.
 
-import { Button, Code, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { Button, Card, Code, Group, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { IconRefresh } from '@tabler/icons-react';
 import { useState } from 'react';
@@ -46,8 +47,41 @@ export function RedriveButton({ job, canRedrive, busy, onRedrive }: { job: Job; 
   );
 }
 
-export function JobsTable({ jobs, canRedrive, onChanged }: { jobs: Job[]; canRedrive: boolean; onChanged: () => void }) {
+export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { jobs: Job[]; canRedrive: boolean; onChanged: () => void; linkTrace?: boolean }) {
   const { busy, redrive } = useRedrive(onChanged);
+  const phone = useMediaQuery('(max-width: 48em)');
+  if (phone) {
+    return (
+      <Stack gap="sm" data-testid="jobs">
+        {jobs.map((j) => (
+          <Card key={j.id} withBorder radius="md" padding="sm" data-testid="job" data-status={j.status}>
+            <Group justify="space-between" wrap="nowrap" mb={4}>
+              <Text size="sm" fw={600}>
+                {j.kind}
+              </Text>
+              <JobBadge status={j.status} />
+            </Group>
+            <Text size="xs" c="dimmed">
+              #{j.id} · {j.owner} · {j.queue_key} · {j.attempts} attempts
+            </Text>
+            {j.last_error && (
+              <Code block mt={6} style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
+                {j.last_error}
+              </Code>
+            )}
+            <Group gap="xs" justify="flex-end" mt="xs">
+              {linkTrace && j.message_id !== null && (
+                <Button component={Link} to={`/messages/${j.message_id}`} size="xs" variant="subtle">
+                  Trace
+                </Button>
+              )}
+              <RedriveButton job={j} canRedrive={canRedrive} busy={busy === j.id} onRedrive={redrive} />
+            </Group>
+          </Card>
+        ))}
+      </Stack>
+    );
+  }
   return (
     <Table.ScrollContainer minWidth={640}>
       <Table verticalSpacing="sm" data-testid="jobs">
@@ -92,7 +126,7 @@ export function JobsTable({ jobs, canRedrive, onChanged }: { jobs: Job[]; canRed
               </Table.Td>
               <Table.Td>
                 <Group gap="xs" justify="flex-end" wrap="nowrap">
-                  {j.message_id !== null && (
+                  {linkTrace && j.message_id !== null && (
                     <Button component={Link} to={`/messages/${j.message_id}`} size="xs" variant="subtle">
                       Trace
                     </Button>

@@ -6,6 +6,7 @@ import { useDisclosure } from '@mantine/hooks';
 import {
   IconAlertOctagon,
   IconBuildingSkyscraper,
+  IconBuildingStore,
   IconChartBar,
   IconChevronDown,
   IconDeviceMobile,
@@ -20,6 +21,7 @@ import { useAuth, useMe } from '../auth/AuthContext';
 import { navFor, ROLE_LABEL, type NavItem } from '../lib/roles';
 
 const ICONS: Record<string, ReactNode> = {
+  '/portals': <IconBuildingStore size={18} />,
   '/numbers': <IconDeviceMobile size={18} />,
   '/conversations': <IconMessages size={18} />,
   '/messages': <IconSearch size={18} />,

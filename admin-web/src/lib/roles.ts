@@ -16,6 +16,7 @@ export interface NavItem {
 }
 
 export const NAV: NavItem[] = [
+  { to: '/portals', label: 'Portals & lines', section: 'Workspace', roles: ['tenant_admin', 'support'] },
   { to: '/numbers', label: 'Numbers', section: 'Workspace', roles: ['tenant_admin', 'support'] },
   { to: '/conversations', label: 'Conversations', section: 'Workspace', roles: ['tenant_admin', 'support'] },
   { to: '/messages', label: 'Message search', section: 'Workspace', roles: ['tenant_admin', 'support'] },

@@ -163,7 +163,7 @@ export function Trace() {
         {jobs.length === 0 ? (
           <EmptyState title="No jobs carried this message" />
         ) : (
-          <JobsTable jobs={jobs} canRedrive={me.role === 'support'} onChanged={t.reload} />
+          <JobsTable jobs={jobs} canRedrive={me.role === 'support'} onChanged={t.reload} linkTrace={false} />
         )}
       </Paper>
     </Stack>

@@ -1,0 +1,105 @@
+// Bitrix24 portals and their Open Lines: which number relays on which line, and its state.
+
+import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Text, ThemeIcon } from '@mantine/core';
+import { IconBuildingStore, IconPlugConnected } from '@tabler/icons-react';
+import { Link } from 'react-router';
+import { api } from '../api';
+import type { NumberView, Portal } from '../api/types';
+import { SessionBadge } from '../components/Badges';
+import { PageFooter } from '../components/DataList';
+import { PageHeader } from '../components/Layout';
+import { EmptyState, ErrorState, LoadingState } from '../components/States';
+import { formatPhone } from '../lib/format';
+import { useApi } from '../lib/useApi';
+import { usePageParam } from '../lib/usePage';
+
+const PER_PAGE = 20;
+
+/** A portal's numbers by line, lines in numeric order. */
+export function linesOf(numbers: NumberView[], portalId: number): [string, NumberView[]][] {
+  const lines = new Map<string, NumberView[]>();
+  for (const n of numbers.filter((x) => x.portal_id === portalId)) {
+    lines.set(n.line, [...(lines.get(n.line) ?? []), n]);
+  }
+  return [...lines.entries()].sort(([a], [b]) => Number(a) - Number(b));
+}
+
+function PortalCard({ p, numbers }: { p: Portal; numbers: NumberView[] }) {
+  const lines = linesOf(numbers, p.id);
+  return (
+    <Card withBorder radius="md" padding="md" data-testid="portal">
+      <Group justify="space-between" wrap="nowrap" mb="sm">
+        <Group gap="sm" wrap="nowrap" style={{ minWidth: 0 }}>
+          <ThemeIcon variant="light" radius="md" size={36}>
+            <IconBuildingStore size={20} />
+          </ThemeIcon>
+          <div style={{ minWidth: 0 }}>
+            <Text fw={600} truncate data-testid="portal-domain">
+              {p.domain}
+            </Text>
+            <Text size="xs" c="dimmed" ff="monospace" truncate>
+              {p.member_id}
+            </Text>
+          </div>
+        </Group>
+        <Badge color={p.installed ? 'green' : 'gray'} variant="light">
+          {p.installed ? 'App installed' : 'Uninstalled'}
+        </Badge>
+      </Group>
+      {lines.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          No number on any of its Open Lines yet.{' '}
+          <Anchor component={Link} to="/numbers" size="sm">
+            Connect one
+          </Anchor>
+        </Text>
+      ) : (
+        <Stack gap={6}>
+          {lines.map(([line, ns]) => (
+            <Group key={line} justify="space-between" wrap="nowrap" gap="xs" data-testid="line">
+              <Text size="sm" fw={500} style={{ whiteSpace: 'nowrap' }}>
+                Open Line #{line}
+              </Text>
+              <Stack gap={4} align="flex-end">
+                {ns.map((n) => (
+                  <Group key={n.id} gap={6} wrap="nowrap">
+                    <Text size="sm">{formatPhone(n.display_phone || n.phone_number_id)}</Text>
+                    <SessionBadge number={n} />
+                  </Group>
+                ))}
+              </Stack>
+            </Group>
+          ))}
+        </Stack>
+      )}
+    </Card>
+  );
+}
+
+export function Portals() {
+  const [page, setPage] = usePageParam();
+  const portals = useApi((signal) => api.portals({ page, per_page: PER_PAGE }, signal), [page]);
+  // Every number of the visible portals; one page of 200 covers a tenant's lines.
+  const numbers = useApi((signal) => api.numbers({ per_page: 200 }, signal), [], { pollMs: 10_000 });
+  return (
+    <>
+      <PageHeader title="Portals & lines" description="Your Bitrix24 portals with the app installed, and the WhatsApp number on each Open Line." />
+      {portals.error && !portals.data ? (
+        <ErrorState error={portals.error} onRetry={portals.reload} />
+      ) : !portals.data ? (
+        <LoadingState />
+      ) : portals.data.items.length === 0 ? (
+        <EmptyState title="No portal yet" description="Install the b24wa app from your Bitrix24 portal's Market; the portal then appears here." icon={<IconPlugConnected size={26} />} />
+      ) : (
+        <>
+          <SimpleGrid cols={{ base: 1, md: 2 }} spacing="md" data-testid="portals">
+            {portals.data.items.map((p) => (
+              <PortalCard key={p.id} p={p} numbers={numbers.data?.items ?? []} />
+            ))}
+          </SimpleGrid>
+          <PageFooter page={portals.data} onPage={setPage} />
+        </>
+      )}
+    </>
+  );
+}

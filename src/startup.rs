@@ -82,7 +82,7 @@ impl Application {
         // Key ids only: they say which keys are in use (rotation) without revealing them.
         tracing::info!(
             kid = secrets.kid(),
-            previous = secrets.previous_count(),
+            previous = ?secrets.previous_kids(),
             "encryption key for secrets at rest"
         );
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;

@@ -87,10 +87,7 @@ impl std::fmt::Debug for SecretBox {
         // Key ids only: they name the keys without revealing them.
         f.debug_struct("SecretBox")
             .field("kid", &self.current.kid)
-            .field(
-                "previous",
-                &self.previous.iter().map(|k| &k.kid).collect::<Vec<_>>(),
-            )
+            .field("previous", &self.previous_kids())
             .finish()
     }
 }
@@ -134,9 +131,9 @@ impl SecretBox {
         &self.current.kid
     }
 
-    /// How many previous keys are configured.
-    pub fn previous_count(&self) -> usize {
-        self.previous.len()
+    /// The previous keys' ids.
+    pub fn previous_kids(&self) -> Vec<&str> {
+        self.previous.iter().map(|k| k.kid.as_str()).collect()
     }
 
     pub fn encrypt(&self, plain: &str) -> String {
@@ -343,7 +340,7 @@ mod tests {
             .expect("changed");
         assert!(rotated.is_current(&v1));
         // The current key listed as previous too, or a key listed twice, counts once.
-        assert_eq!(sb(9, &[9, 7, 7]).previous_count(), 1);
+        assert_eq!(sb(9, &[9, 7, 7]).previous_kids(), [key_id(&[7u8; 32])]);
     }
 
     #[test]

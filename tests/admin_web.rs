@@ -333,7 +333,8 @@ const GW_TOKEN: &str = "gw-e2e-token";
 #[actix_web::test]
 async fn e2e_tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks() {
     let b = browser();
-    let app = app_with_web(|_| {}).await;
+    // Access tokens that live 8 s: the page must refresh them by itself while it is used.
+    let app = app_with_web(|s| s.jwt_ttl_secs = 8).await;
     app.install().await;
     let n = app.connect("1", "310200400").await;
     app.graph

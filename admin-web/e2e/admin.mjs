@@ -101,6 +101,9 @@ async function tenantScenario(page) {
   await byTestId(page, 'login-submit').click();
   await byTestId(page, 'login-error').waitFor({ timeout: TIMEOUT });
   await login(page, cfg.email, cfg.password);
+  const session = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('b24wa.admin.session') ?? 'null'));
+  const first = await session();
+  check(first?.accessToken && first?.refreshToken, 'the session is kept in sessionStorage');
 
   // Numbers: the Cloud number with its live state; a tenant admin's navigation.
   await title(page, 'Numbers');
@@ -179,6 +182,11 @@ async function tenantScenario(page) {
   await nav(page, 'usage');
   await byTestId(page, 'total-inbound').locator('[data-testid="stat-value"]', { hasText: String(x.inbound_total) }).waitFor({ timeout: TIMEOUT });
   await shot(page, 'usage');
+
+  // The access token (8 s here) was refreshed without the user noticing.
+  const deadline = Date.now() + TIMEOUT;
+  while ((await session())?.accessToken === first.accessToken && Date.now() < deadline) await page.waitForTimeout(250);
+  check((await session())?.accessToken !== first.accessToken, 'the access token was refreshed while the pages were used');
 
   // The session ends by itself (tokens no longer accepted): back to sign-in with a message.
   await page.evaluate(() => {

@@ -26,6 +26,8 @@ export interface Session {
   refreshToken: string;
   /** When the access token runs out (ms since the epoch). */
   expiresAt: number;
+  /** How long the access token lived when issued (ms); short-lived tokens refresh later. */
+  lifetimeMs?: number;
 }
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
@@ -139,7 +141,10 @@ export class ApiClient {
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     let session = this.session;
     if (!session) throw new ApiError(401, 'session_expired', SESSION_EXPIRED_MESSAGE);
-    if (session.expiresAt - this.now() < this.leeway) {
+    // Refresh ahead, but never more than a quarter of the token's life ahead (a 60 s token
+    // would otherwise be refreshed on every call).
+    const leeway = Math.min(this.leeway, (session.lifetimeMs ?? Number.POSITIVE_INFINITY) / 4);
+    if (session.expiresAt - this.now() < leeway) {
       session = await this.refresh(session);
     }
     let res = await this.send(method, path, opts, session.accessToken);
@@ -216,6 +221,7 @@ export class ApiClient {
       accessToken: view.access_token,
       refreshToken: view.refresh_token,
       expiresAt: this.now() + view.expires_in * 1000,
+      lifetimeMs: view.expires_in * 1000,
     };
     this.session = session;
     try {
@@ -232,7 +238,8 @@ export class ApiClient {
       if (!raw) return null;
       const s = JSON.parse(raw) as Partial<Session>;
       if (typeof s.accessToken === 'string' && typeof s.refreshToken === 'string' && typeof s.expiresAt === 'number') {
-        return { accessToken: s.accessToken, refreshToken: s.refreshToken, expiresAt: s.expiresAt };
+        const lifetimeMs = typeof s.lifetimeMs === 'number' ? s.lifetimeMs : undefined;
+        return { accessToken: s.accessToken, refreshToken: s.refreshToken, expiresAt: s.expiresAt, lifetimeMs };
       }
     } catch {
       // A damaged entry is no session.

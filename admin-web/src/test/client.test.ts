@@ -44,7 +44,7 @@ describe('ApiClient', () => {
     const { fn, calls } = fakeFetch((path) => (path.endsWith('/auth/login') ? json(200, pair(1)) : json(200, { ok: true })));
     const c = new ApiClient({ fetch: fn, storage, now: () => 1_000 });
     await c.login('a@b.c', 'pw');
-    expect(stored(storage)).toEqual({ accessToken: 'access-1', refreshToken: 'refresh-1', expiresAt: 1_000 + 3_600_000 });
+    expect(stored(storage)).toEqual({ accessToken: 'access-1', refreshToken: 'refresh-1', expiresAt: 1_000 + 3_600_000, lifetimeMs: 3_600_000 });
     await c.get('/numbers', { page: 2, q: '', per_page: 20 });
     expect(calls[1]).toMatchObject({ path: '/api/v1/numbers?page=2&per_page=20', auth: 'Bearer access-1' });
     // A new client (a reload of the tab) picks the session up from storage.
@@ -77,9 +77,9 @@ describe('ApiClient', () => {
     });
     const c = new ApiClient({ fetch: fn, now: () => now, refreshLeewayMs: 30_000 });
     await c.login('a@b.c', 'pw');
-    now = 20_000; // 40 s left: no refresh
+    now = 40_000; // 20 s left of a 60 s token: no refresh (a quarter of its life is the limit)
     await c.get('/a');
-    now = 45_000; // 15 s left: refresh first
+    now = 46_000; // 14 s left: refresh first
     await c.get('/b');
     expect(calls.map((x) => `${x.path} ${x.auth ?? ''}`.trim())).toEqual([
       '/api/v1/auth/login',
@@ -87,6 +87,18 @@ describe('ApiClient', () => {
       '/api/v1/auth/refresh',
       '/api/v1/b Bearer access-2',
     ]);
+  });
+
+  it('refreshes a long-lived token 30 s ahead', async () => {
+    let now = 0;
+    const { fn, calls } = fakeFetch((path) => (path.endsWith('/auth/login') ? json(200, pair(1, 3600)) : path.endsWith('/auth/refresh') ? json(200, pair(2, 3600)) : json(200, {})));
+    const c = new ApiClient({ fetch: fn, now: () => now });
+    await c.login('a@b.c', 'pw');
+    now = 3_600_000 - 31_000;
+    await c.get('/a');
+    now = 3_600_000 - 29_000;
+    await c.get('/b');
+    expect(calls.map((x) => x.path)).toEqual(['/api/v1/auth/login', '/api/v1/a', '/api/v1/auth/refresh', '/api/v1/b']);
   });
 
   it('shares one refresh between calls that fail at the same time', async () => {

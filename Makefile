@@ -2,7 +2,10 @@
 CARGO ?= cargo
 export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e
+# The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
+SOAK_SECS ?= 120
+
+.PHONY: soak run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
 ## admin web app at /admin/ (built first by `make web`).
@@ -20,6 +23,11 @@ test: model web web-test
 	else \
 	  $(CARGO) test --workspace --lib --bins --tests --no-fail-fast -- --test-threads=4; \
 	fi
+
+## Crash soak: mixed traffic while the service is SIGKILLed at random and the simulators inject
+## faults; prints `bench soak_* N unit` (lost, duplicated, out of order, backward ticks, drain).
+soak:
+	B24WA_SOAK_SECS=$(SOAK_SECS) $(CARGO) nextest run --test soak --no-capture --no-fail-fast
 
 ## The benchmarks: relay (PostgreSQL and SQLite, against the simulators), then transcription;
 ## each prints `bench <name> <value> <unit>` lines.

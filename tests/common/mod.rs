@@ -4,6 +4,8 @@
 //! by environment variables only, so a test can SIGKILL it and start it again.
 #![allow(dead_code)]
 
+pub mod delivery;
+
 use std::{
     io::Write,
     ops::Deref,

@@ -372,6 +372,9 @@ fn decode_ogg_opus(bytes: &[u8], max_seconds: f32) -> Result<Decoded, AudioError
 // ---------------------------------------------------------------------------------------------
 // WAV
 
+/// Sample rates a WAV note may have (telephone 8 kHz up to studio 384 kHz, with room below).
+const WAV_RATES: std::ops::RangeInclusive<u32> = 1_000..=384_000;
+
 fn wav_error(e: hound::Error) -> AudioError {
     match e {
         hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -388,6 +391,14 @@ fn decode_wav(bytes: &[u8], max_seconds: f32) -> Result<Decoded, AudioError> {
     let spec = reader.spec();
     if spec.sample_rate == 0 || spec.channels == 0 {
         return Err(AudioError::Corrupt("WAV header".into()));
+    }
+    // The resampler's cost grows with the input rate: a header claiming hundreds of MHz asked
+    // for gigabytes of filter taps (found by fuzzing). No recording uses a rate outside this.
+    if !WAV_RATES.contains(&spec.sample_rate) {
+        return Err(AudioError::Unsupported(format!(
+            "WAV at {} Hz",
+            spec.sample_rate
+        )));
     }
     let frames = reader.duration();
     let seconds = frames as f32 / spec.sample_rate as f32;
@@ -466,8 +477,11 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
         }
         w
     };
-    let table: Option<Vec<Vec<f64>>> =
-        (up <= 4_096).then(|| (0..up).map(|p| kernel(p as f64 / up as f64)).collect());
+    // The per-phase table only when it is small (a few MB): for an extreme ratio it would be
+    // up × taps entries, while computing taps per output sample stays linear in the input.
+    let n_taps = 2 * reach.max(0) as u64;
+    let table: Option<Vec<Vec<f64>>> = (up <= 4_096 && up.saturating_mul(n_taps) <= 1 << 20)
+        .then(|| (0..up).map(|p| kernel(p as f64 / up as f64)).collect());
     let out_len = (input.len() as u64 * up / down) as usize;
     let last = input.len() as i64 - 1;
     let mut out = Vec::with_capacity(out_len);
@@ -832,6 +846,26 @@ mod tests {
                 .fold(0.0f32, f32::max);
             assert!(err < 0.02, "{from}: max error {err}");
         }
+    }
+
+    /// Fuzzing (`make fuzz`, target audio_decode): a 104-byte WAV claiming 822 MHz made the
+    /// resampler build a filter table of gigabytes (out of memory).
+    #[test]
+    fn fuzz_wav_with_an_absurd_sample_rate_is_unsupported() {
+        let path = format!(
+            "{}/tests/fixtures/fuzz/audio_decode/wav-rate-822mhz.wav",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(
+            decode_voice(&bytes),
+            Err(AudioError::Unsupported("WAV at 822214655 Hz".into()))
+        );
+        // The resampler itself stays cheap at such a ratio (no table of up × taps entries).
+        let started = std::time::Instant::now();
+        assert!(resample(&[0.1; 64], 4_000_000_004, 16_000).is_empty());
+        assert!(resample(&[0.1; 64], 822_214_655, 16_000).is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -5,7 +5,7 @@ export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
 SOAK_SECS ?= 120
 
-.PHONY: soak run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e
+.PHONY: soak run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
 ## admin web app at /admin/ (built first by `make web`).
@@ -39,6 +39,19 @@ bench:
 ## 30 s notes and model: wall time, real-time factor, model load, peak RSS.
 bench-transcribe: model fw-venv
 	$(CARGO) bench --bench transcribe
+
+# ---- Fuzzing (tests/fuzz: cargo-fuzz, nightly; never part of `make test`) ----
+# Seconds each target fuzzes for in `make fuzz`.
+FUZZ_SECS ?= 60
+
+## Fuzz the parsers of untrusted input (Cloud API and gateway webhooks, Bitrix24 form events, voice
+## notes) for FUZZ_SECS seconds each, one after the other; prints `fuzz <target> <runs> runs …`.
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECS)
+
+## Replay the committed fuzz corpora (seeds and past crashes) once through every target: quick.
+fuzz-check:
+	tests/fuzz/run.sh 0
 
 # ---- The admin web app (admin-web/: TypeScript, Vite, React; served by the service at /admin/) ----
 NPM ?= npm

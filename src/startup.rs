@@ -76,6 +76,8 @@ pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Before any actor starts: their gauges count from here.
+        crate::metrics::install();
         let db = store::connect(&settings.database_url()).await?;
         store::migrate(&db).await?;
         let (secrets, jwt_secret) = load_keys(&settings)?;

@@ -19,6 +19,9 @@ pub struct Model {
     pub payload: String,
     pub processed: bool,
     pub created_at: i64,
+    /// The trace id of the request that brought it (logs follow the message by it).
+    #[sea_orm(column_type = "Text")]
+    pub trace_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

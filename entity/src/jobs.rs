@@ -25,6 +25,11 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The trace id of the message that caused it.
+    #[sea_orm(column_type = "Text")]
+    pub trace_id: Option<String>,
+    /// When that message entered (its inbox item was stored), epoch ms: relay latency.
+    pub origin_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

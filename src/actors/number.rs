@@ -9,6 +9,9 @@ use std::{
 use actix::prelude::*;
 use futures::future::join_all;
 use sea_orm::TransactionTrait;
+use tracing::Instrument;
+
+use crate::metrics::Settled;
 
 use super::{
     chat::{ChatActor, ChatInfo, ChatWork},
@@ -309,6 +312,7 @@ impl Actor for NumberActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::actor_started(crate::metrics::ACTOR_NUMBER);
         self.load(ctx);
         let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
         ctx.run_interval(period, |act, ctx| {
@@ -317,6 +321,11 @@ impl Actor for NumberActor {
         });
         let poll = Duration::from_secs(self.ctx.settings.gateway_poll_secs.max(1));
         ctx.run_interval(poll, |act, ctx| act.poll_state(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Balanced with `started` (a supervised restart calls both).
+        crate::metrics::actor_stopped(crate::metrics::ACTOR_NUMBER);
     }
 }
 
@@ -681,9 +690,15 @@ async fn drain(
             let services = &services;
             let transport = &transport;
             async move {
+                let _running = crate::metrics::Running::start(&m.kind);
                 let job = jobs::decode(m);
+                let span = crate::metrics::job_span(std::iter::once(*m));
                 let res = match &job {
-                    Ok(j) => perform(services, number_id, transport, m.id, j).await,
+                    Ok(j) => {
+                        perform(services, number_id, transport, m.id, j)
+                            .instrument(span)
+                            .await
+                    }
                     Err(e) => Err(SendFailure::Permanent {
                         code: None,
                         message: e.to_string(),
@@ -699,7 +714,11 @@ async fn drain(
                 &res,
                 Err(SendFailure::Auth(_)) | Err(SendFailure::NotAuthorized(_))
             );
-            if settle(&services, &number, m, job, res).await? {
+            let span = crate::metrics::job_span(std::iter::once(m));
+            if settle(&services, &number, m, job, res)
+                .instrument(span)
+                .await?
+            {
                 // A notice for the operator was queued in the portal's outbox.
                 registry.do_send(KickOwner(Owner::Portal(number.portal_id)));
             }
@@ -720,6 +739,14 @@ async fn settle(
     let txn = services.db.begin().await?;
     let mut notify_portal = false;
     let gateway = number.transport == numbers::TRANSPORT_GATEWAY;
+    let how = match &res {
+        Ok(_) => Settled::Done,
+        Err(SendFailure::Auth(_)) | Err(SendFailure::NotAuthorized(_)) => Settled::Retry,
+        Err(SendFailure::Transient(_)) if m.attempts + 1 < services.settings.max_attempts => {
+            Settled::Retry
+        }
+        Err(_) => Settled::Dead,
+    };
     match res {
         Ok(provider_id) => {
             match &job {
@@ -795,6 +822,7 @@ async fn settle(
         }
     }
     txn.commit().await?;
+    crate::metrics::settled(m, how);
     Ok(notify_portal)
 }
 

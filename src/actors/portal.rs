@@ -28,6 +28,9 @@ use crate::{
     },
 };
 use sea_orm::TransactionTrait;
+use tracing::Instrument;
+
+use crate::metrics::Settled;
 
 /// Events we bind on every install (and re-bind after an app update).
 pub const BOUND_EVENTS: [&str; 7] = [
@@ -404,6 +407,7 @@ impl Actor for PortalActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::actor_started(crate::metrics::ACTOR_PORTAL);
         self.load(ctx);
         self.route_backlog(ctx);
         let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
@@ -411,6 +415,11 @@ impl Actor for PortalActor {
             act.sweep(ctx);
             act.kick(ctx);
         });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Balanced with `started` (a supervised restart calls both).
+        crate::metrics::actor_stopped(crate::metrics::ACTOR_PORTAL);
     }
 }
 
@@ -566,9 +575,20 @@ async fn drain(
             keys.extend(b.keys());
             wave.push(b);
         }
-        let results = join_all(wave.iter().map(|b| run_batch(&services, &session, b))).await;
+        let running: Vec<_> = wave
+            .iter()
+            .flat_map(|b| b.jobs.iter())
+            .map(|(m, _)| crate::metrics::Running::start(&m.kind))
+            .collect();
+        let results = join_all(wave.iter().map(|b| {
+            let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
+            run_batch(&services, &session, b).instrument(span)
+        }))
+        .await;
+        drop(running);
         for (b, res) in wave.iter().zip(results) {
-            settle(&services, b, res).await?;
+            let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
+            settle(&services, b, res).instrument(span).await?;
         }
     }
 }
@@ -800,6 +820,8 @@ async fn activate(
 /// Stores a batch's outcome in one transaction.
 async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), sea_orm::DbErr> {
     let ids: Vec<i64> = b.jobs.iter().map(|(m, _)| m.id).collect();
+    // Jobs that did not end done (counted once the outcome is committed).
+    let mut not_done: Vec<(i64, Settled)> = Vec::new();
     let txn = services.db.begin().await?;
     match res {
         Ok(result) => {
@@ -853,6 +875,7 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), s
             }
             for (job_id, message_id, why) in failed {
                 tracing::warn!(job = job_id, reason = %why, "Bitrix24 refused a message");
+                not_done.push((job_id, Settled::Dead));
                 jobs::mark_dead(&txn, &[job_id], &why).await?;
                 messages::fail(&txn, &[message_id], &why).await?;
             }
@@ -863,6 +886,7 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), s
                 !e.is_transient() && !matches!(e, B24Error::ExpiredToken | B24Error::OAuth { .. });
             if permanent || attempts + 1 >= services.settings.max_attempts {
                 tracing::warn!(jobs = ?ids, code = e.code(), error = %e, "Bitrix24 call failed for good");
+                not_done.extend(ids.iter().map(|id| (*id, Settled::Dead)));
                 jobs::mark_dead(&txn, &ids, &e.to_string()).await?;
                 let msg_ids: Vec<i64> = b
                     .jobs
@@ -882,11 +906,20 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), s
                     retry_in_ms = delay,
                     "Bitrix24 call failed; will retry"
                 );
+                not_done.extend(ids.iter().map(|id| (*id, Settled::Retry)));
                 jobs::retry_later(&txn, &ids, store::now_ms() + delay, &e.to_string()).await?;
             }
         }
     }
-    txn.commit().await
+    txn.commit().await?;
+    for (m, _) in &b.jobs {
+        let how = not_done
+            .iter()
+            .find(|(id, _)| *id == m.id)
+            .map_or(Settled::Done, |(_, how)| *how);
+        crate::metrics::settled(m, how);
+    }
+    Ok(())
 }
 
 fn scalar(v: &Value) -> String {
@@ -913,6 +946,8 @@ mod tests {
             last_error: None,
             created_at: 0,
             updated_at: 0,
+            trace_id: None,
+            origin_at: None,
         }
     }
 

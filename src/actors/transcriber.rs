@@ -76,10 +76,16 @@ impl Actor for TranscribeWorker {
     type Context = SyncContext<Self>;
 
     fn started(&mut self, _ctx: &mut Self::Context) {
+        crate::metrics::actor_started(crate::metrics::ACTOR_TRANSCRIBER);
         // Allocate the whisper state now so the first note does not pay for it.
         if let Err(e) = self.guarded(|w| w.transcriber().map(|_| Outcome::Silence)) {
             tracing::warn!(error = %e, "transcriber worker could not prepare its state");
         }
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Balanced with `started` (a supervised restart calls both).
+        crate::metrics::actor_stopped(crate::metrics::ACTOR_TRANSCRIBER);
     }
 }
 

@@ -4,6 +4,7 @@
 //! re-runs it after the restart.
 
 use std::{collections::HashSet, time::Duration};
+use tracing::Instrument;
 
 use actix::prelude::*;
 use sea_orm::TransactionTrait;
@@ -81,7 +82,18 @@ impl TranscriptRunner {
             let Some(_guard) = services.lifecycle.enter() else {
                 return Ok(None);
             };
-            run(&services, &pool, &row).await
+            let _running = crate::metrics::Running::start(&row.kind);
+            // The voice note's trace: the transcript's inbox item carries it on to the chat.
+            let trace_id = row.trace_id.clone().unwrap_or_else(|| format!("job-{id}"));
+            let span = crate::metrics::job_span(std::iter::once(&row));
+            let ctx = crate::trace::TraceCtx::new(trace_id, row.origin_at);
+            let res = crate::trace::scope(ctx, run(&services, &pool, &row).instrument(span)).await;
+            let how = match &res {
+                Ok(_) => crate::metrics::Settled::Done,
+                Err(_) => crate::metrics::Settled::Retry,
+            };
+            crate::metrics::settled(&row, how);
+            res
         };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.running.remove(&id);
@@ -140,6 +152,7 @@ async fn run(
                 .await;
             match result {
                 Ok(Ok(outcome)) => {
+                    crate::metrics::transcription(started.elapsed());
                     tracing::info!(
                         message = message_id,
                         ms = started.elapsed().as_millis() as u64,

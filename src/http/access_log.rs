@@ -22,13 +22,17 @@ pub async fn log(
     let method = req.method().clone();
     let path = req.path().to_string();
     let res = next.call(req).await;
-    if path == "/healthz" {
+    if path == "/healthz" || path == "/metrics" {
         return res;
     }
     let status = match &res {
         Ok(r) => r.status(),
         Err(e) => e.as_response_error().status_code(),
     };
+    // Probes repeat every few seconds: only a failing one is worth a line.
+    if path == "/readyz" && status.is_success() {
+        return res;
+    }
     let flood = public(&path) && matches!(status.as_u16(), 404 | 429);
     if !flood {
         tracing::info!(

@@ -1,14 +1,96 @@
+//! Probes and metrics: `/healthz` (the process is up), `/readyz` (the database answers, and
+//! Redis when `REDIS_URL` is set), `/metrics` (Prometheus text, see `crate::metrics`).
+
+use std::{
+    collections::HashSet,
+    sync::{Mutex, OnceLock},
+    time::Duration,
+};
+
 use actix_web::{web, HttpResponse};
 use sea_orm::ConnectionTrait;
 
-use super::{ApiError, AppState};
+use super::AppState;
+use crate::{metrics, store::jobs};
+
+/// How long a probe waits for the database or Redis before calling it not ready.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-/// Ready when the database answers.
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.ctx.db.execute_unprepared("SELECT 1").await?;
-    Ok(HttpResponse::Ok().body("ready"))
+/// Redis, when configured (`REDIS_URL`; cluster mode). Read once: the URL does not change
+/// while running.
+fn redis() -> Option<&'static Result<redis::Client, String>> {
+    static CLIENT: OnceLock<Option<Result<redis::Client, String>>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let url = std::env::var("REDIS_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())?;
+            // The error text, not the URL: it may hold a password.
+            Some(redis::Client::open(url.as_str()).map_err(|e| format!("{:?}", e.kind())))
+        })
+        .as_ref()
+}
+
+async fn redis_answers(client: &redis::Client) -> Result<(), String> {
+    let ping = async {
+        let mut con = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut con).await
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("redis: {:?}", e.kind())),
+        Err(_) => Err("redis: no answer in time".into()),
+    }
+}
+
+/// Ready when the database answers (and Redis, when configured); 503 naming what did not.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let db = tokio::time::timeout(PROBE_TIMEOUT, state.ctx.db.execute_unprepared("SELECT 1"));
+    let mut down = Vec::new();
+    match db.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database did not answer");
+            down.push("database".to_string());
+        }
+        Err(_) => down.push("database: no answer in time".to_string()),
+    }
+    match redis() {
+        None => {}
+        Some(Err(e)) => down.push(format!("redis: {e}")),
+        Some(Ok(client)) => {
+            if let Err(e) = redis_answers(client).await {
+                down.push(e);
+            }
+        }
+    }
+    if down.is_empty() {
+        HttpResponse::Ok().body("ready")
+    } else {
+        HttpResponse::ServiceUnavailable().body(format!("not ready: {}", down.join("; ")))
+    }
+}
+
+/// Prometheus text. The pending-jobs gauge is read from the database here, per scrape, rather
+/// than kept per message.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    static KINDS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    match tokio::time::timeout(PROBE_TIMEOUT, jobs::pending_by_kind(&state.ctx.db)).await {
+        Ok(Ok(counts)) => {
+            let kinds = KINDS
+                .get_or_init(|| Mutex::new(jobs::KINDS.iter().map(|k| k.to_string()).collect()));
+            if let Ok(mut known) = kinds.lock() {
+                metrics::pending(&counts, &mut known);
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics: counting pending jobs failed"),
+        Err(_) => tracing::warn!("metrics: counting pending jobs timed out"),
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics::render())
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod limits;
 pub mod media;
+pub mod observe;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -56,10 +57,12 @@ fn webhook_body() -> web::PayloadConfig {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
         .service(
             web::scope("/webhooks/whatsapp/cloud")
                 .app_data(webhook_body())
                 .wrap(from_fn(limits::per_ip))
+                .wrap(from_fn(observe::webhook))
                 .route("", web::get().to(webhooks::cloud::verify))
                 .route("", web::post().to(webhooks::cloud::receive))
                 .route(
@@ -75,12 +78,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/webhooks/whatsapp/gateway/{number_id}")
                 .app_data(webhook_body())
                 .wrap(from_fn(limits::per_ip))
+                .wrap(from_fn(observe::webhook))
                 .route(web::post().to(webhooks::gateway::receive)),
         )
         .service(
             web::scope("/bitrix24")
                 .app_data(webhook_body())
                 .wrap(from_fn(limits::per_ip))
+                .wrap(from_fn(observe::webhook))
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
                 .route("/placement", web::post().to(bitrix24::placement::page))

@@ -136,6 +136,7 @@ pub async fn insert<C: ConnectionTrait>(
         payload: Set(payload),
         processed: Set(false),
         created_at: Set(now_ms()),
+        trace_id: Set(crate::trace::current_id()),
         ..Default::default()
     };
     let res = inbox::Entity::insert(am)
@@ -146,7 +147,9 @@ pub async fn insert<C: ConnectionTrait>(
         )
         .exec(c)
         .await;
-    super::inserted(res.map(|r| r.last_insert_id))
+    let id = super::inserted(res.map(|r| r.last_insert_id))?;
+    crate::trace::note_insert(id.is_some());
+    Ok(id)
 }
 
 pub fn decode(row: &inbox::Model) -> Result<InboxItem, DbErr> {
@@ -172,23 +175,29 @@ pub async fn mark_processed<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<()
     Ok(())
 }
 
-/// Which of `ids` are still unprocessed.
+/// Which of `ids` are still unprocessed, each with its trace id and when it was stored (read
+/// in the same query, for the logs and relay latency).
 pub async fn unprocessed_among<C: ConnectionTrait>(
     c: &C,
     ids: &[i64],
-) -> Result<std::collections::HashSet<i64>, DbErr> {
+) -> Result<std::collections::HashMap<i64, (Option<String>, i64)>, DbErr> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let open: Vec<i64> = inbox::Entity::find()
+    let open: Vec<(i64, Option<String>, i64)> = inbox::Entity::find()
         .select_only()
         .column(inbox::Column::Id)
+        .column(inbox::Column::TraceId)
+        .column(inbox::Column::CreatedAt)
         .filter(inbox::Column::Id.is_in(ids.iter().copied()))
         .filter(inbox::Column::Processed.eq(false))
-        .into_tuple::<i64>()
+        .into_tuple()
         .all(c)
         .await?;
-    Ok(open.into_iter().collect())
+    Ok(open
+        .into_iter()
+        .map(|(id, trace, at)| (id, (trace, at)))
+        .collect())
 }
 
 /// Unprocessed items of one owner created before `before_ms` (recovery sweep).

@@ -120,6 +120,23 @@ impl Job {
     }
 }
 
+/// Every `Job::kind` (metrics show each, pending or not). Keep in step with `kind`.
+pub const KINDS: &[&str] = &[
+    "b24_setup",
+    "b24_activate",
+    "b24_send_message",
+    "b24_status",
+    "b24_notice",
+    "b24_update_message",
+    "b24_delete_message",
+    "wa_mark_read",
+    "wa_delete",
+    "wa_edit",
+    "wa_send_text",
+    "wa_send_media",
+    "transcribe",
+];
+
 pub fn portal_owner(portal_id: i64) -> String {
     format!("portal:{portal_id}")
 }
@@ -157,9 +174,27 @@ pub async fn enqueue<C: ConnectionTrait>(
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        // The message this job carries on, when enqueued while handling one.
+        trace_id: Set(crate::trace::current_id()),
+        origin_at: Set(crate::trace::current_origin()),
         ..Default::default()
     };
-    Ok(jobs::Entity::insert(am).exec(c).await?.last_insert_id)
+    let id = jobs::Entity::insert(am).exec(c).await?.last_insert_id;
+    crate::metrics::job_queued(job.kind());
+    Ok(id)
+}
+
+/// Pending jobs per kind (for the metrics gauge, read at scrape time).
+pub async fn pending_by_kind<C: ConnectionTrait>(c: &C) -> Result<Vec<(String, i64)>, DbErr> {
+    jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Kind)
+        .column_as(jobs::Column::Id.count(), "n")
+        .filter(jobs::Column::Status.eq(PENDING))
+        .group_by(jobs::Column::Kind)
+        .into_tuple()
+        .all(c)
+        .await
 }
 
 pub fn decode(row: &jobs::Model) -> Result<Job, DbErr> {
@@ -306,6 +341,8 @@ mod tests {
             last_error: None,
             created_at: 0,
             updated_at: 0,
+            trace_id: None,
+            origin_at: None,
         }
     }
 

@@ -506,6 +506,15 @@ pub async fn spawn_process_logging(backend: Backend, level: &str) -> ProcessApp 
 
 /// `spawn_process` with settings changed by `tweak` (passed to the child as environment).
 pub async fn spawn_process_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> ProcessApp {
+    spawn_process_with_env(backend, tweak, &[]).await
+}
+
+/// `spawn_process_with` plus environment the settings do not cover (e.g. `B24WA_LOG_FORMAT`).
+pub async fn spawn_process_with_env(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+    extra_env: &[(&str, &str)],
+) -> ProcessApp {
     let Fixture {
         b24,
         graph,
@@ -519,7 +528,14 @@ pub async fn spawn_process_with(backend: Backend, tweak: impl FnOnce(&mut Settin
     let url = format!("http://{}:{}", settings.host, settings.port);
     let app = ProcessApp {
         port: settings.port,
-        env: settings_env(&settings),
+        env: settings_env(&settings)
+            .into_iter()
+            .chain(
+                extra_env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+            .collect(),
         log_path: dir.path().join("b24wa.log"),
         settings,
         peers: Peers::new(url, b24, graph),

@@ -153,6 +153,14 @@ pub struct Settings {
     pub transcribe_max_seconds: f32,
     #[serde(default = "d_log")]
     pub log: String,
+    /// Plans and their quotas, over the built-in `free`, `standard` and `pro` (see
+    /// `billing::plans`): `[plans.<name>]` tables, or `B24WA_PLANS` as a JSON object.
+    #[serde(default, deserialize_with = "crate::billing::plans::deserialize_plans")]
+    pub plans: std::collections::BTreeMap<String, crate::billing::Plan>,
+    /// How long a tenant's monthly counts are trusted before they are counted again (quotas
+    /// are checked per message against the cached figure).
+    #[serde(default = "d_quota_cache_secs")]
+    pub quota_cache_secs: u64,
     /// The admin web app's build folder, served under `/admin/` (`make web` builds it).
     #[serde(default = "d_admin_web_dir")]
     pub admin_web_dir: PathBuf,
@@ -223,6 +231,9 @@ fn d_media_timeout_secs() -> u64 {
 }
 fn d_admin_web_dir() -> PathBuf {
     PathBuf::from("admin-web/dist")
+}
+fn d_quota_cache_secs() -> u64 {
+    30
 }
 fn d_log() -> String {
     "info".into()

@@ -132,8 +132,10 @@ impl Application {
         } else {
             settings.http_workers
         };
+        let billing = crate::billing::Billing::new(&settings.plans, settings.quota_cache_secs);
         let ctx = Arc::new(Services {
             db,
+            billing,
             settings,
             secrets,
             b24,

@@ -11,6 +11,7 @@ pub mod message_hops;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod quota_events;
 pub mod tenants;
 pub mod users;
 
@@ -24,6 +25,7 @@ pub mod prelude {
     pub use super::messages::Entity as Messages;
     pub use super::numbers::Entity as Numbers;
     pub use super::portals::Entity as Portals;
+    pub use super::quota_events::Entity as QuotaEvents;
     pub use super::tenants::Entity as Tenants;
     pub use super::users::Entity as Users;
 }

@@ -8,6 +8,7 @@ mod m20261128_000003_media;
 mod m20261128_000004_tenants;
 mod m20261128_000005_number_suspended;
 mod m20261129_000006_message_hops;
+mod m20261129_000010_quota_events;
 mod m20261129_000007_trace_ids;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_tenants::Migration),
             Box::new(m20261128_000005_number_suspended::Migration),
             Box::new(m20261129_000006_message_hops::Migration),
+            Box::new(m20261129_000010_quota_events::Migration),
             Box::new(m20261129_000007_trace_ids::Migration),
         ]
     }

@@ -10,7 +10,6 @@ use std::{
 use actix::prelude::*;
 use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use super::{
     guarded,
@@ -21,6 +20,7 @@ use super::{
     Ctx, Fault,
 };
 use crate::{
+    billing::Transcription,
     bitrix24::bbcode,
     store::{
         chats, inbox,
@@ -29,7 +29,6 @@ use crate::{
         media as media_rows,
         messages::{self, Content},
     },
-    trace,
     whatsapp::errors::explain,
 };
 
@@ -231,13 +230,7 @@ impl Actor for ChatActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        crate::metrics::actor_started(crate::metrics::ACTOR_CHAT);
         self.run(ctx);
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        // Balanced with `started` (a supervised restart calls both).
-        crate::metrics::actor_stopped(crate::metrics::ACTOR_CHAT);
     }
 }
 
@@ -298,149 +291,136 @@ async fn process(
     let mut kicks = Vec::new();
     for (inbox_id, item) in items {
         done.push(*inbox_id);
-        let Some((trace_id, stored_at)) = open.get(inbox_id) else {
+        if !open.contains(inbox_id) {
             continue;
-        };
-        // The item's trace context: the jobs it queues carry its trace id and entry time, and
-        // what is logged while applying it carries the trace id.
-        let trace_id = trace_id
-            .clone()
-            .unwrap_or_else(|| format!("inbox-{inbox_id}"));
-        let span = tracing::info_span!("chat", trace_id = %trace_id, number = info.number_id, inbox = inbox_id);
-        let ctx = trace::TraceCtx::new(trace_id, Some(*stored_at));
-        let apply = async {
-            let k = match item {
-                InboxItem::WaMessage {
-                    name,
-                    wamid,
-                    timestamp,
-                    text,
-                    action,
-                    reply_to,
-                    media: mref,
-                    ..
-                } => match action {
-                    CustomerAction::New => {
-                        // A reply shows the operator what it answers.
-                        let quoted = match reply_to {
-                            Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
-                            None => None,
-                        };
-                        let text = match quoted {
-                            Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
-                            None => text.clone(),
-                        };
-                        let file = match mref {
-                            Some(r) => files.get(wamid).map(|m| (r.kind.as_str(), m)),
-                            None => None,
-                        };
-                        let new = NewMessage {
-                            name,
-                            wamid,
-                            timestamp: *timestamp,
-                            text: &text,
-                            file,
-                        };
-                        customer_message(&txn, services, info, &mut chat, new).await?
-                    }
-                    CustomerAction::Revoke { original } => {
-                        customer_changed(&txn, info, original, None).await?
-                    }
-                    CustomerAction::Edit { original, text } => {
-                        customer_changed(&txn, info, original, Some(text)).await?
-                    }
-                    CustomerAction::Reaction { target, emoji } => {
-                        let quoted = messages::find_by_wamid(&txn, target)
-                            .await?
-                            .map(|m| short(&m.text))
-                            .unwrap_or_else(|| "an earlier message".into());
-                        let note = if emoji.is_empty() {
-                            format!("[i]removed the reaction to[/i] “{quoted}”")
-                        } else {
-                            format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
-                        };
-                        let new = NewMessage {
-                            name,
-                            wamid,
-                            timestamp: *timestamp,
-                            text: &note,
-                            file: None,
-                        };
-                        customer_message(&txn, services, info, &mut chat, new).await?
-                    }
-                },
-                InboxItem::WaStatus {
-                    wamid,
-                    status,
-                    timestamp,
-                    error,
-                    error_code,
-                    ..
-                } => match receipt(
+        }
+        let k = match item {
+            InboxItem::WaMessage {
+                name,
+                wamid,
+                timestamp,
+                text,
+                action,
+                reply_to,
+                media: mref,
+                ..
+            } => match action {
+                CustomerAction::New => {
+                    // A reply shows the operator what it answers.
+                    let quoted = match reply_to {
+                        Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
+                        None => None,
+                    };
+                    let text = match quoted {
+                        Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
+                        None => text.clone(),
+                    };
+                    let file = match mref {
+                        Some(r) => files.get(wamid).map(|m| (r.kind.as_str(), m)),
+                        None => None,
+                    };
+                    let new = NewMessage {
+                        name,
+                        wamid,
+                        timestamp: *timestamp,
+                        text: &text,
+                        file,
+                    };
+                    customer_message(&txn, services, info, &mut chat, new).await?
+                }
+                CustomerAction::Revoke { original } => {
+                    customer_changed(&txn, info, original, None).await?
+                }
+                CustomerAction::Edit { original, text } => {
+                    customer_changed(&txn, info, original, Some(text)).await?
+                }
+                CustomerAction::Reaction { target, emoji } => {
+                    let quoted = messages::find_by_wamid(&txn, target)
+                        .await?
+                        .map(|m| short(&m.text))
+                        .unwrap_or_else(|| "an earlier message".into());
+                    let note = if emoji.is_empty() {
+                        format!("[i]removed the reaction to[/i] “{quoted}”")
+                    } else {
+                        format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
+                    };
+                    let new = NewMessage {
+                        name,
+                        wamid,
+                        timestamp: *timestamp,
+                        text: &note,
+                        file: None,
+                    };
+                    customer_message(&txn, services, info, &mut chat, new).await?
+                }
+            },
+            InboxItem::WaStatus {
+                wamid,
+                status,
+                timestamp,
+                error,
+                error_code,
+                ..
+            } => match receipt(
+                &txn,
+                info,
+                wamid,
+                status,
+                *timestamp,
+                error.as_deref(),
+                *error_code,
+            )
+            .await?
+            {
+                Some(kicks) => kicks,
+                // The send that produced this wamid is not stored yet: the item stays open in
+                // the inbox and the sweep brings it back (receipt() wrote nothing).
+                None => continue,
+            },
+            InboxItem::B24OperatorMessage {
+                im_chat_id,
+                im_message_id,
+                text,
+                files,
+                ..
+            } => {
+                let mut k = operator_message(
                     &txn,
                     info,
-                    wamid,
-                    status,
-                    *timestamp,
-                    error.as_deref(),
-                    *error_code,
-                )
-                .await?
-                {
-                    Some(kicks) => kicks,
-                    // The send that produced this wamid is not stored yet: the item stays open in
-                    // the inbox and the sweep brings it back (receipt() wrote nothing).
-                    None => return Ok(None),
-                },
-                InboxItem::B24OperatorMessage {
+                    &mut chat,
                     im_chat_id,
                     im_message_id,
                     text,
                     files,
-                    ..
-                } => {
-                    operator_message(
-                        &txn,
-                        info,
-                        &mut chat,
-                        im_chat_id,
-                        im_message_id,
-                        text,
-                        files,
-                    )
-                    .await?
-                }
-                InboxItem::Transcript {
-                    message_id,
-                    text,
-                    note,
-                    ..
-                } => {
-                    transcript_ready(
-                        &txn,
-                        services,
-                        info,
-                        *message_id,
-                        text.as_deref(),
-                        note.as_deref(),
-                    )
-                    .await?
-                }
-                InboxItem::B24OperatorEdit { ids, text, .. } => {
-                    operator_changed(&txn, info, ids.first().map(String::as_str), Some(text))
-                        .await?
-                }
-                InboxItem::B24OperatorDelete { id, .. } => {
-                    operator_changed(&txn, info, Some(id.as_str()), None).await?
-                }
-                // Handled by the number actor; never routed to a chat.
-                InboxItem::WaSessionState { .. } => Vec::new(),
-            };
-            tracing::debug!(jobs_for = ?k, "chat applied an item");
-            Ok::<_, DbErr>(Some(k))
-        };
-        let Some(k) = trace::scope(ctx, apply.instrument(span)).await? else {
-            continue;
+                )
+                .await?;
+                k.extend(operator_quota(&txn, services, info, &mut chat, im_chat_id).await?);
+                k
+            }
+            InboxItem::Transcript {
+                message_id,
+                text,
+                note,
+                ..
+            } => {
+                transcript_ready(
+                    &txn,
+                    services,
+                    info,
+                    *message_id,
+                    text.as_deref(),
+                    note.as_deref(),
+                )
+                .await?
+            }
+            InboxItem::B24OperatorEdit { ids, text, .. } => {
+                operator_changed(&txn, info, ids.first().map(String::as_str), Some(text)).await?
+            }
+            InboxItem::B24OperatorDelete { id, .. } => {
+                operator_changed(&txn, info, Some(id.as_str()), None).await?
+            }
+            // Handled by the number actor; never routed to a chat.
+            InboxItem::WaSessionState { .. } => Vec::new(),
         };
         applied.push(*inbox_id);
         kicks.extend(k);
@@ -574,6 +554,49 @@ async fn customer_message(
         // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
     };
+    // Quotas never hold a message back: over the plan it is relayed all the same, and the
+    // operators are told once a month (in this chat).
+    let over_notice = services
+        .billing
+        .message(txn, info.portal_id)
+        .await?
+        .map(over_messages_notice);
+    let mut transcribe = services.transcription;
+    if let (true, Some(("voice", _)), Some(m)) = (transcribe, file, stored) {
+        let seconds = f64::from(m.seconds.unwrap_or(0.0));
+        if let Transcription::UsedUp(minutes) = services
+            .billing
+            .transcription(txn, info.portal_id, seconds)
+            .await?
+        {
+            transcribe = false;
+            let note = format!(
+                "[i]🎤 No transcript: this plan's {minutes} transcription minutes for this month \
+                 are used up.[/i]"
+            );
+            text = if text.is_empty() {
+                note
+            } else {
+                format!("{text}[br]{note}")
+            };
+        }
+    }
+    let mut kicks = vec![Owner::Portal(info.portal_id)];
+    let mut after_send = None;
+    if let Some(notice) = over_notice {
+        match chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id) {
+            // A system notice after the message, in the same ordered queue.
+            Some(im_chat_id) => {
+                after_send = Some(Job::B24Notice {
+                    im_chat_id,
+                    text: notice,
+                })
+            }
+            // A chat Bitrix24 has not opened yet has no id to post to: the notice rides along
+            // with the message itself.
+            None => text = format!("{text}[br][i]{notice}[/i]"),
+        }
+    }
     let display = b24_name(name);
     let mut message = json!({
         "id": wamid,
@@ -603,10 +626,12 @@ async fn customer_message(
         item,
     };
     queue(txn, Owner::Portal(info.portal_id), chat_id, &job).await?;
-    let mut kicks = vec![Owner::Portal(info.portal_id)];
+    if let Some(notice) = after_send {
+        queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
+    }
     // A voice note goes out at once; its transcript follows as an update of that message.
     if let (Some(("voice", _)), Some(m)) = (file, stored) {
-        if services.transcription {
+        if transcribe {
             let job = Job::Transcribe {
                 message_id,
                 number_id: info.number_id,
@@ -835,6 +860,35 @@ async fn operator_message(
         queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
     }
     Ok(vec![Owner::Number(info.number_id)])
+}
+
+/// Counts an operator's message against the plan; the first time in a month the account is
+/// over, the operators are told in this chat (the message is sent all the same).
+async fn operator_quota(
+    txn: &DatabaseTransaction,
+    services: &Ctx,
+    info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
+    im_chat_id: &str,
+) -> Result<Vec<Owner>, DbErr> {
+    let Some(limit) = services.billing.message(txn, info.portal_id).await? else {
+        return Ok(Vec::new());
+    };
+    let chat_id = chat_row(txn, info, cache, "").await?;
+    let notice = Job::B24Notice {
+        im_chat_id: im_chat_id.to_string(),
+        text: over_messages_notice(limit),
+    };
+    queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
+
+/// What operators read the first time in a month the account goes over its messages.
+fn over_messages_notice(limit: u64) -> String {
+    format!(
+        "This account is over its plan's {limit} messages this month; messages still flow — \
+         ask your admin to upgrade the plan."
+    )
 }
 
 /// The first words of a message, for a reaction note.

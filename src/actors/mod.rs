@@ -46,6 +46,8 @@ pub struct Services {
     /// Base URL at which portals and Meta reach us.
     pub public_url: String,
     pub lifecycle: Lifecycle,
+    /// Plans and the per-tenant monthly meters their quotas are checked against.
+    pub billing: crate::billing::Billing,
 }
 
 pub type Ctx = Arc<Services>;

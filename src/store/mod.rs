@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod chats;
 pub mod crypto;
+pub mod health;
 pub mod hops;
 pub mod inbox;
 pub mod jobs;

@@ -215,6 +215,9 @@ impl Fixture {
         // No speech model unless a test asks for one (loading it costs memory per app).
         s.transcribe_model = None;
         s.transcribe_workers = 1;
+        // No quotas unless a test sets a plan (the built-in free plan allows one number).
+        s.plans
+            .insert("free".into(), b24wa::billing::Plan::default());
         Self {
             b24,
             graph,
@@ -446,6 +449,10 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ),
     ];
     let optional = [
+        (
+            "B24WA_PLANS",
+            (!s.plans.is_empty()).then(|| serde_json::to_string(&s.plans).expect("plans as JSON")),
+        ),
         ("DATABASE_URL", s.database_url.clone()),
         ("B24WA_PUBLIC_URL", s.public_url.clone()),
         (

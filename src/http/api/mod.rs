@@ -3,6 +3,7 @@
 //! development). Each route is documented in `openapi.rs` (tests/openapi.rs checks it).
 
 pub mod auth;
+pub mod billing;
 pub mod debug;
 pub mod jobs;
 pub mod messages;
@@ -35,6 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/me", web::get().to(users::me))
         .route("/tenants", web::get().to(users::list_tenants))
         .route("/tenants", web::post().to(users::create_tenant))
+        // Before `/tenants/{id}`, which would take `health` for an id.
+        .route("/tenants/health", web::get().to(billing::tenants_health))
+        .route("/plans", web::get().to(billing::plans))
         .route("/tenants/{id}", web::get().to(users::get_tenant))
         .route("/tenants/{id}", web::patch().to(users::update_tenant))
         .route(

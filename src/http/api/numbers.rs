@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::page::{self, paged, paging, Page, PageParams};
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
+    billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState},
     store::{chats, jobs, messages, numbers, portals},
     whatsapp::gateway::{GatewayError, Instance},
@@ -162,6 +163,30 @@ async fn visible_portal(
     Ok(portal)
 }
 
+/// Refuses a number beyond the plan of `portal`'s tenant (409 `quota_exceeded`), before
+/// anything is stored or called. `key`: the phone_number_id it will have (a rebind is free).
+async fn check_number_quota(
+    state: &AppState,
+    portal: &entity::portals::Model,
+    key: &str,
+) -> Result<(), ApiError> {
+    let Some(tenant_id) = portal.tenant_id else {
+        return Ok(());
+    };
+    match state
+        .ctx
+        .billing
+        .check_numbers(&state.ctx.db, tenant_id, key)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e @ QuotaError::Numbers { .. }) => {
+            Err(ApiError::conflict("quota_exceeded", e.to_string()))
+        }
+        Err(QuotaError::Db(e)) => Err(e.into()),
+    }
+}
+
 /// A number just connected, and how the activation on its line went.
 #[derive(Serialize, ToSchema)]
 pub struct ConnectedView {
@@ -202,6 +227,7 @@ impl From<Connected> for ConnectedView {
         (status = 400, description = "`invalid_field` (line not digits, empty id), `invalid_json`", body = ErrorBody),
         (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
         (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`quota_exceeded`: the tenant's plan allows no further number", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -233,6 +259,7 @@ pub(crate) async fn connect_cloud_number(
     b: ConnectCloudNumber,
 ) -> Result<Connected, ApiError> {
     non_empty("phone_number_id", &b.phone_number_id)?;
+    check_number_quota(state, portal, &b.phone_number_id).await?;
     let new = numbers::NewCloudNumber {
         portal_id: portal.id,
         line_id: b.line.clone(),
@@ -598,6 +625,7 @@ fn gateway_error(e: GatewayError) -> ApiError {
         (status = 400, description = "`invalid_field` (line, api_url, id_instance), `invalid_json`", body = ErrorBody),
         (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
         (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`quota_exceeded`: the tenant's plan allows no further number", body = ErrorBody),
         (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token", body = ErrorBody),
         (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
     ),
@@ -637,6 +665,7 @@ pub(crate) async fn connect_gateway_instance(
             "id_instance must be digits",
         ));
     }
+    check_number_quota(state, portal, &numbers::gateway_key(&b.id_instance)).await?;
     let inst = Instance {
         api_url: b.api_url.trim_end_matches('/').to_string(),
         id: b.id_instance.clone(),

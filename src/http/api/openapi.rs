@@ -18,7 +18,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{jobs, messages, numbers, usage, users};
+use super::{billing, jobs, messages, numbers, usage, users};
 use crate::http::{error::ErrorBody, ApiError};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
@@ -61,6 +61,8 @@ pub const BEARER: &str = "bearer";
         jobs::redrive,
         usage::tenant_usage,
         usage::all_usage,
+        billing::plans,
+        billing::tenants_health,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Bearer, &CommonErrors),
@@ -72,7 +74,7 @@ pub const BEARER: &str = "bearer";
         (name = "numbers", description = "WhatsApp numbers on Open Lines, their QR and chats"),
         (name = "messages", description = "Chats and messages: search by any id, phone or text; a message's trace"),
         (name = "jobs", description = "The outbox: jobs by state; support re-drives failed ones"),
-        (name = "usage", description = "Usage per tenant and period"),
+        (name = "usage", description = "Usage per tenant and period; plans and their quotas"),
         (name = "meta", description = "This document"),
     )
 )]

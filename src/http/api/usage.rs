@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::billing::PlanUseView;
 use super::page::{invalid_field, paged, paging, Page, PageParams};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},
@@ -120,6 +121,8 @@ pub struct UsageView {
     pub connected_numbers: i64,
     /// Every day of the period, zeros included.
     pub days: Vec<DayView>,
+    /// The plan's quotas against this month (whatever the period).
+    pub plan_use: PlanUseView,
 }
 
 async fn report(
@@ -131,7 +134,9 @@ async fn report(
     let (from, to, from_ms, to_ms) = period(q)?;
     let numbers = search::tenant_numbers(&state.ctx.db, tenant.id).await?;
     let r = usage::report(&state.ctx.db, &numbers, from_ms, to_ms).await?;
+    let plan_use = super::billing::plan_use(state, tenant).await?;
     Ok(UsageView {
+        plan_use,
         tenant_id: tenant.id,
         tenant_name: tenant.name.clone(),
         plan: tenant.plan.clone(),

@@ -1,0 +1,109 @@
+//! The plan table: what each plan allows per tenant. Defaults below; `[plans.<name>]` in the
+//! configuration file (or `B24WA_PLANS` as JSON) adds plans or replaces a default one. A tenant
+//! whose plan is not in the table has no limits (logged once per name, so a typo is visible).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A plan's quotas; `None` is unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Numbers connected at once.
+    #[serde(default)]
+    pub numbers: Option<u64>,
+    /// Messages relayed per calendar month (UTC), both ways.
+    #[serde(default)]
+    pub messages_per_month: Option<u64>,
+    /// Minutes of voice notes transcribed per calendar month (UTC).
+    #[serde(default)]
+    pub transcription_minutes: Option<u64>,
+}
+
+impl Plan {
+    pub fn limit(&self, quota: Quota) -> Option<u64> {
+        match quota {
+            Quota::Numbers => self.numbers,
+            Quota::Messages => self.messages_per_month,
+            Quota::TranscriptionMinutes => self.transcription_minutes,
+        }
+    }
+}
+
+/// What a plan limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Quota {
+    Numbers,
+    Messages,
+    TranscriptionMinutes,
+}
+
+impl Quota {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quota::Numbers => "numbers",
+            Quota::Messages => "messages",
+            Quota::TranscriptionMinutes => "transcription_minutes",
+        }
+    }
+}
+
+fn plan(numbers: u64, messages: u64, minutes: u64) -> Plan {
+    Plan {
+        numbers: Some(numbers),
+        messages_per_month: Some(messages),
+        transcription_minutes: Some(minutes),
+    }
+}
+
+/// The built-in plans.
+pub fn default_plans() -> BTreeMap<String, Plan> {
+    BTreeMap::from([
+        ("free".to_string(), plan(1, 1_000, 30)),
+        ("standard".to_string(), plan(5, 20_000, 600)),
+        ("pro".to_string(), plan(25, 200_000, 6_000)),
+    ])
+}
+
+/// The defaults with the configured plans laid over them.
+pub fn effective(configured: &BTreeMap<String, Plan>) -> BTreeMap<String, Plan> {
+    let mut plans = default_plans();
+    plans.extend(configured.iter().map(|(k, v)| (k.clone(), v.clone())));
+    plans
+}
+
+/// `plans` from the configuration: a table (TOML) or a JSON object in one string (environment).
+pub fn deserialize_plans<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Plan>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Table(BTreeMap<String, Plan>),
+        Json(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Table(t) => Ok(t),
+        Either::Json(s) if s.trim().is_empty() => Ok(BTreeMap::new()),
+        Either::Json(s) => serde_json::from_str(&s).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_plans_replace_and_extend_the_defaults() {
+        let configured: BTreeMap<String, Plan> =
+            serde_json::from_str(r#"{"free": {"numbers": 2}, "team": {"messages_per_month": 5}}"#)
+                .expect("json");
+        let plans = effective(&configured);
+        assert_eq!(plans["free"].numbers, Some(2));
+        assert_eq!(plans["free"].messages_per_month, None);
+        assert_eq!(plans["team"].limit(Quota::Messages), Some(5));
+        assert_eq!(plans["pro"].numbers, Some(25));
+    }
+}

@@ -1,0 +1,255 @@
+//! Plans and quotas: a number beyond the plan is refused (409 `quota_exceeded`, in words);
+//! messages beyond the month's quota still reach Bitrix24 and the operators get exactly one
+//! notice; support sees each tenant's health (dead jobs, numbers not authorized).
+
+mod common;
+mod sim;
+
+use std::time::Duration;
+
+use b24wa::{
+    billing::Plan,
+    http::api::auth::{JwtKeys, Role},
+};
+use common::{spawn_app_with, wait_until, Backend, TestApp};
+use serde_json::{json, Value};
+use sim::bitrix::BitrixSimConfig;
+
+on_both_databases!(
+    a_number_beyond_the_plan_is_refused,
+    messages_over_the_quota_still_arrive_and_operators_are_told_once,
+    health_shows_dead_jobs_and_numbers_not_authorized,
+);
+
+fn tiny(numbers: u64, messages: u64) -> Plan {
+    Plan {
+        numbers: Some(numbers),
+        messages_per_month: Some(messages),
+        transcription_minutes: Some(1),
+    }
+}
+
+fn token(app: &TestApp, role: Role, tenant: Option<i64>) -> String {
+    JwtKeys::new(app.settings.jwt_secret.clone().expect("jwt secret"))
+        .issue("quotas-test", role, tenant, 600)
+        .expect("sign")
+}
+
+async fn get_as(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    let r = app
+        .http
+        .get(format!("{}{path}", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn tenant_of_install(app: &TestApp) -> i64 {
+    let (s, v) = app.api_get("/api/v1/tenants").await;
+    assert_eq!(s, 200, "{v}");
+    v["items"][0]["id"].as_i64().expect("tenant id")
+}
+
+fn quota<'a>(usage: &'a Value, name: &str) -> &'a Value {
+    usage["plan_use"]["quotas"]
+        .as_array()
+        .and_then(|a| a.iter().find(|q| q["quota"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+async fn a_number_beyond_the_plan_is_refused(backend: Backend) {
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.plans.insert("free".into(), tiny(1, 1000));
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "410000001").await;
+    let (status, body) = app
+        .api_post(
+            "/api/v1/numbers",
+            json!({
+                "member_id": app.b24.member_id(),
+                "line": "2",
+                "phone_number_id": "410000002",
+                "access_token": "EAAG-x",
+                "app_secret": "y",
+                "verify_token": "z",
+            }),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "quota_exceeded", "{body}");
+    let words = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        words.contains("free plan allows 1") && words.contains("upgrade"),
+        "{words}"
+    );
+    // Nothing was stored for the refused number.
+    let (_, numbers) = app.api_get("/api/v1/numbers?q=410000002").await;
+    assert_eq!(numbers["total"], 0, "{numbers}");
+    // Connecting the same number again is a rebind, not a second number.
+    let again = app.connect("1", &n.phone_number_id).await;
+    assert_eq!(again.id, n.id);
+
+    // The plans are listed for anyone signed in; the tenant sees its quota used up.
+    let tenant = tenant_of_install(&app).await;
+    let admin = token(&app, Role::TenantAdmin, Some(tenant));
+    let (s, plans) = get_as(&app, &admin, "/api/v1/plans").await;
+    assert_eq!(s, 200, "{plans}");
+    let free = plans["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "free").cloned())
+        .expect("free plan");
+    assert_eq!(
+        (
+            free["numbers"].as_u64(),
+            free["messages_per_month"].as_u64()
+        ),
+        (Some(1), Some(1000))
+    );
+    assert!(plans["items"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|p| p["name"] == "pro")));
+    let (s, usage) = get_as(&app, &admin, &format!("/api/v1/tenants/{tenant}/usage")).await;
+    assert_eq!(s, 200, "{usage}");
+    let numbers = quota(&usage, "numbers");
+    assert_eq!(
+        (numbers["used"].as_f64(), numbers["limit"].as_u64()),
+        (Some(1.0), Some(1)),
+        "{usage}"
+    );
+    assert_eq!(numbers["percent"].as_f64(), Some(100.0));
+    assert_eq!(numbers["over"], true);
+}
+
+async fn messages_over_the_quota_still_arrive_and_operators_are_told_once(backend: Backend) {
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.plans.insert("free".into(), tiny(5, 2));
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "410000011").await;
+    let wa = "79004440077";
+    for i in 1..=5 {
+        let status = app
+            .customer_writes(&n, wa, &format!("wamid.Q{i}"), &format!("order {i}"))
+            .await;
+        assert_eq!(status, 200);
+        let b24 = app.b24.clone();
+        wait_until(10, "the message in Bitrix24", move || {
+            b24.customer_messages().len() == i
+        })
+        .await;
+    }
+    // Never dropped: every message arrived, in order.
+    let texts = app.texts_in_bitrix(wa);
+    for (i, t) in texts.iter().enumerate() {
+        assert!(t.contains(&format!("order {}", i + 1)), "{texts:?}");
+    }
+    let over = |b24: &sim::BitrixSim| {
+        b24.system_notices()
+            .into_iter()
+            .filter(|n| n.message.contains("over its plan's 2 messages"))
+            .count()
+    };
+    let b24 = app.b24.clone();
+    wait_until(10, "the over-quota notice", move || over(&b24) >= 1).await;
+    // More messages (both ways would count) bring no second notice.
+    app.customer_writes(&n, wa, "wamid.Q6", "order 6").await;
+    let b24 = app.b24.clone();
+    wait_until(10, "the sixth message", move || {
+        b24.customer_messages().len() == 6
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(over(&app.b24), 1, "{:?}", app.b24.system_notices());
+    let notice = app
+        .b24
+        .system_notices()
+        .into_iter()
+        .find(|n| n.message.contains("over its plan"))
+        .expect("notice");
+    assert!(notice.system);
+    assert!(notice.message.contains("still flow"), "{}", notice.message);
+
+    // The tenant's usage says so (its admin-web banner reads this).
+    let tenant = tenant_of_install(&app).await;
+    let (s, usage) = app
+        .api_get(&format!("/api/v1/tenants/{tenant}/usage"))
+        .await;
+    assert_eq!(s, 200, "{usage}");
+    let messages = quota(&usage, "messages");
+    assert_eq!(messages["used"].as_f64(), Some(6.0), "{usage}");
+    assert_eq!(messages["percent"].as_f64(), Some(300.0));
+    assert_eq!(messages["over"], true);
+    assert_eq!(usage["plan_use"]["over_quota"], json!(["messages"]));
+    let (_, health) = app.api_get("/api/v1/tenants/health").await;
+    assert_eq!(
+        health["items"][0]["over_quota"],
+        json!(["messages"]),
+        "{health}"
+    );
+}
+
+async fn health_shows_dead_jobs_and_numbers_not_authorized(backend: Backend) {
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.max_attempts = 2;
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "410000021").await;
+    let (s, health) = app.api_get("/api/v1/tenants/health").await;
+    assert_eq!(s, 200, "{health}");
+    let row = &health["items"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["numbers"].as_i64()),
+        (Some("ok"), Some(1)),
+        "{health}"
+    );
+    assert_eq!(row["last_message_at"], Value::Null);
+
+    app.b24.set_down(true);
+    app.customer_writes(&n, "79004440088", "wamid.H1", "hello")
+        .await;
+    let mut dead = 0;
+    for _ in 0..100 {
+        let (_, v) = app.api_get("/api/v1/tenants/health").await;
+        dead = v["items"][0]["dead_jobs"].as_i64().unwrap_or(0);
+        if dead > 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(dead, 1);
+    // Meta stopped accepting the number's token (as a 190 answer records it).
+    let db = sea_orm::Database::connect(app.settings.database_url())
+        .await
+        .expect("db");
+    b24wa::store::numbers::set_session_state(
+        &db,
+        n.id,
+        b24wa::store::numbers::SESSION_TOKEN_INVALID,
+    )
+    .await
+    .expect("set state");
+    let (_, v) = app.api_get("/api/v1/tenants/health").await;
+    let row = &v["items"][0];
+    assert_eq!(row["status"], "error", "{v}");
+    assert_eq!(row["numbers_not_authorized"], 1, "{v}");
+    assert_eq!(row["dead_jobs"], 1, "{v}");
+    assert!(row["last_message_at"].as_i64().is_some(), "{v}");
+    assert_eq!(row["plan"], "free");
+
+    // Support and billing only.
+    let tenant = row["tenant_id"].as_i64().expect("tenant id");
+    let admin = token(&app, Role::TenantAdmin, Some(tenant));
+    let (s, _) = get_as(&app, &admin, "/api/v1/tenants/health").await;
+    assert_eq!(s, 403);
+    let billing = token(&app, Role::Billing, None);
+    let (s, v) = get_as(&app, &billing, "/api/v1/tenants/health").await;
+    assert_eq!((s, v["total"].as_i64()), (200, Some(1)), "{v}");
+    db.close().await.ok();
+}

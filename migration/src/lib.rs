@@ -8,8 +8,8 @@ mod m20261128_000003_media;
 mod m20261128_000004_tenants;
 mod m20261128_000005_number_suspended;
 mod m20261129_000006_message_hops;
-mod m20261129_000010_quota_events;
 mod m20261129_000007_trace_ids;
+mod m20261129_000010_quota_events;
 
 pub struct Migrator;
 
@@ -23,8 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_tenants::Migration),
             Box::new(m20261128_000005_number_suspended::Migration),
             Box::new(m20261129_000006_message_hops::Migration),
-            Box::new(m20261129_000010_quota_events::Migration),
             Box::new(m20261129_000007_trace_ids::Migration),
+            Box::new(m20261129_000010_quota_events::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use std::{
 use actix::prelude::*;
 use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use super::{
     guarded,
@@ -29,6 +30,7 @@ use crate::{
         media as media_rows,
         messages::{self, Content},
     },
+    trace,
     whatsapp::errors::explain,
 };
 
@@ -230,7 +232,13 @@ impl Actor for ChatActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::actor_started(crate::metrics::ACTOR_CHAT);
         self.run(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        // Balanced with `started` (a supervised restart calls both).
+        crate::metrics::actor_stopped(crate::metrics::ACTOR_CHAT);
     }
 }
 
@@ -291,136 +299,151 @@ async fn process(
     let mut kicks = Vec::new();
     for (inbox_id, item) in items {
         done.push(*inbox_id);
-        if !open.contains(inbox_id) {
+        let Some((trace_id, stored_at)) = open.get(inbox_id) else {
             continue;
-        }
-        let k = match item {
-            InboxItem::WaMessage {
-                name,
-                wamid,
-                timestamp,
-                text,
-                action,
-                reply_to,
-                media: mref,
-                ..
-            } => match action {
-                CustomerAction::New => {
-                    // A reply shows the operator what it answers.
-                    let quoted = match reply_to {
-                        Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
-                        None => None,
-                    };
-                    let text = match quoted {
-                        Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
-                        None => text.clone(),
-                    };
-                    let file = match mref {
-                        Some(r) => files.get(wamid).map(|m| (r.kind.as_str(), m)),
-                        None => None,
-                    };
-                    let new = NewMessage {
-                        name,
-                        wamid,
-                        timestamp: *timestamp,
-                        text: &text,
-                        file,
-                    };
-                    customer_message(&txn, services, info, &mut chat, new).await?
-                }
-                CustomerAction::Revoke { original } => {
-                    customer_changed(&txn, info, original, None).await?
-                }
-                CustomerAction::Edit { original, text } => {
-                    customer_changed(&txn, info, original, Some(text)).await?
-                }
-                CustomerAction::Reaction { target, emoji } => {
-                    let quoted = messages::find_by_wamid(&txn, target)
-                        .await?
-                        .map(|m| short(&m.text))
-                        .unwrap_or_else(|| "an earlier message".into());
-                    let note = if emoji.is_empty() {
-                        format!("[i]removed the reaction to[/i] “{quoted}”")
-                    } else {
-                        format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
-                    };
-                    let new = NewMessage {
-                        name,
-                        wamid,
-                        timestamp: *timestamp,
-                        text: &note,
-                        file: None,
-                    };
-                    customer_message(&txn, services, info, &mut chat, new).await?
-                }
-            },
-            InboxItem::WaStatus {
-                wamid,
-                status,
-                timestamp,
-                error,
-                error_code,
-                ..
-            } => match receipt(
-                &txn,
-                info,
-                wamid,
-                status,
-                *timestamp,
-                error.as_deref(),
-                *error_code,
-            )
-            .await?
-            {
-                Some(kicks) => kicks,
-                // The send that produced this wamid is not stored yet: the item stays open in
-                // the inbox and the sweep brings it back (receipt() wrote nothing).
-                None => continue,
-            },
-            InboxItem::B24OperatorMessage {
-                im_chat_id,
-                im_message_id,
-                text,
-                files,
-                ..
-            } => {
-                let mut k = operator_message(
+        };
+        // The item's trace context: the jobs it queues carry its trace id and entry time, and
+        // what is logged while applying it carries the trace id.
+        let trace_id = trace_id
+            .clone()
+            .unwrap_or_else(|| format!("inbox-{inbox_id}"));
+        let span = tracing::info_span!("chat", trace_id = %trace_id, number = info.number_id, inbox = inbox_id);
+        let ctx = trace::TraceCtx::new(trace_id, Some(*stored_at));
+        let apply = async {
+            let k = match item {
+                InboxItem::WaMessage {
+                    name,
+                    wamid,
+                    timestamp,
+                    text,
+                    action,
+                    reply_to,
+                    media: mref,
+                    ..
+                } => match action {
+                    CustomerAction::New => {
+                        // A reply shows the operator what it answers.
+                        let quoted = match reply_to {
+                            Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
+                            None => None,
+                        };
+                        let text = match quoted {
+                            Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
+                            None => text.clone(),
+                        };
+                        let file = match mref {
+                            Some(r) => files.get(wamid).map(|m| (r.kind.as_str(), m)),
+                            None => None,
+                        };
+                        let new = NewMessage {
+                            name,
+                            wamid,
+                            timestamp: *timestamp,
+                            text: &text,
+                            file,
+                        };
+                        customer_message(&txn, services, info, &mut chat, new).await?
+                    }
+                    CustomerAction::Revoke { original } => {
+                        customer_changed(&txn, info, original, None).await?
+                    }
+                    CustomerAction::Edit { original, text } => {
+                        customer_changed(&txn, info, original, Some(text)).await?
+                    }
+                    CustomerAction::Reaction { target, emoji } => {
+                        let quoted = messages::find_by_wamid(&txn, target)
+                            .await?
+                            .map(|m| short(&m.text))
+                            .unwrap_or_else(|| "an earlier message".into());
+                        let note = if emoji.is_empty() {
+                            format!("[i]removed the reaction to[/i] “{quoted}”")
+                        } else {
+                            format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
+                        };
+                        let new = NewMessage {
+                            name,
+                            wamid,
+                            timestamp: *timestamp,
+                            text: &note,
+                            file: None,
+                        };
+                        customer_message(&txn, services, info, &mut chat, new).await?
+                    }
+                },
+                InboxItem::WaStatus {
+                    wamid,
+                    status,
+                    timestamp,
+                    error,
+                    error_code,
+                    ..
+                } => match receipt(
                     &txn,
                     info,
-                    &mut chat,
+                    wamid,
+                    status,
+                    *timestamp,
+                    error.as_deref(),
+                    *error_code,
+                )
+                .await?
+                {
+                    Some(kicks) => kicks,
+                    // The send that produced this wamid is not stored yet: the item stays open in
+                    // the inbox and the sweep brings it back (receipt() wrote nothing).
+                    None => return Ok(None),
+                },
+                InboxItem::B24OperatorMessage {
                     im_chat_id,
                     im_message_id,
                     text,
                     files,
-                )
-                .await?;
-                k.extend(operator_quota(&txn, services, info, &mut chat, im_chat_id).await?);
-                k
-            }
-            InboxItem::Transcript {
-                message_id,
-                text,
-                note,
-                ..
-            } => {
-                transcript_ready(
-                    &txn,
-                    services,
-                    info,
-                    *message_id,
-                    text.as_deref(),
-                    note.as_deref(),
-                )
-                .await?
-            }
-            InboxItem::B24OperatorEdit { ids, text, .. } => {
-                operator_changed(&txn, info, ids.first().map(String::as_str), Some(text)).await?
-            }
-            InboxItem::B24OperatorDelete { id, .. } => {
-                operator_changed(&txn, info, Some(id.as_str()), None).await?
-            }
-            // Handled by the number actor; never routed to a chat.
-            InboxItem::WaSessionState { .. } => Vec::new(),
+                    ..
+                } => {
+                    let mut k = operator_message(
+                        &txn,
+                        info,
+                        &mut chat,
+                        im_chat_id,
+                        im_message_id,
+                        text,
+                        files,
+                    )
+                    .await?;
+                    k.extend(operator_quota(&txn, services, info, &mut chat, im_chat_id).await?);
+                    k
+                }
+                InboxItem::Transcript {
+                    message_id,
+                    text,
+                    note,
+                    ..
+                } => {
+                    transcript_ready(
+                        &txn,
+                        services,
+                        info,
+                        *message_id,
+                        text.as_deref(),
+                        note.as_deref(),
+                    )
+                    .await?
+                }
+                InboxItem::B24OperatorEdit { ids, text, .. } => {
+                    operator_changed(&txn, info, ids.first().map(String::as_str), Some(text))
+                        .await?
+                }
+                InboxItem::B24OperatorDelete { id, .. } => {
+                    operator_changed(&txn, info, Some(id.as_str()), None).await?
+                }
+                // Handled by the number actor; never routed to a chat.
+                InboxItem::WaSessionState { .. } => Vec::new(),
+            };
+            tracing::debug!(jobs_for = ?k, "chat applied an item");
+            Ok::<_, DbErr>(Some(k))
+        };
+        let Some(k) = trace::scope(ctx, apply.instrument(span)).await? else {
+            continue;
         };
         applied.push(*inbox_id);
         kicks.extend(k);

@@ -15,6 +15,7 @@ on_both_databases!(
     metrics_show_a_relayed_message_and_a_refused_signature,
     json_logs_carry_one_trace_id_per_message_across_every_hop,
     readyz_is_ready_while_the_database_answers,
+    readyz_in_cluster_mode_needs_redis_too,
 );
 
 /// The value of the first sample of `name` whose labels include all of `labels`.
@@ -319,4 +320,68 @@ async fn readyz_is_ready_while_the_database_answers(backend: Backend) {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ready, "ready again once the database answers");
+}
+
+/// A throwaway Redis server on a free port (the system's `redis-server`), killed on drop.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { child, port })
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn readyz_in_cluster_mode_needs_redis_too(backend: Backend) {
+    let Some(redis) = Redis::start() else {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    };
+    let redis_url = format!("redis://127.0.0.1:{}/", redis.port);
+    let app = spawn_process_with_env(backend, |_| {}, &[("REDIS_URL", redis_url.as_str())]).await;
+    let readyz = || async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/readyz", app.url))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("probe");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    };
+    let mut last = (0, String::new());
+    for _ in 0..50 {
+        last = readyz().await;
+        if last.0 == 200 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, (200, "ready".to_string()));
+    drop(redis);
+    let (status, body) = readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("redis"), "{body}");
+    assert!(
+        !body.contains("database"),
+        "the database still answers: {body}"
+    );
 }

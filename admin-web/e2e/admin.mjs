@@ -181,6 +181,8 @@ async function tenantScenario(page) {
   // Usage of its own tenant.
   await nav(page, 'usage');
   await byTestId(page, 'total-inbound').locator('[data-testid="stat-value"]', { hasText: String(x.inbound_total) }).waitFor({ timeout: TIMEOUT });
+  // This month against the plan: a bar per quota.
+  await byTestId(page, 'plan-usage').locator('[data-testid="quota-messages"]').waitFor({ timeout: TIMEOUT });
   await shot(page, 'usage');
 
   // The access token (8 s here) was refreshed without the user noticing.
@@ -216,6 +218,8 @@ async function supportScenario(page) {
   await title(page, 'Tenants');
   await page.locator('[data-testid="tenant-name"]', { hasText: x.tenant_name }).waitFor({ timeout: TIMEOUT });
   await byTestId(page, 'health-dead').locator('[data-testid="stat-value"]', { hasText: /^1$/ }).waitFor({ timeout: TIMEOUT });
+  // Per tenant: the failed job makes its health a problem.
+  await page.locator('[data-testid="row"]', { hasText: x.tenant_name }).locator('[data-testid="tenant-health"][data-status="error"]').waitFor({ timeout: TIMEOUT });
   await shot(page, 'tenants');
 
   // The failed jobs list.

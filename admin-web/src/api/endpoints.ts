@@ -14,10 +14,12 @@ import type {
   NumberView,
   Page,
   PageQuery,
+  Plan,
   Portal,
   QrView,
   Tenant,
   TenantDetail,
+  TenantHealth,
   Trace,
   Usage,
 } from './types';
@@ -57,6 +59,8 @@ export function endpoints(c: ApiClient) {
     redrive: (id: number) => c.post<Job>(`/jobs/${id}/redrive`),
 
     tenants: (q: PageQuery, signal?: AbortSignal) => page<Tenant>('/tenants', { ...q }, signal),
+    tenantsHealth: (q: PageQuery, signal?: AbortSignal) => page<TenantHealth>('/tenants/health', { ...q }, signal),
+    plans: (signal?: AbortSignal) => c.get<{ items: Plan[]; unknown_plan: string }>('/plans', undefined, signal),
     tenant: (id: number, signal?: AbortSignal) => c.get<TenantDetail>(`/tenants/${id}`, undefined, signal),
     audit: (q: PageQuery & { actor?: string; action?: string }, signal?: AbortSignal) => page<AuditRecord>('/audit', { ...q }, signal),
 

@@ -219,4 +219,47 @@ export interface Usage {
   active_numbers: number;
   connected_numbers: number;
   days: UsageDay[];
+  /** The plan's quotas against this month (whatever the period). */
+  plan_use: PlanUse;
+}
+
+/** One quota of a plan against what was used (`limit` null: unlimited). */
+export interface QuotaUse {
+  quota: 'numbers' | 'messages' | 'transcription_minutes' | string;
+  used: number;
+  limit: number | null;
+  percent: number | null;
+  over: boolean;
+}
+
+export interface PlanUse {
+  /** `YYYY-MM` (UTC). */
+  month: string;
+  /** False: the plan is not configured, so nothing is limited. */
+  known_plan: boolean;
+  quotas: QuotaUse[];
+  /** Quotas gone over this month (`messages`, `transcription_minutes`). */
+  over_quota: string[];
+}
+
+export interface Plan {
+  name: string;
+  numbers: number | null;
+  messages_per_month: number | null;
+  transcription_minutes: number | null;
+}
+
+export interface TenantHealth {
+  tenant_id: number;
+  tenant_name: string;
+  plan: string;
+  status: 'ok' | 'warning' | 'error';
+  numbers: number;
+  numbers_not_authorized: number;
+  dead_jobs: number;
+  pending_jobs: number;
+  portals_token_errors: number;
+  portals_uninstalled: number;
+  last_message_at: number | null;
+  over_quota: string[];
 }

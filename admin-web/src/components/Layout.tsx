@@ -19,6 +19,7 @@ import type { ReactNode } from 'react';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useAuth, useMe } from '../auth/AuthContext';
 import { navFor, ROLE_LABEL, type NavItem } from '../lib/roles';
+import { TenantQuotaBanner } from './PlanUsage';
 
 const ICONS: Record<string, ReactNode> = {
   '/portals': <IconBuildingStore size={18} />,
@@ -123,6 +124,7 @@ export function Layout() {
       </AppShell.Navbar>
       <AppShell.Main bg="var(--mantine-color-gray-0)">
         <div style={{ maxWidth: 1200, margin: '0 auto' }}>
+          <TenantQuotaBanner />
           <Outlet />
         </div>
       </AppShell.Main>

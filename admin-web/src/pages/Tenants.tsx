@@ -1,15 +1,17 @@
-// Every tenant (support, billing), with the service's health at a glance for support.
+// Every tenant (support, billing) with its health at a glance: numbers not authorized, failed
+// jobs, token errors, queue depth, last message, over-quota; plus the service's totals for support.
 
-import { Badge, Card, Group, SimpleGrid, Skeleton, Text, ThemeIcon } from '@mantine/core';
+import { Badge, Card, Group, SimpleGrid, Skeleton, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { IconAlertOctagon, IconBuildingSkyscraper, IconClockHour4, IconDeviceMobileOff, IconDeviceMobile } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
-import type { Tenant } from '../api/types';
+import type { TenantHealth } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
 import { formatDateTime } from '../lib/format';
+import { HEALTH_COLOR, healthProblems, quotaName } from '../lib/quota';
 import { useApi } from '../lib/useApi';
 import { usePageParam } from '../lib/usePage';
 
@@ -61,32 +63,79 @@ export function Tenants() {
   const me = useMe();
   const navigate = useNavigate();
   const [page, setPage] = usePageParam();
-  const tenants = useApi((signal) => api.tenants({ page, per_page: PER_PAGE }, signal), [page]);
+  // Each tenant with its health (support and billing), refreshed while the page is open.
+  const tenants = useApi((signal) => api.tenantsHealth({ page, per_page: PER_PAGE }, signal), [page], { pollMs: 15_000 });
   const support = me.role === 'support';
   const health = useApi(support ? loadHealth : null, [support], { pollMs: 15_000 });
 
-  const columns: Column<Tenant>[] = [
+  const columns: Column<TenantHealth>[] = [
     {
       key: 'name',
       label: 'Tenant',
       render: (t) => (
         <Group gap="sm" wrap="nowrap">
-          <ThemeIcon variant="light" radius="xl" color="gray">
+          <ThemeIcon variant="light" radius="xl" color={HEALTH_COLOR[t.status]}>
             <IconBuildingSkyscraper size={16} />
           </ThemeIcon>
           <div>
             <Text size="sm" fw={600} data-testid="tenant-name">
-              {t.name}
+              {t.tenant_name}
             </Text>
             <Text size="xs" c="dimmed">
-              #{t.id}
+              #{t.tenant_id}
             </Text>
           </div>
         </Group>
       ),
     },
-    { key: 'plan', label: 'Plan', render: (t) => <Badge variant="light">{t.plan}</Badge> },
-    { key: 'created', label: 'Customer since', render: (t) => <Text size="sm">{formatDateTime(t.created_at)}</Text> },
+    {
+      key: 'health',
+      label: 'Health',
+      render: (t) => {
+        const problems = healthProblems(t);
+        return (
+          <div>
+            <Badge color={HEALTH_COLOR[t.status]} variant="light" data-testid="tenant-health" data-status={t.status}>
+              {t.status === 'ok' ? 'Healthy' : t.status === 'warning' ? 'Attention' : 'Problem'}
+            </Badge>
+            {problems.length > 0 && (
+              <Text size="xs" c="dimmed" mt={2}>
+                {problems.join(' · ')}
+              </Text>
+            )}
+          </div>
+        );
+      },
+    },
+    {
+      key: 'plan',
+      label: 'Plan',
+      render: (t) => (
+        <Group gap={4} wrap="nowrap">
+          <Badge variant="light">{t.plan}</Badge>
+          {t.over_quota.length > 0 && (
+            <Tooltip label={`Over ${t.over_quota.map(quotaName).join(', ').toLowerCase()}`}>
+              <Badge color="red" variant="filled" data-testid="tenant-over-quota">
+                Over quota
+              </Badge>
+            </Tooltip>
+          )}
+        </Group>
+      ),
+    },
+    {
+      key: 'numbers',
+      label: 'Numbers',
+      align: 'right',
+      render: (t) => (
+        <Text size="sm" c={t.numbers_not_authorized > 0 ? 'red' : undefined}>
+          {t.numbers - t.numbers_not_authorized} / {t.numbers} up
+        </Text>
+      ),
+    },
+    { key: 'dead', label: 'Failed jobs', align: 'right', wide: true, render: (t) => <Text size="sm" c={t.dead_jobs > 0 ? 'red' : undefined}>{t.dead_jobs}</Text> },
+    { key: 'queue', label: 'Queue', align: 'right', wide: true, render: (t) => t.pending_jobs },
+    { key: 'last', label: 'Last message', wide: true, render: (t) => <Text size="sm">{t.last_message_at ? formatDateTime(t.last_message_at) : 'never'}</Text> },
   ];
 
   return (
@@ -107,8 +156,8 @@ export function Tenants() {
         loading={tenants.loading}
         error={tenants.error}
         onRetry={tenants.reload}
-        rowKey={(t) => t.id}
-        onRowClick={(t) => navigate(`/tenants/${t.id}`)}
+        rowKey={(t) => t.tenant_id}
+        onRowClick={(t) => navigate(`/tenants/${t.tenant_id}`)}
         onPage={setPage}
         empty={{ title: 'No tenants yet', description: 'Installing the app on a Bitrix24 portal creates its tenant.' }}
       />

@@ -1,4 +1,5 @@
-// Usage per tenant and period: totals, a daily chart and a CSV export of the daily figures.
+// Usage per tenant and period: the plan's quotas this month, totals, a daily chart and a CSV
+// export of the daily figures.
 
 import { Badge, Button, Card, Group, Paper, Select, SimpleGrid, Skeleton, Stack, Text, TextInput, ThemeIcon } from '@mantine/core';
 import { IconArrowsDownUp, IconChartBar, IconDeviceMobile, IconDownload, IconMessageCircle, IconMicrophone, IconPhoto, IconSend } from '@tabler/icons-react';
@@ -9,6 +10,7 @@ import type { Usage as UsageView } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
+import { OverQuotaBanner, PlanUsage } from '../components/PlanUsage';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { downloadText, usageCsv, usageFileName } from '../lib/csv';
 import { firstOfMonth, formatMinutes, isoDay } from '../lib/format';
@@ -56,10 +58,18 @@ function Stat({ label, value, icon, sub, testId }: { label: string; value: React
   );
 }
 
-function Report({ u }: { u: UsageView }) {
+// `banner`: support and billing see the tenant's over-quota banner here; a tenant admin sees it
+// on every page already (Layout).
+function Report({ u, banner }: { u: UsageView; banner: boolean }) {
   const t = u.totals;
   return (
     <Stack>
+      {u.plan_use && (
+        <>
+          {banner && <OverQuotaBanner planUse={u.plan_use} plan={u.plan} />}
+          <PlanUsage planUse={u.plan_use} plan={u.plan} />
+        </>
+      )}
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }} spacing="sm">
         <Stat testId="total-inbound" label="From customers" value={t.inbound} icon={<IconMessageCircle size={20} />} />
         <Stat testId="total-outbound" label="From operators" value={t.outbound} icon={<IconSend size={20} />} />
@@ -189,7 +199,7 @@ export function Usage() {
       ) : usage.loading || !usage.data ? (
         <LoadingState rows={6} />
       ) : (
-        <Report u={usage.data} />
+        <Report u={usage.data} banner={global} />
       )}
     </>
   );

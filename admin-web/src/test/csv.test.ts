@@ -11,6 +11,7 @@ const usage: Usage = {
   totals: { inbound: 5, outbound: 2, media: 1, transcribed: 1, transcribed_seconds: 12.300000000000001 },
   active_numbers: 1,
   connected_numbers: 2,
+  plan_use: { month: '2026-11', known_plan: true, quotas: [], over_quota: [] },
   days: [
     { date: '2026-11-01', inbound: 3, outbound: 1, media: 1, transcribed: 1, transcribed_seconds: 12.300000000000001 },
     { date: '2026-11-02', inbound: 0, outbound: 0, media: 0, transcribed: 0, transcribed_seconds: 0 },

@@ -328,6 +328,80 @@ pub fn backoff_ms(attempts: i32, base_ms: u64, max_ms: u64) -> i64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn kinds_lists_every_job_kind() {
+        let v = serde_json::Value::Null;
+        let s = String::new;
+        let every = [
+            Job::B24Setup,
+            Job::B24Activate {
+                number_id: 0,
+                line: s(),
+                active: true,
+            },
+            Job::B24SendMessage {
+                message_id: 0,
+                chat_id: 0,
+                line: s(),
+                item: v.clone(),
+            },
+            Job::B24Status {
+                message_id: 0,
+                line: s(),
+                reading: false,
+                item: v.clone(),
+            },
+            Job::B24Notice {
+                im_chat_id: s(),
+                text: s(),
+            },
+            Job::B24UpdateMessage {
+                line: s(),
+                item: v.clone(),
+            },
+            Job::B24DeleteMessage {
+                line: s(),
+                item: v.clone(),
+            },
+            Job::WaMarkRead {
+                wamid: s(),
+                to: None,
+            },
+            Job::WaDelete {
+                message_id: 0,
+                to: s(),
+                wamid: s(),
+            },
+            Job::WaEdit {
+                message_id: 0,
+                to: s(),
+                wamid: s(),
+                text: s(),
+            },
+            Job::WaSendText {
+                message_id: 0,
+                to: s(),
+                text: s(),
+            },
+            Job::WaSendMedia {
+                message_id: 0,
+                to: s(),
+                link: s(),
+                name: s(),
+                mime: s(),
+                caption: s(),
+            },
+            Job::Transcribe {
+                message_id: 0,
+                number_id: 0,
+                wa_id: s(),
+                media_id: 0,
+            },
+        ];
+        let kinds: Vec<&str> = every.iter().map(Job::kind).collect();
+        assert_eq!(kinds, KINDS);
+    }
+
     fn job(id: i64, key: &str, next: i64) -> jobs::Model {
         jobs::Model {
             id,

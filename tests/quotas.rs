@@ -1,4 +1,5 @@
-//! Plans and quotas: a number beyond the plan is refused (409 `quota_exceeded`, in words);
+//! Plans and quotas: a number beyond the plan is refused (409 `quota_exceeded`, in words, on
+//! the API and on the connector's settings page);
 //! messages beyond the month's quota still reach Bitrix24 and the operators get exactly one
 //! notice; support sees each tenant's health (dead jobs, numbers not authorized).
 
@@ -90,6 +91,43 @@ async fn a_number_beyond_the_plan_is_refused(backend: Backend) {
     // Nothing was stored for the refused number.
     let (_, numbers) = app.api_get("/api/v1/numbers?q=410000002").await;
     assert_eq!(numbers["total"], 0, "{numbers}");
+    // The connector's settings page in Bitrix24 says so in words.
+    app.graph
+        .add_number("410000003", "meta-token-3", "meta-secret-3", "15551230003");
+    let (status, html) = app
+        .b24
+        .open_connector_settings_page(
+            &format!("{}/bitrix24/placement", app.url),
+            "b24wa_whatsapp",
+            "3",
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let session = html
+        .split("name=\"session\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .replace("&amp;", "&");
+    let r = app
+        .http
+        .post(format!("{}/bitrix24/placement/cloud", app.url))
+        .form(&[
+            ("session", session.as_str()),
+            ("phone_number_id", "410000003"),
+            ("access_token", "meta-token-3"),
+            ("app_secret", "meta-secret-3"),
+        ])
+        .send()
+        .await
+        .expect("POST form");
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.unwrap_or_default();
+    assert!(
+        html.contains("The free plan allows 1 connected WhatsApp number"),
+        "{html}"
+    );
+    assert!(!app.b24.connector_active("3"));
     // Connecting the same number again is a rebind, not a second number.
     let again = app.connect("1", &n.phone_number_id).await;
     assert_eq!(again.id, n.id);

@@ -1,7 +1,8 @@
 //! Plans and quotas: a number beyond the plan is refused (409 `quota_exceeded`, in words, on
 //! the API and on the connector's settings page);
 //! messages beyond the month's quota still reach Bitrix24 and the operators get exactly one
-//! notice; support sees each tenant's health (dead jobs, numbers not authorized).
+//! notice; voice notes past the transcription minutes arrive with a note instead of a
+//! transcript; support sees each tenant's health (dead jobs, numbers not authorized).
 
 mod common;
 mod sim;
@@ -20,6 +21,7 @@ on_both_databases!(
     a_number_beyond_the_plan_is_refused,
     messages_over_the_quota_still_arrive_and_operators_are_told_once,
     health_shows_dead_jobs_and_numbers_not_authorized,
+    voice_notes_past_the_transcription_minutes_arrive_with_a_note,
 );
 
 fn tiny(numbers: u64, messages: u64) -> Plan {
@@ -290,4 +292,69 @@ async fn health_shows_dead_jobs_and_numbers_not_authorized(backend: Backend) {
     let (s, v) = get_as(&app, &billing, "/api/v1/tenants/health").await;
     assert_eq!((s, v["total"].as_i64()), (200, Some(1)), "{v}");
     db.close().await.ok();
+}
+
+async fn voice_notes_past_the_transcription_minutes_arrive_with_a_note(backend: Backend) {
+    let model =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
+    assert!(
+        model.exists(),
+        "{} is missing: run `make model`",
+        model.display()
+    );
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), move |s| {
+        s.transcribe_model = Some(model);
+        // No minutes at all: the first voice note is already past the quota.
+        s.plans.insert(
+            "free".into(),
+            Plan {
+                transcription_minutes: Some(0),
+                ..Plan::default()
+            },
+        );
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "410000031").await;
+    // The bytes do not matter: a note past the quota is never decoded.
+    let id = app
+        .graph
+        .add_media("audio/ogg; codecs=opus", b"OggS\0not decoded".to_vec());
+    let body = sim::GraphSim::inbound_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        "79005550009",
+        "Maria",
+        json!({"from": "79005550009", "id": "wamid.VQ1", "timestamp": sim::unix_now().to_string(),
+               "type": "audio", "audio": {"id": id, "mime_type": "audio/ogg; codecs=opus",
+               "sha256": "x", "voice": true}}),
+    );
+    assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
+    let b24 = app.b24.clone();
+    wait_until(20, "the voice note", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    let m = &app.b24.customer_messages()[0];
+    assert_eq!(m.files.len(), 1, "the voice itself is delivered: {m:?}");
+    assert!(
+        m.text
+            .contains("this plan's 0 transcription minutes for this month are used up"),
+        "{}",
+        m.text
+    );
+    // No transcription was queued, so no update follows.
+    let (_, jobs) = app.api_get("/api/v1/jobs?kind=transcribe").await;
+    assert_eq!(jobs["total"], 0, "{jobs}");
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.b24.customer_messages().iter().all(|m| !m.edited));
+    let tenant = tenant_of_install(&app).await;
+    let (_, usage) = app
+        .api_get(&format!("/api/v1/tenants/{tenant}/usage"))
+        .await;
+    assert_eq!(
+        usage["plan_use"]["over_quota"],
+        json!(["transcription_minutes"]),
+        "{usage}"
+    );
 }

@@ -20,6 +20,7 @@ use sim::bitrix::BitrixSimConfig;
 on_both_databases!(
     a_number_beyond_the_plan_is_refused,
     messages_over_the_quota_still_arrive_and_operators_are_told_once,
+    a_new_chat_over_the_quota_carries_the_notice_in_its_first_message,
     health_shows_dead_jobs_and_numbers_not_authorized,
     voice_notes_past_the_transcription_minutes_arrive_with_a_note,
 );
@@ -357,4 +358,36 @@ async fn voice_notes_past_the_transcription_minutes_arrive_with_a_note(backend: 
         json!(["transcription_minutes"]),
         "{usage}"
     );
+}
+
+async fn a_new_chat_over_the_quota_carries_the_notice_in_its_first_message(backend: Backend) {
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.plans.insert("free".into(), tiny(5, 0));
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "410000041").await;
+    // Bitrix24 has no chat to post a notice to yet: the notice rides along with the message.
+    app.customer_writes(&n, "79004440099", "wamid.N1", "first ever")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "the message", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    let text = &app.b24.customer_messages()[0].text;
+    assert!(
+        text.starts_with("first ever") && text.contains("over its plan's 0 messages"),
+        "{text}"
+    );
+    // Once only: the next message is relayed as it is.
+    app.customer_writes(&n, "79004440099", "wamid.N2", "second")
+        .await;
+    let b24 = app.b24.clone();
+    wait_until(10, "the second message", move || {
+        b24.customer_messages().len() == 2
+    })
+    .await;
+    assert_eq!(app.b24.customer_messages()[1].text, "second");
+    assert!(app.b24.system_notices().is_empty());
 }

@@ -617,6 +617,7 @@ async fn customer_message(
             }
             // A chat Bitrix24 has not opened yet has no id to post to: the notice rides along
             // with the message itself.
+            None if text.is_empty() => text = format!("[i]{notice}[/i]"),
             None => text = format!("{text}[br][i]{notice}[/i]"),
         }
     }

@@ -106,4 +106,27 @@ mod tests {
         assert_eq!(plans["team"].limit(Quota::Messages), Some(5));
         assert_eq!(plans["pro"].numbers, Some(25));
     }
+
+    #[derive(Deserialize)]
+    struct Cfg {
+        #[serde(default, deserialize_with = "deserialize_plans")]
+        plans: BTreeMap<String, Plan>,
+    }
+
+    #[test]
+    fn plans_come_as_a_table_or_as_json_in_one_string() {
+        let table: Cfg =
+            serde_json::from_str(r#"{"plans": {"team": {"numbers": 3}}}"#).expect("table");
+        assert_eq!(table.plans["team"].numbers, Some(3));
+        let env: Cfg = serde_json::from_str(
+            r#"{"plans": "{\"team\": {\"numbers\": 4, \"messages_per_month\": null}}"}"#,
+        )
+        .expect("json string");
+        assert_eq!(env.plans["team"].numbers, Some(4));
+        assert!(serde_json::from_str::<Cfg>(r#"{"plans": "{\"team\": {\"seats\": 1}}"}"#).is_err());
+        assert!(serde_json::from_str::<Cfg>("{}")
+            .expect("none")
+            .plans
+            .is_empty());
+    }
 }

@@ -53,6 +53,9 @@ async fn rig(db_url: String, dir: &std::path::Path) -> Rig {
     s.b24_rate_per_sec = 100_000.0;
     s.sweep_ms = 1000;
     s.http_workers = 2;
+    // Raw throughput: the public rate limits (tests/limits.rs) would turn the load into 429s.
+    s.public_rate_per_ip = 0;
+    s.public_rate_per_tenant = 0;
     s.log = "error".into();
     let app = Application::build(s).await.expect("app");
     let url = app.public_url().to_string();

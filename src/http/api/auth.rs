@@ -489,6 +489,15 @@ impl Caller {
         }
     }
 
+    /// Views across all tenants: support and billing; a tenant admin is told `why` not.
+    pub fn require_global(&self, why: &str) -> Result<(), ApiError> {
+        if self.0.role.is_global() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("forbidden", why))
+        }
+    }
+
     /// Reading the tenant's data: support and billing see every tenant, a tenant admin only its
     /// own (another tenant's is `404`, so its existence is not told).
     pub fn require_tenant_access(&self, tenant_id: i64) -> Result<(), ApiError> {

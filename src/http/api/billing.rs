@@ -111,12 +111,7 @@ pub async fn tenants_health(
     caller: Caller,
     q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.role().is_global() {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "tenants' health is for support and billing",
-        ));
-    }
+    caller.require_global("tenants' health is for support and billing")?;
     let (page, per_page) = paging(&q)?;
     let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
     let (month, _, _) = billing::this_month();

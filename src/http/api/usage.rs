@@ -202,12 +202,7 @@ pub async fn all_usage(
     caller: Caller,
     q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.role().is_global() {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)",
-        ));
-    }
+    caller.require_global("a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)")?;
     let (page, per_page) = paging(&q)?;
     period(&q)?;
     let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;

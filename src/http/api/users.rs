@@ -299,12 +299,7 @@ pub async fn list_tenants(
     caller: Caller,
     q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.role().is_global() {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})",
-        ));
-    }
+    caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
     let (page, per_page) = paging(&q)?;
     let (items, total) = tenants::page(&state.ctx.db, page, per_page).await?;
     let items: Vec<TenantView> = items.iter().map(TenantView::from).collect();

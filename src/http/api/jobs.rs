@@ -75,10 +75,9 @@ pub struct JobQuery {
 async fn tenant_owners(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
     let tenant = caller.tenant().unwrap_or(-1);
     let numbers = search::tenant_numbers(&state.ctx.db, tenant).await?;
-    let portals: Vec<i64> = crate::store::portals::list(&state.ctx.db)
+    let portals: Vec<i64> = crate::store::tenants::portals_of(&state.ctx.db, tenant)
         .await?
         .into_iter()
-        .filter(|p| p.tenant_id == Some(tenant))
         .map(|p| p.id)
         .collect();
     Ok(portals

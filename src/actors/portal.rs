@@ -588,7 +588,7 @@ async fn drain(
         drop(running);
         for (b, res) in wave.iter().zip(results) {
             let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
-            settle(&services, b, res).instrument(span).await?;
+            settle_retrying(&services, b, &res).instrument(span).await?;
         }
     }
 }
@@ -818,7 +818,28 @@ async fn activate(
 }
 
 /// Stores a batch's outcome in one transaction.
-async fn settle(services: &Ctx, b: &Batch<'_>, res: BatchResult) -> Result<(), sea_orm::DbErr> {
+/// `settle`, tried again on a database error: Bitrix24 has already acted on the call, so
+/// giving up here would send it again (a pooled connection can die under us, e.g. one opened
+/// on an HTTP worker whose runtime is stopping).
+async fn settle_retrying(
+    services: &Ctx,
+    b: &Batch<'_>,
+    res: &BatchResult,
+) -> Result<(), sea_orm::DbErr> {
+    let mut attempt = 0u64;
+    loop {
+        match settle(services, b, res).await {
+            Err(e) if attempt < 4 => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "recording a Bitrix24 answer failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<(), sea_orm::DbErr> {
     let ids: Vec<i64> = b.jobs.iter().map(|(m, _)| m.id).collect();
     // Jobs that did not end done (counted once the outcome is committed).
     let mut not_done: Vec<(i64, Settled)> = Vec::new();

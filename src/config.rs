@@ -164,6 +164,23 @@ pub struct Settings {
     /// The admin web app's build folder, served under `/admin/` (`make web` builds it).
     #[serde(default = "d_admin_web_dir")]
     pub admin_web_dir: PathBuf,
+    /// Inbox items one chat actor holds in memory; beyond it the chat spills and reads the rest
+    /// back from the inbox, in order, once it has worked through half.
+    #[serde(default = "d_chat_queue_cap")]
+    pub chat_queue_cap: usize,
+    /// Inbox items a portal actor holds in memory waiting to be routed to a number.
+    #[serde(default = "d_route_queue_cap")]
+    pub route_queue_cap: usize,
+    /// Rows read per page when an actor reads its stored backlog back from the inbox.
+    #[serde(default = "d_inbox_page")]
+    pub inbox_page: u64,
+    /// Unprocessed inbox items of one number (or portal) from which its webhooks are refused,
+    /// before storing, with `503` and `Retry-After`; `0` switches it off.
+    #[serde(default = "d_inbox_high_water")]
+    pub inbox_high_water: u64,
+    /// The `Retry-After` of that `503`, in seconds.
+    #[serde(default = "d_inbox_retry_after_secs")]
+    pub inbox_retry_after_secs: u64,
 }
 
 fn d_host() -> String {
@@ -233,6 +250,21 @@ fn d_admin_web_dir() -> PathBuf {
     PathBuf::from("admin-web/dist")
 }
 fn d_quota_cache_secs() -> u64 {
+    30
+}
+fn d_chat_queue_cap() -> usize {
+    256
+}
+fn d_route_queue_cap() -> usize {
+    1_000
+}
+fn d_inbox_page() -> u64 {
+    500
+}
+fn d_inbox_high_water() -> u64 {
+    20_000
+}
+fn d_inbox_retry_after_secs() -> u64 {
     30
 }
 fn d_log() -> String {

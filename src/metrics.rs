@@ -36,6 +36,12 @@ pub const TRANSCRIPTION_SECONDS: &str = "b24wa_transcription_seconds";
 pub const ACTORS_ALIVE: &str = "b24wa_actors_alive";
 /// Actor ownership moves between nodes.
 pub const LEASE_MOVES: &str = "b24wa_lease_moves_total";
+/// Inbox items held in actors' memory on this node (the rest wait in the inbox table); label
+/// `queue` (`chat`: chat actors' backlogs, `route`: portals' routing queues).
+pub const QUEUE_ITEMS: &str = "b24wa_queue_items";
+/// Live items an actor left in the inbox because it was over its cap or still reading its
+/// stored backlog (read back later in order); label `queue` (`chat`, `number`, `route`).
+pub const QUEUE_SPILLED: &str = "b24wa_queue_spilled_total";
 
 pub const SOURCE_CLOUD: &str = "cloud";
 pub const SOURCE_GATEWAY: &str = "gateway";
@@ -52,6 +58,9 @@ pub const OUTCOME_UNKNOWN_NUMBER: &str = "unknown_number";
 pub const OUTCOME_RATE_LIMITED: &str = "rate_limited";
 /// Malformed (bad JSON, unsupported object, oversized).
 pub const OUTCOME_INVALID: &str = "invalid";
+/// Refused before storing because the number's (or portal's) unprocessed inbox is over its
+/// high-water mark (`503` with `Retry-After`; the provider retries).
+pub const OUTCOME_BACKLOGGED: &str = "backlogged";
 /// Refused for another reason (suspended tenant, unknown portal, our own failure).
 pub const OUTCOME_ERROR: &str = "error";
 
@@ -59,6 +68,10 @@ pub const ACTOR_PORTAL: &str = "portal";
 pub const ACTOR_NUMBER: &str = "number";
 pub const ACTOR_CHAT: &str = "chat";
 pub const ACTOR_TRANSCRIBER: &str = "transcriber";
+
+pub const QUEUE_CHAT: &str = "chat";
+pub const QUEUE_NUMBER: &str = "number";
+pub const QUEUE_ROUTE: &str = "route";
 
 /// Latency buckets (seconds): webhook acks are milliseconds, relays up to minutes with retries,
 /// transcriptions seconds.
@@ -144,8 +157,22 @@ fn describe() {
         LEASE_MOVES,
         "Actor leases moved between nodes (always 0 until clustering lands: one node owns all)"
     );
+    describe_gauge!(
+        QUEUE_ITEMS,
+        "Inbox items held in actors' memory on this node, by queue (the rest wait in the inbox)"
+    );
+    describe_counter!(
+        QUEUE_SPILLED,
+        "Live items left in the inbox by an actor over its cap or catching up, by queue"
+    );
     // Present from the start, so dashboards and alerts see a 0 rather than no series.
     counter!(LEASE_MOVES).absolute(0);
+    for queue in [QUEUE_CHAT, QUEUE_ROUTE] {
+        gauge!(QUEUE_ITEMS, "queue" => queue).increment(0.0);
+    }
+    for queue in [QUEUE_CHAT, QUEUE_NUMBER, QUEUE_ROUTE] {
+        counter!(QUEUE_SPILLED, "queue" => queue).increment(0);
+    }
     for kind in [ACTOR_PORTAL, ACTOR_NUMBER, ACTOR_CHAT, ACTOR_TRANSCRIBER] {
         gauge!(ACTORS_ALIVE, "kind" => kind).increment(0.0);
     }
@@ -212,6 +239,16 @@ pub fn actor_started(kind: &'static str) {
     gauge!(ACTORS_ALIVE, "kind" => kind).increment(1.0);
 }
 
+/// An actor's in-memory queue grew (`delta` > 0) or shrank.
+pub fn queue_items(queue: &'static str, delta: i64) {
+    gauge!(QUEUE_ITEMS, "queue" => queue).increment(delta as f64);
+}
+
+/// A live item was left in the inbox (see `QUEUE_SPILLED`).
+pub fn queue_spilled(queue: &'static str) {
+    counter!(QUEUE_SPILLED, "queue" => queue).increment(1);
+}
+
 pub fn actor_stopped(kind: &'static str) {
     gauge!(ACTORS_ALIVE, "kind" => kind).decrement(1.0);
 }
@@ -239,6 +276,7 @@ pub fn outcome_of_error(code: &str, status: u16) -> &'static str {
         | "verify_rejected" => OUTCOME_REFUSED_SIGNATURE,
         "unknown_phone_number" | "unknown_number" | "unknown_portal" => OUTCOME_UNKNOWN_NUMBER,
         "rate_limited" => OUTCOME_RATE_LIMITED,
+        "inbox_backlogged" => OUTCOME_BACKLOGGED,
         _ => match status {
             429 => OUTCOME_RATE_LIMITED,
             401 | 403 => OUTCOME_REFUSED_SIGNATURE,

@@ -15,8 +15,9 @@ use tracing::Instrument;
 use super::{
     guarded,
     media::{self, MediaFailure},
-    number::NumberActor,
+    number::{chat_of, NumberActor},
     portal::chat_key,
+    queue::{low_water, Overflow, Page},
     registry::{KickOwner, Owner, Registry},
     Ctx, Fault,
 };
@@ -56,7 +57,12 @@ pub struct ChatActor {
     _number: Addr<NumberActor>,
     /// Items not yet applied, in arrival (inbox id) order. Kept across a restart, so the item
     /// that was being processed when the actor died is retried before anything after it.
+    /// At most `chat_queue_cap` items: beyond it the chat spills (`overflow`).
     backlog: BTreeMap<i64, InboxItem>,
+    /// Whether live items are queued, or left in the inbox and read back in order later.
+    overflow: Overflow,
+    /// The backlog length last added to the queue-items gauge.
+    counted: usize,
     /// The chat row's (id, customer name) once known: saves a lookup per message.
     chat: Option<(i64, String)>,
     busy: bool,
@@ -79,6 +85,87 @@ struct Ran {
 }
 
 impl ChatActor {
+    /// Brings the queue-items gauge in line with the backlog.
+    fn sync_gauge(&mut self) {
+        let len = self.backlog.len();
+        crate::metrics::queue_items(crate::metrics::QUEUE_CHAT, len as i64 - self.counted as i64);
+        self.counted = len;
+    }
+
+    /// Queues a live (or swept) item, or leaves it in the inbox when over the cap.
+    fn admit(&mut self, inbox_id: i64, item: InboxItem, ctx: &mut Context<Self>) {
+        // A sweep re-sends items that may be queued already: no second copy, and no spill.
+        if self.backlog.contains_key(&inbox_id) {
+            return;
+        }
+        let cap = self.ctx.settings.chat_queue_cap;
+        let was_spilled = self.overflow.is_spilled();
+        if self.overflow.admit(inbox_id, self.backlog.len(), cap) {
+            self.backlog.insert(inbox_id, item);
+            self.sync_gauge();
+            self.run(ctx);
+            return;
+        }
+        crate::metrics::queue_spilled(crate::metrics::QUEUE_CHAT);
+        if !was_spilled {
+            tracing::info!(
+                number = self.info.number_id,
+                cap,
+                "chat backlog at its cap; further items wait in the inbox"
+            );
+        }
+        self.refill(ctx);
+    }
+
+    /// Spilled and drained to the low-water mark: reads the next page of the number's
+    /// unprocessed inbox items (by id) and queues this chat's, up to the cap.
+    fn refill(&mut self, ctx: &mut Context<Self>) {
+        let cap = self.ctx.settings.chat_queue_cap.max(1);
+        if !self.overflow.wants_read(self.backlog.len(), low_water(cap))
+            || self.ctx.lifecycle.is_stopping()
+        {
+            return;
+        }
+        let after = self.overflow.read_started();
+        let services = self.ctx.clone();
+        let owner = jobs::number_owner(self.info.number_id);
+        let page = self.ctx.settings.inbox_page.max(1);
+        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(rows) => {
+                let mut last = None;
+                let mut consumed_all = true;
+                for row in &rows {
+                    match inbox::decode(row) {
+                        Ok(item) if chat_of(&item) == Some(act.info.wa_id.as_str()) => {
+                            if act.backlog.len() >= cap {
+                                consumed_all = false;
+                                break;
+                            }
+                            act.backlog.insert(row.id, item);
+                        }
+                        // Another chat's item, or one nobody can decode (skipped everywhere).
+                        _ => {}
+                    }
+                    last = Some(row.id);
+                }
+                let at_end = consumed_all && (rows.len() as u64) < page;
+                act.overflow.read_done(Page { last, at_end });
+                if !act.overflow.is_spilled() {
+                    tracing::info!(number = act.info.number_id, "chat caught up with its inbox");
+                }
+                act.sync_gauge();
+                act.run(ctx);
+                act.refill(ctx);
+            }
+            Err(e) => {
+                act.overflow.read_failed();
+                tracing::warn!(number = act.info.number_id, error = %e, "reading the chat's inbox failed; retrying");
+                ctx.run_later(Duration::from_secs(1), |act, ctx| act.refill(ctx));
+            }
+        }));
+    }
+
     pub fn new(
         ctx: Ctx,
         info: ChatInfo,
@@ -91,6 +178,8 @@ impl ChatActor {
             registry,
             _number: number,
             backlog: BTreeMap::new(),
+            overflow: Overflow::open(),
+            counted: 0,
             chat: None,
             busy: false,
             fetch_failures: 0,
@@ -159,6 +248,8 @@ impl ChatActor {
                     for id in ran.done {
                         act.backlog.remove(&id);
                     }
+                    act.sync_gauge();
+                    act.refill(ctx);
                     let kicks: std::collections::HashSet<Owner> = ran.kicks.into_iter().collect();
                     for owner in kicks {
                         act.registry.do_send(KickOwner(owner));
@@ -233,12 +324,16 @@ impl Actor for ChatActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         crate::metrics::actor_started(crate::metrics::ACTOR_CHAT);
+        self.sync_gauge();
         self.run(ctx);
+        self.refill(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
         // Balanced with `started` (a supervised restart calls both).
         crate::metrics::actor_stopped(crate::metrics::ACTOR_CHAT);
+        crate::metrics::queue_items(crate::metrics::QUEUE_CHAT, -(self.counted as i64));
+        self.counted = 0;
     }
 }
 
@@ -247,6 +342,8 @@ impl Supervised for ChatActor {
         // State is in the database and the backlog; `started` resumes the backlog in order.
         self.busy = false;
         self.fault = None;
+        // A page read cut off by the restart is issued again (the spawned read is gone).
+        self.overflow.read_failed();
         tracing::info!(number = self.info.number_id, "chat actor restarted");
     }
 }
@@ -274,8 +371,7 @@ impl Handler<ChatWork> for ChatActor {
     type Result = ();
 
     fn handle(&mut self, msg: ChatWork, ctx: &mut Self::Context) {
-        self.backlog.insert(msg.inbox_id, msg.item);
-        self.run(ctx);
+        self.admit(msg.inbox_id, msg.item, ctx);
     }
 }
 

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod media;
 pub mod number;
 pub mod portal;
+pub mod queue;
 pub mod registry;
 pub mod transcriber;
 pub mod transcripts;

@@ -17,6 +17,7 @@ use super::{
     chat::{ChatActor, ChatInfo, ChatWork},
     guarded,
     portal::parse_chat_key,
+    queue::{Overflow, Page},
     registry::{Kick, KickOwner, Owner, Registry, Route},
     Ctx, Fault,
 };
@@ -44,8 +45,11 @@ pub struct NumberActor {
     registry: Addr<Registry>,
     session: Option<(entity::numbers::Model, Transport)>,
     chats: HashMap<String, (Addr<ChatActor>, Instant)>,
-    /// Items that arrived before the number was loaded.
-    held: Vec<(i64, InboxItem)>,
+    /// Catching up: until the stored backlog has been read (a page at a time, by id) after a
+    /// start or a reload, live items are left in the inbox so that none overtakes an older one.
+    overflow: Overflow,
+    /// Bumped on a reload: a page read issued before it is ignored when it completes.
+    epoch: u64,
     draining: bool,
     again: bool,
     fault: Option<Fault>,
@@ -59,7 +63,8 @@ impl NumberActor {
             registry,
             session: None,
             chats: HashMap::new(),
-            held: Vec::new(),
+            overflow: Overflow::catching_up(),
+            epoch: 0,
             draining: false,
             again: false,
             fault: None,
@@ -70,38 +75,25 @@ impl NumberActor {
         jobs::number_owner(self.id)
     }
 
-    /// Loads the number; items arriving meanwhile are held and routed once it is loaded.
+    /// Loads the number, then catches up with its stored backlog; items arriving meanwhile
+    /// stay in the inbox and are read in their turn.
     /// (Not `ctx.wait`: that would pause a running send runner that may hold the connection.)
     fn load(&mut self, ctx: &mut Context<Self>) {
         let services = self.ctx.clone();
         let id = self.id;
-        let owner = self.owner();
-        let fut = async move {
-            let number = numbers::get(&services.db, id).await?;
-            // Everything stored but not yet applied (e.g. cut off by a restart) is routed before
-            // anything that arrives now, so each chat keeps its order across restarts.
-            let backlog = inbox::unprocessed(&services.db, &owner, i64::MAX, 100_000).await?;
-            Ok::<_, sea_orm::DbErr>((number, backlog))
-        };
+        let fut = async move { numbers::get(&services.db, id).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok((Some(m), backlog)) => match Transport::load(&act.ctx.secrets, &m) {
+            Ok(Some(m)) => match Transport::load(&act.ctx.secrets, &m) {
                 Ok(c) => {
                     act.session = Some((m, c));
-                    let mut items: Vec<(i64, InboxItem)> = backlog
-                        .iter()
-                        .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
-                        .collect();
-                    items.append(&mut act.held);
-                    items.sort_by_key(|(id, _)| *id);
-                    items.dedup_by_key(|(id, _)| *id);
-                    act.route(items, ctx);
+                    act.catch_up(ctx);
                     act.kick(ctx);
                 }
                 Err(e) => {
                     tracing::error!(number = act.id, error = %e, "number credentials unreadable")
                 }
             },
-            Ok((None, _)) => tracing::warn!(number = act.id, "number not found; actor stays idle"),
+            Ok(None) => tracing::warn!(number = act.id, "number not found; actor stays idle"),
             Err(e) => {
                 tracing::warn!(number = act.id, error = %e, "loading number failed; retrying");
                 ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
@@ -132,31 +124,77 @@ impl NumberActor {
         Some(addr)
     }
 
-    fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
-        if self.session.is_none() {
-            self.held.extend(items);
+    /// Everything stored but not yet applied (e.g. cut off by a restart) is routed, a page at
+    /// a time in id order, before anything that arrives later, so each chat keeps its order
+    /// across restarts without the whole backlog in memory (each chat caps its own queue).
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        if self.session.is_none() || !self.overflow.wants_read(0, 0) {
             return;
         }
+        let after = self.overflow.read_started();
+        let epoch = self.epoch;
+        let services = self.ctx.clone();
+        let owner = self.owner();
+        let page = self.ctx.settings.inbox_page.max(1);
+        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            if act.epoch != epoch {
+                return;
+            }
+            match res {
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.id);
+                    let at_end = (rows.len() as u64) < page;
+                    let items = rows
+                        .iter()
+                        .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                        .collect();
+                    act.route(items, ctx);
+                    act.overflow.read_done(Page { last, at_end });
+                    act.catch_up(ctx);
+                }
+                Err(e) => {
+                    act.overflow.read_failed();
+                    tracing::warn!(number = act.id, error = %e, "reading the inbox failed; retrying");
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.catch_up(ctx));
+                }
+            }
+        }));
+    }
+
+    /// Live items: routed, unless the number is still catching up (then they wait in the
+    /// inbox and the catch-up reads them in their turn).
+    fn route_live(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
+        let mut admitted = Vec::with_capacity(items.len());
+        for (inbox_id, item) in items {
+            if self.overflow.admit(inbox_id, 0, usize::MAX) {
+                admitted.push((inbox_id, item));
+            } else {
+                crate::metrics::queue_spilled(crate::metrics::QUEUE_NUMBER);
+            }
+        }
+        self.route(admitted, ctx);
+        self.catch_up(ctx);
+    }
+
+    fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
         for (inbox_id, item) in items {
             if let InboxItem::WaSessionState { state, .. } = &item {
                 self.session_changed(inbox_id, state.clone(), ctx);
                 continue;
             }
-            let wa_id = match &item {
-                InboxItem::WaMessage { from, .. } => from.clone(),
-                InboxItem::WaStatus { recipient_id, .. } => recipient_id.clone(),
-                InboxItem::Transcript { wa_id, .. } => wa_id.clone(),
-                b24 => match b24
-                    .b24_route()
-                    .and_then(|(_, chat_id, _)| parse_chat_key(chat_id))
-                {
-                    Some((wa, _)) => wa.to_string(),
-                    None => continue,
-                },
+            let Some(wa_id) = chat_of(&item) else {
+                continue;
             };
-            match self.chat(&wa_id, ctx) {
+            match self.chat(wa_id, ctx) {
                 Some(addr) => addr.do_send(ChatWork { inbox_id, item }),
-                None => self.held.push((inbox_id, item)),
+                // Not loaded (a reload is under way): it stays in the inbox, and the catch-up
+                // that follows the load reads it.
+                None => tracing::debug!(
+                    number = self.id,
+                    inbox = inbox_id,
+                    "item left for the catch-up"
+                ),
             }
         }
     }
@@ -296,6 +334,8 @@ impl NumberActor {
         let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
         let fut = async move { inbox::unprocessed(&services.db, &owner, before, 1000).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            // Catching up reads everything in order anyway.
+            Ok(_) if act.overflow.is_spilled() => {}
             Ok(rows) => {
                 let items = rows
                     .iter()
@@ -333,6 +373,8 @@ impl Supervised for NumberActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         self.session = None;
         self.chats.clear();
+        self.overflow = Overflow::catching_up();
+        self.epoch += 1;
         self.draining = false;
         self.again = false;
         self.fault = None;
@@ -349,7 +391,7 @@ impl Handler<Kick> for NumberActor {
 impl Handler<Route> for NumberActor {
     type Result = ();
     fn handle(&mut self, msg: Route, ctx: &mut Self::Context) {
-        self.route(msg.items, ctx);
+        self.route_live(msg.items, ctx);
     }
 }
 
@@ -361,8 +403,11 @@ impl Handler<ReloadNumber> for NumberActor {
     type Result = ();
     fn handle(&mut self, _: ReloadNumber, ctx: &mut Self::Context) {
         self.chats.clear();
-        // Nothing is sent with the old credentials while the new ones load.
+        // Nothing is sent with the old credentials while the new ones load; the new chats
+        // start from the stored backlog again.
         self.session = None;
+        self.overflow = Overflow::catching_up();
+        self.epoch += 1;
         self.load(ctx);
     }
 }
@@ -394,6 +439,21 @@ impl Handler<ChatFault> for NumberActor {
         if let Some(addr) = self.chat(&msg.wa_id, ctx) {
             addr.do_send(super::chat::ChatFaultMsg(msg.fault));
         }
+    }
+}
+
+/// The customer (`wa_id`) whose chat an item belongs to; `None` for the number's own items
+/// (session states) and for what cannot be routed.
+pub fn chat_of(item: &InboxItem) -> Option<&str> {
+    match item {
+        InboxItem::WaMessage { from, .. } => Some(from),
+        InboxItem::WaStatus { recipient_id, .. } => Some(recipient_id),
+        InboxItem::Transcript { wa_id, .. } => Some(wa_id),
+        InboxItem::WaSessionState { .. } => None,
+        b24 => b24
+            .b24_route()
+            .and_then(|(_, chat_id, _)| parse_chat_key(chat_id))
+            .map(|(wa, _)| wa),
     }
 }
 

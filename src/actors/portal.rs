@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::{
     guarded,
+    queue::{low_water, Overflow, Page},
     registry::{Dispatch, Kick, Owner, Registry, Route},
     Ctx, Fault,
 };
@@ -214,10 +215,13 @@ pub struct PortalActor {
     again: bool,
     fault: Option<Fault>,
     /// Operator items are routed one batch at a time, in arrival order, and only after the
-    /// stored backlog (found at load) has been routed.
+    /// stored backlog (read a page at a time at start) has been routed.
     route_queue: std::collections::VecDeque<Vec<(i64, InboxItem)>>,
+    /// Items in `route_queue`, at most `route_queue_cap`.
+    queued: usize,
     routing: bool,
-    backlog_routed: bool,
+    /// Catching up with the stored backlog, or over the cap: live items wait in the inbox.
+    overflow: Overflow,
 }
 
 impl PortalActor {
@@ -231,8 +235,9 @@ impl PortalActor {
             again: false,
             fault: None,
             route_queue: Default::default(),
+            queued: 0,
             routing: false,
-            backlog_routed: false,
+            overflow: Overflow::catching_up(),
         }
     }
 
@@ -240,25 +245,50 @@ impl PortalActor {
         jobs::portal_owner(self.id)
     }
 
-    /// Routes what was stored for this portal but not handed on (e.g. cut off by a restart)
-    /// before anything that arrives now.
+    /// Queued items changed by `delta` (the gauge follows).
+    fn count(&mut self, delta: i64) {
+        self.queued = (self.queued as i64 + delta).max(0) as usize;
+        crate::metrics::queue_items(crate::metrics::QUEUE_ROUTE, delta);
+    }
+
+    /// Routes what was stored for this portal but not handed on (e.g. cut off by a restart,
+    /// or left in the inbox over the cap) before anything that arrives later: a page at a
+    /// time by id, whenever the queue has drained to its low-water mark.
     fn route_backlog(&mut self, ctx: &mut Context<Self>) {
+        let cap = self.ctx.settings.route_queue_cap.max(1);
+        if !self.overflow.wants_read(self.queued, low_water(cap))
+            || self.ctx.lifecycle.is_stopping()
+        {
+            return;
+        }
+        let after = self.overflow.read_started();
         let services = self.ctx.clone();
         let owner = self.owner();
-        let fut = async move { inbox::unprocessed(&services.db, &owner, i64::MAX, 100_000).await };
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+        // Never more than the queue has room for.
+        let page = self
+            .ctx
+            .settings
+            .inbox_page
+            .clamp(1, cap.saturating_sub(self.queued).max(1) as u64);
+        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(rows) => {
+                let last = rows.last().map(|r| r.id);
+                let at_end = (rows.len() as u64) < page;
                 let items: Vec<(i64, InboxItem)> = rows
                     .iter()
                     .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
                     .collect();
-                act.backlog_routed = true;
+                act.overflow.read_done(Page { last, at_end });
                 if !items.is_empty() {
-                    act.route_queue.push_front(items);
+                    act.count(items.len() as i64);
+                    act.route_queue.push_back(items);
                 }
                 act.next_route(ctx);
+                act.route_backlog(ctx);
             }
             Err(e) => {
+                act.overflow.read_failed();
                 tracing::warn!(portal = act.id, error = %e, "reading the inbox failed; retrying");
                 ctx.run_later(Duration::from_secs(1), |act, ctx| act.route_backlog(ctx));
             }
@@ -353,6 +383,8 @@ impl PortalActor {
         let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
         let fut = async move { inbox::unprocessed(&services.db, &owner, before, 500).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            // Catching up (or over the cap) reads everything in order anyway.
+            Ok(_) if act.overflow.is_spilled() => {}
             Ok(rows) if !rows.is_empty() => {
                 let items = rows
                     .iter()
@@ -366,18 +398,36 @@ impl PortalActor {
     }
 
     /// Operator messages → the number bound to their line (by the chat id we gave Bitrix24).
+    /// Queued up to the cap; the rest wait in the inbox (`route_backlog` reads them back).
     fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
-        self.route_queue.push_back(items);
+        let cap = self.ctx.settings.route_queue_cap;
+        let mut admitted = Vec::with_capacity(items.len());
+        for (inbox_id, item) in items {
+            if self
+                .overflow
+                .admit(inbox_id, self.queued + admitted.len(), cap)
+            {
+                admitted.push((inbox_id, item));
+            } else {
+                crate::metrics::queue_spilled(crate::metrics::QUEUE_ROUTE);
+            }
+        }
+        if !admitted.is_empty() {
+            self.count(admitted.len() as i64);
+            self.route_queue.push_back(admitted);
+        }
         self.next_route(ctx);
+        self.route_backlog(ctx);
     }
 
     fn next_route(&mut self, ctx: &mut Context<Self>) {
-        if self.routing || !self.backlog_routed {
+        if self.routing {
             return;
         }
         let Some(items) = self.route_queue.pop_front() else {
             return;
         };
+        self.count(-(items.len() as i64));
         self.routing = true;
         let services = self.ctx.clone();
         let portal_id = self.id;
@@ -398,6 +448,7 @@ impl PortalActor {
                 }
             }
             act.next_route(ctx);
+            act.route_backlog(ctx);
         }));
         ctx.notify(Kick);
     }
@@ -420,6 +471,8 @@ impl Actor for PortalActor {
     fn stopped(&mut self, _: &mut Self::Context) {
         // Balanced with `started` (a supervised restart calls both).
         crate::metrics::actor_stopped(crate::metrics::ACTOR_PORTAL);
+        crate::metrics::queue_items(crate::metrics::QUEUE_ROUTE, -(self.queued as i64));
+        self.queued = 0;
     }
 }
 
@@ -430,9 +483,11 @@ impl Supervised for PortalActor {
         self.draining = false;
         self.again = false;
         self.fault = None;
+        // `stopped` took the queued items off the gauge.
         self.route_queue.clear();
+        self.queued = 0;
         self.routing = false;
-        self.backlog_routed = false;
+        self.overflow = Overflow::catching_up();
     }
 }
 

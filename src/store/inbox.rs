@@ -228,3 +228,45 @@ pub async fn owners_with_unprocessed<C: ConnectionTrait>(c: &C) -> Result<Vec<St
         .all(c)
         .await
 }
+
+/// Unprocessed items of one owner with an id above `after_id`, in id order: one page of a
+/// bounded reload (actors read their stored backlog a page at a time, never all of it).
+pub async fn unprocessed_after<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<inbox::Model>, DbErr> {
+    inbox::Entity::find()
+        .filter(inbox::Column::Owner.eq(owner))
+        .filter(inbox::Column::Processed.eq(false))
+        .filter(inbox::Column::Id.gt(after_id))
+        .order_by_asc(inbox::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await
+}
+
+/// Whether `owner` has at least `n` unprocessed items. Walks at most `n` entries of the
+/// (owner, processed, id) index instead of counting the whole backlog.
+pub async fn backlog_at_least<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    n: u64,
+) -> Result<bool, DbErr> {
+    if n == 0 {
+        return Ok(true);
+    }
+    let nth: Option<i64> = inbox::Entity::find()
+        .select_only()
+        .column(inbox::Column::Id)
+        .filter(inbox::Column::Owner.eq(owner))
+        .filter(inbox::Column::Processed.eq(false))
+        .order_by_asc(inbox::Column::Id)
+        .offset(n - 1)
+        .limit(1)
+        .into_tuple()
+        .one(c)
+        .await?;
+    Ok(nth.is_some())
+}

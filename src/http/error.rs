@@ -49,6 +49,14 @@ pub enum ApiError {
     /// Not now: the sender should retry later (503; providers retry webhooks).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// Not now, and not before `retry_after_secs` (503 with `Retry-After`): refused before
+    /// anything was stored, so the sender's retry is the only copy.
+    #[error("{message}")]
+    Busy {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// It existed, and is no longer available (an expired link).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
@@ -135,7 +143,8 @@ impl ApiError {
             | ApiError::BadGateway { code, .. }
             | ApiError::Gone { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unavailable { code, .. } => code,
+            | ApiError::Unavailable { code, .. }
+            | ApiError::Busy { code, .. } => code,
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
@@ -165,7 +174,7 @@ impl ResponseError for ApiError {
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -178,6 +187,9 @@ impl ResponseError for ApiError {
         }
         let mut answer = HttpResponse::build(self.status_code());
         if let ApiError::RateLimited {
+            retry_after_secs, ..
+        }
+        | ApiError::Busy {
             retry_after_secs, ..
         } = self
         {

@@ -45,6 +45,8 @@ pub struct PublicLimits {
     log: LogEvery,
     /// Portal → tenant, for a minute (tenants are re-attached rarely).
     tenants: Mutex<HashMap<i64, (Instant, Option<i64>)>>,
+    /// Back-pressure: a number's webhooks wait (503) while its inbox backlog is too long.
+    pub inbox: super::backpressure::InboxGate,
 }
 
 const TENANT_TTL: Duration = Duration::from_secs(60);
@@ -87,6 +89,7 @@ impl PublicLimits {
             trust_forwarded_for: s.trust_forwarded_for,
             log: LogEvery::new(Duration::from_secs(60)),
             tenants: Mutex::new(HashMap::new()),
+            inbox: super::backpressure::InboxGate::from_settings(s),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod admin_web;
 pub mod api;
+pub mod backpressure;
 pub mod bitrix24;
 pub mod error;
 pub mod health;

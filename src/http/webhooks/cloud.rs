@@ -245,6 +245,17 @@ async fn store(
     events: Vec<Event>,
     known: &HashMap<String, i64>,
 ) -> Result<HttpResponse, ApiError> {
+    // Back-pressure, before anything is stored: a 503 leaves the whole body to Meta's retry.
+    let mut addressed: Vec<i64> = known.values().copied().collect();
+    addressed.sort_unstable();
+    addressed.dedup();
+    for number_id in addressed {
+        state
+            .limits
+            .inbox
+            .check(&state.ctx.db, &crate::store::jobs::number_owner(number_id))
+            .await?;
+    }
     // One event (the usual case) is one INSERT, committed on its own; several share a
     // transaction so that the 200 covers all of them or none.
     let txn = if events.len() > 1 {

@@ -114,6 +114,8 @@ pub async fn receive(
         }
     };
     let owner = jobs::number_owner(n.id);
+    // Back-pressure, before storing: the gateway keeps the event and retries it.
+    state.limits.inbox.check(&state.ctx.db, &owner).await?;
     let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
     if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
         state.registry.do_send(Dispatch {

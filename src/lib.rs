@@ -11,6 +11,8 @@ pub mod config;
 pub mod http;
 pub mod media;
 pub mod metrics;
+pub mod sandbox;
+pub mod sim;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -9,6 +9,7 @@ use b24wa::{
         auth::{JwtKeys, Role},
         users::{create_user, CreateUserError, NewUserSpec},
     },
+    sandbox,
     startup::{self, Application},
     store::{self, crypto::SecretBox},
     telemetry,
@@ -49,6 +50,17 @@ enum Command {
     /// keys can be removed. Values already under the current key are left alone, so it can run
     /// again, and while the service runs.
     Rekey,
+    /// Try it without accounts: the service with a simulated Bitrix24 portal and a simulated
+    /// WhatsApp number (throwaway data in a temporary folder), and a page at
+    /// URL/admin/sandbox showing the customer's phone next to the operator's chat.
+    Sandbox {
+        /// Port to listen on (0 = any free port).
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// Seconds before each receipt of a reply (sent, delivered, read), to watch ticks change.
+        #[arg(long, default_value_t = 1.5)]
+        receipt_delay_secs: f64,
+    },
     /// Admin API users.
     User {
         #[command(subcommand)]
@@ -112,8 +124,38 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Rekey => rekey_command(&settings).await?,
+        Command::Sandbox {
+            port,
+            receipt_delay_secs,
+        } => sandbox_command(settings, port, receipt_delay_secs).await?,
         Command::User { command } => user_command(&settings, command).await?,
     }
+    Ok(())
+}
+
+async fn sandbox_command(
+    settings: Settings,
+    port: u16,
+    receipt_delay_secs: f64,
+) -> anyhow::Result<()> {
+    let delay = std::time::Duration::try_from_secs_f64(receipt_delay_secs.clamp(0.0, 30.0))?;
+    let dir = std::env::temp_dir().join(format!("b24wa-sandbox-{}", std::process::id()));
+    let opts = sandbox::SandboxOptions {
+        host: settings.host.clone(),
+        port,
+        data_dir: dir.clone(),
+        transcribe_model: settings.transcribe_model.clone(),
+        receipt_delay: delay,
+    };
+    let sandbox = sandbox::Sandbox::start(settings, opts).await?;
+    println!("b24wa sandbox: open {}", sandbox.page_url());
+    println!(
+        "  (simulated portal and WhatsApp number; data in {}, removed on exit)",
+        dir.display()
+    );
+    let result = sandbox.run_until_stopped().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
     Ok(())
 }
 

@@ -74,8 +74,19 @@ pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString
     ))
 }
 
+/// Routes mounted before the service's own: the sandbox's (`b24wa sandbox`), never in `serve`.
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_routes(settings, None).await
+    }
+
+    /// [`Application::build`] with `extra` routes mounted next to the service's.
+    pub async fn build_with_routes(
+        settings: Settings,
+        extra: Option<ExtraRoutes>,
+    ) -> Result<Self, StartupError> {
         // Before any actor starts: their gauges count from here.
         crate::metrics::install();
         let db = store::connect(&settings.database_url()).await?;
@@ -181,6 +192,11 @@ impl Application {
                         }),
                 )
                 .app_data(web::PayloadConfig::default().limit(4 << 20))
+                .configure(|cfg| {
+                    if let Some(extra) = &extra {
+                        extra(cfg)
+                    }
+                })
                 .configure(http::routes)
         })
         .workers(workers)

@@ -759,11 +759,18 @@ pub struct GraphSim {
 }
 
 impl GraphSim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
+    /// listen (tests); [`GraphSim::try_start`] reports that instead.
     pub async fn start(cfg: GraphSimConfig) -> Self {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("graph sim: bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("graph sim: local_addr").port();
+        match Self::try_start(cfg).await {
+            Ok(sim) => sim,
+            Err(e) => panic!("graph sim: cannot listen on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    pub async fn try_start(cfg: GraphSimConfig) -> std::io::Result<Self> {
+        let (listener, port) = super::bind_loopback()?;
         let base = format!("http://127.0.0.1:{port}");
         let state = Arc::new(Mutex::new(State {
             cfg,
@@ -802,17 +809,16 @@ impl GraphSim {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(0)
-        .listen(listener)
-        .expect("graph sim: listen")
+        .listen(listener)?
         .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Self {
+        Ok(Self {
             state,
             base,
             client: test_client(),
             handle,
-        }
+        })
     }
 
     pub async fn stop(&self) {

@@ -67,6 +67,8 @@ pub struct Call {
     pub body: Value,
     pub status: u16,
     pub via_batch: bool,
+    /// When it was answered, Unix ms.
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +104,9 @@ pub struct CustomerMsg {
     pub session_id: String,
     pub edited: bool,
     pub deleted: bool,
+    /// Position in the portal's timeline of chat messages and notices (shared by customer
+    /// messages, operator messages and notices: a chat is shown in this order).
+    pub order: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -143,6 +148,8 @@ pub struct OperatorMessage {
     /// Our ids recorded by send.status.delivery / reading.
     pub external_ids: Vec<String>,
     pub deleted: bool,
+    /// Position in the portal's timeline (see [`CustomerMsg::order`]).
+    pub order: u64,
 }
 
 /// Returned by the operator hooks. `http_status` is what our app answered to the event (0 = the
@@ -161,6 +168,8 @@ pub struct SystemNotice {
     pub chat_id: String,
     pub message: String,
     pub system: bool,
+    /// Position in the portal's timeline (see [`CustomerMsg::order`]).
+    pub order: u64,
 }
 
 /// One event POST the sim made to our app.
@@ -170,6 +179,8 @@ pub struct EventDelivery {
     pub url: String,
     pub form: Vec<(String, String)>,
     pub status: u16,
+    /// When our app answered it, Unix ms.
+    pub at_ms: i64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +254,8 @@ struct State {
     files: HashMap<String, (String, String, Vec<u8>)>,
     events: Vec<EventDelivery>,
     seq: u64,
+    /// The last timeline position handed out (`CustomerMsg::order` …).
+    order: u64,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -254,6 +267,10 @@ fn now_f64() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+fn now_ms() -> i64 {
+    (now_f64() * 1000.0) as i64
 }
 
 fn iso(t: f64) -> String {
@@ -543,7 +560,13 @@ impl State {
             files: HashMap::new(),
             events: Vec::new(),
             seq: 0,
+            order: 0,
         }
+    }
+
+    fn next_order(&mut self) -> u64 {
+        self.order += 1;
+        self.order
     }
 
     fn next(&mut self, base: u64) -> String {
@@ -568,6 +591,7 @@ impl State {
             body: body.clone(),
             status,
             via_batch,
+            at_ms: now_ms(),
         });
     }
 
@@ -1009,11 +1033,13 @@ impl State {
             ));
         }
         let system = sval(param(p, "SYSTEM")).eq_ignore_ascii_case("Y");
+        let order = self.next_order();
         self.notices.push(SystemNotice {
             dialog_id: dialog,
             chat_id: chat,
             message: msg,
             system,
+            order,
         });
         let id: u64 = self.next(90000).parse().unwrap_or(0);
         Ok(json!(id))
@@ -1073,6 +1099,11 @@ impl State {
                 None => return failed("Conversation not found"),
             },
         };
+        let order = if op == MsgOp::Send {
+            self.next_order()
+        } else {
+            0
+        };
         match op {
             MsgOp::Send => self.customer.push(CustomerMsg {
                 connector: c.into(),
@@ -1090,6 +1121,7 @@ impl State {
                 session_id: conv.session_id.clone(),
                 edited: false,
                 deleted: false,
+                order,
             }),
             MsgOp::Update | MsgOp::Delete => {
                 let Some(m) = self.customer.iter_mut().find(|m| {
@@ -1516,14 +1548,18 @@ pub struct BitrixSim {
 }
 
 impl BitrixSim {
-    /// Start the portal on 127.0.0.1:<random port>. Must run inside an actix System.
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
+    /// listen (tests); [`BitrixSim::try_start`] reports that instead.
     pub async fn start(cfg: BitrixSimConfig) -> Self {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bitrix sim: bind 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("bitrix sim: local_addr")
-            .port();
+        match Self::try_start(cfg).await {
+            Ok(sim) => sim,
+            Err(e) => panic!("bitrix sim: cannot listen on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    pub async fn try_start(cfg: BitrixSimConfig) -> std::io::Result<Self> {
+        let (listener, port) = super::bind_loopback()?;
         let host = format!("127.0.0.1:{port}");
         let base = format!("http://{host}");
         let state = Arc::new(Mutex::new(State::new(cfg, base.clone(), host)));
@@ -1542,17 +1578,16 @@ impl BitrixSim {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(0)
-        .listen(listener)
-        .expect("bitrix sim: listen")
+        .listen(listener)?
         .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Self {
+        Ok(Self {
             state,
             base,
             client: test_client(),
             handle,
-        }
+        })
     }
 
     pub async fn stop(&self) {
@@ -1764,6 +1799,7 @@ impl BitrixSim {
             url: url.to_string(),
             form,
             status,
+            at_ms: now_ms(),
         });
         status
     }
@@ -1988,6 +2024,7 @@ impl BitrixSim {
                 }));
                 st.files.insert(id, (name, mime, bytes));
             }
+            let order = st.next_order();
             st.operator.push(OperatorMessage {
                 connector: conv.connector.clone(),
                 line: line.into(),
@@ -1999,6 +2036,7 @@ impl BitrixSim {
                 history: vec!["sending".into()],
                 external_ids: Vec::new(),
                 deleted: false,
+                order,
             });
             let data = json!({
                 "CONNECTOR": conv.connector, "LINE": line,

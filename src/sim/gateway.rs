@@ -1621,14 +1621,18 @@ fn plain_client() -> reqwest::Client {
 }
 
 impl GatewaySim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
+    /// listen (tests); [`GatewaySim::try_start`] reports that instead.
     pub async fn start(cfg: GatewaySimConfig) -> Self {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("gateway sim: bind 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("gateway sim: local_addr")
-            .port();
+        match Self::try_start(cfg).await {
+            Ok(sim) => sim,
+            Err(e) => panic!("gateway sim: cannot listen on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    pub async fn try_start(cfg: GatewaySimConfig) -> std::io::Result<Self> {
+        let (listener, port) = super::bind_loopback()?;
         let base = format!("http://127.0.0.1:{port}");
         let data: Data = web::Data::new(Mutex::new(State {
             cfg,
@@ -1662,17 +1666,16 @@ impl GatewaySim {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(0)
-        .listen(listener)
-        .expect("gateway sim: listen")
+        .listen(listener)?
         .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Self {
+        Ok(Self {
             data,
             base,
             client: plain_client(),
             handle,
-        }
+        })
     }
 
     pub async fn stop(&self) {

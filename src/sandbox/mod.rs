@@ -1,0 +1,300 @@
+//! `b24wa sandbox`: the service with a simulated Bitrix24 portal and a simulated WhatsApp number
+//! (the simulators of `crate::sim`, which the tests use), so the relay can be tried without any
+//! account. It installs the app on the portal, connects a Web gateway number to Open Line 1,
+//! links it, and mounts `/sandbox/api/…` (see [`api`]) for the admin web app's page
+//! `/admin/sandbox`: a customer's phone on one side, the operator's Open Lines chat on the other.
+//!
+//! Nothing here is mounted by `b24wa serve`.
+
+pub mod api;
+pub mod view;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use actix_web::web;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use crate::{
+    config::Settings,
+    http::api::auth::{JwtKeys, Role},
+    sim::{random_hex, BitrixSim, BitrixSimConfig, GatewaySim, GatewaySimConfig},
+    startup::{self, Application, Stopper},
+};
+
+/// The simulated customer.
+pub const CUSTOMER_PHONE: &str = "79001234567";
+pub const CUSTOMER_NAME: &str = "Anna Kowalska";
+/// The business's WhatsApp number (the gateway instance's phone).
+pub const BUSINESS_PHONE: &str = "79990000000";
+/// The Open Line the number is connected to.
+pub const LINE: &str = "1";
+const INSTANCE: u64 = 7_105_000_001;
+const OPERATOR_NAME: &str = "Maria (operator)";
+/// A voice note (OGG/Opus, about 6 s of English speech made by `scripts/speech/say.sh`).
+pub const VOICE_SAMPLE: &[u8] = include_bytes!("voice-sample.ogg");
+pub const VOICE_SAMPLE_TEXT: &str =
+    "Hello! Could you deliver my order to twelve Baker Street tomorrow morning, please?";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("simulator: {0}")]
+    Sim(std::io::Error),
+    #[error(transparent)]
+    Startup(#[from] startup::StartupError),
+    #[error("admin API token: {0}")]
+    Token(String),
+    #[error("setting up the sandbox: {0}")]
+    Setup(String),
+}
+
+/// How the sandbox is set up.
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    pub host: String,
+    /// 0 = any free port.
+    pub port: u16,
+    /// Its database, keys and media (a fresh SQLite database `sandbox.db`).
+    pub data_dir: PathBuf,
+    /// The speech model; `None` = voice notes arrive without a transcript.
+    pub transcribe_model: Option<PathBuf>,
+    /// Pause before each automatic receipt (sent, delivered, read) of a message sent to the
+    /// phone, so the ticks can be watched changing.
+    pub receipt_delay: Duration,
+}
+
+/// What the sandbox API works on: the two simulators and who is who.
+pub struct SandboxState {
+    pub b24: BitrixSim,
+    pub gateway: GatewaySim,
+    pub instance: u64,
+    /// Our chat id in Open Lines for the customer (`chat.id` of `imconnector.send.messages`).
+    pub chat_id: String,
+    pub transcription: bool,
+}
+
+/// The running sandbox: the service, its simulators and its URL.
+pub struct Sandbox {
+    url: String,
+    state: web::Data<SandboxState>,
+    stopper: Stopper,
+    server: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Sandbox {
+    /// Starts the simulators and the service (inside the caller's actix System), installs the
+    /// app on the portal, connects and links the number. `settings` supplies everything the sandbox
+    /// does not set itself (timeouts, log, admin web folder, …).
+    pub async fn start(mut settings: Settings, opts: SandboxOptions) -> Result<Self, SandboxError> {
+        let b24_cfg = BitrixSimConfig {
+            operator_name: OPERATOR_NAME.into(),
+            lines: 1,
+            ..BitrixSimConfig::default()
+        };
+        let b24 = BitrixSim::try_start(b24_cfg.clone())
+            .await
+            .map_err(SandboxError::Sim)?;
+        let gateway = GatewaySim::try_start(GatewaySimConfig {
+            status_delay: opts.receipt_delay,
+            ..GatewaySimConfig::default()
+        })
+        .await
+        .map_err(SandboxError::Sim)?;
+        let api_token = random_hex(16);
+        gateway.add_instance(INSTANCE, &api_token, BUSINESS_PHONE);
+
+        std::fs::create_dir_all(&opts.data_dir)
+            .map_err(|e| SandboxError::Setup(format!("{}: {e}", opts.data_dir.display())))?;
+        settings.host = opts.host.clone();
+        settings.port = opts.port;
+        settings.public_url = None;
+        settings.data_dir = opts.data_dir.clone();
+        settings.media_dir = None;
+        settings.database_url = Some(format!(
+            "sqlite://{}?mode=rwc",
+            opts.data_dir.join("sandbox.db").display()
+        ));
+        settings.encryption_key = Some(SecretString::from(base64_32()));
+        settings.encryption_previous_keys = Vec::new();
+        let jwt_secret = SecretString::from(random_hex(32));
+        settings.jwt_secret = Some(jwt_secret.clone());
+        settings.app_client_id = b24_cfg.client_id.clone();
+        settings.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
+        settings.transcribe_model = opts.transcribe_model.clone();
+        // Snappy retries: the simulators answer at once.
+        settings.retry_base_ms = 100;
+        settings.retry_max_ms = 2_000;
+        settings.sweep_ms = 500;
+        // No quotas in the sandbox.
+        settings
+            .plans
+            .insert("free".into(), crate::billing::Plan::default());
+        let transcription = settings.transcribe().model_path.is_some();
+
+        let state = web::Data::new(SandboxState {
+            b24: b24.clone(),
+            gateway: gateway.clone(),
+            instance: INSTANCE,
+            chat_id: format!("{CUSTOMER_PHONE}@gw{INSTANCE}"),
+            transcription,
+        });
+        let routes_state = state.clone();
+        let routes: startup::ExtraRoutes =
+            Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, routes_state.clone()));
+        let jwt = JwtKeys::from_settings(&settings, jwt_secret);
+        let app = Application::build_with_routes(settings, Some(routes)).await?;
+        let url = app.public_url().to_string();
+        let stopper = app.stopper();
+        let server = actix_web::rt::spawn(app.run_until_stopped());
+        let sandbox = Sandbox {
+            url: url.clone(),
+            state,
+            stopper,
+            server,
+        };
+        let token = jwt
+            .issue("sandbox", Role::Support, None, 3600)
+            .map_err(|e| SandboxError::Token(e.to_string()))?;
+        sandbox.install(&b24).await?;
+        sandbox
+            .connect_number(&gateway, &b24, &token, &api_token)
+            .await?;
+        Ok(sandbox)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The page to open: `URL/admin/sandbox`.
+    pub fn page_url(&self) -> String {
+        format!("{}/admin/sandbox", self.url)
+    }
+
+    pub fn state(&self) -> &SandboxState {
+        &self.state
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Runs until the service stops (SIGINT / SIGTERM, or a [`Stopper`]).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        match self.server.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        }
+    }
+
+    async fn install(&self, b24: &BitrixSim) -> Result<(), SandboxError> {
+        let status = b24
+            .install_via_event(&format!("{}/bitrix24/install", self.url))
+            .await;
+        if status != 200 {
+            return Err(SandboxError::Setup(format!(
+                "installing the app on the simulated portal answered {status}"
+            )));
+        }
+        let ok = wait(Duration::from_secs(20), || {
+            let b24 = b24.clone();
+            async move { !b24.registered_connectors().is_empty() && b24.bindings().len() >= 7 }
+        })
+        .await;
+        if !ok {
+            return Err(SandboxError::Setup(
+                "the connector was not registered on the simulated portal within 20 s".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn connect_number(
+        &self,
+        gateway: &GatewaySim,
+        b24: &BitrixSim,
+        token: &str,
+        api_token: &str,
+    ) -> Result<(), SandboxError> {
+        let http = crate::sim::test_client();
+        let setup = |e: reqwest::Error| SandboxError::Setup(e.to_string());
+        let r = http
+            .post(format!("{}/api/v1/numbers/gateway", self.url))
+            .bearer_auth(token)
+            .json(&json!({
+                "member_id": b24.member_id(),
+                "line": LINE,
+                "api_url": gateway.base_url(),
+                "id_instance": INSTANCE.to_string(),
+                "api_token_instance": api_token,
+                "display_phone": BUSINESS_PHONE,
+            }))
+            .send()
+            .await
+            .map_err(setup)?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let Some(number_id) = body["number"]["id"].as_i64().filter(|_| status == 201) else {
+            return Err(SandboxError::Setup(format!(
+                "connecting the simulated number answered {status}: {body}"
+            )));
+        };
+        // The phone scans the QR: the gateway tells us the session is authorized.
+        gateway.scan_qr(INSTANCE).await;
+        let url = self.url.clone();
+        let token = token.to_string();
+        let linked = wait(Duration::from_secs(20), || {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            async move {
+                let Ok(r) = http
+                    .get(format!("{url}/api/v1/numbers"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                else {
+                    return false;
+                };
+                let list: Value = r.json().await.unwrap_or(Value::Null);
+                list["items"].as_array().is_some_and(|items| {
+                    items.iter().any(|n| {
+                        n["id"].as_i64() == Some(number_id) && n["session_state"] == "authorized"
+                    })
+                })
+            }
+        })
+        .await;
+        if !linked {
+            return Err(SandboxError::Setup(
+                "the simulated phone was not linked within 20 s".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Polls `f` every 50 ms until it is true (`true`) or `within` has passed (`false`).
+async fn wait<F, Fut>(within: Duration, f: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if f().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A fresh random 32-byte key, base64 (the encryption key of the sandbox's throwaway data).
+fn base64_32() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}

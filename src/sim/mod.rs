@@ -1,0 +1,78 @@
+//! Simulators of the providers b24wa talks to, shipped with the product: the tests drive them, and
+//! `b24wa sandbox` (crate::sandbox) runs them so a prospect can try the relay without accounts:
+//! - `bitrix::BitrixSim`: one Bitrix24 portal (REST, OAuth server, Open Lines connector, events),
+//! - `graph::GraphSim`: the WhatsApp Cloud API (Graph API sends, signed webhooks),
+//! - `gateway::GatewaySim`: the WhatsApp Web gateway (GREEN-API protocol: QR-linked instances,
+//!   sends / edits / deletes, webhooks with retries).
+//!
+//! All are actix-web servers on 127.0.0.1:0 started inside the caller's actix System, record every
+//! call and support fault injection. See /work/shared/contracts/ for the behaviour they reproduce.
+//! They listen on loopback only and are never started by `b24wa serve`.
+//!
+//! They are test equipment: a misuse by the caller (an unknown instance or message id) panics
+//! with a message saying so; `try_start` reports a failure to listen as an error.
+
+pub mod bitrix;
+pub mod gateway;
+pub mod graph;
+
+// Every public name of the gateway sim starts with `Gateway` / `GATEWAY_` (no clash with graph's).
+pub use bitrix::*;
+pub use gateway::*;
+pub use graph::*;
+
+use rand::RngCore;
+
+/// `n_bytes` random bytes as lower-case hex (`2 * n_bytes` characters).
+pub fn random_hex(n_bytes: usize) -> String {
+    let mut buf = vec![0u8; n_bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A reqwest client for the test side: no redirects followed (a 302 is reported as such).
+pub fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        // Building fails only when the TLS backend cannot start; the default client has the same.
+        .unwrap_or_default()
+}
+
+/// Bind a simulator's listener on 127.0.0.1:<random port>; returns it with its port.
+pub(crate) fn bind_loopback() -> std::io::Result<(std::net::TcpListener, u16)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+/// Form-encode `pairs` as `application/x-www-form-urlencoded` (brackets percent-encoded like PHP's
+/// `http_build_query`).
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    ser.finish()
+}
+
+/// Decode an `application/x-www-form-urlencoded` body into ordered pairs.
+pub fn form_decode(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The value of the first pair named `key` in a decoded form.
+pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}

@@ -1,0 +1,282 @@
+//! `b24wa sandbox` end to end through its own HTTP endpoints (`/sandbox/api/…`), started the way
+//! the subcommand starts it (`Sandbox::start`, on port 0): a customer's message reaches the
+//! operator's chat, the operator's reply reaches the phone with its ticks going to read on both
+//! sides, an operator's delete takes it off the phone, and a voice note gets its transcript.
+//! The voice test needs `make model`.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use b24wa::{
+    config::Settings,
+    sandbox::{Sandbox, SandboxOptions},
+};
+use serde_json::{json, Value};
+
+async fn start(model: Option<PathBuf>) -> (Sandbox, tempfile::TempDir) {
+    b24wa::telemetry::init("warn");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.http_workers = 2;
+    settings.transcribe_workers = 1;
+    let opts = SandboxOptions {
+        host: "127.0.0.1".into(),
+        port: 0,
+        data_dir: dir.path().join("sandbox"),
+        transcribe_model: model,
+        receipt_delay: Duration::from_millis(150),
+    };
+    let sandbox = Sandbox::start(settings, opts)
+        .await
+        .expect("the sandbox starts");
+    (sandbox, dir)
+}
+
+struct Client {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(sandbox: &Sandbox) -> Self {
+        Self {
+            url: format!("{}/sandbox/api", sandbox.url()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sandbox API answers");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn state(&self) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/state", self.url))
+            .send()
+            .await
+            .expect("sandbox API answers");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("state is JSON")
+    }
+
+    /// Polls `/state` until `f` finds what it wants (returned) or `secs` pass.
+    async fn until<T>(&self, secs: u64, what: &str, f: impl Fn(&Value) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let state = self.state().await;
+            if let Some(found) = f(&state) {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last state: {state:#}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn messages<'a>(state: &'a Value, side: &str) -> &'a [Value] {
+    state[side]["messages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn find<'a>(state: &'a Value, side: &str, from: &str, text: &str) -> Option<&'a Value> {
+    messages(state, side).iter().find(|m| {
+        // On the phone an operator's reply is signed: "*Maria (operator):*\n<text>".
+        m["from"] == from
+            && m["text"]
+                .as_str()
+                .is_some_and(|t| t == text || t.ends_with(&format!("\n{text}")))
+    })
+}
+
+#[actix_web::test]
+async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates() {
+    let (sandbox, _dir) = start(None).await;
+    let api = Client::new(&sandbox);
+
+    // The operator cannot write first: Open Lines has no chat yet.
+    let (status, body) = api
+        .post("/console/messages", json!({"text": "Hello?"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "no_conversation");
+    // Typed errors on input.
+    let (status, body) = api.post("/phone/messages", json!({"text": "  "})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_field"))
+    );
+    let (status, _) = api.post("/phone/messages", json!({"txt": "x"})).await;
+    assert_eq!(status, 400);
+
+    // The customer writes: it reaches the operator's chat, and the phone shows two ticks.
+    let (status, body) = api
+        .post("/phone/messages", json!({"text": "Is my order ready?"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let customer_id = body["id"].as_str().expect("id").to_string();
+    api.until(10, "the customer's message in the operator's chat", |s| {
+        find(s, "console", "customer", "Is my order ready?").map(|_| ())
+    })
+    .await;
+    let state = api.state().await;
+    let on_phone = find(&state, "phone", "customer", "Is my order ready?").expect("on the phone");
+    assert_eq!(on_phone["id"], customer_id.as_str());
+    assert_eq!(on_phone["ticks"], "delivered");
+
+    // The operator answers: on the phone, and read on both sides (the phone reads it; answering
+    // marks the customer's message read).
+    let (status, body) = api
+        .post("/console/messages", json!({"text": "Yes, it ships today."}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let reply_id = body["id"].as_str().expect("id").to_string();
+    let state = api
+        .until(15, "the reply read on both sides", |s| {
+            let phone = find(s, "phone", "business", "Yes, it ships today.")?;
+            let console = find(s, "console", "operator", "Yes, it ships today.")?;
+            let mine = find(s, "phone", "customer", "Is my order ready?")?;
+            (phone["ticks"] == "read" && console["state"] == "read" && mine["ticks"] == "read")
+                .then(|| s.clone())
+        })
+        .await;
+    assert_eq!(
+        find(&state, "console", "operator", "Yes, it ships today.").expect("reply")["id"],
+        reply_id.as_str()
+    );
+    // The trace shows each hop of that trip.
+    let hops: Vec<&str> = state["trace"]
+        .as_array()
+        .expect("trace")
+        .iter()
+        .filter_map(|t| t["hop"].as_str())
+        .collect();
+    for hop in [
+        "whatsapp→b24wa",
+        "b24wa→bitrix24",
+        "bitrix24→b24wa",
+        "b24wa→whatsapp",
+    ] {
+        assert!(hops.contains(&hop), "{hop} missing from {hops:?}");
+    }
+
+    // The operator deletes the reply: it is deleted for everyone on the phone.
+    let (status, body) = api
+        .post(&format!("/console/messages/{reply_id}/delete"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until(10, "the reply deleted on the phone", |s| {
+        let m = find(s, "phone", "business", "Yes, it ships today.")?;
+        (m["deleted"] == true).then_some(())
+    })
+    .await;
+    let state = api.state().await;
+    assert_eq!(
+        find(&state, "console", "operator", "Yes, it ships today.").expect("still listed")
+            ["deleted"],
+        true
+    );
+    let (status, body) = api
+        .post(&format!("/console/messages/{reply_id}/delete"), json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("already_deleted"))
+    );
+    let (status, _) = api.post("/console/messages/424242/delete", json!({})).await;
+    assert_eq!(status, 404);
+
+    // An edit of a second reply reaches the phone.
+    let (_, body) = api
+        .post("/console/messages", json!({"text": "Tomorow at 9"}))
+        .await;
+    let second = body["id"].as_str().expect("id").to_string();
+    api.until(10, "the second reply sent", |s| {
+        let m = find(s, "console", "operator", "Tomorow at 9")?;
+        (m["state"] != "sending").then_some(())
+    })
+    .await;
+    let (status, body) = api
+        .post(
+            &format!("/console/messages/{second}/edit"),
+            json!({"text": "Tomorrow at 9"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until(10, "the edit on the phone", |s| {
+        let m = find(s, "phone", "business", "Tomorrow at 9")?;
+        (m["edited"] == true).then_some(())
+    })
+    .await;
+
+    // The customer deletes their own message: mirrored into the operator's chat.
+    let (status, body) = api
+        .post(&format!("/phone/messages/{customer_id}/delete"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until(10, "the customer's delete in the operator's chat", |s| {
+        let m = find(s, "console", "customer", "Is my order ready?")?;
+        (m["deleted"] == true).then_some(())
+    })
+    .await;
+    sandbox.stopper().stop().await;
+}
+
+#[actix_web::test]
+async fn a_voice_note_reaches_the_operator_and_gets_its_transcript() {
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
+    assert!(
+        model.exists(),
+        "{} is missing: run `make model` first",
+        model.display()
+    );
+    let (sandbox, _dir) = start(Some(model)).await;
+    let api = Client::new(&sandbox);
+    assert_eq!(api.state().await["setup"]["transcription"], true);
+    let (status, body) = api.post("/phone/voice", json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let transcript = api
+        .until(60, "the voice note's transcript", |s| {
+            messages(s, "console")
+                .iter()
+                .find(|m| m["from"] == "customer")
+                .and_then(|m| m["transcript"].as_str().map(str::to_string))
+        })
+        .await
+        .to_lowercase();
+    assert!(
+        transcript.contains("baker street"),
+        "transcript: {transcript}"
+    );
+    let state = api.state().await;
+    let note = messages(&state, "console")
+        .iter()
+        .find(|m| m["from"] == "customer")
+        .expect("the note");
+    let file = &note["files"][0];
+    assert_eq!(file["kind"], "audio");
+    // The page plays it from the service's own origin.
+    let url = file["url"].as_str().expect("url");
+    assert!(url.starts_with("/media/"), "{url}");
+    let r = reqwest::get(format!("{}{url}", sandbox.url()))
+        .await
+        .expect("media");
+    assert_eq!(r.status(), 200);
+    let phone = messages(&state, "phone");
+    assert_eq!(phone[0]["kind"], "voice");
+    sandbox.stopper().stop().await;
+}

@@ -5,7 +5,7 @@ export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
 SOAK_SECS ?= 120
 
-.PHONY: soak run test bench bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
+.PHONY: soak run test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
 ## admin web app at /admin/ (built first by `make web`).
@@ -34,6 +34,12 @@ soak:
 bench:
 	$(CARGO) bench --bench relay
 	@$(MAKE) --no-print-directory bench-transcribe
+
+## Cluster mode: throughput of 1 and 2 nodes (PostgreSQL + Redis, Bitrix24 answering in 50 ms)
+## and the failover time after a SIGKILL; prints `bench cluster_scaling_1_to_2 N ratio` and
+## `bench failover_s N s`. Needs Redis at REDIS_TEST_URL (default redis://127.0.0.1:6379/).
+bench-cluster:
+	$(CARGO) bench --bench cluster
 
 ## Voice-note transcription (whisper.cpp, 2 threads) against faster-whisper on the same 5 s and
 ## 30 s notes and model: wall time, real-time factor, model load, peak RSS.

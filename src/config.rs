@@ -128,6 +128,19 @@ pub struct Settings {
     /// Time limit of one media download or upload (files are up to 100 MB).
     #[serde(default = "d_media_timeout_secs")]
     pub media_timeout_secs: u64,
+    /// Cluster mode: Redis shared by every node (`REDIS_URL`). Unset = one node, in-process.
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key and channel (several deployments may share one Redis).
+    #[serde(default = "d_redis_prefix")]
+    pub redis_prefix: String,
+    /// This node's name in cluster mode (default: host, process id and a random suffix).
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// Life of an actor lease in cluster mode; renewed every third of it. A dead node's actors
+    /// move to another node about this long after it stopped renewing.
+    #[serde(default = "d_lease_ms")]
+    pub lease_ms: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
     #[serde(default)]
     pub debug_faults: bool,
@@ -224,6 +237,12 @@ fn d_retry_base_ms() -> u64 {
 }
 fn d_retry_max_ms() -> u64 {
     60_000
+}
+fn d_redis_prefix() -> String {
+    "b24wa".into()
+}
+fn d_lease_ms() -> u64 {
+    3_000
 }
 fn d_max_attempts() -> i32 {
     50
@@ -374,7 +393,11 @@ impl Settings {
         }
         builder = builder
             .add_source(config::Environment::with_prefix("B24WA").try_parsing(true))
-            .set_override_option("database_url", std::env::var("DATABASE_URL").ok())?;
+            .set_override_option("database_url", std::env::var("DATABASE_URL").ok())?
+            .set_override_option(
+                "redis_url",
+                std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()),
+            )?;
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
         Ok(settings)

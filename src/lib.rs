@@ -7,6 +7,7 @@
 pub mod actors;
 pub mod billing;
 pub mod bitrix24;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod media;

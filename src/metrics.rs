@@ -155,7 +155,7 @@ fn describe() {
     describe_gauge!(ACTORS_ALIVE, "Actors running on this node, by kind");
     describe_counter!(
         LEASE_MOVES,
-        "Actor leases moved between nodes (always 0 until clustering lands: one node owns all)"
+        "Actor leases this node took over from another node (cluster mode; failover or hand-over)"
     );
     describe_gauge!(
         QUEUE_ITEMS,
@@ -186,6 +186,10 @@ pub fn render() -> String {
 pub fn webhook(source: &'static str, outcome: &'static str, took: Duration) {
     counter!(WEBHOOKS_RECEIVED, "source" => source, "outcome" => outcome).increment(1);
     histogram!(ACK_SECONDS, "source" => source).record(took.as_secs_f64());
+}
+
+pub fn lease_moved() {
+    counter!(LEASE_MOVES).increment(1);
 }
 
 pub fn job_queued(kind: &str) {

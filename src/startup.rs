@@ -34,6 +34,8 @@ pub enum StartupError {
     Media(std::io::Error),
     #[error("speech model: {0}")]
     Transcribe(String),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 pub struct Application {
@@ -144,6 +146,16 @@ impl Application {
             settings.http_workers
         };
         let billing = crate::billing::Billing::new(&settings.plans, settings.quota_cache_secs);
+        let cluster = crate::cluster::Cluster::connect(&settings)
+            .await?
+            .map(Arc::new);
+        if let Some(c) = &cluster {
+            tracing::info!(
+                node = c.node(),
+                lease_ms = c.lease().as_millis() as u64,
+                "cluster mode: actors are leased through Redis"
+            );
+        }
         let ctx = Arc::new(Services {
             db,
             billing,
@@ -157,6 +169,7 @@ impl Application {
             transcription: pool.is_some(),
             public_url,
             lifecycle: Lifecycle::default(),
+            cluster,
         });
         let runner = pool.map(|pool| {
             let ctx = ctx.clone();
@@ -232,6 +245,7 @@ impl Application {
         let res = self.server.await;
         tracing::info!("HTTP stopped; finishing work in flight");
         state.ctx.lifecycle.shutdown(work_drain(&state)).await;
+        release_leases(&state).await;
         tracing::info!("b24wa stopped");
         res
     }
@@ -252,12 +266,24 @@ impl Stopper {
             .lifecycle
             .shutdown(work_drain(&self.state))
             .await;
+        release_leases(&self.state).await;
     }
 
     /// Stops new work at once, without waiting (tests call this when an app is dropped).
     pub fn halt(&self) {
         self.state.ctx.lifecycle.begin_stop();
         self.server.stop(false).now_or_never();
+    }
+}
+
+/// Cluster mode: hands this node's leases back once its work has stopped, so other nodes take
+/// its actors over at once instead of after the leases expire.
+async fn release_leases(state: &AppState) {
+    if let Some(c) = &state.ctx.cluster {
+        match c.release_all().await {
+            Ok(n) => tracing::info!(leases = n, "cluster: leases released"),
+            Err(e) => tracing::warn!(error = %e, "cluster: leases not released; they expire"),
+        }
     }
 }
 

@@ -49,6 +49,16 @@ pub struct Services {
     pub lifecycle: Lifecycle,
     /// Plans and the per-tenant monthly meters their quotas are checked against.
     pub billing: crate::billing::Billing,
+    /// Cluster mode (Redis leases); `None` on a single node.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
+}
+
+impl Services {
+    /// Whether this node may run `owner`'s work (`jobs.owner` key): always on a single node;
+    /// in cluster mode only while it holds the owner's lease.
+    pub fn holds(&self, owner: &str) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.holds(owner))
+    }
 }
 
 pub type Ctx = Arc<Services>;

@@ -200,6 +200,10 @@ impl NumberActor {
     }
 
     fn kick(&mut self, ctx: &mut Context<Self>) {
+        // Cluster mode: only the lease holder runs this owner's jobs.
+        if !self.ctx.holds(&self.owner()) {
+            return;
+        }
         if self.draining {
             self.again = true;
             return;
@@ -320,7 +324,7 @@ impl NumberActor {
     }
 
     fn sweep(&mut self, ctx: &mut Context<Self>) {
-        if self.ctx.lifecycle.is_stopping() {
+        if self.ctx.lifecycle.is_stopping() || !self.ctx.holds(&self.owner()) {
             return;
         }
         // Idle chat actors: dropping the last address stops them (their state is stored).
@@ -972,4 +976,15 @@ async fn notice(
     )
     .await?;
     Ok(true)
+}
+
+impl Handler<super::registry::Retire> for NumberActor {
+    type Result = ();
+    /// Another node holds this owner's lease now: stop (stored work stays for it).
+    fn handle(&mut self, _: super::registry::Retire, ctx: &mut Self::Context) {
+        // Dropping the chats' addresses stops them; they hold ours, so this comes first.
+        self.chats.clear();
+        self.session = None;
+        ctx.stop();
+    }
 }

@@ -330,6 +330,10 @@ impl PortalActor {
     }
 
     fn kick(&mut self, ctx: &mut Context<Self>) {
+        // Cluster mode: only the lease holder runs this owner's jobs.
+        if !self.ctx.holds(&self.owner()) {
+            return;
+        }
         if self.draining {
             self.again = true;
             return;
@@ -372,7 +376,7 @@ impl PortalActor {
 
     /// Re-routes operator messages stored but not yet handed on (crash recovery).
     fn sweep(&mut self, ctx: &mut Context<Self>) {
-        if self.ctx.lifecycle.is_stopping() {
+        if self.ctx.lifecycle.is_stopping() || !self.ctx.holds(&self.owner()) {
             return;
         }
         let services = self.ctx.clone();
@@ -1005,6 +1009,15 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+impl Handler<super::registry::Retire> for PortalActor {
+    type Result = ();
+    /// Another node holds this owner's lease now: stop (stored work stays for it).
+    fn handle(&mut self, _: super::registry::Retire, ctx: &mut Self::Context) {
+        self.session = None;
+        ctx.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,3 +1120,4 @@ mod tests {
         );
     }
 }
+

@@ -1,12 +1,19 @@
 //! Registry: finds or starts the supervised actor of a portal or a number, forwards work to it,
 //! and periodically starts actors that have stored work (recovery after a restart).
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
 use actix::prelude::*;
 
 use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx, Fault};
-use crate::store::{inbox, inbox::InboxItem, jobs};
+use crate::{
+    cluster::{self, Claim, Note},
+    metrics,
+    store::{inbox, inbox::InboxItem, jobs},
+};
 
 /// An actor owner key as stored in `jobs.owner` / `inbox.owner`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,7 +54,47 @@ pub struct Registry {
     numbers: HashMap<i64, Addr<NumberActor>>,
     /// Runs stored transcription jobs; `None` when transcription is off (no model).
     transcripts: Option<Addr<TranscriptRunner>>,
+    /// Cluster mode: owners another node holds, and when we learnt it.
+    remote: HashMap<Owner, (String, Instant)>,
+    /// Cluster mode: work waiting while an owner's lease is asked for.
+    waiting: HashMap<Owner, Vec<(Work, u8)>>,
 }
+
+/// Work for an owner's actor, wherever it lives.
+enum Work {
+    Dispatch(Vec<(i64, InboxItem)>),
+    /// Stored inbox items by id (announced by another node).
+    Stored(Vec<i64>),
+    Kick,
+    Reload,
+    Fault(FaultTarget, Fault),
+}
+
+impl Work {
+    /// The note that asks the holding node for the same (the work itself is stored).
+    fn note(&self, owner: Owner, hops: u8) -> Option<Note> {
+        let work = match self {
+            Work::Dispatch(items) => cluster::Work::Dispatch {
+                ids: items.iter().map(|(id, _)| *id).collect(),
+            },
+            Work::Stored(ids) => cluster::Work::Dispatch { ids: ids.clone() },
+            Work::Kick => cluster::Work::Kick,
+            Work::Reload => cluster::Work::Reload,
+            // Test hooks act on the node they are sent to.
+            Work::Fault(..) => return None,
+        };
+        Some(Note {
+            owner: owner.key(),
+            work,
+            hops,
+        })
+    }
+}
+
+/// A note passed on more often than this is dropped (its work is stored; a sweep finds it).
+const MAX_HOPS: u8 = 3;
+/// Inbox items loaded at once for a dispatch in cluster mode.
+const DISPATCH_PAGE: u64 = 1_000;
 
 impl Registry {
     pub fn new(ctx: Ctx, transcripts: Option<Addr<TranscriptRunner>>) -> Self {
@@ -56,6 +103,8 @@ impl Registry {
             portals: HashMap::new(),
             numbers: HashMap::new(),
             transcripts,
+            remote: HashMap::new(),
+            waiting: HashMap::new(),
         }
     }
 
@@ -75,16 +124,218 @@ impl Registry {
             .clone()
     }
 
-    fn kick(&mut self, owner: Owner, me: Addr<Registry>) {
+    /// Work for `owner`: run here on a single node or when this node holds the lease; else
+    /// handed to the holder, or the lease taken first if nobody holds it.
+    fn deliver(&mut self, owner: Owner, work: Work, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return self.run_here(owner, work, ctx);
+        };
+        if owner == Owner::Transcriber && self.transcripts.is_none() {
+            // Without a speech model this node cannot run them; one with a model will.
+            return;
+        }
+        if cluster.holds(&owner.key()) {
+            return self.run_here(owner, work, ctx);
+        }
+        if self.ctx.lifecycle.is_stopping() {
+            // No new leases while stopping (ours are being handed back); the work is stored.
+            return;
+        }
+        if let Some((node, at)) = self.remote.get(&owner) {
+            if at.elapsed() < cluster.renew_every() {
+                let node = node.clone();
+                return self.forward(&node, owner, work, 0);
+            }
+        }
+        self.wait_for_lease(owner, work, 0, ctx);
+    }
+
+    fn wait_for_lease(&mut self, owner: Owner, work: Work, hops: u8, ctx: &mut Context<Self>) {
+        let first = !self.waiting.contains_key(&owner);
+        self.waiting.entry(owner).or_default().push((work, hops));
+        if first {
+            self.resolve(owner, ctx);
+        }
+    }
+
+    /// Asks Redis for `owner`'s lease, then runs or forwards the work waiting for it.
+    fn resolve(&mut self, owner: Owner, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return;
+        };
+        let key = owner.key();
+        let fut = async move { cluster.acquire(&key).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            let waiting = act.waiting.remove(&owner).unwrap_or_default();
+            match res {
+                Ok(Claim::Mine { moved_from }) => {
+                    act.remote.remove(&owner);
+                    if let Some(from) = moved_from {
+                        metrics::lease_moved();
+                        tracing::info!(owner = %owner.key(), from = %from, "cluster: lease taken over");
+                    }
+                    // Its stored work is replayed by the actor as it starts.
+                    act.start_here(owner, ctx);
+                    for (work, _) in waiting {
+                        act.run_here(owner, work, ctx);
+                    }
+                }
+                Ok(Claim::Other(node)) => {
+                    act.retire(owner);
+                    act.remote.insert(owner, (node.clone(), Instant::now()));
+                    for (work, hops) in waiting {
+                        act.forward(&node, owner, work, hops);
+                    }
+                }
+                Err(e) => {
+                    // Stored work is found again by the next sweep.
+                    tracing::warn!(owner = %owner.key(), error = %e, "cluster: lease unavailable");
+                }
+            }
+        }));
+    }
+
+    fn forward(&mut self, node: &str, owner: Owner, work: Work, hops: u8) {
+        let (Some(cluster), Some(note)) = (self.ctx.cluster.clone(), work.note(owner, hops)) else {
+            return;
+        };
+        let node = node.to_string();
+        actix::spawn(async move {
+            if let Err(e) = cluster.send(&node, &note).await {
+                tracing::warn!(node = %node, error = %e, "cluster: note not sent; the holder's sweep finds the work");
+            }
+        });
+    }
+
+    /// Starts `owner`'s actor here (it loads its stored work as it starts).
+    fn start_here(&mut self, owner: Owner, ctx: &mut Context<Self>) {
         match owner {
-            Owner::Portal(id) => self.portal(id, me).do_send(Kick),
-            Owner::Number(id) => self.number(id, me).do_send(Kick),
+            Owner::Portal(id) => {
+                self.portal(id, ctx.address());
+            }
+            Owner::Number(id) => {
+                self.number(id, ctx.address());
+            }
             Owner::Transcriber => {
                 if let Some(t) = &self.transcripts {
                     t.do_send(Kick);
                 }
             }
         }
+    }
+
+    fn run_here(&mut self, owner: Owner, work: Work, ctx: &mut Context<Self>) {
+        let me = ctx.address();
+        match work {
+            Work::Kick => match owner {
+                Owner::Portal(id) => self.portal(id, me).do_send(Kick),
+                Owner::Number(id) => self.number(id, me).do_send(Kick),
+                Owner::Transcriber => {
+                    if let Some(t) = &self.transcripts {
+                        t.do_send(Kick);
+                    }
+                }
+            },
+            Work::Dispatch(items) if self.ctx.cluster.is_some() => {
+                self.dispatch_stored(owner, items.iter().map(|(id, _)| *id).max(), ctx)
+            }
+            Work::Stored(ids) => self.dispatch_stored(owner, ids.into_iter().max(), ctx),
+            Work::Dispatch(items) => match owner {
+                Owner::Portal(id) => self.portal(id, me).do_send(Route { items }),
+                Owner::Number(id) => self.number(id, me).do_send(Route { items }),
+                Owner::Transcriber => {}
+            },
+            Work::Reload => match owner {
+                Owner::Portal(id) => self.portal(id, me).do_send(super::portal::ReloadPortal),
+                Owner::Number(id) => self.number(id, me).do_send(super::number::ReloadNumber),
+                Owner::Transcriber => {}
+            },
+            Work::Fault(target, fault) => match target {
+                FaultTarget::Portal(id) => self
+                    .portal(id, me)
+                    .do_send(super::portal::PortalFault(fault)),
+                FaultTarget::Number(id) => self
+                    .number(id, me)
+                    .do_send(super::number::NumberFault(fault)),
+                FaultTarget::Chat { number_id, wa_id } => self
+                    .number(number_id, me)
+                    .do_send(super::number::ChatFault { wa_id, fault }),
+            },
+        }
+    }
+
+    /// Cluster mode: routes every stored, unprocessed item of `owner` up to id `max_id`, in
+    /// id order: an item stored on another node may be announced after a later one
+    /// stored here, and each chat must still see them in arrival order.
+    fn dispatch_stored(&mut self, owner: Owner, max_id: Option<i64>, ctx: &mut Context<Self>) {
+        let Some(max_id) = max_id else {
+            return;
+        };
+        let services = self.ctx.clone();
+        let key = owner.key();
+        let fut =
+            async move { inbox::unprocessed_upto(&services.db, &key, max_id, DISPATCH_PAGE).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            let rows = match res {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(owner = %owner.key(), error = %e, "loading stored items failed; the sweep routes them");
+                    return;
+                }
+            };
+            let items: Vec<(i64, InboxItem)> = rows
+                .iter()
+                .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                .collect();
+            if items.is_empty() {
+                return;
+            }
+            let me = ctx.address();
+            match owner {
+                Owner::Portal(id) => act.portal(id, me).do_send(Route { items }),
+                Owner::Number(id) => act.number(id, me).do_send(Route { items }),
+                Owner::Transcriber => {}
+            }
+        }));
+    }
+
+    /// Stops this node's actor of `owner` (its lease is elsewhere now); stored work stays.
+    fn retire(&mut self, owner: Owner) {
+        if let Some(c) = &self.ctx.cluster {
+            c.forget(&owner.key());
+        }
+        match owner {
+            Owner::Portal(id) => {
+                if let Some(a) = self.portals.remove(&id) {
+                    a.do_send(Retire);
+                }
+            }
+            Owner::Number(id) => {
+                if let Some(a) = self.numbers.remove(&id) {
+                    a.do_send(Retire);
+                }
+            }
+            // The runner checks the lease before each job.
+            Owner::Transcriber => {}
+        }
+    }
+
+    /// Cluster mode: renews this node's leases; an owner whose lease was lost stops here.
+    fn renew(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return;
+        };
+        // Renewed while stopping too: work in flight finishes under its lease, which is
+        // released once it has (startup::release_leases).
+        let fut = async move { cluster.renew().await };
+        ctx.spawn(fut.into_actor(self).map(|lost, act, _| {
+            for key in lost {
+                if let Some(owner) = Owner::parse(&key) {
+                    tracing::warn!(owner = %key, "cluster: lease lost; its actor stops here");
+                    act.retire(owner);
+                }
+            }
+        }));
     }
 }
 
@@ -94,12 +345,36 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Self::Context) {
         let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
         ctx.run_interval(period, |act, ctx| act.recover(ctx));
+        if let Some(cluster) = self.ctx.cluster.clone() {
+            // Renewals, and a sweep for owners nobody holds (failover) as often.
+            ctx.run_interval(cluster.renew_every(), |act, ctx| {
+                act.renew(ctx);
+                act.recover(ctx);
+            });
+            // Notes from other nodes for owners this node holds.
+            let me = ctx.address();
+            let listener = cluster.clone();
+            let services = self.ctx.clone();
+            actix::spawn(async move {
+                let res = listener
+                    .listen(
+                        |note| me.do_send(Noted(note)),
+                        || services.lifecycle.is_stopping() || !me.connected(),
+                    )
+                    .await;
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "cluster: listener stopped");
+                }
+            });
+        }
         self.recover(ctx);
     }
 }
 
 impl Registry {
-    /// Starts (and kicks) every actor that owns pending jobs or unprocessed inbox items.
+    /// Starts (and kicks) every actor that owns pending jobs or unprocessed inbox items. In
+    /// cluster mode: only owners this node holds or nobody holds (a dead node's, after its
+    /// leases expired: the failover).
     fn recover(&mut self, ctx: &mut Context<Self>) {
         if self.ctx.lifecycle.is_stopping() {
             return;
@@ -112,8 +387,21 @@ impl Registry {
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(owners) => {
+                let mut seen = std::collections::HashSet::new();
                 for owner in owners.iter().filter_map(|o| Owner::parse(o)) {
-                    act.kick(owner, ctx.address());
+                    if !seen.insert(owner) {
+                        continue;
+                    }
+                    if let Some(cluster) = &act.ctx.cluster {
+                        let held_elsewhere = act
+                            .remote
+                            .get(&owner)
+                            .is_some_and(|(_, at)| at.elapsed() < cluster.renew_every());
+                        if held_elsewhere || act.waiting.contains_key(&owner) {
+                            continue;
+                        }
+                    }
+                    act.deliver(owner, Work::Kick, ctx);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "recovery sweep failed"),
@@ -124,6 +412,44 @@ impl Registry {
 impl Supervised for Registry {
     fn restarting(&mut self, _: &mut Self::Context) {
         tracing::warn!("registry restarting");
+    }
+}
+
+/// Stop: this node no longer holds the actor's lease (cluster mode).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+/// A note from another node (cluster mode).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Noted(Note);
+
+impl Handler<Noted> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Noted, ctx: &mut Self::Context) {
+        let Noted(note) = msg;
+        let Some(owner) = Owner::parse(&note.owner) else {
+            return;
+        };
+        let work = match note.work {
+            // Loaded from the store by id when run (dispatch_stored): only ids travel.
+            cluster::Work::Dispatch { ids } => Work::Stored(ids),
+            cluster::Work::Kick => Work::Kick,
+            cluster::Work::Reload => Work::Reload,
+        };
+        let holds = self
+            .ctx
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.holds(&owner.key()));
+        if holds {
+            self.run_here(owner, work, ctx);
+        } else if note.hops < MAX_HOPS {
+            // The lease moved meanwhile: the next holder gets it (or this node takes it).
+            self.remote.remove(&owner);
+            self.wait_for_lease(owner, work, note.hops + 1, ctx);
+        }
     }
 }
 
@@ -140,7 +466,7 @@ pub struct KickOwner(pub Owner);
 impl Handler<KickOwner> for Registry {
     type Result = ();
     fn handle(&mut self, msg: KickOwner, ctx: &mut Self::Context) {
-        self.kick(msg.0, ctx.address());
+        self.deliver(msg.0, Work::Kick, ctx);
     }
 }
 
@@ -162,14 +488,8 @@ pub struct Dispatch {
 impl Handler<Dispatch> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Dispatch, ctx: &mut Self::Context) {
-        match msg.owner {
-            Owner::Portal(id) => self
-                .portal(id, ctx.address())
-                .do_send(Route { items: msg.items }),
-            Owner::Number(id) => self
-                .number(id, ctx.address())
-                .do_send(Route { items: msg.items }),
-            Owner::Transcriber => {}
+        if msg.owner != Owner::Transcriber {
+            self.deliver(msg.owner, Work::Dispatch(msg.items), ctx);
         }
     }
 }
@@ -182,14 +502,8 @@ pub struct Reload(pub Owner);
 impl Handler<Reload> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Reload, ctx: &mut Self::Context) {
-        match msg.0 {
-            Owner::Portal(id) => self
-                .portal(id, ctx.address())
-                .do_send(super::portal::ReloadPortal),
-            Owner::Number(id) => self
-                .number(id, ctx.address())
-                .do_send(super::number::ReloadNumber),
-            Owner::Transcriber => {}
+        if msg.0 != Owner::Transcriber {
+            self.deliver(msg.0, Work::Reload, ctx);
         }
     }
 }
@@ -212,20 +526,11 @@ pub enum FaultTarget {
 impl Handler<InjectFault> for Registry {
     type Result = bool;
     fn handle(&mut self, msg: InjectFault, ctx: &mut Self::Context) -> bool {
-        match msg.target {
-            FaultTarget::Portal(id) => self
-                .portal(id, ctx.address())
-                .do_send(super::portal::PortalFault(msg.fault)),
-            FaultTarget::Number(id) => self
-                .number(id, ctx.address())
-                .do_send(super::number::NumberFault(msg.fault)),
-            FaultTarget::Chat { number_id, wa_id } => self
-                .number(number_id, ctx.address())
-                .do_send(super::number::ChatFault {
-                    wa_id,
-                    fault: msg.fault,
-                }),
-        }
+        let owner = match &msg.target {
+            FaultTarget::Portal(id) => Owner::Portal(*id),
+            FaultTarget::Number(id) | FaultTarget::Chat { number_id: id, .. } => Owner::Number(*id),
+        };
+        self.deliver(owner, Work::Fault(msg.target, msg.fault), ctx);
         true
     }
 }

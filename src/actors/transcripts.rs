@@ -50,6 +50,10 @@ impl TranscriptRunner {
         if self.ctx.lifecycle.is_stopping() || self.running.len() >= self.width {
             return;
         }
+        // Cluster mode: one node at a time runs the stored transcription jobs (its lease).
+        if !self.ctx.holds(jobs::TRANSCRIBER_OWNER) {
+            return;
+        }
         let services = self.ctx.clone();
         let fut = async move { jobs::pending(&services.db, jobs::TRANSCRIBER_OWNER, 200).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {

@@ -20,33 +20,6 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-/// Redis, when configured (`REDIS_URL`; cluster mode). Read once: the URL does not change
-/// while running.
-fn redis() -> Option<&'static Result<redis::Client, String>> {
-    static CLIENT: OnceLock<Option<Result<redis::Client, String>>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let url = std::env::var("REDIS_URL")
-                .ok()
-                .filter(|u| !u.trim().is_empty())?;
-            // The error text, not the URL: it may hold a password.
-            Some(redis::Client::open(url.as_str()).map_err(|e| format!("{:?}", e.kind())))
-        })
-        .as_ref()
-}
-
-async fn redis_answers(client: &redis::Client) -> Result<(), String> {
-    let ping = async {
-        let mut con = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut con).await
-    };
-    match tokio::time::timeout(PROBE_TIMEOUT, ping).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("redis: {:?}", e.kind())),
-        Err(_) => Err("redis: no answer in time".into()),
-    }
-}
-
 /// Ready when the database answers (and Redis, when configured); 503 naming what did not.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let db = tokio::time::timeout(PROBE_TIMEOUT, state.ctx.db.execute_unprepared("SELECT 1"));
@@ -59,13 +32,13 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(_) => down.push("database: no answer in time".to_string()),
     }
-    match redis() {
-        None => {}
-        Some(Err(e)) => down.push(format!("redis: {e}")),
-        Some(Ok(client)) => {
-            if let Err(e) = redis_answers(client).await {
-                down.push(e);
-            }
+    if let Some(cluster) = &state.ctx.cluster {
+        // The error kind, never the URL: it may hold a password.
+        if let Err(e) = cluster.ping().await {
+            down.push(match e {
+                crate::cluster::ClusterError::Redis(e) => format!("redis: {:?}", e.kind()),
+                other => format!("redis: {other}"),
+            });
         }
     }
     if down.is_empty() {

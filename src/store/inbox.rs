@@ -217,6 +217,25 @@ pub async fn unprocessed<C: ConnectionTrait>(
         .await
 }
 
+/// Unprocessed items of one owner up to id `max_id`, in id order. In cluster mode an item
+/// stored on another node may be announced after a later one stored here; routing everything
+/// up to the newest keeps each chat in arrival order.
+pub async fn unprocessed_upto<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    max_id: i64,
+    limit: u64,
+) -> Result<Vec<inbox::Model>, DbErr> {
+    inbox::Entity::find()
+        .filter(inbox::Column::Owner.eq(owner))
+        .filter(inbox::Column::Processed.eq(false))
+        .filter(inbox::Column::Id.lte(max_id))
+        .order_by_asc(inbox::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await
+}
+
 /// Owners that still have unprocessed items (to start their actors after a restart).
 pub async fn owners_with_unprocessed<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
     inbox::Entity::find()

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod cluster;
 pub mod debug;
 pub mod jobs;
 pub mod messages;
@@ -57,5 +58,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/jobs", web::get().to(jobs::list))
         .route("/jobs/{id}/redrive", web::post().to(jobs::redrive))
         .route("/tenants/{id}/usage", web::get().to(usage::tenant_usage))
-        .route("/usage", web::get().to(usage::all_usage));
+        .route("/usage", web::get().to(usage::all_usage))
+        .route("/cluster", web::get().to(cluster::state));
 }

@@ -18,7 +18,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{billing, jobs, messages, numbers, usage, users};
+use super::{billing, cluster, jobs, messages, numbers, usage, users};
 use crate::http::{error::ErrorBody, ApiError};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
@@ -63,6 +63,7 @@ pub const BEARER: &str = "bearer";
         usage::all_usage,
         billing::plans,
         billing::tenants_health,
+        cluster::state,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Bearer, &CommonErrors),
@@ -75,6 +76,7 @@ pub const BEARER: &str = "bearer";
         (name = "messages", description = "Chats and messages: search by any id, phone or text; a message's trace"),
         (name = "jobs", description = "The outbox: jobs by state; support re-drives failed ones"),
         (name = "usage", description = "Usage per tenant and period; plans and their quotas"),
+        (name = "cluster", description = "Nodes and actor leases (cluster mode)"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -1,0 +1,482 @@
+//! Cluster mode (`REDIS_URL` set): several nodes share one PostgreSQL and one Redis.
+//!
+//! - **Leases**: each portal / number actor (and the transcription runner) lives on exactly one
+//!   node, the holder of the Redis key `<prefix>:lease:<owner>` (value: the node id, with a
+//!   time to live). The holder renews it every third of its life; a node that cannot renew
+//!   stops running that owner's work before the key can expire, so two nodes never run one
+//!   owner's jobs at once (clocks need only run at the same rate, not agree).
+//! - **Hand-off**: work that lands on another node is stored first (inbox, jobs) as always, then
+//!   a note is published on the holder's channel `<prefix>:to:<node>`; the holder loads the
+//!   stored items and runs them. A lost note costs latency only: every node's sweep finds
+//!   stored work of owners nobody holds.
+//! - **Failover**: a dead node stops renewing; when its keys expire, the next sweep of another
+//!   node that sees the owner's stored work takes the lease and replays it.
+//!
+//! No consensus of our own: Redis's single-key atomicity (Lua scripts) is all we rely on.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use redis::{aio::ConnectionManager, Script};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("bad forward note: {0}")]
+    Note(#[from] serde_json::Error),
+}
+
+/// Who holds an owner's lease after an attempt to take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This node; `moved_from` names the node that held it before, if another did.
+    Mine { moved_from: Option<String> },
+    /// Another node, alive (its lease has not expired).
+    Other(String),
+}
+
+/// What a node asks an owner's holder to do (the work itself is already stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "work", rename_all = "snake_case")]
+pub enum Work {
+    /// Route these stored inbox items.
+    Dispatch { ids: Vec<i64> },
+    /// Run pending jobs.
+    Kick,
+    /// Reload stored data (install, tokens, number settings changed).
+    Reload,
+}
+
+/// A note on the holder's channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub owner: String,
+    #[serde(flatten)]
+    pub work: Work,
+    /// Times it was passed on (a lease that moved meanwhile); dropped past a few.
+    #[serde(default)]
+    pub hops: u8,
+}
+
+// Take (or keep) a lease. KEYS[1] lease key, KEYS[2] the hash of last holders (kept a day
+// after the last change: it only tells whether a lease moved);
+// ARGV[1] node id, ARGV[2] time to live in ms. Returns {1, previous holder or ""} when this
+// node holds it now, {0, holder} otherwise.
+const ACQUIRE: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return {0, v} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local prev = redis.call('HGET', KEYS[2], KEYS[1])
+redis.call('HSET', KEYS[2], KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+if v then prev = ARGV[1] end
+return {1, prev or ''}
+"#;
+
+// Renew many leases at once: 1 for each key still ours (its life extended), 0 otherwise.
+const RENEW: &str = r#"
+local out = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[2]); out[i] = 1
+  else out[i] = 0 end
+end
+return out
+"#;
+
+// Release the keys that are still ours (graceful stop: others take over at once).
+const RELEASE: &str = r#"
+local n = 0
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k); n = n + 1 end
+end
+return n
+"#;
+
+pub struct Cluster {
+    node: String,
+    prefix: String,
+    lease: Duration,
+    client: redis::Client,
+    conn: ConnectionManager,
+    /// Owner key → until when (this node's clock) it may run that owner's work.
+    held: Mutex<HashMap<String, Instant>>,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+}
+
+/// How long any one Redis call may take before the caller treats Redis as down.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Cluster {
+    /// Connects when `REDIS_URL` is configured; `None` is the embedded default (one node).
+    pub async fn connect(settings: &Settings) -> Result<Option<Self>, ClusterError> {
+        let Some(url) = settings.redis_url.as_ref() else {
+            return Ok(None);
+        };
+        let client = redis::Client::open(url.expose_secret())?;
+        let conn = tokio::time::timeout(CALL_TIMEOUT * 5, ConnectionManager::new(client.clone()))
+            .await
+            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT * 5))??;
+        let node = settings.node_id.clone().unwrap_or_else(default_node_id);
+        Ok(Some(Self {
+            node,
+            prefix: settings.redis_prefix.clone(),
+            lease: Duration::from_millis(settings.lease_ms.max(300)),
+            client,
+            conn,
+            held: Mutex::new(HashMap::new()),
+            acquire: Script::new(ACQUIRE),
+            renew: Script::new(RENEW),
+            release: Script::new(RELEASE),
+        }))
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// How often leases are renewed: three chances before one expires.
+    pub fn renew_every(&self) -> Duration {
+        self.lease / 3
+    }
+
+    fn lease_key(&self, owner: &str) -> String {
+        format!("{}:lease:{owner}", self.prefix)
+    }
+
+    fn owner_of_key<'a>(&self, key: &'a str) -> Option<&'a str> {
+        key.strip_prefix(&self.prefix)?.strip_prefix(":lease:")
+    }
+
+    fn holders_key(&self) -> String {
+        format!("{}:holders", self.prefix)
+    }
+
+    fn node_key(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
+    }
+
+    fn channel(&self, node: &str) -> String {
+        format!("{}:to:{node}", self.prefix)
+    }
+
+    /// Whether this node may run `owner`'s work now: it holds the lease and its last renewal
+    /// is recent enough that the key cannot have expired in Redis yet.
+    pub fn holds(&self, owner: &str) -> bool {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.get(owner).is_some_and(|until| *until > Instant::now())
+    }
+
+    /// Owners whose lease this node believes it holds.
+    pub fn held(&self) -> Vec<String> {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.keys().cloned().collect()
+    }
+
+    /// Local validity of a lease set or renewed by a call sent at `sent`: a quarter of its
+    /// life short of when Redis lets it go, so this node stops first.
+    fn valid_until(&self, sent: Instant) -> Instant {
+        sent + self.lease - self.lease / 4
+    }
+
+    async fn call<T: redis::FromRedisValue>(
+        &self,
+        inv: redis::ScriptInvocation<'_>,
+    ) -> Result<T, ClusterError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(CALL_TIMEOUT, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))?
+            .map_err(ClusterError::from)
+    }
+
+    /// Takes `owner`'s lease if nobody holds it (or keeps it if this node does).
+    pub async fn acquire(&self, owner: &str) -> Result<Claim, ClusterError> {
+        let sent = Instant::now();
+        let mut inv = self.acquire.prepare_invoke();
+        inv.key(self.lease_key(owner))
+            .key(self.holders_key())
+            .arg(&self.node)
+            .arg(self.lease.as_millis() as u64);
+        let (ok, who): (i64, String) = self.call(inv).await?;
+        if ok == 1 {
+            let until = self.valid_until(sent);
+            self.held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(owner.to_string(), until);
+            let moved_from = (!who.is_empty() && who != self.node).then_some(who);
+            Ok(Claim::Mine { moved_from })
+        } else {
+            Ok(Claim::Other(who))
+        }
+    }
+
+    /// Renews every lease this node holds and its own liveness key. Returns the owners whose
+    /// lease was lost (taken by another node after it expired, or not renewable in time);
+    /// this node no longer holds them.
+    pub async fn renew(&self) -> Vec<String> {
+        let owners = self.held();
+        let sent = Instant::now();
+        let alive = self.heartbeat();
+        let renewed: Result<Vec<i64>, ClusterError> = if owners.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let mut inv = self.renew.prepare_invoke();
+            for o in &owners {
+                inv.key(self.lease_key(o));
+            }
+            inv.arg(&self.node).arg(self.lease.as_millis() as u64);
+            self.call(inv).await
+        };
+        if let Err(e) = alive.await {
+            tracing::warn!(error = %e, "cluster: liveness key not renewed");
+        }
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let mut lost = Vec::new();
+        match renewed {
+            Ok(flags) => {
+                for (owner, ok) in owners.iter().zip(flags) {
+                    if ok == 1 {
+                        held.insert(owner.clone(), self.valid_until(sent));
+                    } else {
+                        held.remove(owner);
+                        lost.push(owner.clone());
+                    }
+                }
+            }
+            Err(e) => {
+                // Not renewed: keep running only while the last renewal is still good.
+                tracing::warn!(error = %e, leases = owners.len(), "cluster: leases not renewed");
+                held.retain(|owner, until| {
+                    let keep = *until > now;
+                    if !keep {
+                        lost.push(owner.clone());
+                    }
+                    keep
+                });
+            }
+        }
+        lost
+    }
+
+    async fn heartbeat(&self) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("SET")
+            .arg(self.node_key(&self.node))
+            .arg(1)
+            .arg("PX")
+            .arg(self.lease.as_millis() as u64)
+            .to_owned();
+        tokio::time::timeout(CALL_TIMEOUT, cmd.query_async::<()>(&mut conn))
+            .await
+            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        Ok(())
+    }
+
+    /// Gives up every lease this node holds (graceful stop), so others take over at once.
+    pub async fn release_all(&self) -> Result<usize, ClusterError> {
+        let owners: Vec<String> = {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            held.drain().map(|(k, _)| k).collect()
+        };
+        let mut conn = self.conn.clone();
+        let del = redis::cmd("DEL").arg(self.node_key(&self.node)).to_owned();
+        let _ = tokio::time::timeout(CALL_TIMEOUT, del.query_async::<i64>(&mut conn)).await;
+        if owners.is_empty() {
+            return Ok(0);
+        }
+        let mut inv = self.release.prepare_invoke();
+        for o in &owners {
+            inv.key(self.lease_key(o));
+        }
+        inv.arg(&self.node);
+        let n: i64 = self.call(inv).await?;
+        Ok(n as usize)
+    }
+
+    /// Forgets a lease locally (its actor is being stopped for another reason).
+    pub fn forget(&self, owner: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(owner);
+    }
+
+    /// Publishes `note` on `node`'s channel. Best effort: a note nobody hears is made good by
+    /// the holder's sweep of stored work.
+    pub async fn send(&self, node: &str, note: &Note) -> Result<(), ClusterError> {
+        let payload = serde_json::to_string(note)?;
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PUBLISH")
+            .arg(self.channel(node))
+            .arg(payload)
+            .to_owned();
+        tokio::time::timeout(CALL_TIMEOUT, cmd.query_async::<i64>(&mut conn))
+            .await
+            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        Ok(())
+    }
+
+    /// Notes for this node, as they arrive, until `stop` says so. Reconnects after an error.
+    pub async fn listen(
+        &self,
+        mut deliver: impl FnMut(Note),
+        stop: impl Fn() -> bool,
+    ) -> Result<(), ClusterError> {
+        let channel = self.channel(&self.node);
+        while !stop() {
+            let mut pubsub = match self.client.get_async_pubsub().await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: cannot subscribe; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = pubsub.subscribe(&channel).await {
+                tracing::warn!(error = %e, "cluster: cannot subscribe; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let mut messages = pubsub.on_message();
+            loop {
+                let next = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
+                if stop() {
+                    return Ok(());
+                }
+                match next {
+                    Err(_) => continue,
+                    Ok(None) => break,
+                    Ok(Some(msg)) => {
+                        let Ok(payload) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<Note>(&payload) {
+                            Ok(note) => deliver(note),
+                            Err(e) => tracing::warn!(error = %e, "cluster: bad note dropped"),
+                        }
+                    }
+                }
+            }
+            tracing::warn!("cluster: subscription closed; subscribing again");
+        }
+        Ok(())
+    }
+
+    /// Every lease in Redis: owner → holding node (support view and tests).
+    pub async fn leases(&self) -> Result<Vec<(String, String)>, ClusterError> {
+        let keys = self.scan(&format!("{}:lease:*", self.prefix)).await?;
+        let mut out = Vec::new();
+        let mut conn = self.conn.clone();
+        for key in keys {
+            let who: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+            if let (Some(owner), Some(who)) = (self.owner_of_key(&key), who) {
+                out.push((owner.to_string(), who));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The nodes whose liveness key is current.
+    pub async fn nodes(&self) -> Result<Vec<String>, ClusterError> {
+        let prefix = format!("{}:node:", self.prefix);
+        let mut nodes: Vec<String> = self
+            .scan(&format!("{prefix}*"))
+            .await?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        nodes.sort();
+        Ok(nodes)
+    }
+
+    async fn scan(&self, pattern: &str) -> Result<Vec<String>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut keys = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(keys)
+    }
+
+    /// Redis answers PING (readiness).
+    pub async fn ping(&self) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(
+            CALL_TIMEOUT,
+            redis::cmd("PING").query_async::<String>(&mut conn),
+        )
+        .await
+        .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        Ok(())
+    }
+}
+
+/// host-pid-random: unique per process, readable in logs.
+fn default_node_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    let mut rnd = [0u8; 3];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut rnd);
+    format!("{host}-{}-{}", std::process::id(), hex::encode(rnd))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_round_trip_as_json() {
+        let note = Note {
+            owner: "number:7".into(),
+            work: Work::Dispatch { ids: vec![3, 4] },
+            hops: 1,
+        };
+        let s = serde_json::to_string(&note).unwrap_or_default();
+        assert_eq!(
+            s,
+            r#"{"owner":"number:7","work":"dispatch","ids":[3,4],"hops":1}"#
+        );
+        let back: Note = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, note);
+        let kick: Note = serde_json::from_str(r#"{"owner":"portal:1","work":"kick"}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kick.work, Work::Kick);
+        assert_eq!(kick.hops, 0);
+    }
+}

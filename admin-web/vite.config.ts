@@ -17,6 +17,8 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': process.env.B24WA_DEV_API ?? 'http://127.0.0.1:8080',
+      // `make sandbox` listens on 8090.
+      '/sandbox': process.env.B24WA_DEV_SANDBOX ?? 'http://127.0.0.1:8090',
     },
   },
   test: {

@@ -4,7 +4,10 @@
 //! - a tenant admin signs in, sees its number, links a gateway number through the QR screen, and
 //!   sees a customer's message and the operator's answer with their ticks; its session expires;
 //! - support finds a failed message by its WhatsApp id, reads the trace and re-drives the job;
-//! - billing exports a usage CSV whose totals match the messages sent.
+//! - billing exports a usage CSV whose totals match the messages sent;
+//! - the sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers, ticks go
+//!   to read, a voice note gets its transcript (with `make model`), a delete reaches the phone
+//!   (`target/screenshots/sandbox.png`).
 //!
 //! Screenshots of each main screen land in `target/screenshots/`. The browser tests need
 //! `make web` (admin-web/node_modules and admin-web/dist) and /usr/bin/chromium (`.ci/run`
@@ -537,4 +540,53 @@ async fn e2e_billing_exports_a_usage_csv_matching_the_messages_sent() {
     });
     run_e2e(&b, config, || async {}).await;
     common::settle().await;
+}
+
+#[actix_web::test]
+async fn e2e_sandbox_a_message_travels_ticks_turn_blue_and_a_delete_reaches_the_phone() {
+    let b = browser();
+    b24wa::telemetry::init("warn");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
+    // With the speech model (`make model`, which `make test` runs) the voice note must get its
+    // transcript; without it the page must say there is none.
+    let transcription = model.is_file();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = b24wa::config::Settings::defaults().expect("defaults");
+    settings.admin_web_dir = web_root().join("dist");
+    settings.http_workers = 2;
+    settings.transcribe_workers = 1;
+    let sandbox = b24wa::sandbox::Sandbox::start(
+        settings,
+        b24wa::sandbox::SandboxOptions {
+            host: "127.0.0.1".into(),
+            port: 0,
+            data_dir: dir.path().join("sandbox"),
+            transcribe_model: transcription.then_some(model),
+            receipt_delay: Duration::from_millis(300),
+        },
+    )
+    .await
+    .expect("the sandbox starts");
+    run_e2e(
+        &b,
+        json!({
+            "url": sandbox.url(),
+            "scenario": "sandbox",
+            "transcription": transcription,
+            "chromium": b.chromium,
+            "screenshots": screenshots(),
+        }),
+        || async {},
+    )
+    .await;
+    let shot = screenshots().join("sandbox.png");
+    assert!(shot.is_file(), "{} was written", shot.display());
+    // What the browser did, seen from the simulators: the reply was deleted for everyone.
+    let sent = sandbox.state().gateway.sent();
+    assert!(
+        sent.iter()
+            .any(|m| m.text.contains("it ships today") && m.deleted_for_everyone),
+        "{sent:?}"
+    );
+    sandbox.stopper().stop().await;
 }

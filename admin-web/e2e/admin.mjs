@@ -313,7 +313,62 @@ async function billingScenario(page) {
   await shot(page, 'usage-phone');
 }
 
-const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario };
+/** The sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers and the
+ * ticks go to read on both sides, a voice note gets its transcript (when the speech model is
+ * there), the operator deletes the answer and it goes from the phone; on a laptop and a phone. */
+async function sandboxScenario(page) {
+  const phoneMsg = (from, text) => page.locator(`[data-testid="phone-message"][data-from="${from}"]`, { hasText: text });
+  const consoleMsg = (from, text) => page.locator(`[data-testid="console-message"][data-from="${from}"]`, { hasText: text });
+  await page.goto(`${cfg.url}/admin/sandbox`);
+  await byTestId(page, 'phone').waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'console').waitFor({ timeout: TIMEOUT });
+  check(await byTestId(page, 'console-input').isDisabled(), 'the operator cannot write before the customer');
+  await shot(page, 'empty');
+
+  await byTestId(page, 'phone-input').fill('Hi! Is my order 1042 ready?');
+  await byTestId(page, 'phone-send').click();
+  await consoleMsg('customer', 'Is my order 1042 ready?').waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'console-input').fill('Yes, it ships today. Tracking follows by SMS.');
+  await byTestId(page, 'console-send').click();
+  await phoneMsg('business', 'it ships today').waitFor({ timeout: TIMEOUT });
+  // The ticks: blue in Open Lines once the phone read it, and the customer's own message read
+  // on the phone once the operator answered.
+  const reply = page.locator('[data-testid="console-message"][data-from="operator"][data-state="read"]', { hasText: 'it ships today' });
+  await reply.waitFor({ timeout: TIMEOUT });
+  check((await reply.locator('[data-testid="ticks"]').getAttribute('data-color')) === 'blue', 'a read reply has blue ticks');
+  const mine = page.locator('[data-testid="phone-message"][data-from="customer"][data-ticks="read"]', { hasText: 'order 1042' });
+  await mine.waitFor({ timeout: TIMEOUT });
+  check((await mine.locator('[data-testid="ticks"]').getAttribute('data-color')) === 'blue', "the customer's read message has blue ticks");
+  check((await byTestId(page, 'trace-entry').count()) >= 6, 'the trace lists the hops');
+  await page.locator('[data-testid="trace-entry"]', { hasText: 'OnImConnectorMessageAdd' }).first().waitFor({ timeout: TIMEOUT });
+
+  await byTestId(page, 'phone-voice').click();
+  await page.locator('[data-testid="phone-message"][data-from="customer"]').locator('audio').first().waitFor({ timeout: TIMEOUT });
+  const note = page.locator('[data-testid="console-message"][data-from="customer"]').filter({ has: page.locator('audio') });
+  await note.waitFor({ timeout: TIMEOUT });
+  if (cfg.transcription) {
+    await note.locator('[data-testid="transcript"]', { hasText: /baker street/i }).waitFor({ timeout: 60_000 });
+  } else {
+    await note.getByText('No transcript').waitFor({ timeout: TIMEOUT });
+  }
+  await shot(page, 'conversation');
+
+  await page.locator('[data-testid="console-message"][data-from="operator"]', { hasText: 'it ships today' }).locator('[data-testid="console-actions"]').click();
+  await byTestId(page, 'console-delete').click();
+  await page.locator('[data-testid="phone-message"][data-from="business"][data-deleted="true"]').waitFor({ timeout: TIMEOUT });
+  check((await phoneMsg('business', 'it ships today').count()) === 0, 'the deleted text is gone from the phone');
+  await page.getByText('This message was deleted').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'deleted');
+  await page.screenshot({ path: path.join(shots, 'sandbox.png'), fullPage: true });
+  log(`screenshot ${path.relative(process.cwd(), path.join(shots, 'sandbox.png'))}`);
+
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await phoneMsg('customer', 'order 1042').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'phone');
+}
+
+const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario, sandbox: sandboxScenario };
 
 async function main() {
   const run = SCENARIOS[cfg.scenario];

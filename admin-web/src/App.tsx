@@ -17,6 +17,7 @@ import { MessageSearch } from './pages/MessageSearch';
 import { Numbers } from './pages/Numbers';
 import { Portals } from './pages/Portals';
 import { QrPairing } from './pages/QrPairing';
+import { Sandbox } from './pages/Sandbox';
 import { TenantDetail } from './pages/TenantDetail';
 import { Tenants } from './pages/Tenants';
 import { Trace } from './pages/Trace';
@@ -80,6 +81,8 @@ const ALL: Role[] = ['tenant_admin', 'support', 'billing'];
 const router = createBrowserRouter(
   [
     { path: '/login', element: <Login />, errorElement: <Crashed /> },
+    // `b24wa sandbox` only (its API answers nowhere else); no account needed.
+    { path: '/sandbox', element: <Sandbox />, errorElement: <Crashed /> },
     {
       element: <RequireAuth />,
       errorElement: <Crashed />,

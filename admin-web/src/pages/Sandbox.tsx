@@ -1,0 +1,639 @@
+// The sandbox (`b24wa sandbox`, no login): a simulated customer's WhatsApp next to a simulated
+// Bitrix24 operator's Open Lines chat, and what travelled between them. Everything it shows
+// comes from the simulators the service really talks to; the page polls them every second.
+
+import {
+  ActionIcon,
+  Alert,
+  Anchor,
+  Avatar,
+  Badge,
+  Box,
+  Button,
+  Center,
+  Code,
+  Container,
+  Grid,
+  Group,
+  Loader,
+  Menu,
+  Modal,
+  Paper,
+  ScrollArea,
+  Stack,
+  Text,
+  Textarea,
+  TextInput,
+  ThemeIcon,
+  Title,
+  Tooltip,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import {
+  IconArrowRight,
+  IconBan,
+  IconBrandWhatsapp,
+  IconDotsVertical,
+  IconFlask,
+  IconMicrophone,
+  IconPencil,
+  IconSend,
+  IconTrash,
+  IconUserCircle,
+} from '@tabler/icons-react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Ticks } from '../components/Ticks';
+import {
+  clockTime,
+  consoleTicks,
+  freshEntries,
+  hopLabel,
+  phoneTicks,
+  SandboxError,
+  sandboxApi,
+  traceKey,
+  whatsappSpans,
+  type ConsoleMessage,
+  type PhoneMessage,
+  type SandboxState,
+  type TraceEntry,
+} from '../lib/sandbox';
+
+const POLL_MS = 1000;
+const WA = { header: '#075e54', wallpaper: '#efeae2', mine: '#d9fdd3', theirs: '#ffffff' };
+const B24 = { header: '#2fc6f6', bg: '#eef2f4', mine: '#e5f7d6', theirs: '#ffffff' };
+const PANE_HEIGHT = 'min(560px, 62vh)';
+
+function useSandbox() {
+  const [state, setState] = useState<SandboxState | null>(null);
+  const [error, setError] = useState<SandboxError | null>(null);
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const last = useRef<TraceEntry[] | null>(null);
+  const refresh = useCallback(async () => {
+    try {
+      const s = await sandboxApi.state();
+      if (last.current) setFresh(freshEntries(last.current, s.trace));
+      last.current = s.trace;
+      setState(s);
+      setError(null);
+    } catch (e) {
+      setError(e instanceof SandboxError ? e : new SandboxError(0, 'error', String(e)));
+    }
+  }, []);
+  useEffect(() => {
+    void refresh();
+    const t = window.setInterval(() => void refresh(), POLL_MS);
+    return () => window.clearInterval(t);
+  }, [refresh]);
+  return { state, error, fresh, refresh };
+}
+
+/** Runs a sandbox action, says what went wrong in a notification, refreshes at once. */
+function useAction(refresh: () => Promise<void>) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const run = useCallback(
+    async (name: string, action: () => Promise<unknown>) => {
+      setBusy(name);
+      try {
+        await action();
+        return true;
+      } catch (e) {
+        notifications.show({ color: 'red', title: 'That did not work', message: e instanceof Error ? e.message : String(e) });
+        return false;
+      } finally {
+        setBusy(null);
+        void refresh();
+      }
+    },
+    [refresh],
+  );
+  return { busy, run };
+}
+
+export function Sandbox() {
+  const { state, error, fresh, refresh } = useSandbox();
+  const { busy, run } = useAction(refresh);
+
+  return (
+    <Box bg="gray.0" mih="100vh" py={{ base: 'md', md: 'xl' }}>
+      <Container size="xl" px={{ base: 'xs', sm: 'md' }}>
+        <Stack gap="lg">
+          <Intro state={state} />
+          {error && !state && <NotRunning error={error} />}
+          {error && state && (
+            <Alert color="orange" title="Lost the sandbox">
+              {error.message}
+            </Alert>
+          )}
+          {!state && !error && (
+            <Center py={80}>
+              <Loader />
+            </Center>
+          )}
+          {state && (
+            <Grid gap="lg" align="stretch">
+              <Grid.Col span={{ base: 12, sm: 6, lg: 4 }}>
+                <Phone state={state} busy={busy} run={run} />
+              </Grid.Col>
+              <Grid.Col span={{ base: 12, sm: 6, lg: 5 }}>
+                <Console state={state} busy={busy} run={run} />
+              </Grid.Col>
+              <Grid.Col span={{ base: 12, lg: 3 }}>
+                <Trace entries={state.trace} fresh={fresh} />
+              </Grid.Col>
+            </Grid>
+          )}
+        </Stack>
+      </Container>
+    </Box>
+  );
+}
+
+function Intro({ state }: { state: SandboxState | null }) {
+  const steps = ['Write as the customer', 'Answer as the operator: watch the ticks', 'Delete or edit the answer', 'Send a voice note'];
+  return (
+    <Paper withBorder radius="lg" p={{ base: 'md', md: 'lg' }} shadow="xs">
+      <Group justify="space-between" align="flex-start" wrap="wrap" gap="md">
+        <Group gap="md" wrap="nowrap" align="flex-start">
+          <ThemeIcon size={44} radius="md" variant="light">
+            <IconFlask size={26} />
+          </ThemeIcon>
+          <div>
+            <Title order={2} fz={{ base: 22, md: 26 }}>
+              b24wa sandbox
+            </Title>
+            <Text c="dimmed" maw={640}>
+              A customer's WhatsApp and a Bitrix24 operator's Open Lines chat side by side, with b24wa relaying between them. The portal and the phone
+              are simulated on this machine; the relay in between is the real one.
+            </Text>
+          </div>
+        </Group>
+        {state && (
+          <Group gap="xs">
+            <Badge variant="light" color="green" leftSection={<IconBrandWhatsapp size={14} />}>
+              +{state.phone.business.phone} linked
+            </Badge>
+            <Tooltip label={state.setup.transcription ? 'Voice notes get a transcript' : 'No speech model: run `make model`, then restart the sandbox'}>
+              <Badge variant="light" color={state.setup.transcription ? 'teal' : 'gray'} leftSection={<IconMicrophone size={14} />}>
+                {state.setup.transcription ? 'Transcripts on' : 'Transcripts off'}
+              </Badge>
+            </Tooltip>
+          </Group>
+        )}
+      </Group>
+      <Group gap="xs" mt="md" wrap="wrap">
+        {steps.map((s, i) => (
+          <Group key={s} gap={6} wrap="nowrap">
+            <Badge circle size="lg" variant="filled">
+              {i + 1}
+            </Badge>
+            <Text size="sm">{s}</Text>
+            {i < steps.length - 1 && <IconArrowRight size={14} color="var(--mantine-color-gray-5)" />}
+          </Group>
+        ))}
+      </Group>
+    </Paper>
+  );
+}
+
+function NotRunning({ error }: { error: SandboxError }) {
+  return (
+    <Alert color="gray" title="The sandbox is not running here" data-testid="sandbox-not-running">
+      <Text size="sm">
+        This page works when the service runs as a sandbox: <Code>make sandbox</Code> (or <Code>b24wa sandbox</Code>) starts one and prints its address.
+      </Text>
+      <Text size="xs" c="dimmed" mt={4}>
+        ({error.status ? `${error.status} ` : ''}
+        {error.message})
+      </Text>
+    </Alert>
+  );
+}
+
+type ActionProps = { state: SandboxState; busy: string | null; run: (name: string, action: () => Promise<unknown>) => Promise<boolean> };
+
+/** Keeps a chat scrolled to its newest message while new ones arrive. */
+function useStickToBottom(count: number) {
+  const viewport = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = viewport.current;
+    if (el) el.scrollTo({ top: el.scrollHeight });
+  }, [count]);
+  return viewport;
+}
+
+function Pane({ header, bg, children, footer, testId }: { header: ReactNode; bg: string; children: ReactNode; footer: ReactNode; testId: string }) {
+  return (
+    <Paper withBorder radius="lg" shadow="sm" style={{ overflow: 'hidden', display: 'flex', flexDirection: 'column' }} h="100%" data-testid={testId}>
+      {header}
+      <Box bg={bg} style={{ flex: 1 }}>
+        {children}
+      </Box>
+      <Box p="xs" bg="white" style={{ borderTop: '1px solid var(--mantine-color-gray-3)' }}>
+        {footer}
+      </Box>
+    </Paper>
+  );
+}
+
+function WhatsAppText({ text }: { text: string }) {
+  return (
+    <Text size="sm" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+      {whatsappSpans(text).map((s, i) => (
+        <span key={i} style={{ fontWeight: s.bold ? 700 : undefined, fontStyle: s.italic ? 'italic' : undefined, textDecoration: s.strike ? 'line-through' : undefined }}>
+          {s.text}
+        </span>
+      ))}
+    </Text>
+  );
+}
+
+function Deleted({ who }: { who: string }) {
+  return (
+    <Group gap={6} c="dimmed" wrap="nowrap">
+      <IconBan size={15} />
+      <Text size="sm" fs="italic">
+        {who}
+      </Text>
+    </Group>
+  );
+}
+
+function Phone({ state, busy, run }: ActionProps) {
+  const [text, setText] = useState('');
+  const messages = state.phone.messages;
+  const viewport = useStickToBottom(messages.length);
+  const send = async () => {
+    if (!text.trim()) return;
+    if (await run('phone-send', () => sandboxApi.customerWrites(text))) setText('');
+  };
+  const header = (
+    <Group bg={WA.header} c="white" px="md" py="sm" gap="sm" wrap="nowrap">
+      <Avatar color="green" radius="xl" size="md" variant="filled">
+        <IconBrandWhatsapp size={20} />
+      </Avatar>
+      <div style={{ minWidth: 0 }}>
+        <Text fw={600} size="sm" truncate>
+          {state.phone.business.name}
+        </Text>
+        <Text size="xs" opacity={0.8}>
+          +{state.phone.business.phone} · WhatsApp of {state.phone.customer.name}
+        </Text>
+      </div>
+    </Group>
+  );
+  const footer = (
+    <Group gap={6} wrap="nowrap">
+      <TextInput
+        style={{ flex: 1 }}
+        radius="xl"
+        placeholder="Message as the customer"
+        aria-label="Customer's message"
+        value={text}
+        onChange={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') void send();
+        }}
+        data-testid="phone-input"
+      />
+      <Tooltip label={state.setup.transcription ? `Send a sample voice note: “${state.setup.voice_sample_text}”` : 'Send a sample voice note (no transcript: the speech model is missing)'} multiline w={260}>
+        <ActionIcon size="lg" radius="xl" variant="light" color="green" aria-label="Send a voice note" loading={busy === 'phone-voice'} onClick={() => void run('phone-voice', sandboxApi.customerVoice)} data-testid="phone-voice">
+          <IconMicrophone size={18} />
+        </ActionIcon>
+      </Tooltip>
+      <ActionIcon size="lg" radius="xl" color="green" aria-label="Send" loading={busy === 'phone-send'} disabled={!text.trim()} onClick={() => void send()} data-testid="phone-send">
+        <IconSend size={18} />
+      </ActionIcon>
+    </Group>
+  );
+  return (
+    <Pane header={header} bg={WA.wallpaper} footer={footer} testId="phone">
+      <ScrollArea h={PANE_HEIGHT} viewportRef={viewport} px="sm" py="sm">
+        {messages.length === 0 ? (
+          <Center h={200}>
+            <Text size="sm" c="dimmed" ta="center" maw={240}>
+              Say hello to the business: your message goes to its Bitrix24 Open Line.
+            </Text>
+          </Center>
+        ) : (
+          <Stack gap={6}>
+            {messages.map((m) => (
+              <PhoneBubble key={m.id} m={m} busy={busy} run={run} />
+            ))}
+          </Stack>
+        )}
+      </ScrollArea>
+    </Pane>
+  );
+}
+
+function PhoneBubble({ m, busy, run }: { m: PhoneMessage; busy: string | null; run: ActionProps['run'] }) {
+  const mine = m.from === 'customer';
+  return (
+    <Group justify={mine ? 'flex-end' : 'flex-start'} wrap="nowrap" data-testid="phone-message" data-from={m.from} data-ticks={m.ticks ?? ''} data-deleted={m.deleted}>
+      <Paper px="sm" py={6} radius="md" shadow="xs" bg={mine ? WA.mine : WA.theirs} maw="85%" style={{ minWidth: 90 }}>
+        {m.deleted ? (
+          <Deleted who={mine ? 'You deleted this message' : 'This message was deleted'} />
+        ) : m.kind === 'voice' ? (
+          <VoiceNote />
+        ) : (
+          <WhatsAppText text={m.text || `(${m.kind})`} />
+        )}
+        <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
+          {m.edited && !m.deleted && (
+            <Text size="xs" c="dimmed">
+              edited
+            </Text>
+          )}
+          <Text size="xs" c="dimmed">
+            {clockTime(m.at_ms).slice(0, 5)}
+          </Text>
+          {mine && <Ticks message={phoneTicks(m)} size={15} />}
+          {mine && !m.deleted && (
+            <Menu position="bottom-end" withinPortal>
+              <Menu.Target>
+                <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions">
+                  <IconDotsVertical size={12} />
+                </ActionIcon>
+              </Menu.Target>
+              <Menu.Dropdown>
+                <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('phone-delete', () => sandboxApi.customerDeletes(m.id))}>
+                  Delete for everyone
+                </Menu.Item>
+              </Menu.Dropdown>
+            </Menu>
+          )}
+        </Group>
+      </Paper>
+    </Group>
+  );
+}
+
+function VoiceNote() {
+  return (
+    <Stack gap={2}>
+      <Group gap={4} c="green.8">
+        <IconMicrophone size={14} />
+        <Text size="xs" fw={600}>
+          Voice message
+        </Text>
+      </Group>
+      <audio controls preload="metadata" src="/sandbox/api/voice-sample.ogg" style={{ height: 32, width: 220, maxWidth: '100%' }} aria-label="Voice note" />
+    </Stack>
+  );
+}
+
+function Console({ state, busy, run }: ActionProps) {
+  const [text, setText] = useState('');
+  const [editing, setEditing] = useState<ConsoleMessage | null>(null);
+  const messages = state.console.messages;
+  const viewport = useStickToBottom(messages.length);
+  const hasChat = messages.some((m) => m.from === 'customer');
+  const send = async () => {
+    if (!text.trim()) return;
+    if (await run('console-send', () => sandboxApi.operatorWrites(text))) setText('');
+  };
+  const header = (
+    <Group bg={B24.header} c="white" px="md" py="sm" gap="sm" wrap="nowrap" justify="space-between">
+      <Group gap="sm" wrap="nowrap" style={{ minWidth: 0 }}>
+        <Avatar color="white" radius="xl" size="md" variant="outline">
+          {initials(state.console.customer.name)}
+        </Avatar>
+        <div style={{ minWidth: 0 }}>
+          <Text fw={600} size="sm" truncate>
+            {state.console.customer.name} · WhatsApp
+          </Text>
+          <Text size="xs" opacity={0.9}>
+            Bitrix24 Open Line {state.console.line} · b24wa connector
+          </Text>
+        </div>
+      </Group>
+      <Group gap={4} wrap="nowrap">
+        <IconUserCircle size={18} />
+        <Text size="xs" visibleFrom="xs">
+          {state.console.operator}
+        </Text>
+      </Group>
+    </Group>
+  );
+  const footer = (
+    <Group gap={6} wrap="nowrap" align="flex-end">
+      <Textarea
+        style={{ flex: 1 }}
+        autosize
+        minRows={1}
+        maxRows={4}
+        placeholder={hasChat ? 'Reply as the operator (Enter sends)' : 'The chat opens when the customer writes'}
+        aria-label="Operator's reply"
+        disabled={!hasChat}
+        value={text}
+        onChange={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            void send();
+          }
+        }}
+        data-testid="console-input"
+      />
+      <Button leftSection={<IconSend size={16} />} color="cyan" loading={busy === 'console-send'} disabled={!hasChat || !text.trim()} onClick={() => void send()} data-testid="console-send">
+        Send
+      </Button>
+    </Group>
+  );
+  return (
+    <Pane header={header} bg={B24.bg} footer={footer} testId="console">
+      <ScrollArea h={PANE_HEIGHT} viewportRef={viewport} px="sm" py="sm">
+        {messages.length === 0 ? (
+          <Center h={200}>
+            <Text size="sm" c="dimmed" ta="center" maw={260}>
+              No conversation yet. When the customer writes, Open Lines opens a chat here and an operator can answer.
+            </Text>
+          </Center>
+        ) : (
+          <Stack gap={8}>
+            {messages.map((m) => (
+              <ConsoleBubble key={m.id} m={m} state={state} busy={busy} run={run} onEdit={() => setEditing(m)} />
+            ))}
+          </Stack>
+        )}
+      </ScrollArea>
+      <EditModal message={editing} onClose={() => setEditing(null)} busy={busy} run={run} />
+    </Pane>
+  );
+}
+
+function initials(name: string) {
+  return name
+    .split(/\s+/)
+    .map((w) => w[0] ?? '')
+    .join('')
+    .slice(0, 2)
+    .toUpperCase();
+}
+
+function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; state: SandboxState; busy: string | null; run: ActionProps['run']; onEdit: () => void }) {
+  if (m.from === 'system') {
+    return (
+      <Center data-testid="console-message" data-from="system">
+        <Paper px="sm" py={4} radius="xl" bg="gray.2" maw="90%">
+          <Text size="xs" c="dark.4" ta="center" style={{ whiteSpace: 'pre-wrap' }}>
+            {m.text}
+          </Text>
+        </Paper>
+      </Center>
+    );
+  }
+  const mine = m.from === 'operator';
+  return (
+    <Group justify={mine ? 'flex-end' : 'flex-start'} wrap="nowrap" data-testid="console-message" data-from={m.from} data-state={m.state ?? ''} data-deleted={m.deleted}>
+      <Paper px="sm" py={6} radius="md" shadow="xs" bg={mine ? B24.mine : B24.theirs} maw="85%" style={{ minWidth: 120 }}>
+        <Text size="xs" fw={600} c={mine ? 'teal.8' : 'cyan.8'}>
+          {mine ? state.console.operator : state.console.customer.name}
+        </Text>
+        {m.deleted ? (
+          <Deleted who="Message deleted" />
+        ) : (
+          <>
+            {m.text && (
+              <Text size="sm" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+                {m.text}
+              </Text>
+            )}
+            {m.files.map((f) =>
+              f.kind === 'audio' ? (
+                <audio key={f.url} controls preload="metadata" src={f.url} style={{ height: 32, width: 240, maxWidth: '100%', display: 'block', marginTop: 4 }} aria-label={f.name} />
+              ) : (
+                <Anchor key={f.url} href={f.url} target="_blank" size="sm" display="block">
+                  {f.name}
+                </Anchor>
+              ),
+            )}
+            {m.transcript !== null && (
+              <Group gap={6} mt={4} wrap="nowrap" align="flex-start" data-testid="transcript">
+                <IconMicrophone size={14} style={{ marginTop: 3, flexShrink: 0 }} color="var(--mantine-color-teal-7)" />
+                <Text size="sm" fs="italic" c="dark.5">
+                  {m.transcript}
+                </Text>
+              </Group>
+            )}
+            {m.files.some((f) => f.kind === 'audio') && m.transcript === null && (
+              <Text size="xs" c="dimmed" mt={4}>
+                {state.setup.transcription ? 'Transcribing…' : 'No transcript: the speech model is not installed (make model).'}
+              </Text>
+            )}
+          </>
+        )}
+        {mine && (
+          <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
+            <Ticks message={consoleTicks(m)} size={15} />
+            {!m.deleted && (
+              <Menu position="bottom-end" withinPortal>
+                <Menu.Target>
+                  <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions" data-testid="console-actions">
+                    <IconDotsVertical size={12} />
+                  </ActionIcon>
+                </Menu.Target>
+                <Menu.Dropdown>
+                  <Menu.Item leftSection={<IconPencil size={14} />} disabled={busy !== null} onClick={onEdit}>
+                    Edit
+                  </Menu.Item>
+                  <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('console-delete', () => sandboxApi.operatorDeletes(m.id))} data-testid="console-delete">
+                    Delete
+                  </Menu.Item>
+                </Menu.Dropdown>
+              </Menu>
+            )}
+          </Group>
+        )}
+      </Paper>
+    </Group>
+  );
+}
+
+function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | null; onClose: () => void; busy: string | null; run: ActionProps['run'] }) {
+  const [text, setText] = useState('');
+  useEffect(() => setText(message?.text ?? ''), [message]);
+  return (
+    <Modal opened={message !== null} onClose={onClose} title="Edit the message" centered>
+      <Stack>
+        <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label="New text" />
+        <Text size="xs" c="dimmed">
+          On a Web gateway number the edit reaches the customer's WhatsApp too.
+        </Text>
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button
+            loading={busy === 'console-edit'}
+            disabled={!text.trim()}
+            onClick={async () => {
+              if (message && (await run('console-edit', () => sandboxApi.operatorEdits(message.id, text)))) onClose();
+            }}
+          >
+            Save
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+function Trace({ entries, fresh }: { entries: TraceEntry[]; fresh: Set<string> }) {
+  return (
+    <Paper withBorder radius="lg" shadow="sm" p="md" h="100%" data-testid="trace">
+      <Title order={4}>What just happened</Title>
+      <Text size="xs" c="dimmed" mb="sm">
+        Every call between WhatsApp, b24wa and Bitrix24, newest first.
+      </Text>
+      {entries.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          Nothing yet: send a message from the phone.
+        </Text>
+      ) : (
+        <ScrollArea.Autosize mah={PANE_HEIGHT} offsetScrollbars>
+          <Stack gap={10}>
+            {entries.map((t) => {
+              const hop = hopLabel(t.hop);
+              const isNew = fresh.has(traceKey(t));
+              return (
+                <Box
+                  key={traceKey(t)}
+                  pl="sm"
+                  data-testid="trace-entry"
+                  style={{
+                    borderLeft: `3px solid var(--mantine-color-${hop.color}-5)`,
+                    background: isNew ? 'var(--mantine-color-yellow-0)' : undefined,
+                    transition: 'background 600ms',
+                  }}
+                >
+                  <Group gap={6} wrap="nowrap" justify="space-between">
+                    <Group gap={4} wrap="nowrap">
+                      <Badge size="xs" variant="light" color={hop.color}>
+                        {hop.from}
+                      </Badge>
+                      <IconArrowRight size={11} />
+                      <Badge size="xs" variant="light" color={hop.color}>
+                        {hop.to}
+                      </Badge>
+                    </Group>
+                    <Text size="xs" c="dimmed" ff="monospace">
+                      {clockTime(t.at_ms)}
+                    </Text>
+                  </Group>
+                  <Text size="xs" mt={2}>
+                    {t.text}{' '}
+                    <Text span size="xs" c={t.status === 200 ? 'dimmed' : 'red'}>
+                      · {t.status || 'no answer'}
+                    </Text>
+                  </Text>
+                </Box>
+              );
+            })}
+          </Stack>
+        </ScrollArea.Autosize>
+      )}
+    </Paper>
+  );
+}

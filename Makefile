@@ -5,12 +5,18 @@ export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
 SOAK_SECS ?= 120
 
-.PHONY: soak run test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
+.PHONY: soak run sandbox test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
 ## admin web app at /admin/ (built first by `make web`).
 run: web
 	$(CARGO) run --bin b24wa -- serve
+
+## Try it without accounts: the service with a simulated Bitrix24 portal and a simulated WhatsApp
+## number (throwaway data in a temporary folder), at http://127.0.0.1:8090/admin/sandbox.
+## Voice notes get transcripts when the speech model is there (`make model`).
+sandbox: web
+	$(CARGO) run --bin b24wa -- sandbox
 
 ## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL;
 ## the admin web app's unit tests (Vitest) and its end-to-end tests in headless Chromium

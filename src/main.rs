@@ -90,7 +90,12 @@ enum UserCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load()?;
-    telemetry::init(&settings.log);
+    // The sandbox's page polls every second: its access log would drown the terminal, so it
+    // logs warnings only unless a log filter was asked for.
+    let quiet = matches!(cli.command, Some(Command::Sandbox { .. }))
+        && std::env::var_os("B24WA_LOG").is_none()
+        && std::env::var_os("RUST_LOG").is_none();
+    telemetry::init(if quiet { "warn" } else { &settings.log });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;

@@ -284,6 +284,9 @@ async fn release_leases(state: &AppState) {
             Ok(n) => tracing::info!(leases = n, "cluster: leases released"),
             Err(e) => tracing::warn!(error = %e, "cluster: leases not released; they expire"),
         }
+        if let Err(e) = c.announce_leaving().await {
+            tracing::warn!(error = %e, "cluster: other nodes not told we left");
+        }
     }
 }
 

@@ -389,3 +389,83 @@ async fn three_nodes_share_the_work_and_one_dying_loses_nothing() {
     drop(c);
     settle().await;
 }
+
+/// A node stopped with SIGTERM finishes its work and hands its leases back: the other node runs
+/// its actors at once (well within one lease life), and nothing is lost or doubled.
+#[actix_web::test]
+async fn a_stopping_node_hands_its_actors_over_at_once() {
+    let c = spawn_cluster(2, BitrixSimConfig::default(), |_, s| s.lease_ms = 10_000).await;
+    c.install().await;
+    let n = c.connect("1", "5553001").await;
+    let wa = "48720000001";
+    // Webhooks alternate between the nodes; whichever took the number's lease keeps it.
+    let mut sent = Vec::new();
+    for i in 0..10 {
+        let w = wamid(90, i);
+        assert_eq!(c.customer_writes(&n, wa, &w, &text_of(&w)).await, 200);
+        sent.push(w);
+    }
+    let owner = format!("number:{}", n.id);
+    let state = c.state_on(0).await.expect("cluster state");
+    let holder = leases(&state)
+        .get(&owner)
+        .cloned()
+        .expect("the number's lease is held");
+    let (stopping, other) = if holder == node_name(0) {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let status = c.nodes[stopping]
+        .terminate(Duration::from_secs(15))
+        .expect("the node stops within its deadline");
+    assert!(status.success(), "exit status {status}");
+    let stopped = Instant::now();
+    // With a 10 s lease, only the handed-back lease lets the other node take over this soon.
+    for i in 10..20 {
+        let w = wamid(90, i);
+        let status =
+            until_answered(|| async { c.customer_writes(&n, wa, &w, &text_of(&w)).await }).await;
+        assert_eq!(status, 200, "{w}");
+        sent.push(w);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got: Vec<String> = c
+            .b24
+            .customer_messages()
+            .into_iter()
+            .filter(|m| m.user_id == wa)
+            .map(|m| m.message_id)
+            .collect();
+        if got.len() >= sent.len() {
+            assert_eq!(got, sent, "once each, in order");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} arrived {:?} after the stop",
+            got.len(),
+            sent.len(),
+            stopped.elapsed()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let state = c.state_on(other).await.expect("cluster state");
+    assert_eq!(
+        leases(&state).get(&owner),
+        Some(&node_name(other)),
+        "the number runs on the remaining node"
+    );
+    assert_eq!(
+        state["nodes"],
+        serde_json::json!([node_name(other)]),
+        "the stopped node left"
+    );
+    eprintln!(
+        "cluster: after SIGTERM everything delivered {:?} after the stop",
+        stopped.elapsed()
+    );
+    drop(c);
+    settle().await;
+}

@@ -91,6 +91,12 @@ impl Work {
     }
 }
 
+/// How long another node is trusted as an owner's holder before Redis is asked again: short,
+/// so work stops going to a node that died (its notes are lost; the work waits in the store).
+fn remote_ttl(cluster: &cluster::Cluster) -> Duration {
+    cluster.renew_every().min(Duration::from_secs(1))
+}
+
 /// A note passed on more often than this is dropped (its work is stored; a sweep finds it).
 const MAX_HOPS: u8 = 3;
 /// Inbox items loaded at once for a dispatch in cluster mode.
@@ -142,7 +148,7 @@ impl Registry {
             return;
         }
         if let Some((node, at)) = self.remote.get(&owner) {
-            if at.elapsed() < cluster.renew_every() {
+            if at.elapsed() < remote_ttl(&cluster) {
                 let node = node.clone();
                 return self.forward(&node, owner, work, 0);
             }
@@ -396,7 +402,7 @@ impl Registry {
                         let held_elsewhere = act
                             .remote
                             .get(&owner)
-                            .is_some_and(|(_, at)| at.elapsed() < cluster.renew_every());
+                            .is_some_and(|(_, at)| at.elapsed() < remote_ttl(cluster));
                         if held_elsewhere || act.waiting.contains_key(&owner) {
                             continue;
                         }
@@ -429,6 +435,11 @@ impl Handler<Noted> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Noted, ctx: &mut Self::Context) {
         let Noted(note) = msg;
+        if let cluster::Work::Left { node } = &note.work {
+            // Its owners are free now: the next work for them takes their leases here.
+            self.remote.retain(|_, (holder, _)| holder != node);
+            return;
+        }
         let Some(owner) = Owner::parse(&note.owner) else {
             return;
         };
@@ -437,6 +448,7 @@ impl Handler<Noted> for Registry {
             cluster::Work::Dispatch { ids } => Work::Stored(ids),
             cluster::Work::Kick => Work::Kick,
             cluster::Work::Reload => Work::Reload,
+            cluster::Work::Left { .. } => return,
         };
         let holds = self
             .ctx

@@ -56,6 +56,8 @@ pub enum Work {
     Kick,
     /// Reload stored data (install, tokens, number settings changed).
     Reload,
+    /// `node` has handed its leases back and is stopping: forget it as a holder.
+    Left { node: String },
 }
 
 /// A note on the holder's channel.
@@ -131,7 +133,7 @@ impl Cluster {
             .await
             .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT * 5))??;
         let node = settings.node_id.clone().unwrap_or_else(default_node_id);
-        Ok(Some(Self {
+        let cluster = Self {
             node,
             prefix: settings.redis_prefix.clone(),
             lease: Duration::from_millis(settings.lease_ms.max(300)),
@@ -141,7 +143,10 @@ impl Cluster {
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
-        }))
+        };
+        // Listed as alive from the start, not only from the first renewal.
+        cluster.heartbeat().await?;
+        Ok(Some(cluster))
     }
 
     pub fn node(&self) -> &str {
@@ -311,6 +316,24 @@ impl Cluster {
         inv.arg(&self.node);
         let n: i64 = self.call(inv).await?;
         Ok(n as usize)
+    }
+
+    /// Tells the other live nodes this one has left (after `release_all`), so they stop
+    /// handing it work and take its actors at once.
+    pub async fn announce_leaving(&self) -> Result<(), ClusterError> {
+        let note = Note {
+            owner: String::new(),
+            work: Work::Left {
+                node: self.node.clone(),
+            },
+            hops: 0,
+        };
+        for node in self.nodes().await? {
+            if node != self.node {
+                self.send(&node, &note).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Forgets a lease locally (its actor is being stopped for another reason).

@@ -2,7 +2,7 @@
 //! the subcommand starts it (`Sandbox::start`, on port 0): a customer's message reaches the
 //! operator's chat, the operator's reply reaches the phone with its ticks going to read on both
 //! sides, an operator's delete takes it off the phone, and a voice note gets its transcript.
-//! The voice test needs `make model`.
+//! `b24wa serve` has none of `/sandbox/api/…`. The voice test needs `make model`.
 
 use std::{
     path::PathBuf,
@@ -279,4 +279,48 @@ async fn a_voice_note_reaches_the_operator_and_gets_its_transcript() {
     let phone = messages(&state, "phone");
     assert_eq!(phone[0]["kind"], "voice");
     sandbox.stopper().stop().await;
+}
+
+#[actix_web::test]
+async fn serve_has_no_sandbox_api() {
+    b24wa::telemetry::init("warn");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.host = "127.0.0.1".into();
+    settings.port = 0;
+    settings.data_dir = dir.path().to_path_buf();
+    settings.database_url = Some(format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("b24wa.db").display()
+    ));
+    settings.transcribe_model = None;
+    settings.http_workers = 1;
+    let app = b24wa::startup::Application::build(settings)
+        .await
+        .expect("app builds");
+    let url = app.public_url().to_string();
+    let stopper = app.stopper();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/sandbox/api/state"),
+        ("POST", "/sandbox/api/phone/messages"),
+        ("POST", "/sandbox/api/console/messages"),
+    ] {
+        let r = http
+            .request(method.parse().expect("method"), format!("{url}{path}"))
+            .json(&json!({"text": "hi"}))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+    // The same service answers its own routes.
+    let r = http
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status(), 200);
+    stopper.stop().await;
 }

@@ -353,6 +353,16 @@ async function sandboxScenario(page) {
   }
   await shot(page, 'conversation');
 
+  // The operator edits the answer: the phone shows the new text, marked edited.
+  await page.locator('[data-testid="console-message"][data-from="operator"]', { hasText: 'it ships today' }).locator('[data-testid="console-actions"]').click();
+  await byTestId(page, 'console-edit').click();
+  await byTestId(page, 'edit-text').fill('Yes, it ships today. Tracking follows by email.');
+  await byTestId(page, 'edit-save').click();
+  const edited = phoneMsg('business', 'Tracking follows by email');
+  await edited.waitFor({ timeout: TIMEOUT });
+  await edited.getByText('edited').waitFor({ timeout: TIMEOUT });
+  await consoleMsg('operator', 'Tracking follows by email').waitFor({ timeout: TIMEOUT });
+
   await page.locator('[data-testid="console-message"][data-from="operator"]', { hasText: 'it ships today' }).locator('[data-testid="console-actions"]').click();
   await byTestId(page, 'console-delete').click();
   await page.locator('[data-testid="phone-message"][data-from="business"][data-deleted="true"]').waitFor({ timeout: TIMEOUT });

@@ -535,7 +535,7 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
                   </ActionIcon>
                 </Menu.Target>
                 <Menu.Dropdown>
-                  <Menu.Item leftSection={<IconPencil size={14} />} disabled={busy !== null} onClick={onEdit}>
+                  <Menu.Item leftSection={<IconPencil size={14} />} disabled={busy !== null} onClick={onEdit} data-testid="console-edit">
                     Edit
                   </Menu.Item>
                   <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('console-delete', () => sandboxApi.operatorDeletes(m.id))} data-testid="console-delete">
@@ -557,7 +557,7 @@ function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | 
   return (
     <Modal opened={message !== null} onClose={onClose} title="Edit the message" centered>
       <Stack>
-        <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label="New text" />
+        <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label="New text" data-testid="edit-text" />
         <Text size="xs" c="dimmed">
           On a Web gateway number the edit reaches the customer's WhatsApp too.
         </Text>
@@ -566,6 +566,7 @@ function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | 
             Cancel
           </Button>
           <Button
+            data-testid="edit-save"
             loading={busy === 'console-edit'}
             disabled={!text.trim()}
             onClick={async () => {

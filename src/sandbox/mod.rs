@@ -121,6 +121,8 @@ impl Sandbox {
         settings.app_client_id = b24_cfg.client_id.clone();
         settings.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
         settings.transcribe_model = opts.transcribe_model.clone();
+        // One process on a throwaway SQLite database: never cluster mode.
+        settings.redis_url = None;
         // Snappy retries: the simulators answer at once.
         settings.retry_base_ms = 100;
         settings.retry_max_ms = 2_000;

@@ -58,6 +58,16 @@ pub struct Registry {
     remote: HashMap<Owner, (String, Instant)>,
     /// Cluster mode: work waiting while an owner's lease is asked for.
     waiting: HashMap<Owner, Vec<(Work, u8)>>,
+    /// Cluster mode: loads of announced inbox items, per owner held here.
+    loads: HashMap<Owner, Load>,
+}
+
+/// Announced inbox items of one owner, loaded from the store one query at a time.
+#[derive(Default)]
+struct Load {
+    busy: bool,
+    /// The newest id announced since the last load began.
+    wanted: Option<i64>,
 }
 
 /// Work for an owner's actor, wherever it lives.
@@ -111,6 +121,7 @@ impl Registry {
             transcripts,
             remote: HashMap::new(),
             waiting: HashMap::new(),
+            loads: HashMap::new(),
         }
     }
 
@@ -243,9 +254,9 @@ impl Registry {
                 }
             },
             Work::Dispatch(items) if self.ctx.cluster.is_some() => {
-                self.dispatch_stored(owner, items.iter().map(|(id, _)| *id).max(), ctx)
+                self.dispatch_stored(owner, items.iter().map(|(id, _)| *id).collect(), ctx)
             }
-            Work::Stored(ids) => self.dispatch_stored(owner, ids.into_iter().max(), ctx),
+            Work::Stored(ids) => self.dispatch_stored(owner, ids, ctx),
             Work::Dispatch(items) => match owner {
                 Owner::Portal(id) => self.portal(id, me).do_send(Route { items }),
                 Owner::Number(id) => self.number(id, me).do_send(Route { items }),
@@ -270,38 +281,57 @@ impl Registry {
         }
     }
 
-    /// Cluster mode: routes every stored, unprocessed item of `owner` up to id `max_id`, in
-    /// id order: an item stored on another node may be announced after a later one
-    /// stored here, and each chat must still see them in arrival order.
-    fn dispatch_stored(&mut self, owner: Owner, max_id: Option<i64>, ctx: &mut Context<Self>) {
-        let Some(max_id) = max_id else {
+    /// Cluster mode: routes every stored, unprocessed item of `owner` up to the newest of `ids`,
+    /// in id order: an item stored on another node may be announced after a later one stored
+    /// here, and each chat must still see them in arrival order. (All of them, not only those
+    /// newer than the last load: an operator's message is moved from its portal to its number
+    /// with the id it was stored under.) One load per owner at a time; ids announced meanwhile
+    /// are served by one more load once it is done.
+    fn dispatch_stored(&mut self, owner: Owner, ids: Vec<i64>, ctx: &mut Context<Self>) {
+        let Some(max_id) = ids.into_iter().max() else {
             return;
         };
+        let load = self.loads.entry(owner).or_default();
+        load.wanted = load.wanted.max(Some(max_id));
+        if !load.busy {
+            self.next_load(owner, ctx);
+        }
+    }
+
+    fn next_load(&mut self, owner: Owner, ctx: &mut Context<Self>) {
+        let Some(load) = self.loads.get_mut(&owner) else {
+            return;
+        };
+        let Some(max_id) = load.wanted.take() else {
+            self.loads.remove(&owner);
+            return;
+        };
+        load.busy = true;
         let services = self.ctx.clone();
         let key = owner.key();
         let fut =
             async move { inbox::unprocessed_upto(&services.db, &key, max_id, DISPATCH_PAGE).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-            let rows = match res {
-                Ok(rows) => rows,
+            match res {
+                Ok(rows) => {
+                    let items: Vec<(i64, InboxItem)> = rows
+                        .iter()
+                        .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
+                        .collect();
+                    if !items.is_empty() {
+                        let me = ctx.address();
+                        match owner {
+                            Owner::Portal(id) => act.portal(id, me).do_send(Route { items }),
+                            Owner::Number(id) => act.number(id, me).do_send(Route { items }),
+                            Owner::Transcriber => {}
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(owner = %owner.key(), error = %e, "loading stored items failed; the sweep routes them");
-                    return;
                 }
-            };
-            let items: Vec<(i64, InboxItem)> = rows
-                .iter()
-                .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
-                .collect();
-            if items.is_empty() {
-                return;
             }
-            let me = ctx.address();
-            match owner {
-                Owner::Portal(id) => act.portal(id, me).do_send(Route { items }),
-                Owner::Number(id) => act.number(id, me).do_send(Route { items }),
-                Owner::Transcriber => {}
-            }
+            act.next_load(owner, ctx);
         }));
     }
 

@@ -207,10 +207,20 @@ pub async fn unprocessed<C: ConnectionTrait>(
     before_ms: i64,
     limit: u64,
 ) -> Result<Vec<inbox::Model>, DbErr> {
+    unprocessed_page(c, owner, inbox::Column::CreatedAt.lt(before_ms), limit).await
+}
+
+/// One owner's unprocessed items that also meet `cond`, in id order, at most `limit`.
+async fn unprocessed_page<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    cond: sea_orm::sea_query::SimpleExpr,
+    limit: u64,
+) -> Result<Vec<inbox::Model>, DbErr> {
     inbox::Entity::find()
         .filter(inbox::Column::Owner.eq(owner))
         .filter(inbox::Column::Processed.eq(false))
-        .filter(inbox::Column::CreatedAt.lt(before_ms))
+        .filter(cond)
         .order_by_asc(inbox::Column::Id)
         .limit(limit)
         .all(c)
@@ -226,14 +236,7 @@ pub async fn unprocessed_upto<C: ConnectionTrait>(
     max_id: i64,
     limit: u64,
 ) -> Result<Vec<inbox::Model>, DbErr> {
-    inbox::Entity::find()
-        .filter(inbox::Column::Owner.eq(owner))
-        .filter(inbox::Column::Processed.eq(false))
-        .filter(inbox::Column::Id.lte(max_id))
-        .order_by_asc(inbox::Column::Id)
-        .limit(limit)
-        .all(c)
-        .await
+    unprocessed_page(c, owner, inbox::Column::Id.lte(max_id), limit).await
 }
 
 /// Owners that still have unprocessed items (to start their actors after a restart).
@@ -256,14 +259,7 @@ pub async fn unprocessed_after<C: ConnectionTrait>(
     after_id: i64,
     limit: u64,
 ) -> Result<Vec<inbox::Model>, DbErr> {
-    inbox::Entity::find()
-        .filter(inbox::Column::Owner.eq(owner))
-        .filter(inbox::Column::Processed.eq(false))
-        .filter(inbox::Column::Id.gt(after_id))
-        .order_by_asc(inbox::Column::Id)
-        .limit(limit)
-        .all(c)
-        .await
+    unprocessed_page(c, owner, inbox::Column::Id.gt(after_id), limit).await
 }
 
 /// Whether `owner` has at least `n` unprocessed items. Walks at most `n` entries of the

@@ -20,7 +20,9 @@ pub mod users;
 use std::time::Duration;
 
 use migration::MigratorTrait;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait,
+};
 
 pub use sea_orm::DatabaseConnection as Db;
 
@@ -85,8 +87,21 @@ pub(crate) fn inserted(res: Result<i64, DbErr>) -> Result<Option<i64>, DbErr> {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Nodes started together on one database must not migrate at once (the second fails
+        // on what the first half-created): a transaction-scoped advisory lock takes them in
+        // turn, and the later ones find nothing left to do. DDL is transactional here.
+        let txn = db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+        migration::Migrator::up(&txn, None).await?;
+        return txn.commit().await;
+    }
     migration::Migrator::up(db, None).await
 }
+
+/// The PostgreSQL advisory lock key held while migrating ("b24w" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6232_3477;
 
 /// A store failure; callers map it to their own boundary error.
 #[derive(Debug, thiserror::Error)]

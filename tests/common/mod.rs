@@ -120,7 +120,7 @@ pub struct Number {
     pub display_phone: String,
 }
 
-async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
         Backend::Postgres => {

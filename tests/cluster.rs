@@ -472,3 +472,34 @@ async fn a_stopping_node_hands_its_actors_over_at_once() {
     drop(c);
     settle().await;
 }
+
+/// Failed logins count across the cluster: guesses spread over the nodes hit the same limit as
+/// on one node (per-node counting would allow the limit once per node).
+#[actix_web::test]
+async fn failed_logins_are_limited_across_nodes() {
+    let c = spawn_cluster(2, BitrixSimConfig::default(), |_, s| {
+        s.login_max_failures_per_account = 5;
+        s.login_max_failures_per_ip = 1_000;
+    })
+    .await;
+    let attempt = |node: usize| {
+        let c = &c;
+        async move {
+            c.http
+                .post(format!("{}/api/v1/auth/login", c.nodes[node].node_url()))
+                .json(&serde_json::json!({"email": "guess@example.com", "password": "not-the-password"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(i % 2).await, 401, "attempt {i} on node-{}", i % 2);
+    }
+    // Each node has seen fewer than five: only a shared count refuses these.
+    assert_eq!(attempt(0).await, 429, "sixth attempt on node-0");
+    assert_eq!(attempt(1).await, 429, "sixth attempt on node-1");
+    drop(c);
+    settle().await;
+}

@@ -106,6 +106,28 @@ end
 return n
 "#;
 
+// Count a login attempt against fixed windows shared by every node. KEYS[1] the account's
+// counter, KEYS[2] the client IP's (may be absent); ARGV[1] per-account limit, ARGV[2] per-IP
+// limit, ARGV[3] window in ms. {1, 0}: counted; {0, ms}: over a limit, wait ms (nothing counted).
+const LOGIN_BEGIN: &str = r#"
+local a = tonumber(redis.call('GET', KEYS[1]) or '0')
+if a >= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
+if KEYS[2] then
+  local i = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if i >= tonumber(ARGV[2]) then return {0, redis.call('PTTL', KEYS[2])} end
+  if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {1, 0}
+"#;
+
+// A login succeeded: the account starts afresh, the IP's attempt is taken back.
+const LOGIN_SUCCEEDED: &str = r#"
+redis.call('DEL', KEYS[1])
+if KEYS[2] and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 1
+"#;
+
 pub struct Cluster {
     node: String,
     prefix: String,
@@ -117,6 +139,8 @@ pub struct Cluster {
     acquire: Script,
     renew: Script,
     release: Script,
+    login_begin: Script,
+    login_succeeded: Script,
 }
 
 /// How long any one Redis call may take before the caller treats Redis as down.
@@ -143,6 +167,8 @@ impl Cluster {
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
+            login_begin: Script::new(LOGIN_BEGIN),
+            login_succeeded: Script::new(LOGIN_SUCCEEDED),
         };
         // Listed as alive from the start, not only from the first renewal.
         cluster.heartbeat().await?;
@@ -333,6 +359,57 @@ impl Cluster {
                 self.send(&node, &note).await?;
             }
         }
+        Ok(())
+    }
+
+    /// The login limiter's keys: the account (hashed: no e-mail addresses in Redis) and the
+    /// client IP.
+    fn login_keys(&self, account: &str, ip: Option<std::net::IpAddr>) -> Vec<String> {
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(account.as_bytes()));
+        let mut keys = vec![format!("{}:login:account:{digest}", self.prefix)];
+        if let Some(ip) = ip {
+            keys.push(format!("{}:login:ip:{ip}", self.prefix));
+        }
+        keys
+    }
+
+    /// Counts a login attempt in windows every node shares (`Err(wait)`: over a limit, nothing
+    /// counted).
+    pub async fn login_begin(
+        &self,
+        account: &str,
+        ip: Option<std::net::IpAddr>,
+        per_account: u32,
+        per_ip: u32,
+        window: Duration,
+    ) -> Result<Result<(), Duration>, ClusterError> {
+        let mut inv = self.login_begin.prepare_invoke();
+        for k in self.login_keys(account, ip) {
+            inv.key(k);
+        }
+        inv.arg(per_account)
+            .arg(per_ip)
+            .arg(window.as_millis().max(1) as u64);
+        let (ok, wait_ms): (i64, i64) = self.call(inv).await?;
+        Ok(if ok == 1 {
+            Ok(())
+        } else {
+            Err(Duration::from_millis(wait_ms.max(1000) as u64))
+        })
+    }
+
+    /// A login succeeded (see `login_begin`).
+    pub async fn login_succeeded(
+        &self,
+        account: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), ClusterError> {
+        let mut inv = self.login_succeeded.prepare_invoke();
+        for k in self.login_keys(account, ip) {
+            inv.key(k);
+        }
+        let _: i64 = self.call(inv).await?;
         Ok(())
     }
 

@@ -414,6 +414,15 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ("B24WA_SHUTDOWN_SECS", s.shutdown_secs.to_string()),
         ("B24WA_DEBUG_FAULTS", s.debug_faults.to_string()),
         ("B24WA_HTTP_WORKERS", s.http_workers.to_string()),
+        (
+            "B24WA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            s.login_max_failures_per_account.to_string(),
+        ),
+        (
+            "B24WA_LOGIN_MAX_FAILURES_PER_IP",
+            s.login_max_failures_per_ip.to_string(),
+        ),
+        ("B24WA_LOGIN_WINDOW_SECS", s.login_window_secs.to_string()),
         ("B24WA_LOG", s.log.clone()),
         ("B24WA_MEDIA_URL_TTL_SECS", s.media_url_ttl_secs.to_string()),
         ("B24WA_PUBLIC_RATE_PER_IP", s.public_rate_per_ip.to_string()),

@@ -367,8 +367,9 @@ struct Counters {
     ips: HashMap<IpAddr, Window>,
 }
 
-/// In-memory fixed windows of failed logins per account and per IP, for one node (issue 8
-/// moves them to Redis for several). An attempt is counted when it starts, so parallel guesses
+/// In-memory fixed windows of failed logins per account and per IP, for one node (in cluster
+/// mode the same windows are kept in Redis, `Cluster::login_begin`, and this one only stands in
+/// while Redis does not answer). An attempt is counted when it starts, so parallel guesses
 /// cannot exceed the limit; a success takes it back and resets the account.
 pub struct LoginLimiter {
     limits: LoginLimits,
@@ -381,6 +382,10 @@ impl LoginLimiter {
             limits,
             counters: Mutex::new(Counters::default()),
         }
+    }
+
+    pub fn limits(&self) -> LoginLimits {
+        self.limits
     }
 
     /// Counts an attempt for `account` from `ip`, or says how long to wait when either is over

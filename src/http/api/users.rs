@@ -164,7 +164,7 @@ pub async fn login(
     let email = users::normalize_email(&email);
     let account: String = email.chars().take(MAX_EMAIL).collect();
     let ip = state.limits.client_ip(&req);
-    if let Err(wait) = state.jwt.logins().begin(&account, ip) {
+    if let Err(wait) = login_begin(&state, &account, ip).await {
         tracing::warn!(ip = ?ip, "login refused: too many failed attempts");
         return Err(ApiError::RateLimited {
             message: "too many failed logins; try again later".into(),
@@ -192,10 +192,42 @@ pub async fn login(
         .role
         .parse()
         .map_err(|e: String| ApiError::Internal(format!("user {}: {e}", user.id)))?;
-    state.jwt.logins().succeeded(&account, ip);
+    login_succeeded(&state, &account, ip).await;
     users::touch_login(&state.ctx.db, user.id).await?;
     tracing::info!(user = user.id, role = %role, "login");
     session_answer(&state, &user, role)
+}
+
+/// Counts a login attempt: in Redis when clustered (every node sees the same windows), else
+/// (or while Redis does not answer) in this node's memory.
+async fn login_begin(
+    state: &AppState,
+    account: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), std::time::Duration> {
+    let local = state.jwt.logins();
+    if let Some(cluster) = &state.ctx.cluster {
+        let l = local.limits();
+        match cluster
+            .login_begin(account, ip, l.per_account, l.per_ip, l.window)
+            .await
+        {
+            Ok(verdict) => return verdict,
+            Err(e) => {
+                tracing::warn!(error = %e, "login limits: Redis did not answer; counting on this node")
+            }
+        }
+    }
+    local.begin(account, ip)
+}
+
+async fn login_succeeded(state: &AppState, account: &str, ip: Option<std::net::IpAddr>) {
+    if let Some(cluster) = &state.ctx.cluster {
+        if let Err(e) = cluster.login_succeeded(account, ip).await {
+            tracing::warn!(error = %e, "login limits: Redis did not answer");
+        }
+    }
+    state.jwt.logins().succeeded(account, ip);
 }
 
 #[derive(Deserialize, ToSchema)]

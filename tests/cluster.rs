@@ -503,3 +503,119 @@ async fn failed_logins_are_limited_across_nodes() {
     drop(c);
     settle().await;
 }
+
+/// A Redis server of the test's own on `port` (the machine's `redis-server`), killed on drop.
+struct OwnRedis(std::process::Child);
+
+impl OwnRedis {
+    async fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (see .ci/run)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not listen");
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self(child)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Redis goes away for a while: webhooks are still accepted (stored), nodes stop running work
+/// they can no longer prove they own, say they are not ready; once Redis is back (empty: it
+/// keeps nothing), leases are taken again and everything arrives once, in order.
+#[actix_web::test]
+async fn a_redis_outage_delays_messages_and_loses_none() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let redis = OwnRedis::start(port).await;
+    let url = format!("redis://127.0.0.1:{port}/");
+    let c = spawn_cluster(2, BitrixSimConfig::default(), |_, s| {
+        s.redis_url = Some(secrecy::SecretString::from(url.clone()));
+        s.lease_ms = 1_500;
+    })
+    .await;
+    c.install().await;
+    let n = c.connect("1", "5554001").await;
+    let wa = "48730000001";
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        let w = wamid(70, i);
+        assert_eq!(c.customer_writes(&n, wa, &w, &text_of(&w)).await, 200);
+        sent.push(w);
+    }
+    drop(redis);
+    // Past a lease life without Redis no node may still be running the number.
+    actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
+    let before = c
+        .b24
+        .customer_messages()
+        .into_iter()
+        .filter(|m| m.user_id == wa)
+        .count();
+    for i in 5..10 {
+        let w = wamid(70, i);
+        let status =
+            until_answered(|| async { c.customer_writes(&n, wa, &w, &text_of(&w)).await }).await;
+        assert_eq!(status, 200, "{w} accepted while Redis is down");
+        sent.push(w);
+    }
+    let not_ready = c
+        .http
+        .get(format!("{}/readyz", c.nodes[0].node_url()))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(not_ready, 503, "ready without Redis");
+    actix_web::rt::time::sleep(Duration::from_millis(1_500)).await;
+    let during = c
+        .b24
+        .customer_messages()
+        .into_iter()
+        .filter(|m| m.user_id == wa)
+        .count();
+    assert_eq!(
+        during, before,
+        "a message was relayed while no node could hold the number's lease"
+    );
+    let _redis = OwnRedis::start(port).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got: Vec<String> = c
+            .b24
+            .customer_messages()
+            .into_iter()
+            .filter(|m| m.user_id == wa)
+            .map(|m| m.message_id)
+            .collect();
+        if got.len() >= sent.len() {
+            assert_eq!(got, sent, "once each, in order");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} arrived after Redis came back",
+            got.len(),
+            sent.len()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "cluster: {before} of 10 delivered before the leases lapsed; the rest waited for Redis"
+    );
+    drop(c);
+    settle().await;
+}

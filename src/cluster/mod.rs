@@ -21,7 +21,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use redis::{aio::ConnectionManager, Script};
+use redis::{aio::MultiplexedConnection, Script};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +133,9 @@ pub struct Cluster {
     prefix: String,
     lease: Duration,
     client: redis::Client,
-    conn: ConnectionManager,
+    /// One multiplexed connection, dropped on any failure and opened again by the next call
+    /// (a connection manager that gave up during an outage never came back in tests).
+    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// Owner key → until when (this node's clock) it may run that owner's work.
     held: Mutex<HashMap<String, Instant>>,
     acquire: Script,
@@ -153,16 +155,13 @@ impl Cluster {
             return Ok(None);
         };
         let client = redis::Client::open(url.expose_secret())?;
-        let conn = tokio::time::timeout(CALL_TIMEOUT * 5, ConnectionManager::new(client.clone()))
-            .await
-            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT * 5))??;
         let node = settings.node_id.clone().unwrap_or_else(default_node_id);
         let cluster = Self {
             node,
             prefix: settings.redis_prefix.clone(),
             lease: Duration::from_millis(settings.lease_ms.max(300)),
             client,
-            conn,
+            conn: tokio::sync::Mutex::new(None),
             held: Mutex::new(HashMap::new()),
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
@@ -227,15 +226,47 @@ impl Cluster {
         sent + self.lease - self.lease / 4
     }
 
+    /// The shared connection, opened if there is none.
+    async fn connection(&self) -> Result<MultiplexedConnection, ClusterError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = tokio::time::timeout(CALL_TIMEOUT, self.client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs one request with the time limit; any failure drops the connection so the next
+    /// request opens a fresh one.
+    async fn run<T, F, Fut>(&self, request: F) -> Result<T, ClusterError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection().await?;
+        let res = match tokio::time::timeout(CALL_TIMEOUT, request(conn)).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => ClusterError::Redis(e),
+            Err(_) => ClusterError::Timeout(CALL_TIMEOUT),
+        };
+        *self.conn.lock().await = None;
+        Err(res)
+    }
+
     async fn call<T: redis::FromRedisValue>(
         &self,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, ClusterError> {
-        let mut conn = self.conn.clone();
-        tokio::time::timeout(CALL_TIMEOUT, inv.invoke_async(&mut conn))
+        self.run(|mut c| async move { inv.invoke_async(&mut c).await })
             .await
-            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))?
-            .map_err(ClusterError::from)
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, ClusterError> {
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
     }
 
     /// Takes `owner`'s lease if nobody holds it (or keeps it if this node does).
@@ -310,17 +341,13 @@ impl Cluster {
     }
 
     async fn heartbeat(&self) -> Result<(), ClusterError> {
-        let mut conn = self.conn.clone();
         let cmd = redis::cmd("SET")
             .arg(self.node_key(&self.node))
             .arg(1)
             .arg("PX")
             .arg(self.lease.as_millis() as u64)
             .to_owned();
-        tokio::time::timeout(CALL_TIMEOUT, cmd.query_async::<()>(&mut conn))
-            .await
-            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
-        Ok(())
+        self.query::<()>(cmd).await
     }
 
     /// Gives up every lease this node holds (graceful stop), so others take over at once.
@@ -329,9 +356,8 @@ impl Cluster {
             let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
             held.drain().map(|(k, _)| k).collect()
         };
-        let mut conn = self.conn.clone();
         let del = redis::cmd("DEL").arg(self.node_key(&self.node)).to_owned();
-        let _ = tokio::time::timeout(CALL_TIMEOUT, del.query_async::<i64>(&mut conn)).await;
+        let _ = self.query::<i64>(del).await;
         if owners.is_empty() {
             return Ok(0);
         }
@@ -425,14 +451,11 @@ impl Cluster {
     /// the holder's sweep of stored work.
     pub async fn send(&self, node: &str, note: &Note) -> Result<(), ClusterError> {
         let payload = serde_json::to_string(note)?;
-        let mut conn = self.conn.clone();
         let cmd = redis::cmd("PUBLISH")
             .arg(self.channel(node))
             .arg(payload)
             .to_owned();
-        tokio::time::timeout(CALL_TIMEOUT, cmd.query_async::<i64>(&mut conn))
-            .await
-            .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        self.query::<i64>(cmd).await?;
         Ok(())
     }
 
@@ -486,9 +509,8 @@ impl Cluster {
     pub async fn leases(&self) -> Result<Vec<(String, String)>, ClusterError> {
         let keys = self.scan(&format!("{}:lease:*", self.prefix)).await?;
         let mut out = Vec::new();
-        let mut conn = self.conn.clone();
         for key in keys {
-            let who: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+            let who: Option<String> = self.query(redis::cmd("GET").arg(&key).to_owned()).await?;
             if let (Some(owner), Some(who)) = (self.owner_of_key(&key), who) {
                 out.push((owner.to_string(), who));
             }
@@ -511,17 +533,19 @@ impl Cluster {
     }
 
     async fn scan(&self, pattern: &str) -> Result<Vec<String>, ClusterError> {
-        let mut conn = self.conn.clone();
         let mut cursor: u64 = 0;
         let mut keys = Vec::new();
         loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
+            let (next, batch): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(500)
+                        .to_owned(),
+                )
                 .await?;
             keys.extend(batch);
             if next == 0 {
@@ -534,13 +558,7 @@ impl Cluster {
 
     /// Redis answers PING (readiness).
     pub async fn ping(&self) -> Result<(), ClusterError> {
-        let mut conn = self.conn.clone();
-        tokio::time::timeout(
-            CALL_TIMEOUT,
-            redis::cmd("PING").query_async::<String>(&mut conn),
-        )
-        .await
-        .map_err(|_| ClusterError::Timeout(CALL_TIMEOUT))??;
+        self.query::<String>(redis::cmd("PING")).await?;
         Ok(())
     }
 }

@@ -393,6 +393,38 @@ async fn three_nodes_share_the_work_and_one_dying_loses_nothing() {
     settle().await;
 }
 
+/// Waits (at most `within`) until every one of `sent` has reached Bitrix24 from customer `wa`,
+/// then checks each arrived once and in order.
+async fn arrive_once_in_order(
+    c: &ProcessCluster,
+    wa: &str,
+    sent: &[String],
+    within: Duration,
+    when: &str,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let got: Vec<String> = c
+            .b24
+            .customer_messages()
+            .into_iter()
+            .filter(|m| m.user_id == wa)
+            .map(|m| m.message_id)
+            .collect();
+        if got.len() >= sent.len() {
+            assert_eq!(got, sent, "once each, in order");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} arrived {within:?} {when}",
+            got.len(),
+            sent.len()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A node stopped with SIGTERM finishes its work and hands its leases back: the other node runs
 /// its actors at once (well within one lease life), and nothing is lost or doubled.
 #[actix_web::test]
@@ -432,28 +464,7 @@ async fn a_stopping_node_hands_its_actors_over_at_once() {
         assert_eq!(status, 200, "{w}");
         sent.push(w);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let got: Vec<String> = c
-            .b24
-            .customer_messages()
-            .into_iter()
-            .filter(|m| m.user_id == wa)
-            .map(|m| m.message_id)
-            .collect();
-        if got.len() >= sent.len() {
-            assert_eq!(got, sent, "once each, in order");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} arrived {:?} after the stop",
-            got.len(),
-            sent.len(),
-            stopped.elapsed()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    arrive_once_in_order(&c, wa, &sent, Duration::from_secs(5), "after the stop").await;
     let state = c.state_on(other).await.expect("cluster state");
     assert_eq!(
         leases(&state).get(&owner),
@@ -592,27 +603,14 @@ async fn a_redis_outage_delays_messages_and_loses_none() {
         "a message was relayed while no node could hold the number's lease"
     );
     let _redis = OwnRedis::start(port).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let got: Vec<String> = c
-            .b24
-            .customer_messages()
-            .into_iter()
-            .filter(|m| m.user_id == wa)
-            .map(|m| m.message_id)
-            .collect();
-        if got.len() >= sent.len() {
-            assert_eq!(got, sent, "once each, in order");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} arrived after Redis came back",
-            got.len(),
-            sent.len()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    arrive_once_in_order(
+        &c,
+        wa,
+        &sent,
+        Duration::from_secs(20),
+        "after Redis came back",
+    )
+    .await;
     eprintln!(
         "cluster: {before} of 10 delivered before the leases lapsed; the rest waited for Redis"
     );

@@ -103,9 +103,7 @@ impl Work {
 
 /// How long another node is trusted as an owner's holder before Redis is asked again: short,
 /// so work stops going to a node that died (its notes are lost; the work waits in the store).
-fn remote_ttl(cluster: &cluster::Cluster) -> Duration {
-    cluster.renew_every().min(Duration::from_secs(1))
-}
+const REMOTE_TTL: Duration = Duration::from_secs(1);
 
 /// A note passed on more often than this is dropped (its work is stored; a sweep finds it).
 const MAX_HOPS: u8 = 3;
@@ -158,13 +156,19 @@ impl Registry {
             // No new leases while stopping (ours are being handed back); the work is stored.
             return;
         }
-        if let Some((node, at)) = self.remote.get(&owner) {
-            if at.elapsed() < remote_ttl(&cluster) {
-                let node = node.clone();
-                return self.forward(&node, owner, work, 0);
-            }
+        if let Some(node) = self.held_elsewhere(owner, &cluster) {
+            return self.forward(&node, owner, work, 0);
         }
         self.wait_for_lease(owner, work, 0, ctx);
+    }
+
+    /// The node known (recently enough) to hold `owner`'s lease, if another one does.
+    fn held_elsewhere(&self, owner: Owner, cluster: &cluster::Cluster) -> Option<String> {
+        let ttl = cluster.renew_every().min(REMOTE_TTL);
+        self.remote
+            .get(&owner)
+            .filter(|(_, at)| at.elapsed() < ttl)
+            .map(|(node, _)| node.clone())
     }
 
     fn wait_for_lease(&mut self, owner: Owner, work: Work, hops: u8, ctx: &mut Context<Self>) {
@@ -429,11 +433,9 @@ impl Registry {
                         continue;
                     }
                     if let Some(cluster) = &act.ctx.cluster {
-                        let held_elsewhere = act
-                            .remote
-                            .get(&owner)
-                            .is_some_and(|(_, at)| at.elapsed() < remote_ttl(cluster));
-                        if held_elsewhere || act.waiting.contains_key(&owner) {
+                        if act.held_elsewhere(owner, cluster).is_some()
+                            || act.waiting.contains_key(&owner)
+                        {
                             continue;
                         }
                     }

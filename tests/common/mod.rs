@@ -557,29 +557,41 @@ pub async fn spawn_process_with_env(
     settings.log = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
     tweak(&mut settings);
     let url = format!("http://{}:{}", settings.host, settings.port);
-    let app = ProcessApp {
-        port: settings.port,
-        env: settings_env(&settings)
-            .into_iter()
-            .chain(
-                extra_env
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string())),
-            )
-            .collect(),
-        log_path: dir.path().join("b24wa.log"),
-        settings,
-        peers: Peers::new(url, b24, graph),
-        child: Mutex::new(None),
-        starts: Mutex::new(0),
-        dir,
-        cpu: None,
-    };
-    app.start().await;
-    app
+    let env = settings_env(&settings)
+        .into_iter()
+        .chain(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .collect();
+    ProcessApp::launch(settings, env, Peers::new(url, b24, graph), dir, None).await
 }
 
 impl ProcessApp {
+    /// The binary configured by `env` (logging into `dir`), started and answering.
+    async fn launch(
+        settings: Settings,
+        env: Vec<(String, String)>,
+        peers: Peers,
+        dir: tempfile::TempDir,
+        cpu: Option<usize>,
+    ) -> Self {
+        let app = ProcessApp {
+            port: settings.port,
+            env,
+            log_path: dir.path().join("b24wa.log"),
+            settings,
+            peers,
+            child: Mutex::new(None),
+            starts: Mutex::new(0),
+            dir,
+            cpu,
+        };
+        app.start().await;
+        app
+    }
+
     /// Starts the binary and waits until `/healthz` answers.
     async fn start(&self) {
         let n = {
@@ -785,19 +797,10 @@ pub async fn spawn_cluster_pinned(
         s.node_id = Some(format!("node-{i}"));
         tweak(i, &mut s);
         let node_dir = tempfile::tempdir().expect("tempdir");
-        let app = ProcessApp {
-            port: *port,
-            env: settings_env(&s),
-            log_path: node_dir.path().join("b24wa.log"),
-            settings: s,
-            peers: Peers::new(balancer.url.clone(), b24.clone(), graph.clone()),
-            child: Mutex::new(None),
-            starts: Mutex::new(0),
-            dir: node_dir,
-            cpu: pin.then_some(i % cores),
-        };
-        app.start().await;
-        nodes.push(app);
+        let env = settings_env(&s);
+        let peers = Peers::new(balancer.url.clone(), b24.clone(), graph.clone());
+        let cpu = pin.then_some(i % cores);
+        nodes.push(ProcessApp::launch(s, env, peers, node_dir, cpu).await);
     }
     ProcessCluster {
         nodes,

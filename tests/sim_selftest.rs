@@ -602,6 +602,12 @@ async fn graph_send_answers_wamid_and_posts_signed_statuses() {
         statuses.push(st["status"].as_str().expect("status").to_string());
     }
     assert_eq!(statuses, vec!["sent", "delivered"]);
+    // The sim records a delivery once it has the receiver's answer, a moment after the
+    // receiver has recorded the hit.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while g.webhook_deliveries().len() < 2 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(g.webhook_deliveries().len(), 2);
 
     // mark as read

@@ -5,25 +5,36 @@ export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
 SOAK_SECS ?= 120
 
-.PHONY: soak run sandbox test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
+.PHONY: deps-run deps-test soak run sandbox test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
+
+## What the machine needs (scripts/deps.sh holds the one list): installs missing Debian packages
+## (apt-get as root, else sudo), or stops before compiling and names them. A no-op when all is there.
+deps-run:
+	@scripts/deps.sh run
+deps-test:
+	@scripts/deps.sh test
 
 ## Build and start the service on the embedded default (SQLite under ./data, no Redis), with the
-## admin web app at /admin/ (built first by `make web`).
-run: web
+## admin web app at /admin/ and the speech model for voice-note transcripts (each fetched or built
+## once, a no-op afterwards).
+run: deps-run
+	@$(MAKE) --no-print-directory model web
 	$(CARGO) run --bin b24wa -- serve
 
 ## Try it without accounts: the service with a simulated Bitrix24 portal and a simulated WhatsApp
 ## number (throwaway data in a temporary folder), at http://127.0.0.1:8090/admin/sandbox.
 ## Voice notes get transcripts when the speech model is there (`make model`).
-sandbox: web
+sandbox: deps-run
+	@$(MAKE) --no-print-directory web
 	$(CARGO) run --bin b24wa -- sandbox
 
 ## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL;
 ## the admin web app's unit tests (Vitest) and its end-to-end tests in headless Chromium
-## (tests/admin_web.rs: needs /usr/bin/chromium, which .ci/run installs).
+## (tests/admin_web.rs, in Debian's Chromium). Installs what the tests need first (deps-test).
 # cargo-nextest (one process per test, hung tests are killed: .config/nextest.toml) when present.
 # The voice tests need the speech model: `make model` fetches it once (a no-op afterwards).
-test: model web web-test
+test: deps-test
+	@$(MAKE) --no-print-directory model web web-test
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -35,9 +46,11 @@ test: model web web-test
 soak:
 	B24WA_SOAK_SECS=$(SOAK_SECS) $(CARGO) nextest run --test soak --no-capture --no-fail-fast
 
-## The benchmarks: relay (PostgreSQL and SQLite, against the simulators), then transcription;
+## The benchmarks: the machine check (scripts/deps.sh with nothing to do), relay (PostgreSQL and
+## SQLite, against the simulators), then transcription;
 ## each prints `bench <name> <value> <unit>` lines.
 bench:
+	@scripts/bench/deps_check.sh
 	$(CARGO) bench --bench relay
 	@$(MAKE) --no-print-directory bench-transcribe
 

@@ -48,8 +48,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // (SQLITE_BUSY_SNAPSHOT) if another writer got in first; one connection serialises all
         // access instead. PostgreSQL is the choice when one connection is not enough.
         opts.max_connections(1).min_connections(1);
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        // Any file URL creates its database on first use (sqlx's default is to fail with "unable
+        // to open database file"), unless the URL asks for a mode of its own (`mode=ro`, …).
+        let create = !url.contains("mode=");
+        opts.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(create)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
         });
@@ -132,4 +136,28 @@ pub(crate) fn contains_ci<C: sea_orm::ColumnTrait>(
     }
     pattern.push('%');
     Expr::expr(Func::lower(col.into_simple_expr())).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `sqlite://` URL for a file that does not exist yet (no `?mode=rwc`) creates it, folder
+    /// and all; one that asks for its own mode keeps it.
+    #[tokio::test]
+    async fn a_sqlite_url_creates_its_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for url in [
+            format!("sqlite://{}/a/fresh.db", dir.path().display()),
+            format!("sqlite:{}/b/fresh.db", dir.path().display()),
+        ] {
+            let db = connect(&url).await.expect("connects and creates");
+            migrate(&db).await.expect("migrates");
+            drop(db);
+            let path = sqlite_path(&url).expect("a file path");
+            assert!(std::path::Path::new(&path).is_file(), "{path} created");
+        }
+        let ro = format!("sqlite://{}/c/absent.db?mode=ro", dir.path().display());
+        assert!(connect(&ro).await.is_err(), "mode=ro does not create");
+    }
 }

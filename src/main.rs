@@ -1,4 +1,4 @@
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -95,12 +95,21 @@ async fn main() -> anyhow::Result<()> {
     let quiet = matches!(cli.command, Some(Command::Sandbox { .. }))
         && std::env::var_os("B24WA_LOG").is_none()
         && std::env::var_os("RUST_LOG").is_none();
-    telemetry::init(if quiet { "warn" } else { &settings.log });
+    // The service and the sandbox log to standard output; one-shot commands to standard error.
+    let output = match cli.command {
+        None | Some(Command::Serve) | Some(Command::Sandbox { .. }) => telemetry::Output::Stdout,
+        Some(_) => telemetry::Output::Stderr,
+    };
+    telemetry::init_to(if quiet { "warn" } else { &settings.log }, output);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), public_url = %app.public_url(), "b24wa listening");
             println!("b24wa listening on {}", app.public_url());
+            println!("  admin app: {}/admin/", app.public_url());
+            if app.has_no_users().await? {
+                println!("{}", first_user_hint());
+            }
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
@@ -136,6 +145,20 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command } => user_command(&settings, command).await?,
     }
     Ok(())
+}
+
+/// What a person who has just started the service for the first time needs to log in.
+fn first_user_hint() -> String {
+    // The program as it was started (`target/debug/b24wa` under `make run`), so the command can
+    // be pasted as it is from the same folder.
+    let me = std::env::args()
+        .next()
+        .unwrap_or_else(|| "b24wa".to_string());
+    format!(
+        "  no users yet: create the first administrator from this folder, in another terminal:\n\
+         \x20   {me} user create --email you@example.com --role support\n\
+         \x20 it asks for a password (12 characters or more); then log in to the admin app with them."
+    )
 }
 
 async fn sandbox_command(
@@ -275,13 +298,19 @@ fn read_password() -> anyhow::Result<SecretString> {
         return Ok(SecretString::from(p));
     }
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Password (at least 12 characters; it is shown as you type): ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    let password = if stdin.is_terminal() {
+        // Not echoed, and asked twice: a typo would lock the first administrator out.
+        let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+        let again = rpassword::prompt_password("The same password again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was created");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
     if password.is_empty() {
         anyhow::bail!(
             "no password: give it on standard input or in B24WA_USER_PASSWORD (never as an argument)"

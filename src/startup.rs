@@ -228,6 +228,11 @@ impl Application {
         self.port
     }
 
+    /// Whether nobody can log in to the admin app yet (a first start).
+    pub async fn has_no_users(&self) -> Result<bool, sea_orm::DbErr> {
+        Ok(store::users::count(&self.state.ctx.db).await? == 0)
+    }
+
     pub fn public_url(&self) -> &str {
         &self.state.ctx.public_url
     }

@@ -4,7 +4,7 @@
 use entity::users;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, SqlErr,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
 };
 
 use super::now_ms;
@@ -69,6 +69,11 @@ pub async fn find_by_email<C: ConnectionTrait>(
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<users::Model>, DbErr> {
     users::Entity::find_by_id(id).one(c).await
+}
+
+/// How many users there are (none on a first start).
+pub async fn count<C: ConnectionTrait>(c: &C) -> Result<u64, DbErr> {
+    users::Entity::find().count(c).await
 }
 
 pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<users::Model>, DbErr> {

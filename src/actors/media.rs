@@ -34,12 +34,19 @@ enum Outcome {
 
 /// The public URL of a stored file (Bitrix24 and the gateway fetch it without our auth).
 pub fn public_url(services: &Ctx, m: &entity::media::Model) -> String {
-    format!(
-        "{}/media/{}/{}",
-        services.public_url.trim_end_matches('/'),
-        m.token,
-        url::form_urlencoded::byte_serialize(m.file_name.as_bytes()).collect::<String>()
-    )
+    let base = services.public_url.trim_end_matches('/');
+    // The name as a percent-encoded path segment (`Счёт №1.pdf` stays readable once decoded).
+    match url::Url::parse(&format!("{base}/media/")) {
+        Ok(mut u) => {
+            if let Ok(mut path) = u.path_segments_mut() {
+                path.pop_if_empty().push(&m.token).push(&m.file_name);
+            }
+            u.to_string()
+        }
+        // A public URL that does not parse: the name is left out (the token alone finds the
+        // file), rather than writing it unencoded.
+        Err(_) => format!("{base}/media/{}/file", m.token),
+    }
 }
 
 fn graph_failure(e: GraphError, what: &str) -> Result<Outcome, MediaFailure> {

@@ -41,8 +41,34 @@ pub async fn serve(
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header(header::ContentDisposition {
             disposition: header::DispositionType::Attachment,
-            parameters: vec![header::DispositionParam::Filename(m.file_name.clone())],
+            parameters: disposition_names(&m.file_name),
         })
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(SizedStream::new(m.size.max(0) as u64, stream)))
+}
+
+/// `filename=` for old clients (ASCII: other characters as `_`) and, when the name is not plain
+/// ASCII, `filename*=UTF-8''…` (RFC 6266), which browsers and Bitrix24 prefer.
+fn disposition_names(name: &str) -> Vec<header::DispositionParam> {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut params = vec![header::DispositionParam::Filename(ascii)];
+    if !name.is_ascii() {
+        params.push(header::DispositionParam::FilenameExt(
+            header::ExtendedValue {
+                charset: header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: name.as_bytes().to_vec(),
+            },
+        ));
+    }
+    params
 }

@@ -81,20 +81,46 @@ pub fn mime_from_name(name: &str) -> String {
         .to_string()
 }
 
-/// Makes a file name safe for a URL path segment and a Content-Disposition header.
+/// A file name as people wrote it, made safe to store and to offer as a download: path
+/// separators, characters Windows refuses in names, control and invisible formatting characters
+/// (a right-to-left override can make `gpj.exe` read as `exe.jpg`) become `_`; runs of whitespace
+/// one space; no leading dot; 120 characters at most, keeping the extension. Letters, digits,
+/// spaces, `№`, emoji and other symbols stay (URLs percent-encode the name; see
+/// `actors::media::public_url`).
 pub fn safe_name(name: &str) -> String {
-    let cleaned: String = name
+    const MAX: usize = 120;
+    let mapped: String = name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
+            if c.is_control()
+                || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                // Not U+200D, the zero-width joiner that holds emoji sequences together.
+                || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200E}' | '\u{200F}'
+                    | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+            {
                 '_'
+            } else {
+                c
             }
         })
-        .take(120)
         .collect();
-    let cleaned = cleaned.trim_start_matches('.').to_string();
+    let spaced = mapped.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cleaned = spaced.trim_start_matches(['.', ' ']);
+    let cleaned = if cleaned.chars().count() > MAX {
+        // Keep the extension (up to 10 characters), cut the stem.
+        match cleaned.rsplit_once('.') {
+            Some((stem, ext)) if !ext.is_empty() && ext.chars().count() <= 10 => {
+                let keep = MAX - ext.chars().count() - 1;
+                format!(
+                    "{}.{ext}",
+                    stem.chars().take(keep).collect::<String>().trim_end()
+                )
+            }
+            _ => cleaned.chars().take(MAX).collect(),
+        }
+    } else {
+        cleaned.to_string()
+    };
     if cleaned.is_empty() {
         "file".into()
     } else {
@@ -118,8 +144,22 @@ mod tests {
             "voice-wamidABc.ogg"
         );
         assert_eq!(mime_from_name("price.pdf"), "application/pdf");
-        assert_eq!(safe_name("../../etc/pass wd"), "_.._etc_pass_wd");
-        assert_eq!(safe_name("Счёт №1.pdf"), "Счёт__1.pdf");
+        assert_eq!(safe_name("../../etc/pass wd"), "_.._etc_pass wd");
+        assert_eq!(safe_name("Счёт №1.pdf"), "Счёт №1.pdf");
+        assert_eq!(
+            safe_name("Договор  №12 от 01.02 🌸.docx"),
+            "Договор №12 от 01.02 🌸.docx"
+        );
+        assert_eq!(safe_name("photo\u{202E}gpj.exe"), "photo_gpj.exe");
+        assert_eq!(
+            safe_name("a:b*c?\"d<e>f|g\\h\n.txt"),
+            "a_b_c__d_e_f_g_h_.txt"
+        );
+        assert_eq!(safe_name(".hidden"), "hidden");
+        assert_eq!(safe_name(" . "), "file");
+        let long = safe_name(&format!("{}.pdf", "я".repeat(200)));
+        assert_eq!(long.chars().count(), 120);
+        assert!(long.ends_with(".pdf"));
         assert_eq!(human_size(5 * 1024 * 1024 + 1), "5.0 MB");
     }
 }

@@ -50,10 +50,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(1).min_connections(1);
         // Any file URL creates its database on first use (sqlx's default is to fail with "unable
         // to open database file"), unless the URL asks for a mode of its own (`mode=ro`, …).
+        // (`create_if_missing(false)` would undo the URL's own `mode=rwc`: only ever set true.)
         let create = !url.contains("mode=");
         opts.map_sqlx_sqlite_opts(move |o| {
-            o.create_if_missing(create)
-                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            let o = if create { o.create_if_missing(true) } else { o };
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
         });
@@ -157,7 +158,9 @@ mod tests {
             let path = sqlite_path(&url).expect("a file path");
             assert!(std::path::Path::new(&path).is_file(), "{path} created");
         }
-        let ro = format!("sqlite://{}/c/absent.db?mode=ro", dir.path().display());
+        let rwc = format!("sqlite://{}/c/fresh.db?mode=rwc", dir.path().display());
+        connect(&rwc).await.expect("mode=rwc still creates");
+        let ro = format!("sqlite://{}/d/absent.db?mode=ro", dir.path().display());
         assert!(connect(&ro).await.is_err(), "mode=ro does not create");
     }
 }

@@ -36,6 +36,11 @@ pub struct Settings {
     pub app_client_id: String,
     #[serde(default = "d_secret")]
     pub app_client_secret: SecretString,
+    /// Our app's Marketplace catalogue code (`vendor.app`): what `app.info` answers as `CODE` on
+    /// portals that installed it from the Marketplace (a local app answers its client_id).
+    /// Unset: only local installs are accepted.
+    #[serde(default)]
+    pub app_marketplace_code: Option<String>,
     /// Id under which we register the Open Lines connector on each portal.
     #[serde(default = "d_connector_id")]
     pub connector_id: String,
@@ -436,6 +441,21 @@ impl Settings {
                 self.data_dir.join("b24wa.db").display()
             ),
         }
+    }
+
+    /// The `app.info` CODEs that mean "our app": our local client_id and, when configured, our
+    /// Marketplace code (contract: bitrix24-crm §6).
+    pub fn accepted_app_codes(&self) -> Vec<&str> {
+        let mut codes = vec![self.app_client_id.as_str()];
+        if let Some(code) = self
+            .app_marketplace_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            codes.push(code);
+        }
+        codes
     }
 
     pub fn is_embedded_db(&self) -> bool {

@@ -6,11 +6,16 @@
 mod common;
 mod sim;
 
-use common::{chat_key, spawn_app, wait_until, Backend};
+use common::{chat_key, spawn_app, spawn_app_with, wait_until, Backend, TestApp};
+use sim::{BitrixSim, BitrixSimConfig};
 
 on_both_databases!(
     uninstall_suspends_and_reinstall_restores,
     a_disconnected_number_drops_its_events_until_connected_again,
+    a_marketplace_install_is_accepted_when_its_code_is_configured,
+    a_marketplace_install_with_another_code_is_refused,
+    a_local_install_is_accepted_beside_a_marketplace_code,
+    an_unfinished_install_is_refused,
 );
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
@@ -173,3 +178,98 @@ async fn a_disconnected_number_drops_its_events_until_connected_again(backend: B
     .await;
     assert_eq!(app.texts_in_bitrix("79001230099"), ["back on"]);
 }
+
+/// A Marketplace app: its client_id is `app.…`, `app.info` names it by its catalogue code.
+fn marketplace_portal(status: &str) -> BitrixSimConfig {
+    BitrixSimConfig {
+        client_id: "app.573ad8a0346747.09223434".into(),
+        app_code: Some("vendor.app".into()),
+        app_status: status.into(),
+        ..BitrixSimConfig::default()
+    }
+}
+
+async fn portal_count(app: &TestApp) -> i64 {
+    let (status, portals) = app.api_get("/api/v1/portals").await;
+    assert_eq!(status, 200, "{portals}");
+    portals["total"].as_i64().expect("total")
+}
+
+async fn a_marketplace_install_is_accepted_when_its_code_is_configured(backend: Backend) {
+    let app = spawn_app_with(backend, marketplace_portal("F"), |s| {
+        s.app_marketplace_code = Some("vendor.app".into());
+    })
+    .await;
+    // Free licence: installed, connector registered, events bound.
+    app.install().await;
+    assert_eq!(portal_count(&app).await, 1);
+    // Another portal with a paid licence of the same app.
+    let paid = BitrixSim::start(marketplace_portal("P")).await;
+    let status = paid
+        .install_via_event(&format!("{}/bitrix24/install", app.url))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(portal_count(&app).await, 2);
+    let p = paid.clone();
+    wait_until(10, "the paid portal's connector registered", move || {
+        !p.registered_connectors().is_empty()
+    })
+    .await;
+}
+
+async fn a_marketplace_install_with_another_code_is_refused(backend: Backend) {
+    // Configured for another Marketplace app.
+    let app = spawn_app_with(backend, marketplace_portal("F"), |s| {
+        s.app_marketplace_code = Some("vendor.other".into());
+    })
+    .await;
+    let url = format!("{}/bitrix24/install", app.url);
+    assert_eq!(app.b24.install_via_event(&url).await, 403);
+    assert_eq!(portal_count(&app).await, 0);
+    assert!(app.b24.registered_connectors().is_empty());
+    // No Marketplace code configured at all: a Marketplace install cannot be confirmed either.
+    let app = spawn_app_with(backend, marketplace_portal("P"), |s| {
+        s.app_marketplace_code = None;
+    })
+    .await;
+    let url = format!("{}/bitrix24/install", app.url);
+    assert_eq!(app.b24.install_via_event(&url).await, 403);
+    assert_eq!(portal_count(&app).await, 0);
+}
+
+async fn a_local_install_is_accepted_beside_a_marketplace_code(backend: Backend) {
+    let local = BitrixSimConfig {
+        client_id: "local.66ba434d853c87.18550109".into(),
+        app_code: None,
+        app_status: "L".into(),
+        ..BitrixSimConfig::default()
+    };
+    let app = spawn_app_with(backend, local, |s| {
+        s.app_marketplace_code = Some("vendor.app".into());
+    })
+    .await;
+    app.install().await;
+    assert_eq!(portal_count(&app).await, 1);
+    // The install stored a pair of its own: the first refresh, with our credentials, succeeded.
+    assert_eq!(app.b24.refresh_count(), 1);
+}
+
+async fn an_unfinished_install_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let url = format!("{}/bitrix24/install", app.url);
+    app.b24.set_app_info_installed(Some(false));
+    assert_eq!(app.b24.install_via_event(&url).await, 409);
+    assert_eq!(portal_count(&app).await, 0);
+    assert!(app.b24.registered_connectors().is_empty());
+    // The install page of an app with UI comes before `BX24.installFinish()`: there the portal
+    // says INSTALLED false by design, and the install goes on.
+    let page = BitrixSim::start(BitrixSimConfig::default()).await;
+    assert!(!page.installed());
+    assert_eq!(page.install_via_page(&url).await, 200);
+    assert_eq!(portal_count(&app).await, 1);
+    // Once the portal has finished the first one, its event is accepted.
+    app.b24.set_app_info_installed(None);
+    app.install().await;
+    assert_eq!(portal_count(&app).await, 2);
+}
+

@@ -411,6 +411,8 @@ async fn concurrent_calls_share_one_token_refresh(backend: Backend) {
     })
     .await;
     app.install().await;
+    // The install's own first refresh (its check that the tokens are our app's) is not counted.
+    let refreshes_before = app.b24.refresh_count();
     let numbers = [
         app.connect("1", "9001").await,
         app.connect("2", "9002").await,
@@ -438,7 +440,11 @@ async fn concurrent_calls_share_one_token_refresh(backend: Backend) {
         b24.customer_messages().len() == 3
     })
     .await;
-    assert_eq!(app.b24.refresh_count(), 1, "exactly one refresh");
+    assert_eq!(
+        app.b24.refresh_count() - refreshes_before,
+        1,
+        "exactly one refresh"
+    );
     let expired = app
         .b24
         .calls_of("imconnector.send.messages")

@@ -63,6 +63,8 @@ pub struct TokenPair {
     pub refresh_token: SecretString,
     pub expires_in: i64,
     pub client_endpoint: Option<String>,
+    /// The portal the OAuth server issued the pair for (checked against an install's).
+    pub member_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +75,8 @@ struct TokenAnswer {
     expires_in: Option<i64>,
     #[serde(default)]
     client_endpoint: Option<String>,
+    #[serde(default)]
+    member_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -200,6 +204,7 @@ impl B24Client {
             refresh_token: SecretString::from(a.refresh_token),
             expires_in: a.expires_in.unwrap_or(3600),
             client_endpoint: a.client_endpoint,
+            member_id: a.member_id,
         })
     }
 }

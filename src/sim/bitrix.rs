@@ -37,6 +37,13 @@ pub struct BitrixSimConfig {
     /// Delay before every REST answer (a slow portal; makes concurrent calls overlap).
     pub latency: Duration,
     pub language: String,
+    /// What `app.info` answers as `CODE`: `None` = `client_id` (a local app); a Marketplace
+    /// app answers its catalogue code, e.g. `vendor.app` (its client_id then looks like
+    /// `app.573ad8a0346747.09223434`).
+    pub app_code: Option<String>,
+    /// The licence letter of `app.info` `STATUS` and of `auth[status]`: `L` local, `F` free,
+    /// `D` demo, `T` trial, `P` paid.
+    pub app_status: String,
 }
 
 impl Default for BitrixSimConfig {
@@ -54,6 +61,8 @@ impl Default for BitrixSimConfig {
             refresh_delay: Duration::ZERO,
             latency: Duration::ZERO,
             language: "en".into(),
+            app_code: None,
+            app_status: "L".into(),
         }
     }
 }
@@ -230,6 +239,8 @@ struct State {
     host: String,
     app_token: String,
     installed: bool,
+    /// `app.info` answers this as `INSTALLED` instead of `installed` (test switch).
+    app_info_installed: Option<bool>,
     access_token: String,
     refresh_token: String,
     valid_access: HashSet<String>,
@@ -536,6 +547,7 @@ impl State {
             base,
             host,
             installed: false,
+            app_info_installed: None,
             valid_access: HashSet::from([access.clone()]),
             expired_access: HashSet::new(),
             access_token: access,
@@ -662,7 +674,7 @@ impl State {
                 m.insert("expires".into(), json!((unix_now() + 3600).to_string()));
                 m.insert("expires_in".into(), json!("3600"));
                 m.insert("scope".into(), json!(self.cfg.scope));
-                m.insert("status".into(), json!("F"));
+                m.insert("status".into(), json!(self.cfg.app_status));
                 m.insert("user_id".into(), json!(self.cfg.operator_user_id));
             }
         }
@@ -888,8 +900,11 @@ impl State {
                 Ok(json!(id))
             }
             "app.info" => Ok(json!({
-                "ID": "1", "CODE": self.cfg.client_id, "VERSION": "1", "STATUS": "F",
-                "INSTALLED": self.installed, "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": self.cfg.language
+                "ID": "1",
+                "CODE": self.cfg.app_code.as_deref().unwrap_or(&self.cfg.client_id),
+                "VERSION": "1", "STATUS": self.cfg.app_status,
+                "INSTALLED": self.app_info_installed.unwrap_or(self.installed),
+                "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": self.cfg.language
             })),
             "scope" => Ok(Value::Array(
                 self.cfg.scope.split(',').map(|s| json!(s.trim())).collect(),
@@ -1501,7 +1516,7 @@ async fn oauth_handler(
                         "refresh_token": st.refresh_token,
                         "scope": st.cfg.scope,
                         "server_endpoint": st.server_endpoint(),
-                        "status": "F",
+                        "status": st.cfg.app_status,
                         "user_id": 1
                     }),
                 )
@@ -1860,7 +1875,7 @@ impl BitrixSim {
                 "expires_in": "3600",
                 "scope": st.cfg.scope,
                 "server_endpoint": st.server_endpoint(),
-                "status": "F",
+                "status": st.cfg.app_status,
                 "client_endpoint": st.client_endpoint(),
                 "member_id": st.cfg.member_id,
                 "application_token": st.app_token,
@@ -1929,7 +1944,7 @@ impl BitrixSim {
                 ("APPLICATION_TOKEN".into(), st.app_token.clone()),
                 ("APPLICATION_SCOPE".into(), st.cfg.scope.clone()),
                 ("member_id".into(), st.cfg.member_id.clone()),
-                ("status".into(), "F".into()),
+                ("status".into(), st.cfg.app_status.clone()),
                 ("PLACEMENT".into(), placement.into()),
             ];
             (query, form)
@@ -1962,6 +1977,12 @@ impl BitrixSim {
     /// What `BX24.installFinish()` does: the app counts as installed (events are delivered).
     pub fn install_finish(&self) {
         self.st().installed = true;
+    }
+
+    /// `app.info` answers `INSTALLED: v` whatever the install state (`None`: the real state),
+    /// e.g. `Some(false)` for an install the portal has not finished.
+    pub fn set_app_info_installed(&self, v: Option<bool>) {
+        self.st().app_info_installed = v;
     }
 
     // ----- operator hooks -----

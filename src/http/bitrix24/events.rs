@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
 
-use super::install::install_portal;
+use super::install::{install_portal, InstallVia};
 use crate::{
     actors::registry::{Dispatch, Owner, Reload},
     bitrix24::{
@@ -23,7 +23,7 @@ pub async fn receive(
     let ev =
         decode_event(&fields).map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
     if let EventKind::Install(auth) = ev.kind {
-        install_portal(&state, auth).await?;
+        install_portal(&state, auth, InstallVia::Event).await?;
         return Ok(HttpResponse::Ok().body("ok"));
     }
     let portal = portals::find_by_member(&state.ctx.db, &ev.member_id)
@@ -144,7 +144,7 @@ pub async fn receive(
         }
         EventKind::AppUpdate(auth) => {
             // New application_token and tokens; handlers must be bound again.
-            install_portal(&state, auth).await?;
+            install_portal(&state, auth, InstallVia::Event).await?;
         }
         EventKind::Install(_) => {}
         EventKind::Other(name) => {

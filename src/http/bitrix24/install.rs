@@ -14,17 +14,31 @@ use crate::{
     store::{jobs, numbers, portals},
 };
 
+/// How an install's tokens reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallVia {
+    /// `ONAPPINSTALL` / `ONAPPUPDATE`: sent once the install is complete.
+    Event,
+    /// The install page of an app with UI: the install is finished only when that page calls
+    /// `BX24.installFinish()`, after our answer, so `app.info` still says `INSTALLED: false`.
+    Page,
+}
+
 /// Stores the portal and queues `imconnector.register` + `event.bind` (idempotent on reinstall).
-pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, ApiError> {
-    let data = auth;
-    if !data.client_endpoint.starts_with("http://") && !data.client_endpoint.starts_with("https://")
-    {
-        return Err(ApiError::bad_request(
-            "invalid_endpoint",
-            "client_endpoint must be an http(s) URL",
-        ));
-    }
-    confirm_with_portal(state, &data).await?;
+pub async fn install_portal(
+    state: &AppState,
+    auth: InstallAuth,
+    via: InstallVia,
+) -> Result<i64, ApiError> {
+    let mut data = auth;
+    check_endpoint(&data.client_endpoint)?;
+    let status = confirm_with_portal(state, &data, via).await?;
+    // (3) The first refresh, with our client_id/secret: only tokens issued to our app refresh.
+    // The posted refresh token dies with it, so the new pair is what we store.
+    let pair = first_refresh(state, &data).await?;
+    data.access_token = pair.access_token;
+    data.refresh_token = pair.refresh_token;
+    data.expires_in = pair.expires_in;
     let txn = state.ctx.db.begin().await?;
     let id = portals::upsert_install(&txn, &state.ctx.secrets, &data).await?;
     jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &jobs::Job::B24Setup).await?;
@@ -44,18 +58,41 @@ pub async fn install_portal(state: &AppState, auth: InstallAuth) -> Result<i64, 
         state.numbers.forget(&n.phone_number_id);
         state.registry.do_send(Reload(Owner::Number(n.id)));
     }
-    tracing::info!(portal = id, domain = %data.domain, "portal installed");
+    tracing::info!(portal = id, domain = %data.domain, licence = %status, "portal installed");
     state.registry.do_send(Reload(Owner::Portal(id)));
     state.registry.do_send(KickOwner(Owner::Portal(id)));
     Ok(id)
 }
 
-/// Asks the portal itself (`app.info` with the tokens we were handed) whether the install is
-/// real and ours, so that a forged DOMAIN / endpoint cannot create a portal here.
+/// (1) The portal's REST base must be an http(s) URL with a host (and no credentials in it).
+fn check_endpoint(client_endpoint: &str) -> Result<(), ApiError> {
+    let ok = url::Url::parse(client_endpoint).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_endpoint",
+            "client_endpoint must be an http(s) URL",
+        ))
+    }
+}
+
+/// (2) Asks the portal itself (`app.info` with the tokens we were handed) whether the install
+/// is real and ours, so that a forged DOMAIN / endpoint cannot create a portal here. Tokens
+/// are bound to the app they were issued to, and `app.info` names it by `CODE`: a local app's
+/// client_id, or a Marketplace app's catalogue code `vendor.app` (never its `app.…` client_id),
+/// so CODE must be one of ours (`Settings::accepted_app_codes`), whatever the licence `STATUS`
+/// (`L` local, `F` free, `D` demo, `T` trial, `P` paid). Returns that STATUS letter.
 async fn confirm_with_portal(
     state: &AppState,
     data: &portals::InstallData,
-) -> Result<(), ApiError> {
+    via: InstallVia,
+) -> Result<String, ApiError> {
     let answer = state
         .outbound
         .b24
@@ -66,27 +103,88 @@ async fn confirm_with_portal(
             &serde_json::json!({}),
         )
         .await;
-    match answer {
-        Ok((info, _)) => {
-            let code = info.get("CODE").and_then(|c| c.as_str()).unwrap_or("");
-            if code != state.ctx.settings.app_client_id {
-                tracing::warn!(domain = %data.domain, app = %code, "install refused: the tokens belong to another application");
-                return Err(ApiError::forbidden(
-                    "install_not_confirmed",
-                    "the portal says these tokens belong to another application",
-                ));
+    let info = match answer {
+        Ok((info, _)) => info,
+        Err(e) if e.is_transient() => {
+            return Err(ApiError::bad_gateway(
+                "portal_unreachable",
+                format!("the portal could not confirm the install: {e}"),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the portal did not accept its tokens");
+            return Err(ApiError::forbidden(
+                "install_not_confirmed",
+                "the portal did not accept the tokens of this install",
+            ));
+        }
+    };
+    let code = info.get("CODE").and_then(|c| c.as_str()).unwrap_or("");
+    let status = info
+        .get("STATUS")
+        .and_then(|c| c.as_str())
+        .unwrap_or("")
+        .to_string();
+    if !state.ctx.settings.accepted_app_codes().contains(&code) {
+        tracing::warn!(domain = %data.domain, app = %code, status = %status, "install refused: the tokens belong to another application (a Marketplace install needs B24WA_APP_MARKETPLACE_CODE)");
+        return Err(ApiError::forbidden(
+            "install_not_confirmed",
+            format!("the portal says these tokens belong to another application ({code})"),
+        ));
+    }
+    // `INSTALLED` is a boolean in the docs; accept the portal's usual "Y" too.
+    let installed = match info.get("INSTALLED") {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => matches!(s.as_str(), "Y" | "true" | "1"),
+        _ => false,
+    };
+    if !installed && via == InstallVia::Event {
+        tracing::warn!(domain = %data.domain, app = %code, "install refused: the portal says the install is not finished");
+        return Err(ApiError::conflict(
+            "install_not_finished",
+            "the portal says the installation of the app is not finished; install it again",
+        ));
+    }
+    Ok(status)
+}
+
+/// (3) of the contract: the first refresh through the posted `server_endpoint` with our
+/// client_id and secret. `invalid_client` / `invalid_grant` mean the tokens are not our app's
+/// (or not for this portal).
+async fn first_refresh(
+    state: &AppState,
+    data: &portals::InstallData,
+) -> Result<crate::bitrix24::TokenPair, ApiError> {
+    match state
+        .outbound
+        .b24
+        .refresh(&data.server_endpoint, &data.refresh_token)
+        .await
+    {
+        Ok(pair) => {
+            if let Some(member) = pair.member_id.as_deref().filter(|m| !m.is_empty()) {
+                if member != data.member_id {
+                    tracing::warn!(domain = %data.domain, "install refused: the OAuth server issued the tokens for another portal");
+                    return Err(ApiError::forbidden(
+                        "install_not_confirmed",
+                        "the OAuth server says these tokens belong to another portal",
+                    ));
+                }
             }
-            Ok(())
+            Ok(pair)
         }
         Err(e) if e.is_transient() => Err(ApiError::bad_gateway(
             "portal_unreachable",
-            format!("the portal could not confirm the install: {e}"),
+            format!("the OAuth server could not confirm the install: {e}"),
         )),
         Err(e) => {
-            tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the portal did not accept its tokens");
+            tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the first refresh with our credentials failed");
             Err(ApiError::forbidden(
                 "install_not_confirmed",
-                "the portal did not accept the tokens of this install",
+                format!(
+                    "the OAuth server did not refresh these tokens for our application ({})",
+                    e.code()
+                ),
             ))
         }
     }
@@ -107,13 +205,13 @@ pub async fn install(
                 format!("{} is not an install event", ev.name),
             ));
         };
-        let id = install_portal(&state, auth).await?;
+        let id = install_portal(&state, auth, InstallVia::Event).await?;
         return Ok(HttpResponse::Ok().json(serde_json::json!({"installed": true, "portal_id": id})));
     }
     let query = form::parse(req.query_string().as_bytes());
     let auth = decode_install_page(&query, &fields)
         .map_err(|e| ApiError::bad_request("invalid_install", e.to_string()))?;
-    install_portal(&state, auth).await?;
+    install_portal(&state, auth, InstallVia::Page).await?;
     // An app with UI is installed only once the page calls installFinish in the browser.
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

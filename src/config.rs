@@ -121,6 +121,14 @@ pub struct Settings {
     /// half, the actors' work in flight the rest; what is cut off resumes on the next start).
     #[serde(default = "d_shutdown_secs")]
     pub shutdown_secs: u64,
+    /// A portal's tokens are refreshed by the idle-token sweep once their last refresh is this
+    /// old (refresh tokens live 180 days; Bitrix24 asks apps not to refresh much more often).
+    #[serde(default = "d_token_refresh_after_secs")]
+    pub token_refresh_after_secs: u64,
+    /// How often the idle-token sweep looks for such portals (each portal's own check is
+    /// jittered within the first minutes).
+    #[serde(default = "d_token_sweep_secs")]
+    pub token_sweep_secs: u64,
     /// How often a gateway number's instance state is polled (state webhooks may be lost).
     #[serde(default = "d_gateway_poll_secs")]
     pub gateway_poll_secs: u64,
@@ -260,6 +268,12 @@ fn d_sweep_ms() -> u64 {
 }
 fn d_shutdown_secs() -> u64 {
     10
+}
+fn d_token_refresh_after_secs() -> u64 {
+    120 * 24 * 3600
+}
+fn d_token_sweep_secs() -> u64 {
+    24 * 3600
 }
 fn d_gateway_poll_secs() -> u64 {
     60

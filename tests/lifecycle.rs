@@ -16,6 +16,7 @@ on_both_databases!(
     a_marketplace_install_with_another_code_is_refused,
     a_local_install_is_accepted_beside_a_marketplace_code,
     an_unfinished_install_is_refused,
+    an_idle_portal_gets_one_refresh_from_the_sweep,
 );
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
@@ -273,3 +274,88 @@ async fn an_unfinished_install_is_refused(backend: Backend) {
     assert_eq!(portal_count(&app).await, 2);
 }
 
+/// Sets the stored time of portal `member_id`'s last token refresh.
+async fn set_refreshed_at(app: &TestApp, member_id: &str, at_ms: i64) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(app.settings.database_url())
+        .await
+        .expect("connect");
+    let res = db
+        .execute(Statement::from_string(
+            db.get_database_backend(),
+            format!("UPDATE portals SET refreshed_at = {at_ms} WHERE member_id = '{member_id}'"),
+        ))
+        .await
+        .expect("update");
+    assert_eq!(res.rows_affected(), 1);
+    let _ = db.close().await;
+}
+
+/// Refresh tokens live 180 days: a portal nobody writes to gets its tokens refreshed by the
+/// sweep once their last refresh is older than the threshold, exactly once; a fresh one gets
+/// none; the new pair is stored and used afterwards.
+async fn an_idle_portal_gets_one_refresh_from_the_sweep(backend: Backend) {
+    let mut app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.token_refresh_after_secs = 3600;
+        s.token_sweep_secs = 1;
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "600100500").await;
+    let fresh = BitrixSim::start(BitrixSimConfig::default()).await;
+    assert_eq!(
+        fresh
+            .install_via_event(&format!("{}/bitrix24/install", app.url))
+            .await,
+        200
+    );
+    // Each install refreshed once (its check that the tokens are ours).
+    let fresh_refreshes = fresh.refresh_count();
+    let before = app.b24.refresh_count();
+    // The first portal's last refresh was two hours ago: over the threshold of one hour. Set
+    // while the service is stopped: after the restart no actor runs for an idle portal (nothing
+    // is pending), so it is the sweep that must find it.
+    app.stop().await;
+    let two_hours_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+        - 2 * 3600 * 1000;
+    set_refreshed_at(&app, &app.b24.member_id(), two_hours_ago).await;
+    app.restart().await;
+    let b24 = app.b24.clone();
+    wait_until(10, "the sweep refreshes the idle portal", move || {
+        b24.refresh_count() > before
+    })
+    .await;
+    // Several sweeps later: still one (its new time is stored), and none for the fresh portal.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert_eq!(app.b24.refresh_count(), before + 1, "exactly one refresh");
+    assert_eq!(
+        fresh.refresh_count(),
+        fresh_refreshes,
+        "a fresh portal: none"
+    );
+    // The new pair was stored: after a restart (tokens read from the database), an expired
+    // access token is refreshed with the stored refresh token, which the portal only accepts
+    // if it is the newest, and the message goes through.
+    app.stop().await;
+    app.restart().await;
+    app.b24.expire_access_token();
+    assert_eq!(
+        app.customer_writes(&n, "79001230500", "wamid.IDLE1", "still here")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(15, "the message after the refresh", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    assert_eq!(app.b24.refresh_count(), before + 2);
+    assert!(app
+        .b24
+        .calls_of("oauth.token")
+        .iter()
+        .all(|c| c.status == 200));
+}

@@ -26,6 +26,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub scope: String,
     pub installed: bool,
+    /// When the stored tokens were last refreshed or installed (epoch ms); `None`: not known
+    /// (a portal from before this was recorded). The idle-token sweep renews old ones.
+    pub refreshed_at: Option<i64>,
     /// The tenant that owns the portal (set by install; `None` only for rows older than tenants).
     #[sea_orm(indexed)]
     pub tenant_id: Option<i64>,

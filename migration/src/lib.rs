@@ -10,6 +10,7 @@ mod m20261128_000005_number_suspended;
 mod m20261129_000006_message_hops;
 mod m20261129_000007_trace_ids;
 mod m20261129_000010_quota_events;
+mod m20261130_000011_portal_refreshed_at;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_message_hops::Migration),
             Box::new(m20261129_000007_trace_ids::Migration),
             Box::new(m20261129_000010_quota_events::Migration),
+            Box::new(m20261130_000011_portal_refreshed_at::Migration),
         ]
     }
 }

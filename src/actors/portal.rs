@@ -53,6 +53,15 @@ struct Tokens {
     generation: u64,
 }
 
+/// Renewing an idle portal's tokens failed (the next sweep tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    #[error("reading the portal failed: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Refresh(#[from] B24Error),
+}
+
 /// A portal's live session: endpoints, tokens and rate limiter.
 pub struct PortalSession {
     ctx: Ctx,
@@ -162,6 +171,36 @@ impl PortalSession {
         if t.generation != seen_generation {
             return Ok(());
         }
+        self.refresh_locked(&mut t).await
+    }
+
+    /// Idle portals keep their refresh token (it lives 180 days): refreshes once the last
+    /// refresh is `after_ms` old, never sooner. The time is the stored one (every refresh and
+    /// install stores it, on whichever node); the refresh itself is the same single flight as
+    /// a call's. Returns whether it refreshed.
+    pub async fn renew_if_idle(&self, after_ms: i64) -> Result<bool, RenewError> {
+        let seen = self.tokens.lock().await.generation;
+        // Read without holding the token lock: nothing waits on the database while holding it.
+        let Some(m) = portals::get(&self.ctx.db, self.portal_id).await? else {
+            return Ok(false);
+        };
+        if !m.installed
+            || m.refreshed_at
+                .is_some_and(|at| store::now_ms().saturating_sub(at) < after_ms)
+        {
+            return Ok(false);
+        }
+        let mut t = self.tokens.lock().await;
+        if t.generation != seen {
+            // A call refreshed meanwhile (after the read): the tokens are fresh.
+            return Ok(false);
+        }
+        self.refresh_locked(&mut t).await?;
+        Ok(true)
+    }
+
+    /// The refresh itself; the caller holds the token lock.
+    async fn refresh_locked(&self, t: &mut Tokens) -> Result<(), B24Error> {
         let pair = self
             .ctx
             .b24
@@ -374,6 +413,35 @@ impl PortalActor {
         }));
     }
 
+    /// The idle-token check: refreshes this portal's tokens when their last refresh is older
+    /// than `token_refresh_after_secs` (see `PortalSession::renew_if_idle`). Only the lease
+    /// holder, only with a session (an uninstalled portal has no tokens).
+    fn check_idle_tokens(&mut self, ctx: &mut Context<Self>) {
+        if self.ctx.lifecycle.is_stopping() || !self.ctx.holds(&self.owner()) {
+            return;
+        }
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let after_ms = i64::try_from(
+            self.ctx
+                .settings
+                .token_refresh_after_secs
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
+        let fut = async move { session.renew_if_idle(after_ms).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
+            Ok(true) => tracing::info!(portal = act.id, "idle portal: tokens renewed"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                portal = act.id,
+                error = %e,
+                "idle portal: renewing its tokens failed; the next sweep tries again"
+            ),
+        }));
+    }
+
     /// Re-routes operator messages stored but not yet handed on (crash recovery).
     fn sweep(&mut self, ctx: &mut Context<Self>) {
         if self.ctx.lifecycle.is_stopping() || !self.ctx.holds(&self.owner()) {
@@ -470,6 +538,16 @@ impl Actor for PortalActor {
             act.sweep(ctx);
             act.kick(ctx);
         });
+        // Idle tokens: a first check soon after start (jittered, so that many portals started
+        // together do not all ask the OAuth server at once), then one per sweep period.
+        let every = idle_token_period(&self.ctx.settings);
+        ctx.run_later(
+            jitter(every.min(IDLE_TOKEN_FIRST_CHECK)),
+            move |act, ctx| {
+                act.check_idle_tokens(ctx);
+                ctx.run_interval(every, |act, ctx| act.check_idle_tokens(ctx));
+            },
+        );
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -536,6 +614,21 @@ impl Handler<PortalFault> for PortalActor {
             self.kick(ctx);
         }
     }
+}
+
+/// The latest a portal actor's first idle-token check comes after its start.
+const IDLE_TOKEN_FIRST_CHECK: Duration = Duration::from_secs(600);
+
+/// The idle-token sweep's period (`token_sweep_secs`, at least a second).
+pub fn idle_token_period(settings: &crate::config::Settings) -> Duration {
+    Duration::from_secs(settings.token_sweep_secs.max(1))
+}
+
+/// A random delay in `[0, max)`.
+fn jitter(max: Duration) -> Duration {
+    use rand::Rng;
+    let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(rand::thread_rng().gen_range(0..ms))
 }
 
 /// Splits chat id `"<wa_id>@<phone_number_id>"` (the id we give Bitrix24 per conversation).

@@ -385,6 +385,14 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Self::Context) {
         let period = Duration::from_millis(self.ctx.settings.sweep_ms.max(100));
         ctx.run_interval(period, |act, ctx| act.recover(ctx));
+        // Idle portals have no actor after a restart: the idle-token sweep starts the actors of
+        // those whose tokens are due (their actor refreshes, on the lease holder), soon after
+        // start (deploys may come more often than the period) and then once per period.
+        let every = super::portal::idle_token_period(&self.ctx.settings);
+        ctx.run_later(every.min(Duration::from_secs(60)), move |act, ctx| {
+            act.idle_tokens(ctx);
+            ctx.run_interval(every, |act, ctx| act.idle_tokens(ctx));
+        });
         if let Some(cluster) = self.ctx.cluster.clone() {
             // Renewals, and a sweep for owners nobody holds (failover) as often.
             ctx.run_interval(cluster.renew_every(), |act, ctx| {
@@ -443,6 +451,43 @@ impl Registry {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "recovery sweep failed"),
+        }));
+    }
+}
+
+impl Registry {
+    /// Wakes the actor of every installed portal whose tokens were last refreshed longer ago
+    /// than `token_refresh_after_secs`; each actor checks again and refreshes (see
+    /// `PortalSession::renew_if_idle`).
+    fn idle_tokens(&mut self, ctx: &mut Context<Self>) {
+        if self.ctx.lifecycle.is_stopping() {
+            return;
+        }
+        let services = self.ctx.clone();
+        let after_ms = i64::try_from(
+            self.ctx
+                .settings
+                .token_refresh_after_secs
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
+        let fut = async move {
+            let before = crate::store::now_ms().saturating_sub(after_ms);
+            crate::store::portals::refreshed_before(&services.db, before).await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(ids) => {
+                if !ids.is_empty() {
+                    tracing::info!(
+                        portals = ids.len(),
+                        "idle-token sweep: portals due a refresh"
+                    );
+                }
+                for id in ids {
+                    act.deliver(Owner::Portal(id), Work::Kick, ctx);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "idle-token sweep failed"),
         }));
     }
 }

@@ -57,6 +57,8 @@ pub async fn upsert_install<C: ConnectionTrait>(
     am.application_token_enc = Set(sb.encrypt(d.application_token.expose_secret()));
     am.scope = Set(d.scope.clone());
     am.installed = Set(true);
+    // An install hands over a fresh pair (and `install_portal` refreshed it once more).
+    am.refreshed_at = Set(Some(now));
     am.updated_at = Set(now);
     let saved = am.save(c).await?;
     match saved.id {
@@ -72,6 +74,28 @@ pub async fn find_by_member<C: ConnectionTrait>(
     portals::Entity::find()
         .filter(portals::Column::MemberId.eq(member_id))
         .one(c)
+        .await
+}
+
+/// Installed portals whose tokens were last refreshed before `before_ms` (or at a time not
+/// recorded): the idle-token sweep's work.
+pub async fn refreshed_before<C: ConnectionTrait>(
+    c: &C,
+    before_ms: i64,
+) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::Condition;
+    portals::Entity::find()
+        .select_only()
+        .column(portals::Column::Id)
+        .filter(portals::Column::Installed.eq(true))
+        .filter(
+            Condition::any()
+                .add(portals::Column::RefreshedAt.is_null())
+                .add(portals::Column::RefreshedAt.lt(before_ms)),
+        )
+        .order_by_asc(portals::Column::Id)
+        .into_tuple::<i64>()
+        .all(c)
         .await
 }
 
@@ -163,6 +187,7 @@ pub async fn update_tokens<C: ConnectionTrait>(
     am.access_token_enc = Set(sb.encrypt(access.expose_secret()));
     am.refresh_token_enc = Set(sb.encrypt(refresh.expose_secret()));
     am.token_expires_at = Set(now + expires_in * 1000);
+    am.refreshed_at = Set(Some(now));
     if let Some(ep) = client_endpoint {
         am.client_endpoint = Set(ep.to_string());
     }

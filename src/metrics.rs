@@ -11,6 +11,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 /// Webhooks and portal events received; labels `source` (`cloud`, `gateway`, `bitrix24`) and
 /// `outcome` (see the `OUTCOME_*` constants).
 pub const WEBHOOKS_RECEIVED: &str = "b24wa_webhooks_received_total";
+/// WhatsApp webhooks for a number not connected here (a removed number, another app's number
+/// on a shared callback), acknowledged with `200` and dropped; label `source` (`cloud`,
+/// `gateway`). Such webhooks also count as `outcome="unknown_number"` in `WEBHOOKS_RECEIVED`.
+pub const WEBHOOK_UNKNOWN_NUMBER: &str = "b24wa_webhook_unknown_number_total";
 /// Time from a webhook's first byte to our answer (the provider's ack); label `source`.
 pub const ACK_SECONDS: &str = "b24wa_webhook_ack_seconds";
 /// Jobs stored in the outbox; label `kind`.
@@ -114,6 +118,10 @@ fn describe() {
         WEBHOOKS_RECEIVED,
         "Webhooks and portal events received, by source and outcome"
     );
+    describe_counter!(
+        WEBHOOK_UNKNOWN_NUMBER,
+        "WhatsApp webhooks for a number not connected here, acknowledged and dropped, by source"
+    );
     describe_histogram!(
         ACK_SECONDS,
         metrics::Unit::Seconds,
@@ -167,6 +175,9 @@ fn describe() {
     );
     // Present from the start, so dashboards and alerts see a 0 rather than no series.
     counter!(LEASE_MOVES).absolute(0);
+    for source in [SOURCE_CLOUD, SOURCE_GATEWAY] {
+        counter!(WEBHOOK_UNKNOWN_NUMBER, "source" => source).increment(0);
+    }
     for queue in [QUEUE_CHAT, QUEUE_ROUTE] {
         gauge!(QUEUE_ITEMS, "queue" => queue).increment(0.0);
     }
@@ -186,6 +197,11 @@ pub fn render() -> String {
 pub fn webhook(source: &'static str, outcome: &'static str, took: Duration) {
     counter!(WEBHOOKS_RECEIVED, "source" => source, "outcome" => outcome).increment(1);
     histogram!(ACK_SECONDS, "source" => source).record(took.as_secs_f64());
+}
+
+/// A webhook for a number not connected here was acknowledged and dropped.
+pub fn unknown_number(source: &'static str) {
+    counter!(WEBHOOK_UNKNOWN_NUMBER, "source" => source).increment(1);
 }
 
 pub fn lease_moved() {

@@ -16,6 +16,7 @@ on_both_databases!(
     json_logs_carry_one_trace_id_per_message_across_every_hop,
     readyz_is_ready_while_the_database_answers,
     readyz_in_cluster_mode_needs_redis_too,
+    a_webhook_for_an_unknown_number_is_acknowledged_counted_and_dropped,
 );
 
 /// The value of the first sample of `name` whose labels include all of `labels`.
@@ -383,5 +384,80 @@ async fn readyz_in_cluster_mode_needs_redis_too(backend: Backend) {
     assert!(
         !body.contains("database"),
         "the database still answers: {body}"
+    );
+}
+
+/// A webhook for a number not connected here (removed, or another app's on a shared callback)
+/// gets 200, since Meta and the gateways retry anything else for days, and stores nothing; it
+/// is counted in `b24wa_webhook_unknown_number_total`.
+async fn a_webhook_for_an_unknown_number_is_acknowledged_counted_and_dropped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "777002").await;
+    let post = |path: String, pnid: &str, wamid: &str| {
+        let body = GraphSim::inbound_text_body(
+            pnid,
+            "15550001234",
+            "380501110000",
+            "Stranger",
+            wamid,
+            "for someone else",
+            sim::unix_now(),
+        );
+        // Signed with a secret we cannot know: the number is not ours.
+        let signature = GraphSim::sign("another-apps-secret", &body);
+        async move { GraphSim::post_raw(&path, body, Some(signature)).await.0 }
+    };
+    let cloud = format!("{}/webhooks/whatsapp/cloud", app.url);
+    assert_eq!(post(cloud.clone(), "999000111", "wamid.UNK1").await, 200);
+    assert_eq!(
+        post(format!("{cloud}/999000222"), "999000222", "wamid.UNK2").await,
+        200
+    );
+    // A gateway number that does not exist (any longer).
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhooks/whatsapp/gateway/987654", app.url))
+        .header("Authorization", "Bearer whatever")
+        .json(&serde_json::json!({"typeWebhook": "incomingMessageReceived"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200);
+    // Our own number is still checked and relayed as usual.
+    assert_eq!(
+        app.customer_writes(&n, "380501110001", "wamid.OURS", "ours")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "our message in Bitrix24", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.texts_in_bitrix("380501110001"), ["ours"]);
+    assert_eq!(app.b24.customer_messages().len(), 1, "nothing else relayed");
+    for wamid in ["wamid.UNK1", "wamid.UNK2"] {
+        let (_, found) = app.api_get(&format!("/api/v1/messages?q={wamid}")).await;
+        assert_eq!(found["total"], 0, "{found}");
+    }
+    let text = metrics_text(&app.url).await;
+    let unknown = |source| {
+        sample(
+            &text,
+            "b24wa_webhook_unknown_number_total",
+            &[("source", source)],
+        )
+    };
+    assert_eq!(unknown("cloud"), Some(2.0), "{text}");
+    assert_eq!(unknown("gateway"), Some(1.0), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "b24wa_webhooks_received_total",
+            &[("source", "cloud"), ("outcome", "unknown_number")]
+        ),
+        Some(2.0),
+        "{text}"
     );
 }

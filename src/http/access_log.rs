@@ -1,6 +1,6 @@
 //! One line per request: method, path (never the query string: webhook verification carries a
-//! token there), status, time. Refusals of the public endpoints that a flood would repeat (an
-//! unknown number's 404, a rate limit's 429) are left to their once-a-minute summaries.
+//! token there), status, time. Answers of the public endpoints that a flood would repeat (a
+//! webhook for an unknown number, a 404, a rate limit's 429) are left to their own summaries.
 
 use std::time::Instant;
 
@@ -29,11 +29,18 @@ pub async fn log(
         Ok(r) => r.status(),
         Err(e) => e.as_response_error().status_code(),
     };
+    // A webhook for a number not connected here is acknowledged (200) but logged once an hour
+    // per number instead (`http::webhooks::ignored_unknown`).
+    let unknown_number = res.as_ref().is_ok_and(|r| {
+        r.response()
+            .extensions()
+            .contains::<crate::http::webhooks::UnknownNumber>()
+    });
     // Probes repeat every few seconds: only a failing one is worth a line.
     if path == "/readyz" && status.is_success() {
         return res;
     }
-    let flood = public(&path) && matches!(status.as_u16(), 404 | 429);
+    let flood = public(&path) && (unknown_number || matches!(status.as_u16(), 404 | 429));
     if !flood {
         tracing::info!(
             "{method} {path} {} {:.3}ms",

@@ -45,7 +45,12 @@ pub async fn webhook(
         trace::scope_counting(ctx, next.call(req).instrument(span.clone())).await;
     let outcome = match &res {
         Ok(r) if r.status().is_success() => {
-            if stored > 0 {
+            if r.response()
+                .extensions()
+                .contains::<crate::http::webhooks::UnknownNumber>()
+            {
+                metrics::OUTCOME_UNKNOWN_NUMBER
+            } else if stored > 0 {
                 metrics::OUTCOME_STORED
             } else if duplicates > 0 {
                 metrics::OUTCOME_DUPLICATE

@@ -73,25 +73,6 @@ async fn cloud_number(state: &AppState, pnid: &str) -> Result<Option<CachedNumbe
     Ok(found)
 }
 
-/// A flood for an unknown number is answered from the negative cache and logged once a minute.
-static UNKNOWN_LOG: std::sync::LazyLock<crate::http::limits::LogEvery> =
-    std::sync::LazyLock::new(|| crate::http::limits::LogEvery::new(NUMBER_LOG_EVERY));
-const NUMBER_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn unknown(pnid: &str) -> ApiError {
-    UNKNOWN_LOG.note(|n| {
-        tracing::warn!(
-            phone_number_id = %pnid,
-            count = n,
-            "webhooks for phone_number_ids not connected here (this one the latest)"
-        )
-    });
-    ApiError::not_found(
-        "unknown_phone_number",
-        format!("phone_number_id {pnid} is not connected"),
-    )
-}
-
 fn ct_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -161,17 +142,30 @@ fn map_err(e: WebhookError) -> ApiError {
     }
 }
 
-/// The connected number `pnid`, once the body proves to be signed with its app secret; `None`
-/// when an admin disconnected it (its events are acknowledged and dropped).
+/// What a webhook's `phone_number_id` is to us.
+enum Addressee {
+    /// A connected number (its id), the body signed with its app secret.
+    Relayed(i64),
+    /// A number an admin disconnected: acknowledged and dropped.
+    Disconnected,
+    /// Not a Cloud number here (removed, never connected, another app's number on a shared
+    /// callback): acknowledged and dropped, counted and logged (`super::ignored_unknown`).
+    /// Its signature cannot be checked, since the app secret is the number's, and is not: a
+    /// forger gains nothing from an answer that stores nothing, while any refusal would have
+    /// Meta retry a genuine webhook of another app for days.
+    Unknown,
+}
+
+/// The number `pnid`, once the body proves to be signed with its app secret.
 async fn signed_by(
     state: &AppState,
     pnid: &str,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<Option<i64>, ApiError> {
-    let (n, creds) = cloud_number(state, pnid)
-        .await?
-        .ok_or_else(|| unknown(pnid))?;
+) -> Result<Addressee, ApiError> {
+    let Some((n, creds)) = cloud_number(state, pnid).await? else {
+        return Ok(Addressee::Unknown);
+    };
     webhook::verify_signature(
         creds.app_secret.expose_secret().as_bytes(),
         body,
@@ -184,7 +178,11 @@ async fn signed_by(
         .limits
         .check_portal(&state.ctx.db, n.portal_id)
         .await?;
-    Ok(super::relayed(&n).then_some(n.id))
+    Ok(if super::relayed(&n) {
+        Addressee::Relayed(n.id)
+    } else {
+        Addressee::Disconnected
+    })
 }
 
 /// The app-wide callback: numbers are found by `metadata.phone_number_id`, and every number the
@@ -197,21 +195,34 @@ pub async fn receive(
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();
     let mut disconnected = false;
+    let mut unknown = Vec::new();
     for pnid in webhook::phone_number_ids(&payload) {
         match signed_by(&state, &pnid, &req, &body).await? {
-            Some(id) => {
+            Addressee::Relayed(id) => {
                 known.insert(pnid, id);
             }
-            None => disconnected = true,
+            Addressee::Disconnected => disconnected = true,
+            Addressee::Unknown => unknown.push(pnid),
         }
     }
     if known.is_empty() {
-        // Nothing addressed to a number (e.g. another field), or only to disconnected ones: no
-        // side effects.
+        // Nothing addressed to a number (e.g. another field), or only to disconnected or unknown
+        // ones: no side effects.
+        if let Some((first, rest)) = unknown.split_first() {
+            for pnid in rest {
+                super::unknown_seen(crate::metrics::SOURCE_CLOUD, pnid);
+            }
+            return Ok(super::ignored_unknown(crate::metrics::SOURCE_CLOUD, first));
+        }
         if disconnected {
             return Ok(super::ignored_disconnected());
         }
         return Ok(HttpResponse::Ok().body("ignored"));
+    }
+    // Events for unknown numbers in a body that also carries ours are left out (`store` keeps
+    // only those of `known`).
+    for pnid in &unknown {
+        super::unknown_seen(crate::metrics::SOURCE_CLOUD, pnid);
     }
     store(&state, webhook::events(&payload), &known).await
 }
@@ -224,8 +235,12 @@ pub async fn receive_for(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let pnid = path.into_inner();
-    let Some(id) = signed_by(&state, &pnid, &req, &body).await? else {
-        return Ok(super::ignored_disconnected());
+    let id = match signed_by(&state, &pnid, &req, &body).await? {
+        Addressee::Relayed(id) => id,
+        Addressee::Disconnected => return Ok(super::ignored_disconnected()),
+        Addressee::Unknown => {
+            return Ok(super::ignored_unknown(crate::metrics::SOURCE_CLOUD, &pnid))
+        }
     };
     let payload = webhook::parse(&body).map_err(map_err)?;
     let mut known = HashMap::new();

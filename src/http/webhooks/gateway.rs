@@ -24,10 +24,18 @@ pub async fn receive(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let number_id = path.into_inner();
-    let n = numbers::get(&state.ctx.db, number_id)
+    let Some(n) = numbers::get(&state.ctx.db, number_id)
         .await?
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
-        .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
+    else {
+        // Not a gateway number here (removed, or moved to the Cloud API): acknowledged and
+        // dropped, since a refusal would have the gateway retry it for a day. Its token cannot
+        // be checked without the number; nothing is stored, so a forger gains nothing.
+        return Ok(super::ignored_unknown(
+            crate::metrics::SOURCE_GATEWAY,
+            &format!("gateway:{number_id}"),
+        ));
+    };
     let expected = state
         .ctx
         .secrets

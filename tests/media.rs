@@ -18,6 +18,7 @@ on_both_databases!(
     media_links_expire_and_unknown_tokens_are_refused,
     operator_attachments_reach_whatsapp_with_their_type,
     operator_file_too_large_for_whatsapp_is_told,
+    hostile_caption_and_name_arrive_inert,
 );
 
 const CUSTOMER: &str = "79001112233";
@@ -427,4 +428,80 @@ async fn operator_file_too_large_for_whatsapp_is_told(backend: Backend) {
     app.b24.operator_write("1", &key, "sorry, too big").await;
     let graph = app.graph.clone();
     wait_until(10, "the text", || graph.sent_messages().len() == 1).await;
+}
+
+/// A customer's BBCode in a caption and in their name reaches Bitrix24 as text, their WhatsApp
+/// formatting as tags, and a reaction's quote of that caption is cut inside a tag and closed.
+async fn hostile_caption_and_name_arrive_inert(backend: Backend) {
+    const WJ: char = '\u{2060}';
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "555000222").await;
+    let caption = "[url=https://evil.example]click[/url] [b]x[/b] *bold* and \
+                   *a long bold tail that goes past the quote limit*";
+    let id = app
+        .graph
+        .add_media("image/jpeg", b"\xff\xd8\xff\xe0 jpeg".to_vec());
+    let image = media_message(
+        "wamid.EVIL",
+        "image",
+        json!({"id": id, "mime_type": "image/jpeg", "sha256": "x", "caption": caption}),
+    );
+    let reaction = json!({"from": CUSTOMER, "id": "wamid.REACT", "timestamp": sim::unix_now().to_string(),
+                          "type": "reaction", "reaction": {"message_id": "wamid.EVIL", "emoji": "👍"}});
+    for message in [image, reaction] {
+        let body = sim::GraphSim::inbound_body(
+            &n.phone_number_id,
+            &n.display_phone,
+            CUSTOMER,
+            "[b]Boss[/b] [url=https://evil.example]Ivan[/url]",
+            message,
+        );
+        assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
+    }
+    let got = wait_for_messages(&app, 2).await;
+    let (photo, note) = (&got[0], &got[1]);
+    assert_eq!(photo.message_id, "wamid.EVIL");
+    assert_eq!(
+        photo.text,
+        format!(
+            "[{WJ}url=https://evil.example]click[{WJ}/url] [{WJ}b]x[{WJ}/b] [b]bold[/b] and \
+             [b]a long bold tail that goes past the quote limit[/b]"
+        ),
+        "the customer's tags are text, their *bold* is [b]"
+    );
+    assert_eq!(photo.files.len(), 1, "the photo itself");
+    // The reaction quotes 60 characters of the caption: the cut falls inside the last [b],
+    // which is closed again, and the escaped link stays text.
+    assert_eq!(note.message_id, "wamid.REACT");
+    assert!(
+        note.text
+            .ends_with(&format!("[{WJ}b]x[{WJ}/b] [b]bold[/b] and [b]a lo…[/b]”")),
+        "{}",
+        note.text
+    );
+    // Nothing Bitrix24 received holds a live tag from the customer: no link, no name markup,
+    // and every [b] we made is closed.
+    let mut checked = 0;
+    for call in app.b24.calls_of("imconnector.send.messages") {
+        let raw = call.body.to_string().to_ascii_lowercase();
+        assert!(!raw.contains("[url") && !raw.contains("[/url"), "{raw}");
+        for item in call.body["MESSAGES"].as_array().into_iter().flatten() {
+            checked += 1;
+            let text = item["message"]["text"].as_str().unwrap_or_default();
+            let name = item["user"]["name"].as_str().unwrap_or_default();
+            assert!(!text.to_ascii_lowercase().contains("[url"), "{text}");
+            assert!(!text.contains("[/url]"), "{text}");
+            assert_eq!(
+                text.matches("[b]").count(),
+                text.matches("[/b]").count(),
+                "{text}"
+            );
+            assert!(!name.contains('['), "user name {name:?}");
+        }
+    }
+    assert!(checked >= 2, "the sent items were seen");
+    for m in &got {
+        assert!(!m.user_name.contains('['), "{:?}", m.user_name);
+    }
 }

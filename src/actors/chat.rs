@@ -424,7 +424,9 @@ async fn process(
                             None => None,
                         };
                         let text = match quoted {
-                            Some(q) => format!("[i]↩ “{}”[/i][br]{text}", short(&q)),
+                            Some(q) => {
+                                format!("[i]↩ “{}”[/i][br]{text}", bbcode::excerpt(&q, QUOTE_CHARS))
+                            }
                             None => text.clone(),
                         };
                         let file = match mref {
@@ -449,11 +451,13 @@ async fn process(
                     CustomerAction::Reaction { target, emoji } => {
                         let quoted = messages::find_by_wamid(&txn, target)
                             .await?
-                            .map(|m| short(&m.text))
+                            .map(|m| bbcode::excerpt(&m.text, QUOTE_CHARS))
                             .unwrap_or_else(|| "an earlier message".into());
                         let note = if emoji.is_empty() {
                             format!("[i]removed the reaction to[/i] “{quoted}”")
                         } else {
+                            // The emoji comes from the customer's side too.
+                            let emoji = bbcode::escape(emoji);
                             format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
                         };
                         let new = NewMessage {
@@ -654,7 +658,8 @@ async fn customer_message(
             let note = format!(
                 "[i]{} not relayed: {}.[/i]",
                 kind_label(kind),
-                m.note.as_deref().unwrap_or("unknown reason")
+                // The reason may quote a provider's error text.
+                bbcode::escape(m.note.as_deref().unwrap_or("unknown reason"))
             );
             text = if text.is_empty() {
                 note
@@ -791,8 +796,11 @@ async fn transcript_ready(
         return Ok(Vec::new());
     }
     let line = match (text, note) {
-        (Some(t), _) if !t.trim().is_empty() => format!("[i]🎤 Transcript:[/i] {}", t.trim()),
-        (_, Some(n)) => format!("[i]🎤 {n}[/i]"),
+        // What the model heard is the customer's words (and may hold `[Music]`-like brackets).
+        (Some(t), _) if !t.trim().is_empty() => {
+            format!("[i]🎤 Transcript:[/i] {}", bbcode::escape(t.trim()))
+        }
+        (_, Some(n)) => format!("[i]🎤 {}[/i]", bbcode::escape(n)),
         _ => "[i]🎤 No speech was recognised in this voice message.[/i]".to_string(),
     };
     messages::set_transcript(txn, msg.id, text.or(note).unwrap_or("")).await?;
@@ -1011,14 +1019,9 @@ fn over_messages_notice(limit: u64) -> String {
     )
 }
 
-/// The first words of a message, for a reaction note.
-fn short(text: &str) -> String {
-    let mut s: String = text.chars().take(60).collect();
-    if text.chars().count() > 60 {
-        s.push('…');
-    }
-    s
-}
+/// How much of a message a reply or a reaction note quotes (characters shown; the stored text
+/// is the message's BBCode, cut by `bbcode::excerpt` outside any tag).
+const QUOTE_CHARS: usize = 60;
 
 /// The customer deleted (`new_text: None`) or edited an earlier message: the Open Lines copy is
 /// deleted or updated in place (same ids as sent), not posted as new text.

@@ -265,7 +265,10 @@ impl NumberActor {
                                 &format!("notice:{im_chat_id}"),
                                 &Job::B24Notice {
                                     im_chat_id,
-                                    text: format!("{SESSION_LOST_NOTICE} (state: {state})"),
+                                    text: format!(
+                                        "{SESSION_LOST_NOTICE} (state: {})",
+                                        crate::bitrix24::bbcode::escape(&state)
+                                    ),
                                 },
                             )
                             .await?;

@@ -268,8 +268,12 @@ pub fn split_transcript(bbcode: &str) -> (String, Option<String>) {
 }
 
 /// Bitrix24 BBCode as plain text: `[br]` is a line break, `[url=x]y[/url]` is `y (x)`, other
-/// tags go.
+/// tags go, and a customer's escaped brackets (`bbcode::escape`) read as they wrote them.
 pub fn strip_bbcode(s: &str) -> String {
+    crate::bitrix24::bbcode::unescape(&strip_tags(s))
+}
+
+fn strip_tags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(open) = rest.find('[') {
@@ -594,6 +598,20 @@ mod tests {
             strip_bbcode("see [url=https://maps.example/x]the map[/url] [tag] a[b"),
             "see the map (https://maps.example/x) [tag] a[b"
         );
+        // A customer's escaped markup reads as they wrote it; WhatsApp styles become plain.
+        let customer = crate::bitrix24::bbcode::from_whatsapp(
+            "[url=https://evil.example]click[/url] [b]x[/b] *bold* &#91;i] >>q",
+        );
+        assert_eq!(
+            strip_bbcode(&customer),
+            "[url=https://evil.example]click[/url] [b]x[/b] bold &#91;i] >>q"
+        );
+        let (text, t) = split_transcript(&format!(
+            "{customer}[br][i]🎤 Transcript:[/i] {}",
+            crate::bitrix24::bbcode::escape("[Music] hi")
+        ));
+        assert!(text.ends_with("bold &#91;i] >>q"), "{text}");
+        assert_eq!(t.as_deref(), Some("Transcript: [Music] hi"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 /// The operator-facing explanation of a failed send. `code` is the Cloud API error code (or
 /// the gateway's status mapped onto one, see `gateway`), `detail` what the provider said.
 pub fn explain(code: Option<i64>, detail: &str) -> String {
+    // The detail is the provider's text and goes into an Open Lines notice: shown, never parsed.
+    let detail = crate::bitrix24::bbcode::escape(detail);
     match code {
         Some(131047) => {
             "Not delivered: more than 24 hours have passed since the customer last wrote, \

@@ -13,7 +13,7 @@ pub enum Action {
     New,
     /// The customer deleted `original` for everyone.
     Revoke { original: String },
-    /// The customer edited `original`; `text` is the new text.
+    /// The customer edited `original`; `text` is the new text (BBCode, as for a new message).
     Edit { original: String, text: String },
     /// A reaction to `target`; an empty emoji removes it.
     Reaction { target: String, emoji: String },
@@ -44,7 +44,8 @@ pub enum MediaSource {
     Gateway { url: String },
 }
 
-/// Readable text for a shared location: a map link the operator can open.
+/// Readable text for a shared location, as BBCode: a map link the operator can open, labelled
+/// with the place's name and address (escaped: they come from the customer's side).
 pub fn location_text(lat: f64, lon: f64, name: Option<&str>, address: Option<&str>) -> String {
     let label: Vec<&str> = [name, address]
         .into_iter()
@@ -55,25 +56,26 @@ pub fn location_text(lat: f64, lon: f64, name: Option<&str>, address: Option<&st
     let label = if label.is_empty() {
         format!("{lat:.6}, {lon:.6}")
     } else {
-        label.join(", ")
+        crate::bitrix24::bbcode::escape(&label.join(", "))
     };
     format!(
         "📍 Location: [url=https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}]{label}[/url]"
     )
 }
 
-/// Readable text for a shared contact card.
+/// Readable text for a shared contact card, as BBCode (the card's name and phones escaped).
 pub fn contact_text(name: &str, phones: &[String]) -> String {
     let name = if name.trim().is_empty() {
         "(no name)"
     } else {
         name.trim()
     };
-    if phones.is_empty() {
+    let text = if phones.is_empty() {
         format!("👤 Contact: {name}")
     } else {
         format!("👤 Contact: {name}, {}", phones.join(", "))
-    }
+    };
+    crate::bitrix24::bbcode::escape(&text)
 }
 
 /// The phone numbers in a vCard (`TEL` lines), as the gateway sends contact cards.

@@ -155,7 +155,9 @@ pub struct Inbound {
     pub name: String,
     pub wamid: String,
     pub timestamp: i64,
-    /// The text shown to the operator (a placeholder for kinds we do not relay yet).
+    /// The text shown to the operator, as Bitrix24 BBCode: the customer's words escaped and their
+    /// WhatsApp formatting made tags (`bbcode::from_whatsapp`), or a placeholder for kinds we do
+    /// not relay yet.
     pub text: String,
     pub kind: String,
     pub reply_to: Option<String>,
@@ -165,6 +167,7 @@ pub struct Inbound {
     pub media: Option<MediaRef>,
 }
 
+use crate::bitrix24::bbcode;
 use crate::whatsapp::{contact_text, location_text, MediaSource};
 pub use crate::whatsapp::{Action, MediaRef};
 
@@ -272,10 +275,11 @@ fn action(m: &RawMessage) -> Action {
         "edit" => match str_in(obj, "/original_message_id") {
             Some(o) => Action::Edit {
                 original: o.to_string(),
-                text: str_in(obj, "/message/text/body")
-                    .or_else(|| str_in(obj, "/message/body"))
-                    .unwrap_or_default()
-                    .to_string(),
+                text: bbcode::from_whatsapp(
+                    str_in(obj, "/message/text/body")
+                        .or_else(|| str_in(obj, "/message/body"))
+                        .unwrap_or_default(),
+                ),
             },
             None => Action::New,
         },
@@ -318,14 +322,15 @@ fn media(m: &RawMessage) -> Option<MediaRef> {
     })
 }
 
-/// The text shown to the operator: the body, a media caption, a map link, a contact card, or a
-/// placeholder for what cannot be shown.
+/// The text shown to the operator, as BBCode: the body, a media caption, a map link, a contact
+/// card, or a placeholder for what cannot be shown. Whatever the customer (or WhatsApp) wrote in
+/// it is escaped, so the only live tags are ours.
 fn message_text(m: &RawMessage) -> String {
     let obj = m.rest.get(m.kind.as_str());
     match (m.kind.as_str(), &m.text) {
-        ("text", Some(t)) => t.body.clone(),
+        ("text", Some(t)) => bbcode::from_whatsapp(&t.body),
         (k, _) if MEDIA_KINDS.contains(&k) => {
-            str_in(obj, "/caption").unwrap_or_default().to_string()
+            bbcode::from_whatsapp(str_in(obj, "/caption").unwrap_or_default())
         }
         ("location", _) => {
             let num = |k: &str| {
@@ -336,7 +341,7 @@ fn message_text(m: &RawMessage) -> String {
                 (Some(lat), Some(lon)) => {
                     location_text(lat, lon, str_in(obj, "/name"), str_in(obj, "/address"))
                 }
-                _ => "[location message without coordinates]".into(),
+                _ => bbcode::escape("[location message without coordinates]"),
             }
         }
         ("contacts", _) => {
@@ -362,19 +367,20 @@ fn message_text(m: &RawMessage) -> String {
                 })
                 .collect();
             if lines.is_empty() {
-                "[contact card without details]".into()
+                bbcode::escape("[contact card without details]")
             } else {
                 lines.join("[br]")
             }
         }
-        ("interactive", _) => str_in(obj, "/button_reply/title")
-            .or_else(|| str_in(obj, "/list_reply/title"))
-            .unwrap_or("[interactive reply]")
-            .to_string(),
-        ("button", _) => str_in(obj, "/text").unwrap_or("[button reply]").to_string(),
-        (kind, _) => {
-            format!("[{kind} message: this type cannot be shown here; see it in WhatsApp]")
-        }
+        ("interactive", _) => bbcode::escape(
+            str_in(obj, "/button_reply/title")
+                .or_else(|| str_in(obj, "/list_reply/title"))
+                .unwrap_or("[interactive reply]"),
+        ),
+        ("button", _) => bbcode::escape(str_in(obj, "/text").unwrap_or("[button reply]")),
+        (kind, _) => bbcode::escape(&format!(
+            "[{kind} message: this type cannot be shown here; see it in WhatsApp]"
+        )),
     }
 }
 
@@ -617,5 +623,45 @@ mod tests {
             parse(br#"{"object":"page","entry":[]}"#),
             Err(WebhookError::WrongObject(_))
         ));
+    }
+
+    #[test]
+    fn customer_text_is_escaped_and_formatted_for_bitrix24() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+            "metadata":{"display_phone_number":"1","phone_number_id":"77"},
+            "messages":[
+              {"from":"491","id":"wamid.T","timestamp":"1","type":"text","text":{"body":"[b]x[/b] *доставка*"}},
+              {"from":"491","id":"wamid.I","timestamp":"1","type":"image","image":{"id":"m1","caption":"[url=https://evil.example]_click_[/url]"}},
+              {"from":"491","id":"wamid.L","timestamp":"1","type":"location","location":{"latitude":1.5,"longitude":2.5,"name":"[/url][url=https://evil.example]Office"}},
+              {"from":"491","id":"wamid.C","timestamp":"1","type":"contacts","contacts":[{"name":{"formatted_name":"[b]Olga[/b]"}}]},
+              {"from":"491","id":"wamid.E","timestamp":"1","type":"edit","edit":{"original_message_id":"wamid.T","message":{"type":"text","text":{"body":"~[i]~"}}}}]}}]}]}"#;
+        let ev = events(&parse(body.as_bytes()).expect("parses"));
+        let texts: Vec<String> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(match &m.action {
+                    Action::Edit { text, .. } => text.clone(),
+                    _ => m.text.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let wj = bbcode::INERT;
+        assert_eq!(texts[0], format!("[{wj}b]x[{wj}/b] [b]доставка[/b]"));
+        assert_eq!(
+            texts[1],
+            format!("[{wj}url=https://evil.example][i]click[/i][{wj}/url]")
+        );
+        // The place's name cannot close our map link or open another.
+        assert!(
+            texts[2].ends_with(&format!(
+                "][{wj}/url][{wj}url=https://evil.example]Office[/url]"
+            )),
+            "{}",
+            texts[2]
+        );
+        assert_eq!(texts[2].matches("[url=").count(), 1, "{}", texts[2]);
+        assert_eq!(texts[3], format!("👤 Contact: [{wj}b]Olga[{wj}/b]"));
+        assert_eq!(texts[4], format!("[s][{wj}i][/s]"));
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::wa_id;
+use crate::bitrix24::bbcode;
 use crate::whatsapp::{contact_text, location_text, vcard_phones, Action, MediaRef, MediaSource};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -123,23 +124,19 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
     let mut reply_to = None;
     let mut action = Action::New;
     let mut media = None;
+    // The text shown to the operator, as BBCode: what the customer (or the gateway) wrote is
+    // escaped and its WhatsApp formatting made tags, so the only live tags are ours.
     let text = match type_message {
-        "textMessage" => s(md, "/textMessageData/textMessage")
-            .unwrap_or("")
-            .to_string(),
-        "extendedTextMessage" => s(md, "/extendedTextMessageData/text")
-            .unwrap_or("")
-            .to_string(),
+        "textMessage" => bbcode::from_whatsapp(s(md, "/textMessageData/textMessage").unwrap_or("")),
+        "extendedTextMessage" => {
+            bbcode::from_whatsapp(s(md, "/extendedTextMessageData/text").unwrap_or(""))
+        }
         "quotedMessage" => {
             reply_to = s(md, "/quotedMessage/stanzaId").map(str::to_string);
-            s(md, "/extendedTextMessageData/text")
-                .unwrap_or("")
-                .to_string()
+            bbcode::from_whatsapp(s(md, "/extendedTextMessageData/text").unwrap_or(""))
         }
         "editedMessage" => {
-            let text = s(md, "/editedMessageData/textMessage")
-                .unwrap_or("")
-                .to_string();
+            let text = bbcode::from_whatsapp(s(md, "/editedMessageData/textMessage").unwrap_or(""));
             if let Some(orig) = s(md, "/editedMessageData/stanzaId") {
                 action = Action::Edit {
                     original: orig.to_string(),
@@ -191,7 +188,7 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
                     sha256: None,
                 });
             }
-            s(md, "/fileMessageData/caption").unwrap_or("").to_string()
+            bbcode::from_whatsapp(s(md, "/fileMessageData/caption").unwrap_or(""))
         }
         "locationMessage" => {
             let num = |k: &str| {
@@ -205,14 +202,16 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
                     s(md, "/locationMessageData/nameLocation"),
                     s(md, "/locationMessageData/address"),
                 ),
-                _ => "[location message without coordinates]".into(),
+                _ => bbcode::escape("[location message without coordinates]"),
             }
         }
         "contactMessage" => contact_text(
             s(md, "/contactMessageData/displayName").unwrap_or(""),
             &vcard_phones(s(md, "/contactMessageData/vcard").unwrap_or("")),
         ),
-        other => format!("[{other}: this type cannot be shown here; see it in WhatsApp]"),
+        other => bbcode::escape(&format!(
+            "[{other}: this type cannot be shown here; see it in WhatsApp]"
+        )),
     };
     Ok(GwEvent::Message {
         from: from.to_string(),
@@ -359,6 +358,28 @@ mod tests {
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"Q1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"quotedMessage","extendedTextMessageData":{"text":"yes"},"quotedMessage":{"stanzaId":"O1"}}}"#;
         assert!(
             matches!(parse(body), Ok(GwEvent::Message { ref reply_to, ref text, .. }) if reply_to.as_deref() == Some("O1") && text == "yes")
+        );
+    }
+
+    #[test]
+    fn customer_text_is_escaped_and_formatted_for_bitrix24() {
+        let wj = bbcode::INERT;
+        let body = r#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"T1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"textMessage","textMessageData":{"textMessage":"[send=/pay]pay[/send] *срочно*"}}}"#;
+        assert!(
+            matches!(parse(body.as_bytes()), Ok(GwEvent::Message { ref text, .. }) if *text == format!("[{wj}send=/pay]pay[{wj}/send] [b]срочно[/b]"))
+        );
+        let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"E1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"editedMessage","editedMessageData":{"textMessage":"_[b]_","stanzaId":"O1"}}}"#;
+        let edited = format!("[i][{wj}b][/i]");
+        assert!(
+            matches!(parse(body), Ok(GwEvent::Message { action: Action::Edit { ref text, .. }, text: ref shown, .. }) if *text == edited && *shown == edited)
+        );
+        let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"F1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"imageMessage","fileMessageData":{"downloadUrl":"https://gw.example/f","caption":"```[code]```","mimeType":"image/jpeg"}}}"#;
+        assert!(
+            matches!(parse(body), Ok(GwEvent::Message { ref text, .. }) if *text == format!("[code][{wj}code][/code]"))
+        );
+        let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"U1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"[url=x]pollMessage"}}"#;
+        assert!(
+            matches!(parse(body), Ok(GwEvent::Message { ref text, .. }) if !text.contains("[url"))
         );
     }
 }

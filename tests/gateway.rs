@@ -17,6 +17,7 @@ on_both_databases!(
     operator_edit_is_applied_in_whatsapp,
     customer_edit_and_delete_are_mirrored,
     lost_authorization_holds_jobs_then_sends_all_in_order,
+    relinked_within_the_same_second_sends_what_waited,
     wrong_webhook_token_is_401_and_nothing_stored,
     rate_limits_and_gateway_errors_are_retried_quota_is_told,
     a_reply_shows_what_it_quotes,
@@ -322,6 +323,53 @@ async fn lost_authorization_holds_jobs_then_sends_all_in_order(backend: Backend)
             .map(|m| m.text.lines().last().unwrap_or_default().to_string())
             .collect();
     assert_eq!(sent, texts);
+}
+
+/// The gateway stamps its state webhooks in whole seconds, so a phone linked, logged out and
+/// linked again within one second posts the same `{timestamp, stateInstance}` twice. The second
+/// `authorized` is a new event, not a duplicate: sending resumes at once (it used to be dropped as
+/// a duplicate, leaving the number "not linked" until the next poll of its state, a minute later).
+/// The simulator's clock is frozen so that every webhook carries the same timestamp.
+async fn relinked_within_the_same_second_sends_what_waited(backend: Backend) {
+    let g = connect(backend).await;
+    g.gw.freeze_clock(true);
+    link(&g).await;
+    customer_writes(&g, "hi", 1).await;
+    operator_writes(&g, "before").await;
+    assert_eq!(g.gw.set_state(INSTANCE, "notAuthorized").await, 200);
+    wait_state(&g.app, g.number_id, "notAuthorized").await;
+    let texts: Vec<String> = (0..3).map(|i| format!("queued {i}")).collect();
+    for t in &texts {
+        let op = g.app.b24.operator_write("1", &key(), t).await;
+        assert_eq!(op.http_status, 200);
+    }
+    assert_eq!(g.gw.scan_qr(INSTANCE).await, 200);
+    let gw = g.gw.clone();
+    wait_until(10, "all sent after relinking", move || gw.sent().len() >= 4).await;
+    // Logged out and linked again at once, still within the same second: the last word is
+    // "authorized", and it is the state that stays.
+    assert_eq!(g.gw.set_state(INSTANCE, "notAuthorized").await, 200);
+    assert_eq!(g.gw.scan_qr(INSTANCE).await, 200);
+    let stamps: std::collections::HashSet<String> =
+        g.gw.webhook_deliveries()
+            .iter()
+            .filter(|d| d.type_webhook == "stateInstanceChanged")
+            .map(|d| d.body["timestamp"].to_string())
+            .collect();
+    assert_eq!(stamps.len(), 1, "one timestamp for every state webhook");
+    wait_state(&g.app, g.number_id, "authorized").await;
+    operator_writes(&g, "after").await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<String> =
+        g.gw.sent()
+            .iter()
+            .map(|m| m.text.lines().last().unwrap_or_default().to_string())
+            .collect();
+    assert_eq!(
+        sent,
+        ["before", "queued 0", "queued 1", "queued 2", "after"],
+        "once each, in order"
+    );
 }
 
 async fn wrong_webhook_token_is_401_and_nothing_stored(backend: Backend) {

@@ -2,7 +2,7 @@
 //! routes each inbox item to the chat actor of its customer, and sends the number's outbox.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     time::{Duration, Instant},
 };
 
@@ -53,6 +53,13 @@ pub struct NumberActor {
     draining: bool,
     again: bool,
     fault: Option<Fault>,
+    /// Gateway session states received and not yet stored, by inbox id (with the gateway's
+    /// timestamp): stored one at a time in arrival order, so the newest one is the one that stays.
+    states: BTreeMap<i64, (String, i64)>,
+    /// A session state is being stored.
+    storing_state: bool,
+    /// The last session state stored: its inbox id and the gateway's timestamp.
+    last_state: Option<(i64, i64)>,
 }
 
 impl NumberActor {
@@ -68,6 +75,9 @@ impl NumberActor {
             draining: false,
             again: false,
             fault: None,
+            states: BTreeMap::new(),
+            storing_state: false,
+            last_state: None,
         }
     }
 
@@ -179,8 +189,9 @@ impl NumberActor {
 
     fn route(&mut self, items: Vec<(i64, InboxItem)>, ctx: &mut Context<Self>) {
         for (inbox_id, item) in items {
-            if let InboxItem::WaSessionState { state, .. } = &item {
-                self.session_changed(inbox_id, state.clone(), ctx);
+            if let InboxItem::WaSessionState { state, timestamp } = item {
+                self.states.insert(inbox_id, (state, timestamp));
+                self.next_state(ctx);
                 continue;
             }
             let Some(wa_id) = chat_of(&item) else {
@@ -245,14 +256,40 @@ impl NumberActor {
         }));
     }
 
+    /// Stores the oldest session state received, unless one is being stored (the next one waits
+    /// for it: two stored at once could commit in either order and leave the older one).
+    fn next_state(&mut self, ctx: &mut Context<Self>) {
+        if self.storing_state {
+            return;
+        }
+        let Some((inbox_id, (state, timestamp))) = self.states.pop_first() else {
+            return;
+        };
+        // A state received before the last one stored (an item brought back by the sweep), or
+        // stamped before it (the gateway retrying an old webhook) is out of date: only marked done.
+        let stale = self
+            .last_state
+            .is_some_and(|(last_id, last_ts)| inbox_id <= last_id || timestamp < last_ts);
+        self.storing_state = true;
+        self.session_changed(inbox_id, state, timestamp, stale, ctx);
+    }
+
     /// The gateway reported a new session state: store it (with its time); when it is lost,
     /// tell the operators of this number's recent chats; when it is back, send what waited.
-    fn session_changed(&mut self, inbox_id: i64, state: String, ctx: &mut Context<Self>) {
+    /// A `stale` one is only marked done.
+    fn session_changed(
+        &mut self,
+        inbox_id: i64,
+        state: String,
+        timestamp: i64,
+        stale: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let services = self.ctx.clone();
         let id = self.id;
         let fut = async move {
             let txn = services.db.begin().await?;
-            let changed = numbers::set_session_state(&txn, id, &state).await?;
+            let changed = !stale && numbers::set_session_state(&txn, id, &state).await?;
             let mut notified = false;
             if changed && state != gateway::AUTHORIZED {
                 let portal_id = numbers::get(&txn, id).await?.map(|n| n.portal_id);
@@ -284,19 +321,26 @@ impl NumberActor {
             txn.commit().await?;
             Ok::<_, sea_orm::DbErr>((changed, notified, state))
         };
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok((changed, notified, state)) => {
-                if notified {
-                    if let Some((m, _)) = &act.session {
-                        act.registry
-                            .do_send(KickOwner(Owner::Portal(m.portal_id)));
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            act.storing_state = false;
+            match res {
+                Ok((changed, notified, state)) => {
+                    if !stale {
+                        act.last_state = Some((inbox_id, timestamp));
+                    }
+                    if notified {
+                        if let Some((m, _)) = &act.session {
+                            act.registry
+                                .do_send(KickOwner(Owner::Portal(m.portal_id)));
+                        }
+                    }
+                    if changed && state == gateway::AUTHORIZED {
+                        act.kick(ctx);
                     }
                 }
-                if changed && state == gateway::AUTHORIZED {
-                    act.kick(ctx);
-                }
+                Err(e) => tracing::warn!(number = act.id, error = %e, "storing a session state failed; the sweep retries"),
             }
-            Err(e) => tracing::warn!(number = act.id, error = %e, "storing a session state failed; the sweep retries"),
+            act.next_state(ctx);
         }));
     }
 
@@ -385,6 +429,9 @@ impl Supervised for NumberActor {
         self.draining = false;
         self.again = false;
         self.fault = None;
+        // What was received is read again from the inbox by the catch-up.
+        self.states.clear();
+        self.storing_state = false;
     }
 }
 

@@ -106,11 +106,18 @@ pub async fn receive(
                 error_code,
             },
         ),
+        // Not deduplicated by its content: the gateway stamps it in whole seconds, so a phone
+        // linked, logged out and linked again within a second posts the same body twice, and the
+        // second is news. Storing a state twice does nothing more; the number actor stores them
+        // in order and ignores one stamped before the last it stored (an old webhook retried).
         GwEvent::State {
             state: s,
             timestamp,
         } => (
-            format!("state:{timestamp}:{s}"),
+            format!(
+                "state:{timestamp}:{s}:{}",
+                hex::encode(rand::random::<[u8; 8]>())
+            ),
             InboxItem::WaSessionState {
                 state: s,
                 timestamp,

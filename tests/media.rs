@@ -108,7 +108,7 @@ async fn every_inbound_kind_reaches_the_open_line(backend: Backend) {
         (
             "document",
             "application/pdf",
-            Some("invoice 42.pdf"),
+            Some("Счёт №42 от 01.12.pdf"),
             b"%PDF-1.4 invoice".to_vec(),
             Some("the invoice"),
         ),
@@ -177,7 +177,23 @@ async fn every_inbound_kind_reaches_the_open_line(backend: Backend) {
         assert_eq!(&body, bytes, "{kind}: the bytes the customer sent");
         assert_eq!(ct, *mime, "{kind}");
         match filename {
-            Some(f) => assert_eq!(name, f.replace(' ', "_"), "{kind}"),
+            Some(f) => {
+                // The name as the customer's phone showed it, also in the download's headers.
+                assert_eq!(name, *f, "{kind}");
+                let resp = reqwest::get(&url).await.expect("GET our media link");
+                let disposition = resp
+                    .headers()
+                    .get("content-disposition")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                assert!(
+                    disposition.contains(
+                        "filename*=UTF-8''%D0%A1%D1%87%D1%91%D1%82%20%E2%84%9642%20%D0%BE%D1%82%2001.12.pdf"
+                    ),
+                    "{disposition}"
+                );
+            }
             None => assert!(name.starts_with(kind), "{kind}: {name}"),
         }
         assert_eq!(m.text, caption.unwrap_or(""), "{kind}: caption as text");

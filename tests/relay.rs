@@ -13,6 +13,7 @@ on_both_databases!(
     install_registers_connector_and_binds_events,
     connect_activates_connector_on_line,
     inbound_text_reaches_open_line,
+    a_customers_name_keeps_its_emoji_in_the_chat_title,
     operator_reply_is_sent_and_confirmed_delivered,
     duplicate_webhook_reaches_bitrix_once,
     bad_or_missing_signature_is_rejected_without_side_effects,
@@ -190,6 +191,32 @@ async fn inbound_text_reaches_open_line(backend: Backend) {
         last["chat"]["b24_chat_id"].as_str(),
         Some(b24_chat.as_str())
     );
+}
+
+/// Bitrix24's user name takes letters only, so an emoji between words leaves one space, not two;
+/// the chat's title keeps the name as the customer wrote it.
+async fn a_customers_name_keeps_its_emoji_in_the_chat_title(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "111").await;
+    let body = GraphSim::inbound_text_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        "79001234568",
+        "Zoë 🌸  O'Neil",
+        "wamid.N1",
+        "hello",
+        sim::unix_now(),
+    );
+    assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
+    let b24 = app.b24.clone();
+    wait_until(10, "message in Bitrix24", move || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    let m = &app.b24.customer_messages()[0];
+    assert_eq!(m.user_name, "Zoë O'Neil");
+    assert_eq!(m.chat_name, "Zoë 🌸 O'Neil · WhatsApp +79001234568");
 }
 
 async fn operator_reply_is_sent_and_confirmed_delivered(backend: Backend) {

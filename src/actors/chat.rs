@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     billing::Transcription,
-    bitrix24::bbcode,
+    bitrix24::{bbcode, names},
     store::{
         chats, inbox,
         inbox::{CustomerAction, InboxItem},
@@ -569,16 +569,6 @@ async fn queue(
     Ok(())
 }
 
-/// Bitrix24 accepts letters, spaces, `-` and `'` in names, 25 characters at most.
-fn b24_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter(|c| c.is_alphabetic() || *c == ' ' || *c == '-' || *c == '\'')
-        .take(25)
-        .collect();
-    cleaned.trim().to_string()
-}
-
 /// The chat row's id, from the actor's cache or the database (created on first use); keeps
 /// the customer's name current.
 async fn chat_row(
@@ -722,7 +712,12 @@ async fn customer_message(
             None => text = format!("{text}[br][i]{notice}[/i]"),
         }
     }
-    let display = b24_name(name);
+    let display = names::user_name(name);
+    // The title keeps the name as the customer wrote it (emoji too), next to the number.
+    let title = match names::display_name(name) {
+        n if n.is_empty() => format!("WhatsApp +{}", info.wa_id),
+        n => format!("{} · WhatsApp +{}", bbcode::escape(&n), info.wa_id),
+    };
     let mut message = json!({
         "id": wamid,
         "date": timestamp,
@@ -741,7 +736,7 @@ async fn customer_message(
         "message": message,
         "chat": {
             "id": chat_key(&info.wa_id, &info.phone_number_id),
-            "name": format!("WhatsApp +{}", info.wa_id),
+            "name": title,
         },
     });
     let job = Job::B24SendMessage {
@@ -1143,16 +1138,4 @@ async fn operator_changed(
     )
     .await?;
     Ok(vec![Owner::Portal(info.portal_id)])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::b24_name;
-
-    #[test]
-    fn names_are_cleaned_for_bitrix24() {
-        assert_eq!(b24_name("Anna-Maria O'Neil 😀"), "Anna-Maria O'Neil");
-        assert_eq!(b24_name("1234"), "");
-        assert_eq!(b24_name(&"a".repeat(40)).len(), 25);
-    }
 }

@@ -102,6 +102,8 @@ pub struct CustomerMsg {
     pub user_id: String,
     pub user_name: String,
     pub user_last_name: String,
+    /// The chat's title (`chat.name`).
+    pub chat_name: String,
     pub phone: String,
     pub text: String,
     pub files: Vec<Value>,
@@ -1127,6 +1129,7 @@ impl State {
                 user_id: uid.clone(),
                 user_name: sval(user.get("name")),
                 user_last_name: sval(user.get("last_name")),
+                chat_name: sval(chat.get("name")),
                 phone: sval(user.get("phone")),
                 text: text.clone(),
                 files: files.clone(),

@@ -623,6 +623,7 @@ mod tests {
             user_id: "u".into(),
             user_name: "Anna".into(),
             user_last_name: String::new(),
+            chat_name: "Anna · WhatsApp +1".into(),
             phone: String::new(),
             text: "hi[br][i]🎤 Transcript:[/i] hi".into(),
             files: vec![json!({"name": "voice.ogg",

@@ -13,8 +13,10 @@
 //! with a message saying so; `try_start` reports a failure to listen as an error.
 
 pub mod bitrix;
+mod faults;
 pub mod gateway;
 pub mod graph;
+mod server;
 
 // Every public name of the gateway sim starts with `Gateway` / `GATEWAY_` (no clash with graph's).
 pub use bitrix::*;
@@ -45,13 +47,6 @@ pub fn test_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Bind a simulator's listener on 127.0.0.1:<random port>; returns it with its port.
-pub(crate) fn bind_loopback() -> std::io::Result<(std::net::TcpListener, u16)> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    Ok((listener, port))
-}
-
 /// Form-encode `pairs` as `application/x-www-form-urlencoded` (brackets percent-encoded like PHP's
 /// `http_build_query`).
 pub fn form_encode(pairs: &[(String, String)]) -> String {
@@ -75,4 +70,11 @@ pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str>
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
+}
+
+/// Bind a simulator's listener on 127.0.0.1:<random port>; returns it with its port.
+pub(crate) fn bind_loopback() -> std::io::Result<(std::net::TcpListener, u16)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
 }

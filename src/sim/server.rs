@@ -1,0 +1,58 @@
+//! The one start-up every simulator shares: a listener on 127.0.0.1:<random port>, an actix-web
+//! server with one worker, no signal handling and no grace period, spawned on the caller's actix
+//! System; and the small HTTP pieces they all answer with.
+
+use std::net::TcpListener;
+
+use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpServer};
+
+/// A simulator's listener, bound but not serving yet (the simulator's state wants its address).
+pub(crate) struct Loopback {
+    listener: TcpListener,
+    /// "http://127.0.0.1:PORT"
+    pub(crate) base: String,
+}
+
+impl Loopback {
+    /// Bind 127.0.0.1:<random port>.
+    pub(crate) fn bind() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let base = format!("http://127.0.0.1:{port}");
+        Ok(Self { listener, base })
+    }
+
+    /// Serve `routes` (called once per worker: per-worker clients belong there), accepting bodies
+    /// up to `payload_limit` bytes. Must run inside an actix System.
+    pub(crate) fn serve<F>(self, payload_limit: usize, routes: F) -> std::io::Result<ServerHandle>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::PayloadConfig::new(payload_limit))
+                .configure(routes.clone())
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(0)
+        .listen(self.listener)?
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Ok(handle)
+    }
+}
+
+/// What a simulator's `start` does with `try_start`'s answer: tests want a panic that says why.
+pub(crate) fn or_panic<T>(sim: &str, started: std::io::Result<T>) -> T {
+    match started {
+        Ok(sim) => sim,
+        Err(e) => panic!("{sim} sim: cannot listen on 127.0.0.1: {e}"),
+    }
+}
+
+/// `status` as an HTTP status code (500 when it is not one).
+pub(crate) fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}

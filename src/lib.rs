@@ -5,6 +5,7 @@
 //! `bitrix24/client` or `whatsapp/cloud/client`.
 
 pub mod actors;
+pub mod auth;
 pub mod billing;
 pub mod bitrix24;
 pub mod cluster;

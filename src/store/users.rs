@@ -1,5 +1,5 @@
 //! Admin API users. Emails are stored lower-cased; passwords as argon2 PHC strings (hashed by
-//! the caller, see `http::api::auth::hash_password`).
+//! the caller, see `auth::hash_password`).
 
 use entity::users;
 use sea_orm::{

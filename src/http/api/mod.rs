@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod billing;
 pub mod cluster;
+#[cfg(feature = "faults")]
 pub mod debug;
 pub mod jobs;
 pub mod messages;
@@ -17,6 +18,9 @@ pub mod users;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Fault hooks exist only in test builds (the `faults` feature; README, "Tests").
+    #[cfg(feature = "faults")]
+    cfg.route("/debug/faults", web::post().to(debug::inject));
     cfg.route("/openapi.json", web::get().to(openapi::document))
         .route("/portals", web::get().to(numbers::list_portals))
         .route("/numbers", web::get().to(numbers::list))
@@ -31,7 +35,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/numbers/{id}/chats/{wa_id}/messages",
             web::get().to(numbers::chat_messages),
         )
-        .route("/debug/faults", web::post().to(debug::inject))
         .route("/auth/login", web::post().to(users::login))
         .route("/auth/refresh", web::post().to(users::refresh))
         .route("/auth/me", web::get().to(users::me))

@@ -18,7 +18,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{billing, cluster, jobs, messages, numbers, usage, users};
+use super::{audit, billing, cluster, jobs, messages, numbers, sessions, tenants, usage, users};
 use crate::http::{error::ErrorBody, ApiError};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
@@ -36,17 +36,17 @@ pub const BEARER: &str = "bearer";
     ),
     paths(
         document,
-        users::login,
-        users::refresh,
-        users::me,
-        users::list_tenants,
-        users::create_tenant,
-        users::get_tenant,
-        users::update_tenant,
+        sessions::login,
+        sessions::refresh,
+        sessions::me,
+        tenants::list_tenants,
+        tenants::create_tenant,
+        tenants::get_tenant,
+        tenants::update_tenant,
         users::list_tenant_users,
         users::create_tenant_user,
         users::update_user,
-        users::audit_log,
+        audit::audit_log,
         numbers::list_portals,
         numbers::list,
         numbers::connect,

@@ -1,0 +1,35 @@
+//! `b24wa sandbox`: the service wired to simulators, in a throwaway data folder.
+
+use b24wa::{config::Settings, sandbox};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 8090)]
+    port: u16,
+    /// Seconds before each receipt of a reply (sent, delivered, read), to watch ticks change.
+    #[arg(long, default_value_t = 1.5)]
+    receipt_delay_secs: f64,
+}
+
+pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
+    let delay = std::time::Duration::try_from_secs_f64(args.receipt_delay_secs.clamp(0.0, 30.0))?;
+    let dir = std::env::temp_dir().join(format!("b24wa-sandbox-{}", std::process::id()));
+    let opts = sandbox::SandboxOptions {
+        host: settings.host.clone(),
+        port: args.port,
+        data_dir: dir.clone(),
+        transcribe_model: settings.transcribe_model.clone(),
+        receipt_delay: delay,
+    };
+    let sandbox = sandbox::Sandbox::start(settings, opts).await?;
+    println!("b24wa sandbox: open {}", sandbox.page_url());
+    println!(
+        "  (simulated portal and WhatsApp number; data in {}, removed on exit)",
+        dir.display()
+    );
+    let result = sandbox.run_until_stopped().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    Ok(())
+}

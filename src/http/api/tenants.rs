@@ -1,0 +1,246 @@
+//! Tenants: list, create, read (with their portals), change.
+//!
+//! Support staff see and manage every tenant (each change is audited in the same transaction);
+//! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use entity::tenants as tenant_rows;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    audit,
+    auth::Caller,
+    numbers::PortalView,
+    page::{invalid_field, paged, paging, Page, PageParams},
+};
+use crate::{
+    http::{error::ErrorBody, ApiError, AppState},
+    store::tenants,
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+impl From<&tenant_rows::Model> for TenantView {
+    fn from(t: &tenant_rows::Model) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            plan: t.plan.clone(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// List tenants
+///
+/// Every tenant, by id, for support and billing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(PageParams),
+    responses(
+        (status = 200, description = "One page of tenants", body = Page<TenantView>),
+        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a tenant admin (use `GET /api/v1/tenants/{id}`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_tenants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
+    let (page, per_page) = paging(&q)?;
+    let (items, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let items: Vec<TenantView> = items.iter().map(TenantView::from).collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTenant {
+    /// 1 to 200 characters.
+    pub name: String,
+    /// 1 to 64 of `[a-z0-9_-]`; `free` when left out.
+    #[serde(default)]
+    pub plan: Option<String>,
+}
+
+fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid_field("name must have 1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn check_plan(plan: &str) -> Result<String, ApiError> {
+    let plan = plan.trim();
+    if plan.is_empty()
+        || plan.len() > 64
+        || !plan
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(invalid_field("plan must be 1 to 64 of [a-z0-9_-]"));
+    }
+    Ok(plan.to_string())
+}
+
+/// Create a tenant
+///
+/// `{name, plan?}` (support; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    request_body = NewTenant,
+    responses(
+        (status = 201, description = "Created", body = TenantView),
+        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewTenant>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let name = check_name(&body.name)?;
+    let plan = match &body.plan {
+        Some(p) => check_plan(p)?,
+        None => tenants::DEFAULT_PLAN.to_string(),
+    };
+    let txn = state.ctx.db.begin().await?;
+    let tenant = tenants::create(&txn, &name, &plan).await?;
+    let view = TenantView::from(&tenant);
+    audit::record_change(
+        &txn,
+        &caller,
+        "tenant.create",
+        &format!("tenant:{}", tenant.id),
+        None,
+        Some(&view),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+pub(super) async fn tenant_or_404(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<tenant_rows::Model, ApiError> {
+    tenants::get(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "no such tenant"))
+}
+
+/// A tenant and its portals.
+#[derive(Serialize, ToSchema)]
+pub struct TenantDetailView {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    pub portals: Vec<PortalView>,
+}
+
+/// A tenant
+///
+/// The tenant and its portals (a tenant admin: its own only, others 404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant", body = TenantDetailView),
+        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    caller.require_tenant_access(id)?;
+    let tenant = tenant_or_404(&state.ctx.db, id).await?;
+    let portals: Vec<PortalView> = tenants::portals_of(&state.ctx.db, id)
+        .await?
+        .iter()
+        .map(PortalView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(TenantDetailView {
+        tenant: TenantView::from(&tenant),
+        portals,
+    }))
+}
+
+/// What to change; what is left out stays.
+#[derive(Deserialize, ToSchema)]
+pub struct TenantChange {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub plan: Option<String>,
+}
+
+/// Change a tenant
+///
+/// `{name?, plan?}` (support; audited with before and after).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = i64, Path, description = "The tenant's id")),
+    request_body = TenantChange,
+    responses(
+        (status = 200, description = "The tenant after the change", body = TenantView),
+        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<TenantChange>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let id = path.into_inner();
+    let name = body.name.as_deref().map(check_name).transpose()?;
+    let plan = body.plan.as_deref().map(check_plan).transpose()?;
+    let txn = state.ctx.db.begin().await?;
+    let Some((before, after)) = tenants::update(&txn, id, name.as_deref(), plan.as_deref()).await?
+    else {
+        return Err(ApiError::not_found("not_found", "no such tenant"));
+    };
+    let after = TenantView::from(&after);
+    audit::record_change(
+        &txn,
+        &caller,
+        "tenant.update",
+        &format!("tenant:{id}"),
+        Some(&TenantView::from(&before)),
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(after))
+}

@@ -19,7 +19,7 @@ use super::{
     portal::chat_key,
     queue::{low_water, Overflow, Page},
     registry::{KickOwner, Owner, Registry},
-    Ctx, Fault,
+    Ctx, FaultSwitch,
 };
 use crate::{
     billing::Transcription,
@@ -68,7 +68,7 @@ pub struct ChatActor {
     busy: bool,
     /// Consecutive failed attempts to fetch the file at the head of the backlog.
     fetch_failures: u32,
-    fault: Option<Fault>,
+    fault: FaultSwitch,
 }
 
 /// What one run over the backlog did.
@@ -183,7 +183,7 @@ impl ChatActor {
             chat: None,
             busy: false,
             fetch_failures: 0,
-            fault: None,
+            fault: FaultSwitch::default(),
         }
     }
 
@@ -204,7 +204,7 @@ impl ChatActor {
             .collect();
         let services = self.ctx.clone();
         let info = self.info.clone();
-        let panic_now = self.fault.take() == Some(Fault::PanicOnNextWork);
+        let panic_now = self.fault.take();
         let cached = self.chat.clone();
         let give_up = self.fetch_failures >= self.ctx.settings.max_attempts.max(1) as u32;
         let fut = guarded(async move {
@@ -341,7 +341,7 @@ impl Supervised for ChatActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         // State is in the database and the backlog; `started` resumes the backlog in order.
         self.busy = false;
-        self.fault = None;
+        self.fault.clear();
         // A page read cut off by the restart is issued again (the spawned read is gone).
         self.overflow.read_failed();
         tracing::info!(number = self.info.number_id, "chat actor restarted");
@@ -356,14 +356,16 @@ pub struct ChatWork {
     pub item: InboxItem,
 }
 
+#[cfg(feature = "faults")]
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ChatFaultMsg(pub Fault);
+pub struct ChatFaultMsg(pub super::Fault);
 
+#[cfg(feature = "faults")]
 impl Handler<ChatFaultMsg> for ChatActor {
     type Result = ();
     fn handle(&mut self, msg: ChatFaultMsg, _: &mut Self::Context) {
-        self.fault = Some(msg.0);
+        self.fault.arm(msg.0);
     }
 }
 
@@ -548,10 +550,8 @@ async fn process(
         applied.push(*inbox_id);
         kicks.extend(k);
     }
-    if panic_now {
-        // Fault injection: dies after writing, before commit, the worst moment.
-        panic!("injected fault: chat actor panics while processing an item");
-    }
+    // Fault injection: dies after writing, before commit, the worst moment.
+    super::fault_point!(panic_now, "chat actor panics while processing an item");
     inbox::mark_processed(&txn, &applied).await?;
     txn.commit().await?;
     Ok((done, kicks, chat))

@@ -151,3 +151,54 @@ pub enum Fault {
     /// Panic inside the handler of the next unit of real work.
     PanicOnNextWork,
 }
+
+/// An actor's armed test fault. Without the `faults` feature (every non-test build) it holds
+/// nothing and is never armed, and [`fault_point!`] compiles to nothing.
+#[derive(Debug, Default)]
+pub struct FaultSwitch {
+    #[cfg(feature = "faults")]
+    armed: Option<Fault>,
+}
+
+impl FaultSwitch {
+    /// Whether the next unit of work must panic (disarms).
+    #[inline]
+    pub fn take(&mut self) -> bool {
+        #[cfg(feature = "faults")]
+        {
+            self.armed.take() == Some(Fault::PanicOnNextWork)
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            false
+        }
+    }
+
+    /// Disarms (a restarted actor starts clean).
+    #[inline]
+    pub fn clear(&mut self) {
+        #[cfg(feature = "faults")]
+        {
+            self.armed = None;
+        }
+    }
+
+    #[cfg(feature = "faults")]
+    pub fn arm(&mut self, fault: Fault) {
+        self.armed = Some(fault);
+    }
+}
+
+/// Panics with an "injected fault" when `$due` (tests only: with the `faults` feature; without
+/// it nothing is compiled).
+macro_rules! fault_point {
+    ($due:expr, $what:literal) => {{
+        #[cfg(feature = "faults")]
+        if $due {
+            panic!(concat!("injected fault: ", $what));
+        }
+        #[cfg(not(feature = "faults"))]
+        let _ = $due;
+    }};
+}
+pub(crate) use fault_point;

@@ -19,7 +19,7 @@ use super::{
     portal::parse_chat_key,
     queue::{Overflow, Page},
     registry::{Kick, KickOwner, Owner, Registry, Route},
-    Ctx, Fault,
+    Ctx, FaultSwitch,
 };
 use crate::{
     store::{
@@ -52,7 +52,7 @@ pub struct NumberActor {
     epoch: u64,
     draining: bool,
     again: bool,
-    fault: Option<Fault>,
+    fault: FaultSwitch,
     /// Gateway session states received and not yet stored, by inbox id (with the gateway's
     /// timestamp): stored one at a time in arrival order, so the newest one is the one that stays.
     states: BTreeMap<i64, (String, i64)>,
@@ -74,7 +74,7 @@ impl NumberActor {
             epoch: 0,
             draining: false,
             again: false,
-            fault: None,
+            fault: FaultSwitch::default(),
             states: BTreeMap::new(),
             storing_state: false,
             last_state: None,
@@ -229,9 +229,7 @@ impl NumberActor {
         let fault = self.fault.take();
         let registry = self.registry.clone();
         let fut = guarded(async move {
-            if fault == Some(Fault::PanicOnNextWork) {
-                panic!("injected fault: number actor panics in its job runner");
-            }
+            super::fault_point!(fault, "number actor panics in its job runner");
             drain(services, registry, m, creds, owner).await
         });
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
@@ -428,7 +426,7 @@ impl Supervised for NumberActor {
         self.epoch += 1;
         self.draining = false;
         self.again = false;
-        self.fault = None;
+        self.fault.clear();
         // What was received is read again from the inbox by the catch-up.
         self.states.clear();
         self.storing_state = false;
@@ -466,27 +464,31 @@ impl Handler<ReloadNumber> for NumberActor {
     }
 }
 
+#[cfg(feature = "faults")]
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct NumberFault(pub Fault);
+pub struct NumberFault(pub super::Fault);
 
+#[cfg(feature = "faults")]
 impl Handler<NumberFault> for NumberActor {
     type Result = ();
     fn handle(&mut self, msg: NumberFault, ctx: &mut Self::Context) {
-        self.fault = Some(msg.0);
+        self.fault.arm(msg.0);
         if !self.draining {
             self.kick(ctx);
         }
     }
 }
 
+#[cfg(feature = "faults")]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ChatFault {
     pub wa_id: String,
-    pub fault: Fault,
+    pub fault: super::Fault,
 }
 
+#[cfg(feature = "faults")]
 impl Handler<ChatFault> for NumberActor {
     type Result = ();
     fn handle(&mut self, msg: ChatFault, ctx: &mut Self::Context) {

@@ -8,7 +8,9 @@ use std::{
 
 use actix::prelude::*;
 
-use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx, Fault};
+#[cfg(feature = "faults")]
+use super::Fault;
+use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx};
 use crate::{
     cluster::{self, Claim, Note},
     metrics,
@@ -77,6 +79,7 @@ enum Work {
     Stored(Vec<i64>),
     Kick,
     Reload,
+    #[cfg(feature = "faults")]
     Fault(FaultTarget, Fault),
 }
 
@@ -91,6 +94,7 @@ impl Work {
             Work::Kick => cluster::Work::Kick,
             Work::Reload => cluster::Work::Reload,
             // Test hooks act on the node they are sent to.
+            #[cfg(feature = "faults")]
             Work::Fault(..) => return None,
         };
         Some(Note {
@@ -271,6 +275,7 @@ impl Registry {
                 Owner::Number(id) => self.number(id, me).do_send(super::number::ReloadNumber),
                 Owner::Transcriber => {}
             },
+            #[cfg(feature = "faults")]
             Work::Fault(target, fault) => match target {
                 FaultTarget::Portal(id) => self
                     .portal(id, me)
@@ -597,7 +602,8 @@ impl Handler<Reload> for Registry {
     }
 }
 
-/// Debug fault injection (tests only).
+/// Debug fault injection (tests only: the `faults` feature).
+#[cfg(feature = "faults")]
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct InjectFault {
@@ -605,6 +611,7 @@ pub struct InjectFault {
     pub fault: Fault,
 }
 
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone)]
 pub enum FaultTarget {
     Portal(i64),
@@ -612,6 +619,7 @@ pub enum FaultTarget {
     Chat { number_id: i64, wa_id: String },
 }
 
+#[cfg(feature = "faults")]
 impl Handler<InjectFault> for Registry {
     type Result = bool;
     fn handle(&mut self, msg: InjectFault, ctx: &mut Self::Context) -> bool {

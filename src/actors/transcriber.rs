@@ -18,7 +18,8 @@ pub struct Transcribe {
     pub audio: Vec<u8>,
 }
 
-/// Tests only: makes the worker that takes it panic inside its handler.
+/// Tests only (the `faults` feature): makes the worker that takes it panic inside its handler.
+#[cfg(feature = "faults")]
 #[doc(hidden)]
 #[derive(Message)]
 #[rtype(result = "Result<Outcome, TranscribeError>")]
@@ -97,6 +98,7 @@ impl Handler<Transcribe> for TranscribeWorker {
     }
 }
 
+#[cfg(feature = "faults")]
 impl Handler<InjectPanic> for TranscribeWorker {
     type Result = Result<Outcome, TranscribeError>;
 

@@ -1,4 +1,5 @@
-//! Fault hooks for tests: make an actor panic inside a handler. Only with `debug_faults` on.
+//! Fault hooks for tests: make an actor panic inside a handler. Compiled only with the `faults`
+//! feature (test builds), and answers only with `debug_faults` on.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;

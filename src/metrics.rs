@@ -247,7 +247,7 @@ impl Drop for Running {
 
 /// Seconds from `origin_ms` (epoch ms) to now, into `histogram` (a relay latency).
 pub fn since(histogram_name: &'static str, origin_ms: i64) {
-    let secs = (crate::store::now_ms() - origin_ms).max(0) as f64 / 1000.0;
+    let secs = (crate::clock::now_ms() - origin_ms).max(0) as f64 / 1000.0;
     histogram!(histogram_name).record(secs);
 }
 

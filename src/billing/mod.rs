@@ -19,17 +19,15 @@ use std::{
 };
 
 use chrono::{Datelike, NaiveDate, Utc};
-use entity::{numbers, portals, quota_events, tenants};
-use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use plans::{Plan, Quota};
 
-use crate::store::{now_ms, search, usage};
+use crate::store::{now_ms, quotas, search, usage};
+
+pub use quotas::events_in;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuotaError {
@@ -194,25 +192,15 @@ impl Billing {
         tenant_id: i64,
         key: &str,
     ) -> Result<(), QuotaError> {
-        let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(c).await? else {
+        let Some(plan) = quotas::tenant_plan(c, tenant_id).await? else {
             return Ok(());
         };
-        let Some(limit) = self.plan(&tenant.plan).and_then(|p| p.numbers) else {
+        let Some(limit) = self.plan(&plan).and_then(|p| p.numbers) else {
             return Ok(());
         };
-        let ids = search::tenant_numbers(c, tenant_id).await?;
-        let used = numbers::Entity::find()
-            .filter(numbers::Column::Id.is_in(ids))
-            .filter(numbers::Column::Active.eq(true))
-            .filter(numbers::Column::PhoneNumberId.ne(key))
-            .count(c)
-            .await?;
+        let used = quotas::active_numbers_except(c, tenant_id, key).await?;
         if used >= limit {
-            return Err(QuotaError::Numbers {
-                plan: tenant.plan,
-                limit,
-                used,
-            });
+            return Err(QuotaError::Numbers { plan, limit, used });
         }
         Ok(())
     }
@@ -224,17 +212,7 @@ impl Billing {
                 return Ok(t.clone());
             }
         }
-        let tenant_id = portals::Entity::find_by_id(portal_id)
-            .one(c)
-            .await?
-            .and_then(|p| p.tenant_id);
-        let found = match tenant_id {
-            Some(id) => tenants::Entity::find_by_id(id)
-                .one(c)
-                .await?
-                .map(|t| (t.id, t.plan)),
-            None => None,
-        };
+        let found = quotas::portal_tenancy(c, portal_id).await?;
         lock(&self.portals).insert(portal_id, (Instant::now(), found.clone()));
         Ok(found)
     }
@@ -289,32 +267,14 @@ impl Billing {
         if lock(&self.recorded).contains(&key) {
             return Ok(false);
         }
-        let row = quota_events::ActiveModel {
-            tenant_id: Set(tenant_id),
-            quota: Set(quota.as_str().to_string()),
-            month: Set(month.to_string()),
-            used: Set(used),
-            limit: Set(i64::try_from(limit).unwrap_or(i64::MAX)),
-            at: Set(now_ms()),
-            ..Default::default()
-        };
-        let inserted = quota_events::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    quota_events::Column::TenantId,
-                    quota_events::Column::Quota,
-                    quota_events::Column::Month,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(c)
-            .await?;
-        if inserted == 0 {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let inserted =
+            quotas::record_crossing(c, tenant_id, quota.as_str(), month, used, limit).await?;
+        if !inserted {
             // Recorded (and committed) before: stop asking the database.
             lock(&self.recorded).insert(key);
         }
-        Ok(inserted > 0)
+        Ok(inserted)
     }
 
     /// A message of `portal_id` was relayed. `Some(limit)` the first time this month the tenant
@@ -370,19 +330,6 @@ impl Billing {
         .await?;
         Ok(Transcription::UsedUp(minutes))
     }
-}
-
-/// The quotas a tenant went over in `month` (`YYYY-MM`), from the recorded events.
-pub async fn events_in<C: ConnectionTrait>(
-    c: &C,
-    tenant_id: i64,
-    month: &str,
-) -> Result<Vec<quota_events::Model>, DbErr> {
-    quota_events::Entity::find()
-        .filter(quota_events::Column::TenantId.eq(tenant_id))
-        .filter(quota_events::Column::Month.eq(month))
-        .all(c)
-        .await
 }
 
 /// This month's key, for callers outside the meter.

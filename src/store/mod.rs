@@ -11,6 +11,7 @@ pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+pub mod quotas;
 pub mod rekey;
 pub mod search;
 pub mod tenants;
@@ -26,10 +27,7 @@ use sea_orm::{
 
 pub use sea_orm::DatabaseConnection as Db;
 
-/// Unix time in milliseconds: every `*_at` column uses it.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::clock::now_ms;
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_string());

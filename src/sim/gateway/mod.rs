@@ -1,0 +1,436 @@
+//! WhatsApp Web gateway simulator (GREEN-API protocol): instances linked by scanning a QR, the session
+//! state machine, sends / edits / deletes / reads / file links, `setSettings`, and webhooks with the
+//! gateway's retries (so duplicates happen). Contract: /work/shared/contracts/whatsapp.md §B.
+//!
+//! URL scheme: `{base}/waInstance{idInstance}/{method}/{apiTokenInstance}`; files are served at
+//! `{base}/dl/{key}/{fileName}`. "Now" (the 72-hour delete window, QR rotation, link expiry, webhook
+//! timestamps, rate-limit windows) is the wall clock plus an offset moved by
+//! [`GatewaySim::advance_clock`].
+//!
+//! - `types`: the public vocabulary (configuration, faults, records),
+//! - `state`: the instances' session state machine, statuses and the QR,
+//! - `replies`: answers and request validation,
+//! - `api`: the API entry (admission, rate limits, faults) and the session methods,
+//! - `messages`: sends, edits, deletes, reads and file links,
+//! - `webhooks`: webhook delivery with the gateway's retries,
+//! - `phone`: the WhatsApp side (customers' messages, the linked phone, raw webhooks).
+
+mod api;
+mod messages;
+mod phone;
+mod replies;
+mod state;
+mod types;
+mod webhooks;
+
+pub use types::*;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::{dev::ServerHandle, web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::faults::FaultQueue;
+use super::random_hex;
+use super::server::{or_panic, Loopback};
+use replies::{chat_of, text};
+use webhooks::after_state_change;
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+struct Instance {
+    token: String,
+    wid: String,
+    state: String,
+    settings: Map<String, Value>,
+    qr_base_ms: i64,
+    qr_rotations: u64,
+    /// Bumped by every state change: a pending reboot completes only if nothing changed meanwhile.
+    state_gen: u64,
+    /// The state a reboot in progress returns to.
+    reboot_target: Option<String>,
+    /// Customer names seen per chat.
+    names: HashMap<String, String>,
+    /// Accepted request times per method (rate limits).
+    windows: HashMap<String, VecDeque<i64>>,
+}
+
+struct StoredFile {
+    mime: String,
+    bytes: Vec<u8>,
+    expires_ms: i64,
+}
+
+/// A webhook held while the instance is not linked (the phone's messages arrive once it is).
+struct Pending {
+    instance: u64,
+    flag: &'static str,
+    body: Value,
+}
+
+struct State {
+    cfg: GatewaySimConfig,
+    base: String,
+    nonce: String,
+    offset_ms: i64,
+    /// Wall time at which the clock was frozen.
+    frozen_ms: Option<i64>,
+    instances: HashMap<u64, Instance>,
+    calls: Vec<GatewayCall>,
+    sent: Vec<GatewaySent>,
+    reads: Vec<GatewayRead>,
+    deliveries: Vec<GatewayDelivery>,
+    inbound: Vec<GatewayInbound>,
+    pending: Vec<Pending>,
+    faults: FaultQueue<GatewayFault>,
+    down: bool,
+    files: HashMap<String, StoredFile>,
+    no_account: HashSet<String>,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn is_linked(state: &str) -> bool {
+    state == "authorized" || state == "yellowCard"
+}
+
+type Data = web::Data<Mutex<State>>;
+
+async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
+    let path = req.path().to_string();
+    lock(&data).record(req.method().as_str(), &path, None, Value::Null, 404);
+    text(404, "Not Found").into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator handle
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+pub struct GatewaySim {
+    data: Data,
+    base: String,
+    client: reqwest::Client,
+    handle: ServerHandle,
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+impl GatewaySim {
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
+    /// listen (tests); [`GatewaySim::try_start`] reports that instead.
+    pub async fn start(cfg: GatewaySimConfig) -> Self {
+        or_panic("gateway", Self::try_start(cfg).await)
+    }
+
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    pub async fn try_start(cfg: GatewaySimConfig) -> std::io::Result<Self> {
+        let listener = Loopback::bind()?;
+        let base = listener.base.clone();
+        let data: Data = web::Data::new(Mutex::new(State {
+            cfg,
+            base: base.clone(),
+            nonce: random_hex(4),
+            offset_ms: 0,
+            frozen_ms: None,
+            instances: HashMap::new(),
+            calls: Vec::new(),
+            sent: Vec::new(),
+            reads: Vec::new(),
+            deliveries: Vec::new(),
+            inbound: Vec::new(),
+            pending: Vec::new(),
+            faults: FaultQueue::default(),
+            down: false,
+            files: HashMap::new(),
+            no_account: HashSet::new(),
+        }));
+        let d = data.clone();
+        let handle = listener.serve(16 << 20, move |app| {
+            // one client per worker thread (its connections live on this worker's runtime)
+            app.app_data(d.clone())
+                .app_data(web::Data::new(plain_client()))
+                .route(
+                    "/dl/{key}/{name}",
+                    web::get().to(messages::download_handler),
+                )
+                .route(
+                    "/{instance}/{method}/{token}",
+                    web::route().to(api::api_handler),
+                )
+                .default_service(web::route().to(not_found));
+        })?;
+        Ok(Self {
+            data,
+            base,
+            client: plain_client(),
+            handle,
+        })
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+
+    fn st(&self) -> MutexGuard<'_, State> {
+        lock(&self.data)
+    }
+
+    /// "http://127.0.0.1:PORT", the instances' `apiUrl`.
+    pub fn base_url(&self) -> String {
+        self.base.clone()
+    }
+
+    /// `{base}/waInstance{id}/{method}/{token}` with the instance's own token.
+    pub fn method_url(&self, id_instance: u64, method: &str) -> String {
+        let token = self.st().instance(id_instance).token.clone();
+        format!("{}/waInstance{id_instance}/{method}/{token}", self.base)
+    }
+
+    /// Register (or replace) an instance; it starts `notAuthorized` with every webhook off.
+    pub fn add_instance(&self, id_instance: u64, api_token: &str, wid_phone: &str) {
+        let mut st = self.st();
+        let now = st.now_ms();
+        st.instances.insert(
+            id_instance,
+            Instance {
+                token: api_token.into(),
+                wid: chat_of(wid_phone),
+                state: "notAuthorized".into(),
+                settings: Map::new(),
+                qr_base_ms: now,
+                qr_rotations: 0,
+                state_gen: 0,
+                reboot_target: None,
+                names: HashMap::new(),
+                windows: HashMap::new(),
+            },
+        );
+    }
+
+    /// `79990000000@c.us`
+    pub fn wid(&self, id_instance: u64) -> String {
+        self.st().instance(id_instance).wid.clone()
+    }
+
+    pub fn config(&self) -> GatewaySimConfig {
+        self.st().cfg.clone()
+    }
+    /// Change the configuration at run time.
+    pub fn configure(&self, f: impl FnOnce(&mut GatewaySimConfig)) {
+        f(&mut self.st().cfg);
+    }
+    pub fn set_auto_statuses(&self, statuses: Vec<&'static str>) {
+        self.st().cfg.auto_statuses = statuses;
+    }
+    pub fn set_status_delay(&self, d: Duration) {
+        self.st().cfg.status_delay = d;
+    }
+    /// Requests per second for `method` (per instance); None = unlimited.
+    pub fn set_rate_limit(&self, method: &str, per_second: Option<u32>) {
+        let mut st = self.st();
+        match per_second {
+            Some(n) => st.cfg.rate_limits.insert(method.to_string(), n),
+            None => st.cfg.rate_limits.remove(method),
+        };
+    }
+    /// Sends to this number end with status `noAccount` instead of the automatic statuses.
+    pub fn set_no_account(&self, phone: &str, no_account: bool) {
+        let chat = chat_of(phone);
+        let mut st = self.st();
+        if no_account {
+            st.no_account.insert(chat);
+        } else {
+            st.no_account.remove(&chat);
+        }
+    }
+
+    /// Store settings as `setSettings` would (no HTTP call recorded): `webhookUrl`,
+    /// `webhookUrlToken` and every webhook flag "yes".
+    pub fn set_webhook(&self, id_instance: u64, url: &str, token: &str) {
+        let mut st = self.st();
+        let i = st
+            .instances
+            .get_mut(&id_instance)
+            .expect("gateway sim: unknown instance (add_instance first)");
+        i.settings.insert("webhookUrl".into(), json!(url));
+        i.settings.insert("webhookUrlToken".into(), json!(token));
+        for k in [
+            "incomingWebhook",
+            "outgoingWebhook",
+            "outgoingMessageWebhook",
+            "outgoingAPIMessageWebhook",
+            "stateWebhook",
+            "deletedMessageWebhook",
+            "editedMessageWebhook",
+            "incomingCallWebhook",
+        ] {
+            i.settings.insert(k.into(), json!("yes"));
+        }
+    }
+
+    // ----- clock -----
+
+    /// Move "now" forward (delete window, QR rotation, link expiry, timestamps, rate windows).
+    pub fn advance_clock(&self, d: Duration) {
+        self.st().offset_ms += d.as_millis() as i64;
+    }
+    /// Stop (true) or restart (false) the simulated clock; while frozen only `advance_clock` moves
+    /// it (deterministic rate-limit windows and timestamps). Restarting jumps back to wall time
+    /// plus the offset.
+    pub fn freeze_clock(&self, frozen: bool) {
+        self.st().frozen_ms = frozen.then(wall_ms);
+    }
+    /// Simulated "now", Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.st().now_ms()
+    }
+
+    // ----- session -----
+
+    pub fn state(&self, id_instance: u64) -> String {
+        self.st().instance(id_instance).state.clone()
+    }
+    /// Force a new QR now (as if 20 s had passed).
+    pub fn rotate_qr(&self, id_instance: u64) {
+        self.st()
+            .instances
+            .get_mut(&id_instance)
+            .expect("gateway sim: unknown instance (add_instance first)")
+            .qr_rotations += 1;
+    }
+    /// The base64 PNG `qr` would answer now (None unless `notAuthorized`).
+    pub fn current_qr(&self, id_instance: u64) -> Option<String> {
+        let st = self.st();
+        (st.instance(id_instance).state == "notAuthorized").then(|| st.qr_base64(id_instance))
+    }
+    /// The phone scans the QR: `notAuthorized` → `authorized` (panics in another state). Posts
+    /// `stateInstanceChanged`, then what the phone received meanwhile. Returns the state
+    /// webhook's first status (0 = not posted).
+    pub async fn scan_qr(&self, id_instance: u64) -> u16 {
+        let state = self.state(id_instance);
+        assert_eq!(
+            state, "notAuthorized",
+            "gateway sim: scan_qr needs an instance showing a QR"
+        );
+        self.set_state(id_instance, "authorized").await
+    }
+    /// Set any state (see [`GATEWAY_STATES`]) and post `stateInstanceChanged` (even when unchanged).
+    /// Cancels a reboot in progress. Returns the webhook's first status (0 = not posted).
+    pub async fn set_state(&self, id_instance: u64, state: &str) -> u16 {
+        assert!(
+            GATEWAY_STATES.contains(&state),
+            "gateway sim: unknown state {state}"
+        );
+        let (_, body) = self.st().change_state(id_instance, state);
+        after_state_change(
+            self.data.clone(),
+            self.client.clone(),
+            id_instance,
+            body,
+            is_linked(state),
+        )
+        .await
+    }
+
+    // ----- inspection -----
+
+    pub fn calls(&self) -> Vec<GatewayCall> {
+        self.st().calls.clone()
+    }
+    pub fn calls_of(&self, method: &str) -> Vec<GatewayCall> {
+        self.st()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+    /// Messages that reached WhatsApp, in order.
+    pub fn sent(&self) -> Vec<GatewaySent> {
+        self.st().sent.clone()
+    }
+    /// By the id a send answered (or an edit answered).
+    pub fn sent_message(&self, id_message: &str) -> Option<GatewaySent> {
+        self.st()
+            .sent
+            .iter()
+            .find(|m| m.id_message == id_message || m.edit_ids.iter().any(|e| e == id_message))
+            .cloned()
+    }
+    pub fn reads(&self) -> Vec<GatewayRead> {
+        self.st().reads.clone()
+    }
+    /// Stored settings (an empty object until `setSettings`).
+    pub fn settings(&self, id_instance: u64) -> Value {
+        Value::Object(self.st().instance(id_instance).settings.clone())
+    }
+    /// Every webhook POST attempt, in order.
+    pub fn webhook_deliveries(&self) -> Vec<GatewayDelivery> {
+        self.st().deliveries.clone()
+    }
+    /// Messages made on the WhatsApp side (customer hooks, `phone_text`).
+    pub fn customer_messages(&self) -> Vec<GatewayInbound> {
+        self.st().inbound.clone()
+    }
+    /// Webhooks held because the instance is not linked.
+    pub fn pending_webhooks(&self) -> usize {
+        self.st().pending.len()
+    }
+    /// Forget recorded calls, deliveries and reads (not sent messages or state).
+    pub fn clear_records(&self) {
+        let mut st = self.st();
+        st.calls.clear();
+        st.deliveries.clear();
+        st.reads.clear();
+    }
+    /// Poll `f` every 10 ms until true or `timeout`; returns the last result.
+    pub async fn wait_for(&self, timeout: Duration, f: impl Fn(&GatewaySim) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if f(self) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    // ----- faults -----
+    /// The next `times` API calls (any method) get `fault`.
+    pub fn inject(&self, fault: GatewayFault, times: usize) {
+        self.st().faults.push(None, fault, times);
+    }
+    /// The next `times` calls of `method` get `fault`. Rules are consumed in the order added.
+    pub fn inject_for(&self, method: &str, fault: GatewayFault, times: usize) {
+        self.st()
+            .faults
+            .push(Some(method.to_string()), fault, times);
+    }
+    pub fn pending_faults(&self) -> usize {
+        self.st().faults.pending()
+    }
+    pub fn set_down(&self, down: bool) {
+        self.st().down = down;
+    }
+}

@@ -71,10 +71,3 @@ pub fn form_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str>
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
-
-/// Bind a simulator's listener on 127.0.0.1:<random port>; returns it with its port.
-pub(crate) fn bind_loopback() -> std::io::Result<(std::net::TcpListener, u16)> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    Ok((listener, port))
-}

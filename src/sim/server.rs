@@ -9,6 +9,8 @@ use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpServer};
 /// A simulator's listener, bound but not serving yet (the simulator's state wants its address).
 pub(crate) struct Loopback {
     listener: TcpListener,
+    /// "127.0.0.1:PORT"
+    pub(crate) host: String,
     /// "http://127.0.0.1:PORT"
     pub(crate) base: String,
 }
@@ -18,8 +20,13 @@ impl Loopback {
     pub(crate) fn bind() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let base = format!("http://127.0.0.1:{port}");
-        Ok(Self { listener, base })
+        let host = format!("127.0.0.1:{port}");
+        let base = format!("http://{host}");
+        Ok(Self {
+            listener,
+            host,
+            base,
+        })
     }
 
     /// Serve `routes` (called once per worker: per-worker clients belong there), accepting bodies

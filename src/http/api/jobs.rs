@@ -5,19 +5,18 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, Role};
 use super::page::{self, paged, paging, Page, PageParams};
+use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
     http::{error::ErrorBody, ApiError, AppState},
     store::{
-        audit,
         hops::{self, Hop},
         jobs::{self, Job},
-        messages, search,
+        messages,
     },
 };
 
@@ -71,22 +70,6 @@ pub struct JobQuery {
     pub owner: Option<String>,
 }
 
-/// The job owners of a tenant admin's tenant (its portals and numbers).
-async fn tenant_owners(state: &AppState, caller: &Caller) -> Result<Vec<String>, ApiError> {
-    let tenant = caller.tenant().unwrap_or(-1);
-    let numbers = search::tenant_numbers(&state.ctx.db, tenant).await?;
-    let portals: Vec<i64> = crate::store::tenants::portals_of(&state.ctx.db, tenant)
-        .await?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
-    Ok(portals
-        .into_iter()
-        .map(jobs::portal_owner)
-        .chain(numbers.into_iter().map(jobs::number_owner))
-        .collect())
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/jobs",
@@ -125,7 +108,7 @@ pub async fn list(
         kind: page::search(&q, "kind", 64)?,
         owner,
         owners: match caller.role() {
-            Role::TenantAdmin => Some(tenant_owners(&state, &caller).await?),
+            Role::TenantAdmin => Some(tenant_job_owners(&state, &caller).await?),
             _ => None,
         },
     };
@@ -190,13 +173,13 @@ pub async fn redrive(
         }
     }
     let view = JobView::from(&after);
-    audit::record(
+    audit::record_change(
         &txn,
-        caller.actor(),
+        &caller,
         "job.redrive",
         &format!("job:{id}"),
-        Some(&json!(JobView::from(&before))),
-        Some(&json!(view)),
+        Some(&JobView::from(&before)),
+        Some(&view),
     )
     .await?;
     txn.commit().await?;

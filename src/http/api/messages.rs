@@ -4,62 +4,19 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::page::{self, invalid_field, paged, paging, Page, PageParams};
+use super::page::{self, paged, paging, Page, PageParams};
+use super::scope::{in_scope, visible_numbers};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},
     store::{
         chats, hops, jobs, messages, numbers, portals,
-        search::{self, ChatFilter, MessageFilter, Scope},
+        search::{self, ChatFilter, MessageFilter},
     },
 };
-
-/// The numbers a caller may see: every number for support and billing, its tenant's for a
-/// tenant admin.
-pub(crate) async fn scope(state: &AppState, caller: &Caller) -> Result<Scope, ApiError> {
-    if caller.role().is_global() {
-        return Ok(None);
-    }
-    let tenant = caller.tenant().unwrap_or(-1);
-    Ok(Some(search::tenant_numbers(&state.ctx.db, tenant).await?))
-}
-
-fn in_scope(scope: &Scope, number_id: i64) -> bool {
-    scope.as_ref().is_none_or(|ids| ids.contains(&number_id))
-}
-
-/// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, as unix ms; a date given as `to` means the
-/// end of that day.
-pub(crate) fn time_param(
-    q: &HashMap<String, String>,
-    name: &str,
-    end_of_day: bool,
-) -> Result<Option<i64>, ApiError> {
-    let Some(v) = page::param(q, name) else {
-        return Ok(None);
-    };
-    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        let d = if end_of_day {
-            d.succ_opt().unwrap_or(d)
-        } else {
-            d
-        };
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc().timestamp_millis()));
-    }
-    chrono::DateTime::parse_from_rfc3339(v)
-        .map(|t| Some(t.timestamp_millis()))
-        .map_err(|_| {
-            invalid_field(format!(
-                "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
-            ))
-        })
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatView {
@@ -121,7 +78,7 @@ pub async fn list_chats(
         number_id: page::id(&q, "number_id")?,
         q: page::search(&q, "q", 100)?,
     };
-    let scope = scope(&state, &caller).await?;
+    let scope = visible_numbers(&state, &caller).await?;
     let (rows, total) = search::chats_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
     let items: Vec<ChatView> = rows.into_iter().map(ChatView::from).collect();
     Ok(paged(items, page, per_page, total))
@@ -233,10 +190,10 @@ pub async fn search_messages(
             .map(str::to_string),
         status: page::one_of(&q, "status", STATUSES)?.map(str::to_string),
         q: page::search(&q, "q", 200)?,
-        from_ms: time_param(&q, "from", false)?,
-        to_ms: time_param(&q, "to", true)?,
+        from_ms: page::time(&q, "from", false)?,
+        to_ms: page::time(&q, "to", true)?,
     };
-    let scope = scope(&state, &caller).await?;
+    let scope = visible_numbers(&state, &caller).await?;
     let (rows, total) =
         search::messages_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
     let items: Vec<MessageView> = rows
@@ -300,7 +257,7 @@ pub async fn trace(
     let number = numbers::get(db, chat.number_id)
         .await?
         .ok_or_else(missing)?;
-    let scope = scope(&state, &caller).await?;
+    let scope = visible_numbers(&state, &caller).await?;
     if !in_scope(&scope, number.id) {
         return Err(missing());
     }

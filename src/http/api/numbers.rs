@@ -1,4 +1,5 @@
-//! Connecting WhatsApp numbers to a portal's Open Line, and looking at them.
+//! WhatsApp numbers on Open Lines: the list, connecting a Cloud API number, disconnecting.
+//! (Web gateway numbers connect in `gateway_numbers.rs`; a number's chats in `number_chats.rs`.)
 
 use std::{collections::HashMap, time::Duration};
 
@@ -8,14 +9,17 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
-use super::page::{self, paged, paging, Page, PageParams};
+use super::{
+    auth::Caller,
+    page::{self, paged, paging, Page, PageParams, MAX_SEARCH},
+    portals::visible_portal,
+    scope::{sees, tenant_of, visible_tenant},
+};
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState},
-    store::{chats, jobs, messages, numbers, portals},
-    whatsapp::gateway::{GatewayError, Instance},
+    store::{jobs, numbers, portals},
 };
 
 /// A Cloud API number to connect to an Open Line of an installed portal.
@@ -69,7 +73,7 @@ impl From<&entity::numbers::Model> for NumberView {
     }
 }
 
-fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
+pub(super) fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     if v.trim().is_empty() {
         Err(ApiError::bad_request(
             "invalid_field",
@@ -80,31 +84,9 @@ fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The tenant a portal belongs to (portals from before tenants existed have one from the
-/// migration; `-1` never matches a tenant admin).
-fn tenant_of(p: &entity::portals::Model) -> i64 {
-    p.tenant_id.unwrap_or(-1)
-}
-
-/// Whether the caller may see `p`'s data.
-fn sees(caller: &Caller, p: &entity::portals::Model) -> bool {
-    caller.require_tenant_access(tenant_of(p)).is_ok()
-}
-
-/// `sees` for a whole list, as a store filter: `Some(None)` every portal (support, billing),
-/// `Some(Some(t))` tenant `t`'s only, `None` nothing (a tenant admin without a tenant, which
-/// token verification already refuses).
-fn visible_tenant(caller: &Caller) -> Option<Option<i64>> {
-    if caller.role().is_global() {
-        Some(None)
-    } else {
-        caller.tenant().map(Some)
-    }
-}
-
 /// A number the caller may see (another tenant's is `404`, as if it did not exist), with its
 /// portal; with `write`, one the caller may also change.
-async fn number_for(
+pub(super) async fn number_for(
     state: &AppState,
     caller: &Caller,
     id: i64,
@@ -124,48 +106,9 @@ async fn number_for(
     Ok((n, p))
 }
 
-/// Checks the line id and finds the installed portal it belongs to.
-pub(crate) async fn line_of_installed_portal(
-    state: &AppState,
-    member_id: &str,
-    line: &str,
-) -> Result<entity::portals::Model, ApiError> {
-    if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "line must be an Open Line id (digits)",
-        ));
-    }
-    portals::find_by_member(&state.ctx.db, member_id)
-        .await?
-        .filter(|p| p.installed)
-        .ok_or_else(|| {
-            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
-        })
-}
-
-/// The installed portal of `member_id` if the caller may change it (another tenant's is
-/// `404 unknown_portal`, billing gets `403`).
-async fn visible_portal(
-    state: &AppState,
-    caller: &Caller,
-    member_id: &str,
-    line: &str,
-) -> Result<entity::portals::Model, ApiError> {
-    let portal = line_of_installed_portal(state, member_id, line).await?;
-    if !sees(caller, &portal) {
-        return Err(ApiError::not_found(
-            "unknown_portal",
-            "no installed portal with this member_id",
-        ));
-    }
-    caller.require_write(tenant_of(&portal))?;
-    Ok(portal)
-}
-
 /// Refuses a number beyond the plan of `portal`'s tenant (409 `quota_exceeded`), before
 /// anything is stored or called. `key`: the phone_number_id it will have (a rebind is free).
-async fn check_number_quota(
+pub(super) async fn check_number_quota(
     state: &AppState,
     portal: &entity::portals::Model,
     key: &str,
@@ -312,9 +255,6 @@ pub struct NumberQuery {
     pub q: Option<String>,
 }
 
-/// The longest search term taken (`max_length` in `NumberQuery` and `PortalQuery` says it too).
-const MAX_SEARCH: usize = 100;
-
 /// List numbers
 ///
 /// The numbers the caller sees (a tenant admin: its own tenant's), by id, one page at a time.
@@ -370,184 +310,8 @@ pub async fn list(
     Ok(paged(items, page, per_page, total))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct PortalView {
-    pub id: i64,
-    pub member_id: String,
-    pub domain: String,
-    /// `false` once the app was uninstalled (its numbers are suspended).
-    pub installed: bool,
-}
-
-impl From<&entity::portals::Model> for PortalView {
-    fn from(p: &entity::portals::Model) -> Self {
-        Self {
-            id: p.id,
-            member_id: p.member_id.clone(),
-            domain: p.domain.clone(),
-            installed: p.installed,
-        }
-    }
-}
-
-/// The filters of `GET /api/v1/portals` (with `page`, `per_page`), for the document.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PortalQuery {
-    /// Part of the domain (any case).
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Only portals with the app installed (`true`) or uninstalled (`false`).
-    pub installed: Option<bool>,
-}
-
-/// List portals
-///
-/// The Bitrix24 portals the caller sees (a tenant admin: its own tenant's), by id.
-#[utoipa::path(
-    get,
-    path = "/api/v1/portals",
-    tag = "portals",
-    params(PageParams, PortalQuery),
-    responses(
-        (status = 200, description = "One page of portals", body = Page<PortalView>),
-        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn list_portals(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
-    let mut filter = portals::Filter {
-        tenant: None,
-        domain: page::search(&q, "q", MAX_SEARCH)?,
-        installed: page::flag(&q, "installed")?,
-    };
-    let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
-    };
-    filter.tenant = tenant;
-    let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<PortalView> = items.iter().map(PortalView::from).collect();
-    Ok(paged(items, page, per_page, total))
-}
-
-/// A chat as `chat_messages` shows it.
-#[derive(Serialize, ToSchema)]
-pub struct ChatView {
-    pub id: i64,
-    /// The Open Lines chat, once Bitrix24 created it.
-    pub b24_chat_id: Option<String>,
-    pub customer_name: String,
-}
-
-/// One message with its state on both sides.
-#[derive(Serialize, ToSchema)]
-pub struct MessageView {
-    pub id: i64,
-    pub chat_id: i64,
-    /// `in` (customer to operator) or `out`.
-    pub direction: String,
-    /// `text`, `image`, `audio`, `document`, ...
-    pub kind: String,
-    /// WhatsApp's message id.
-    pub wamid: Option<String>,
-    pub b24_chat_id: Option<String>,
-    pub b24_message_id: Option<String>,
-    pub text: String,
-    /// In: `received`, `forwarded`; out: `queued`, `sent`, `delivered`, `read`, `failed`; or
-    /// `deleted`.
-    pub status: String,
-    pub error: Option<String>,
-    pub sent_at: Option<i64>,
-    pub delivered_at: Option<i64>,
-    pub read_at: Option<i64>,
-    pub media_id: Option<i64>,
-    /// A voice note's transcript, or why there is none.
-    pub transcript: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl From<entity::messages::Model> for MessageView {
-    fn from(m: entity::messages::Model) -> Self {
-        Self {
-            id: m.id,
-            chat_id: m.chat_id,
-            direction: m.direction,
-            kind: m.kind,
-            wamid: m.wamid,
-            b24_chat_id: m.b24_chat_id,
-            b24_message_id: m.b24_message_id,
-            text: m.text,
-            status: m.status,
-            error: m.error,
-            sent_at: m.sent_at,
-            delivered_at: m.delivered_at,
-            read_at: m.read_at,
-            media_id: m.media_id,
-            transcript: m.transcript,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ChatMessagesView {
-    pub chat: ChatView,
-    /// Oldest first.
-    pub messages: Vec<MessageView>,
-}
-
-/// A chat's messages
-///
-/// Messages of one chat with their state on each side (what operators' ticks are built from).
-#[utoipa::path(
-    get,
-    path = "/api/v1/numbers/{id}/chats/{wa_id}/messages",
-    tag = "numbers",
-    params(
-        ("id" = i64, Path, description = "The number's id"),
-        ("wa_id" = String, Path, description = "The customer's WhatsApp id"),
-    ),
-    responses(
-        (status = 200, description = "The chat and its messages", body = ChatMessagesView),
-        (status = 404, description = "`unknown_number` (or another tenant's), `unknown_chat`", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn chat_messages(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<(i64, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (number_id, wa_id) = path.into_inner();
-    number_for(&state, &caller, number_id, false).await?;
-    let chat = chats::find(&state.ctx.db, number_id, &wa_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("unknown_chat", "no chat with this customer on this number")
-        })?;
-    let list = messages::list_for_chat(&state.ctx.db, chat.id).await?;
-    // Read again after the messages: what a message shows of Bitrix24 is then on the chat too
-    // (both are written in one transaction; two separate reads could straddle it).
-    let chat = chats::get(&state.ctx.db, chat.id).await?.unwrap_or(chat);
-    Ok(HttpResponse::Ok().json(ChatMessagesView {
-        chat: ChatView {
-            id: chat.id,
-            b24_chat_id: chat.b24_chat_id,
-            customer_name: chat.customer_name,
-        },
-        messages: list.into_iter().map(MessageView::from).collect(),
-    }))
-}
-
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.
-async fn activate(
+pub(super) async fn activate(
     state: &AppState,
     portal_id: i64,
     number: &entity::numbers::Model,
@@ -578,217 +342,6 @@ async fn activate(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(("pending", error))
-}
-
-/// A Web gateway instance to connect to an Open Line of an installed portal.
-#[derive(Deserialize, ToSchema)]
-pub struct ConnectGatewayNumber {
-    /// The portal's `member_id`.
-    pub member_id: String,
-    /// The Open Line id (digits).
-    pub line: String,
-    /// The instance's API base (`apiUrl`), http(s).
-    pub api_url: String,
-    /// Digits.
-    pub id_instance: String,
-    #[schema(value_type = String, format = Password)]
-    pub api_token_instance: SecretString,
-    #[serde(default)]
-    pub display_phone: String,
-}
-
-fn gateway_error(e: GatewayError) -> ApiError {
-    match e {
-        GatewayError::Credentials(_) => ApiError::unprocessable(
-            "gateway_credentials_invalid",
-            "the gateway rejected this instance id or token",
-        ),
-        e => ApiError::bad_gateway(
-            "gateway_unavailable",
-            format!("the gateway did not answer as expected: {e}"),
-        ),
-    }
-}
-
-/// Connect a Web gateway instance to a line
-///
-/// The credentials are checked against the gateway (`getStateInstance`), its webhooks are
-/// pointed at us with a fresh per-number token (`setSettings`), and the connector is activated
-/// on the line.
-#[utoipa::path(
-    post,
-    path = "/api/v1/numbers/gateway",
-    tag = "numbers",
-    request_body = ConnectGatewayNumber,
-    responses(
-        (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
-        (status = 400, description = "`invalid_field` (line, api_url, id_instance), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
-        (status = 409, description = "`quota_exceeded`: the tenant's plan allows no further number", body = ErrorBody),
-        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token", body = ErrorBody),
-        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn connect_gateway(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<ConnectGatewayNumber>,
-) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    non_empty("member_id", &b.member_id)?;
-    let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
-    let c = connect_gateway_instance(&state, &portal, b).await?;
-    Ok(HttpResponse::Created().json(ConnectedView::from(c)))
-}
-
-/// Connects a gateway instance on `portal`'s line: credentials checked against the gateway,
-/// its webhooks pointed at us with a fresh token, the connector activated.
-pub(crate) async fn connect_gateway_instance(
-    state: &AppState,
-    portal: &entity::portals::Model,
-    b: ConnectGatewayNumber,
-) -> Result<Connected, ApiError> {
-    use secrecy::ExposeSecret;
-    non_empty("id_instance", &b.id_instance)?;
-    non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
-    if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "api_url must be an http(s) URL",
-        ));
-    }
-    if !b.id_instance.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "id_instance must be digits",
-        ));
-    }
-    check_number_quota(state, portal, &numbers::gateway_key(&b.id_instance)).await?;
-    let inst = Instance {
-        api_url: b.api_url.trim_end_matches('/').to_string(),
-        id: b.id_instance.clone(),
-        token: b.api_token_instance.clone(),
-    };
-    let session = state
-        .outbound
-        .gateway
-        .state(&inst)
-        .await
-        .map_err(gateway_error)?;
-    let webhook_token = SecretString::from(crate::store::crypto::random_token());
-    let new = numbers::NewGatewayNumber {
-        portal_id: portal.id,
-        line_id: b.line.clone(),
-        api_url: inst.api_url.clone(),
-        instance_id: b.id_instance.clone(),
-        display_phone: b.display_phone.clone(),
-        api_token: b.api_token_instance,
-        webhook_token: webhook_token.clone(),
-        state: session,
-    };
-    let number = numbers::upsert_gateway(&state.ctx.db, &state.ctx.secrets, &new).await?;
-    let webhook_url = format!(
-        "{}/webhooks/whatsapp/gateway/{}",
-        state.ctx.public_url, number.id
-    );
-    if let Err(e) = state
-        .outbound
-        .gateway
-        .set_settings(&inst, &webhook_url, &webhook_token)
-        .await
-    {
-        numbers::deactivate_one(&state.ctx.db, number.id).await?;
-        return Err(gateway_error(e));
-    }
-    let (activation, activation_error) = activate(state, portal.id, &number).await?;
-    Ok(Connected {
-        number,
-        activation,
-        activation_error,
-        webhook_url,
-    })
-}
-
-/// A gateway number's QR, or its state once the phone is linked.
-#[derive(Serialize, ToSchema)]
-pub struct QrView {
-    /// The instance state (`authorized` once linked).
-    pub state: String,
-    /// `data:image/png;base64,...` while the phone is not linked; `null` otherwise.
-    pub qr: Option<String>,
-    /// What the gateway said instead of a QR, if anything.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// A gateway number's QR
-///
-/// The gateway's current QR (a PNG data URL) while the phone is not linked, or the state once
-/// it is.
-#[utoipa::path(
-    get,
-    path = "/api/v1/numbers/{id}/qr",
-    tag = "numbers",
-    params(("id" = i64, Path, description = "The number's id")),
-    responses(
-        (status = 200, description = "The QR to scan, or the linked state", body = QrView),
-        (status = 404, description = "`unknown_number`: no gateway number with this id (or another tenant's)", body = ErrorBody),
-        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the stored credentials", body = ErrorBody),
-        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn qr(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let (n, _) = number_for(&state, &caller, path.into_inner(), false).await?;
-    let n = Some(n)
-        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
-        .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
-    Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
-}
-
-/// A gateway number's QR (PNG data URL) while its phone is not linked; the state once it is.
-pub(crate) async fn gateway_qr(
-    state: &AppState,
-    n: &entity::numbers::Model,
-) -> Result<QrView, ApiError> {
-    let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, n)? {
-        crate::actors::number::Transport::Gateway(i) => i,
-        crate::actors::number::Transport::Cloud(_) => {
-            return Err(ApiError::not_found(
-                "unknown_number",
-                "no gateway number with this id",
-            ))
-        }
-    };
-    let (kind, message) = state
-        .outbound
-        .gateway
-        .qr(&inst)
-        .await
-        .map_err(gateway_error)?;
-    Ok(match kind.as_str() {
-        "qrCode" => QrView {
-            state: n.session_state.clone(),
-            qr: Some(format!("data:image/png;base64,{message}")),
-            message: None,
-        },
-        "alreadyLogged" => QrView {
-            state: "authorized".into(),
-            qr: None,
-            message: None,
-        },
-        _ => QrView {
-            state: n.session_state.clone(),
-            qr: None,
-            message: Some(message),
-        },
-    })
 }
 
 /// Stops a number relaying on its line and switches our connector off there

@@ -18,7 +18,10 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{audit, billing, cluster, jobs, messages, numbers, sessions, tenants, usage, users};
+use super::{
+    audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers, portals,
+    sessions, tenants, usage, users,
+};
 use crate::http::{error::ErrorBody, ApiError};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
@@ -47,13 +50,13 @@ pub const BEARER: &str = "bearer";
         users::create_tenant_user,
         users::update_user,
         audit::audit_log,
-        numbers::list_portals,
+        portals::list_portals,
         numbers::list,
         numbers::connect,
-        numbers::connect_gateway,
-        numbers::qr,
+        gateway_numbers::connect_gateway,
+        gateway_numbers::qr,
         numbers::disconnect,
-        numbers::chat_messages,
+        number_chats::chat_messages,
         messages::list_chats,
         messages::search_messages,
         messages::trace,

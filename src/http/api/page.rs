@@ -11,6 +11,8 @@ use crate::http::ApiError;
 
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 200;
+/// The longest search term the number and portal lists take (their `max_length` says it too).
+pub const MAX_SEARCH: usize = 100;
 
 pub fn invalid_field(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_field", message)
@@ -106,6 +108,35 @@ pub fn search(
         ))),
         v => Ok(v.map(str::to_string)),
     }
+}
+
+/// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, as unix ms; a date given as `to` means the
+/// end of that day.
+pub fn time(
+    q: &HashMap<String, String>,
+    name: &str,
+    end_of_day: bool,
+) -> Result<Option<i64>, ApiError> {
+    let Some(v) = param(q, name) else {
+        return Ok(None);
+    };
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        let d = if end_of_day {
+            d.succ_opt().unwrap_or(d)
+        } else {
+            d
+        };
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis()));
+    }
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| Some(t.timestamp_millis()))
+        .map_err(|_| {
+            invalid_field(format!(
+                "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        })
 }
 
 /// `?name=<one of allowed>`, if given.

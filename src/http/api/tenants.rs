@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use super::{
     audit,
     auth::Caller,
-    numbers::PortalView,
     page::{invalid_field, paged, paging, Page, PageParams},
+    portals::PortalView,
 };
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::{
     bitrix24::form,
     http::{
-        api::numbers::{
-            connect_cloud_number, connect_gateway_instance, disconnect_number, gateway_qr,
-            ConnectCloudNumber, ConnectGatewayNumber, Connected,
+        api::{
+            gateway_numbers::{connect_gateway_instance, gateway_qr, ConnectGatewayNumber},
+            numbers::{connect_cloud_number, disconnect_number, ConnectCloudNumber, Connected},
         },
         ApiError, AppState,
     },

@@ -1,0 +1,121 @@
+//! Installed Bitrix24 portals: the list, and finding the portal a number is connected on.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    auth::Caller,
+    page::{self, paged, paging, Page, PageParams, MAX_SEARCH},
+    scope::{sees, tenant_of, visible_tenant},
+};
+use crate::{
+    http::{error::ErrorBody, ApiError, AppState},
+    store::portals,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalView {
+    pub id: i64,
+    pub member_id: String,
+    pub domain: String,
+    /// `false` once the app was uninstalled (its numbers are suspended).
+    pub installed: bool,
+}
+
+impl From<&entity::portals::Model> for PortalView {
+    fn from(p: &entity::portals::Model) -> Self {
+        Self {
+            id: p.id,
+            member_id: p.member_id.clone(),
+            domain: p.domain.clone(),
+            installed: p.installed,
+        }
+    }
+}
+
+/// The filters of `GET /api/v1/portals` (with `page`, `per_page`), for the document.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PortalQuery {
+    /// Part of the domain (any case).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Only portals with the app installed (`true`) or uninstalled (`false`).
+    pub installed: Option<bool>,
+}
+
+/// List portals
+///
+/// The Bitrix24 portals the caller sees (a tenant admin: its own tenant's), by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/portals",
+    tag = "portals",
+    params(PageParams, PortalQuery),
+    responses(
+        (status = 200, description = "One page of portals", body = Page<PortalView>),
+        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_portals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let mut filter = portals::Filter {
+        tenant: None,
+        domain: page::search(&q, "q", MAX_SEARCH)?,
+        installed: page::flag(&q, "installed")?,
+    };
+    let Some(tenant) = visible_tenant(&caller) else {
+        return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
+    };
+    filter.tenant = tenant;
+    let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
+    let items: Vec<PortalView> = items.iter().map(PortalView::from).collect();
+    Ok(paged(items, page, per_page, total))
+}
+
+/// Checks the line id and finds the installed portal it belongs to.
+async fn line_of_installed_portal(
+    state: &AppState,
+    member_id: &str,
+    line: &str,
+) -> Result<entity::portals::Model, ApiError> {
+    if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "line must be an Open Line id (digits)",
+        ));
+    }
+    portals::find_by_member(&state.ctx.db, member_id)
+        .await?
+        .filter(|p| p.installed)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
+        })
+}
+
+/// The installed portal of `member_id` if the caller may change it (another tenant's is
+/// `404 unknown_portal`, billing gets `403`).
+pub(super) async fn visible_portal(
+    state: &AppState,
+    caller: &Caller,
+    member_id: &str,
+    line: &str,
+) -> Result<entity::portals::Model, ApiError> {
+    let portal = line_of_installed_portal(state, member_id, line).await?;
+    if !sees(caller, &portal) {
+        return Err(ApiError::not_found(
+            "unknown_portal",
+            "no installed portal with this member_id",
+        ));
+    }
+    caller.require_write(tenant_of(&portal))?;
+    Ok(portal)
+}

@@ -14,6 +14,7 @@ pub mod config;
 pub mod http;
 pub mod media;
 pub mod metrics;
+pub mod relay;
 pub mod sandbox;
 pub mod sim;
 pub mod startup;

@@ -9,26 +9,27 @@ use std::{
 
 use actix::prelude::*;
 use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tracing::Instrument;
 
 use super::{
     guarded,
     media::{self, MediaFailure},
     number::{chat_of, NumberActor},
-    portal::chat_key,
     queue::{low_water, Overflow, Page},
     registry::{KickOwner, Owner, Registry},
     Ctx, FaultSwitch,
 };
 use crate::{
     billing::Transcription,
-    bitrix24::{bbcode, names},
+    relay::{
+        inbox::{CustomerAction, InboxItem, OperatorFile},
+        jobs::Job,
+        states::{self, ReceiptEffect},
+        to_bitrix24 as to_b24, to_whatsapp as to_wa,
+    },
     store::{
-        chats, inbox,
-        inbox::{CustomerAction, InboxItem},
-        jobs::{self, Job},
-        media as media_rows,
+        chats, inbox, jobs, media as media_rows,
         messages::{self, Content},
     },
     trace,
@@ -426,9 +427,7 @@ async fn process(
                             None => None,
                         };
                         let text = match quoted {
-                            Some(q) => {
-                                format!("[i]↩ “{}”[/i][br]{text}", bbcode::excerpt(&q, QUOTE_CHARS))
-                            }
+                            Some(q) => to_b24::with_quote(&q, text),
                             None => text.clone(),
                         };
                         let file = match mref {
@@ -451,17 +450,9 @@ async fn process(
                         customer_changed(&txn, info, original, Some(text)).await?
                     }
                     CustomerAction::Reaction { target, emoji } => {
-                        let quoted = messages::find_by_wamid(&txn, target)
-                            .await?
-                            .map(|m| bbcode::excerpt(&m.text, QUOTE_CHARS))
-                            .unwrap_or_else(|| "an earlier message".into());
-                        let note = if emoji.is_empty() {
-                            format!("[i]removed the reaction to[/i] “{quoted}”")
-                        } else {
-                            // The emoji comes from the customer's side too.
-                            let emoji = bbcode::escape(emoji);
-                            format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
-                        };
+                        let quoted = messages::find_by_wamid(&txn, target).await?;
+                        let note =
+                            to_b24::reaction_note(emoji, quoted.as_ref().map(|m| m.text.as_str()));
                         let new = NewMessage {
                             name,
                             wamid,
@@ -604,21 +595,18 @@ struct NewMessage<'a> {
     file: Option<(&'a str, &'a entity::media::Model)>,
 }
 
-/// What the operator is told about a kind of file.
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "voice" => "Voice message",
-        "audio" => "Audio",
-        "image" => "Photo",
-        "video" => "Video",
-        "sticker" => "Sticker",
-        _ => "File",
-    }
-}
-
 /// The Bitrix24 `files` entry of a stored file (the portal downloads it from us).
 fn b24_file(services: &Ctx, m: &entity::media::Model) -> Value {
-    json!({"url": media::public_url(services, m), "name": m.file_name})
+    to_b24::file_entry(&media::public_url(services, m), &m.file_name)
+}
+
+impl ChatInfo {
+    fn customer(&self) -> to_b24::Customer<'_> {
+        to_b24::Customer {
+            wa_id: &self.wa_id,
+            phone_number_id: &self.phone_number_id,
+        }
+    }
 }
 
 async fn customer_message(
@@ -645,17 +633,7 @@ async fn customer_message(
             stored = Some(m);
         } else {
             // Never a silent drop: the operator learns a file came and why it is not here.
-            let note = format!(
-                "[i]{} not relayed: {}.[/i]",
-                kind_label(kind),
-                // The reason may quote a provider's error text.
-                bbcode::escape(m.note.as_deref().unwrap_or("unknown reason"))
-            );
-            text = if text.is_empty() {
-                note
-            } else {
-                format!("{text}[br]{note}")
-            };
+            text = to_b24::append_line(&text, &to_b24::file_not_relayed(kind, m.note.as_deref()));
         }
     }
     let content = Content {
@@ -674,7 +652,7 @@ async fn customer_message(
         .billing
         .message(txn, info.portal_id)
         .await?
-        .map(over_messages_notice);
+        .map(to_b24::over_messages_notice);
     let mut transcribe = services.transcription;
     if let (true, Some(("voice", _)), Some(m)) = (transcribe, file, stored) {
         let seconds = f64::from(m.seconds.unwrap_or(0.0));
@@ -684,15 +662,7 @@ async fn customer_message(
             .await?
         {
             transcribe = false;
-            let note = format!(
-                "[i]🎤 No transcript: this plan's {minutes} transcription minutes for this month \
-                 are used up.[/i]"
-            );
-            text = if text.is_empty() {
-                note
-            } else {
-                format!("{text}[br]{note}")
-            };
+            text = to_b24::append_line(&text, &to_b24::transcription_used_up(minutes));
         }
     }
     let mut kicks = vec![Owner::Portal(info.portal_id)];
@@ -712,33 +682,7 @@ async fn customer_message(
             None => text = format!("{text}[br][i]{notice}[/i]"),
         }
     }
-    let display = names::user_name(name);
-    // The title keeps the name as the customer wrote it (emoji too), next to the number.
-    let title = match names::display_name(name) {
-        n if n.is_empty() => format!("WhatsApp +{}", info.wa_id),
-        n => format!("{} · WhatsApp +{}", bbcode::escape(&n), info.wa_id),
-    };
-    let mut message = json!({
-        "id": wamid,
-        "date": timestamp,
-        "text": text,
-    });
-    if !files.is_empty() {
-        message["files"] = Value::from(files);
-    }
-    let item = json!({
-        "user": {
-            "id": info.wa_id,
-            "name": if display.is_empty() { format!("+{}", info.wa_id) } else { display },
-            "phone": format!("+{}", info.wa_id),
-            "skip_phone_validate": "Y",
-        },
-        "message": message,
-        "chat": {
-            "id": chat_key(&info.wa_id, &info.phone_number_id),
-            "name": title,
-        },
-    });
+    let item = to_b24::new_message(info.customer(), name, wamid, timestamp, &text, files);
     let job = Job::B24SendMessage {
         message_id,
         chat_id,
@@ -790,33 +734,17 @@ async fn transcript_ready(
     if msg.status == messages::DELETED || msg.transcript.is_some() {
         return Ok(Vec::new());
     }
-    let line = match (text, note) {
-        // What the model heard is the customer's words (and may hold `[Music]`-like brackets).
-        (Some(t), _) if !t.trim().is_empty() => {
-            format!("[i]🎤 Transcript:[/i] {}", bbcode::escape(t.trim()))
-        }
-        (_, Some(n)) => format!("[i]🎤 {}[/i]", bbcode::escape(n)),
-        _ => "[i]🎤 No speech was recognised in this voice message.[/i]".to_string(),
-    };
+    let line = to_b24::transcript_line(text, note);
     messages::set_transcript(txn, msg.id, text.or(note).unwrap_or("")).await?;
-    let full = if msg.text.is_empty() {
-        line
-    } else {
-        format!("{}[br]{line}", msg.text)
+    let full = to_b24::append_line(&msg.text, &line);
+    let file = match msg.media_id {
+        Some(media_id) => media_rows::get(txn, media_id)
+            .await?
+            .filter(|m| m.state == media_rows::STORED)
+            .map(|m| b24_file(services, &m)),
+        None => None,
     };
-    let mut message = json!({"id": wamid, "text": full});
-    if let Some(media_id) = msg.media_id {
-        if let Some(m) = media_rows::get(txn, media_id).await? {
-            if m.state == media_rows::STORED {
-                message["files"] = json!([b24_file(services, &m)]);
-            }
-        }
-    }
-    let item = json!({
-        "user": {"id": info.wa_id},
-        "message": message,
-        "chat": {"id": chat_key(&info.wa_id, &info.phone_number_id)},
-    });
+    let item = to_b24::updated_message(info.customer(), &wamid, &full, file);
     let job = Job::B24UpdateMessage {
         line: info.line.clone(),
         item,
@@ -843,60 +771,26 @@ async fn receipt(
     if msg.direction != messages::OUT {
         return Ok(Some(Vec::new()));
     }
-    let Some(current) = messages::rank(&msg.status) else {
-        // failed/deleted are terminal.
-        return Ok(Some(Vec::new()));
-    };
     let at = timestamp * 1000;
-    let target = match status {
-        "played" => messages::READ,
-        s => s,
-    };
-    if target == messages::FAILED {
-        if current >= 2 {
-            return Ok(Some(Vec::new()));
+    let (target, report_delivered, report_read) = match states::on_receipt(&msg.status, status) {
+        ReceiptEffect::Ignore => return Ok(Some(Vec::new())),
+        ReceiptEffect::Advance {
+            to,
+            report_delivered,
+            report_read,
+        } => (to, report_delivered, report_read),
+        ReceiptEffect::Fail => {
+            return failed(txn, info, &msg, error, error_code).await.map(Some);
         }
-        let why = error.unwrap_or("WhatsApp reported the message as failed");
-        messages::fail(txn, &[msg.id], why).await?;
-        let mut kicks = Vec::new();
-        if let Some(im_chat_id) = &msg.b24_chat_id {
-            let notice = Job::B24Notice {
-                im_chat_id: im_chat_id.clone(),
-                text: explain(error_code, why),
-            };
-            queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await?;
-            kicks.push(Owner::Portal(info.portal_id));
-        }
-        return Ok(Some(kicks));
-    }
-    let Some(new) = messages::rank(target) else {
-        return Ok(Some(Vec::new()));
     };
-    if new <= current {
-        return Ok(Some(Vec::new()));
-    }
     messages::advance(txn, msg.id, target, at).await?;
     let (Some(im_chat), Some(im_msg)) = (&msg.b24_chat_id, &msg.b24_message_id) else {
         return Ok(Some(Vec::new()));
     };
-    let key = chat_key(&info.wa_id, &info.phone_number_id);
-    let mut steps = Vec::new();
     // delivered → the operator's "delivered"; read → "read" (and "delivered" first if skipped).
-    if current < 2 && new >= 2 {
-        steps.push(false);
-    }
-    if new >= 3 {
-        steps.push(true);
-    }
-    for reading in steps {
-        let mut item = json!({
-            "im": {"chat_id": im_chat, "message_id": im_msg},
-            "message": {"id": [wamid]},
-            "chat": {"id": key},
-        });
-        if !reading {
-            item["message"]["date"] = Value::from(timestamp);
-        }
+    let steps = [(report_delivered, false), (report_read, true)];
+    for (_, reading) in steps.into_iter().filter(|(due, _)| *due) {
+        let item = to_b24::status(info.customer(), im_chat, im_msg, wamid, reading, timestamp);
         let job = Job::B24Status {
             message_id: msg.id,
             line: info.line.clone(),
@@ -908,8 +802,27 @@ async fn receipt(
     Ok(Some(vec![Owner::Portal(info.portal_id)]))
 }
 
-/// WhatsApp captions are at most this long; a longer text goes as its own message.
-const CAPTION_MAX: usize = 1024;
+/// An outbound message failed before it was delivered: marked failed, and the operator is told
+/// why in words.
+async fn failed(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    msg: &entity::messages::Model,
+    error: Option<&str>,
+    error_code: Option<i64>,
+) -> Result<Vec<Owner>, DbErr> {
+    let why = error.unwrap_or("WhatsApp reported the message as failed");
+    messages::fail(txn, &[msg.id], why).await?;
+    let Some(im_chat_id) = &msg.b24_chat_id else {
+        return Ok(Vec::new());
+    };
+    let notice = Job::B24Notice {
+        im_chat_id: im_chat_id.clone(),
+        text: explain(error_code, why),
+    };
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
 
 async fn operator_message(
     txn: &DatabaseTransaction,
@@ -918,7 +831,7 @@ async fn operator_message(
     im_chat_id: &str,
     im_message_id: &str,
     text: &str,
-    files: &[crate::bitrix24::events::OperatorFile],
+    files: &[OperatorFile],
 ) -> Result<Vec<Owner>, DbErr> {
     let chat_id = chat_row(txn, info, cache, "").await?;
     // The operator answered: the customer's messages so far show as read on their phone.
@@ -937,48 +850,42 @@ async fn operator_message(
             messages::set_read_at(txn, last.id, crate::store::now_ms()).await?;
         }
     }
-    let wa_text = bbcode::to_whatsapp(text);
     // One file: the text rides along as its caption; several files or a long text: the text
     // goes first on its own, then each file.
-    let caption_fits = files.len() == 1 && wa_text.chars().count() <= CAPTION_MAX;
-    if (!wa_text.trim().is_empty() && !caption_fits) || files.is_empty() {
+    for send in to_wa::operator_sends(text, files) {
+        let (shown, content) = match &send {
+            to_wa::Send::Text { .. } => (text, Content::TEXT),
+            to_wa::Send::File { kind, shown, .. } => (
+                *shown,
+                Content {
+                    kind,
+                    media_id: None,
+                },
+            ),
+        };
         let message_id =
-            messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, text, Content::TEXT)
+            messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, shown, content)
                 .await?;
-        let job = Job::WaSendText {
-            message_id,
-            to: info.wa_id.clone(),
-            text: wa_text.clone(),
-        };
-        queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
-    }
-    for f in files {
-        let mime = crate::media::mime_from_name(&f.name);
-        let kind = crate::media::cloud_kind(&mime);
-        let caption = if caption_fits {
-            wa_text.clone()
-        } else {
-            String::new()
-        };
-        let message_id = messages::insert_outbound(
-            txn,
-            chat_id,
-            im_chat_id,
-            im_message_id,
-            if caption_fits { text } else { "" },
-            Content {
-                kind,
-                media_id: None,
+        let to = info.wa_id.clone();
+        let job = match send {
+            to_wa::Send::Text { text } => Job::WaSendText {
+                message_id,
+                to,
+                text,
             },
-        )
-        .await?;
-        let job = Job::WaSendMedia {
-            message_id,
-            to: info.wa_id.clone(),
-            link: f.link.clone(),
-            name: f.name.clone(),
-            mime,
-            caption,
+            to_wa::Send::File {
+                file,
+                mime,
+                caption,
+                ..
+            } => Job::WaSendMedia {
+                message_id,
+                to,
+                link: file.link.clone(),
+                name: file.name.clone(),
+                mime,
+                caption,
+            },
         };
         queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
     }
@@ -1000,23 +907,11 @@ async fn operator_quota(
     let chat_id = chat_row(txn, info, cache, "").await?;
     let notice = Job::B24Notice {
         im_chat_id: im_chat_id.to_string(),
-        text: over_messages_notice(limit),
+        text: to_b24::over_messages_notice(limit),
     };
     queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
     Ok(vec![Owner::Portal(info.portal_id)])
 }
-
-/// What operators read the first time in a month the account goes over its messages.
-fn over_messages_notice(limit: u64) -> String {
-    format!(
-        "This account is over its plan's {limit} messages this month; messages still flow — \
-         ask your admin to upgrade the plan."
-    )
-}
-
-/// How much of a message a reply or a reaction note quotes (characters shown; the stored text
-/// is the message's BBCode, cut by `bbcode::excerpt` outside any tag).
-const QUOTE_CHARS: usize = 60;
 
 /// The customer deleted (`new_text: None`) or edited an earlier message: the Open Lines copy is
 /// deleted or updated in place (same ids as sent), not posted as new text.
@@ -1036,16 +931,10 @@ async fn customer_changed(
     if msg.direction != messages::IN || msg.status == messages::DELETED {
         return Ok(Vec::new());
     }
-    let key = chat_key(&info.wa_id, &info.phone_number_id);
-    let mut item = json!({
-        "user": {"id": info.wa_id},
-        "message": {"id": original},
-        "chat": {"id": key},
-    });
+    let item = to_b24::changed_message(info.customer(), original, new_text);
     let job = match new_text {
         Some(text) => {
             messages::set_text(txn, msg.id, text).await?;
-            item["message"]["text"] = Value::from(text);
             Job::B24UpdateMessage {
                 line: info.line.clone(),
                 item,
@@ -1063,9 +952,6 @@ async fn customer_changed(
     queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
     Ok(vec![Owner::Portal(info.portal_id)])
 }
-
-/// WhatsApp lets a sender delete a message for everyone this long after sending.
-const DELETE_WINDOW_MS: i64 = 72 * 3600 * 1000;
 
 /// The operator edited (`new_text`) or deleted a message already sent to WhatsApp. The Web
 /// gateway can apply both (a delete within 72 h); the Cloud API can do neither, so the operator
@@ -1091,51 +977,35 @@ async fn operator_changed(
     }
     let gateway = info.transport == crate::store::numbers::TRANSPORT_GATEWAY;
     let sent_at = msg.sent_at.unwrap_or(msg.created_at);
-    let job = match new_text {
-        None if gateway && crate::store::now_ms() - sent_at < DELETE_WINDOW_MS => {
-            Some(Job::WaDelete {
-                message_id: msg.id,
-                to: info.wa_id.clone(),
-                wamid,
-            })
-        }
-        Some(text) if gateway => Some(Job::WaEdit {
-            message_id: msg.id,
-            to: info.wa_id.clone(),
+    let age = crate::store::now_ms() - sent_at;
+    let (message_id, to) = (msg.id, info.wa_id.clone());
+    let job = match to_wa::operator_change(gateway, age, new_text) {
+        to_wa::OperatorChange::Delete => Job::WaDelete {
+            message_id,
+            to,
             wamid,
-            text: bbcode::to_whatsapp(text),
-        }),
-        _ => None,
-    };
-    if let Some(job) = job {
-        queue(txn, Owner::Number(info.number_id), msg.chat_id, &job).await?;
-        return Ok(vec![Owner::Number(info.number_id)]);
-    }
-    let text = match new_text {
-        None => {
-            messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
-            if gateway {
-                "Deleted here only: WhatsApp allows deleting a message for everyone only within \
-                 72 hours of sending, so the customer still sees it on their phone."
-            } else {
-                "Deleted here only: WhatsApp (Cloud API) cannot delete a message once it is sent, \
-                 so the customer still sees it on their phone."
-            }
-        }
-        Some(_) => {
-            "Edit not sent: WhatsApp (Cloud API) cannot change a message once it is sent, so the \
-             customer still sees the original text. Send the correction as a new message."
-        }
-    };
-    queue(
-        txn,
-        Owner::Portal(info.portal_id),
-        msg.chat_id,
-        &Job::B24Notice {
-            im_chat_id,
-            text: text.to_string(),
         },
-    )
-    .await?;
-    Ok(vec![Owner::Portal(info.portal_id)])
+        to_wa::OperatorChange::Edit(text) => Job::WaEdit {
+            message_id,
+            to,
+            wamid,
+            text,
+        },
+        to_wa::OperatorChange::Notice {
+            notice,
+            deleted_here,
+        } => {
+            if deleted_here {
+                messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
+            }
+            let job = Job::B24Notice {
+                im_chat_id,
+                text: notice.to_string(),
+            };
+            queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
+            return Ok(vec![Owner::Portal(info.portal_id)]);
+        }
+    };
+    queue(txn, Owner::Number(info.number_id), msg.chat_id, &job).await?;
+    Ok(vec![Owner::Number(info.number_id)])
 }

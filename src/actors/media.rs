@@ -8,11 +8,11 @@ use sha2::Digest;
 use super::{number::Transport, Ctx};
 use crate::{
     media::{self, FetchError},
+    relay::inbox::{MediaRef, MediaSource},
     store::{self, crypto::random_token, media as rows, media::NewMedia, numbers},
     whatsapp::{
         cloud::GraphError,
         gateway::{self, GatewayError},
-        MediaRef, MediaSource,
     },
 };
 

@@ -16,17 +16,14 @@ use crate::metrics::Settled;
 use super::{
     chat::{ChatActor, ChatInfo, ChatWork},
     guarded,
-    portal::parse_chat_key,
     queue::{Overflow, Page},
     registry::{Kick, KickOwner, Owner, Registry, Route},
     Ctx, FaultSwitch,
 };
 use crate::{
+    relay::{chat_key::parse_chat_key, inbox::InboxItem, jobs::Job},
     store::{
-        self, chats, inbox,
-        inbox::InboxItem,
-        jobs::{self, Job},
-        media as media_rows, messages,
+        self, chats, inbox, jobs, media as media_rows, messages,
         numbers::{self, CloudCredentials},
     },
     whatsapp::{

@@ -14,7 +14,8 @@ use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRun
 use crate::{
     cluster::{self, Claim, Note},
     metrics,
-    store::{inbox, inbox::InboxItem, jobs},
+    relay::inbox::InboxItem,
+    store::{inbox, jobs},
 };
 
 /// An actor owner key as stored in `jobs.owner` / `inbox.owner`.

@@ -14,12 +14,8 @@ use super::{
     Ctx,
 };
 use crate::{
-    store::{
-        self, inbox,
-        inbox::InboxItem,
-        jobs::{self, Job},
-        media,
-    },
+    relay::{inbox::InboxItem, jobs::Job},
+    store::{self, inbox, jobs, media},
     transcribe::Outcome,
 };
 

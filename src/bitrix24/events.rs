@@ -39,15 +39,13 @@ pub struct OperatorMessage {
     pub files: Vec<OperatorFile>,
 }
 
-/// One operator attachment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// One operator attachment (the inbox stores its own `relay::inbox::OperatorFile`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct OperatorFile {
     pub name: String,
     /// `image`, `file`, … as Bitrix24 labels it.
-    #[serde(default)]
     pub kind: String,
     pub link: String,
-    #[serde(default)]
     pub size: Option<i64>,
 }
 

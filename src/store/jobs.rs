@@ -6,7 +6,6 @@ use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 
 use super::now_ms;
 
@@ -14,128 +13,7 @@ pub const PENDING: &str = "pending";
 pub const DONE: &str = "done";
 pub const DEAD: &str = "dead";
 
-/// What a job does. Stored as JSON in `jobs.payload`; `jobs.kind` repeats the tag for queries.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Job {
-    /// Register our connector and bind our event handlers on a portal.
-    B24Setup,
-    /// Activate (or deactivate) the connector on a line and publish the channel data.
-    B24Activate {
-        number_id: i64,
-        line: String,
-        active: bool,
-    },
-    /// A customer's message to `imconnector.send.messages` (item is the MESSAGES entry).
-    B24SendMessage {
-        message_id: i64,
-        chat_id: i64,
-        line: String,
-        item: serde_json::Value,
-    },
-    /// `imconnector.send.status.delivery` (or `.reading`) for an operator's message.
-    B24Status {
-        message_id: i64,
-        line: String,
-        reading: bool,
-        item: serde_json::Value,
-    },
-    /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
-    B24Notice { im_chat_id: String, text: String },
-    /// The customer edited a message: `imconnector.update.messages` (item as originally sent,
-    /// with the new text).
-    B24UpdateMessage {
-        line: String,
-        item: serde_json::Value,
-    },
-    /// The customer deleted a message: `imconnector.delete.messages`.
-    B24DeleteMessage {
-        line: String,
-        item: serde_json::Value,
-    },
-    /// Mark the customer's messages up to `wamid` as read in WhatsApp (the operator answered).
-    /// `to` (the customer) is needed by the gateway's `readChat`.
-    WaMarkRead {
-        wamid: String,
-        #[serde(default)]
-        to: Option<String>,
-    },
-    /// Delete a sent message for everyone (Web gateway, within 72 h of sending).
-    WaDelete {
-        message_id: i64,
-        to: String,
-        wamid: String,
-    },
-    /// Replace a sent message's text (Web gateway).
-    WaEdit {
-        message_id: i64,
-        to: String,
-        wamid: String,
-        text: String,
-    },
-    /// An operator's text to the customer over the Cloud API.
-    WaSendText {
-        message_id: i64,
-        to: String,
-        text: String,
-    },
-    /// An operator's attachment: fetched from the portal's `link` once, then sent with the
-    /// type its MIME type calls for.
-    WaSendMedia {
-        message_id: i64,
-        to: String,
-        link: String,
-        name: String,
-        mime: String,
-        #[serde(default)]
-        caption: String,
-    },
-    /// Transcribe a customer's voice note (run on the transcriber pool; the result goes to
-    /// the chat through the inbox).
-    Transcribe {
-        message_id: i64,
-        number_id: i64,
-        wa_id: String,
-        media_id: i64,
-    },
-}
-
-impl Job {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Job::B24Setup => "b24_setup",
-            Job::B24Activate { .. } => "b24_activate",
-            Job::B24SendMessage { .. } => "b24_send_message",
-            Job::B24Status { .. } => "b24_status",
-            Job::B24Notice { .. } => "b24_notice",
-            Job::B24UpdateMessage { .. } => "b24_update_message",
-            Job::B24DeleteMessage { .. } => "b24_delete_message",
-            Job::WaMarkRead { .. } => "wa_mark_read",
-            Job::WaDelete { .. } => "wa_delete",
-            Job::WaEdit { .. } => "wa_edit",
-            Job::WaSendText { .. } => "wa_send_text",
-            Job::WaSendMedia { .. } => "wa_send_media",
-            Job::Transcribe { .. } => "transcribe",
-        }
-    }
-}
-
-/// Every `Job::kind` (metrics show each, pending or not). Keep in step with `kind`.
-pub const KINDS: &[&str] = &[
-    "b24_setup",
-    "b24_activate",
-    "b24_send_message",
-    "b24_status",
-    "b24_notice",
-    "b24_update_message",
-    "b24_delete_message",
-    "wa_mark_read",
-    "wa_delete",
-    "wa_edit",
-    "wa_send_text",
-    "wa_send_media",
-    "transcribe",
-];
+pub use crate::relay::jobs::{Job, KINDS};
 
 pub fn portal_owner(portal_id: i64) -> String {
     format!("portal:{portal_id}")

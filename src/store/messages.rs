@@ -11,31 +11,10 @@ use super::{
     now_ms,
 };
 
-pub const IN: &str = "in";
-pub const OUT: &str = "out";
-
-/// Inbound states: received (stored) → forwarded (Bitrix24 accepted it).
-pub const RECEIVED: &str = "received";
-pub const FORWARDED: &str = "forwarded";
-/// Outbound states, forward only: queued < sent < delivered < read; failed is terminal.
-pub const QUEUED: &str = "queued";
-pub const SENT: &str = "sent";
-pub const DELIVERED: &str = "delivered";
-pub const READ: &str = "read";
-pub const FAILED: &str = "failed";
-/// Deleted (by the operator, or by the customer for an inbound message); terminal.
-pub const DELETED: &str = "deleted";
-
-/// Rank of an outbound state; `None` for terminal states that nothing may overwrite.
-pub fn rank(status: &str) -> Option<u8> {
-    match status {
-        QUEUED => Some(0),
-        SENT => Some(1),
-        DELIVERED => Some(2),
-        READ => Some(3),
-        _ => None,
-    }
-}
+/// The directions and states (the product's, in `relay::states`), as stored.
+pub use crate::relay::states::{
+    rank, DELETED, DELIVERED, FAILED, FORWARDED, IN, OUT, QUEUED, READ, RECEIVED, SENT,
+};
 
 /// What a message is: its kind (`text`, or a media kind) and its file, if any.
 #[derive(Debug, Clone, Copy)]

@@ -5,9 +5,8 @@ pub mod errors;
 pub mod gateway;
 
 /// A customer's new message, or the customer acting on an earlier one (both transports).
-/// Stored as is with the inbox item (`kind` tag).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// (The inbox stores its own `relay::inbox::CustomerAction`.)
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Action {
     #[default]
     New,
@@ -21,22 +20,19 @@ pub enum Action {
 
 /// A file the customer sent, as the provider describes it. The chat downloads it (once) before
 /// relaying the message; the bytes never pass through the webhook handler.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// (The inbox stores its own `relay::inbox::MediaRef`.)
+#[derive(Debug, Clone, PartialEq)]
 pub struct MediaRef {
     /// image, video, audio, voice (a recorded voice note), document, sticker.
     pub kind: String,
     pub source: MediaSource,
-    #[serde(default)]
     pub mime: String,
-    #[serde(default)]
     pub file_name: Option<String>,
     /// The provider's sha256 (Cloud API, base64), checked after download when present.
-    #[serde(default)]
     pub sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "via", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MediaSource {
     /// Cloud API: `GET /{media_id}` gives a short-lived URL, fetched with the number's token.
     Cloud { media_id: String },

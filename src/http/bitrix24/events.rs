@@ -12,7 +12,8 @@ use crate::{
         form,
     },
     http::{ApiError, AppState},
-    store::{inbox, inbox::InboxItem, numbers, portals},
+    relay::inbox::InboxItem,
+    store::{inbox, numbers, portals},
 };
 
 pub async fn receive(
@@ -59,7 +60,7 @@ pub async fn receive(
                         im_chat_id: m.im_chat_id,
                         im_message_id: m.im_message_id,
                         text: m.text,
-                        files: m.files,
+                        files: m.files.into_iter().map(Into::into).collect(),
                     };
                     (external, item)
                 })
@@ -194,7 +195,7 @@ async fn number_for(
     line: &str,
     chat_id: &str,
 ) -> Result<Option<i64>, sea_orm::DbErr> {
-    let Some((_, pnid)) = crate::actors::portal::parse_chat_key(chat_id) else {
+    let Some((_, pnid)) = crate::relay::chat_key::parse_chat_key(chat_id) else {
         return Ok(None);
     };
     Ok(numbers::find_by_phone_number_id(txn, pnid)

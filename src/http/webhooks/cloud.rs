@@ -11,7 +11,8 @@ use serde::Deserialize;
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState},
-    store::{inbox, inbox::InboxItem, numbers},
+    relay::inbox::InboxItem,
+    store::{inbox, numbers},
     whatsapp::cloud::webhook::{self, Event, WebhookError},
 };
 
@@ -292,8 +293,8 @@ async fn store(
                     timestamp: m.timestamp,
                     text: m.text,
                     reply_to: m.reply_to,
-                    action: m.action,
-                    media: m.media,
+                    action: m.action.into(),
+                    media: m.media.map(Into::into),
                 },
             ),
             Event::Status(s) => (

@@ -8,7 +8,8 @@ use secrecy::ExposeSecret;
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState},
-    store::{inbox, inbox::InboxItem, jobs, numbers},
+    relay::inbox::InboxItem,
+    store::{inbox, jobs, numbers},
     whatsapp::gateway::webhook::{self, GwEvent},
 };
 
@@ -83,8 +84,8 @@ pub async fn receive(
                 timestamp,
                 text,
                 reply_to,
-                action,
-                media,
+                action: action.into(),
+                media: media.map(Into::into),
             },
         ),
         GwEvent::Status {

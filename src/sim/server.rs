@@ -6,6 +6,20 @@ use std::net::TcpListener;
 
 use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpServer};
 
+/// A simulator's running server: its base URL and the handle that stops it.
+#[derive(Clone)]
+pub(crate) struct Served {
+    /// "http://127.0.0.1:PORT"
+    pub(crate) base: String,
+    handle: ServerHandle,
+}
+
+impl Served {
+    pub(crate) async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
 /// A simulator's listener, bound but not serving yet (the simulator's state wants its address).
 pub(crate) struct Loopback {
     listener: TcpListener,
@@ -31,7 +45,7 @@ impl Loopback {
 
     /// Serve `routes` (called once per worker: per-worker clients belong there), accepting bodies
     /// up to `payload_limit` bytes. Must run inside an actix System.
-    pub(crate) fn serve<F>(self, payload_limit: usize, routes: F) -> std::io::Result<ServerHandle>
+    pub(crate) fn serve<F>(self, payload_limit: usize, routes: F) -> std::io::Result<Served>
     where
         F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
@@ -47,7 +61,10 @@ impl Loopback {
         .run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Ok(handle)
+        Ok(Served {
+            base: self.base,
+            handle,
+        })
     }
 }
 

@@ -61,7 +61,8 @@ impl State {
             .unwrap_or(false)
     }
 
-    pub(super) fn m_activate(&mut self, p: &Value) -> Result<Value, ApiErr> {
+    /// `CONNECTOR` and `LINE` of `p`, when that connector is registered and the line exists.
+    fn registered_connector_on_line(&self, p: &Value) -> Result<(String, String), ApiErr> {
         let c = sval(param(p, "CONNECTOR"));
         let l = sval(param(p, "LINE"));
         if !self.connectors.contains_key(&c) {
@@ -70,6 +71,11 @@ impl State {
         if !self.line_exists(&l) {
             return Err(ApiErr::arg("Open line not found"));
         }
+        Ok((c, l))
+    }
+
+    pub(super) fn m_activate(&mut self, p: &Value) -> Result<Value, ApiErr> {
+        let (c, l) = self.registered_connector_on_line(p)?;
         let Some(on) = truthy(param(p, "ACTIVE")) else {
             return Err(ApiErr::arg("ACTIVE must be 1 or 0"));
         };
@@ -82,14 +88,7 @@ impl State {
     }
 
     pub(super) fn m_data_set(&mut self, p: &Value) -> Result<Value, ApiErr> {
-        let c = sval(param(p, "CONNECTOR"));
-        let l = sval(param(p, "LINE"));
-        if !self.connectors.contains_key(&c) {
-            return Err(ApiErr::arg("Connector is not registered"));
-        }
-        if !self.line_exists(&l) {
-            return Err(ApiErr::arg("Open line not found"));
-        }
+        let (c, l) = self.registered_connector_on_line(p)?;
         let Some(data @ Value::Object(_)) = param(p, "DATA") else {
             return Err(ApiErr::arg("DATA is required"));
         };

@@ -33,11 +33,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use actix_web::{dev::ServerHandle, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::faults::FaultQueue;
-use super::server::{or_panic, status_code, Loopback};
+use super::server::{or_panic, status_code, Loopback, Served};
 use super::test_client;
 use params::normalize_method;
 
@@ -159,9 +159,8 @@ async fn not_found() -> HttpResponse {
 #[derive(Clone)]
 pub struct BitrixSim {
     state: Arc<Mutex<State>>,
-    base: String,
+    server: Served,
     client: reqwest::Client,
-    handle: ServerHandle,
 }
 
 impl BitrixSim {
@@ -181,7 +180,7 @@ impl BitrixSim {
             listener.host.clone(),
         )));
         let data = web::Data::from(state.clone());
-        let handle = listener.serve(64 << 20, move |app| {
+        let server = listener.serve(64 << 20, move |app| {
             app.app_data(data.clone())
                 .route("/rest/{method}", web::route().to(rest::old_rest_handler))
                 .route("/moved/rest/{method}", web::route().to(rest::rest_handler))
@@ -198,14 +197,13 @@ impl BitrixSim {
         })?;
         Ok(Self {
             state,
-            base,
+            server,
             client: test_client(),
-            handle,
         })
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(false).await;
+        self.server.stop().await;
     }
 
     fn st(&self) -> MutexGuard<'_, State> {
@@ -214,7 +212,7 @@ impl BitrixSim {
 
     /// "http://127.0.0.1:PORT"
     pub fn base_url(&self) -> String {
-        self.base.clone()
+        self.server.base.clone()
     }
     /// "127.0.0.1:PORT" (the portal's domain)
     pub fn domain(&self) -> String {
@@ -230,7 +228,7 @@ impl BitrixSim {
     }
     /// "{base}/oauth-server/oauth/token/"
     pub fn oauth_token_url(&self) -> String {
-        format!("{}/oauth-server/oauth/token/", self.base)
+        format!("{}/oauth-server/oauth/token/", self.server.base)
     }
     pub fn member_id(&self) -> String {
         self.st().cfg.member_id.clone()

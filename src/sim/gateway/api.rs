@@ -199,7 +199,7 @@ pub(super) async fn process(
 }
 
 pub(super) fn set_settings(data: &Data, id: u64, b: &Obj) -> Result<Reply, Reply> {
-    for k in YES_NO_SETTINGS {
+    for &k in WEBHOOK_FLAGS.iter().chain(&OTHER_YES_NO_SETTINGS) {
         match b.get(k) {
             None => {}
             Some(Value::String(s)) if s == "yes" || s == "no" => {}

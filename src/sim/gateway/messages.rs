@@ -38,11 +38,7 @@ pub(super) fn send_message(
 ) -> Result<Reply, Reply> {
     let chat_id = chat_id_of(b)?;
     let message = req_str(b, "message")?;
-    if message.chars().count() > TEXT_LIMIT {
-        return Err(invalid(format!(
-            "'message' length must be less than or equal to {TEXT_LIMIT} characters"
-        )));
-    }
+    within_text_limit("message", &message)?;
     let quoted_id = opt_str(b, "quotedMessageId")?;
     let mut st = lock(data);
     let state = ready(&st, id)?;
@@ -151,11 +147,7 @@ pub(super) async fn send_file(
         return Err(invalid("'fileName' must have a file extension"));
     }
     let caption = opt_str(b, "caption")?.unwrap_or_default();
-    if caption.chars().count() > TEXT_LIMIT {
-        return Err(invalid(format!(
-            "'caption' length must be less than or equal to {TEXT_LIMIT} characters"
-        )));
-    }
+    within_text_limit("caption", &caption)?;
     let quoted_id = opt_str(b, "quotedMessageId")?;
     let max = {
         let st = lock(data);
@@ -195,11 +187,7 @@ pub(super) fn edit_message(data: &Data, id: u64, b: &Obj) -> Result<Reply, Reply
     let chat_id = chat_id_of(b)?;
     let id_message = req_str(b, "idMessage")?;
     let message = req_str(b, "message")?;
-    if message.chars().count() > TEXT_LIMIT {
-        return Err(invalid(format!(
-            "'message' length must be less than or equal to {TEXT_LIMIT} characters"
-        )));
-    }
+    within_text_limit("message", &message)?;
     let mut st = lock(data);
     ready(&st, id)?;
     let now = st.now_ms();

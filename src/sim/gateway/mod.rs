@@ -29,12 +29,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::{dev::ServerHandle, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::faults::FaultQueue;
 use super::random_hex;
-use super::server::{or_panic, Loopback};
+use super::server::{or_panic, Loopback, Served};
 use replies::{chat_of, text};
 use webhooks::after_state_change;
 
@@ -122,9 +122,8 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 #[derive(Clone)]
 pub struct GatewaySim {
     data: Data,
-    base: String,
+    server: Served,
     client: reqwest::Client,
-    handle: ServerHandle,
 }
 
 fn plain_client() -> reqwest::Client {
@@ -164,7 +163,7 @@ impl GatewaySim {
             no_account: HashSet::new(),
         }));
         let d = data.clone();
-        let handle = listener.serve(16 << 20, move |app| {
+        let server = listener.serve(16 << 20, move |app| {
             // one client per worker thread (its connections live on this worker's runtime)
             app.app_data(d.clone())
                 .app_data(web::Data::new(plain_client()))
@@ -180,14 +179,13 @@ impl GatewaySim {
         })?;
         Ok(Self {
             data,
-            base,
+            server,
             client: plain_client(),
-            handle,
         })
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(false).await;
+        self.server.stop().await;
     }
 
     fn st(&self) -> MutexGuard<'_, State> {
@@ -196,13 +194,16 @@ impl GatewaySim {
 
     /// "http://127.0.0.1:PORT", the instances' `apiUrl`.
     pub fn base_url(&self) -> String {
-        self.base.clone()
+        self.server.base.clone()
     }
 
     /// `{base}/waInstance{id}/{method}/{token}` with the instance's own token.
     pub fn method_url(&self, id_instance: u64, method: &str) -> String {
         let token = self.st().instance(id_instance).token.clone();
-        format!("{}/waInstance{id_instance}/{method}/{token}", self.base)
+        format!(
+            "{}/waInstance{id_instance}/{method}/{token}",
+            self.server.base
+        )
     }
 
     /// Register (or replace) an instance; it starts `notAuthorized` with every webhook off.
@@ -273,16 +274,7 @@ impl GatewaySim {
             .expect("gateway sim: unknown instance (add_instance first)");
         i.settings.insert("webhookUrl".into(), json!(url));
         i.settings.insert("webhookUrlToken".into(), json!(token));
-        for k in [
-            "incomingWebhook",
-            "outgoingWebhook",
-            "outgoingMessageWebhook",
-            "outgoingAPIMessageWebhook",
-            "stateWebhook",
-            "deletedMessageWebhook",
-            "editedMessageWebhook",
-            "incomingCallWebhook",
-        ] {
+        for k in WEBHOOK_FLAGS {
             i.settings.insert(k.into(), json!("yes"));
         }
     }

@@ -79,6 +79,16 @@ pub(super) fn req_str(b: &Obj, k: &str) -> Result<String, Reply> {
     }
 }
 
+/// A text or caption of at most [`TEXT_LIMIT`] characters.
+pub(super) fn within_text_limit(field: &str, s: &str) -> Result<(), Reply> {
+    if s.chars().count() > TEXT_LIMIT {
+        return Err(invalid(format!(
+            "'{field}' length must be less than or equal to {TEXT_LIMIT} characters"
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn valid_chat_id(c: &str) -> bool {
     c.strip_suffix("@c.us")
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))

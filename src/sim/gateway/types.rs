@@ -36,8 +36,9 @@ pub const GATEWAY_FILE_TYPES: [&str; 5] = [
     "stickerMessage",
 ];
 
-/// `setSettings` fields that take "yes" / "no".
-pub(super) const YES_NO_SETTINGS: [&str; 14] = [
+/// The webhook kinds our app uses (`set_webhook` turns them all on); `setSettings` fields that
+/// take "yes" / "no", like those of [`OTHER_YES_NO_SETTINGS`].
+pub(super) const WEBHOOK_FLAGS: [&str; 8] = [
     "incomingWebhook",
     "outgoingWebhook",
     "outgoingMessageWebhook",
@@ -46,6 +47,10 @@ pub(super) const YES_NO_SETTINGS: [&str; 14] = [
     "deletedMessageWebhook",
     "editedMessageWebhook",
     "incomingCallWebhook",
+];
+
+/// The other `setSettings` fields that take "yes" / "no".
+pub(super) const OTHER_YES_NO_SETTINGS: [&str; 6] = [
     "deviceWebhook",
     "pollMessageWebhook",
     "incomingBlockWebhook",

@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use actix_web::{dev::ServerHandle, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::faults::FaultQueue;
-use super::server::{or_panic, Loopback};
+use super::server::{or_panic, Loopback, Served};
 use super::test_client;
 use replies::{gerr, respond};
 
@@ -182,9 +182,8 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 #[derive(Clone)]
 pub struct GraphSim {
     state: Arc<Mutex<State>>,
-    base: String,
+    server: Served,
     client: reqwest::Client,
-    handle: ServerHandle,
 }
 
 impl GraphSim {
@@ -214,7 +213,7 @@ impl GraphSim {
             seq: 0,
         }));
         let data = web::Data::from(state.clone());
-        let handle = listener.serve(128 << 20, move |app| {
+        let server = listener.serve(128 << 20, move |app| {
             // one client per worker thread (its connections live on this worker's runtime)
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -236,14 +235,13 @@ impl GraphSim {
         })?;
         Ok(Self {
             state,
-            base,
+            server,
             client: test_client(),
-            handle,
         })
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(false).await;
+        self.server.stop().await;
     }
 
     fn st(&self) -> MutexGuard<'_, State> {
@@ -252,7 +250,7 @@ impl GraphSim {
 
     /// "http://127.0.0.1:PORT" (Graph base URL; requests go to `{base}/{version}/...`).
     pub fn base_url(&self) -> String {
-        self.base.clone()
+        self.server.base.clone()
     }
     pub fn version(&self) -> String {
         self.st().cfg.version.clone()

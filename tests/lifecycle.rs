@@ -17,6 +17,8 @@ on_both_databases!(
     a_local_install_is_accepted_beside_a_marketplace_code,
     an_unfinished_install_is_refused,
     an_idle_portal_gets_one_refresh_from_the_sweep,
+    a_call_in_flight_across_a_reinstall_uses_the_new_tokens,
+    a_rejected_token_costs_one_refresh_and_a_refused_refresh_holds_the_jobs,
 );
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
@@ -358,4 +360,153 @@ async fn an_idle_portal_gets_one_refresh_from_the_sweep(backend: Backend) {
         .calls_of("oauth.token")
         .iter()
         .all(|c| c.status == 200));
+}
+
+/// Dead jobs in `GET /api/v1/jobs?status=dead`.
+async fn dead_jobs(app: &TestApp) -> serde_json::Value {
+    let (status, dead) = app.api_get("/api/v1/jobs?status=dead").await;
+    assert_eq!(status, 200, "{dead}");
+    dead
+}
+
+/// The portal's job runner is in the middle of a call (the portal holds it) when the app is
+/// uninstalled and installed again: the call, answered `invalid_token` for the old tokens, and
+/// everything the runner picks up after it (the reinstall's setup) use the new stored tokens.
+/// Nothing is marked dead.
+async fn a_call_in_flight_across_a_reinstall_uses_the_new_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "600100600").await;
+    assert_eq!(
+        app.customer_writes(&n, "79001230600", "wamid.F1", "before")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the first message", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+    // The next send is held by the portal for 2 s, then checked against the tokens valid then.
+    app.b24.inject(
+        Some("imconnector.send.messages"),
+        sim::bitrix::BitrixFault::Timeout(std::time::Duration::from_millis(2000)),
+        1,
+    );
+    assert_eq!(
+        app.customer_writes(&n, "79001230600", "wamid.F2", "in flight")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the send in flight", move || b24.pending_faults() == 0).await;
+    // Uninstall and reinstall while the call is in flight (well within its 2 s).
+    assert_eq!(app.b24.uninstall().await, 200);
+    app.install().await;
+    let b24 = app.b24.clone();
+    wait_until(10, "connector active again on line 1", move || {
+        b24.connector_active("1")
+    })
+    .await;
+    let b24 = app.b24.clone();
+    wait_until(
+        10,
+        "the message in flight, sent again with the new tokens",
+        move || b24.customer_messages().len() == 2,
+    )
+    .await;
+    assert_eq!(
+        app.customer_writes(&n, "79001230600", "wamid.F3", "after")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the message after the reinstall", move || {
+        b24.customer_messages().len() == 3
+    })
+    .await;
+    let texts: Vec<String> = app
+        .b24
+        .customer_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["before", "in flight", "after"]);
+    let dead = dead_jobs(&app).await;
+    assert_eq!(dead["total"], 0, "{dead}");
+}
+
+/// A 401 other than `expired_token` (here `invalid_token`) costs one refresh: when the OAuth
+/// server refuses it the portal needs re-authorisation and its jobs are held, not killed, and
+/// not retried against the OAuth server; a reinstall sends them. When the refresh works the
+/// call is repeated with the new pair.
+async fn a_rejected_token_costs_one_refresh_and_a_refused_refresh_holds_the_jobs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "600100700").await;
+    let refreshes = || app.b24.calls_of("oauth.token").len();
+
+    // The portal no longer accepts the access token, and the refresh token is dead too.
+    app.b24.invalidate_access_tokens();
+    app.b24.revoke_refresh_token();
+    let before = refreshes();
+    assert_eq!(
+        app.customer_writes(&n, "79001230700", "wamid.R1", "held")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the refused refresh", move || {
+        b24.calls_of("oauth.token").len() > before
+    })
+    .await;
+    // Several retry periods later (retry_max_ms is 400 in tests): still one refresh, the job
+    // waits (pending, not dead) and says why.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(refreshes(), before + 1, "one refresh, not one per retry");
+    assert!(app.b24.customer_messages().is_empty());
+    let dead = dead_jobs(&app).await;
+    assert_eq!(dead["total"], 0, "held, not dead: {dead}");
+    let (_, pending) = app.api_get("/api/v1/jobs?status=pending").await;
+    let held = pending["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|j| j["kind"] == "b24_send_message"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        held["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("re-authorisation")),
+        "{pending}"
+    );
+    // The admin installs the app again: the held message goes with the new tokens.
+    app.install().await;
+    let b24 = app.b24.clone();
+    wait_until(10, "the held message after the reinstall", move || {
+        b24.customer_messages().len() == 1
+    })
+    .await;
+
+    // A rejected token with a working refresh token: one refresh, and the call goes through.
+    app.b24.invalidate_access_tokens();
+    let before = refreshes();
+    assert_eq!(
+        app.customer_writes(&n, "79001230700", "wamid.R2", "refreshed")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "the message after one refresh", move || {
+        b24.customer_messages().len() == 2
+    })
+    .await;
+    assert_eq!(refreshes(), before + 1);
+    assert!(app
+        .b24
+        .calls_of("oauth.token")
+        .iter()
+        .skip(before)
+        .all(|c| c.status == 200));
+    let dead = dead_jobs(&app).await;
+    assert_eq!(dead["total"], 0, "{dead}");
 }

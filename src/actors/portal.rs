@@ -44,13 +44,68 @@ pub const BOUND_EVENTS: [&str; 7] = [
     "OnAppUpdate",
 ];
 
+/// The queue of an install's setup jobs (`http::bitrix24::install::install_portal`).
+const SETUP_QUEUE: &str = "setup";
+
 /// At most this many items per imconnector call (Bitrix24 batches are ≤ 50).
 const BATCH: usize = 50;
 
 struct Tokens {
     access: SecretString,
     refresh: SecretString,
+    /// The OAuth server's REST base (it comes with the tokens, from the install).
+    server_endpoint: String,
+    /// Bumped whenever the pair in hand changes (a refresh, or newer stored tokens taken).
     generation: u64,
+    /// Bumped whenever newer stored tokens were taken (reinstall, app update, another node).
+    syncs: u64,
+    /// Why no call can be made with these tokens; cleared when new ones are stored (reinstall).
+    blocked: Option<Blocked>,
+    /// When this session got the pair in hand from the OAuth server (`None`: from the store).
+    refreshed_at: Option<Instant>,
+}
+
+#[derive(Clone)]
+enum Blocked {
+    /// The app was uninstalled: no tokens.
+    Uninstalled,
+    /// The OAuth server refused the refresh (its error): the portal needs re-authorisation.
+    Reauth(String),
+}
+
+impl Blocked {
+    fn error(&self) -> B24Error {
+        match self {
+            Blocked::Uninstalled => B24Error::NotInstalled,
+            Blocked::Reauth(why) => B24Error::NeedsReauth(why.clone()),
+        }
+    }
+}
+
+/// A pair this young that the portal rejects with a code other than `expired_token` is not
+/// refreshed again: a new one would not fare better, and refreshing per call gets an app
+/// blocked by the OAuth server (bitrix24-crm §5).
+const FRESH_PAIR: Duration = Duration::from_secs(60);
+
+/// What comparing the tokens in hand with the stored ones found.
+enum Synced {
+    /// The same pair.
+    Same,
+    /// Newer stored tokens (a reinstall, an app update, a refresh on another node): taken.
+    Replaced,
+    /// The portal is uninstalled (or gone): nothing can be called.
+    Uninstalled,
+}
+
+/// How an auth failure was answered.
+#[derive(PartialEq)]
+enum Renewal {
+    /// Another caller's refresh put a new pair in hand: try again.
+    Replaced,
+    /// Refreshed through the OAuth server: try again, once.
+    Refreshed,
+    /// Nothing worth doing: the call's error stands.
+    GiveUp,
 }
 
 /// Renewing an idle portal's tokens failed (the next sweep tries again).
@@ -62,12 +117,13 @@ pub enum RenewError {
     Refresh(#[from] B24Error),
 }
 
-/// A portal's live session: endpoints, tokens and rate limiter.
+/// A portal's live session: endpoints, tokens and rate limiter. One per actor, for its whole
+/// life: a reload (install, reinstall, uninstall, app update) replaces the tokens inside it, so
+/// a job runner already under way uses the new ones from its next call.
 pub struct PortalSession {
     ctx: Ctx,
     portal_id: i64,
     client_endpoint: Mutex<String>,
-    server_endpoint: String,
     tokens: tokio::sync::Mutex<Tokens>,
     bucket: Mutex<LeakyBucket>,
 }
@@ -79,11 +135,14 @@ impl PortalSession {
             ctx: ctx.clone(),
             portal_id: m.id,
             client_endpoint: Mutex::new(s.client_endpoint),
-            server_endpoint: s.server_endpoint,
             tokens: tokio::sync::Mutex::new(Tokens {
                 access: s.access_token,
                 refresh: s.refresh_token,
+                server_endpoint: s.server_endpoint,
                 generation: 0,
+                syncs: 0,
+                blocked: (!m.installed).then_some(Blocked::Uninstalled),
+                refreshed_at: None,
             }),
             bucket: Mutex::new(LeakyBucket::new(
                 ctx.settings.b24_rate_burst,
@@ -112,14 +171,26 @@ impl PortalSession {
             .unwrap_or_default()
     }
 
-    /// One REST call: rate-limited; on `expired_token` refreshes once and repeats the call.
+    /// Why nothing can be called now (uninstalled, or waiting for a re-authorisation).
+    async fn blocked(&self) -> Option<Blocked> {
+        self.tokens.lock().await.blocked.clone()
+    }
+
+    /// One REST call, rate-limited. When the portal does not accept the access token (401):
+    /// first the stored tokens, if they are newer than ours (a reinstall or another node's
+    /// refresh replaced them); then at most one refresh, after which the call is repeated.
+    /// A refused refresh blocks the session until new tokens are stored (`NeedsReauth`).
     pub async fn call(&self, method: &str, params: &Value) -> Result<Value, B24Error> {
+        let mut renewals = 0;
         let mut refreshed = false;
         loop {
             self.acquire(1.0).await;
-            let (token, generation) = {
+            let (token, seen) = {
                 let t = self.tokens.lock().await;
-                (t.access.clone(), t.generation)
+                if let Some(b) = &t.blocked {
+                    return Err(b.error());
+                }
+                (t.access.clone(), (t.generation, t.syncs))
             };
             let res = self
                 .ctx
@@ -135,9 +206,13 @@ impl PortalSession {
                 Err(e) => Err(e),
             };
             match res {
-                Err(B24Error::ExpiredToken) if !refreshed => {
-                    self.refresh(generation).await?;
-                    refreshed = true;
+                Err(e) if e.is_auth() && !refreshed && renewals < 2 => {
+                    renewals += 1;
+                    match self.renew(seen, &e).await? {
+                        Renewal::Replaced => {}
+                        Renewal::Refreshed => refreshed = true,
+                        Renewal::GiveUp => return Err(e),
+                    }
                 }
                 Err(B24Error::RateLimited(d)) => {
                     if let Ok(mut b) = self.bucket.lock() {
@@ -150,7 +225,7 @@ impl PortalSession {
         }
     }
 
-    /// The portal answered from a new address (302): use it from now on and store it.
+    /// The portal moved to a new address (302): use it from now on and store it.
     async fn moved_to(&self, endpoint: &str) {
         if let Ok(mut e) = self.client_endpoint.lock() {
             if e.as_str() == endpoint {
@@ -164,14 +239,91 @@ impl PortalSession {
         }
     }
 
-    /// Single flight: whoever holds the token lock refreshes; callers that saw the same
-    /// generation wait for it and then use the new token.
-    async fn refresh(&self, seen_generation: u64) -> Result<(), B24Error> {
+    /// The portal rejected the pair of `seen_generation` with `error`. Single flight: whoever
+    /// holds the token lock renews; callers that saw the same generation then use its result.
+    /// Stored tokens newer than the rejected pair (a reinstall, say) send the job back to its
+    /// queue (`TokensReplaced`) rather than repeating the call at once: after a reinstall the
+    /// setup must run first.
+    async fn renew(&self, seen: (u64, u64), error: &B24Error) -> Result<Renewal, B24Error> {
+        let (seen_generation, seen_syncs) = seen;
         let mut t = self.tokens.lock().await;
-        if t.generation != seen_generation {
-            return Ok(());
+        if let Some(b) = &t.blocked {
+            // Another caller's refresh was just refused, or the app is gone: no second try.
+            return Err(b.error());
         }
-        self.refresh_locked(&mut t).await
+        if t.syncs != seen_syncs {
+            return Err(B24Error::TokensReplaced);
+        }
+        if t.generation != seen_generation {
+            return Ok(Renewal::Replaced);
+        }
+        match self.sync_locked(&mut t).await {
+            Ok(Synced::Replaced) => return Err(B24Error::TokensReplaced),
+            Ok(Synced::Uninstalled) => return Err(B24Error::NotInstalled),
+            Ok(Synced::Same) => {}
+            // Cannot tell whether the store has newer tokens: try again later.
+            Err(e) => return Err(B24Error::Network(format!("database: {e}"))),
+        }
+        if !matches!(error, B24Error::ExpiredToken)
+            && t.refreshed_at.is_some_and(|at| at.elapsed() < FRESH_PAIR)
+        {
+            return Ok(Renewal::GiveUp);
+        }
+        tracing::info!(
+            portal = self.portal_id,
+            code = error.code(),
+            "the portal rejected the access token; refreshing"
+        );
+        self.refresh_locked(&mut t).await?;
+        Ok(Renewal::Refreshed)
+    }
+
+    /// Takes the stored tokens (the caller holds the token lock, so no refresh runs meanwhile)
+    /// when they are not the pair in hand: an install, reinstall or app update stored new ones,
+    /// or another node refreshed. Uninstalled: blocks the session.
+    async fn sync_locked(&self, t: &mut Tokens) -> Result<Synced, sea_orm::DbErr> {
+        use secrecy::ExposeSecret;
+        let m = portals::get(&self.ctx.db, self.portal_id).await?;
+        let Some(m) = m.filter(|m| m.installed) else {
+            t.blocked = Some(Blocked::Uninstalled);
+            return Ok(Synced::Uninstalled);
+        };
+        let s = match portals::secrets(&self.ctx.secrets, &m) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(portal = self.portal_id, error = %e, "portal secrets unreadable");
+                t.blocked = Some(Blocked::Reauth(format!("stored tokens unreadable: {e}")));
+                return Ok(Synced::Uninstalled);
+            }
+        };
+        let same = s.access_token.expose_secret() == t.access.expose_secret()
+            && s.refresh_token.expose_secret() == t.refresh.expose_secret();
+        if same {
+            if matches!(t.blocked, Some(Blocked::Uninstalled)) {
+                t.blocked = None;
+            }
+            return Ok(Synced::Same);
+        }
+        if let Ok(mut e) = self.client_endpoint.lock() {
+            *e = s.client_endpoint;
+        }
+        t.access = s.access_token;
+        t.refresh = s.refresh_token;
+        t.server_endpoint = s.server_endpoint;
+        t.generation += 1;
+        t.syncs += 1;
+        t.blocked = None;
+        t.refreshed_at = None;
+        tracing::info!(portal = self.portal_id, "stored tokens taken");
+        Ok(Synced::Replaced)
+    }
+
+    /// The stored tokens changed (install, reinstall, uninstall, app update): takes them, under
+    /// the token lock. Returns whether calls can be made.
+    async fn reload(&self) -> Result<bool, sea_orm::DbErr> {
+        let mut t = self.tokens.lock().await;
+        let synced = self.sync_locked(&mut t).await?;
+        Ok(!matches!(synced, Synced::Uninstalled) && t.blocked.is_none())
     }
 
     /// Idle portals keep their refresh token (it lives 180 days): refreshes once the last
@@ -191,21 +343,34 @@ impl PortalSession {
             return Ok(false);
         }
         let mut t = self.tokens.lock().await;
-        if t.generation != seen {
-            // A call refreshed meanwhile (after the read): the tokens are fresh.
+        if t.generation != seen || t.blocked.is_some() {
+            // A call refreshed meanwhile (after the read), or the portal waits for a reinstall.
             return Ok(false);
         }
         self.refresh_locked(&mut t).await?;
         Ok(true)
     }
 
-    /// The refresh itself; the caller holds the token lock.
+    /// The refresh itself; the caller holds the token lock. A refusal by the OAuth server
+    /// (`invalid_grant`, `invalid_client`, `PAYMENT_REQUIRED`, ...) blocks the session: the
+    /// portal needs re-authorisation, and its jobs wait for it (`NeedsReauth`) instead of
+    /// asking the OAuth server again and again.
     async fn refresh_locked(&self, t: &mut Tokens) -> Result<(), B24Error> {
-        let pair = self
-            .ctx
-            .b24
-            .refresh(&self.server_endpoint, &t.refresh)
-            .await?;
+        let pair = match self.ctx.b24.refresh(&t.server_endpoint, &t.refresh).await {
+            Ok(pair) => pair,
+            Err(e @ B24Error::OAuth { .. }) => {
+                tracing::error!(
+                    portal = self.portal_id,
+                    code = e.code(),
+                    error = %e,
+                    "the OAuth server refused the portal's refresh: it needs re-authorisation (install the app again); its jobs wait"
+                );
+                let why = e.to_string();
+                t.blocked = Some(Blocked::Reauth(why.clone()));
+                return Err(B24Error::NeedsReauth(why));
+            }
+            Err(e) => return Err(e),
+        };
         // The old refresh token is dead now: persist the new pair before using it.
         let mut attempt = 0;
         loop {
@@ -240,6 +405,7 @@ impl PortalSession {
         t.access = pair.access_token;
         t.refresh = pair.refresh_token;
         t.generation += 1;
+        t.refreshed_at = Some(Instant::now());
         tracing::info!(portal = self.portal_id, "access token refreshed");
         Ok(())
     }
@@ -335,11 +501,29 @@ impl PortalActor {
     }
 
     fn load(&mut self, ctx: &mut Context<Self>) {
+        // A session exists: the new tokens go into it, where a runner under way sees them too.
+        if let Some(session) = self.session.clone() {
+            let fut = async move { session.reload().await };
+            ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+                Ok(true) => act.kick(ctx),
+                Ok(false) => tracing::info!(
+                    portal = act.id,
+                    "portal uninstalled; its actor waits for a reinstall"
+                ),
+                Err(e) => {
+                    tracing::warn!(portal = act.id, error = %e, "reloading portal failed; retrying");
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
+                }
+            }));
+            return;
+        }
         let services = self.ctx.clone();
         let id = self.id;
         let fut = async move { portals::get(&services.db, id).await };
         // Not `ctx.wait`: that would pause a running job runner that may hold the (SQLite) connection.
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            // A reload that raced this load: it takes the stored tokens again.
+            Ok(Some(_)) if act.session.is_some() => act.load(ctx),
             Ok(Some(m)) => match PortalSession::load(&act.ctx, &m) {
                 Ok(s) => {
                     act.session = Some(Arc::new(s));
@@ -594,9 +778,10 @@ pub struct ReloadPortal;
 impl Handler<ReloadPortal> for PortalActor {
     type Result = ();
     fn handle(&mut self, _: ReloadPortal, ctx: &mut Self::Context) {
-        // The stored tokens changed (install, reinstall, uninstall): nothing new runs with the
-        // old ones; the load kicks the runner once the new ones are in.
-        self.session = None;
+        // The stored tokens changed (install, reinstall, uninstall, app update): the session
+        // takes them in place (a runner under way uses them from its next call) and the
+        // runner is kicked once they are in. Not dropped for a new one: a runner still holding
+        // the old session would go on with the old tokens (dead after a reinstall).
         self.load(ctx);
     }
 }
@@ -703,7 +888,17 @@ async fn drain(
         let Some(_guard) = services.lifecycle.enter() else {
             return Ok(None);
         };
-        let pending = jobs::pending(&services.db, &owner, 1000).await?;
+        // Uninstalled, or waiting for a re-authorisation: the jobs wait (a reload kicks again).
+        if session.blocked().await.is_some() {
+            return Ok(None);
+        }
+        let mut pending = jobs::pending(&services.db, &owner, 1000).await?;
+        // An install's setup (register, bind, activate the lines: `install_portal`) goes first:
+        // until it is done, nothing else can succeed (after a reinstall a send that was under
+        // way, or came in meanwhile, would be refused with NOT_ACTIVE_LINE and fail for good).
+        if pending.iter().any(|m| m.queue_key == SETUP_QUEUE) {
+            pending.retain(|m| m.queue_key == SETUP_QUEUE);
+        }
         let now = store::now_ms();
         let runnable = jobs::runnable(&pending, now + jobs::COALESCE_MS);
         if runnable.is_empty() {
@@ -1053,6 +1248,19 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<(), 
                 messages::fail(&txn, &[message_id], &why).await?;
             }
         }
+        Err(e) if e.is_held() => {
+            // Not tried (no usable tokens): the jobs wait for a reinstall, attempts untouched.
+            let attempts = b.jobs.iter().map(|(m, _)| m.attempts).max().unwrap_or(0);
+            let s = &services.settings;
+            let delay = match e {
+                // Due again at once, behind whatever the new tokens brought (a setup).
+                B24Error::TokensReplaced => 0,
+                _ => jobs::backoff_ms(attempts, s.retry_base_ms, s.retry_max_ms),
+            };
+            tracing::warn!(jobs = ?ids, code = e.code(), error = %e, "Bitrix24 call held");
+            not_done.extend(ids.iter().map(|id| (*id, Settled::Retry)));
+            hold(&txn, &ids, store::now_ms() + delay, &e.to_string()).await?;
+        }
         Err(e) => {
             let attempts = b.jobs.iter().map(|(m, _)| m.attempts).max().unwrap_or(0);
             let permanent =
@@ -1092,6 +1300,29 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<(), 
             .map_or(Settled::Done, |(_, how)| *how);
         crate::metrics::settled(m, how);
     }
+    Ok(())
+}
+
+/// Puts jobs back to wait without counting an attempt: they could not be tried at all (their
+/// portal is uninstalled or needs re-authorisation), so waiting must not use them up.
+async fn hold<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+    next_attempt_at: i64,
+    error: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use entity::jobs::{Column, Entity};
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::NextAttemptAt, Expr::value(next_attempt_at))
+        .col_expr(Column::LastError, Expr::value(error.to_string()))
+        .col_expr(Column::UpdatedAt, Expr::value(store::now_ms()))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(c)
+        .await?;
     Ok(())
 }
 

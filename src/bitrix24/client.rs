@@ -28,6 +28,18 @@ pub enum B24Error {
     Decode(String),
     #[error("OAuth refresh failed: {code}: {description}")]
     OAuth { code: String, description: String },
+    /// The OAuth server refused the portal's refresh (`invalid_grant`, `invalid_client`,
+    /// `PAYMENT_REQUIRED`, ...): nothing is called until the app is installed again.
+    #[error("portal needs re-authorisation (install the app again): {0}")]
+    NeedsReauth(String),
+    /// The app was uninstalled: the portal has no tokens until a reinstall.
+    #[error("the app is not installed on the portal")]
+    NotInstalled,
+    /// The portal rejected a pair that newer stored tokens have replaced meanwhile (a
+    /// reinstall, an app update, another node's refresh): the job goes back to its queue, to
+    /// run again in order (after a reinstall's setup) with them.
+    #[error("the portal's tokens were replaced during the call")]
+    TokensReplaced,
 }
 
 impl B24Error {
@@ -38,8 +50,37 @@ impl B24Error {
             B24Error::Api { status, code, .. } => {
                 *status >= 500 || code == "INTERNAL_SERVER_ERROR" || code == "OPERATION_TIME_LIMIT"
             }
-            B24Error::ExpiredToken | B24Error::Decode(_) | B24Error::OAuth { .. } => false,
+            B24Error::ExpiredToken
+            | B24Error::Decode(_)
+            | B24Error::OAuth { .. }
+            | B24Error::NeedsReauth(_)
+            | B24Error::NotInstalled
+            | B24Error::TokensReplaced => false,
         }
+    }
+
+    /// The portal did not accept the access token (bitrix24-crm §5): 401 `expired_token`
+    /// (refresh and repeat), `NO_AUTH_FOUND`, `invalid_token` or another 401 (worth one refresh;
+    /// `insufficient_scope` is not: a new token has the same scope).
+    pub fn is_auth(&self) -> bool {
+        match self {
+            B24Error::ExpiredToken => true,
+            B24Error::Api { status, code, .. } => {
+                (*status == 401 && code != "insufficient_scope")
+                    || code == "NO_AUTH_FOUND"
+                    || code == "invalid_token"
+            }
+            _ => false,
+        }
+    }
+
+    /// The call could not be made for want of usable tokens (uninstalled, the refresh was
+    /// refused, or they were replaced under it): the job waits instead of failing.
+    pub fn is_held(&self) -> bool {
+        matches!(
+            self,
+            B24Error::NeedsReauth(_) | B24Error::NotInstalled | B24Error::TokensReplaced
+        )
     }
 
     /// Stable machine-readable code for logs, jobs and the API.
@@ -52,6 +93,9 @@ impl B24Error {
             B24Error::Network(_) => "network",
             B24Error::Decode(_) => "bad_answer",
             B24Error::OAuth { code, .. } => code,
+            B24Error::NeedsReauth(_) => "needs_reauth",
+            B24Error::NotInstalled => "not_installed",
+            B24Error::TokensReplaced => "tokens_replaced",
         }
     }
 }
@@ -303,6 +347,21 @@ mod tests {
         )
         .expect_err("400");
         assert!(!e.is_transient());
+        assert!(!e.is_auth());
+        for (status, code) in [
+            (StatusCode::UNAUTHORIZED, "NO_AUTH_FOUND"),
+            (StatusCode::UNAUTHORIZED, "invalid_token"),
+            (StatusCode::UNAUTHORIZED, "SOMETHING_NEW"),
+        ] {
+            let e = decode_answer(status, &format!(r#"{{"error":"{code}"}}"#)).expect_err(code);
+            assert!(e.is_auth() && !e.is_transient(), "{code}");
+        }
+        let e = decode_answer(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"insufficient_scope"}"#,
+        )
+        .expect_err("scope");
+        assert!(!e.is_auth());
         assert_eq!(
             decode_answer(StatusCode::OK, r#"{"result":{"result":true}}"#).expect("ok"),
             json!({"result": true})

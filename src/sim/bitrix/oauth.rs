@@ -126,6 +126,11 @@ impl BitrixSim {
         let valid: Vec<String> = st.valid_access.drain().collect();
         st.expired_access.extend(valid);
     }
+    /// Every access token issued so far now answers 401 `invalid_token` (not `expired_token`);
+    /// the refresh token stays valid, so one refresh brings a working pair.
+    pub fn invalidate_access_tokens(&self) {
+        self.st().valid_access.clear();
+    }
     /// Kill the refresh token (next refresh → invalid_grant).
     pub fn revoke_refresh_token(&self) {
         self.st().refresh_token.clear();

@@ -15,7 +15,7 @@ use crate::{
     },
     bitrix24::B24Client,
     config::Settings,
-    http::{self, api::auth::JwtKeys, ApiError, AppState, Outbound},
+    http::{self, api::auth::JwtKeys, ApiError, AppState, ErrorCode, Outbound},
     store::{self, crypto},
     whatsapp::cloud::CloudClient,
 };
@@ -201,7 +201,7 @@ impl Application {
                     web::JsonConfig::default()
                         .limit(1 << 20)
                         .error_handler(|err, _| {
-                            ApiError::bad_request("invalid_json", err.to_string()).into()
+                            ApiError::bad_request(ErrorCode::InvalidJson, err.to_string()).into()
                         }),
                 )
                 .app_data(web::PayloadConfig::default().limit(4 << 20))

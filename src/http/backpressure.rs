@@ -15,7 +15,7 @@ use std::{
 
 use sea_orm::DatabaseConnection;
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 use crate::{config::Settings, store::inbox};
 
 /// How long one verdict is trusted: a flood costs one index walk per owner per period, not
@@ -68,7 +68,7 @@ impl InboxGate {
         };
         if over {
             return Err(ApiError::Busy {
-                code: "inbox_backlogged",
+                code: ErrorCode::InboxBacklogged,
                 message: "this number's backlog of unprocessed messages is too long; retry later"
                     .into(),
                 retry_after_secs: self.retry_after_secs,

@@ -4,6 +4,8 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use super::codes::ErrorCode;
+
 /// Every error answer of the JSON API: `{"error": {"code", "message"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"error": {"code": "invalid_field", "message": "per_page must be a number from 1 to 200"}}))]
@@ -15,15 +17,15 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable snake_case code, e.g. `invalid_field`, `token_missing`, `unknown_number`.
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ErrorBody {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             error: ErrorDetail {
-                code: code.to_string(),
+                code,
                 message: message.into(),
             },
         }
@@ -33,36 +35,36 @@ impl ErrorBody {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized { code: ErrorCode, message: String },
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { code: ErrorCode, message: String },
     /// Well-formed, but the provider refused what it carries (e.g. credentials).
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: ErrorCode, message: String },
     /// A provider we depend on did not answer usefully.
     #[error("{message}")]
-    BadGateway { code: &'static str, message: String },
+    BadGateway { code: ErrorCode, message: String },
     /// Not now: the sender should retry later (503; providers retry webhooks).
     #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
+    Unavailable { code: ErrorCode, message: String },
     /// Not now, and not before `retry_after_secs` (503 with `Retry-After`): refused before
     /// anything was stored, so the sender's retry is the only copy.
     #[error("{message}")]
     Busy {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_secs: u64,
     },
     /// It existed, and is no longer available (an expired link).
     #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Gone { code: ErrorCode, message: String },
     /// The target's current state does not allow this (e.g. re-driving a job that did not fail).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Too many requests: wait `retry_after_secs` (sent as `Retry-After`).
     #[error("{message}")]
     RateLimited {
@@ -74,66 +76,67 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
             message: message.into(),
         }
     }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unauthorized {
             code,
             message: message.into(),
         }
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Forbidden {
             code,
             message: message.into(),
         }
     }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::NotFound {
             code,
             message: message.into(),
         }
     }
 
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unprocessable {
             code,
             message: message.into(),
         }
     }
-    pub fn bad_gateway(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_gateway(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::BadGateway {
             code,
             message: message.into(),
         }
     }
 
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Unavailable {
             code,
             message: message.into(),
         }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             message: message.into(),
         }
     }
 
-    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn gone(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError::Gone {
             code,
             message: message.into(),
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    /// The code the answer carries.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
@@ -144,10 +147,15 @@ impl ApiError {
             | ApiError::Gone { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unavailable { code, .. }
-            | ApiError::Busy { code, .. } => code,
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Internal(_) => "internal",
+            | ApiError::Busy { code, .. } => *code,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// The code's string, as it goes over the wire.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
@@ -195,6 +203,6 @@ impl ResponseError for ApiError {
         {
             answer.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
         }
-        answer.json(ErrorBody::new(self.code(), self.to_string()))
+        answer.json(ErrorBody::new(self.error_code(), self.to_string()))
     }
 }

@@ -4,7 +4,7 @@
 
 use actix_web::{body::SizedStream, http::header, web, HttpResponse};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorCode};
 use crate::store::{self, media};
 
 pub async fn serve(
@@ -12,7 +12,7 @@ pub async fn serve(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, _name) = path.into_inner();
-    let not_found = || ApiError::not_found("unknown_media", "no such file");
+    let not_found = || ApiError::not_found(ErrorCode::UnknownMedia, "no such file");
     if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(not_found());
     }
@@ -22,7 +22,7 @@ pub async fn serve(
         .ok_or_else(not_found)?;
     if m.expires_at < store::now_ms() {
         return Err(ApiError::gone(
-            "media_expired",
+            ErrorCode::MediaExpired,
             "this file link has expired",
         ));
     }

@@ -7,6 +7,7 @@ pub mod admin_web;
 pub mod api;
 pub mod backpressure;
 pub mod bitrix24;
+pub mod codes;
 pub mod error;
 pub mod health;
 pub mod limits;
@@ -21,6 +22,7 @@ use actix_web::{middleware::from_fn, web};
 
 use crate::actors::{registry::Registry, Ctx};
 
+pub use codes::ErrorCode;
 pub use error::ApiError;
 
 /// What every handler gets.

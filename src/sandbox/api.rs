@@ -23,7 +23,7 @@ use super::{
     view, SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME,
     VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
 };
-use crate::http::ApiError;
+use crate::http::{ApiError, ErrorCode};
 
 /// Longest text the page may send (WhatsApp allows more; a demo needs less).
 const MAX_TEXT: usize = 4096;
@@ -67,11 +67,14 @@ pub struct TextBody {
 fn text_of(body: &TextBody) -> Result<String, ApiError> {
     let text = body.text.trim();
     if text.is_empty() {
-        return Err(ApiError::bad_request("invalid_field", "text is empty"));
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidField,
+            "text is empty",
+        ));
     }
     if text.chars().count() > MAX_TEXT {
         return Err(ApiError::bad_request(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("text is longer than {MAX_TEXT} characters"),
         ));
     }
@@ -163,7 +166,7 @@ async fn trace(s: State) -> HttpResponse {
 fn accepted(id: &str, status: u16) -> Result<HttpResponse, ApiError> {
     if status != 200 {
         return Err(ApiError::bad_gateway(
-            "not_accepted",
+            ErrorCode::NotAccepted,
             format!("the service answered {status} to the simulated webhook or event"),
         ));
     }
@@ -217,11 +220,11 @@ async fn customer_deletes(s: State, id: web::Path<String>) -> Result<HttpRespons
     );
     match view.iter().find(|m| m.id == id) {
         None => Err(ApiError::not_found(
-            "not_found",
+            ErrorCode::NotFound,
             "no such message written on the phone",
         )),
         Some(m) if m.deleted => Err(ApiError::conflict(
-            "already_deleted",
+            ErrorCode::AlreadyDeleted,
             "the message is already deleted",
         )),
         Some(_) => {
@@ -243,7 +246,7 @@ async fn operator_writes(s: State, body: web::Json<TextBody>) -> Result<HttpResp
         .any(|c| c.line == LINE && c.chat_id == s.chat_id);
     if !has_chat {
         return Err(ApiError::conflict(
-            "no_conversation",
+            ErrorCode::NoConversation,
             "there is no chat yet: the customer writes first (Open Lines opens the chat then)",
         ));
     }
@@ -258,17 +261,20 @@ fn operator_message(s: &SandboxState, id: &str) -> Result<(), ApiError> {
         .operator_message(id)
         .filter(|m| m.our_chat_id == s.chat_id)
     else {
-        return Err(ApiError::not_found("not_found", "no such operator message"));
+        return Err(ApiError::not_found(
+            ErrorCode::NotFound,
+            "no such operator message",
+        ));
     };
     if m.deleted {
         return Err(ApiError::conflict(
-            "already_deleted",
+            ErrorCode::AlreadyDeleted,
             "the message is already deleted",
         ));
     }
     if m.external_ids.is_empty() {
         return Err(ApiError::conflict(
-            "not_delivered_yet",
+            ErrorCode::NotDeliveredYet,
             "the message has not reached WhatsApp yet: try again in a moment",
         ));
     }

@@ -7,13 +7,17 @@ use std::{future::Future, pin::Pin};
 use actix_web::{web, FromRequest, HttpRequest};
 
 pub use crate::auth::{Claims, JwtKeys, Role, TokenError, TokenType};
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, ErrorCode};
 
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "the token has expired"),
-            TokenError::Invalid => ApiError::unauthorized("token_invalid", "the token is invalid"),
+            TokenError::Expired => {
+                ApiError::unauthorized(ErrorCode::TokenExpired, "the token has expired")
+            }
+            TokenError::Invalid => {
+                ApiError::unauthorized(ErrorCode::TokenInvalid, "the token is invalid")
+            }
         }
     }
 }
@@ -48,7 +52,7 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this needs the support role",
             ))
         }
@@ -59,7 +63,7 @@ impl Caller {
         if self.0.role.is_global() {
             Ok(())
         } else {
-            Err(ApiError::forbidden("forbidden", why))
+            Err(ApiError::forbidden(ErrorCode::Forbidden, why))
         }
     }
 
@@ -69,7 +73,7 @@ impl Caller {
         if self.0.role.is_global() || self.0.tenant == Some(tenant_id) {
             Ok(())
         } else {
-            Err(ApiError::not_found("not_found", "no such tenant"))
+            Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
         }
     }
 
@@ -77,7 +81,7 @@ impl Caller {
     pub fn require_write(&self, tenant_id: i64) -> Result<(), ApiError> {
         match self.0.role {
             Role::Billing => Err(ApiError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "the billing role is read-only",
             )),
             Role::Support => Ok(()),
@@ -110,7 +114,10 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
             let token = token.ok_or_else(|| {
-                ApiError::unauthorized("token_missing", "Authorization: Bearer <token> is required")
+                ApiError::unauthorized(
+                    ErrorCode::TokenMissing,
+                    "Authorization: Bearer <token> is required",
+                )
             })?;
             Ok(Caller(state.jwt.verify(&token, TokenType::Access)?))
         })

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use crate::http::{error::ErrorBody, ApiError, AppState};
+use crate::http::{error::ErrorBody, ApiError, AppState, ErrorCode};
 
 /// One actor's owner and the node running it.
 #[derive(Serialize, ToSchema)]
@@ -47,13 +47,13 @@ pub async fn state(state: web::Data<AppState>, caller: Caller) -> Result<HttpRes
     caller.require_global("the cluster's state is for support staff")?;
     let Some(cluster) = &state.ctx.cluster else {
         return Err(ApiError::unavailable(
-            "not_clustered",
+            ErrorCode::NotClustered,
             "this service runs as one node (REDIS_URL is not set)",
         ));
     };
     let unavailable = |e: crate::cluster::ClusterError| {
         tracing::warn!(error = %e, "cluster state: redis");
-        ApiError::unavailable("redis_unavailable", "Redis did not answer")
+        ApiError::unavailable(ErrorCode::RedisUnavailable, "Redis did not answer")
     };
     let nodes = cluster.nodes().await.map_err(unavailable)?;
     let leases = cluster

@@ -10,7 +10,7 @@ use crate::{
         registry::{FaultTarget, InjectFault},
         Fault,
     },
-    http::{ApiError, AppState},
+    http::{ApiError, AppState, ErrorCode},
 };
 
 #[derive(Deserialize)]
@@ -28,7 +28,10 @@ pub async fn inject(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     if !state.ctx.settings.debug_faults {
-        return Err(ApiError::not_found("not_found", "fault hooks are disabled"));
+        return Err(ApiError::not_found(
+            ErrorCode::NotFound,
+            "fault hooks are disabled",
+        ));
     }
     let target = match body.into_inner() {
         Target::Portal { portal_id } => FaultTarget::Portal(portal_id),

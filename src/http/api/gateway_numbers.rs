@@ -11,7 +11,7 @@ use super::{
     portals::visible_portal,
 };
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::numbers,
     whatsapp::gateway::{GatewayError, Instance},
 };
@@ -36,11 +36,11 @@ pub struct ConnectGatewayNumber {
 fn gateway_error(e: GatewayError) -> ApiError {
     match e {
         GatewayError::Credentials(_) => ApiError::unprocessable(
-            "gateway_credentials_invalid",
+            ErrorCode::GatewayCredentialsInvalid,
             "the gateway rejected this instance id or token",
         ),
         e => ApiError::bad_gateway(
-            "gateway_unavailable",
+            ErrorCode::GatewayUnavailable,
             format!("the gateway did not answer as expected: {e}"),
         ),
     }
@@ -91,13 +91,13 @@ pub(crate) async fn connect_gateway_instance(
     non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
     if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
         return Err(ApiError::bad_request(
-            "invalid_field",
+            ErrorCode::InvalidField,
             "api_url must be an http(s) URL",
         ));
     }
     if !b.id_instance.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::bad_request(
-            "invalid_field",
+            ErrorCode::InvalidField,
             "id_instance must be digits",
         ));
     }
@@ -184,7 +184,9 @@ pub async fn qr(
     let (n, _) = number_for(&state, &caller, path.into_inner(), false).await?;
     let n = Some(n)
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
-        .ok_or_else(|| ApiError::not_found("unknown_number", "no gateway number with this id"))?;
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::UnknownNumber, "no gateway number with this id")
+        })?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
 }
 
@@ -197,7 +199,7 @@ pub(crate) async fn gateway_qr(
         crate::actors::number::Transport::Gateway(i) => i,
         crate::actors::number::Transport::Cloud(_) => {
             return Err(ApiError::not_found(
-                "unknown_number",
+                ErrorCode::UnknownNumber,
                 "no gateway number with this id",
             ))
         }

@@ -12,7 +12,7 @@ use super::page::{self, paged, paging, Page, PageParams};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{
         hops::{self, Hop},
         jobs::{self, Job},
@@ -89,7 +89,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     if caller.role() == Role::Billing {
         return Err(ApiError::forbidden(
-            "forbidden",
+            ErrorCode::Forbidden,
             "the billing role sees usage, not jobs",
         ));
     }
@@ -141,10 +141,10 @@ pub async fn redrive(
     let txn = db.begin().await?;
     let before = jobs::get(&txn, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("unknown_job", "no job with this id"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::UnknownJob, "no job with this id"))?;
     let Some(after) = jobs::redrive(&txn, id).await? else {
         return Err(ApiError::conflict(
-            "job_not_failed",
+            ErrorCode::JobNotFailed,
             format!(
                 "job {id} is {}; only a failed (dead) job can be re-driven",
                 before.status

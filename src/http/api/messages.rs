@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::page::{self, paged, paging, Page, PageParams};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{
         chats, hops, jobs, messages, numbers, portals,
         search::{self, ChatFilter, MessageFilter},
@@ -250,7 +250,7 @@ pub async fn trace(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let missing = || ApiError::not_found("unknown_message", "no message with this id");
+    let missing = || ApiError::not_found(ErrorCode::UnknownMessage, "no message with this id");
     let db = &state.ctx.db;
     let m = messages::get(db, id).await?.ok_or_else(missing)?;
     let chat = chats::get(db, m.chat_id).await?.ok_or_else(missing)?;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::{auth::Caller, numbers::number_for};
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{chats, messages},
 };
 
@@ -105,7 +105,10 @@ pub async fn chat_messages(
     let chat = chats::find(&state.ctx.db, number_id, &wa_id)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found("unknown_chat", "no chat with this customer on this number")
+            ApiError::not_found(
+                ErrorCode::UnknownChat,
+                "no chat with this customer on this number",
+            )
         })?;
     let list = messages::list_for_chat(&state.ctx.db, chat.id).await?;
     // Read again after the messages: what a message shows of Bitrix24 is then on the chat too

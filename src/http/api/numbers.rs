@@ -18,7 +18,7 @@ use super::{
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     billing::QuotaError,
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{jobs, numbers, portals},
 };
 
@@ -76,7 +76,7 @@ impl From<&entity::numbers::Model> for NumberView {
 pub(super) fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     if v.trim().is_empty() {
         Err(ApiError::bad_request(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("{name} must not be empty"),
         ))
     } else {
@@ -92,7 +92,7 @@ pub(super) async fn number_for(
     id: i64,
     write: bool,
 ) -> Result<(entity::numbers::Model, entity::portals::Model), ApiError> {
-    let missing = || ApiError::not_found("unknown_number", "no number with this id");
+    let missing = || ApiError::not_found(ErrorCode::UnknownNumber, "no number with this id");
     let n = numbers::get(&state.ctx.db, id).await?.ok_or_else(missing)?;
     let p = portals::get(&state.ctx.db, n.portal_id)
         .await?
@@ -124,7 +124,7 @@ pub(super) async fn check_number_quota(
     {
         Ok(()) => Ok(()),
         Err(e @ QuotaError::Numbers { .. }) => {
-            Err(ApiError::conflict("quota_exceeded", e.to_string()))
+            Err(ApiError::conflict(ErrorCode::QuotaExceeded, e.to_string()))
         }
         Err(QuotaError::Db(e)) => Err(e.into()),
     }

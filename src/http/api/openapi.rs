@@ -22,7 +22,7 @@ use super::{
     audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers, portals,
     sessions, tenants, usage, users,
 };
-use crate::http::{error::ErrorBody, ApiError};
+use crate::http::{error::ErrorBody, ApiError, ErrorCode};
 
 /// The name operations use for the bearer scheme: `security(("bearer" = []))`.
 pub const BEARER: &str = "bearer";
@@ -68,7 +68,7 @@ pub const BEARER: &str = "bearer";
         billing::tenants_health,
         cluster::state,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, ErrorCode)),
     modifiers(&Bearer, &CommonErrors),
     tags(
         (name = "auth", description = "Sessions: log in, refresh, who am I"),

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::ApiError;
+use crate::http::{ApiError, ErrorCode};
 
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 200;
@@ -15,7 +15,7 @@ pub const MAX_PER_PAGE: u64 = 200;
 pub const MAX_SEARCH: usize = 100;
 
 pub fn invalid_field(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_field", message)
+    ApiError::bad_request(ErrorCode::InvalidField, message)
 }
 
 /// One page of a list.

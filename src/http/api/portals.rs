@@ -12,7 +12,7 @@ use super::{
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::portals,
 };
 
@@ -89,7 +89,7 @@ async fn line_of_installed_portal(
 ) -> Result<entity::portals::Model, ApiError> {
     if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::bad_request(
-            "invalid_field",
+            ErrorCode::InvalidField,
             "line must be an Open Line id (digits)",
         ));
     }
@@ -97,7 +97,10 @@ async fn line_of_installed_portal(
         .await?
         .filter(|p| p.installed)
         .ok_or_else(|| {
-            ApiError::not_found("unknown_portal", "no installed portal with this member_id")
+            ApiError::not_found(
+                ErrorCode::UnknownPortal,
+                "no installed portal with this member_id",
+            )
         })
 }
 
@@ -112,7 +115,7 @@ pub(super) async fn visible_portal(
     let portal = line_of_installed_portal(state, member_id, line).await?;
     if !sees(caller, &portal) {
         return Err(ApiError::not_found(
-            "unknown_portal",
+            ErrorCode::UnknownPortal,
             "no installed portal with this member_id",
         ));
     }

@@ -12,7 +12,7 @@ use crate::{
         users::{MAX_EMAIL, MAX_PASSWORD},
         verify_password, UserView,
     },
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::users,
 };
 
@@ -42,7 +42,7 @@ pub struct SessionView {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "wrong email or password")
+    ApiError::unauthorized(ErrorCode::InvalidCredentials, "wrong email or password")
 }
 
 fn session_answer(

@@ -18,7 +18,7 @@ use super::{
     portals::PortalView,
 };
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::tenants,
 };
 
@@ -146,7 +146,7 @@ pub(super) async fn tenant_or_404(
 ) -> Result<tenant_rows::Model, ApiError> {
     tenants::get(db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "no such tenant"))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
 }
 
 /// A tenant and its portals.
@@ -229,7 +229,7 @@ pub async fn update_tenant(
     let txn = state.ctx.db.begin().await?;
     let Some((before, after)) = tenants::update(&txn, id, name.as_deref(), plan.as_deref()).await?
     else {
-        return Err(ApiError::not_found("not_found", "no such tenant"));
+        return Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"));
     };
     let after = TenantView::from(&after);
     audit::record_change(

@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::billing::PlanUseView;
 use super::page::{invalid_field, paged, paging, Page, PageParams};
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{
         search, tenants,
         usage::{self, DAY_MS},
@@ -181,7 +181,7 @@ pub async fn tenant_usage(
     caller.require_tenant_access(id)?;
     let tenant = tenants::get(&state.ctx.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "no such tenant"))?;
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))?;
     Ok(HttpResponse::Ok().json(report(&state, &tenant, &q, true).await?))
 }
 

@@ -11,7 +11,7 @@ use super::{audit, auth::Caller, page::invalid_field, tenants::tenant_or_404};
 pub use crate::auth::{create_user, CreateUserError, NewUserSpec, UserView};
 use crate::{
     auth::Role,
-    http::{error::ErrorBody, ApiError, AppState},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::users,
 };
 
@@ -97,9 +97,11 @@ pub async fn create_tenant_user(
     match create_user(&state.ctx.db, caller.actor(), spec).await {
         Ok(user) => Ok(HttpResponse::Created().json(UserView::from(&user))),
         Err(CreateUserError::Invalid(m)) => Err(invalid_field(m)),
-        Err(CreateUserError::NoTenant) => Err(ApiError::not_found("not_found", "no such tenant")),
+        Err(CreateUserError::NoTenant) => {
+            Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
+        }
         Err(CreateUserError::EmailTaken) => Err(ApiError::conflict(
-            "email_taken",
+            ErrorCode::EmailTaken,
             "a user with this email exists",
         )),
         Err(CreateUserError::Internal(m)) => Err(ApiError::Internal(m)),
@@ -139,7 +141,7 @@ pub async fn update_user(
     let id = path.into_inner();
     let txn = state.ctx.db.begin().await?;
     let Some((before, after)) = users::set_disabled(&txn, id, body.disabled).await? else {
-        return Err(ApiError::not_found("not_found", "no such user"));
+        return Err(ApiError::not_found(ErrorCode::NotFound, "no such user"));
     };
     let after = UserView::from(&after);
     audit::record_change(

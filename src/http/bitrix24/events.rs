@@ -11,7 +11,7 @@ use crate::{
         events::{decode_event, EventKind},
         form,
     },
-    http::{ApiError, AppState},
+    http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, numbers, portals},
 };
@@ -21,8 +21,8 @@ pub async fn receive(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let fields = form::parse(&body);
-    let ev =
-        decode_event(&fields).map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
+    let ev = decode_event(&fields)
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidEvent, e.to_string()))?;
     if let EventKind::Install(auth) = ev.kind {
         install_portal(&state, auth, InstallVia::Event).await?;
         return Ok(HttpResponse::Ok().body("ok"));
@@ -30,12 +30,15 @@ pub async fn receive(
     let portal = portals::find_by_member(&state.ctx.db, &ev.member_id)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found("unknown_portal", "this portal has not installed the app")
+            ApiError::not_found(
+                ErrorCode::UnknownPortal,
+                "this portal has not installed the app",
+            )
         })?;
     if !portals::application_token_matches(&state.ctx.secrets, &portal, &ev.application_token) {
         tracing::warn!(portal = portal.id, event = %ev.name, "event with a wrong application_token rejected");
         return Err(ApiError::unauthorized(
-            "bad_application_token",
+            ErrorCode::BadApplicationToken,
             "application_token does not match this portal",
         ));
     }

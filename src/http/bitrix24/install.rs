@@ -10,7 +10,7 @@ use crate::{
         events::{decode_event, decode_install_page, EventKind, InstallAuth},
         form,
     },
-    http::{ApiError, AppState},
+    http::{ApiError, AppState, ErrorCode},
     store::{jobs, numbers, portals},
 };
 
@@ -76,7 +76,7 @@ fn check_endpoint(client_endpoint: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::bad_request(
-            "invalid_endpoint",
+            ErrorCode::InvalidEndpoint,
             "client_endpoint must be an http(s) URL",
         ))
     }
@@ -107,14 +107,14 @@ async fn confirm_with_portal(
         Ok((info, _)) => info,
         Err(e) if e.is_transient() => {
             return Err(ApiError::bad_gateway(
-                "portal_unreachable",
+                ErrorCode::PortalUnreachable,
                 format!("the portal could not confirm the install: {e}"),
             ))
         }
         Err(e) => {
             tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the portal did not accept its tokens");
             return Err(ApiError::forbidden(
-                "install_not_confirmed",
+                ErrorCode::InstallNotConfirmed,
                 "the portal did not accept the tokens of this install",
             ));
         }
@@ -128,7 +128,7 @@ async fn confirm_with_portal(
     if !state.ctx.settings.accepted_app_codes().contains(&code) {
         tracing::warn!(domain = %data.domain, app = %code, status = %status, "install refused: the tokens belong to another application (a Marketplace install needs B24WA_APP_MARKETPLACE_CODE)");
         return Err(ApiError::forbidden(
-            "install_not_confirmed",
+            ErrorCode::InstallNotConfirmed,
             format!("the portal says these tokens belong to another application ({code})"),
         ));
     }
@@ -141,7 +141,7 @@ async fn confirm_with_portal(
     if !installed && via == InstallVia::Event {
         tracing::warn!(domain = %data.domain, app = %code, "install refused: the portal says the install is not finished");
         return Err(ApiError::conflict(
-            "install_not_finished",
+            ErrorCode::InstallNotFinished,
             "the portal says the installation of the app is not finished; install it again",
         ));
     }
@@ -166,7 +166,7 @@ async fn first_refresh(
                 if member != data.member_id {
                     tracing::warn!(domain = %data.domain, "install refused: the OAuth server issued the tokens for another portal");
                     return Err(ApiError::forbidden(
-                        "install_not_confirmed",
+                        ErrorCode::InstallNotConfirmed,
                         "the OAuth server says these tokens belong to another portal",
                     ));
                 }
@@ -174,13 +174,13 @@ async fn first_refresh(
             Ok(pair)
         }
         Err(e) if e.is_transient() => Err(ApiError::bad_gateway(
-            "portal_unreachable",
+            ErrorCode::PortalUnreachable,
             format!("the OAuth server could not confirm the install: {e}"),
         )),
         Err(e) => {
             tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the first refresh with our credentials failed");
             Err(ApiError::forbidden(
-                "install_not_confirmed",
+                ErrorCode::InstallNotConfirmed,
                 format!(
                     "the OAuth server did not refresh these tokens for our application ({})",
                     e.code()
@@ -198,10 +198,10 @@ pub async fn install(
     let fields = form::parse(&body);
     if form::str_at(&fields, &["event"]).is_some() {
         let ev = decode_event(&fields)
-            .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidEvent, e.to_string()))?;
         let EventKind::Install(auth) = ev.kind else {
             return Err(ApiError::bad_request(
-                "unexpected_event",
+                ErrorCode::UnexpectedEvent,
                 format!("{} is not an install event", ev.name),
             ));
         };
@@ -210,7 +210,7 @@ pub async fn install(
     }
     let query = form::parse(req.query_string().as_bytes());
     let auth = decode_install_page(&query, &fields)
-        .map_err(|e| ApiError::bad_request("invalid_install", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidInstall, e.to_string()))?;
     install_portal(&state, auth, InstallVia::Page).await?;
     // An app with UI is installed only once the page calls installFinish in the browser.
     Ok(HttpResponse::Ok()

@@ -19,7 +19,7 @@ use crate::{
             gateway_numbers::{connect_gateway_instance, gateway_qr, ConnectGatewayNumber},
             numbers::{connect_cloud_number, disconnect_number, ConnectCloudNumber, Connected},
         },
-        ApiError, AppState,
+        ApiError, AppState, ErrorCode,
     },
     store::{self, crypto::random_token, numbers, portals},
     whatsapp::cloud::GraphError,
@@ -465,7 +465,7 @@ async fn number_of_line(
     numbers::get(&state.ctx.db, id)
         .await?
         .filter(|n| n.portal_id == portal.id && n.line_id == line)
-        .ok_or_else(|| ApiError::not_found("unknown_number", "no such number on this line"))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::UnknownNumber, "no such number on this line"))
 }
 
 /// `GET /bitrix24/placement/qr`: the page's QR poll (JSON).
@@ -475,7 +475,7 @@ pub async fn qr(
 ) -> Result<HttpResponse, ApiError> {
     let (portal, line) = open(&state, &q.session)
         .await
-        .map_err(|_| ApiError::unauthorized("session_invalid", "this page has expired"))?;
+        .map_err(|_| ApiError::unauthorized(ErrorCode::SessionInvalid, "this page has expired"))?;
     let n = number_of_line(&state, &portal, &line, q.number).await?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::{
     actors::registry::{Dispatch, Owner},
-    http::{ApiError, AppState},
+    http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, numbers},
     whatsapp::cloud::webhook::{self, Event, WebhookError},
@@ -90,7 +90,7 @@ async fn verify_with(
         q.challenge.as_deref(),
     ) else {
         return Err(ApiError::forbidden(
-            "verify_rejected",
+            ErrorCode::VerifyRejected,
             "hub.mode must be subscribe, with hub.verify_token and hub.challenge",
         ));
     };
@@ -106,7 +106,7 @@ async fn verify_with(
         }
     }
     Err(ApiError::forbidden(
-        "verify_rejected",
+        ErrorCode::VerifyRejected,
         "verify token does not match a connected number",
     ))
 }
@@ -135,11 +135,15 @@ fn signature(req: &HttpRequest) -> Option<&str> {
 fn map_err(e: WebhookError) -> ApiError {
     match e {
         WebhookError::MissingSignature => {
-            ApiError::unauthorized("signature_missing", e.to_string())
+            ApiError::unauthorized(ErrorCode::SignatureMissing, e.to_string())
         }
-        WebhookError::BadSignature => ApiError::unauthorized("signature_invalid", e.to_string()),
-        WebhookError::Json(_) => ApiError::bad_request("invalid_json", e.to_string()),
-        WebhookError::WrongObject(_) => ApiError::bad_request("unsupported_object", e.to_string()),
+        WebhookError::BadSignature => {
+            ApiError::unauthorized(ErrorCode::SignatureInvalid, e.to_string())
+        }
+        WebhookError::Json(_) => ApiError::bad_request(ErrorCode::InvalidJson, e.to_string()),
+        WebhookError::WrongObject(_) => {
+            ApiError::bad_request(ErrorCode::UnsupportedObject, e.to_string())
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     actors::registry::{Dispatch, Owner},
-    http::{ApiError, AppState},
+    http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, jobs, numbers},
     whatsapp::gateway::webhook::{self, GwEvent},
@@ -50,7 +50,7 @@ pub async fn receive(
     };
     if !ok {
         return Err(ApiError::unauthorized(
-            "webhook_token_invalid",
+            ErrorCode::WebhookTokenInvalid,
             "Authorization does not carry this number's webhook token",
         ));
     }
@@ -63,7 +63,7 @@ pub async fn receive(
         return Ok(super::ignored_disconnected());
     }
     let event = webhook::parse(&body)
-        .map_err(|e| ApiError::bad_request("invalid_webhook", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidWebhook, e.to_string()))?;
     let (external_id, item) = match event {
         GwEvent::Message {
             from,

@@ -108,7 +108,7 @@ pub(crate) fn ignored_disconnected() -> actix_web::HttpResponse {
 pub(crate) fn refuse_if_suspended(n: &entity::numbers::Model) -> Result<(), crate::http::ApiError> {
     if n.suspended {
         return Err(crate::http::ApiError::unavailable(
-            "portal_uninstalled",
+            crate::http::ErrorCode::PortalUninstalled,
             "the Bitrix24 app of this number's portal is uninstalled; retry later",
         ));
     }

@@ -13,9 +13,10 @@ use crate::{
         transcripts::{SetRegistry, TranscriptRunner},
         Lifecycle, Services,
     },
+    auth::JwtKeys,
     bitrix24::B24Client,
     config::Settings,
-    http::{self, api::auth::JwtKeys, ApiError, AppState, ErrorCode, Outbound},
+    http::{self, ApiError, AppState, ErrorCode, Outbound},
     store::{self, crypto},
     whatsapp::cloud::CloudClient,
 };

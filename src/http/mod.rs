@@ -30,7 +30,7 @@ pub use error::ApiError;
 pub struct AppState {
     pub ctx: Ctx,
     pub registry: Addr<Registry>,
-    pub jwt: api::auth::JwtKeys,
+    pub jwt: crate::auth::JwtKeys,
     /// Cloud numbers by phone_number_id for the webhook path (short TTL).
     pub numbers: Arc<webhooks::cloud::NumberCache>,
     /// Rate limits of the public endpoints.

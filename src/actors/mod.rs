@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod media;
 pub mod number;
+pub mod outbox;
 pub mod portal;
 pub mod queue;
 pub mod registry;

@@ -1,0 +1,304 @@
+//! What a customer's side does to a chat: a new message (with its file, quotes and quota
+//! notes) goes to Open Lines, a voice note's transcript updates it, a receipt moves an
+//! operator's message forward, an edit or delete is mirrored.
+
+use sea_orm::{DatabaseTransaction, DbErr};
+use serde_json::Value;
+
+use super::{
+    apply::{chat_row, queue},
+    ChatInfo,
+};
+use crate::{
+    actors::{media, registry::Owner, Ctx},
+    billing::Transcription,
+    relay::{
+        jobs::Job,
+        states::{self, ReceiptEffect},
+        to_bitrix24 as to_b24,
+    },
+    store::{
+        chats, jobs, media as media_rows,
+        messages::{self, Content},
+    },
+    whatsapp::errors::explain,
+};
+
+/// A customer's new message as the chat applies it.
+pub(super) struct NewMessage<'a> {
+    pub(super) name: &'a str,
+    pub(super) wamid: &'a str,
+    pub(super) timestamp: i64,
+    pub(super) text: &'a str,
+    /// (kind, stored file) of a media message.
+    pub(super) file: Option<(&'a str, &'a entity::media::Model)>,
+}
+
+/// The Bitrix24 `files` entry of a stored file (the portal downloads it from us).
+fn b24_file(services: &Ctx, m: &entity::media::Model) -> Value {
+    to_b24::file_entry(&media::public_url(services, m), &m.file_name)
+}
+
+impl ChatInfo {
+    fn customer(&self) -> to_b24::Customer<'_> {
+        to_b24::Customer {
+            wa_id: &self.wa_id,
+            phone_number_id: &self.phone_number_id,
+        }
+    }
+}
+
+pub(super) async fn customer_message(
+    txn: &DatabaseTransaction,
+    services: &Ctx,
+    info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
+    new: NewMessage<'_>,
+) -> Result<Vec<Owner>, DbErr> {
+    let NewMessage {
+        name,
+        wamid,
+        timestamp,
+        text,
+        file,
+    } = new;
+    let chat_id = chat_row(txn, info, cache, name).await?;
+    let mut text = text.to_string();
+    let mut files = Vec::new();
+    let mut stored = None;
+    if let Some((kind, m)) = file {
+        if m.state == media_rows::STORED {
+            files.push(b24_file(services, m));
+            stored = Some(m);
+        } else {
+            // Never a silent drop: the operator learns a file came and why it is not here.
+            text = to_b24::append_line(&text, &to_b24::file_not_relayed(kind, m.note.as_deref()));
+        }
+    }
+    let content = Content {
+        kind: file.map(|(k, _)| k).unwrap_or("text"),
+        media_id: file.map(|(_, m)| m.id),
+    };
+    let Some(message_id) =
+        messages::insert_inbound(txn, chat_id, wamid, &text, timestamp * 1000, content).await?
+    else {
+        // Seen before (a redelivery under another inbox id): already relayed.
+        return Ok(Vec::new());
+    };
+    // Quotas never hold a message back: over the plan it is relayed all the same, and the
+    // operators are told once a month (in this chat).
+    let over_notice = services
+        .billing
+        .message(txn, info.portal_id)
+        .await?
+        .map(to_b24::over_messages_notice);
+    let mut transcribe = services.transcription;
+    if let (true, Some(("voice", _)), Some(m)) = (transcribe, file, stored) {
+        let seconds = f64::from(m.seconds.unwrap_or(0.0));
+        if let Transcription::UsedUp(minutes) = services
+            .billing
+            .transcription(txn, info.portal_id, seconds)
+            .await?
+        {
+            transcribe = false;
+            text = to_b24::append_line(&text, &to_b24::transcription_used_up(minutes));
+        }
+    }
+    let mut kicks = vec![Owner::Portal(info.portal_id)];
+    let mut after_send = None;
+    if let Some(notice) = over_notice {
+        match chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id) {
+            // A system notice after the message, in the same ordered queue.
+            Some(im_chat_id) => {
+                after_send = Some(Job::B24Notice {
+                    im_chat_id,
+                    text: notice,
+                })
+            }
+            // A chat Bitrix24 has not opened yet has no id to post to: the notice rides along
+            // with the message itself.
+            None if text.is_empty() => text = format!("[i]{notice}[/i]"),
+            None => text = format!("{text}[br][i]{notice}[/i]"),
+        }
+    }
+    let item = to_b24::new_message(info.customer(), name, wamid, timestamp, &text, files);
+    let job = Job::B24SendMessage {
+        message_id,
+        chat_id,
+        line: info.line.clone(),
+        item,
+    };
+    queue(txn, Owner::Portal(info.portal_id), chat_id, &job).await?;
+    if let Some(notice) = after_send {
+        queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
+    }
+    // A voice note goes out at once; its transcript follows as an update of that message.
+    if let (Some(("voice", _)), Some(m)) = (file, stored) {
+        if transcribe {
+            let job = Job::Transcribe {
+                message_id,
+                number_id: info.number_id,
+                wa_id: info.wa_id.clone(),
+                media_id: m.id,
+            };
+            jobs::enqueue(
+                txn,
+                jobs::TRANSCRIBER_OWNER,
+                &format!("voice:{chat_id}"),
+                &job,
+            )
+            .await?;
+            kicks.push(Owner::Transcriber);
+        }
+    }
+    Ok(kicks)
+}
+
+/// A voice note's transcript (or why there is none) is attached to the message already in
+/// Open Lines: the same message is updated, keeping its file, so the text shows next to it.
+pub(super) async fn transcript_ready(
+    txn: &DatabaseTransaction,
+    services: &Ctx,
+    info: &ChatInfo,
+    message_id: i64,
+    text: Option<&str>,
+    note: Option<&str>,
+) -> Result<Vec<Owner>, DbErr> {
+    let Some(msg) = messages::get(txn, message_id).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(wamid) = msg.wamid.clone() else {
+        return Ok(Vec::new());
+    };
+    if msg.status == messages::DELETED || msg.transcript.is_some() {
+        return Ok(Vec::new());
+    }
+    let line = to_b24::transcript_line(text, note);
+    messages::set_transcript(txn, msg.id, text.or(note).unwrap_or("")).await?;
+    let full = to_b24::append_line(&msg.text, &line);
+    let file = match msg.media_id {
+        Some(media_id) => media_rows::get(txn, media_id)
+            .await?
+            .filter(|m| m.state == media_rows::STORED)
+            .map(|m| b24_file(services, &m)),
+        None => None,
+    };
+    let item = to_b24::updated_message(info.customer(), &wamid, &full, file);
+    let job = Job::B24UpdateMessage {
+        line: info.line.clone(),
+        item,
+    };
+    // Same queue as the voice message's send: the update never overtakes it.
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
+
+/// Moves an outbound message's state forward only and reports each new step to Bitrix24 once.
+/// `None` when the wamid is not known (yet).
+pub(super) async fn receipt(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    wamid: &str,
+    status: &str,
+    timestamp: i64,
+    error: Option<&str>,
+    error_code: Option<i64>,
+) -> Result<Option<Vec<Owner>>, DbErr> {
+    let Some(msg) = messages::find_by_wamid(txn, wamid).await? else {
+        return Ok(None);
+    };
+    if msg.direction != messages::OUT {
+        return Ok(Some(Vec::new()));
+    }
+    let at = timestamp * 1000;
+    let (target, report_delivered, report_read) = match states::on_receipt(&msg.status, status) {
+        ReceiptEffect::Ignore => return Ok(Some(Vec::new())),
+        ReceiptEffect::Advance {
+            to,
+            report_delivered,
+            report_read,
+        } => (to, report_delivered, report_read),
+        ReceiptEffect::Fail => {
+            return failed(txn, info, &msg, error, error_code).await.map(Some);
+        }
+    };
+    messages::advance(txn, msg.id, target, at).await?;
+    let (Some(im_chat), Some(im_msg)) = (&msg.b24_chat_id, &msg.b24_message_id) else {
+        return Ok(Some(Vec::new()));
+    };
+    // delivered → the operator's "delivered"; read → "read" (and "delivered" first if skipped).
+    let steps = [(report_delivered, false), (report_read, true)];
+    for (_, reading) in steps.into_iter().filter(|(due, _)| *due) {
+        let item = to_b24::status(info.customer(), im_chat, im_msg, wamid, reading, timestamp);
+        let job = Job::B24Status {
+            message_id: msg.id,
+            line: info.line.clone(),
+            reading,
+            item,
+        };
+        queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
+    }
+    Ok(Some(vec![Owner::Portal(info.portal_id)]))
+}
+
+/// An outbound message failed before it was delivered: marked failed, and the operator is told
+/// why in words.
+async fn failed(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    msg: &entity::messages::Model,
+    error: Option<&str>,
+    error_code: Option<i64>,
+) -> Result<Vec<Owner>, DbErr> {
+    let why = error.unwrap_or("WhatsApp reported the message as failed");
+    messages::fail(txn, &[msg.id], why).await?;
+    let Some(im_chat_id) = &msg.b24_chat_id else {
+        return Ok(Vec::new());
+    };
+    let notice = Job::B24Notice {
+        im_chat_id: im_chat_id.clone(),
+        text: explain(error_code, why),
+    };
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}
+
+/// The customer deleted (`new_text: None`) or edited an earlier message: the Open Lines copy is
+/// deleted or updated in place (same ids as sent), not posted as new text.
+pub(super) async fn customer_changed(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    original: &str,
+    new_text: Option<&str>,
+) -> Result<Vec<Owner>, DbErr> {
+    let Some(msg) = messages::find_by_wamid(txn, original).await? else {
+        tracing::info!(
+            number = info.number_id,
+            "customer changed a message we never relayed"
+        );
+        return Ok(Vec::new());
+    };
+    if msg.direction != messages::IN || msg.status == messages::DELETED {
+        return Ok(Vec::new());
+    }
+    let item = to_b24::changed_message(info.customer(), original, new_text);
+    let job = match new_text {
+        Some(text) => {
+            messages::set_text(txn, msg.id, text).await?;
+            Job::B24UpdateMessage {
+                line: info.line.clone(),
+                item,
+            }
+        }
+        None => {
+            messages::set_status_many(txn, &[msg.id], messages::DELETED).await?;
+            Job::B24DeleteMessage {
+                line: info.line.clone(),
+                item,
+            }
+        }
+    };
+    // Same queue as the original send, so a delete never overtakes the message it deletes.
+    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
+    Ok(vec![Owner::Portal(info.portal_id)])
+}

@@ -1,0 +1,248 @@
+//! One WhatsApp job performed over the number's transport (Cloud API or Web gateway), and why
+//! it did not go out when it did not, in the terms the outbox acts on.
+
+use super::Transport;
+use crate::{
+    actors::Ctx,
+    relay::jobs::Job,
+    store::{media as media_rows, messages},
+    whatsapp::{
+        cloud::GraphError,
+        gateway::{self, GatewayError},
+    },
+};
+
+/// Why a job did not go out, in the terms the outbox acts on.
+#[derive(Debug)]
+pub(super) enum SendFailure {
+    /// Retry with backoff (rate limits, 5xx, timeouts).
+    Transient(String),
+    /// The credentials are dead (Cloud 190, gateway 401/403): wait for a reconnect.
+    Auth(String),
+    /// The gateway's phone is not linked (or starting): wait for the session.
+    NotAuthorized(String),
+    /// This job cannot succeed.
+    Permanent { code: Option<i64>, message: String },
+}
+
+impl From<GraphError> for SendFailure {
+    fn from(e: GraphError) -> Self {
+        if e.is_auth() {
+            SendFailure::Auth(e.to_string())
+        } else if e.is_transient() {
+            SendFailure::Transient(e.to_string())
+        } else {
+            SendFailure::Permanent {
+                code: e.api_code(),
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
+impl From<GatewayError> for SendFailure {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::NotAuthorized(_) => SendFailure::NotAuthorized(e.to_string()),
+            GatewayError::Credentials(_) => SendFailure::Auth(e.to_string()),
+            e if e.is_transient() => SendFailure::Transient(e.to_string()),
+            e => SendFailure::Permanent {
+                code: None,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl SendFailure {
+    pub(super) fn message(&self) -> &str {
+        match self {
+            SendFailure::Transient(m) | SendFailure::Auth(m) | SendFailure::NotAuthorized(m) => m,
+            SendFailure::Permanent { message, .. } => message,
+        }
+    }
+}
+
+/// Performs one WhatsApp job; the provider's message id for a send.
+pub(super) async fn perform(
+    services: &Ctx,
+    number_id: i64,
+    t: &Transport,
+    job_id: i64,
+    job: &Job,
+) -> Result<String, SendFailure> {
+    let invalid = |what: &str| SendFailure::Permanent {
+        code: None,
+        message: format!("{what} is not possible over this transport"),
+    };
+    match (t, job) {
+        (Transport::Cloud(c), Job::WaSendText { to, text, .. }) => Ok(services
+            .graph
+            .send_text(&c.phone_number_id, &c.access_token, to, text)
+            .await?),
+        (Transport::Cloud(c), Job::WaMarkRead { wamid, .. }) => {
+            services
+                .graph
+                .mark_read(&c.phone_number_id, &c.access_token, wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (Transport::Gateway(i), Job::WaSendText { to, text, .. }) => Ok(services
+            .gateway
+            .send_message(i, &gateway::chat_id(to), text, None)
+            .await?),
+        (Transport::Gateway(i), Job::WaMarkRead { wamid, to }) => {
+            let to = to.as_deref().unwrap_or_default();
+            services
+                .gateway
+                .read_chat(i, &gateway::chat_id(to), wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (Transport::Gateway(i), Job::WaDelete { to, wamid, .. }) => {
+            services
+                .gateway
+                .delete_message(i, &gateway::chat_id(to), wamid)
+                .await?;
+            Ok(String::new())
+        }
+        (
+            Transport::Gateway(i),
+            Job::WaEdit {
+                to, wamid, text, ..
+            },
+        ) => {
+            services
+                .gateway
+                .edit_message(i, &gateway::chat_id(to), wamid, text)
+                .await?;
+            Ok(String::new())
+        }
+        (
+            _,
+            Job::WaSendMedia {
+                message_id,
+                to,
+                link,
+                name,
+                mime,
+                caption,
+            },
+        ) => {
+            send_media(
+                services,
+                number_id,
+                t,
+                job_id,
+                *message_id,
+                MediaSend {
+                    to,
+                    link,
+                    name,
+                    mime,
+                    caption,
+                },
+            )
+            .await
+        }
+        (_, Job::WaDelete { .. }) => Err(invalid("deleting a sent message")),
+        (_, Job::WaEdit { .. }) => Err(invalid("editing a sent message")),
+        (_, other) => Err(SendFailure::Permanent {
+            code: None,
+            message: format!("unexpected job {} in a number's outbox", other.kind()),
+        }),
+    }
+}
+
+/// An operator's attachment as the job describes it.
+struct MediaSend<'a> {
+    to: &'a str,
+    link: &'a str,
+    name: &'a str,
+    mime: &'a str,
+    caption: &'a str,
+}
+
+/// Fetches an operator's attachment from the portal (once: a retry reuses the stored file) and
+/// sends it: the Cloud API gets an upload and a typed message; the gateway fetches our link.
+async fn send_media(
+    services: &Ctx,
+    number_id: i64,
+    t: &Transport,
+    job_id: i64,
+    message_id: i64,
+    f: MediaSend<'_>,
+) -> Result<String, SendFailure> {
+    let stored =
+        crate::actors::media::operator_file(services, job_id, number_id, f.link, f.name, f.mime)
+            .await
+            .map_err(|e| SendFailure::Transient(e.to_string()))?;
+    if stored.state != media_rows::STORED {
+        return Err(SendFailure::Permanent {
+            code: None,
+            message: format!(
+                "The file “{}” was not sent: {}.",
+                f.name,
+                stored.note.as_deref().unwrap_or("it could not be fetched")
+            ),
+        });
+    }
+    messages::set_media(&services.db, message_id, stored.id)
+        .await
+        .map_err(|e| SendFailure::Transient(e.to_string()))?;
+    match t {
+        Transport::Cloud(c) => {
+            let kind = crate::media::cloud_kind(&stored.mime);
+            let max = crate::media::max_bytes(kind);
+            if stored.size as u64 > max {
+                return Err(SendFailure::Permanent {
+                    code: None,
+                    message: format!(
+                        "The file “{}” was not sent: it is {}, and WhatsApp accepts a {} of at most {}.",
+                        f.name,
+                        crate::media::human_size(stored.size as u64),
+                        if kind == "document" { "file" } else { kind },
+                        crate::media::human_size(max)
+                    ),
+                });
+            }
+            let bytes = services
+                .media
+                .get(&stored.storage_key)
+                .await
+                .map_err(|e| SendFailure::Transient(format!("media storage: {e}")))?;
+            let media_id = services
+                .graph
+                .upload(
+                    &c.phone_number_id,
+                    &c.access_token,
+                    bytes,
+                    &stored.mime,
+                    &stored.file_name,
+                )
+                .await?;
+            Ok(services
+                .graph
+                .send_media(
+                    &c.phone_number_id,
+                    &c.access_token,
+                    f.to,
+                    kind,
+                    &media_id,
+                    f.caption,
+                    &stored.file_name,
+                )
+                .await?)
+        }
+        Transport::Gateway(i) => Ok(services
+            .gateway
+            .send_file_by_url(
+                i,
+                &gateway::chat_id(f.to),
+                &crate::actors::media::public_url(services, &stored),
+                f.name,
+                f.caption,
+            )
+            .await?),
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +95,12 @@ pub struct Settings {
     /// can send the header).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// The OAuth servers an install may name as its `server_endpoint`: hosts (`host` or
+    /// `host:port`, any case) we send our client_id and secret to. `B24WA_B24_OAUTH_HOSTS` is
+    /// comma-separated; Bitrix24's own is `oauth.bitrix.info`. An install naming another is
+    /// refused before anything is sent to it.
+    #[serde(default = "d_oauth_hosts", deserialize_with = "string_list")]
+    pub b24_oauth_hosts: Vec<String>,
     /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
     #[serde(default = "d_rate_burst")]
     pub b24_rate_burst: f64,
@@ -338,6 +344,16 @@ fn d_login_max_failures_per_ip() -> u32 {
 fn d_login_window_secs() -> u64 {
     15 * 60
 }
+fn d_oauth_hosts() -> Vec<String> {
+    vec!["oauth.bitrix.info".into()]
+}
+/// A list of words: a sequence (TOML) or one comma-separated string (environment).
+fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(secret_list(d)?
+        .into_iter()
+        .map(|s| s.expose_secret().to_string())
+        .collect())
+}
 /// A list of secrets: a sequence (TOML) or one comma-separated string (environment).
 fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     struct Visit;
@@ -457,6 +473,33 @@ impl Settings {
         }
     }
 
+    /// Whether `server_endpoint` (an install's OAuth server) is one we may send our client_id
+    /// and secret to: its host (or `host:port`) is in `b24_oauth_hosts`, over https (plain
+    /// http only to this machine: the tests' and the sandbox's simulator), without credentials.
+    pub fn oauth_server_allowed(&self, server_endpoint: &str) -> bool {
+        let Ok(u) = url::Url::parse(server_endpoint) else {
+            return false;
+        };
+        let Some(host) = u.host_str().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let loopback = match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        };
+        let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && loopback);
+        if !scheme_ok || !u.username().is_empty() || u.password().is_some() {
+            return false;
+        }
+        let with_port = u.port().map(|p| format!("{host}:{p}"));
+        self.b24_oauth_hosts.iter().any(|allowed| {
+            let allowed = allowed.trim().to_ascii_lowercase();
+            !allowed.is_empty() && (allowed == host || Some(&allowed) == with_port.as_ref())
+        })
+    }
+
     /// The `app.info` CODEs that mean "our app": our local client_id and, when configured, our
     /// Marketplace code (contract: bitrix24-crm §6).
     pub fn accepted_app_codes(&self) -> Vec<&str> {
@@ -499,5 +542,34 @@ impl Settings {
         self.media_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_oauth_servers_are_allowed() {
+        let mut s = Settings::defaults().expect("defaults");
+        assert!(s.oauth_server_allowed("https://oauth.bitrix.info/rest/"));
+        assert!(s.oauth_server_allowed("https://OAUTH.bitrix.info/rest/"));
+        assert!(
+            !s.oauth_server_allowed("http://oauth.bitrix.info/rest/"),
+            "plain http"
+        );
+        assert!(!s.oauth_server_allowed("https://oauth.bitrix.info.evil.test/rest/"));
+        assert!(!s.oauth_server_allowed("https://evil.test/rest/"));
+        assert!(!s.oauth_server_allowed("https://u:p@oauth.bitrix.info/rest/"));
+        assert!(!s.oauth_server_allowed("not a url"));
+        s.b24_oauth_hosts = vec!["127.0.0.1".into(), "example.test:8443".into()];
+        assert!(s.oauth_server_allowed("http://127.0.0.1:4000/oauth-server/rest/"));
+        assert!(!s.oauth_server_allowed("http://localhost:4000/oauth-server/rest/"));
+        assert!(s.oauth_server_allowed("https://example.test:8443/rest/"));
+        assert!(!s.oauth_server_allowed("https://example.test/rest/"));
+        assert!(
+            !s.oauth_server_allowed("http://example.test:8443/rest/"),
+            "not loopback"
+        );
     }
 }

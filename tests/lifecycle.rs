@@ -19,6 +19,8 @@ on_both_databases!(
     an_idle_portal_gets_one_refresh_from_the_sweep,
     a_call_in_flight_across_a_reinstall_uses_the_new_tokens,
     a_rejected_token_costs_one_refresh_and_a_refused_refresh_holds_the_jobs,
+    an_install_through_an_unlisted_oauth_server_is_refused,
+    an_existing_portal_cannot_be_taken_over_through_another_oauth_server,
 );
 
 /// Whether number `id` is active in a `GET /api/v1/numbers` answer.
@@ -255,6 +257,57 @@ async fn a_local_install_is_accepted_beside_a_marketplace_code(backend: Backend)
     assert_eq!(portal_count(&app).await, 1);
     // The install stored a pair of its own: the first refresh, with our credentials, succeeded.
     assert_eq!(app.b24.refresh_count(), 1);
+}
+
+/// An install whose OAuth server is not one we know is refused before anything is called: our
+/// client_id and secret never reach it, and nothing is stored.
+async fn an_install_through_an_unlisted_oauth_server_is_refused(backend: Backend) {
+    // Bitrix24's own OAuth server only (the default): the simulator's is not on the list.
+    let app = spawn_app_with(backend, BitrixSimConfig::default(), |s| {
+        s.b24_oauth_hosts = vec!["oauth.bitrix.info".into()];
+    })
+    .await;
+    let url = format!("{}/bitrix24/install", app.url);
+    assert_eq!(app.b24.install_via_event(&url).await, 403);
+    assert_eq!(portal_count(&app).await, 0);
+    assert_eq!(app.b24.refresh_count(), 0, "our secret went nowhere");
+    assert!(app.b24.registered_connectors().is_empty());
+}
+
+/// A second "portal" with an installed portal's member_id, whose events name an OAuth server
+/// that is not on the list, cannot overwrite the installed portal's address or tokens.
+async fn an_existing_portal_cannot_be_taken_over_through_another_oauth_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let (_, before) = app.api_get("/api/v1/portals").await;
+    let domain = before["items"][0]["domain"].clone();
+    assert_eq!(domain, app.b24.domain(), "{before}");
+    // The intruder runs its own portal and OAuth server, reached as `localhost` (not listed).
+    let intruder = BitrixSim::start(BitrixSimConfig {
+        member_id: app.b24.member_id(),
+        ..BitrixSimConfig::default()
+    })
+    .await;
+    intruder.answer_as_localhost();
+    let url = format!("{}/bitrix24/install", app.url);
+    assert_eq!(intruder.install_via_event(&url).await, 403);
+    assert_eq!(intruder.refresh_count(), 0, "our secret went nowhere");
+    let (_, after) = app.api_get("/api/v1/portals").await;
+    assert_eq!(portal_count(&app).await, 1);
+    assert_eq!(after["items"][0]["domain"], domain, "{after}");
+    // The real portal still works with its own tokens.
+    let n = app.connect("1", "5550001").await;
+    assert_eq!(
+        app.customer_writes(&n, "79001112233", "wamid.T1", "still ours")
+            .await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "message at the real portal", move || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    assert!(intruder.customer_messages().is_empty());
 }
 
 async fn an_unfinished_install_is_refused(backend: Backend) {

@@ -121,6 +121,9 @@ error_codes! {
     BadApplicationToken = "bad_application_token",
     /// The portal or its OAuth server did not confirm the install's tokens for our application.
     InstallNotConfirmed = "install_not_confirmed",
+    /// The install names an OAuth server we do not send our credentials to
+    /// (`B24WA_B24_OAUTH_HOSTS`).
+    OauthServerNotAllowed = "oauth_server_not_allowed",
     /// The portal says the installation is not finished.
     InstallNotFinished = "install_not_finished",
     /// The portal or its OAuth server could not be reached.

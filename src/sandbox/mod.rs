@@ -120,6 +120,12 @@ impl Sandbox {
         settings.jwt_secret = Some(jwt_secret.clone());
         settings.app_client_id = b24_cfg.client_id.clone();
         settings.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
+        // The simulator is the portal's OAuth server.
+        settings.b24_oauth_hosts = url::Url::parse(&b24.server_endpoint())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .into_iter()
+            .collect();
         settings.transcribe_model = opts.transcribe_model.clone();
         // One process on a throwaway SQLite database: never cluster mode.
         settings.redis_url = None;

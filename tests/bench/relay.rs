@@ -47,6 +47,8 @@ async fn rig(db_url: String, dir: &std::path::Path) -> Rig {
     s.jwt_secret = Some(SecretString::from("bench".to_string()));
     s.app_client_id = "app.b24wa.test".into();
     s.app_client_secret = SecretString::from("sim-secret".to_string());
+    // The simulated portal's OAuth server listens on this machine.
+    s.b24_oauth_hosts = vec!["127.0.0.1".into()];
     s.graph_base_url = graph.base_url();
     // The simulated portal has no limit here; ours must not be the bottleneck either.
     s.b24_rate_burst = 100_000.0;

@@ -55,6 +55,8 @@ impl Fixture {
         s.jwt_secret = Some(SecretString::from(JWT_SECRET.to_string()));
         s.app_client_id = b24_cfg.client_id.clone();
         s.app_client_secret = SecretString::from(b24_cfg.client_secret.clone());
+        // Every simulated portal's OAuth server listens on this machine.
+        s.b24_oauth_hosts = vec!["127.0.0.1".into()];
         s.graph_base_url = graph.base_url();
         s.graph_version = graph.version();
         s.retry_base_ms = 50;

@@ -32,6 +32,7 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
         ("B24WA_CONNECTOR_NAME", s.connector_name.clone()),
         ("B24WA_GRAPH_BASE_URL", s.graph_base_url.clone()),
         ("B24WA_GRAPH_VERSION", s.graph_version.clone()),
+        ("B24WA_B24_OAUTH_HOSTS", s.b24_oauth_hosts.join(",")),
         ("B24WA_B24_RATE_BURST", s.b24_rate_burst.to_string()),
         ("B24WA_B24_RATE_PER_SEC", s.b24_rate_per_sec.to_string()),
         ("B24WA_HTTP_TIMEOUT_MS", s.http_timeout_ms.to_string()),

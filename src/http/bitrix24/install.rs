@@ -32,10 +32,16 @@ pub async fn install_portal(
 ) -> Result<i64, ApiError> {
     let mut data = auth;
     check_endpoint(&data.client_endpoint)?;
+    // Before anything is called: our client_id and secret go only to an OAuth server we know.
+    check_oauth_server(state, &data)?;
     let status = confirm_with_portal(state, &data, via).await?;
     // (3) The first refresh, with our client_id/secret: only tokens issued to our app refresh.
-    // The posted refresh token dies with it, so the new pair is what we store.
+    // The posted refresh token dies with it, so the new pair is what we store, with the REST base
+    // the OAuth server names.
     let pair = first_refresh(state, &data).await?;
+    if let Some(endpoint) = pair.client_endpoint.clone().filter(|e| !e.is_empty()) {
+        data.client_endpoint = endpoint;
+    }
     data.access_token = pair.access_token;
     data.refresh_token = pair.refresh_token;
     data.expires_in = pair.expires_in;
@@ -80,6 +86,28 @@ fn check_endpoint(client_endpoint: &str) -> Result<(), ApiError> {
             "client_endpoint must be an http(s) URL",
         ))
     }
+}
+
+/// The install's `server_endpoint` must be an OAuth server we are willing to send our client_id
+/// and secret to (`B24WA_B24_OAUTH_HOSTS`): otherwise whoever runs a fake portal and a fake OAuth
+/// server could pass the checks below, for any member_id (and collect our secret).
+fn check_oauth_server(state: &AppState, data: &portals::InstallData) -> Result<(), ApiError> {
+    if state
+        .ctx
+        .settings
+        .oauth_server_allowed(&data.server_endpoint)
+    {
+        return Ok(());
+    }
+    let host = url::Url::parse(&data.server_endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    tracing::warn!(domain = %data.domain, oauth_host = %host, "install refused: its OAuth server is not one we know (B24WA_B24_OAUTH_HOSTS)");
+    Err(ApiError::forbidden(
+        ErrorCode::OauthServerNotAllowed,
+        format!("the install names an OAuth server we do not use ({host})"),
+    ))
 }
 
 /// (2) Asks the portal itself (`app.info` with the tokens we were handed) whether the install
@@ -162,14 +190,32 @@ async fn first_refresh(
         .await
     {
         Ok(pair) => {
-            if let Some(member) = pair.member_id.as_deref().filter(|m| !m.is_empty()) {
-                if member != data.member_id {
-                    tracing::warn!(domain = %data.domain, "install refused: the OAuth server issued the tokens for another portal");
-                    return Err(ApiError::forbidden(
-                        ErrorCode::InstallNotConfirmed,
-                        "the OAuth server says these tokens belong to another portal",
-                    ));
-                }
+            // The OAuth server (one we know) names the portal the tokens are for: its member_id
+            // and REST base (`client_endpoint`); the posted member_id and domain must be that
+            // portal's. (Its `domain` field is the OAuth server's own host, fixture 11.)
+            let member = pair.member_id.as_deref().unwrap_or("");
+            let portal_host = pair
+                .client_endpoint
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .unwrap_or(&data.client_endpoint);
+            let domain_matches = url::Url::parse(portal_host).is_ok_and(|u| {
+                let host = u.host_str().unwrap_or("");
+                let authority = match u.port() {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host.to_string(),
+                };
+                authority.eq_ignore_ascii_case(&data.domain)
+            });
+            if member.is_empty() || member != data.member_id || !domain_matches {
+                tracing::warn!(
+                    domain = %data.domain,
+                    "install refused: the OAuth server issued the tokens for another portal"
+                );
+                return Err(ApiError::forbidden(
+                    ErrorCode::InstallNotConfirmed,
+                    "the OAuth server says these tokens belong to another portal",
+                ));
             }
             Ok(pair)
         }

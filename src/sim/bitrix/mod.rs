@@ -226,6 +226,14 @@ impl BitrixSim {
     pub fn server_endpoint(&self) -> String {
         self.st().server_endpoint()
     }
+    /// Names itself `http://localhost:PORT` from now on (its domain, REST and OAuth endpoints in
+    /// the events it sends): the same server under a host name a test has not allowed.
+    pub fn answer_as_localhost(&self) {
+        let mut st = self.st();
+        let port = st.base.rsplit(':').next().unwrap_or_default().to_string();
+        st.base = format!("http://localhost:{port}");
+        st.host = format!("localhost:{port}");
+    }
     /// "{base}/oauth-server/oauth/token/"
     pub fn oauth_token_url(&self) -> String {
         format!("{}/oauth-server/oauth/token/", self.server.base)

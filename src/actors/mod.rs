@@ -146,7 +146,9 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// What a debug fault hook asks an actor to do (tests only; `debug_faults` must be on).
+/// What a debug fault hook asks an actor to do (tests only: the `faults` feature, and
+/// `debug_faults` must be on).
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Panic inside the handler of the next unit of real work.

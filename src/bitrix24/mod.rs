@@ -6,5 +6,6 @@ pub mod events;
 pub mod form;
 pub mod names;
 pub mod rate;
+pub mod session;
 
 pub use client::{B24Client, B24Error, TokenPair};

@@ -183,6 +183,23 @@ pub async fn find_by_phone_number_id<C: ConnectionTrait>(
         .await
 }
 
+/// The active number of `portal_id` that serves Bitrix24 chat `chat_id` (our chat key,
+/// `<wa_id>@<phone_number_id>`) on `line`: where an operator's item for that chat goes. The one
+/// place this is decided (the event handler stores the item for it, the portal routes to it).
+pub async fn serving<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+    line: &str,
+    chat_id: &str,
+) -> Result<Option<numbers::Model>, DbErr> {
+    let Some((_, pnid)) = crate::relay::chat_key::parse_chat_key(chat_id) else {
+        return Ok(None);
+    };
+    Ok(find_by_phone_number_id(c, pnid)
+        .await?
+        .filter(|n| n.portal_id == portal_id && n.active && n.line_id == line))
+}
+
 pub async fn list<C: ConnectionTrait>(c: &C) -> Result<Vec<numbers::Model>, DbErr> {
     numbers::Entity::find()
         .order_by_asc(numbers::Column::Id)

@@ -171,9 +171,9 @@ async fn store_items(
     let mut stored: Vec<(Owner, Vec<(i64, InboxItem)>)> = Vec::new();
     for (external, item) in items {
         let owner = match item.b24_route() {
-            Some((line, chat_id, _)) => number_for(&txn, portal_id, line, chat_id)
+            Some((line, chat_id, _)) => numbers::serving(&txn, portal_id, line, chat_id)
                 .await?
-                .map_or(Owner::Portal(portal_id), Owner::Number),
+                .map_or(Owner::Portal(portal_id), |n| Owner::Number(n.id)),
             None => Owner::Portal(portal_id),
         };
         let key = owner.key();
@@ -189,20 +189,4 @@ async fn store_items(
         state.registry.do_send(Dispatch { owner, items });
     }
     Ok(())
-}
-
-/// The active number of this portal that serves `chat_id` (`<wa_id>@<phone_number_id>`) on `line`.
-async fn number_for(
-    txn: &sea_orm::DatabaseTransaction,
-    portal_id: i64,
-    line: &str,
-    chat_id: &str,
-) -> Result<Option<i64>, sea_orm::DbErr> {
-    let Some((_, pnid)) = crate::relay::chat_key::parse_chat_key(chat_id) else {
-        return Ok(None);
-    };
-    Ok(numbers::find_by_phone_number_id(txn, pnid)
-        .await?
-        .filter(|n| n.portal_id == portal_id && n.active && n.line_id == line)
-        .map(|n| n.id))
 }

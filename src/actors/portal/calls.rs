@@ -1,0 +1,254 @@
+//! The portal's outbox: each wave of due jobs runs as imconnector / REST calls through the
+//! portal's session (batches with disjoint queues together), then each is settled.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use super::{
+    batches::{make_batches, Batch},
+    settle::settle_retrying,
+    PortalSession, BOUND_EVENTS, SETUP_QUEUE,
+};
+use crate::{
+    actors::{outbox::Drain, Ctx},
+    bitrix24::{client::messages_params, B24Error},
+    relay::jobs::Job,
+    store::numbers,
+};
+
+/// A portal's jobs and the session they are called through.
+pub(super) struct Calls {
+    pub services: Ctx,
+    pub session: Arc<PortalSession>,
+}
+
+impl Drain for Calls {
+    /// Uninstalled, or waiting for a re-authorisation: the jobs wait (a reload kicks again).
+    async fn ready(&self) -> Result<bool, sea_orm::DbErr> {
+        Ok(self.session.blocked().await.is_none())
+    }
+
+    /// An install's setup (register, bind, activate the lines: `install_portal`) goes first:
+    /// until it is done, nothing else can succeed (after a reinstall a send that was under
+    /// way, or came in meanwhile, would be refused with NOT_ACTIVE_LINE and fail for good).
+    fn select(&self, pending: &mut Vec<entity::jobs::Model>) {
+        if pending.iter().any(|m| m.queue_key == SETUP_QUEUE) {
+            pending.retain(|m| m.queue_key == SETUP_QUEUE);
+        }
+    }
+
+    async fn wave(&self, runnable: Vec<&entity::jobs::Model>) -> Result<bool, sea_orm::DbErr> {
+        let (services, session) = (&self.services, &*self.session);
+        let batches = make_batches(&runnable);
+        tracing::debug!(
+            runnable = runnable.len(),
+            batches = batches.len(),
+            "portal job runner wave"
+        );
+        // Batches with disjoint queues run together; the first overlap ends the wave, so a
+        // chat's jobs always run in order.
+        let mut wave: Vec<&Batch> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for b in &batches {
+            if b.keys().any(|k| keys.contains(k)) || wave.len() >= 8 {
+                break;
+            }
+            keys.extend(b.keys());
+            wave.push(b);
+        }
+        let running: Vec<_> = wave
+            .iter()
+            .flat_map(|b| b.jobs.iter())
+            .map(|(m, _)| crate::metrics::Running::start(&m.kind))
+            .collect();
+        let results = join_all(wave.iter().map(|b| {
+            let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
+            run_batch(services, session, b).instrument(span)
+        }))
+        .await;
+        drop(running);
+        for (b, res) in wave.iter().zip(results) {
+            let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
+            settle_retrying(services, b, &res).instrument(span).await?;
+        }
+        Ok(true)
+    }
+}
+
+/// The outcome of one batch: per job, done (with the call's result) or failed.
+pub(super) type BatchResult = Result<Value, B24Error>;
+
+async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> BatchResult {
+    let connector = &services.settings.connector_id;
+    let Some((_, first)) = b.jobs.first() else {
+        return Ok(Value::Null);
+    };
+    match first {
+        Job::B24SendMessage { line, .. } => {
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24SendMessage { item, .. } => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            session
+                .call(
+                    "imconnector.send.messages",
+                    &messages_params(connector, line, items),
+                )
+                .await
+        }
+        Job::B24Status { line, reading, .. } => {
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24Status { item, .. } => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            let method = if *reading {
+                "imconnector.send.status.reading"
+            } else {
+                "imconnector.send.status.delivery"
+            };
+            session
+                .call(method, &messages_params(connector, line, items))
+                .await
+        }
+        Job::B24UpdateMessage { line, .. } | Job::B24DeleteMessage { line, .. } => {
+            let delete = matches!(first, Job::B24DeleteMessage { .. });
+            let items = b
+                .jobs
+                .iter()
+                .filter_map(|(_, j)| match j {
+                    Job::B24UpdateMessage { item, .. } if !delete => Some(item.clone()),
+                    Job::B24DeleteMessage { item, .. } if delete => Some(item.clone()),
+                    _ => None,
+                })
+                .collect();
+            let method = if delete {
+                "imconnector.delete.messages"
+            } else {
+                "imconnector.update.messages"
+            };
+            session
+                .call(method, &messages_params(connector, line, items))
+                .await
+        }
+        Job::B24Setup => setup(services, session).await,
+        Job::B24Activate {
+            number_id,
+            line,
+            active,
+        } => activate(services, session, *number_id, line, *active).await,
+        Job::B24Notice { im_chat_id, text } => session
+            .call(
+                "im.message.add",
+                &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
+            )
+            .await,
+        Job::WaSendText { .. }
+        | Job::WaSendMedia { .. }
+        | Job::WaMarkRead { .. }
+        | Job::WaDelete { .. }
+        | Job::WaEdit { .. }
+        | Job::Transcribe { .. } => Err(B24Error::Decode("not a portal job".into())),
+    }
+}
+
+async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
+    let s = &services.settings;
+    let handler = format!("{}/bitrix24/placement", services.public_url);
+    let icon = "data:image/svg+xml;charset=US-ASCII,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2070%2071%22%3E%3Cpath%20fill%3D%22%23FFF%22%20d%3D%22M35%208a27%2027%200%200%200-23%2041l-4%2014%2015-4a27%2027%200%201%200%2012-51z%22%2F%3E%3C%2Fsvg%3E";
+    let reg = session
+        .call(
+            "imconnector.register",
+            &json!({
+                "ID": s.connector_id,
+                "NAME": s.connector_name,
+                "ICON": {"DATA_IMAGE": icon, "COLOR": "#25D366", "SIZE": "90%", "POSITION": "center"},
+                "PLACEMENT_HANDLER": handler,
+                "CHAT_GROUP": false,
+                "DEL_EXTERNAL_MESSAGES": true,
+                "EDIT_INTERNAL_MESSAGES": true,
+                "DEL_INTERNAL_MESSAGES": true,
+                "NEED_SYSTEM_MESSAGES": false,
+                "NEED_SIGNATURE": true,
+            }),
+        )
+        .await?;
+    if reg.get("result") != Some(&Value::Bool(true)) {
+        return Err(B24Error::Api {
+            status: 200,
+            code: "REGISTER_FAILED".into(),
+            description: reg.to_string(),
+        });
+    }
+    let events_url = format!("{}/bitrix24/events", services.public_url);
+    for event in BOUND_EVENTS {
+        match session
+            .call(
+                "event.bind",
+                &json!({"event": event, "handler": events_url}),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Reinstall: the binding exists already, which is what we want.
+            Err(B24Error::Api {
+                code, description, ..
+            }) if code.contains("ALREADY") || description.to_lowercase().contains("already") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+async fn activate(
+    services: &Ctx,
+    session: &PortalSession,
+    number_id: i64,
+    line: &str,
+    active: bool,
+) -> BatchResult {
+    let connector = &services.settings.connector_id;
+    session
+        .call(
+            "imconnector.activate",
+            &json!({"CONNECTOR": connector, "LINE": line, "ACTIVE": if active { 1 } else { 0 }}),
+        )
+        .await?;
+    if !active {
+        return Ok(Value::Bool(true));
+    }
+    let n = numbers::get(&services.db, number_id)
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))?
+        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))?;
+    let digits: String = n
+        .display_phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    session
+        .call(
+            "imconnector.connector.data.set",
+            &json!({
+                "CONNECTOR": connector,
+                "LINE": line,
+                "DATA": {
+                    "ID": format!("wa_{}", n.phone_number_id),
+                    "URL": format!("https://wa.me/{digits}"),
+                    "URL_IM": format!("https://wa.me/{digits}"),
+                    "NAME": format!("WhatsApp +{digits}"),
+                },
+            }),
+        )
+        .await
+}

@@ -4,6 +4,16 @@ pub mod cloud;
 pub mod errors;
 pub mod gateway;
 
+/// A recorded provider webhook from `tests/fixtures/whatsapp/` (both transports' parser tests).
+#[cfg(test)]
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/whatsapp/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
 /// A customer's new message, or the customer acting on an earlier one (both transports).
 /// (The inbox stores its own `relay::inbox::CustomerAction`.)
 #[derive(Debug, Clone, Default, PartialEq)]

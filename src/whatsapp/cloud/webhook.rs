@@ -402,14 +402,7 @@ pub fn describe_error(e: &StatusError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/whatsapp/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
-    }
+    use crate::whatsapp::fixture;
 
     #[test]
     fn signature_round_trip_and_rejections() {

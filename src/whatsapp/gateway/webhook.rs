@@ -228,14 +228,7 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/whatsapp/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
-    }
+    use crate::whatsapp::fixture;
 
     #[test]
     fn fixture_incoming_text() {

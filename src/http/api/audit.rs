@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use entity::audit_log;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{paged, paging, Page, PageParams},
+    page::{paged_views, paging, Page, PageParams},
 };
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},
@@ -38,6 +38,21 @@ pub(super) async fn record_change<C: ConnectionTrait, T: Serialize>(
         after.map(json).as_ref(),
     )
     .await?;
+    Ok(())
+}
+
+/// Records a change `caller` made (as [`record_change`], `after` being the target's state now) in
+/// the change's transaction `txn`, and commits it.
+pub(super) async fn commit_change<T: Serialize>(
+    txn: DatabaseTransaction,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    before: Option<&T>,
+    after: &T,
+) -> Result<(), ApiError> {
+    record_change(&txn, caller, action, target, before, Some(after)).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -114,6 +129,5 @@ pub async fn audit_log(
         action: q.get("action").filter(|s| !s.is_empty()).cloned(),
     };
     let (items, total) = audit::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<AuditView> = items.iter().map(AuditView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(&items, AuditView::from, page, per_page, total))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, Role};
-use super::page::{self, paged, paging, Page, PageParams};
+use super::page::{self, paged_views, paging, Page, PageParams};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
@@ -113,8 +113,7 @@ pub async fn list(
         },
     };
     let (rows, total) = jobs::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<JobView> = rows.iter().map(JobView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(&rows, JobView::from, page, per_page, total))
 }
 
 #[utoipa::path(
@@ -173,16 +172,15 @@ pub async fn redrive(
         }
     }
     let view = JobView::from(&after);
-    audit::record_change(
-        &txn,
+    audit::commit_change(
+        txn,
         &caller,
         "job.redrive",
         &format!("job:{id}"),
         Some(&JobView::from(&before)),
-        Some(&view),
+        &view,
     )
     .await?;
-    txn.commit().await?;
     if let Some(owner) = Owner::parse(&after.owner) {
         state.registry.do_send(KickOwner(owner));
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::page::{self, paged, paging, Page, PageParams};
+use super::page::{self, paged_views, paging, Page, PageParams};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
@@ -80,8 +80,7 @@ pub async fn list_chats(
     };
     let scope = visible_numbers(&state, &caller).await?;
     let (rows, total) = search::chats_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
-    let items: Vec<ChatView> = rows.into_iter().map(ChatView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(rows, ChatView::from, page, per_page, total))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -196,11 +195,8 @@ pub async fn search_messages(
     let scope = visible_numbers(&state, &caller).await?;
     let (rows, total) =
         search::messages_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
-    let items: Vec<MessageView> = rows
-        .into_iter()
-        .map(|(m, c)| MessageView::new(m, &c))
-        .collect();
-    Ok(paged(items, page, per_page, total))
+    let view = |(m, c)| MessageView::new(m, &c);
+    Ok(paged_views(rows, view, page, per_page, total))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{self, paged, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
 };
@@ -306,8 +306,7 @@ pub async fn list(
     };
     filter.tenant = tenant;
     let (items, total) = numbers::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<NumberView> = items.iter().map(NumberView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(&items, NumberView::from, page, per_page, total))
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.

@@ -68,6 +68,17 @@ pub fn paged<T: Serialize>(items: Vec<T>, page: u64, per_page: u64, total: u64) 
     })
 }
 
+/// One page of a store's `rows`, each shown as `view` shows it (see [`paged`]).
+pub fn paged_views<R: IntoIterator, T: Serialize>(
+    rows: R,
+    view: impl FnMut(R::Item) -> T,
+    page: u64,
+    per_page: u64,
+    total: u64,
+) -> HttpResponse {
+    paged(rows.into_iter().map(view).collect(), page, per_page, total)
+}
+
 /// A non-empty query parameter.
 pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{self, paged, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{
@@ -77,8 +77,7 @@ pub async fn list_portals(
     };
     filter.tenant = tenant;
     let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
-    let items: Vec<PortalView> = items.iter().map(PortalView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(&items, PortalView::from, page, per_page, total))
 }
 
 /// Checks the line id and finds the installed portal it belongs to.

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::{
     audit,
     auth::Caller,
-    page::{invalid_field, paged, paging, Page, PageParams},
+    page::{invalid_field, paged_views, paging, Page, PageParams},
     portals::PortalView,
 };
 use crate::{
@@ -64,8 +64,7 @@ pub async fn list_tenants(
     caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
     let (page, per_page) = paging(&q)?;
     let (items, total) = tenants::page(&state.ctx.db, page, per_page).await?;
-    let items: Vec<TenantView> = items.iter().map(TenantView::from).collect();
-    Ok(paged(items, page, per_page, total))
+    Ok(paged_views(&items, TenantView::from, page, per_page, total))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -127,16 +126,15 @@ pub async fn create_tenant(
     let txn = state.ctx.db.begin().await?;
     let tenant = tenants::create(&txn, &name, &plan).await?;
     let view = TenantView::from(&tenant);
-    audit::record_change(
-        &txn,
+    audit::commit_change(
+        txn,
         &caller,
         "tenant.create",
         &format!("tenant:{}", tenant.id),
         None,
-        Some(&view),
+        &view,
     )
     .await?;
-    txn.commit().await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -232,15 +230,14 @@ pub async fn update_tenant(
         return Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"));
     };
     let after = TenantView::from(&after);
-    audit::record_change(
-        &txn,
+    audit::commit_change(
+        txn,
         &caller,
         "tenant.update",
         &format!("tenant:{id}"),
         Some(&TenantView::from(&before)),
-        Some(&after),
+        &after,
     )
     .await?;
-    txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }

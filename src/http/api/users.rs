@@ -144,15 +144,14 @@ pub async fn update_user(
         return Err(ApiError::not_found(ErrorCode::NotFound, "no such user"));
     };
     let after = UserView::from(&after);
-    audit::record_change(
-        &txn,
+    audit::commit_change(
+        txn,
         &caller,
         "user.update",
         &format!("user:{id}"),
         Some(&UserView::from(&before)),
-        Some(&after),
+        &after,
     )
     .await?;
-    txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }

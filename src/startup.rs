@@ -182,7 +182,7 @@ impl Application {
         let registry: Addr<Registry> =
             Supervisor::start(move |_| Registry::new(registry_ctx, registry_runner));
         if let Some(r) = &runner {
-            r.do_send(SetRegistry(registry.clone()));
+            r.do_send(SetRegistry(registry.clone().recipient()));
         }
         let limits = Arc::new(http::limits::PublicLimits::from_settings(&ctx.settings));
         let state = AppState {

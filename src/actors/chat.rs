@@ -19,9 +19,8 @@ use apply::process;
 use super::{
     guarded,
     media::{self, MediaFailure},
-    number::{chat_of, NumberActor},
+    messages::{KickOwner, Owner},
     queue::{low_water, Overflow, Page},
-    registry::{KickOwner, Owner, Registry},
     Ctx, FaultSwitch,
 };
 use crate::{
@@ -46,9 +45,9 @@ const BATCH: usize = 64;
 pub struct ChatActor {
     ctx: Ctx,
     info: ChatInfo,
-    registry: Addr<Registry>,
-    // Held so the number actor outlives its chats' in-flight work.
-    _number: Addr<NumberActor>,
+    /// The number, which started this chat: jobs queued for an owner are reported to it (and
+    /// held, the number outlives its chats' in-flight work).
+    number: Recipient<KickOwner>,
     /// Items not yet applied, in arrival (inbox id) order. Kept across a restart, so the item
     /// that was being processed when the actor died is retried before anything after it.
     /// At most `chat_queue_cap` items: beyond it the chat spills (`overflow`).
@@ -131,7 +130,7 @@ impl ChatActor {
                 let mut consumed_all = true;
                 for row in &rows {
                     match inbox::decode(row) {
-                        Ok(item) if chat_of(&item) == Some(act.info.wa_id.as_str()) => {
+                        Ok(item) if item.customer() == Some(act.info.wa_id.as_str()) => {
                             if act.backlog.len() >= cap {
                                 consumed_all = false;
                                 break;
@@ -160,17 +159,11 @@ impl ChatActor {
         }));
     }
 
-    pub fn new(
-        ctx: Ctx,
-        info: ChatInfo,
-        registry: Addr<Registry>,
-        number: Addr<NumberActor>,
-    ) -> Self {
+    pub fn new(ctx: Ctx, info: ChatInfo, number: Recipient<KickOwner>) -> Self {
         Self {
             ctx,
             info,
-            registry,
-            _number: number,
+            number,
             backlog: BTreeMap::new(),
             overflow: Overflow::open(),
             counted: 0,
@@ -246,7 +239,7 @@ impl ChatActor {
                     act.refill(ctx);
                     let kicks: std::collections::HashSet<Owner> = ran.kicks.into_iter().collect();
                     for owner in kicks {
-                        act.registry.do_send(KickOwner(owner));
+                        act.number.do_send(KickOwner(owner));
                     }
                     if let Some(e) = ran.failure {
                         tracing::warn!(number = act.info.number_id, error = %e, "chat item failed; retrying");

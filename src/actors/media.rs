@@ -5,7 +5,7 @@
 
 use sha2::Digest;
 
-use super::{number::Transport, Ctx};
+use super::{transport::Transport, Ctx};
 use crate::{
     media::{self, FetchError},
     relay::inbox::{MediaRef, MediaSource},

@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod media;
+pub mod messages;
 pub mod number;
 pub mod outbox;
 pub mod portal;
@@ -11,6 +12,7 @@ pub mod queue;
 pub mod registry;
 pub mod transcriber;
 pub mod transcripts;
+pub mod transport;
 
 use std::{
     future::Future,

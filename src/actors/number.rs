@@ -12,28 +12,26 @@ mod perform;
 mod sends;
 mod session;
 
+pub use super::transport::Transport;
 pub use sends::SESSION_LOST_NOTICE;
 
 use super::{
     chat::{ChatActor, ChatInfo, ChatWork},
+    messages::{Kick, KickOwner, Retire, Route},
     outbox::{self, Outbox},
     queue::{Overflow, Page},
-    registry::{Kick, Registry, Route},
     Ctx,
 };
 use crate::{
-    relay::{chat_key::parse_chat_key, inbox::InboxItem},
-    store::{
-        self, inbox, jobs,
-        numbers::{self, CloudCredentials},
-    },
-    whatsapp::gateway::Instance,
+    relay::inbox::InboxItem,
+    store::{self, inbox, jobs, numbers},
 };
 
 pub struct NumberActor {
     ctx: Ctx,
     id: i64,
-    registry: Addr<Registry>,
+    /// The registry, which started this number (kicks for other owners go up to it).
+    up: Recipient<KickOwner>,
     session: Option<(entity::numbers::Model, Transport)>,
     chats: HashMap<String, (Addr<ChatActor>, Instant)>,
     /// Catching up: until the stored backlog has been read (a page at a time, by id) after a
@@ -52,11 +50,11 @@ pub struct NumberActor {
 }
 
 impl NumberActor {
-    pub fn new(ctx: Ctx, id: i64, registry: Addr<Registry>) -> Self {
+    pub fn new(ctx: Ctx, id: i64, up: Recipient<KickOwner>) -> Self {
         Self {
             ctx,
             id,
-            registry,
+            up,
             session: None,
             chats: HashMap::new(),
             overflow: Overflow::catching_up(),
@@ -114,9 +112,8 @@ impl NumberActor {
             wa_id: wa_id.to_string(),
         };
         let services = self.ctx.clone();
-        let registry = self.registry.clone();
-        let me = ctx.address();
-        let addr = Supervisor::start(move |_| ChatActor::new(services, info, registry, me));
+        let me = ctx.address().recipient();
+        let addr = Supervisor::start(move |_| ChatActor::new(services, info, me));
         self.chats.insert(wa_id.to_string(), (addr.clone(), now));
         Some(addr)
     }
@@ -181,7 +178,7 @@ impl NumberActor {
                 self.next_state(ctx);
                 continue;
             }
-            let Some(wa_id) = chat_of(&item) else {
+            let Some(wa_id) = item.customer() else {
                 continue;
             };
             match self.chat(wa_id, ctx) {
@@ -257,7 +254,7 @@ impl Outbox for NumberActor {
         let owner = self.owner();
         let sender = sends::Sender {
             services: self.ctx.clone(),
-            registry: self.registry.clone(),
+            up: self.up.clone(),
             number,
             transport,
         };
@@ -296,6 +293,15 @@ impl Supervised for NumberActor {
         // What was received is read again from the inbox by the catch-up.
         self.states.clear();
         self.storing_state = false;
+    }
+}
+
+/// A chat queued jobs for an owner: passed up to the registry, which finds that owner's actor
+/// (here, or on the node that holds it).
+impl Handler<KickOwner> for NumberActor {
+    type Result = ();
+    fn handle(&mut self, msg: KickOwner, _: &mut Self::Context) {
+        self.up.do_send(msg);
     }
 }
 
@@ -364,49 +370,10 @@ impl Handler<ChatFault> for NumberActor {
     }
 }
 
-/// The customer (`wa_id`) whose chat an item belongs to; `None` for the number's own items
-/// (session states) and for what cannot be routed.
-pub fn chat_of(item: &InboxItem) -> Option<&str> {
-    match item {
-        InboxItem::WaMessage { from, .. } => Some(from),
-        InboxItem::WaStatus { recipient_id, .. } => Some(recipient_id),
-        InboxItem::Transcript { wa_id, .. } => Some(wa_id),
-        InboxItem::WaSessionState { .. } => None,
-        b24 => b24
-            .b24_route()
-            .and_then(|(_, chat_id, _)| parse_chat_key(chat_id))
-            .map(|(wa, _)| wa),
-    }
-}
-
-/// How this number reaches WhatsApp, with its decrypted credentials.
-#[derive(Clone)]
-pub enum Transport {
-    Cloud(CloudCredentials),
-    Gateway(Instance),
-}
-
-impl Transport {
-    pub fn load(
-        secrets: &crate::store::crypto::SecretBox,
-        m: &entity::numbers::Model,
-    ) -> Result<Self, crate::store::StoreError> {
-        if m.transport == numbers::TRANSPORT_GATEWAY {
-            Ok(Transport::Gateway(Instance {
-                api_url: m.gateway_api_url.clone().unwrap_or_default(),
-                id: m.gateway_instance_id.clone().unwrap_or_default(),
-                token: secrets.decrypt(&m.access_token_enc)?,
-            }))
-        } else {
-            Ok(Transport::Cloud(numbers::credentials(secrets, m)?))
-        }
-    }
-}
-
-impl Handler<super::registry::Retire> for NumberActor {
+impl Handler<Retire> for NumberActor {
     type Result = ();
     /// Another node holds this owner's lease now: stop (stored work stays for it).
-    fn handle(&mut self, _: super::registry::Retire, ctx: &mut Self::Context) {
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
         // Dropping the chats' addresses stops them; they hold ours, so this comes first.
         self.chats.clear();
         self.session = None;

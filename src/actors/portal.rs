@@ -14,9 +14,9 @@ use actix::prelude::*;
 pub use crate::bitrix24::session::{PortalSession, RenewError};
 
 use super::{
+    messages::{Dispatch, Kick, Owner, Retire, Route},
     outbox::{self, Outbox},
     queue::{low_water, Overflow, Page},
-    registry::{Dispatch, Kick, Owner, Registry, Route},
     Ctx,
 };
 use crate::{
@@ -41,7 +41,8 @@ pub(crate) const SETUP_QUEUE: &str = "setup";
 pub struct PortalActor {
     ctx: Ctx,
     id: i64,
-    registry: Addr<Registry>,
+    /// The registry, which started this portal: routed operator items go up to it.
+    up: Recipient<Dispatch>,
     session: Option<Arc<PortalSession>>,
     runner: outbox::Runner,
     /// Operator items are routed one batch at a time, in arrival order, and only after the
@@ -55,11 +56,11 @@ pub struct PortalActor {
 }
 
 impl PortalActor {
-    pub fn new(ctx: Ctx, id: i64, registry: Addr<Registry>) -> Self {
+    pub fn new(ctx: Ctx, id: i64, up: Recipient<Dispatch>) -> Self {
         Self {
             ctx,
             id,
-            registry,
+            up,
             session: None,
             runner: outbox::Runner::default(),
             route_queue: Default::default(),
@@ -281,7 +282,7 @@ impl PortalActor {
             match res {
                 Ok(routes) => {
                     for (number_id, batch) in routes {
-                        act.registry.do_send(Dispatch {
+                        act.up.do_send(Dispatch {
                             owner: Owner::Number(number_id),
                             items: batch,
                         });
@@ -436,10 +437,10 @@ impl Outbox for PortalActor {
     }
 }
 
-impl Handler<super::registry::Retire> for PortalActor {
+impl Handler<Retire> for PortalActor {
     type Result = ();
     /// Another node holds this owner's lease now: stop (stored work stays for it).
-    fn handle(&mut self, _: super::registry::Retire, ctx: &mut Self::Context) {
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
         self.session = None;
         ctx.stop();
     }

@@ -8,6 +8,7 @@ use std::{
 
 use actix::prelude::*;
 
+pub use super::messages::{Dispatch, Kick, KickOwner, Owner, Reload, Retire, Route};
 #[cfg(feature = "faults")]
 use super::Fault;
 use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx};
@@ -17,39 +18,6 @@ use crate::{
     relay::inbox::InboxItem,
     store::{inbox, jobs},
 };
-
-/// An actor owner key as stored in `jobs.owner` / `inbox.owner`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Owner {
-    Portal(i64),
-    Number(i64),
-    /// The transcription jobs of the whole pool.
-    Transcriber,
-}
-
-impl Owner {
-    /// The key stored in `jobs.owner` / `inbox.owner`.
-    pub fn key(&self) -> String {
-        match self {
-            Owner::Portal(id) => jobs::portal_owner(*id),
-            Owner::Number(id) => jobs::number_owner(*id),
-            Owner::Transcriber => jobs::TRANSCRIBER_OWNER.to_string(),
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        if s == jobs::TRANSCRIBER_OWNER {
-            return Some(Owner::Transcriber);
-        }
-        let (kind, id) = s.split_once(':')?;
-        let id = id.parse().ok()?;
-        match kind {
-            "portal" => Some(Owner::Portal(id)),
-            "number" => Some(Owner::Number(id)),
-            _ => None,
-        }
-    }
-}
 
 pub struct Registry {
     ctx: Ctx,
@@ -132,7 +100,9 @@ impl Registry {
         let ctx = self.ctx.clone();
         self.portals
             .entry(id)
-            .or_insert_with(|| Supervisor::start(move |_| PortalActor::new(ctx, id, me)))
+            .or_insert_with(|| {
+                Supervisor::start(move |_| PortalActor::new(ctx, id, me.recipient()))
+            })
             .clone()
     }
 
@@ -140,7 +110,9 @@ impl Registry {
         let ctx = self.ctx.clone();
         self.numbers
             .entry(id)
-            .or_insert_with(|| Supervisor::start(move |_| NumberActor::new(ctx, id, me)))
+            .or_insert_with(|| {
+                Supervisor::start(move |_| NumberActor::new(ctx, id, me.recipient()))
+            })
             .clone()
     }
 
@@ -504,11 +476,6 @@ impl Supervised for Registry {
     }
 }
 
-/// Stop: this node no longer holds the actor's lease (cluster mode).
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Retire;
-
 /// A note from another node (cluster mode).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -548,36 +515,11 @@ impl Handler<Noted> for Registry {
     }
 }
 
-/// Wake an owner's job runner.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Kick;
-
-/// Wake the actor that owns these jobs.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct KickOwner(pub Owner);
-
 impl Handler<KickOwner> for Registry {
     type Result = ();
     fn handle(&mut self, msg: KickOwner, ctx: &mut Self::Context) {
         self.deliver(msg.0, Work::Kick, ctx);
     }
-}
-
-/// Stored inbox items for the actor that owns them (a portal or a number) to hand on.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Route {
-    pub items: Vec<(i64, InboxItem)>,
-}
-
-/// Newly stored inbox items for an owner.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Dispatch {
-    pub owner: Owner,
-    pub items: Vec<(i64, InboxItem)>,
 }
 
 impl Handler<Dispatch> for Registry {
@@ -588,11 +530,6 @@ impl Handler<Dispatch> for Registry {
         }
     }
 }
-
-/// A portal's stored data changed (install, reinstall, tokens): its actor reloads.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Reload(pub Owner);
 
 impl Handler<Reload> for Registry {
     type Result = ();

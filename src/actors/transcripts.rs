@@ -10,7 +10,7 @@ use actix::prelude::*;
 use sea_orm::TransactionTrait;
 
 use super::{
-    registry::{Dispatch, Kick, Owner, Registry},
+    messages::{Dispatch, Kick, Owner},
     Ctx,
 };
 use crate::{
@@ -27,7 +27,8 @@ pub struct TranscriptRunner {
     pool: Pool,
     /// How many jobs may run at once (the pool's size).
     width: usize,
-    registry: Option<Addr<Registry>>,
+    /// The registry (set at start): a transcript's item goes up to it for its number.
+    registry: Option<Recipient<Dispatch>>,
     running: HashSet<i64>,
 }
 
@@ -301,7 +302,7 @@ impl Handler<Kick> for TranscriptRunner {
 /// Gives the runner the registry (they are created in turn at start).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetRegistry(pub Addr<Registry>);
+pub struct SetRegistry(pub Recipient<Dispatch>);
 
 impl Handler<SetRegistry> for TranscriptRunner {
     type Result = ();

@@ -83,6 +83,21 @@ pub enum InboxItem {
 }
 
 impl InboxItem {
+    /// The customer (`wa_id`) whose chat an item belongs to; `None` for a number's own items
+    /// (session states) and for what cannot be routed.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            InboxItem::WaMessage { from, .. } => Some(from),
+            InboxItem::WaStatus { recipient_id, .. } => Some(recipient_id),
+            InboxItem::Transcript { wa_id, .. } => Some(wa_id),
+            InboxItem::WaSessionState { .. } => None,
+            b24 => b24
+                .b24_route()
+                .and_then(|(_, chat_id, _)| super::chat_key::parse_chat_key(chat_id))
+                .map(|(wa, _)| wa),
+        }
+    }
+
     /// For items from a portal: (line, our chat id, Bitrix24 chat id), used to route them.
     pub fn b24_route(&self) -> Option<(&str, &str, &str)> {
         match self {

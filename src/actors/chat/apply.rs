@@ -12,7 +12,7 @@ use super::{
     ChatInfo,
 };
 use crate::{
-    actors::{registry::Owner, Ctx},
+    actors::{messages::Owner, Ctx},
     relay::{
         inbox::{CustomerAction, InboxItem},
         jobs::Job,

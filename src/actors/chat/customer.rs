@@ -10,7 +10,7 @@ use super::{
     ChatInfo,
 };
 use crate::{
-    actors::{media, registry::Owner, Ctx},
+    actors::{media, messages::Owner, Ctx},
     billing::Transcription,
     relay::{
         jobs::Job,

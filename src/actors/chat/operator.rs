@@ -9,7 +9,7 @@ use super::{
     ChatInfo,
 };
 use crate::{
-    actors::{registry::Owner, Ctx},
+    actors::{messages::Owner, Ctx},
     relay::{inbox::OperatorFile, jobs::Job, to_bitrix24 as to_b24, to_whatsapp as to_wa},
     store::messages::{self, Content},
 };

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::{
     actors::{
+        messages::{KickOwner, Owner},
         outbox::Drain,
-        registry::{KickOwner, Owner, Registry},
         Ctx,
     },
     metrics::Settled,
@@ -29,7 +29,8 @@ const PARALLEL_SENDS: usize = 16;
 /// The number's outbox: due jobs go out one per chat per round (keeps order), chats in parallel.
 pub(super) struct Sender {
     pub services: Ctx,
-    pub registry: Addr<Registry>,
+    /// Where the number reports up (the registry).
+    pub up: Recipient<KickOwner>,
     pub number: entity::numbers::Model,
     pub transport: Transport,
 }
@@ -82,8 +83,7 @@ impl Drain for Sender {
                 .await?
             {
                 // A notice for the operator was queued in the portal's outbox.
-                self.registry
-                    .do_send(KickOwner(Owner::Portal(number.portal_id)));
+                self.up.do_send(KickOwner(Owner::Portal(number.portal_id)));
             }
         }
         Ok(!session_lost)

@@ -7,7 +7,7 @@ use sea_orm::TransactionTrait;
 
 use super::{sends::SESSION_LOST_NOTICE, NumberActor, Transport};
 use crate::{
-    actors::registry::{KickOwner, Owner},
+    actors::messages::{KickOwner, Owner},
     relay::jobs::Job,
     store::{chats, inbox, jobs, numbers},
     whatsapp::gateway,
@@ -88,8 +88,7 @@ impl NumberActor {
                     }
                     if notified {
                         if let Some((m, _)) = &act.session {
-                            act.registry
-                                .do_send(KickOwner(Owner::Portal(m.portal_id)));
+                            act.up.do_send(KickOwner(Owner::Portal(m.portal_id)));
                         }
                     }
                     if changed && state == gateway::AUTHORIZED {

@@ -3,6 +3,7 @@
 //! System; and the small HTTP pieces they all answer with.
 
 use std::net::TcpListener;
+use std::sync::{Mutex, MutexGuard};
 
 use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpServer};
 
@@ -66,6 +67,12 @@ impl Loopback {
             handle,
         })
     }
+}
+
+/// A simulator's state, also after a handler panicked while holding it (the test that caused the
+/// panic reports it; the other calls go on).
+pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What a simulator's `start` does with `try_start`'s answer: tests want a panic that says why.

@@ -37,7 +37,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::faults::FaultQueue;
-use super::server::{or_panic, status_code, Loopback, Served};
+use super::server::{lock, or_panic, status_code, Loopback, Served};
 use super::test_client;
 use params::normalize_method;
 
@@ -113,10 +113,6 @@ struct State {
     seq: u64,
     /// The last timeline position handed out (`CustomerMsg::order` …).
     order: u64,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn now_f64() -> f64 {

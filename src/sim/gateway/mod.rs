@@ -34,7 +34,7 @@ use serde_json::{json, Map, Value};
 
 use super::faults::FaultQueue;
 use super::random_hex;
-use super::server::{or_panic, Loopback, Served};
+use super::server::{lock, or_panic, Loopback, Served};
 use replies::{chat_of, text};
 use webhooks::after_state_change;
 
@@ -90,10 +90,6 @@ struct State {
     down: bool,
     files: HashMap<String, StoredFile>,
     no_account: HashSet<String>,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn wall_ms() -> i64 {

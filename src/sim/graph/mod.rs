@@ -19,7 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::faults::FaultQueue;
-use super::server::{or_panic, Loopback, Served};
+use super::server::{lock, or_panic, Loopback, Served};
 use super::test_client;
 use replies::{gerr, respond};
 
@@ -131,10 +131,6 @@ struct State {
     down: bool,
     media: HashMap<String, Media>,
     seq: u64,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl State {

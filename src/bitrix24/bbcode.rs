@@ -377,17 +377,21 @@ mod tests {
 
     #[test]
     fn signature_and_styles() {
-        assert_eq!(
-            to_whatsapp("[b]Klaus Weber:[/b] [br]Guten Tag!"),
-            "*Klaus Weber:* \nGuten Tag!"
-        );
-        assert_eq!(to_whatsapp("[i]a[/i] [s]b[/s] [U]c[/U]"), "_a_ ~b~ c");
-        assert_eq!(
-            to_whatsapp("see [url=https://x.io]docs[/url] or [url]https://y.io[/url]"),
-            "see docs (https://x.io) or https://y.io"
-        );
-        assert_eq!(to_whatsapp("1 < 2 [and] 3"), "1 < 2 [and] 3");
-        assert_eq!(to_whatsapp("open [b"), "open [b");
+        for (bbcode, whatsapp) in [
+            (
+                "[b]Klaus Weber:[/b] [br]Guten Tag!",
+                "*Klaus Weber:* \nGuten Tag!",
+            ),
+            ("[i]a[/i] [s]b[/s] [U]c[/U]", "_a_ ~b~ c"),
+            (
+                "see [url=https://x.io]docs[/url] or [url]https://y.io[/url]",
+                "see docs (https://x.io) or https://y.io",
+            ),
+            ("1 < 2 [and] 3", "1 < 2 [and] 3"),
+            ("open [b", "open [b"),
+        ] {
+            assert_eq!(to_whatsapp(bbcode), whatsapp, "{bbcode}");
+        }
     }
 
     #[test]
@@ -431,31 +435,20 @@ mod tests {
 
     #[test]
     fn whatsapp_styles_become_tags() {
-        assert_eq!(from_whatsapp("*доставка* завтра"), "[b]доставка[/b] завтра");
-        assert_eq!(
-            from_whatsapp("_курсив_ ~зачёркнуто~"),
-            "[i]курсив[/i] [s]зачёркнуто[/s]"
-        );
-        assert_eq!(
-            from_whatsapp("Code: ```let x = 1;```"),
-            "Code: [code]let x = 1;[/code]"
-        );
-        assert_eq!(
-            from_whatsapp("```a\n*b*\n_c_```"),
-            "[code]a\n*b*\n_c_[/code]"
-        );
-        assert_eq!(
-            from_whatsapp("*bold _and italic_*"),
-            "[b]bold [i]and italic[/i][/b]"
-        );
-        assert_eq!(from_whatsapp("_*both*_"), "[i][b]both[/b][/i]");
-        assert_eq!(
-            from_whatsapp("(*yes*), \"*да*\"!"),
-            "([b]yes[/b]), \"[b]да[/b]\"!"
-        );
-        assert_eq!(from_whatsapp("*🔥 sale 🔥*"), "[b]🔥 sale 🔥[/b]");
-        assert_eq!(from_whatsapp("*a* *b*"), "[b]a[/b] [b]b[/b]");
-        assert_eq!(from_whatsapp("*x*"), "[b]x[/b]");
+        for (whatsapp, bbcode) in [
+            ("*доставка* завтра", "[b]доставка[/b] завтра"),
+            ("_курсив_ ~зачёркнуто~", "[i]курсив[/i] [s]зачёркнуто[/s]"),
+            ("Code: ```let x = 1;```", "Code: [code]let x = 1;[/code]"),
+            ("```a\n*b*\n_c_```", "[code]a\n*b*\n_c_[/code]"),
+            ("*bold _and italic_*", "[b]bold [i]and italic[/i][/b]"),
+            ("_*both*_", "[i][b]both[/b][/i]"),
+            ("(*yes*), \"*да*\"!", "([b]yes[/b]), \"[b]да[/b]\"!"),
+            ("*🔥 sale 🔥*", "[b]🔥 sale 🔥[/b]"),
+            ("*a* *b*", "[b]a[/b] [b]b[/b]"),
+            ("*x*", "[b]x[/b]"),
+        ] {
+            assert_eq!(from_whatsapp(whatsapp), bbcode, "{whatsapp}");
+        }
     }
 
     #[test]

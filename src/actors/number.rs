@@ -52,14 +52,14 @@ pub struct NumberActor {
 impl NumberActor {
     pub fn new(ctx: Ctx, id: i64, up: Recipient<KickOwner>) -> Self {
         Self {
-            ctx,
+            ctx: ctx.clone(),
             id,
             up,
             session: None,
             chats: HashMap::new(),
             overflow: Overflow::catching_up(),
             epoch: 0,
-            runner: outbox::Runner::default(),
+            runner: outbox::Runner::new(ctx.clone(), "number", id, jobs::number_owner(id)),
             states: BTreeMap::new(),
             storing_state: false,
             last_state: None,
@@ -228,22 +228,8 @@ impl NumberActor {
 }
 
 impl Outbox for NumberActor {
-    const KIND: &'static str = "number";
-
     fn runner(&mut self) -> &mut outbox::Runner {
         &mut self.runner
-    }
-
-    fn services(&self) -> &Ctx {
-        &self.ctx
-    }
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    fn owner_key(&self) -> String {
-        self.owner()
     }
 
     fn pass(

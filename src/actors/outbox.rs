@@ -57,21 +57,44 @@ pub async fn drain<D: Drain>(
 }
 
 /// The runner's state in the actor that owns the outbox.
-#[derive(Debug, Default)]
 pub struct Runner {
+    services: Ctx,
+    /// How logs name the owner (`number`, `portal`), and its id.
+    kind: &'static str,
+    id: i64,
+    /// The owner key of its jobs (`number:<id>`, `portal:<id>`).
+    owner: String,
     draining: bool,
     again: bool,
     fault: FaultSwitch,
 }
 
 impl Runner {
+    pub fn new(services: Ctx, kind: &'static str, id: i64, owner: String) -> Self {
+        Self {
+            services,
+            kind,
+            id,
+            owner,
+            draining: false,
+            again: false,
+            fault: FaultSwitch::default(),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     pub fn is_draining(&self) -> bool {
         self.draining
     }
 
     /// A restarted actor starts with no pass running.
     pub fn reset(&mut self) {
-        *self = Self::default();
+        self.draining = false;
+        self.again = false;
+        self.fault.clear();
     }
 
     #[cfg(feature = "faults")]
@@ -82,13 +105,7 @@ impl Runner {
 
 /// An actor that owns an outbox.
 pub trait Outbox: Actor<Context = Context<Self>> {
-    /// How logs name it (`number`, `portal`).
-    const KIND: &'static str;
     fn runner(&mut self) -> &mut Runner;
-    fn services(&self) -> &Ctx;
-    fn id(&self) -> i64;
-    /// The owner key of its jobs (`number:<id>`, `portal:<id>`).
-    fn owner_key(&self) -> String;
     /// A pass with what it needs now; `None` while there is nothing to run it with.
     fn pass(&mut self) -> Option<impl Future<Output = Result<Option<Duration>, DbErr>> + 'static>;
 }
@@ -106,7 +123,8 @@ macro_rules! log_owner {
 /// Starts a pass over the actor's outbox, or asks the running one for another.
 pub fn kick<A: Outbox>(act: &mut A, ctx: &mut Context<A>) {
     // Cluster mode: only the lease holder runs this owner's jobs.
-    if !act.services().holds(&act.owner_key()) {
+    let r = act.runner();
+    if !r.services.holds(&r.owner) {
         return;
     }
     if act.runner().draining {
@@ -125,15 +143,16 @@ pub fn kick<A: Outbox>(act: &mut A, ctx: &mut Context<A>) {
         pass.await
     });
     ctx.spawn(fut.into_actor(act).map(|res, act, ctx| {
-        act.runner().draining = false;
-        let id = act.id();
+        let r = act.runner();
+        r.draining = false;
+        let (kind, id) = (r.kind, r.id);
         match res {
             Err(panic) => {
-                log_owner!(error, A::KIND, id, panic = %panic, "{} actor panicked; restarting", A::KIND);
+                log_owner!(error, kind, id, panic = %panic, "{kind} actor panicked; restarting");
                 ctx.stop();
             }
             Ok(Err(e)) => {
-                log_owner!(warn, A::KIND, id, error = %e, "job runner failed; retrying");
+                log_owner!(warn, kind, id, error = %e, "job runner failed; retrying");
                 ctx.run_later(Duration::from_millis(500), |act, ctx| kick(act, ctx));
             }
             Ok(Ok(next)) => {

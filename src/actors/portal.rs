@@ -58,11 +58,11 @@ pub struct PortalActor {
 impl PortalActor {
     pub fn new(ctx: Ctx, id: i64, up: Recipient<Dispatch>) -> Self {
         Self {
-            ctx,
+            ctx: ctx.clone(),
             id,
             up,
             session: None,
-            runner: outbox::Runner::default(),
+            runner: outbox::Runner::new(ctx.clone(), "portal", id, jobs::portal_owner(id)),
             route_queue: Default::default(),
             queued: 0,
             routing: false,
@@ -196,13 +196,7 @@ impl PortalActor {
         let Some(session) = self.session.clone() else {
             return;
         };
-        let after_ms = i64::try_from(
-            self.ctx
-                .settings
-                .token_refresh_after_secs
-                .saturating_mul(1000),
-        )
-        .unwrap_or(i64::MAX);
+        let after_ms = refresh_after_ms(&self.ctx.settings);
         let fut = async move { session.renew_if_idle(after_ms).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, _| match res {
             Ok(true) => tracing::info!(portal = act.id, "idle portal: tokens renewed"),
@@ -398,6 +392,12 @@ pub fn idle_token_period(settings: &crate::config::Settings) -> Duration {
     Duration::from_secs(settings.token_sweep_secs.max(1))
 }
 
+/// How long after its last refresh an idle portal's tokens are refreshed
+/// (`token_refresh_after_secs`), in ms.
+pub fn refresh_after_ms(settings: &crate::config::Settings) -> i64 {
+    i64::try_from(settings.token_refresh_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
 /// A random delay in `[0, max)`.
 fn jitter(max: Duration) -> Duration {
     use rand::Rng;
@@ -406,22 +406,8 @@ fn jitter(max: Duration) -> Duration {
 }
 
 impl Outbox for PortalActor {
-    const KIND: &'static str = "portal";
-
     fn runner(&mut self) -> &mut outbox::Runner {
         &mut self.runner
-    }
-
-    fn services(&self) -> &Ctx {
-        &self.ctx
-    }
-
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    fn owner_key(&self) -> String {
-        self.owner()
     }
 
     fn pass(

@@ -442,13 +442,7 @@ impl Registry {
             return;
         }
         let services = self.ctx.clone();
-        let after_ms = i64::try_from(
-            self.ctx
-                .settings
-                .token_refresh_after_secs
-                .saturating_mul(1000),
-        )
-        .unwrap_or(i64::MAX);
+        let after_ms = super::portal::refresh_after_ms(&self.ctx.settings);
         let fut = async move {
             let before = crate::store::now_ms().saturating_sub(after_ms);
             crate::store::portals::refreshed_before(&services.db, before).await

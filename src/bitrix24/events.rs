@@ -13,19 +13,9 @@ pub enum EventError {
     Invalid(&'static str),
 }
 
-/// Tokens and endpoints a portal hands us at install (or app update).
-#[derive(Debug, Clone)]
-pub struct InstallAuth {
-    pub member_id: String,
-    pub domain: String,
-    pub client_endpoint: String,
-    pub server_endpoint: String,
-    pub access_token: SecretString,
-    pub refresh_token: SecretString,
-    pub expires_in: i64,
-    pub application_token: SecretString,
-    pub scope: String,
-}
+/// Tokens and endpoints a portal hands us at install (or app update): decoded here into the
+/// record the store keeps of an install.
+pub use crate::store::portals::InstallData as InstallAuth;
 
 /// An operator's message from `ONIMCONNECTORMESSAGEADD`.
 #[derive(Debug, Clone, PartialEq)]

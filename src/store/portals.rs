@@ -9,8 +9,20 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{crypto::SecretBox, now_ms, StoreError};
 
-/// What an install (event or page) hands us, as decoded from the portal's POST.
-pub use crate::bitrix24::events::InstallAuth as InstallData;
+/// What an install (event or page) hands us: tokens and endpoints, as decoded from the portal's
+/// POST (`bitrix24::events`), stored by `upsert_install`.
+#[derive(Debug, Clone)]
+pub struct InstallData {
+    pub member_id: String,
+    pub domain: String,
+    pub client_endpoint: String,
+    pub server_endpoint: String,
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_in: i64,
+    pub application_token: SecretString,
+    pub scope: String,
+}
 
 /// A portal with its secrets decrypted (kept in memory by its actor only).
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use entity::jobs;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, UpdateMany,
 };
 
 use super::now_ms;
@@ -118,31 +118,32 @@ pub async fn retry_later<C: ConnectionTrait>(
     next_attempt_at: i64,
     error: &str,
 ) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    jobs::Entity::update_many()
-        .col_expr(
-            jobs::Column::Attempts,
-            Expr::col(jobs::Column::Attempts).add(1),
-        )
-        .col_expr(jobs::Column::NextAttemptAt, Expr::value(next_attempt_at))
-        .col_expr(jobs::Column::LastError, Expr::value(error.to_string()))
-        .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?;
-    Ok(())
+    failed_attempt(c, ids, error, |u| {
+        u.col_expr(jobs::Column::NextAttemptAt, Expr::value(next_attempt_at))
+    })
+    .await
 }
 
 /// Parks a job that cannot succeed (a permanent error, or out of attempts), keeping the reason;
 /// the attempt that failed for good is counted.
 pub async fn mark_dead<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result<(), DbErr> {
+    failed_attempt(c, ids, error, |u| {
+        u.col_expr(jobs::Column::Status, Expr::value(DEAD))
+    })
+    .await
+}
+
+/// Counts a failed attempt on `ids`, keeping its `error`, and sets what `then` adds.
+async fn failed_attempt<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+    error: &str,
+    then: impl FnOnce(UpdateMany<jobs::Entity>) -> UpdateMany<jobs::Entity>,
+) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
     }
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(DEAD))
+    then(jobs::Entity::update_many())
         .col_expr(
             jobs::Column::Attempts,
             Expr::col(jobs::Column::Attempts).add(1),

@@ -95,17 +95,7 @@ async fn uninstall_suspends_and_reinstall_restores(backend: Backend) {
             .await,
         200
     );
-    let b24 = app.b24.clone();
-    wait_until(10, "messages after the reinstall", || {
-        b24.customer_messages().len() == 3
-    })
-    .await;
-    let texts: Vec<String> = app
-        .b24
-        .customer_messages()
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
+    let texts = wait_for_texts(&app, 3, "messages after the reinstall").await;
     assert_eq!(texts, ["before", "while away", "after"]);
     let (status, chat) = app
         .api_get(&format!(
@@ -198,6 +188,18 @@ async fn portal_count(app: &TestApp) -> i64 {
     let (status, portals) = app.api_get("/api/v1/portals").await;
     assert_eq!(status, 200, "{portals}");
     portals["total"].as_i64().expect("total")
+}
+
+/// Waits until Bitrix24 holds `n` customer messages (`what` names them in a timeout) and returns
+/// their texts, in order.
+async fn wait_for_texts(app: &TestApp, n: usize, what: &str) -> Vec<String> {
+    let b24 = app.b24.clone();
+    wait_until(15, what, move || b24.customer_messages().len() == n).await;
+    app.b24
+        .customer_messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
 }
 
 async fn a_marketplace_install_is_accepted_when_its_code_is_configured(backend: Backend) {
@@ -473,17 +475,7 @@ async fn a_call_in_flight_across_a_reinstall_uses_the_new_tokens(backend: Backen
             .await,
         200
     );
-    let b24 = app.b24.clone();
-    wait_until(10, "the message after the reinstall", move || {
-        b24.customer_messages().len() == 3
-    })
-    .await;
-    let texts: Vec<String> = app
-        .b24
-        .customer_messages()
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
+    let texts = wait_for_texts(&app, 3, "the message after the reinstall").await;
     assert_eq!(texts, ["before", "in flight", "after"]);
     let dead = dead_jobs(&app).await;
     assert_eq!(dead["total"], 0, "{dead}");

@@ -59,6 +59,9 @@ async fn rig(db_url: String, dir: &std::path::Path) -> Rig {
     s.public_rate_per_ip = 0;
     s.public_rate_per_tenant = 0;
     s.log = "error".into();
+    // Only texts are sent here: without this, a models/ggml-base-q8_0.bin in the working folder
+    // (`make model`) loads whisper into the measured process (~230 MB per Application).
+    s.transcribe_model = None;
     let app = Application::build(s).await.expect("app");
     let url = app.public_url().to_string();
     let stop = app.stopper();

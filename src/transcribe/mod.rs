@@ -5,6 +5,7 @@
 //! saying why there is none). The actor pool around this lives in `actors::transcriber`.
 
 pub mod audio;
+pub mod signal;
 pub mod whisper;
 
 use std::path::PathBuf;

@@ -15,224 +15,338 @@ pub enum ConfigError {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-// Every field missing from the file and the environment takes its value from `Default`.
-#[serde(default)]
 pub struct Settings {
     /// Interface to listen on.
+    #[serde(default = "d_host")]
     pub host: String,
     /// Port to listen on; 0 picks a free one (tests).
+    #[serde(default = "d_port")]
     pub port: u16,
     /// Where the embedded default keeps its SQLite file and generated keys.
+    #[serde(default = "d_data_dir")]
     pub data_dir: PathBuf,
     /// `sqlite://…` (default, under data_dir) or `postgres://…`.
+    #[serde(default)]
     pub database_url: Option<String>,
     /// Base URL at which Bitrix24 and Meta reach us (handler URLs we register).
+    #[serde(default)]
     pub public_url: Option<String>,
     /// Our Bitrix24 application credentials (one app for all portals).
+    #[serde(default = "d_client_id")]
     pub app_client_id: String,
+    #[serde(default = "d_secret")]
     pub app_client_secret: SecretString,
     /// Our app's Marketplace catalogue code (`vendor.app`): what `app.info` answers as `CODE` on
     /// portals that installed it from the Marketplace (a local app answers its client_id).
     /// Unset: only local installs are accepted.
+    #[serde(default)]
     pub app_marketplace_code: Option<String>,
     /// Id under which we register the Open Lines connector on each portal.
+    #[serde(default = "d_connector_id")]
     pub connector_id: String,
+    #[serde(default = "d_connector_name")]
     pub connector_name: String,
     /// Graph API base (production `https://graph.facebook.com`).
+    #[serde(default = "d_graph_base")]
     pub graph_base_url: String,
+    #[serde(default = "d_graph_version")]
     pub graph_version: String,
     /// Base64 of 32 bytes; when absent a key file under data_dir is used (created on first start).
+    #[serde(default)]
     pub encryption_key: Option<SecretString>,
     /// Earlier encryption keys, still used to decrypt (never to encrypt) during a key rotation
     /// until `b24wa rekey` has re-encrypted everything; `B24WA_ENCRYPTION_PREVIOUS_KEYS` is
     /// comma-separated.
-    #[serde(deserialize_with = "secret_list")]
+    #[serde(default, deserialize_with = "secret_list")]
     pub encryption_previous_keys: Vec<SecretString>,
     /// HS256 secret for admin API tokens; when absent a key file under data_dir is used.
+    #[serde(default)]
     pub jwt_secret: Option<SecretString>,
     /// Earlier JWT secrets, still accepted to verify tokens (never to sign) during a key
     /// rotation; `B24WA_JWT_PREVIOUS_SECRETS` is comma-separated.
-    #[serde(deserialize_with = "secret_list")]
+    #[serde(default, deserialize_with = "secret_list")]
     pub jwt_previous_secrets: Vec<SecretString>,
     /// Lifetime of an access token (login, refresh).
+    #[serde(default = "d_jwt_ttl_secs")]
     pub jwt_ttl_secs: i64,
     /// Lifetime of a refresh token.
+    #[serde(default = "d_refresh_ttl_secs")]
     pub refresh_ttl_secs: i64,
     /// Login brute-force limits: failed attempts per account and per client IP within the
     /// window, after which logins answer 429 until the window ends (in memory, per node).
+    #[serde(default = "d_login_max_failures_per_account")]
     pub login_max_failures_per_account: u32,
+    #[serde(default = "d_login_max_failures_per_ip")]
     pub login_max_failures_per_ip: u32,
+    #[serde(default = "d_login_window_secs")]
     pub login_window_secs: u64,
     /// Rate limits of the public endpoints (webhooks, portal events, settings page, media):
     /// requests per second and burst, per client IP and per tenant; 0 switches one off. Over a
     /// limit: 429 with Retry-After (providers retry).
+    #[serde(default = "d_public_rate_per_ip")]
     pub public_rate_per_ip: u32,
+    #[serde(default = "d_public_burst_per_ip")]
     pub public_burst_per_ip: u32,
+    #[serde(default = "d_public_rate_per_tenant")]
     pub public_rate_per_tenant: u32,
+    #[serde(default = "d_public_burst_per_tenant")]
     pub public_burst_per_tenant: u32,
     /// Behind a reverse proxy: take the client IP from `X-Forwarded-For` (only then; anyone
     /// can send the header).
+    #[serde(default)]
     pub trust_forwarded_for: bool,
     /// The OAuth servers an install may name as its `server_endpoint`: hosts (`host` or
     /// `host:port`, any case) we send our client_id and secret to. `B24WA_B24_OAUTH_HOSTS` is
     /// comma-separated; Bitrix24's own is `oauth.bitrix.info`. An install naming another is
     /// refused before anything is sent to it.
-    #[serde(deserialize_with = "string_list")]
+    #[serde(default = "d_oauth_hosts", deserialize_with = "string_list")]
     pub b24_oauth_hosts: Vec<String>,
     /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
+    #[serde(default = "d_rate_burst")]
     pub b24_rate_burst: f64,
+    #[serde(default = "d_rate_per_sec")]
     pub b24_rate_per_sec: f64,
     /// Timeout of one outbound HTTP call.
+    #[serde(default = "d_http_timeout_ms")]
     pub http_timeout_ms: u64,
     /// Retry backoff: base * 2^attempts, capped.
+    #[serde(default = "d_retry_base_ms")]
     pub retry_base_ms: u64,
+    #[serde(default = "d_retry_max_ms")]
     pub retry_max_ms: u64,
     /// A job that failed this many times is parked as dead.
+    #[serde(default = "d_max_attempts")]
     pub max_attempts: i32,
     /// Chat actors idle this long are stopped (revived on demand).
+    #[serde(default = "d_chat_idle_secs")]
     pub chat_idle_secs: u64,
     /// How often unfinished inbox items and due jobs are swept (crash recovery, late retries).
+    #[serde(default = "d_sweep_ms")]
     pub sweep_ms: u64,
     /// On SIGTERM/SIGINT: the longest the service takes to stop (HTTP requests in flight get
     /// half, the actors' work in flight the rest; what is cut off resumes on the next start).
+    #[serde(default = "d_shutdown_secs")]
     pub shutdown_secs: u64,
     /// A portal's tokens are refreshed by the idle-token sweep once their last refresh is this
     /// old (refresh tokens live 180 days; Bitrix24 asks apps not to refresh much more often).
+    #[serde(default = "d_token_refresh_after_secs")]
     pub token_refresh_after_secs: u64,
     /// How often the idle-token sweep looks for such portals (each portal's own check is
     /// jittered within the first minutes).
+    #[serde(default = "d_token_sweep_secs")]
     pub token_sweep_secs: u64,
     /// How often a gateway number's instance state is polled (state webhooks may be lost).
+    #[serde(default = "d_gateway_poll_secs")]
     pub gateway_poll_secs: u64,
     /// Where media files are kept (default `<data_dir>/media`).
+    #[serde(default)]
     pub media_dir: Option<PathBuf>,
     /// How long a `/media/…` link handed to Bitrix24 or a gateway works.
+    #[serde(default = "d_media_url_ttl_secs")]
     pub media_url_ttl_secs: u64,
     /// Time limit of one media download or upload (files are up to 100 MB).
+    #[serde(default = "d_media_timeout_secs")]
     pub media_timeout_secs: u64,
     /// Cluster mode: Redis shared by every node (`REDIS_URL`). Unset = one node, in-process.
+    #[serde(default)]
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel (several deployments may share one Redis).
+    #[serde(default = "d_redis_prefix")]
     pub redis_prefix: String,
     /// This node's name in cluster mode (default: host, process id and a random suffix).
+    #[serde(default)]
     pub node_id: Option<String>,
     /// Life of an actor lease in cluster mode; renewed every third of it. A dead node's actors
     /// move to another node about this long after it stopped renewing.
+    #[serde(default = "d_lease_ms")]
     pub lease_ms: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
+    #[serde(default)]
     pub debug_faults: bool,
     /// HTTP worker threads (0 = number of cores).
+    #[serde(default)]
     pub http_workers: usize,
     /// Speech model (whisper.cpp ggml file) for voice-note transcripts; default
     /// `models/ggml-base-q8_0.bin` when that file exists, else none. An empty value (or
     /// `off`) turns transcription off.
+    #[serde(default = "d_transcribe_model")]
     pub transcribe_model: Option<PathBuf>,
     /// "auto" (detect) or a fixed language code such as "ru".
+    #[serde(default = "d_transcribe_language")]
     pub transcribe_language: String,
     /// Threads (whisper lanes, ~90 MB each) one note may use: 2 by default (1 on one core).
+    #[serde(default = "d_transcribe_threads")]
     pub transcribe_threads: usize,
     /// Notes transcribed at once; memory is about 110 MB + 90 MB x workers x threads.
+    #[serde(default = "d_transcribe_workers")]
     pub transcribe_workers: usize,
     /// Longer voice notes are not transcribed.
+    #[serde(default = "d_transcribe_max_seconds")]
     pub transcribe_max_seconds: f32,
+    #[serde(default = "d_log")]
     pub log: String,
     /// Plans and their quotas, over the built-in `free`, `standard` and `pro` (see
     /// `billing::plans`): `[plans.<name>]` tables, or `B24WA_PLANS` as a JSON object.
-    #[serde(deserialize_with = "crate::billing::plans::deserialize_plans")]
+    #[serde(default, deserialize_with = "crate::billing::plans::deserialize_plans")]
     pub plans: std::collections::BTreeMap<String, crate::billing::Plan>,
     /// How long a tenant's monthly counts are trusted before they are counted again (quotas
     /// are checked per message against the cached figure).
+    #[serde(default = "d_quota_cache_secs")]
     pub quota_cache_secs: u64,
     /// The admin web app's build folder, served under `/admin/` (`make web` builds it).
+    #[serde(default = "d_admin_web_dir")]
     pub admin_web_dir: PathBuf,
     /// Inbox items one chat actor holds in memory; beyond it the chat spills and reads the rest
     /// back from the inbox, in order, once it has worked through half.
+    #[serde(default = "d_chat_queue_cap")]
     pub chat_queue_cap: usize,
     /// Inbox items a portal actor holds in memory waiting to be routed to a number.
+    #[serde(default = "d_route_queue_cap")]
     pub route_queue_cap: usize,
     /// Rows read per page when an actor reads its stored backlog back from the inbox.
+    #[serde(default = "d_inbox_page")]
     pub inbox_page: u64,
     /// Unprocessed inbox items of one number (or portal) from which its webhooks are refused,
     /// before storing, with `503` and `Retry-After`; `0` switches it off.
+    #[serde(default = "d_inbox_high_water")]
     pub inbox_high_water: u64,
     /// The `Retry-After` of that `503`, in seconds.
+    #[serde(default = "d_inbox_retry_after_secs")]
     pub inbox_retry_after_secs: u64,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 8080,
-            data_dir: PathBuf::from("data"),
-            database_url: None,
-            public_url: None,
-            app_client_id: "local.b24wa".into(),
-            app_client_secret: SecretString::from("change-me"),
-            app_marketplace_code: None,
-            connector_id: "b24wa_whatsapp".into(),
-            connector_name: "WhatsApp (b24wa)".into(),
-            graph_base_url: "https://graph.facebook.com".into(),
-            graph_version: "v21.0".into(),
-            encryption_key: None,
-            encryption_previous_keys: Vec::new(),
-            jwt_secret: None,
-            jwt_previous_secrets: Vec::new(),
-            jwt_ttl_secs: 3600,
-            refresh_ttl_secs: 14 * 24 * 3600,
-            login_max_failures_per_account: 5,
-            login_max_failures_per_ip: 20,
-            login_window_secs: 15 * 60,
-            // Meta delivers every tenant's webhooks from a few addresses, so the per-IP limit only
-            // stops a flood; a number sends up to 80 messages per second by default (1,000 on high
-            // tiers), and each message brings about three receipts, so a tenant's limit allows that
-            // several times over.
-            public_rate_per_ip: 5_000,
-            public_burst_per_ip: 20_000,
-            public_rate_per_tenant: 2_000,
-            public_burst_per_tenant: 10_000,
-            trust_forwarded_for: false,
-            b24_oauth_hosts: vec!["oauth.bitrix.info".into()],
-            b24_rate_burst: 50.0,
-            b24_rate_per_sec: 2.0,
-            http_timeout_ms: 15_000,
-            retry_base_ms: 500,
-            retry_max_ms: 60_000,
-            max_attempts: 50,
-            chat_idle_secs: 300,
-            sweep_ms: 2_000,
-            shutdown_secs: 10,
-            token_refresh_after_secs: 120 * 24 * 3600,
-            token_sweep_secs: 24 * 3600,
-            gateway_poll_secs: 60,
-            media_dir: None,
-            media_url_ttl_secs: 7 * 24 * 3600,
-            media_timeout_secs: 120,
-            redis_url: None,
-            redis_prefix: "b24wa".into(),
-            node_id: None,
-            lease_ms: 3_000,
-            debug_faults: false,
-            http_workers: 0,
-            transcribe_model: Some(PathBuf::from("models/ggml-base-q8_0.bin"))
-                .filter(|p| p.is_file()),
-            transcribe_language: "auto".into(),
-            transcribe_threads: cores().min(2),
-            transcribe_workers: cores(),
-            transcribe_max_seconds: 30.0,
-            log: "info".into(),
-            plans: Default::default(),
-            quota_cache_secs: 30,
-            admin_web_dir: PathBuf::from("admin-web/dist"),
-            chat_queue_cap: 256,
-            route_queue_cap: 1_000,
-            inbox_page: 500,
-            inbox_high_water: 20_000,
-            inbox_retry_after_secs: 30,
-        }
-    }
+fn d_host() -> String {
+    "127.0.0.1".into()
 }
-
+fn d_port() -> u16 {
+    8080
+}
+fn d_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn d_client_id() -> String {
+    "local.b24wa".into()
+}
+fn d_secret() -> SecretString {
+    SecretString::from("change-me")
+}
+fn d_connector_id() -> String {
+    "b24wa_whatsapp".into()
+}
+fn d_connector_name() -> String {
+    "WhatsApp (b24wa)".into()
+}
+fn d_graph_base() -> String {
+    "https://graph.facebook.com".into()
+}
+fn d_graph_version() -> String {
+    "v21.0".into()
+}
+fn d_rate_burst() -> f64 {
+    50.0
+}
+fn d_rate_per_sec() -> f64 {
+    2.0
+}
+fn d_http_timeout_ms() -> u64 {
+    15_000
+}
+fn d_retry_base_ms() -> u64 {
+    500
+}
+fn d_retry_max_ms() -> u64 {
+    60_000
+}
+fn d_redis_prefix() -> String {
+    "b24wa".into()
+}
+fn d_lease_ms() -> u64 {
+    3_000
+}
+fn d_max_attempts() -> i32 {
+    50
+}
+fn d_chat_idle_secs() -> u64 {
+    300
+}
+fn d_sweep_ms() -> u64 {
+    2_000
+}
+fn d_shutdown_secs() -> u64 {
+    10
+}
+fn d_token_refresh_after_secs() -> u64 {
+    120 * 24 * 3600
+}
+fn d_token_sweep_secs() -> u64 {
+    24 * 3600
+}
+fn d_gateway_poll_secs() -> u64 {
+    60
+}
+fn d_media_url_ttl_secs() -> u64 {
+    7 * 24 * 3600
+}
+fn d_media_timeout_secs() -> u64 {
+    120
+}
+fn d_admin_web_dir() -> PathBuf {
+    PathBuf::from("admin-web/dist")
+}
+fn d_quota_cache_secs() -> u64 {
+    30
+}
+fn d_chat_queue_cap() -> usize {
+    256
+}
+fn d_route_queue_cap() -> usize {
+    1_000
+}
+fn d_inbox_page() -> u64 {
+    500
+}
+fn d_inbox_high_water() -> u64 {
+    20_000
+}
+fn d_inbox_retry_after_secs() -> u64 {
+    30
+}
+fn d_log() -> String {
+    "info".into()
+}
+fn d_jwt_ttl_secs() -> i64 {
+    3600
+}
+fn d_refresh_ttl_secs() -> i64 {
+    14 * 24 * 3600
+}
+// Meta delivers every tenant's webhooks from a few addresses, so the per-IP limit only stops a
+// flood; a number sends up to 80 messages per second by default (1,000 on high tiers), and each
+// message brings about three receipts, so a tenant's limit allows that several times over.
+fn d_public_rate_per_ip() -> u32 {
+    5_000
+}
+fn d_public_burst_per_ip() -> u32 {
+    20_000
+}
+fn d_public_rate_per_tenant() -> u32 {
+    2_000
+}
+fn d_public_burst_per_tenant() -> u32 {
+    10_000
+}
+fn d_login_max_failures_per_account() -> u32 {
+    5
+}
+fn d_login_max_failures_per_ip() -> u32 {
+    20
+}
+fn d_login_window_secs() -> u64 {
+    15 * 60
+}
+fn d_oauth_hosts() -> Vec<String> {
+    vec!["oauth.bitrix.info".into()]
+}
 /// A list of words: a sequence (TOML) or one comma-separated string (environment).
 fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(secret_list(d)?
@@ -278,8 +392,24 @@ fn secret_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretStrin
         .map(SecretString::from)
         .collect())
 }
+fn d_transcribe_model() -> Option<PathBuf> {
+    let default = PathBuf::from("models/ggml-base-q8_0.bin");
+    default.is_file().then_some(default)
+}
+fn d_transcribe_language() -> String {
+    "auto".into()
+}
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+fn d_transcribe_threads() -> usize {
+    cores().min(2)
+}
+fn d_transcribe_workers() -> usize {
+    cores()
+}
+fn d_transcribe_max_seconds() -> f32 {
+    30.0
 }
 
 impl Settings {

@@ -4,7 +4,7 @@
 use entity::audit_log;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder,
 };
 use serde_json::Value;
 
@@ -52,12 +52,6 @@ pub async fn page<C: ConnectionTrait>(
     if let Some(action) = &filter.action {
         q = q.filter(audit_log::Column::Action.eq(action.as_str()));
     }
-    let total = q.clone().count(c).await?;
-    let items = q
-        .order_by_desc(audit_log::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
-    Ok((items, total))
+    let q = q.order_by_desc(audit_log::Column::Id);
+    super::query::paged(c, q, page, per_page).await
 }

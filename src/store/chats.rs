@@ -2,9 +2,8 @@
 
 use entity::chats;
 use sea_orm::{
-    sea_query::{Expr, OnConflict},
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::now_ms;
@@ -46,18 +45,8 @@ pub async fn get_or_create<C: ConnectionTrait>(
         updated_at: Set(now),
         ..Default::default()
     };
-    let res = chats::Entity::insert(am)
-        .on_conflict(
-            OnConflict::columns([chats::Column::NumberId, chats::Column::CustomerWaId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec(c)
-        .await;
-    match res {
-        Ok(_) | Err(DbErr::RecordNotInserted) => {}
-        Err(e) => return Err(e),
-    }
+    let unique = [chats::Column::NumberId, chats::Column::CustomerWaId];
+    super::query::insert_new(c, am, unique).await?;
     find(c, number_id, wa_id)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("chat {number_id}/{wa_id}")))
@@ -86,12 +75,13 @@ pub async fn set_b24_ids<C: ConnectionTrait>(
 }
 
 pub async fn set_name<C: ConnectionTrait>(c: &C, id: i64, name: &str) -> Result<(), DbErr> {
-    chats::Entity::update_many()
-        .col_expr(chats::Column::CustomerName, Expr::value(name.to_string()))
-        .filter(chats::Column::Id.eq(id))
-        .exec(c)
-        .await?;
-    Ok(())
+    super::query::set_where(
+        c,
+        chats::Column::CustomerName,
+        name,
+        chats::Column::Id.eq(id),
+    )
+    .await
 }
 
 /// A number's chats that have a Bitrix24 chat, most recently active first.

@@ -1,43 +1,55 @@
 //! A tenant's health at a glance, for support: numbers whose session cannot relay, failing and
 //! queued jobs, portals with token trouble or uninstalled, and when a message last moved.
 
-use entity::{chats, jobs, messages, numbers, portals};
+use entity::{chats, jobs, messages, numbers, portals, tenants};
 use sea_orm::{
     sea_query::{Expr, Query},
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
     jobs::{number_owner, portal_owner, DEAD, DONE, PENDING},
     numbers::{SESSION_TOKEN_INVALID, TRANSPORT_GATEWAY},
+    quotas::events_in,
 };
 
 /// The gateway's state of a linked phone.
 const AUTHORIZED: &str = "authorized";
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+/// A tenant's health and this month's use of its plan.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, ToSchema)]
+// The admin API shows it as it is, under the name it has always had there.
+#[schema(as = TenantHealthView)]
 pub struct Health {
+    pub tenant_id: i64,
+    pub tenant_name: String,
+    pub plan: String,
+    /// `error` (numbers not authorized, dead jobs or token errors), `warning` (queued jobs,
+    /// an uninstalled portal) or `ok`.
+    pub status: String,
     /// Connected numbers.
     pub numbers: i64,
-    /// Connected numbers that cannot relay: a gateway phone not linked (`notAuthorized`,
-    /// `blocked`, ...) or a Cloud token Meta no longer accepts.
+    /// Connected numbers that cannot relay: gateway phone not linked, Cloud token invalid.
     pub numbers_not_authorized: i64,
-    /// Jobs that failed for good (they wait for a re-drive).
+    /// Jobs failed for good, waiting for a re-drive.
     pub dead_jobs: i64,
-    /// Jobs queued or retrying: the queue depth.
+    /// Jobs queued or retrying (queue depth).
     pub pending_jobs: i64,
-    /// Portals whose unfinished jobs last failed on the access token (expired, refresh refused).
+    /// Portals whose jobs fail on the access token.
     pub portals_token_errors: i64,
     /// Portals that uninstalled the app.
     pub portals_uninstalled: i64,
     /// The newest message either way (unix ms).
     pub last_message_at: Option<i64>,
+    /// Quotas the tenant went over this month (`messages`, `transcription_minutes`).
+    pub over_quota: Vec<String>,
 }
 
 impl Health {
     /// `error` (something is not flowing), `warning` (a backlog or an uninstalled portal) or `ok`.
-    pub fn status(&self) -> &'static str {
+    fn verdict(&self) -> &'static str {
         if self.numbers_not_authorized > 0 || self.dead_jobs > 0 || self.portals_token_errors > 0 {
             "error"
         } else if self.pending_jobs > 0 || self.portals_uninstalled > 0 {
@@ -57,17 +69,37 @@ fn not_authorized(n: &numbers::Model) -> bool {
     }
 }
 
-pub async fn of_tenant<C: ConnectionTrait>(c: &C, tenant_id: i64) -> Result<Health, DbErr> {
+/// `tenant`'s health, with the quotas it went over in `month` (`YYYY-MM`).
+pub async fn of_tenant<C: ConnectionTrait>(
+    c: &C,
+    tenant: &tenants::Model,
+    month: &str,
+) -> Result<Health, DbErr> {
+    let mut h = Health {
+        tenant_id: tenant.id,
+        tenant_name: tenant.name.clone(),
+        plan: tenant.plan.clone(),
+        ..Health::default()
+    };
+    count(c, tenant.id, &mut h).await?;
+    h.status = h.verdict().to_string();
+    h.over_quota = events_in(c, tenant.id, month)
+        .await?
+        .into_iter()
+        .map(|e| e.quota)
+        .collect();
+    Ok(h)
+}
+
+/// The counters of `h`: numbers, jobs, portals and the last message of tenant `tenant_id`.
+async fn count<C: ConnectionTrait>(c: &C, tenant_id: i64, h: &mut Health) -> Result<(), DbErr> {
     let portal_rows = portals::Entity::find()
         .filter(portals::Column::TenantId.eq(tenant_id))
         .all(c)
         .await?;
-    let mut h = Health {
-        portals_uninstalled: portal_rows.iter().filter(|p| !p.installed).count() as i64,
-        ..Health::default()
-    };
+    h.portals_uninstalled = portal_rows.iter().filter(|p| !p.installed).count() as i64;
     if portal_rows.is_empty() {
-        return Ok(h);
+        return Ok(());
     }
     let portal_ids: Vec<i64> = portal_rows.iter().map(|p| p.id).collect();
     let number_rows = numbers::Entity::find()
@@ -132,5 +164,5 @@ pub async fn of_tenant<C: ConnectionTrait>(c: &C, tenant_id: i64) -> Result<Heal
             .await?
             .flatten();
     }
-    Ok(h)
+    Ok(())
 }

@@ -3,8 +3,8 @@
 
 use entity::inbox;
 use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::now_ms;
@@ -37,15 +37,8 @@ pub async fn insert<C: ConnectionTrait>(
         trace_id: Set(crate::trace::current_id()),
         ..Default::default()
     };
-    let res = inbox::Entity::insert(am)
-        .on_conflict(
-            OnConflict::columns([inbox::Column::Source, inbox::Column::ExternalId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec(c)
-        .await;
-    let id = super::inserted(res.map(|r| r.last_insert_id))?;
+    let unique = [inbox::Column::Source, inbox::Column::ExternalId];
+    let id = super::query::insert_new(c, am, unique).await?;
     crate::trace::note_insert(id.is_some());
     Ok(id)
 }
@@ -62,15 +55,8 @@ pub async fn mark_processed<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<()
     if ids.is_empty() {
         return Ok(());
     }
-    inbox::Entity::update_many()
-        .col_expr(
-            inbox::Column::Processed,
-            sea_orm::sea_query::Expr::value(true),
-        )
-        .filter(inbox::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?;
-    Ok(())
+    let cond = inbox::Column::Id.is_in(ids.iter().copied());
+    super::query::set_where(c, inbox::Column::Processed, true, cond).await
 }
 
 /// Which of `ids` are still unprocessed, each with its trace id and when it was stored (read

@@ -332,7 +332,6 @@ pub async fn page<C: ConnectionTrait>(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<jobs::Model>, u64), DbErr> {
-    use sea_orm::PaginatorTrait;
     let mut q = jobs::Entity::find();
     if let Some(s) = &f.status {
         q = q.filter(jobs::Column::Status.eq(s.as_str()));
@@ -346,14 +345,8 @@ pub async fn page<C: ConnectionTrait>(
     if let Some(owners) = &f.owners {
         q = q.filter(jobs::Column::Owner.is_in(owners.iter().cloned()));
     }
-    let total = q.clone().count(c).await?;
-    let items = q
-        .order_by_desc(jobs::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
-    Ok((items, total))
+    let q = q.order_by_desc(jobs::Column::Id);
+    super::query::paged(c, q, page, per_page).await
 }
 
 /// Puts a dead job back in its queue to run now, with a fresh attempt count; the last error

@@ -2,10 +2,7 @@
 //! was stored) or by the token of its public URL.
 
 use entity::media;
-use sea_orm::{
-    sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::now_ms;
 
@@ -42,20 +39,14 @@ pub async fn by_source<C: ConnectionTrait>(
     c: &C,
     source_key: &str,
 ) -> Result<Option<media::Model>, DbErr> {
-    media::Entity::find()
-        .filter(media::Column::SourceKey.eq(source_key))
-        .one(c)
-        .await
+    super::query::one_by(c, media::Column::SourceKey, source_key).await
 }
 
 pub async fn by_token<C: ConnectionTrait>(
     c: &C,
     token: &str,
 ) -> Result<Option<media::Model>, DbErr> {
-    media::Entity::find()
-        .filter(media::Column::Token.eq(token))
-        .one(c)
-        .await
+    super::query::one_by(c, media::Column::Token, token).await
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<media::Model>, DbErr> {
@@ -82,15 +73,7 @@ pub async fn insert<C: ConnectionTrait>(c: &C, m: NewMedia<'_>) -> Result<media:
         expires_at: Set(m.expires_at),
         ..Default::default()
     };
-    let res = media::Entity::insert(am)
-        .on_conflict(
-            OnConflict::column(media::Column::SourceKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec(c)
-        .await;
-    super::inserted(res.map(|r| r.last_insert_id))?;
+    super::query::insert_new(c, am, [media::Column::SourceKey]).await?;
     by_source(c, m.source_key)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("media {}", m.source_key)))

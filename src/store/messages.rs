@@ -2,8 +2,9 @@
 
 use entity::messages;
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    sea_query::{Expr, IntoCondition},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, UpdateMany, Value,
 };
 
 use super::{
@@ -30,6 +31,35 @@ impl Content<'_> {
     };
 }
 
+/// A new message of `chat_id` with no provider ids and no times yet; the caller adds its side's.
+fn new_row(
+    chat_id: i64,
+    direction: &str,
+    status: &str,
+    text: &str,
+    content: Content<'_>,
+) -> messages::ActiveModel {
+    let now = now_ms();
+    messages::ActiveModel {
+        chat_id: Set(chat_id),
+        direction: Set(direction.into()),
+        kind: Set(content.kind.into()),
+        media_id: Set(content.media_id),
+        wamid: Set(None),
+        b24_chat_id: Set(None),
+        b24_message_id: Set(None),
+        text: Set(text.to_string()),
+        status: Set(status.into()),
+        error: Set(None),
+        sent_at: Set(None),
+        delivered_at: Set(None),
+        read_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 pub async fn insert_inbound<C: ConnectionTrait>(
     c: &C,
     chat_id: i64,
@@ -38,35 +68,11 @@ pub async fn insert_inbound<C: ConnectionTrait>(
     at_ms: i64,
     content: Content<'_>,
 ) -> Result<Option<i64>, DbErr> {
-    let now = now_ms();
-    let am = messages::ActiveModel {
-        chat_id: Set(chat_id),
-        direction: Set(IN.into()),
-        kind: Set(content.kind.into()),
-        media_id: Set(content.media_id),
-        wamid: Set(Some(wamid.to_string())),
-        b24_chat_id: Set(None),
-        b24_message_id: Set(None),
-        text: Set(text.to_string()),
-        status: Set(RECEIVED.into()),
-        error: Set(None),
-        sent_at: Set(Some(at_ms)),
-        delivered_at: Set(None),
-        read_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    // The wamid is unique: a message seen before is not inserted (`None`), in one round trip.
-    let res = messages::Entity::insert(am)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(messages::Column::Wamid)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec(c)
-        .await;
-    let id = super::inserted(res.map(|r| r.last_insert_id))?;
+    let mut am = new_row(chat_id, IN, RECEIVED, text, content);
+    am.wamid = Set(Some(wamid.to_string()));
+    am.sent_at = Set(Some(at_ms));
+    // The wamid is unique: a message seen before is not inserted (`None`).
+    let id = super::query::insert_new(c, am, [messages::Column::Wamid]).await?;
     if let Some(id) = id {
         let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
         sent.at = at_ms;
@@ -83,25 +89,9 @@ pub async fn insert_outbound<C: ConnectionTrait>(
     text: &str,
     content: Content<'_>,
 ) -> Result<i64, DbErr> {
-    let now = now_ms();
-    let am = messages::ActiveModel {
-        chat_id: Set(chat_id),
-        direction: Set(OUT.into()),
-        kind: Set(content.kind.into()),
-        media_id: Set(content.media_id),
-        wamid: Set(None),
-        b24_chat_id: Set(Some(b24_chat_id.to_string())),
-        b24_message_id: Set(Some(b24_message_id.to_string())),
-        text: Set(text.to_string()),
-        status: Set(QUEUED.into()),
-        error: Set(None),
-        sent_at: Set(None),
-        delivered_at: Set(None),
-        read_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    let mut am = new_row(chat_id, OUT, QUEUED, text, content);
+    am.b24_chat_id = Set(Some(b24_chat_id.to_string()));
+    am.b24_message_id = Set(Some(b24_message_id.to_string()));
     let id = messages::Entity::insert(am).exec(c).await?.last_insert_id;
     hops::record(
         c,
@@ -119,30 +109,39 @@ pub async fn find_by_wamid<C: ConnectionTrait>(
     c: &C,
     wamid: &str,
 ) -> Result<Option<messages::Model>, DbErr> {
-    messages::Entity::find()
-        .filter(messages::Column::Wamid.eq(wamid))
-        .one(c)
-        .await
+    super::query::one_by(c, messages::Column::Wamid, wamid).await
 }
 
 pub async fn list_for_chat<C: ConnectionTrait>(
     c: &C,
     chat_id: i64,
 ) -> Result<Vec<messages::Model>, DbErr> {
-    messages::Entity::find()
-        .filter(messages::Column::ChatId.eq(chat_id))
-        .order_by_asc(messages::Column::Id)
-        .all(c)
-        .await
+    super::query::all_by(c, messages::Column::ChatId, chat_id).await
+}
+
+/// An update of the messages `cond` selects that also stamps their `updated_at`.
+fn update(cond: impl IntoCondition) -> UpdateMany<messages::Entity> {
+    messages::Entity::update_many()
+        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(cond)
+}
+
+/// Sets one column of message `id` (and its `updated_at`).
+async fn set<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    col: messages::Column,
+    value: impl Into<Value>,
+) -> Result<(), DbErr> {
+    update(messages::Column::Id.eq(id))
+        .col_expr(col, Expr::value(value))
+        .exec(c)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_wamid<C: ConnectionTrait>(c: &C, id: i64, wamid: &str) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::Wamid, Expr::value(wamid.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    set(c, id, messages::Column::Wamid, wamid).await?;
     hops::record(c, vec![Hop::now(id, hops::TO_WHATSAPP).with(wamid)]).await
 }
 
@@ -154,10 +153,8 @@ pub async fn set_status_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    messages::Entity::update_many()
-        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.is_in(ids.iter().copied()))
+    update(messages::Column::Id.is_in(ids.iter().copied()))
+        .col_expr(messages::Column::Status, Expr::value(status))
         .exec(c)
         .await?;
     let hop = match status {
@@ -179,16 +176,15 @@ pub async fn advance<C: ConnectionTrait>(
     status: &str,
     at_ms: i64,
 ) -> Result<(), DbErr> {
-    let mut q = messages::Entity::update_many()
-        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()));
+    let mut q =
+        update(messages::Column::Id.eq(id)).col_expr(messages::Column::Status, Expr::value(status));
     q = match status {
         SENT => q.col_expr(messages::Column::SentAt, Expr::value(at_ms)),
         DELIVERED => q.col_expr(messages::Column::DeliveredAt, Expr::value(at_ms)),
         READ => q.col_expr(messages::Column::ReadAt, Expr::value(at_ms)),
         _ => q,
     };
-    q.filter(messages::Column::Id.eq(id)).exec(c).await?;
+    q.exec(c).await?;
     let hop = match status {
         SENT => hops::SENT,
         DELIVERED => hops::DELIVERED,
@@ -211,11 +207,9 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
     if ids.is_empty() {
         return Ok(());
     }
-    messages::Entity::update_many()
+    update(messages::Column::Id.is_in(ids.iter().copied()))
         .col_expr(messages::Column::Status, Expr::value(FAILED))
-        .col_expr(messages::Column::Error, Expr::value(error.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.is_in(ids.iter().copied()))
+        .col_expr(messages::Column::Error, Expr::value(error))
         .exec(c)
         .await?;
     hops::record(
@@ -228,12 +222,7 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
 }
 
 pub async fn set_text<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::Text, Expr::value(text.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    set(c, id, messages::Column::Text, text).await?;
     hops::record(c, vec![Hop::now(id, hops::EDITED)]).await
 }
 
@@ -253,12 +242,7 @@ pub async fn latest_unread_inbound<C: ConnectionTrait>(
 
 /// Records when we marked an inbound message read (the operator answered).
 pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::ReadAt, Expr::value(at_ms))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    set(c, id, messages::Column::ReadAt, at_ms).await?;
     let mut h = Hop::now(id, hops::READ_BY_OPERATOR);
     h.at = at_ms;
     hops::record(c, vec![h]).await
@@ -266,33 +250,20 @@ pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Resu
 
 /// Stores a voice note's transcript (or the reason there is none).
 pub async fn set_transcript<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::Transcript, Expr::value(text.to_string()))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    set(c, id, messages::Column::Transcript, text).await?;
     hops::record(c, vec![Hop::now(id, hops::TRANSCRIPT).with(text)]).await
 }
 
 /// Points a message at its file (an operator attachment stored once fetched).
 pub async fn set_media<C: ConnectionTrait>(c: &C, id: i64, media_id: i64) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::MediaId, Expr::value(media_id))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
-        .exec(c)
-        .await?;
-    Ok(())
+    set(c, id, messages::Column::MediaId, media_id).await
 }
 
 /// A failed message goes back to a state before sending (its job was re-driven).
 pub async fn resume<C: ConnectionTrait>(c: &C, id: i64, status: &str) -> Result<(), DbErr> {
-    messages::Entity::update_many()
-        .col_expr(messages::Column::Status, Expr::value(status.to_string()))
+    update(messages::Column::Id.eq(id))
+        .col_expr(messages::Column::Status, Expr::value(status))
         .col_expr(messages::Column::Error, Expr::value(Option::<String>::None))
-        .col_expr(messages::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(messages::Column::Id.eq(id))
         .filter(messages::Column::Status.eq(FAILED))
         .exec(c)
         .await?;

@@ -11,6 +11,7 @@ pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod portals;
+mod query;
 pub mod quotas;
 pub mod rekey;
 pub mod search;
@@ -77,15 +78,6 @@ fn sqlite_path(url: &str) -> Option<String> {
         None
     } else {
         Some(path.to_string())
-    }
-}
-
-/// The id of a row inserted with `ON CONFLICT DO NOTHING`, or `None` when it already existed.
-pub(crate) fn inserted(res: Result<i64, DbErr>) -> Result<Option<i64>, DbErr> {
-    match res {
-        Ok(id) => Ok(Some(id)),
-        Err(DbErr::RecordNotInserted) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

@@ -3,8 +3,7 @@
 use entity::numbers;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TryIntoModel,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TryIntoModel,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -39,20 +38,16 @@ pub async fn upsert_gateway<C: ConnectionTrait>(
     sb: &SecretBox,
     n: &NewGatewayNumber,
 ) -> Result<numbers::Model, DbErr> {
-    let now = now_ms();
     let key = gateway_key(&n.instance_id);
-    let mut am = bound(c, &key, n.portal_id, &n.line_id, &n.display_phone, now).await?;
-    am.transport = Set(TRANSPORT_GATEWAY.to_string());
-    am.access_token_enc = Set(sb.encrypt(n.api_token.expose_secret()));
-    am.app_secret_enc = Set(sb.encrypt(n.webhook_token.expose_secret()));
-    am.verify_token_enc = Set(sb.encrypt(""));
+    let mut am = bound(c, &key, n.portal_id, &n.line_id, &n.display_phone).await?;
     am.gateway_api_url = Set(Some(n.api_url.clone()));
     am.gateway_instance_id = Set(Some(n.instance_id.clone()));
-    am.active = Set(true);
-    am.session_state = Set(n.state.clone());
-    am.session_changed_at = Set(Some(now));
-    am.updated_at = Set(now);
-    am.save(c).await?.try_into_model()
+    let secrets = [
+        n.api_token.expose_secret(),
+        n.webhook_token.expose_secret(),
+        "",
+    ];
+    connect(c, sb, am, TRANSPORT_GATEWAY, secrets, &n.state).await
 }
 
 /// Whether the number's session lets messages out now.
@@ -90,13 +85,11 @@ async fn bound<C: ConnectionTrait>(
     portal_id: i64,
     line_id: &str,
     display_phone: &str,
-    now: i64,
 ) -> Result<numbers::ActiveModel, DbErr> {
     let mut am = match find_by_phone_number_id(c, key).await? {
         Some(m) => m.into_active_model(),
         None => numbers::ActiveModel {
             phone_number_id: Set(key.to_string()),
-            created_at: Set(now),
             ..Default::default()
         },
     };
@@ -106,32 +99,54 @@ async fn bound<C: ConnectionTrait>(
     Ok(am)
 }
 
+/// Stores a bound number as connected over `transport`: active, in session `state`, with its
+/// three secrets (access token, app secret, verify token; a gateway number keeps its API token
+/// and webhook token in the first two) encrypted.
+async fn connect<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    mut am: numbers::ActiveModel,
+    transport: &str,
+    secrets: [&str; 3],
+    state: &str,
+) -> Result<numbers::Model, DbErr> {
+    let now = now_ms();
+    if am.id.is_not_set() {
+        am.created_at = Set(now);
+    }
+    let [access, app_secret, verify] = secrets.map(|s| sb.encrypt(s));
+    am.transport = Set(transport.to_string());
+    am.access_token_enc = Set(access);
+    am.app_secret_enc = Set(app_secret);
+    am.verify_token_enc = Set(verify);
+    am.active = Set(true);
+    am.session_state = Set(state.to_string());
+    am.session_changed_at = Set(Some(now));
+    am.updated_at = Set(now);
+    am.save(c).await?.try_into_model()
+}
+
 /// Creates the number or, when the phone_number_id is known, rebinds and updates it.
 pub async fn upsert_cloud<C: ConnectionTrait>(
     c: &C,
     sb: &SecretBox,
     n: &NewCloudNumber,
 ) -> Result<numbers::Model, DbErr> {
-    let now = now_ms();
-    let mut am = bound(
+    let am = bound(
         c,
         &n.phone_number_id,
         n.portal_id,
         &n.line_id,
         &n.display_phone,
-        now,
     )
     .await?;
-    am.transport = Set(TRANSPORT_CLOUD.to_string());
-    am.access_token_enc = Set(sb.encrypt(n.access_token.expose_secret()));
-    am.app_secret_enc = Set(sb.encrypt(n.app_secret.expose_secret()));
-    am.verify_token_enc = Set(sb.encrypt(n.verify_token.expose_secret()));
-    am.active = Set(true);
+    let secrets = [
+        n.access_token.expose_secret(),
+        n.app_secret.expose_secret(),
+        n.verify_token.expose_secret(),
+    ];
     // New credentials: whatever the old token's state was, sending may resume.
-    am.session_state = Set(SESSION_OK.to_string());
-    am.session_changed_at = Set(Some(now));
-    am.updated_at = Set(now);
-    am.save(c).await?.try_into_model()
+    connect(c, sb, am, TRANSPORT_CLOUD, secrets, SESSION_OK).await
 }
 
 pub const SESSION_OK: &str = "ok";
@@ -177,10 +192,7 @@ pub async fn find_by_phone_number_id<C: ConnectionTrait>(
     c: &C,
     phone_number_id: &str,
 ) -> Result<Option<numbers::Model>, DbErr> {
-    numbers::Entity::find()
-        .filter(numbers::Column::PhoneNumberId.eq(phone_number_id))
-        .one(c)
-        .await
+    super::query::one_by(c, numbers::Column::PhoneNumberId, phone_number_id).await
 }
 
 /// The active number of `portal_id` that serves Bitrix24 chat `chat_id` (our chat key,
@@ -254,14 +266,8 @@ pub async fn page<C: ConnectionTrait>(
                 .add(super::contains_ci(numbers::Column::PhoneNumberId, text)),
         );
     }
-    let total = q.clone().count(c).await?;
-    let items = q
-        .order_by_asc(numbers::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
-    Ok((items, total))
+    let q = q.order_by_asc(numbers::Column::Id);
+    super::query::paged(c, q, page, per_page).await
 }
 
 /// Active numbers bound to a portal's line (routing operator replies).
@@ -305,21 +311,7 @@ pub async fn suspend_portal<C: ConnectionTrait>(
     c: &C,
     portal_id: i64,
 ) -> Result<Vec<numbers::Model>, DbErr> {
-    use sea_orm::sea_query::Expr;
-    let affected = numbers::Entity::find()
-        .filter(numbers::Column::PortalId.eq(portal_id))
-        .filter(numbers::Column::Active.eq(true))
-        .all(c)
-        .await?;
-    numbers::Entity::update_many()
-        .col_expr(numbers::Column::Active, Expr::value(false))
-        .col_expr(numbers::Column::Suspended, Expr::value(true))
-        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(numbers::Column::PortalId.eq(portal_id))
-        .filter(numbers::Column::Active.eq(true))
-        .exec(c)
-        .await?;
-    Ok(affected)
+    set_suspended(c, portal_id, true).await
 }
 
 /// The portal installed the app again: the numbers its uninstall suspended route again.
@@ -327,21 +319,34 @@ pub async fn resume_portal<C: ConnectionTrait>(
     c: &C,
     portal_id: i64,
 ) -> Result<Vec<numbers::Model>, DbErr> {
+    set_suspended(c, portal_id, false).await
+}
+
+/// Moves a portal's numbers between active and suspended: suspending takes the active ones,
+/// resuming the suspended ones. Returns the numbers it moved, as they were before.
+async fn set_suspended<C: ConnectionTrait>(
+    c: &C,
+    portal_id: i64,
+    suspend: bool,
+) -> Result<Vec<numbers::Model>, DbErr> {
     use sea_orm::sea_query::Expr;
-    let suspended = numbers::Entity::find()
-        .filter(numbers::Column::PortalId.eq(portal_id))
-        .filter(numbers::Column::Suspended.eq(true))
-        .all(c)
-        .await?;
+    let from = if suspend {
+        numbers::Column::Active
+    } else {
+        numbers::Column::Suspended
+    };
+    let cond = Condition::all()
+        .add(numbers::Column::PortalId.eq(portal_id))
+        .add(from.eq(true));
+    let moved = numbers::Entity::find().filter(cond.clone()).all(c).await?;
     numbers::Entity::update_many()
-        .col_expr(numbers::Column::Active, Expr::value(true))
-        .col_expr(numbers::Column::Suspended, Expr::value(false))
+        .col_expr(numbers::Column::Active, Expr::value(!suspend))
+        .col_expr(numbers::Column::Suspended, Expr::value(suspend))
         .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(numbers::Column::PortalId.eq(portal_id))
-        .filter(numbers::Column::Suspended.eq(true))
+        .filter(cond)
         .exec(c)
         .await?;
-    Ok(suspended)
+    Ok(moved)
 }
 
 /// Stops routing for numbers on a line (connector switched off, line deleted) or a whole portal.

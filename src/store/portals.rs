@@ -3,7 +3,7 @@
 use entity::portals;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -24,17 +24,14 @@ pub struct InstallData {
     pub scope: String,
 }
 
-/// A portal with its secrets decrypted (kept in memory by its actor only).
+/// What a portal's session calls with: its endpoints and its token pair, decrypted (kept in
+/// memory by its actor only). The rest of the portal is on its model, in clear.
 #[derive(Debug, Clone)]
 pub struct PortalSecrets {
-    pub id: i64,
-    pub member_id: String,
-    pub domain: String,
     pub client_endpoint: String,
     pub server_endpoint: String,
     pub access_token: SecretString,
     pub refresh_token: SecretString,
-    pub installed: bool,
 }
 
 /// Stores or updates the portal keyed by member_id; reinstall updates in place. A new portal
@@ -83,10 +80,7 @@ pub async fn find_by_member<C: ConnectionTrait>(
     c: &C,
     member_id: &str,
 ) -> Result<Option<portals::Model>, DbErr> {
-    portals::Entity::find()
-        .filter(portals::Column::MemberId.eq(member_id))
-        .one(c)
-        .await
+    super::query::one_by(c, portals::Column::MemberId, member_id).await
 }
 
 /// Installed portals whose tokens were last refreshed before `before_ms` (or at a time not
@@ -146,26 +140,16 @@ pub async fn page<C: ConnectionTrait>(
     if let Some(i) = f.installed {
         q = q.filter(portals::Column::Installed.eq(i));
     }
-    let total = q.clone().count(c).await?;
-    let items = q
-        .order_by_asc(portals::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
-    Ok((items, total))
+    let q = q.order_by_asc(portals::Column::Id);
+    super::query::paged(c, q, page, per_page).await
 }
 
 pub fn secrets(sb: &SecretBox, m: &portals::Model) -> Result<PortalSecrets, StoreError> {
     Ok(PortalSecrets {
-        id: m.id,
-        member_id: m.member_id.clone(),
-        domain: m.domain.clone(),
         client_endpoint: m.client_endpoint.clone(),
         server_endpoint: m.server_endpoint.clone(),
         access_token: sb.decrypt(&m.access_token_enc)?,
         refresh_token: sb.decrypt(&m.refresh_token_enc)?,
-        installed: m.installed,
     })
 }
 

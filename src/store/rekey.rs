@@ -6,8 +6,8 @@
 
 use entity::{numbers, portals};
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    sea_query::Expr, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable,
+    ModelTrait, PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
 };
 
 use super::crypto::{CryptoError, SecretBox};
@@ -16,6 +16,18 @@ use super::crypto::{CryptoError, SecretBox};
 const BATCH: u64 = 200;
 /// Attempts at a value the service keeps changing under us before it is reported.
 const ATTEMPTS: usize = 3;
+
+/// The secret columns of each table that has them.
+const PORTAL_SECRETS: [portals::Column; 3] = [
+    portals::Column::AccessTokenEnc,
+    portals::Column::RefreshTokenEnc,
+    portals::Column::ApplicationTokenEnc,
+];
+const NUMBER_SECRETS: [numbers::Column; 3] = [
+    numbers::Column::AccessTokenEnc,
+    numbers::Column::AppSecretEnc,
+    numbers::Column::VerifyTokenEnc,
+];
 
 /// One table's outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,32 +66,8 @@ pub struct Report {
 /// and records the run in the audit log.
 pub async fn rekey(db: &DatabaseConnection, sb: &SecretBox) -> Result<Report, DbErr> {
     let mut report = Report::default();
-    table::<portals::Entity>(
-        db,
-        sb,
-        "portals",
-        portals::Column::Id,
-        &[
-            portals::Column::AccessTokenEnc,
-            portals::Column::RefreshTokenEnc,
-            portals::Column::ApplicationTokenEnc,
-        ],
-        &mut report,
-    )
-    .await?;
-    table::<numbers::Entity>(
-        db,
-        sb,
-        "numbers",
-        numbers::Column::Id,
-        &[
-            numbers::Column::AccessTokenEnc,
-            numbers::Column::AppSecretEnc,
-            numbers::Column::VerifyTokenEnc,
-        ],
-        &mut report,
-    )
-    .await?;
+    table::<portals::Entity>(db, sb, "portals", &PORTAL_SECRETS, &mut report).await?;
+    table::<numbers::Entity>(db, sb, "numbers", &NUMBER_SECRETS, &mut report).await?;
     // Counts and key id only: nothing secret.
     let mut after = serde_json::Map::new();
     for t in &report.tables {
@@ -109,14 +97,19 @@ struct Change<C> {
     new: String,
 }
 
+/// Re-encrypts `columns` in every row of `E` (reported as `name`), a batch of rows at a time
+/// in the order of its id.
 async fn table<E: EntityTrait>(
     db: &DatabaseConnection,
     sb: &SecretBox,
     name: &'static str,
-    id_col: E::Column,
     columns: &[E::Column],
     report: &mut Report,
 ) -> Result<(), DbErr> {
+    let id_col = E::PrimaryKey::iter()
+        .next()
+        .ok_or_else(|| DbErr::Custom(format!("{name}: no primary key")))?
+        .into_column();
     let mut t = TableReport {
         table: name,
         ..Default::default()

@@ -8,8 +8,8 @@ use entity::{chats, messages, numbers, portals};
 use super::contains_ci;
 use sea_orm::{
     sea_query::{Expr, Query},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 /// Number ids a caller may see: `None` means every number (support and billing).
@@ -83,14 +83,10 @@ pub async fn chats_page<C: ConnectionTrait>(
         }
         q = q.filter(any);
     }
-    let total = q.clone().count(c).await?;
-    let rows = q
+    let q = q
         .order_by_desc(chats::Column::UpdatedAt)
-        .order_by_desc(chats::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
+        .order_by_desc(chats::Column::Id);
+    let (rows, total) = super::query::paged(c, q, page, per_page).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let stats: HashMap<i64, (i64, Option<i64>)> = if ids.is_empty() {
         HashMap::new()
@@ -196,13 +192,8 @@ pub async fn messages_page<C: ConnectionTrait>(
         }
         q = q.filter(any);
     }
-    let total = q.clone().count(c).await?;
-    let rows = q
-        .order_by_desc(messages::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
+    let q = q.order_by_desc(messages::Column::Id);
+    let (rows, total) = super::query::paged(c, q, page, per_page).await?;
     let chat_ids: Vec<i64> = rows.iter().map(|m| m.chat_id).collect();
     let chats: HashMap<i64, chats::Model> = if chat_ids.is_empty() {
         HashMap::new()

@@ -2,8 +2,8 @@
 
 use entity::{portals, tenants};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryOrder,
 };
 
 use super::now_ms;
@@ -36,14 +36,8 @@ pub async fn page<C: ConnectionTrait>(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<tenants::Model>, u64), DbErr> {
-    let total = tenants::Entity::find().count(c).await?;
-    let items = tenants::Entity::find()
-        .order_by_asc(tenants::Column::Id)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
-        .all(c)
-        .await?;
-    Ok((items, total))
+    let q = tenants::Entity::find().order_by_asc(tenants::Column::Id);
+    super::query::paged(c, q, page, per_page).await
 }
 
 /// Changes name and/or plan; returns the tenant before and after, or `None` if there is none.
@@ -72,9 +66,5 @@ pub async fn portals_of<C: ConnectionTrait>(
     c: &C,
     tenant_id: i64,
 ) -> Result<Vec<portals::Model>, DbErr> {
-    portals::Entity::find()
-        .filter(portals::Column::TenantId.eq(tenant_id))
-        .order_by_asc(portals::Column::Id)
-        .all(c)
-        .await
+    super::query::all_by(c, portals::Column::TenantId, tenant_id).await
 }

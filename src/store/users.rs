@@ -4,7 +4,7 @@
 use entity::users;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+    IntoActiveModel, PaginatorTrait, QueryOrder, SqlErr,
 };
 
 use super::now_ms;
@@ -61,10 +61,7 @@ pub async fn find_by_email<C: ConnectionTrait>(
     c: &C,
     email: &str,
 ) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::Email.eq(normalize_email(email)))
-        .one(c)
-        .await
+    super::query::one_by(c, users::Column::Email, normalize_email(email)).await
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<users::Model>, DbErr> {
@@ -87,21 +84,17 @@ pub async fn list_of_tenant<C: ConnectionTrait>(
     c: &C,
     tenant_id: i64,
 ) -> Result<Vec<users::Model>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::TenantId.eq(tenant_id))
-        .order_by_asc(users::Column::Id)
-        .all(c)
-        .await
+    super::query::all_by(c, users::Column::TenantId, tenant_id).await
 }
 
 pub async fn touch_login<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
-    use sea_orm::sea_query::Expr;
-    users::Entity::update_many()
-        .col_expr(users::Column::LastLoginAt, Expr::value(now_ms()))
-        .filter(users::Column::Id.eq(id))
-        .exec(c)
-        .await?;
-    Ok(())
+    super::query::set_where(
+        c,
+        users::Column::LastLoginAt,
+        now_ms(),
+        users::Column::Id.eq(id),
+    )
+    .await
 }
 
 /// Enables or disables a user; returns the user before and after, or `None` if there is none.

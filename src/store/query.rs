@@ -1,0 +1,99 @@
+//! The query shapes every table's module would otherwise write out again: rows by a column's
+//! value, one page of a listing with its total, an insert that leaves an existing row alone, an
+//! update of one column.
+
+use sea_orm::{
+    sea_query::{Expr, IntoCondition, OnConflict},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
+    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
+
+/// What `col` = `value` selects in `col`'s table.
+fn select_by<E: EntityTrait>(
+    col: impl ColumnTrait<EntityName = E>,
+    value: impl Into<Value>,
+) -> Select<E> {
+    E::find().filter(col.eq(value))
+}
+
+/// The row of `col`'s table whose `col` is `value` (a unique column), if any.
+pub(crate) async fn one_by<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    value: impl Into<Value>,
+) -> Result<Option<E::Model>, DbErr> {
+    select_by(col, value).one(c).await
+}
+
+/// The rows of `col`'s table whose `col` is `value`, in the order of their primary key.
+pub(crate) async fn all_by<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    value: impl Into<Value>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let mut q = select_by(col, value);
+    for key in E::PrimaryKey::iter() {
+        q = q.order_by_asc(key.into_column());
+    }
+    q.all(c).await
+}
+
+/// Sets `col` to `value` in the rows `cond` selects, and nothing else (no `updated_at`).
+pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    value: impl Into<Value>,
+    cond: impl IntoCondition,
+) -> Result<(), DbErr> {
+    E::update_many()
+        .col_expr(col, Expr::value(value))
+        .filter(cond)
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// One page (1-based; 0 reads as 1) of what `q` selects, in its order, and how many rows it
+/// selects in all (counted without the order, which the count leaves out).
+pub(crate) async fn paged<E, C>(
+    c: &C,
+    q: Select<E>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<E::Model>, u64), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total = q.clone().count(c).await?;
+    let items = q
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(c)
+        .await?;
+    Ok((items, total))
+}
+
+/// Inserts `am` unless a row with the same `unique` columns exists (`ON CONFLICT DO NOTHING`,
+/// one round trip, race-free): the new row's id, or `None` when it was there before.
+pub(crate) async fn insert_new<A, C>(
+    c: &C,
+    am: A,
+    unique: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+) -> Result<Option<i64>, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::PrimaryKey: PrimaryKeyTrait<ValueType = i64>,
+    C: ConnectionTrait,
+{
+    let res = <A::Entity as EntityTrait>::insert(am)
+        .on_conflict(OnConflict::columns(unique).do_nothing().to_owned())
+        .exec(c)
+        .await;
+    match res {
+        Ok(r) => Ok(Some(r.last_insert_id)),
+        Err(DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

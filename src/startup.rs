@@ -49,32 +49,41 @@ pub struct Application {
 /// secret: configured, or kept in key files under the data directory (created on first start,
 /// which the log says).
 pub fn load_keys(settings: &Settings) -> Result<(crypto::SecretBox, SecretString), StartupError> {
-    let enc = match &settings.encryption_key {
-        Some(k) => k.clone(),
-        None => {
-            let path = settings.data_dir().join("encryption.key");
-            let (key, created) = crypto::load_or_create_key(&path)?;
-            if created {
-                tracing::warn!(path = %path.display(), "created a new encryption key for secrets at rest; back it up (set B24WA_ENCRYPTION_KEY to share it between nodes)");
-            }
-            key
-        }
-    };
-    let jwt = match &settings.jwt_secret {
-        Some(k) => k.clone(),
-        None => {
-            let path = settings.data_dir().join("jwt.key");
-            let (key, created) = crypto::load_or_create_key(&path)?;
-            if created {
-                tracing::warn!(path = %path.display(), "created a new admin API token secret");
-            }
-            key
-        }
-    };
+    let enc = configured_or_file(
+        settings,
+        &settings.encryption_key,
+        "encryption.key",
+        "created a new encryption key for secrets at rest; back it up (set B24WA_ENCRYPTION_KEY to share it between nodes)",
+    )?;
+    let jwt = configured_or_file(
+        settings,
+        &settings.jwt_secret,
+        "jwt.key",
+        "created a new admin API token secret",
+    )?;
     Ok((
         crypto::SecretBox::with_previous(&enc, &settings.encryption_previous_keys)?,
         jwt,
     ))
+}
+
+/// A key as configured, else the one in `file` under the data directory, created (and the log
+/// told `created_note`) on first start.
+fn configured_or_file(
+    settings: &Settings,
+    configured: &Option<SecretString>,
+    file: &str,
+    created_note: &str,
+) -> Result<SecretString, StartupError> {
+    if let Some(k) = configured {
+        return Ok(k.clone());
+    }
+    let path = settings.data_dir().join(file);
+    let (key, created) = crypto::load_or_create_key(&path)?;
+    if created {
+        tracing::warn!(path = %path.display(), "{created_note}");
+    }
+    Ok(key)
 }
 
 /// Routes mounted before the service's own: the sandbox's (`b24wa sandbox`), never in `serve`.

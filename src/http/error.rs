@@ -34,23 +34,13 @@ impl ErrorBody {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A refusal with its status and stable code (see the constructors below).
     #[error("{message}")]
-    BadRequest { code: ErrorCode, message: String },
-    #[error("{message}")]
-    Unauthorized { code: ErrorCode, message: String },
-    #[error("{message}")]
-    Forbidden { code: ErrorCode, message: String },
-    #[error("{message}")]
-    NotFound { code: ErrorCode, message: String },
-    /// Well-formed, but the provider refused what it carries (e.g. credentials).
-    #[error("{message}")]
-    Unprocessable { code: ErrorCode, message: String },
-    /// A provider we depend on did not answer usefully.
-    #[error("{message}")]
-    BadGateway { code: ErrorCode, message: String },
-    /// Not now: the sender should retry later (503; providers retry webhooks).
-    #[error("{message}")]
-    Unavailable { code: ErrorCode, message: String },
+    Status {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
     /// Not now, and not before `retry_after_secs` (503 with `Retry-After`): refused before
     /// anything was stored, so the sender's retry is the only copy.
     #[error("{message}")]
@@ -59,12 +49,6 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
-    /// It existed, and is no longer available (an expired link).
-    #[error("{message}")]
-    Gone { code: ErrorCode, message: String },
-    /// The target's current state does not allow this (e.g. re-driving a job that did not fail).
-    #[error("{message}")]
-    Conflict { code: ErrorCode, message: String },
     /// Too many requests: wait `retry_after_secs` (sent as `Retry-After`).
     #[error("{message}")]
     RateLimited {
@@ -75,79 +59,46 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// One constructor per status an `ApiError::Status` answers with.
+macro_rules! status_constructors {
+    ($($(#[$doc:meta])* $name:ident => $status:ident;)*) => {
+        impl ApiError {
+            $(
+                $(#[$doc])*
+                pub fn $name(code: ErrorCode, message: impl Into<String>) -> Self {
+                    ApiError::Status {
+                        status: StatusCode::$status,
+                        code,
+                        message: message.into(),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+status_constructors! {
+    bad_request => BAD_REQUEST;
+    unauthorized => UNAUTHORIZED;
+    forbidden => FORBIDDEN;
+    not_found => NOT_FOUND;
+    /// Well-formed, but the provider refused what it carries (e.g. credentials).
+    unprocessable => UNPROCESSABLE_ENTITY;
+    /// A provider we depend on did not answer usefully.
+    bad_gateway => BAD_GATEWAY;
+    /// Not now: the sender should retry later (503; providers retry webhooks).
+    unavailable => SERVICE_UNAVAILABLE;
+    /// The target's current state does not allow this (e.g. re-driving a job that did not fail).
+    conflict => CONFLICT;
+    /// It existed, and is no longer available (an expired link).
+    gone => GONE;
+}
+
 impl ApiError {
-    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Unauthorized {
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Forbidden {
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::NotFound {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Unprocessable {
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn bad_gateway(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::BadGateway {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Unavailable {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Conflict {
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn gone(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError::Gone {
-            code,
-            message: message.into(),
-        }
-    }
-
     /// The code the answer carries.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest { code, .. }
-            | ApiError::Unauthorized { code, .. }
-            | ApiError::Forbidden { code, .. }
-            | ApiError::NotFound { code, .. }
-            | ApiError::Unprocessable { code, .. }
-            | ApiError::BadGateway { code, .. }
-            | ApiError::Gone { code, .. }
-            | ApiError::Conflict { code, .. }
-            | ApiError::Unavailable { code, .. }
-            | ApiError::Busy { code, .. } => *code,
+            ApiError::Status { code, .. } | ApiError::Busy { code, .. } => *code,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
@@ -174,15 +125,8 @@ impl From<crate::store::StoreError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
-            ApiError::Gone { .. } => StatusCode::GONE,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable { .. } | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Status { status, .. } => *status,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

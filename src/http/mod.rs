@@ -18,7 +18,12 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::{middleware::from_fn, web};
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    middleware::from_fn,
+    web, Scope,
+};
 
 use crate::actors::{registry::Registry, Ctx};
 
@@ -57,15 +62,31 @@ fn webhook_body() -> web::PayloadConfig {
     web::PayloadConfig::new(WEBHOOK_BODY_LIMIT)
 }
 
+/// A scope the providers call (webhooks, portal events): the body cap, the per-IP limit and the
+/// webhook metrics.
+fn provider_scope(
+    path: &str,
+) -> Scope<
+    impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody + 'static>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+> {
+    web::scope(path)
+        .app_data(webhook_body())
+        .wrap(from_fn(limits::per_ip))
+        .wrap(from_fn(observe::webhook))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .service(
-            web::scope("/webhooks/whatsapp/cloud")
-                .app_data(webhook_body())
-                .wrap(from_fn(limits::per_ip))
-                .wrap(from_fn(observe::webhook))
+            provider_scope("/webhooks/whatsapp/cloud")
                 .route("", web::get().to(webhooks::cloud::verify))
                 .route("", web::post().to(webhooks::cloud::receive))
                 .route(
@@ -85,10 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(webhooks::gateway::receive)),
         )
         .service(
-            web::scope("/bitrix24")
-                .app_data(webhook_body())
-                .wrap(from_fn(limits::per_ip))
-                .wrap(from_fn(observe::webhook))
+            provider_scope("/bitrix24")
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
                 .route("/placement", web::post().to(bitrix24::placement::page))

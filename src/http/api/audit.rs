@@ -1,8 +1,6 @@
 //! The audit log of admin changes: reading it, and recording a change made through the API.
 
-use std::collections::HashMap;
-
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use entity::audit_log;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
@@ -11,12 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{paged_views, paging, Page, PageParams},
+    openapi::{BadPaging, SupportOnly},
+    page::{paged_views, paging, ListRequest, Page, PageParams},
 };
-use crate::{
-    http::{error::ErrorBody, ApiError, AppState},
-    store::audit,
-};
+use crate::{http::ApiError, store::audit};
 
 /// Records a change `caller` made, in the change's own transaction `c`: the action, its target
 /// and the target's state before and after (views, never secrets).
@@ -54,6 +50,20 @@ pub(super) async fn commit_change<T: Serialize>(
     record_change(&txn, caller, action, target, before, Some(after)).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Records an update `caller` made to an existing target (as [`commit_change`]), commits it, and
+/// answers `200` with the target's state after the update.
+pub(super) async fn commit_update<T: Serialize>(
+    txn: DatabaseTransaction,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    before: T,
+    after: T,
+) -> Result<HttpResponse, ApiError> {
+    commit_change(txn, caller, action, target, Some(&before), &after).await?;
+    Ok(HttpResponse::Ok().json(after))
 }
 
 /// One audit record.
@@ -108,19 +118,15 @@ pub struct AuditQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
-    tag = "audit",
     params(PageParams, AuditQuery),
     responses(
         (status = 200, description = "One page of records", body = Page<AuditView>),
-        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
-        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        BadPaging,
+        SupportOnly,
     ),
-    security(("bearer" = []))
 )]
 pub async fn audit_log(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
     let (page, per_page) = paging(&q)?;

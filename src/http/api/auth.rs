@@ -5,6 +5,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
 
 pub use crate::auth::{Claims, JwtKeys, Role, TokenError, TokenType};
 use crate::http::{ApiError, AppState, ErrorCode};
@@ -92,6 +93,38 @@ impl Caller {
     /// Operational actions across tenants (the routes that are not tenant-scoped yet): support.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         self.require_support()
+    }
+}
+
+/// A change only support staff make: the target's `{id}` from the path and the JSON body, read
+/// first (a malformed body is `400` for anyone), then anyone else refused with `403`.
+pub struct SupportChange<T> {
+    pub state: web::Data<AppState>,
+    pub caller: Caller,
+    pub id: i64,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SupportChange<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = web::Data::<AppState>::from_request(req, payload);
+        let caller = Caller::from_request(req, payload);
+        let id = web::Path::<i64>::from_request(req, payload);
+        let body = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let (state, caller) = (state.await?, caller.await?);
+            let (id, body) = (id.await?.into_inner(), body.await?.into_inner());
+            caller.require_support()?;
+            Ok(Self {
+                state,
+                caller,
+                id,
+                body,
+            })
+        })
     }
 }
 

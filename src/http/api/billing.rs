@@ -1,17 +1,19 @@
 //! Plans (anyone signed in reads them) and every tenant's health at a glance (support, billing).
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::page::{paged, paging, Page, PageParams};
+use super::openapi::{BadPaging, StaffOnly};
+use super::page::{paged, paging, ListRequest, Page, PageParams};
 use crate::{
     billing::{self, QuotaUse},
-    http::{error::ErrorBody, ApiError, AppState},
-    store::{health, search, tenants, usage},
+    http::{ApiError, AppState},
+    store::{
+        health::{self, Health},
+        search, tenants, usage,
+    },
 };
 
 /// One plan and its quotas (`null`: unlimited).
@@ -43,7 +45,6 @@ pub struct PlansView {
     path = "/api/v1/plans",
     tag = "usage",
     responses((status = 200, description = "Every plan", body = PlansView)),
-    security(("bearer" = []))
 )]
 pub async fn plans(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
     let items = state
@@ -64,33 +65,6 @@ pub async fn plans(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRe
     }))
 }
 
-/// A tenant's health and this month's use of its plan.
-#[derive(Serialize, ToSchema)]
-pub struct TenantHealthView {
-    pub tenant_id: i64,
-    pub tenant_name: String,
-    pub plan: String,
-    /// `error` (numbers not authorized, dead jobs or token errors), `warning` (queued jobs,
-    /// an uninstalled portal) or `ok`.
-    pub status: String,
-    /// Connected numbers.
-    pub numbers: i64,
-    /// Connected numbers that cannot relay: gateway phone not linked, Cloud token invalid.
-    pub numbers_not_authorized: i64,
-    /// Jobs failed for good, waiting for a re-drive.
-    pub dead_jobs: i64,
-    /// Jobs queued or retrying (queue depth).
-    pub pending_jobs: i64,
-    /// Portals whose jobs fail on the access token.
-    pub portals_token_errors: i64,
-    /// Portals that uninstalled the app.
-    pub portals_uninstalled: i64,
-    /// The newest message either way (unix ms).
-    pub last_message_at: Option<i64>,
-    /// Quotas the tenant went over this month (`messages`, `transcription_minutes`).
-    pub over_quota: Vec<String>,
-}
-
 /// Tenants' health
 ///
 /// Every tenant with its health at a glance, for support and billing.
@@ -100,16 +74,13 @@ pub struct TenantHealthView {
     tag = "tenants",
     params(PageParams),
     responses(
-        (status = 200, description = "One page of tenants with their health", body = Page<TenantHealthView>),
-        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
-        (status = 403, description = "`forbidden`: support and billing only", body = ErrorBody),
+        (status = 200, description = "One page of tenants with their health", body = Page<Health>),
+        BadPaging,
+        StaffOnly,
     ),
-    security(("bearer" = []))
 )]
 pub async fn tenants_health(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("tenants' health is for support and billing")?;
     let (page, per_page) = paging(&q)?;
@@ -117,26 +88,7 @@ pub async fn tenants_health(
     let (month, _, _) = billing::this_month();
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {
-        let h = health::of_tenant(&state.ctx.db, t.id).await?;
-        let over_quota = billing::events_in(&state.ctx.db, t.id, &month)
-            .await?
-            .into_iter()
-            .map(|e| e.quota)
-            .collect();
-        items.push(TenantHealthView {
-            tenant_id: t.id,
-            tenant_name: t.name.clone(),
-            plan: t.plan.clone(),
-            status: h.status().to_string(),
-            numbers: h.numbers,
-            numbers_not_authorized: h.numbers_not_authorized,
-            dead_jobs: h.dead_jobs,
-            pending_jobs: h.pending_jobs,
-            portals_token_errors: h.portals_token_errors,
-            portals_uninstalled: h.portals_uninstalled,
-            last_message_at: h.last_message_at,
-            over_quota,
-        });
+        items.push(health::of_tenant(&state.ctx.db, t, &month).await?);
     }
     Ok(paged(items, page, per_page, total))
 }

@@ -35,13 +35,11 @@ pub struct ClusterView {
 #[utoipa::path(
     get,
     path = "/api/v1/cluster",
-    tag = "cluster",
     responses(
         (status = 200, description = "Nodes and leases", body = ClusterView),
         (status = 403, description = "`forbidden`: not support or billing staff", body = ErrorBody),
         (status = 503, description = "`not_clustered`: one node, no Redis configured; `redis_unavailable`: Redis did not answer", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn state(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require_global("the cluster's state is for support staff")?;

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{
     auth::Caller,
     numbers::{activate, check_number_quota, non_empty, number_for, Connected, ConnectedView},
+    openapi::{ConnectRefused, GatewayUnavailable},
     portals::visible_portal,
 };
 use crate::{
@@ -59,13 +60,10 @@ fn gateway_error(e: GatewayError) -> ApiError {
     responses(
         (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
         (status = 400, description = "`invalid_field` (line, api_url, id_instance), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
-        (status = 409, description = "`quota_exceeded`: the tenant's plan allows no further number", body = ErrorBody),
+        ConnectRefused,
         (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token", body = ErrorBody),
-        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
+        GatewayUnavailable,
     ),
-    security(("bearer" = []))
 )]
 pub async fn connect_gateway(
     state: web::Data<AppState>,
@@ -172,9 +170,8 @@ pub struct QrView {
         (status = 200, description = "The QR to scan, or the linked state", body = QrView),
         (status = 404, description = "`unknown_number`: no gateway number with this id (or another tenant's)", body = ErrorBody),
         (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the stored credentials", body = ErrorBody),
-        (status = 502, description = "`gateway_unavailable`: the gateway did not answer as expected", body = ErrorBody),
+        GatewayUnavailable,
     ),
-    security(("bearer" = []))
 )]
 pub async fn qr(
     state: web::Data<AppState>,

@@ -1,14 +1,13 @@
 //! The outbox as support sees it: jobs by state, and re-driving one that failed for good.
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, Role};
-use super::page::{self, paged_views, paging, Page, PageParams};
+use super::openapi::BadFilter;
+use super::page::{self, paged_views, paging, ListRequest, Page, PageParams};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
@@ -73,20 +72,14 @@ pub struct JobQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/jobs",
-    tag = "jobs",
     params(PageParams, JobQuery),
     responses(
         (status = 200, description = "Jobs, newest first (a tenant admin sees its tenant's)", body = Page<JobView>),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        BadFilter,
         (status = 403, description = "`forbidden`: the billing role does not see jobs", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
-pub async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpResponse, ApiError> {
     if caller.role() == Role::Billing {
         return Err(ApiError::forbidden(
             ErrorCode::Forbidden,
@@ -119,7 +112,6 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/api/v1/jobs/{id}/redrive",
-    tag = "jobs",
     params(("id" = i64, Path, description = "The job id")),
     responses(
         (status = 200, description = "Back in its queue with fresh attempts; audited", body = JobView),
@@ -127,7 +119,6 @@ pub async fn list(
         (status = 404, description = "`unknown_job`", body = ErrorBody),
         (status = 409, description = "`job_not_failed`: only a dead job can be re-driven", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn redrive(
     state: web::Data<AppState>,
@@ -171,18 +162,18 @@ pub async fn redrive(
             }
         }
     }
-    let view = JobView::from(&after);
-    audit::commit_change(
+    let owner = Owner::parse(&after.owner);
+    let answer = audit::commit_update(
         txn,
         &caller,
         "job.redrive",
         &format!("job:{id}"),
-        Some(&JobView::from(&before)),
-        &view,
+        JobView::from(&before),
+        JobView::from(&after),
     )
     .await?;
-    if let Some(owner) = Owner::parse(&after.owner) {
+    if let Some(owner) = owner {
         state.registry.do_send(KickOwner(owner));
     }
-    Ok(HttpResponse::Ok().json(view))
+    Ok(answer)
 }

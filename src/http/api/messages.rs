@@ -1,14 +1,13 @@
 //! Conversations and messages across numbers: find a message by any id, phone or text, and
 //! read its trace (every hop with its time) and the jobs that carried it.
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::page::{self, paged_views, paging, Page, PageParams};
+use super::openapi::BadFilter;
+use super::page::{self, paged_views, paging, ListRequest, Page, PageParams};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
@@ -60,18 +59,14 @@ pub struct ChatQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/chats",
-    tag = "messages",
     params(PageParams, ChatQuery),
     responses(
         (status = 200, description = "Chats, most recently active first", body = Page<ChatView>),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        BadFilter,
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_chats(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = paging(&q)?;
     let filter = ChatFilter {
@@ -168,18 +163,14 @@ const STATUSES: &[&str] = &[
 #[utoipa::path(
     get,
     path = "/api/v1/messages",
-    tag = "messages",
     params(PageParams, MessageQuery),
     responses(
         (status = 200, description = "Matching messages, newest first", body = Page<MessageView>),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        BadFilter,
     ),
-    security(("bearer" = []))
 )]
 pub async fn search_messages(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = paging(&q)?;
     let filter = MessageFilter {
@@ -232,13 +223,11 @@ pub struct TraceView {
 #[utoipa::path(
     get,
     path = "/api/v1/messages/{id}",
-    tag = "messages",
     params(("id" = i64, Path, description = "Our message id")),
     responses(
         (status = 200, description = "The message with its hops and jobs", body = TraceView),
         (status = 404, description = "`unknown_message` (or another tenant's)", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn trace(
     state: web::Data<AppState>,

@@ -93,7 +93,6 @@ pub struct ChatMessagesView {
         (status = 200, description = "The chat and its messages", body = ChatMessagesView),
         (status = 404, description = "`unknown_number` (or another tenant's), `unknown_chat`", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn chat_messages(
     state: web::Data<AppState>,

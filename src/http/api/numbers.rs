@@ -1,7 +1,7 @@
 //! WhatsApp numbers on Open Lines: the list, connecting a Cloud API number, disconnecting.
 //! (Web gateway numbers connect in `gateway_numbers.rs`; a number's chats in `number_chats.rs`.)
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 use sea_orm::TransactionTrait;
@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    openapi::{BadFilter, ConnectRefused},
+    page::{self, paged, paged_views, paging, ListRequest, Page, PageParams, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
 };
@@ -163,16 +164,12 @@ impl From<Connected> for ConnectedView {
     post,
     path = "/api/v1/numbers",
     operation_id = "connect_number",
-    tag = "numbers",
     request_body = ConnectCloudNumber,
     responses(
         (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
         (status = 400, description = "`invalid_field` (line not digits, empty id), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)", body = ErrorBody),
-        (status = 409, description = "`quota_exceeded`: the tenant's plan allows no further number", body = ErrorBody),
+        ConnectRefused,
     ),
-    security(("bearer" = []))
 )]
 pub async fn connect(
     state: web::Data<AppState>,
@@ -262,19 +259,13 @@ pub struct NumberQuery {
     get,
     path = "/api/v1/numbers",
     operation_id = "list_numbers",
-    tag = "numbers",
     params(PageParams, NumberQuery),
     responses(
         (status = 200, description = "One page of numbers", body = Page<NumberView>),
-        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
+        BadFilter,
     ),
-    security(("bearer" = []))
 )]
-pub async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = paging(&q)?;
     let session_state = page::param(&q, "state")
         .map(|s| {
@@ -384,14 +375,12 @@ pub struct DisconnectedView {
 #[utoipa::path(
     post,
     path = "/api/v1/numbers/{id}/disconnect",
-    tag = "numbers",
     params(("id" = i64, Path, description = "The number's id")),
     responses(
         (status = 200, description = "Disconnected", body = DisconnectedView),
         (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
         (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn disconnect(
     state: web::Data<AppState>,

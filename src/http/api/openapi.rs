@@ -2,9 +2,11 @@
 //!
 //! Documenting a route: put `#[utoipa::path(...)]` on its handler (method, the full path under
 //! `/api/v1`, params, request body, every response with `body = ErrorBody` for the errors and
-//! their codes in the description, and `security(("bearer" = []))`, or `security(())` for a
-//! public route), derive `ToSchema` on the types it reads and answers, and list the handler in
-//! `paths(...)` below. 401 (for bearer routes) and 500 are added to every operation by
+//! their codes in the description (or one of the shared error answers below), `tag` only where
+//! it is not the handler's module (`paths(tenants::get_tenant)` tags it `tenants`), and
+//! `security(())` for a public route), derive `ToSchema` on the types it reads and answers, and
+//! list the handler in `paths(...)` below. `Bearer` puts the bearer scheme on every operation
+//! that names no security; 401 (for bearer routes) and 500 are added to every operation by
 //! `CommonErrors`. tests/openapi.rs fails while a route in `api::routes` is not documented.
 
 use std::sync::LazyLock;
@@ -12,10 +14,11 @@ use std::sync::LazyLock;
 use actix_web::HttpResponse;
 use utoipa::{
     openapi::{
+        path::Operation,
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
         ContentBuilder, Ref, ResponseBuilder,
     },
-    Modify, OpenApi,
+    IntoResponses, Modify, OpenApi,
 };
 
 use super::{
@@ -24,7 +27,7 @@ use super::{
 };
 use crate::http::{error::ErrorBody, ApiError, ErrorCode};
 
-/// The name operations use for the bearer scheme: `security(("bearer" = []))`.
+/// The name of the bearer scheme, which every operation but the public ones requires.
 pub const BEARER: &str = "bearer";
 
 #[derive(OpenApi)]
@@ -85,8 +88,97 @@ pub const BEARER: &str = "bearer";
 )]
 pub struct ApiDoc;
 
-/// The bearer scheme the protected operations name.
+/// The error answers several routes share, named once: `responses(..., SupportOnly)`.
+#[derive(IntoResponses)]
+pub enum SupportOnly {
+    #[response(status = 403, description = "`forbidden`: needs the support role")]
+    Forbidden(ErrorBody),
+}
+
+/// A list without filters: `400` for a paging value out of range.
+#[derive(IntoResponses)]
+pub enum BadPaging {
+    #[response(
+        status = 400,
+        description = "`invalid_field`: a paging value out of range"
+    )]
+    InvalidField(ErrorBody),
+}
+
+/// A list with filters: `400` for a paging or filter value out of range.
+#[derive(IntoResponses)]
+pub enum BadFilter {
+    #[response(
+        status = 400,
+        description = "`invalid_field`: a paging or filter value out of range"
+    )]
+    InvalidField(ErrorBody),
+}
+
+/// The views across tenants (`Caller::require_global`).
+#[derive(IntoResponses)]
+pub enum StaffOnly {
+    #[response(status = 403, description = "`forbidden`: support and billing only")]
+    Forbidden(ErrorBody),
+}
+
+/// A tenant-scoped route: another tenant's is `404` as if it did not exist.
+#[derive(IntoResponses)]
+pub enum TenantNotFound {
+    #[response(
+        status = 404,
+        description = "`not_found`: no such tenant (or another tenant's)"
+    )]
+    NotFound(ErrorBody),
+}
+
+/// Connecting a number to a line of a portal.
+#[derive(IntoResponses)]
+pub enum ConnectRefused {
+    #[response(status = 403, description = "`forbidden`: billing is read-only")]
+    Forbidden(ErrorBody),
+    #[response(
+        status = 404,
+        description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)"
+    )]
+    UnknownPortal(ErrorBody),
+    #[response(
+        status = 409,
+        description = "`quota_exceeded`: the tenant's plan allows no further number"
+    )]
+    QuotaExceeded(ErrorBody),
+}
+
+/// A call to a number's Web gateway.
+#[derive(IntoResponses)]
+pub enum GatewayUnavailable {
+    #[response(
+        status = 502,
+        description = "`gateway_unavailable`: the gateway did not answer as expected"
+    )]
+    BadGateway(ErrorBody),
+}
+
+/// The bearer scheme, required by every operation that does not say `security(())`.
 struct Bearer;
+
+/// Every operation of the document.
+fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
 
 impl Modify for Bearer {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -103,6 +195,11 @@ impl Modify for Bearer {
                     .build(),
             ),
         );
+        for op in operations(openapi) {
+            op.security.get_or_insert_with(|| {
+                vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]
+            });
+        }
     }
 }
 
@@ -126,31 +223,19 @@ fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let bearer = SecurityRequirement::new(BEARER, Vec::<String>::new());
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
-                &mut item.trace,
-            ];
-            for op in ops.into_iter().flatten() {
-                let protected = op.security.as_ref().is_some_and(|s| s.contains(&bearer));
-                let responses = &mut op.responses.responses;
-                if protected {
-                    responses.entry("401".into()).or_insert_with(|| {
-                        error_response(
-                            "`token_missing`, `token_expired`, `token_invalid`: no valid access token",
-                        )
-                    });
-                }
-                responses
-                    .entry("500".into())
-                    .or_insert_with(|| error_response("`internal`: see the service's log"));
+        for op in operations(openapi) {
+            let protected = op.security.as_ref().is_some_and(|s| s.contains(&bearer));
+            let responses = &mut op.responses.responses;
+            if protected {
+                responses.entry("401".into()).or_insert_with(|| {
+                    error_response(
+                        "`token_missing`, `token_expired`, `token_invalid`: no valid access token",
+                    )
+                });
             }
+            responses
+                .entry("500".into())
+                .or_insert_with(|| error_response("`internal`: see the service's log"));
         }
     }
 }

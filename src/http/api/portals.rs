@@ -1,18 +1,17 @@
 //! Installed Bitrix24 portals: the list, and finding the portal a number is connected on.
 
-use std::collections::HashMap;
-
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    openapi::BadFilter,
+    page::{self, paged, paged_views, paging, ListRequest, Page, PageParams, MAX_SEARCH},
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{ApiError, AppState, ErrorCode},
     store::portals,
 };
 
@@ -53,18 +52,14 @@ pub struct PortalQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/portals",
-    tag = "portals",
     params(PageParams, PortalQuery),
     responses(
         (status = 200, description = "One page of portals", body = Page<PortalView>),
-        (status = 400, description = "`invalid_field`: a paging or filter value out of range", body = ErrorBody),
+        BadFilter,
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_portals(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page) = paging(&q)?;
     let mut filter = portals::Filter {

@@ -216,7 +216,6 @@ pub struct MeView {
     path = "/api/v1/auth/me",
     tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)),
-    security(("bearer" = []))
 )]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let user = match caller.user_id() {

@@ -3,18 +3,19 @@
 //! Support staff see and manage every tenant (each change is audited in the same transaction);
 //! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
 
-use std::collections::HashMap;
+use std::{future::Future, pin::Pin};
 
-use actix_web::{web, HttpResponse};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use entity::tenants as tenant_rows;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
     audit,
-    auth::Caller,
-    page::{invalid_field, paged_views, paging, Page, PageParams},
+    auth::{Caller, SupportChange},
+    openapi::{BadPaging, SupportOnly, TenantNotFound},
+    page::{invalid_field, paged_views, paging, ListRequest, Page, PageParams},
     portals::PortalView,
 };
 use crate::{
@@ -47,19 +48,15 @@ impl From<&tenant_rows::Model> for TenantView {
 #[utoipa::path(
     get,
     path = "/api/v1/tenants",
-    tag = "tenants",
     params(PageParams),
     responses(
         (status = 200, description = "One page of tenants", body = Page<TenantView>),
-        (status = 400, description = "`invalid_field`: a paging value out of range", body = ErrorBody),
+        BadPaging,
         (status = 403, description = "`forbidden`: a tenant admin (use `GET /api/v1/tenants/{id}`)", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_tenants(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
     let (page, per_page) = paging(&q)?;
@@ -103,14 +100,12 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/v1/tenants",
-    tag = "tenants",
     request_body = NewTenant,
     responses(
         (status = 201, description = "Created", body = TenantView),
         (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        SupportOnly,
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_tenant(
     state: web::Data<AppState>,
@@ -138,13 +133,31 @@ pub async fn create_tenant(
     Ok(HttpResponse::Created().json(view))
 }
 
-pub(super) async fn tenant_or_404(
-    db: &DatabaseConnection,
-    id: i64,
-) -> Result<tenant_rows::Model, ApiError> {
-    tenants::get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
+/// The tenant of the `{id}` in the path, for a caller who may read its data (another tenant's
+/// is `404 not_found`, as a missing one).
+pub struct ReadableTenant {
+    pub state: web::Data<AppState>,
+    pub tenant: tenant_rows::Model,
+}
+
+impl FromRequest for ReadableTenant {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = web::Data::<AppState>::from_request(req, payload);
+        let caller = Caller::from_request(req, payload);
+        let id = web::Path::<i64>::from_request(req, payload);
+        Box::pin(async move {
+            let (state, caller, id) = (state.await?, caller.await?, id.await?.into_inner());
+            caller.require_tenant_access(id)?;
+            let tenant = tenants::get(&state.ctx.db, id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))?;
+            Ok(Self { state, tenant })
+        })
+    }
 }
 
 /// A tenant and its portals.
@@ -161,23 +174,16 @@ pub struct TenantDetailView {
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}",
-    tag = "tenants",
     params(("id" = i64, Path, description = "The tenant's id")),
     responses(
         (status = 200, description = "The tenant", body = TenantDetailView),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantNotFound,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
+    ReadableTenant { state, tenant }: ReadableTenant,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    caller.require_tenant_access(id)?;
-    let tenant = tenant_or_404(&state.ctx.db, id).await?;
-    let portals: Vec<PortalView> = tenants::portals_of(&state.ctx.db, id)
+    let portals: Vec<PortalView> = tenants::portals_of(&state.ctx.db, tenant.id)
         .await?
         .iter()
         .map(PortalView::from)
@@ -203,25 +209,23 @@ pub struct TenantChange {
 #[utoipa::path(
     patch,
     path = "/api/v1/tenants/{id}",
-    tag = "tenants",
     params(("id" = i64, Path, description = "The tenant's id")),
     request_body = TenantChange,
     responses(
         (status = 200, description = "The tenant after the change", body = TenantView),
         (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        SupportOnly,
         (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn update_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-    body: web::Json<TenantChange>,
+    SupportChange {
+        state,
+        caller,
+        id,
+        body,
+    }: SupportChange<TenantChange>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_support()?;
-    let id = path.into_inner();
     let name = body.name.as_deref().map(check_name).transpose()?;
     let plan = body.plan.as_deref().map(check_plan).transpose()?;
     let txn = state.ctx.db.begin().await?;
@@ -229,15 +233,13 @@ pub async fn update_tenant(
     else {
         return Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"));
     };
-    let after = TenantView::from(&after);
-    audit::commit_change(
+    audit::commit_update(
         txn,
         &caller,
         "tenant.update",
         &format!("tenant:{id}"),
-        Some(&TenantView::from(&before)),
-        &after,
+        TenantView::from(&before),
+        TenantView::from(&after),
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(after))
+    .await
 }

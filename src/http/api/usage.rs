@@ -7,11 +7,12 @@ use chrono::{Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
 use super::billing::PlanUseView;
-use super::page::{invalid_field, paged, paging, Page, PageParams};
+use super::openapi::{BadFilter, StaffOnly, TenantNotFound};
+use super::page::{invalid_field, paged, paging, ListRequest, Page, PageParams};
+use super::tenants::ReadableTenant;
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{error::ErrorBody, ApiError, AppState},
     store::{
         search, tenants,
         usage::{self, DAY_MS},
@@ -162,45 +163,32 @@ async fn report(
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}/usage",
-    tag = "usage",
     params(("id" = i64, Path, description = "The tenant id"), PeriodQuery),
     responses(
         (status = 200, description = "Totals and a figure per day", body = UsageView),
         (status = 400, description = "`invalid_field`: a bad date or a period over 366 days", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantNotFound,
     ),
-    security(("bearer" = []))
 )]
 pub async fn tenant_usage(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
+    ReadableTenant { state, tenant }: ReadableTenant,
     q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    caller.require_tenant_access(id)?;
-    let tenant = tenants::get(&state.ctx.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))?;
     Ok(HttpResponse::Ok().json(report(&state, &tenant, &q, true).await?))
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/usage",
-    tag = "usage",
     params(PageParams, PeriodQuery),
     responses(
         (status = 200, description = "Each tenant's totals for the period (no daily figures)", body = Page<UsageView>),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: support and billing only", body = ErrorBody),
+        BadFilter,
+        StaffOnly,
     ),
-    security(("bearer" = []))
 )]
 pub async fn all_usage(
-    state: web::Data<AppState>,
-    caller: Caller,
-    q: web::Query<HashMap<String, String>>,
+    ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)")?;
     let (page, per_page) = paging(&q)?;

@@ -1,17 +1,23 @@
 //! A tenant's users (tenant admins) and users by id: list, add, disable or enable. The rules
 //! for a new user are `crate::auth::users`, shared with `b24wa user create`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{audit, auth::Caller, page::invalid_field, tenants::tenant_or_404};
+use super::{
+    audit,
+    auth::SupportChange,
+    openapi::{SupportOnly, TenantNotFound},
+    page::invalid_field,
+    tenants::ReadableTenant,
+};
 pub use crate::auth::{create_user, CreateUserError, NewUserSpec, UserView};
 use crate::{
     auth::Role,
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{error::ErrorBody, ApiError, ErrorCode},
     store::users,
 };
 
@@ -25,19 +31,13 @@ use crate::{
     params(("id" = i64, Path, description = "The tenant's id")),
     responses(
         (status = 200, description = "The tenant's users", body = Vec<UserView>),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantNotFound,
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_tenant_users(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
+    ReadableTenant { state, tenant }: ReadableTenant,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    caller.require_tenant_access(id)?;
-    tenant_or_404(&state.ctx.db, id).await?;
-    let list: Vec<UserView> = users::list_of_tenant(&state.ctx.db, id)
+    let list: Vec<UserView> = users::list_of_tenant(&state.ctx.db, tenant.id)
         .await?
         .iter()
         .map(UserView::from)
@@ -68,21 +68,19 @@ pub struct NewTenantUser {
     responses(
         (status = 201, description = "Created", body = UserView),
         (status = 400, description = "`invalid_field` (email, password, role), `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        SupportOnly,
         (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
         (status = 409, description = "`email_taken`: a user with this email exists", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_tenant_user(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-    body: web::Json<NewTenantUser>,
+    SupportChange {
+        state,
+        caller,
+        id: tenant_id,
+        body: b,
+    }: SupportChange<NewTenantUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_support()?;
-    let tenant_id = path.into_inner();
-    let b = body.into_inner();
     if b.role.as_deref().is_some_and(|r| r != "tenant_admin") {
         return Err(invalid_field(
             "role: only tenant_admin users belong to a tenant",
@@ -126,32 +124,29 @@ pub struct UserChange {
     responses(
         (status = 200, description = "The user after the change", body = UserView),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: needs the support role", body = ErrorBody),
+        SupportOnly,
         (status = 404, description = "`not_found`: no such user", body = ErrorBody),
     ),
-    security(("bearer" = []))
 )]
 pub async fn update_user(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-    body: web::Json<UserChange>,
+    SupportChange {
+        state,
+        caller,
+        id,
+        body,
+    }: SupportChange<UserChange>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_support()?;
-    let id = path.into_inner();
     let txn = state.ctx.db.begin().await?;
     let Some((before, after)) = users::set_disabled(&txn, id, body.disabled).await? else {
         return Err(ApiError::not_found(ErrorCode::NotFound, "no such user"));
     };
-    let after = UserView::from(&after);
-    audit::commit_change(
+    audit::commit_update(
         txn,
         &caller,
         "user.update",
         &format!("user:{id}"),
-        Some(&UserView::from(&before)),
-        &after,
+        UserView::from(&before),
+        UserView::from(&after),
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(after))
+    .await
 }

@@ -22,6 +22,7 @@ mod server;
 pub use bitrix::*;
 pub use gateway::*;
 pub use graph::*;
+pub use server::Sim;
 
 use rand::RngCore;
 

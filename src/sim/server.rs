@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
 
-use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpServer};
+use actix_web::{dev::ServerHandle, http::StatusCode, web, App, HttpRequest, HttpServer};
 
 /// A simulator's running server: its base URL and the handle that stops it.
 #[derive(Clone)]
@@ -69,6 +69,71 @@ impl Loopback {
     }
 }
 
+/// A running simulator: [`BitrixSim`](super::BitrixSim), [`GatewaySim`](super::GatewaySim) and
+/// [`GraphSim`](super::GraphSim) are this over their own state. Clones share the state and the
+/// server.
+pub struct Sim<S> {
+    /// The state, shared with the server's handlers (they take it as `web::Data<Mutex<S>>`).
+    pub(super) data: web::Data<Mutex<S>>,
+    pub(super) server: Served,
+    /// What the simulator calls our app with (webhooks, events).
+    pub(super) client: reqwest::Client,
+}
+
+// Not derived: that would want `S: Clone`, and only the shared handles are cloned.
+impl<S> Clone for Sim<S> {
+    fn clone(&self) -> Self {
+        Self {
+            data: self.data.clone(),
+            server: self.server.clone(),
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl<S: Send + 'static> Sim<S> {
+    /// Serve `routes` on `listener` with `state` as their app data, accepting bodies up to
+    /// `payload_limit` bytes. Must run inside an actix System.
+    pub(super) fn serve<F>(
+        listener: Loopback,
+        state: S,
+        payload_limit: usize,
+        client: reqwest::Client,
+        routes: F,
+    ) -> std::io::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let data = web::Data::new(Mutex::new(state));
+        let shared = data.clone();
+        let server = listener.serve(payload_limit, move |app| {
+            app.app_data(shared.clone());
+            routes(app);
+        })?;
+        Ok(Self {
+            data,
+            server,
+            client,
+        })
+    }
+}
+
+impl<S> Sim<S> {
+    pub async fn stop(&self) {
+        self.server.stop().await;
+    }
+
+    /// "http://127.0.0.1:PORT": the portal's base, the gateway instances' `apiUrl`, the Graph base
+    /// (requests go to `{base}/{version}/...`).
+    pub fn base_url(&self) -> String {
+        self.server.base.clone()
+    }
+
+    pub(super) fn st(&self) -> MutexGuard<'_, S> {
+        lock(&self.data)
+    }
+}
+
 /// A simulator's state, also after a handler panicked while holding it (the test that caused the
 /// panic reports it; the other calls go on).
 pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -81,6 +146,14 @@ pub(crate) fn or_panic<T>(sim: &str, started: std::io::Result<T>) -> T {
         Ok(sim) => sim,
         Err(e) => panic!("{sim} sim: cannot listen on 127.0.0.1: {e}"),
     }
+}
+
+/// A request's `Content-Type` ("" when it has none, or none in text).
+pub(crate) fn content_type(req: &HttpRequest) -> &str {
+    req.headers()
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
 }
 
 /// `status` as an HTTP status code (500 when it is not one).

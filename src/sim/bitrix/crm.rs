@@ -4,7 +4,7 @@
 use super::params::{digits_phone, sval};
 use super::*;
 
-impl State {
+impl BitrixState {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn conversation(
         &mut self,

@@ -5,7 +5,7 @@ use super::params::{param, php_form_pairs, sval};
 use super::*;
 use crate::sim::{form_encode, unix_now};
 
-impl State {
+impl BitrixState {
     pub(super) fn event_auth(&self, with_tokens: bool, app_token: &str) -> Value {
         let mut a = json!({
             "domain": self.host,

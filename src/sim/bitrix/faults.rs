@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl State {
+impl BitrixState {
     /// The next fault for `method` (a rule for any method matches REST calls only, when `rest`).
     pub(super) fn take_fault(&mut self, method: &str, rest: bool) -> Option<BitrixFault> {
         self.faults.take(|m| match m {

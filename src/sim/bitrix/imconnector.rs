@@ -17,7 +17,7 @@ const REGISTER_FLAGS: &[&str] = &[
     "CHAT_GROUP",
 ];
 
-impl State {
+impl BitrixState {
     pub(super) fn m_register(&mut self, p: &Value) -> Result<Value, ApiErr> {
         let fail = |e: &str| Ok(json!({"result": false, "error": e}));
         let id = sval(param(p, "ID"));

@@ -30,19 +30,19 @@ pub use params::{php_form_pairs, php_form_to_value, php_pairs_to_value};
 pub use types::*;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::faults::FaultQueue;
-use super::server::{lock, or_panic, status_code, Loopback, Served};
+use super::server::{lock, or_panic, status_code, Loopback, Sim};
 use super::test_client;
 use params::normalize_method;
 
 // ---------------------------------------------------------------------------------------------
-// State
+// BitrixState
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
@@ -77,7 +77,8 @@ impl ApiErr {
     }
 }
 
-struct State {
+/// A simulated portal's state: public only as [`BitrixSim`]'s parameter.
+pub struct BitrixState {
     cfg: BitrixSimConfig,
     /// The portal moved (`move_portal`): `/rest/…` answers 302 to `/moved/rest/…`.
     moved: bool,
@@ -142,7 +143,7 @@ fn time_json(start: f64) -> Value {
     })
 }
 
-type Data = web::Data<Mutex<State>>;
+type Data = web::Data<Mutex<BitrixState>>;
 
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({"error": "NOT_FOUND", "error_description": "Not found"}))
@@ -152,12 +153,8 @@ async fn not_found() -> HttpResponse {
 // The simulator handle
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone)]
-pub struct BitrixSim {
-    state: Arc<Mutex<State>>,
-    server: Served,
-    client: reqwest::Client,
-}
+/// The simulator handle (its state is only ever read through it).
+pub type BitrixSim = Sim<BitrixState>;
 
 impl BitrixSim {
     /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
@@ -169,16 +166,9 @@ impl BitrixSim {
     /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
     pub async fn try_start(cfg: BitrixSimConfig) -> std::io::Result<Self> {
         let listener = Loopback::bind()?;
-        let base = listener.base.clone();
-        let state = Arc::new(Mutex::new(State::new(
-            cfg,
-            base.clone(),
-            listener.host.clone(),
-        )));
-        let data = web::Data::from(state.clone());
-        let server = listener.serve(64 << 20, move |app| {
-            app.app_data(data.clone())
-                .route("/rest/{method}", web::route().to(rest::old_rest_handler))
+        let state = BitrixState::new(cfg, listener.base.clone(), listener.host.clone());
+        Sim::serve(listener, state, 64 << 20, test_client(), |app| {
+            app.route("/rest/{method}", web::route().to(rest::old_rest_handler))
                 .route("/moved/rest/{method}", web::route().to(rest::rest_handler))
                 .route(
                     "/oauth-server/oauth/token/",
@@ -190,26 +180,9 @@ impl BitrixSim {
                 )
                 .route("/~{id}", web::get().to(operator::file_handler))
                 .default_service(web::route().to(not_found));
-        })?;
-        Ok(Self {
-            state,
-            server,
-            client: test_client(),
         })
     }
 
-    pub async fn stop(&self) {
-        self.server.stop().await;
-    }
-
-    fn st(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// "http://127.0.0.1:PORT"
-    pub fn base_url(&self) -> String {
-        self.server.base.clone()
-    }
     /// "127.0.0.1:PORT" (the portal's domain)
     pub fn domain(&self) -> String {
         self.st().host.clone()

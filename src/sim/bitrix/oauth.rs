@@ -7,7 +7,7 @@ use super::params::{php_form_to_value, sval};
 use super::*;
 use crate::sim::{random_hex, unix_now};
 
-impl State {
+impl BitrixState {
     pub(super) fn check_auth(&self, token: Option<&str>) -> Result<(), ApiErr> {
         match token {
             None | Some("") => Err(ApiErr::new(

@@ -5,7 +5,7 @@ use super::params::{file_type, param};
 use super::*;
 use crate::sim::random_hex;
 
-impl State {
+impl BitrixState {
     pub(super) fn signed_text(&self, connector: &str, text: &str) -> String {
         let sign = self
             .connectors

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::ApiErr;
 use crate::sim::form_decode;
+use crate::sim::server::content_type;
 
 /// Case-insensitive top-level lookup.
 pub(super) fn param<'a>(p: &'a Value, key: &str) -> Option<&'a Value> {
@@ -183,12 +184,7 @@ pub(super) fn parse_params(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiE
     }
     let trimmed = body.trim_ascii();
     if !trimmed.is_empty() {
-        let ct = req
-            .headers()
-            .get("content-type")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ct = content_type(req).to_ascii_lowercase();
         if ct.contains("json") || trimmed.starts_with(b"{") {
             match serde_json::from_slice::<Value>(trimmed) {
                 Ok(Value::Object(m)) => params.extend(m),

@@ -8,7 +8,7 @@ use super::imconnector::MsgOp;
 use super::params::*;
 use super::*;
 
-impl State {
+impl BitrixState {
     pub(super) fn handle_rest(
         &mut self,
         method: &str,

@@ -4,7 +4,7 @@
 use super::*;
 use crate::sim::random_hex;
 
-impl State {
+impl BitrixState {
     pub(super) fn new(cfg: BitrixSimConfig, base: String, host: String) -> Self {
         let access = random_hex(16);
         let refresh = random_hex(16);

@@ -3,7 +3,9 @@
 //! (state, QR, settings, logout, reboot) and `readChat` live here, the message methods in
 //! `messages`.
 
-use super::messages::{delete_message, download_file, edit_message, send_file, send_message};
+use super::messages::{
+    accepted, delete_message, download_file, edit_message, send_file, send_message,
+};
 use super::replies::*;
 use super::webhooks::deliver;
 use super::*;
@@ -177,8 +179,10 @@ pub(super) async fn process(
             Ok(ok_json(json!({"isLogout": true})))
         }
         "reboot" => Ok(reboot(data, client, id)),
-        "sendMessage" => send_message(data, client, id, &b),
-        "sendFileByUrl" => send_file(data, client, id, &b).await,
+        "sendMessage" => send_message(data, id, &b).map(|sent| accepted(data, client, sent)),
+        "sendFileByUrl" => send_file(data, client, id, &b)
+            .await
+            .map(|sent| accepted(data, client, sent)),
         "editMessage" => edit_message(data, id, &b),
         "deleteMessage" => delete_message(data, id, &b),
         "readChat" => {

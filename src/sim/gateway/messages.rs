@@ -5,69 +5,79 @@ use super::replies::*;
 use super::webhooks::{after_send, AfterSend};
 use super::*;
 
-/// Start the echo and the statuses of a send accepted by the API; answers its idMessage.
-fn accepted(
-    data: &Data,
-    client: &reqwest::Client,
-    instance: u64,
+/// A send the API accepted, as it is recorded and echoed.
+struct Outgoing {
     chat_id: String,
-    id_message: String,
-    echo: Value,
-    plan: Vec<(String, Option<String>)>,
-) -> Reply {
-    actix_web::rt::spawn(after_send(
-        data.clone(),
-        client.clone(),
-        AfterSend {
-            instance,
+    kind: &'static str,
+    /// The message, or the file's caption.
+    text: String,
+    file: Option<GatewaySentFile>,
+    quoted_id: Option<String>,
+    /// The echo webhook's `messageData`.
+    message_data: Value,
+}
+
+impl GatewayState {
+    /// Record an accepted send; what is left is its echo and the statuses of `plan`.
+    fn accept(
+        &mut self,
+        id: u64,
+        send: Outgoing,
+        plan: Vec<(String, Option<String>)>,
+    ) -> AfterSend {
+        let Outgoing {
             chat_id,
-            id_message: id_message.clone(),
+            kind,
+            text,
+            file,
+            quoted_id,
+            message_data,
+        } = send;
+        let id_message = self.push_sent(id, &chat_id, kind, text, file, quoted_id);
+        let echo = api_echo(self, id, &chat_id, &id_message, message_data);
+        AfterSend {
+            instance: id,
+            chat_id,
+            id_message,
             echo: Some(echo),
             plan,
             by_api: true,
-        },
-    ));
+        }
+    }
+}
+
+/// Start the echo and the statuses of a recorded send; answers its idMessage.
+pub(super) fn accepted(data: &Data, client: &reqwest::Client, send: AfterSend) -> Reply {
+    let id_message = send.id_message.clone();
+    actix_web::rt::spawn(after_send(data.clone(), client.clone(), send));
     ok_json(json!({"idMessage": id_message}))
 }
 
-pub(super) fn send_message(
-    data: &Data,
-    client: &reqwest::Client,
-    id: u64,
-    b: &Obj,
-) -> Result<Reply, Reply> {
+pub(super) fn send_message(data: &Data, id: u64, b: &Obj) -> Result<AfterSend, Reply> {
     let chat_id = chat_id_of(b)?;
     let message = req_str(b, "message")?;
     within_text_limit("message", &message)?;
     let quoted_id = opt_str(b, "quotedMessageId")?;
     let mut st = lock(data);
     let state = ready(&st, id)?;
-    let id_message = st.push_sent(
-        id,
-        &chat_id,
-        "text",
-        message.clone(),
-        None,
-        quoted_id.clone(),
-    );
+    let plan = st.status_plan(&state, &chat_id, None);
     let mut ext = json!({"text": message});
     if let Some(q) = &quoted_id {
         ext["stanzaId"] = json!(q);
     }
-    let echo = api_echo(
-        &st,
-        id,
-        &chat_id,
-        &id_message,
-        json!({"typeMessage": "extendedTextMessage", "extendedTextMessageData": ext}),
-    );
-    let plan = st.status_plan(&state, &chat_id, None);
-    drop(st);
-    Ok(accepted(data, client, id, chat_id, id_message, echo, plan))
+    let send = Outgoing {
+        chat_id,
+        kind: "text",
+        text: message,
+        file: None,
+        quoted_id,
+        message_data: json!({"typeMessage": "extendedTextMessage", "extendedTextMessageData": ext}),
+    };
+    Ok(st.accept(id, send, plan))
 }
 
 pub(super) fn api_echo(
-    st: &State,
+    st: &GatewayState,
     id: u64,
     chat_id: &str,
     id_message: &str,
@@ -136,7 +146,7 @@ pub(super) async fn send_file(
     client: &reqwest::Client,
     id: u64,
     b: &Obj,
-) -> Result<Reply, Reply> {
+) -> Result<AfterSend, Reply> {
     let chat_id = chat_id_of(b)?;
     let url_file = req_str(b, "urlFile")?;
     if !url::Url::parse(&url_file).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https") {
@@ -161,26 +171,38 @@ pub(super) async fn send_file(
     let state = st.instance(id).state.clone();
     let kind = kind_by_extension(&file_name);
     let mime = file.content_type.clone().unwrap_or_default();
-    let fetch_error = file.fetch_error.clone();
-    let id_message = st.push_sent(id, &chat_id, kind, caption.clone(), Some(file), quoted_id);
-    let echo = api_echo(
-        &st,
-        id,
-        &chat_id,
-        &id_message,
-        json!({
-            "typeMessage": format!("{kind}Message"),
-            "fileMessageData": {"downloadUrl": url_file, "caption": caption, "fileName": file_name, "mimeType": mime}
-        }),
-    );
     let plan = if is_linked(&state) {
-        st.status_plan(&state, &chat_id, fetch_error.as_deref())
+        st.status_plan(&state, &chat_id, file.fetch_error.as_deref())
     } else {
         // unlinked while fetching: it stays queued, no statuses
         Vec::new()
     };
-    drop(st);
-    Ok(accepted(data, client, id, chat_id, id_message, echo, plan))
+    let send = Outgoing {
+        chat_id,
+        kind,
+        text: caption.clone(),
+        file: Some(file),
+        quoted_id,
+        message_data: json!({
+            "typeMessage": format!("{kind}Message"),
+            "fileMessageData": {"downloadUrl": url_file, "caption": caption, "fileName": file_name, "mimeType": mime}
+        }),
+    };
+    Ok(st.accept(id, send, plan))
+}
+
+/// A message sent at `at_ms` may still be changed at `now` within `window`; else a 400 saying
+/// `refusal`.
+fn within(
+    window: Duration,
+    now: i64,
+    at_ms: i64,
+    refusal: impl FnOnce() -> String,
+) -> Result<(), Reply> {
+    if now - at_ms > window.as_millis() as i64 {
+        return Err(text(400, refusal()));
+    }
+    Ok(())
 }
 
 pub(super) fn edit_message(data: &Data, id: u64, b: &Obj) -> Result<Reply, Reply> {
@@ -216,15 +238,12 @@ pub(super) fn edit_message(data: &Data, id: u64, b: &Obj) -> Result<Reply, Reply
         return Err(text(400, "message was deleted"));
     }
     if let Some(w) = window {
-        if now - m.at_ms > w.as_millis() as i64 {
-            return Err(text(
-                400,
-                format!(
-                    "message can be edited only within {} minutes of sending",
-                    w.as_secs() / 60
-                ),
-            ));
-        }
+        within(w, now, m.at_ms, || {
+            format!(
+                "message can be edited only within {} minutes of sending",
+                w.as_secs() / 60
+            )
+        })?;
     }
     let new_id = new_out_id();
     m.edited = true;
@@ -250,15 +269,12 @@ pub(super) fn delete_message(data: &Data, id: u64, b: &Obj) -> Result<Reply, Rep
             return Err(text(400, "message not found in this chat"));
         }
         if !only_sender && !m.deleted_for_everyone {
-            if now - m.at_ms > window.as_millis() as i64 {
-                return Err(text(
-                    400,
-                    format!(
-                        "message can be deleted for everyone only within {} hours of sending",
-                        window.as_secs() / 3600
-                    ),
-                ));
-            }
+            within(window, now, m.at_ms, || {
+                format!(
+                    "message can be deleted for everyone only within {} hours of sending",
+                    window.as_secs() / 3600
+                )
+            })?;
             m.deleted_for_everyone = true;
         }
         m.deleted = true;

@@ -26,7 +26,7 @@ mod webhooks;
 pub use types::*;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -34,12 +34,12 @@ use serde_json::{json, Map, Value};
 
 use super::faults::FaultQueue;
 use super::random_hex;
-use super::server::{lock, or_panic, Loopback, Served};
+use super::server::{lock, or_panic, Loopback, Sim};
 use replies::{chat_of, text};
 use webhooks::after_state_change;
 
 // ---------------------------------------------------------------------------------------------
-// State
+// GatewayState
 // ---------------------------------------------------------------------------------------------
 
 struct Instance {
@@ -72,7 +72,8 @@ struct Pending {
     body: Value,
 }
 
-struct State {
+/// The simulated gateway's state: public only as [`GatewaySim`]'s parameter.
+pub struct GatewayState {
     cfg: GatewaySimConfig,
     base: String,
     nonce: String,
@@ -103,7 +104,7 @@ fn is_linked(state: &str) -> bool {
     state == "authorized" || state == "yellowCard"
 }
 
-type Data = web::Data<Mutex<State>>;
+type Data = web::Data<Mutex<GatewayState>>;
 
 async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
     let path = req.path().to_string();
@@ -115,12 +116,8 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 // The simulator handle
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone)]
-pub struct GatewaySim {
-    data: Data,
-    server: Served,
-    client: reqwest::Client,
-}
+/// The simulator handle (its state is only ever read through it).
+pub type GatewaySim = Sim<GatewayState>;
 
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -139,10 +136,9 @@ impl GatewaySim {
     /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
     pub async fn try_start(cfg: GatewaySimConfig) -> std::io::Result<Self> {
         let listener = Loopback::bind()?;
-        let base = listener.base.clone();
-        let data: Data = web::Data::new(Mutex::new(State {
+        let state = GatewayState {
             cfg,
-            base: base.clone(),
+            base: listener.base.clone(),
             nonce: random_hex(4),
             offset_ms: 0,
             frozen_ms: None,
@@ -157,12 +153,10 @@ impl GatewaySim {
             down: false,
             files: HashMap::new(),
             no_account: HashSet::new(),
-        }));
-        let d = data.clone();
-        let server = listener.serve(16 << 20, move |app| {
+        };
+        Sim::serve(listener, state, 16 << 20, plain_client(), |app| {
             // one client per worker thread (its connections live on this worker's runtime)
-            app.app_data(d.clone())
-                .app_data(web::Data::new(plain_client()))
+            app.app_data(web::Data::new(plain_client()))
                 .route(
                     "/dl/{key}/{name}",
                     web::get().to(messages::download_handler),
@@ -172,25 +166,7 @@ impl GatewaySim {
                     web::route().to(api::api_handler),
                 )
                 .default_service(web::route().to(not_found));
-        })?;
-        Ok(Self {
-            data,
-            server,
-            client: plain_client(),
         })
-    }
-
-    pub async fn stop(&self) {
-        self.server.stop().await;
-    }
-
-    fn st(&self) -> MutexGuard<'_, State> {
-        lock(&self.data)
-    }
-
-    /// "http://127.0.0.1:PORT", the instances' `apiUrl`.
-    pub fn base_url(&self) -> String {
-        self.server.base.clone()
     }
 
     /// `{base}/waInstance{id}/{method}/{token}` with the instance's own token.

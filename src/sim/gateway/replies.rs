@@ -151,7 +151,7 @@ pub(super) fn verb_of(method: &str) -> Option<&'static str> {
 }
 
 /// Sends need a linked session.
-pub(super) fn ready(st: &State, instance: u64) -> Result<String, Reply> {
+pub(super) fn ready(st: &GatewayState, instance: u64) -> Result<String, Reply> {
     let state = st.instance(instance).state.clone();
     match state.as_str() {
         s if is_linked(s) => Ok(state),

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::replies::new_out_id;
 use super::*;
 
-impl State {
+impl GatewayState {
     pub(super) fn now_ms(&self) -> i64 {
         self.frozen_ms.unwrap_or_else(wall_ms) + self.offset_ms
     }

@@ -120,7 +120,7 @@ pub(super) async fn flush_pending(data: &Data, client: &reqwest::Client, instanc
     }
 }
 
-/// State webhook, then (when linked) what was held.
+/// GatewayState webhook, then (when linked) what was held.
 pub(super) async fn after_state_change(
     data: Data,
     client: reqwest::Client,

@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::messages::pre_checks;
 use super::replies::{bearer, gerr, param_err, respond, token_err};
-use super::{lock, Data, Media, State};
+use super::{lock, Data, GraphState, Media};
+use crate::sim::server::content_type;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
@@ -68,12 +69,7 @@ pub(super) async fn upload_handler(
         return respond(r);
     }
     let token = bearer(&req);
-    let ct = req
-        .headers()
-        .get("content-type")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = content_type(&req).to_string();
     let mut st = lock(&data);
     let reply = match st.numbers.get(&pnid) {
         Some(n) if token.as_deref() == Some(n.access_token.as_str()) => {
@@ -94,7 +90,7 @@ pub(super) async fn upload_handler(
     respond(reply)
 }
 
-fn token_known(st: &State, token: Option<&str>) -> bool {
+fn token_known(st: &GraphState, token: Option<&str>) -> bool {
     token.is_some_and(|t| st.numbers.values().any(|n| n.access_token == t))
 }
 

@@ -10,7 +10,7 @@ use super::replies::{
     bearer, digits, envelope, fault_reply, gerr, param_err, respond, status_value, token_err, Reply,
 };
 use super::webhooks::deliver;
-use super::{lock, Data, GraphFault, SentMsg, State};
+use super::{lock, Data, GraphFault, GraphState, SentMsg};
 use crate::sim::{random_hex, unix_now};
 
 /// Like `pre_checks`, but a `Timeout` fault takes effect first and only the answer is late
@@ -33,27 +33,16 @@ fn pre_checks_effect_first(data: &Data) -> Result<Option<Duration>, Reply> {
     }
 }
 
+/// Being down and injected faults, before a request's effect; a `Timeout` fault sleeps, then
+/// the request goes on.
 pub(super) async fn pre_checks(data: &Data) -> Option<Reply> {
-    let fault = {
-        let mut st = lock(data);
-        if st.down {
-            return Some(gerr(
-                503,
-                131016,
-                "OAuthException",
-                "Service unavailable",
-                None,
-            ));
-        }
-        st.take_fault()
-    };
-    match fault {
-        Some(GraphFault::Timeout(d)) => {
-            actix_web::rt::time::sleep(d).await;
+    match pre_checks_effect_first(data) {
+        Ok(Some(delay)) => {
+            actix_web::rt::time::sleep(delay).await;
             None
         }
-        Some(f) => fault_reply(&f),
-        None => None,
+        Ok(None) => None,
+        Err(reply) => Some(reply),
     }
 }
 
@@ -129,7 +118,7 @@ pub(super) async fn messages_handler(
     respond(reply)
 }
 
-fn send_logic(st: &mut State, pnid: &str, token: Option<&str>, body: &Value) -> Reply {
+fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value) -> Reply {
     let Some(num) = st.numbers.get(pnid).cloned() else {
         if token.is_none() {
             return token_err();

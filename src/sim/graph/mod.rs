@@ -12,14 +12,14 @@ mod replies;
 mod webhooks;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::faults::FaultQueue;
-use super::server::{lock, or_panic, Loopback, Served};
+use super::server::{lock, or_panic, Loopback, Sim};
 use super::test_client;
 use replies::{gerr, respond};
 
@@ -118,7 +118,8 @@ struct Media {
     bytes: Vec<u8>,
 }
 
-struct State {
+/// The simulated Cloud API's state: public only as [`GraphSim`]'s parameter.
+pub struct GraphState {
     cfg: GraphSimConfig,
     base: String,
     numbers: HashMap<String, Number>,
@@ -133,7 +134,7 @@ struct State {
     seq: u64,
 }
 
-impl State {
+impl GraphState {
     /// Faults apply to every API call, whatever its method.
     fn take_fault(&mut self) -> Option<GraphFault> {
         self.faults.take(|_| true)
@@ -157,7 +158,7 @@ impl State {
     }
 }
 
-type Data = web::Data<Mutex<State>>;
+type Data = web::Data<Mutex<GraphState>>;
 
 async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
     let rpath = req.path().to_string();
@@ -175,15 +176,10 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 // The simulator handle
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone)]
-pub struct GraphSim {
-    state: Arc<Mutex<State>>,
-    server: Served,
-    client: reqwest::Client,
-}
+/// The simulator handle (its state is only ever read through it).
+pub type GraphSim = Sim<GraphState>;
 
 impl GraphSim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
     /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
     /// listen (tests); [`GraphSim::try_start`] reports that instead.
     pub async fn start(cfg: GraphSimConfig) -> Self {
@@ -193,10 +189,9 @@ impl GraphSim {
     /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
     pub async fn try_start(cfg: GraphSimConfig) -> std::io::Result<Self> {
         let listener = Loopback::bind()?;
-        let base = listener.base.clone();
-        let state = Arc::new(Mutex::new(State {
+        let state = GraphState {
             cfg,
-            base: base.clone(),
+            base: listener.base.clone(),
             numbers: HashMap::new(),
             webhook_url: None,
             calls: Vec::new(),
@@ -207,16 +202,14 @@ impl GraphSim {
             down: false,
             media: HashMap::new(),
             seq: 0,
-        }));
-        let data = web::Data::from(state.clone());
-        let server = listener.serve(128 << 20, move |app| {
+        };
+        Sim::serve(listener, state, 128 << 20, test_client(), |app| {
             // one client per worker thread (its connections live on this worker's runtime)
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default();
-            app.app_data(data.clone())
-                .app_data(web::Data::new(client))
+            app.app_data(web::Data::new(client))
                 .route("/media-dl/{id}", web::get().to(media::download_handler))
                 .route(
                     "/{version}/{pnid}/messages",
@@ -228,26 +221,9 @@ impl GraphSim {
                 )
                 .route("/{version}/{id}", web::get().to(media::info_handler))
                 .default_service(web::route().to(not_found));
-        })?;
-        Ok(Self {
-            state,
-            server,
-            client: test_client(),
         })
     }
 
-    pub async fn stop(&self) {
-        self.server.stop().await;
-    }
-
-    fn st(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// "http://127.0.0.1:PORT" (Graph base URL; requests go to `{base}/{version}/...`).
-    pub fn base_url(&self) -> String {
-        self.server.base.clone()
-    }
     pub fn version(&self) -> String {
         self.st().cfg.version.clone()
     }

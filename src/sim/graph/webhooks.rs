@@ -73,6 +73,12 @@ pub(super) async fn deliver(
     status
 }
 
+/// A webhook body (the default WABA's envelope around `value`), as the sim's tests post it.
+fn webhook_body(phone_number_id: &str, display_phone: &str, value: Value) -> Vec<u8> {
+    let body = envelope("102290129340398", phone_number_id, display_phone, value);
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 impl GraphSim {
     /// `sha256=<hex HMAC-SHA256(body, app_secret)>`, the X-Hub-Signature-256 header value.
     pub fn sign(app_secret: &str, body: &[u8]) -> String {
@@ -111,16 +117,14 @@ impl GraphSim {
         name: &str,
         message: Value,
     ) -> Vec<u8> {
-        let body = envelope(
-            "102290129340398",
+        webhook_body(
             phone_number_id,
             display_phone,
             json!({
                 "contacts": [{"profile": {"name": name}, "wa_id": from_wa_id}],
                 "messages": [message]
             }),
-        );
-        serde_json::to_vec(&body).unwrap_or_default()
+        )
     }
 
     /// A status webhook body (fixture 05-08 shape) for `wamid`.
@@ -132,13 +136,11 @@ impl GraphSim {
         recipient_id: &str,
         ts: i64,
     ) -> Vec<u8> {
-        let body = envelope(
-            "102290129340398",
+        webhook_body(
             phone_number_id,
             display_phone,
             json!({"statuses": [status_value(wamid, status, recipient_id, ts)]}),
-        );
-        serde_json::to_vec(&body).unwrap_or_default()
+        )
     }
 
     /// Sign `body` with the number's app secret and POST it once to the webhook URL. Returns our status.

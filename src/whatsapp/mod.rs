@@ -4,6 +4,21 @@ pub mod cloud;
 pub mod errors;
 pub mod gateway;
 
+/// Sends `req` and reads the answer: its HTTP status and body, or what failed, in words that
+/// never carry the URL (the gateway's holds the instance token).
+async fn exchange(req: reqwest::RequestBuilder) -> Result<(u16, String), &'static str> {
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timeout"
+        } else {
+            "request failed"
+        }
+    })?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|_| "body read failed")?;
+    Ok((status, text))
+}
+
 /// A recorded provider webhook from `tests/fixtures/whatsapp/` (both transports' parser tests).
 #[cfg(test)]
 fn fixture(name: &str) -> Vec<u8> {

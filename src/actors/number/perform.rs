@@ -8,7 +8,7 @@ use crate::{
     store::{media as media_rows, messages},
     whatsapp::{
         cloud::GraphError,
-        gateway::{self, GatewayError},
+        gateway::{self, GatewayError, MessageOp},
     },
 };
 
@@ -95,14 +95,14 @@ pub(super) async fn perform(
             let to = to.as_deref().unwrap_or_default();
             services
                 .gateway
-                .read_chat(i, &gateway::chat_id(to), wamid)
+                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Read)
                 .await?;
             Ok(String::new())
         }
         (Transport::Gateway(i), Job::WaDelete { to, wamid, .. }) => {
             services
                 .gateway
-                .delete_message(i, &gateway::chat_id(to), wamid)
+                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Delete)
                 .await?;
             Ok(String::new())
         }
@@ -114,7 +114,7 @@ pub(super) async fn perform(
         ) => {
             services
                 .gateway
-                .edit_message(i, &gateway::chat_id(to), wamid, text)
+                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Edit(text))
                 .await?;
             Ok(String::new())
         }

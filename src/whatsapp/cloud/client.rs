@@ -5,6 +5,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
+use crate::whatsapp::exchange;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
     #[error("Graph API error {code}: {message}")]
@@ -93,11 +95,7 @@ impl CloudClient {
             "type": "text",
             "text": {"body": text, "preview_url": false},
         });
-        let v = self.post(phone_number_id, token, &body).await?;
-        v.pointer("/messages/0/id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+        self.send(phone_number_id, token, &body).await
     }
 
     /// Marks an inbound message (and so every earlier one in that chat) as read: blue ticks on
@@ -139,11 +137,7 @@ impl CloudClient {
             "type": kind,
         });
         body[kind] = obj;
-        let v = self.post(phone_number_id, token, &body).await?;
-        v.pointer("/messages/0/id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+        self.send(phone_number_id, token, &body).await
     }
 
     /// Uploads a file for sending (`POST /{phone_number_id}/media`, multipart); its media id.
@@ -163,13 +157,9 @@ impl CloudClient {
             .text("messaging_product", "whatsapp")
             .text("type", mime.to_string())
             .part("file", part);
-        let url = format!(
-            "{}/{}/{}/media",
-            self.base_url, self.version, phone_number_id
-        );
         let req = self
             .http
-            .post(url)
+            .post(self.url(&format!("{phone_number_id}/media")))
             .bearer_auth(token.expose_secret())
             .multipart(form);
         let v = self.answer(req).await?;
@@ -186,12 +176,9 @@ impl CloudClient {
         phone_number_id: &str,
         token: &SecretString,
     ) -> Result<String, GraphError> {
-        let url = format!(
-            "{}/{}/{}?fields=display_phone_number,verified_name",
-            self.base_url, self.version, phone_number_id
-        );
+        let fields = "fields=display_phone_number,verified_name";
         let v = self
-            .answer(self.http.get(url).bearer_auth(token.expose_secret()))
+            .get(token, &format!("{phone_number_id}?{fields}"))
             .await?;
         Ok(v.get("display_phone_number")
             .and_then(Value::as_str)
@@ -206,10 +193,7 @@ impl CloudClient {
         token: &SecretString,
         media_id: &str,
     ) -> Result<(String, String, Option<u64>), GraphError> {
-        let url = format!("{}/{}/{}", self.base_url, self.version, media_id);
-        let v = self
-            .answer(self.http.get(url).bearer_auth(token.expose_secret()))
-            .await?;
+        let v = self.get(token, media_id).await?;
         let link = v
             .get("url")
             .and_then(Value::as_str)
@@ -224,16 +208,29 @@ impl CloudClient {
         ))
     }
 
+    /// `{base}/{version}/{path}`
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}/{path}", self.base_url, self.version)
+    }
+
+    /// `GET /{path}` with the number's token.
+    async fn get(&self, token: &SecretString, path: &str) -> Result<Value, GraphError> {
+        self.answer(
+            self.http
+                .get(self.url(path))
+                .bearer_auth(token.expose_secret()),
+        )
+        .await
+    }
+
+    /// `POST /{phone_number_id}/messages`.
     async fn post(
         &self,
         phone_number_id: &str,
         token: &SecretString,
         body: &Value,
     ) -> Result<Value, GraphError> {
-        let url = format!(
-            "{}/{}/{}/messages",
-            self.base_url, self.version, phone_number_id
-        );
+        let url = self.url(&format!("{phone_number_id}/messages"));
         self.answer(
             self.http
                 .post(url)
@@ -243,34 +240,40 @@ impl CloudClient {
         .await
     }
 
+    /// Sends a message; the wamid WhatsApp assigned.
+    async fn send(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        body: &Value,
+    ) -> Result<String, GraphError> {
+        let v = self.post(phone_number_id, token, body).await?;
+        v.pointer("/messages/0/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GraphError::Decode("no messages[0].id".into()))
+    }
+
     /// Sends a request and decodes the Graph answer or error envelope.
     async fn answer(&self, req: reqwest::RequestBuilder) -> Result<Value, GraphError> {
-        let resp = req.send().await.map_err(|e| {
-            GraphError::Network(if e.is_timeout() {
-                "timeout".into()
-            } else {
-                "request failed".into()
-            })
-        })?;
-        let status = resp.status();
-        let text = resp
-            .text()
+        let (status, text) = exchange(req)
             .await
-            .map_err(|_| GraphError::Network("body read failed".into()))?;
+            .map_err(|e| GraphError::Network(e.into()))?;
+        let success = (200..300).contains(&status);
         let v: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
-            Err(_) if !status.is_success() => return Err(GraphError::Unavailable(status.as_u16())),
+            Err(_) if !success => return Err(GraphError::Unavailable(status)),
             Err(e) => return Err(GraphError::Decode(e.to_string())),
         };
         if let Some(err) = v.get("error") {
             return Err(GraphError::Api {
-                http: status.as_u16(),
+                http: status,
                 code: err["code"].as_i64().unwrap_or(0),
                 message: err["message"].as_str().unwrap_or("").to_string(),
             });
         }
-        if !status.is_success() {
-            return Err(GraphError::Unavailable(status.as_u16()));
+        if !success {
+            return Err(GraphError::Unavailable(status));
         }
         Ok(v)
     }

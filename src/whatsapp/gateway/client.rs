@@ -6,6 +6,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
+use crate::whatsapp::exchange;
+
 /// One instance's address and credentials.
 #[derive(Clone)]
 pub struct Instance {
@@ -42,6 +44,17 @@ impl GatewayError {
             _ => false,
         }
     }
+}
+
+/// What [`GatewayClient::on_message`] does to a message.
+#[derive(Debug, Clone, Copy)]
+pub enum MessageOp<'a> {
+    /// `readChat`: the chat read up to the message.
+    Read,
+    /// `deleteMessage` for everyone (the gateway allows it within 72 h of sending).
+    Delete,
+    /// `editMessage`: the message's new text.
+    Edit(&'a str),
 }
 
 #[derive(Clone)]
@@ -91,18 +104,9 @@ impl GatewayClient {
             Some(b) => self.http.post(url).json(b),
             None => self.http.get(url),
         };
-        let resp = req.send().await.map_err(|e| {
-            GatewayError::Network(if e.is_timeout() {
-                "timeout".into()
-            } else {
-                "request failed".into()
-            })
-        })?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .text()
+        let (status, text) = exchange(req)
             .await
-            .map_err(|_| GatewayError::Network("body read failed".into()))?;
+            .map_err(|e| GatewayError::Network(e.into()))?;
         if !(200..300).contains(&status) {
             return Err(classify(status, text.chars().take(300).collect()));
         }
@@ -172,40 +176,27 @@ impl GatewayClient {
         Self::id_message(&self.call(inst, "sendMessage", Some(&body)).await?)
     }
 
-    /// Deletes a message for everyone (the gateway allows it within 72 h of sending).
-    pub async fn delete_message(
+    /// Does `op` to message `id` of `chat_id`.
+    pub async fn on_message(
         &self,
         inst: &Instance,
         chat_id: &str,
         id: &str,
+        op: MessageOp<'_>,
     ) -> Result<(), GatewayError> {
-        let body = json!({"chatId": chat_id, "idMessage": id, "onlySenderDelete": false});
-        self.call(inst, "deleteMessage", Some(&body))
-            .await
-            .map(|_| ())
-    }
-
-    pub async fn edit_message(
-        &self,
-        inst: &Instance,
-        chat_id: &str,
-        id: &str,
-        text: &str,
-    ) -> Result<(), GatewayError> {
-        let body = json!({"chatId": chat_id, "idMessage": id, "message": text});
-        self.call(inst, "editMessage", Some(&body))
-            .await
-            .map(|_| ())
-    }
-
-    pub async fn read_chat(
-        &self,
-        inst: &Instance,
-        chat_id: &str,
-        id: &str,
-    ) -> Result<(), GatewayError> {
-        let body = json!({"chatId": chat_id, "idMessage": id});
-        self.call(inst, "readChat", Some(&body)).await.map(|_| ())
+        let mut body = json!({"chatId": chat_id, "idMessage": id});
+        let method = match op {
+            MessageOp::Read => "readChat",
+            MessageOp::Delete => {
+                body["onlySenderDelete"] = Value::from(false);
+                "deleteMessage"
+            }
+            MessageOp::Edit(text) => {
+                body["message"] = Value::from(text);
+                "editMessage"
+            }
+        };
+        self.call(inst, method, Some(&body)).await.map(|_| ())
     }
 
     /// Sends a file the gateway fetches from `url` (its type follows the file name's extension).

@@ -4,7 +4,7 @@
 pub mod client;
 pub mod webhook;
 
-pub use client::{GatewayClient, GatewayError, Instance};
+pub use client::{GatewayClient, GatewayError, Instance, MessageOp};
 
 /// Instance states (`getStateInstance`, `stateInstanceChanged`). Only `authorized` sends.
 pub const AUTHORIZED: &str = "authorized";

@@ -264,6 +264,12 @@ pub fn queue_items(queue: &'static str, delta: i64) {
     gauge!(QUEUE_ITEMS, "queue" => queue).increment(delta as f64);
 }
 
+/// A stopping actor's `counted` items leave the `queue` gauge.
+pub fn queue_cleared(queue: &'static str, counted: &mut usize) {
+    queue_items(queue, -(*counted as i64));
+    *counted = 0;
+}
+
 /// A live item was left in the inbox (see `QUEUE_SPILLED`).
 pub fn queue_spilled(queue: &'static str) {
     counter!(QUEUE_SPILLED, "queue" => queue).increment(1);

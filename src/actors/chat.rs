@@ -319,8 +319,7 @@ impl Actor for ChatActor {
     fn stopped(&mut self, _: &mut Self::Context) {
         // Balanced with `started` (a supervised restart calls both).
         crate::metrics::actor_stopped(crate::metrics::ACTOR_CHAT);
-        crate::metrics::queue_items(crate::metrics::QUEUE_CHAT, -(self.counted as i64));
-        self.counted = 0;
+        crate::metrics::queue_cleared(crate::metrics::QUEUE_CHAT, &mut self.counted);
     }
 }
 

@@ -320,8 +320,7 @@ impl Actor for PortalActor {
     fn stopped(&mut self, _: &mut Self::Context) {
         // Balanced with `started` (a supervised restart calls both).
         crate::metrics::actor_stopped(crate::metrics::ACTOR_PORTAL);
-        crate::metrics::queue_items(crate::metrics::QUEUE_ROUTE, -(self.queued as i64));
-        self.queued = 0;
+        crate::metrics::queue_cleared(crate::metrics::QUEUE_ROUTE, &mut self.queued);
     }
 }
 

@@ -124,6 +124,22 @@ pub fn low_water(cap: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// An overflow that dropped `id` (its queue full at `cap`) and began reading it back.
+    fn reading_after_a_drop(id: i64, cap: usize) -> Overflow {
+        let mut o = Overflow::open();
+        assert!(!o.admit(id, cap, cap));
+        o.read_started();
+        o
+    }
+
+    /// A read's page that consumed rows up to `last`.
+    fn page(last: i64, at_end: bool) -> Page {
+        Page {
+            last: Some(last),
+            at_end,
+        }
+    }
+
     #[test]
     fn admits_up_to_the_cap_then_spills_everything_after() {
         let mut o = Overflow::open();
@@ -155,51 +171,32 @@ mod tests {
         let mut o = Overflow::open();
         assert!(!o.admit(7, 1, 1));
         assert_eq!(o.read_started(), 6);
-        o.read_done(Page {
-            last: Some(40),
-            at_end: false,
-        });
+        o.read_done(page(40, false));
         assert!(o.is_spilled());
         assert_eq!(o.read_started(), 40);
-        o.read_done(Page {
-            last: Some(55),
-            at_end: true,
-        });
+        o.read_done(page(55, true));
         assert!(!o.is_spilled(), "caught up");
         assert!(o.admit(56, 0, 1));
     }
 
     #[test]
     fn a_drop_during_the_read_needs_another_read_even_at_the_end() {
-        let mut o = Overflow::open();
-        assert!(!o.admit(7, 1, 1));
-        o.read_started();
+        let mut o = reading_after_a_drop(7, 1);
         // Stored (and dropped) after the read began: the read may have missed it.
         assert!(!o.admit(60, 0, 1));
-        o.read_done(Page {
-            last: Some(50),
-            at_end: true,
-        });
+        o.read_done(page(50, true));
         assert!(o.is_spilled());
         assert_eq!(o.read_started(), 50);
-        o.read_done(Page {
-            last: Some(60),
-            at_end: true,
-        });
+        o.read_done(page(60, true));
         assert!(!o.is_spilled());
     }
 
     #[test]
     fn an_older_item_dropped_moves_the_cursor_back() {
-        let mut o = Overflow::open();
-        assert!(!o.admit(100, 3, 3));
-        o.read_started();
+        let mut o = reading_after_a_drop(100, 3);
         // A late commit (or a sweep) with a lower id: reading must restart below it.
         assert!(!o.admit(42, 0, 3));
-        o.read_done(Page {
-            last: Some(120),
-            at_end: false,
-        });
+        o.read_done(page(120, false));
         assert_eq!(o.read_started(), 41);
     }
 

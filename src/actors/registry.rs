@@ -86,6 +86,18 @@ const MAX_HOPS: u8 = 3;
 /// Inbox items loaded at once for a dispatch in cluster mode.
 const DISPATCH_PAGE: u64 = 1_000;
 
+/// The actor of `id` in `actors`, started (supervised) by `new` on first use.
+fn running<A, F>(actors: &mut HashMap<i64, Addr<A>>, id: i64, new: F) -> Addr<A>
+where
+    A: Actor<Context = Context<A>> + Supervised,
+    F: FnOnce(&mut Context<A>) -> A + 'static,
+{
+    actors
+        .entry(id)
+        .or_insert_with(|| Supervisor::start(new))
+        .clone()
+}
+
 impl Registry {
     pub fn new(ctx: Ctx, transcripts: Option<Addr<TranscriptRunner>>) -> Self {
         Self {
@@ -101,22 +113,16 @@ impl Registry {
 
     fn portal(&mut self, id: i64, me: Addr<Registry>) -> Addr<PortalActor> {
         let ctx = self.ctx.clone();
-        self.portals
-            .entry(id)
-            .or_insert_with(|| {
-                Supervisor::start(move |_| PortalActor::new(ctx, id, me.recipient()))
-            })
-            .clone()
+        running(&mut self.portals, id, move |_| {
+            PortalActor::new(ctx, id, me.recipient())
+        })
     }
 
     fn number(&mut self, id: i64, me: Addr<Registry>) -> Addr<NumberActor> {
         let ctx = self.ctx.clone();
-        self.numbers
-            .entry(id)
-            .or_insert_with(|| {
-                Supervisor::start(move |_| NumberActor::new(ctx, id, me.recipient()))
-            })
-            .clone()
+        running(&mut self.numbers, id, move |_| {
+            NumberActor::new(ctx, id, me.recipient())
+        })
     }
 
     /// Work for `owner`: run here on a single node or when this node holds the lease; else

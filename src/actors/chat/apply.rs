@@ -204,6 +204,17 @@ pub(super) async fn queue(
     Ok(())
 }
 
+/// Queues `job` for `owner` (see `queue`); `owner` is then the actor to kick.
+pub(super) async fn queue_kick(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    chat_id: i64,
+    job: &Job,
+) -> Result<Vec<Owner>, DbErr> {
+    queue(txn, owner, chat_id, job).await?;
+    Ok(vec![owner])
+}
+
 /// The chat row's id, from the actor's cache or the database (created on first use); keeps
 /// the customer's name current.
 pub(super) async fn chat_row(

@@ -6,7 +6,7 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::Value;
 
 use super::{
-    apply::{chat_row, queue},
+    apply::{chat_row, queue, queue_kick},
     ChatInfo,
 };
 use crate::{
@@ -189,8 +189,7 @@ pub(super) async fn transcript_ready(
         item,
     };
     // Same queue as the voice message's send: the update never overtakes it.
-    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
-    Ok(vec![Owner::Portal(info.portal_id)])
+    queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
 }
 
 /// Moves an outbound message's state forward only and reports each new step to Bitrix24 once.
@@ -259,8 +258,7 @@ async fn failed(
         im_chat_id: im_chat_id.clone(),
         text: explain(error_code, why),
     };
-    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await?;
-    Ok(vec![Owner::Portal(info.portal_id)])
+    queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await
 }
 
 /// The customer deleted (`new_text: None`) or edited an earlier message: the Open Lines copy is
@@ -299,6 +297,5 @@ pub(super) async fn customer_changed(
         }
     };
     // Same queue as the original send, so a delete never overtakes the message it deletes.
-    queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
-    Ok(vec![Owner::Portal(info.portal_id)])
+    queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
 }

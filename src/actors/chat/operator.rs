@@ -5,7 +5,7 @@
 use sea_orm::{DatabaseTransaction, DbErr};
 
 use super::{
-    apply::{chat_row, queue},
+    apply::{chat_row, queue, queue_kick},
     ChatInfo,
 };
 use crate::{
@@ -99,8 +99,7 @@ pub(super) async fn operator_quota(
         im_chat_id: im_chat_id.to_string(),
         text: to_b24::over_messages_notice(limit),
     };
-    queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
-    Ok(vec![Owner::Portal(info.portal_id)])
+    queue_kick(txn, Owner::Portal(info.portal_id), chat_id, &notice).await
 }
 
 /// The operator edited (`new_text`) or deleted a message already sent to WhatsApp. The Web
@@ -152,10 +151,8 @@ pub(super) async fn operator_changed(
                 im_chat_id,
                 text: notice.to_string(),
             };
-            queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
-            return Ok(vec![Owner::Portal(info.portal_id)]);
+            return queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await;
         }
     };
-    queue(txn, Owner::Number(info.number_id), msg.chat_id, &job).await?;
-    Ok(vec![Owner::Number(info.number_id)])
+    queue_kick(txn, Owner::Number(info.number_id), msg.chat_id, &job).await
 }

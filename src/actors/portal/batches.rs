@@ -99,10 +99,15 @@ mod tests {
         }
     }
 
-    /// The order in which jobs would reach Bitrix24: batch by batch.
-    fn sent_order(rows: &[entity::jobs::Model]) -> Vec<i64> {
+    /// The batches `rows` would go out in.
+    fn batches_of(rows: &[entity::jobs::Model]) -> Vec<Batch<'_>> {
         let refs: Vec<&entity::jobs::Model> = rows.iter().collect();
         make_batches(&refs)
+    }
+
+    /// The order in which jobs would reach Bitrix24: batch by batch.
+    fn sent_order(rows: &[entity::jobs::Model]) -> Vec<i64> {
+        batches_of(rows)
             .iter()
             .flat_map(|b| b.jobs.iter().map(|(m, _)| m.id))
             .collect()
@@ -126,8 +131,7 @@ mod tests {
                 ]
             })
             .collect();
-        let refs: Vec<&entity::jobs::Model> = rows.iter().collect();
-        assert_eq!(make_batches(&refs).len(), 2);
+        assert_eq!(batches_of(&rows).len(), 2);
     }
 
     #[test]
@@ -157,8 +161,7 @@ mod tests {
             job(2, "chat:1", &status(11, false)),
             job(3, "chat:2", &status(20, true)),
         ];
-        let refs: Vec<&entity::jobs::Model> = rows.iter().collect();
-        let batches = make_batches(&refs);
+        let batches = batches_of(&rows);
         assert_eq!(batches.len(), 2, "chat 2's read rides with chat 1's");
         assert_eq!(
             batches[0]

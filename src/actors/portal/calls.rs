@@ -88,14 +88,7 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
     };
     match first {
         Job::B24SendMessage { line, .. } => {
-            let items = b
-                .jobs
-                .iter()
-                .filter_map(|(_, j)| match j {
-                    Job::B24SendMessage { item, .. } => Some(item.clone()),
-                    _ => None,
-                })
-                .collect();
+            let items = items_like(b, first);
             session
                 .call(
                     "imconnector.send.messages",
@@ -104,14 +97,7 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 .await
         }
         Job::B24Status { line, reading, .. } => {
-            let items = b
-                .jobs
-                .iter()
-                .filter_map(|(_, j)| match j {
-                    Job::B24Status { item, .. } => Some(item.clone()),
-                    _ => None,
-                })
-                .collect();
+            let items = items_like(b, first);
             let method = if *reading {
                 "imconnector.send.status.reading"
             } else {
@@ -123,15 +109,7 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
         }
         Job::B24UpdateMessage { line, .. } | Job::B24DeleteMessage { line, .. } => {
             let delete = matches!(first, Job::B24DeleteMessage { .. });
-            let items = b
-                .jobs
-                .iter()
-                .filter_map(|(_, j)| match j {
-                    Job::B24UpdateMessage { item, .. } if !delete => Some(item.clone()),
-                    Job::B24DeleteMessage { item, .. } if delete => Some(item.clone()),
-                    _ => None,
-                })
-                .collect();
+            let items = items_like(b, first);
             let method = if delete {
                 "imconnector.delete.messages"
             } else {
@@ -160,6 +138,22 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
         | Job::WaEdit { .. }
         | Job::Transcribe { .. } => Err(B24Error::Decode("not a portal job".into())),
     }
+}
+
+/// The Open Lines items of the batch's jobs of `first`'s kind, for one imconnector call.
+fn items_like(b: &Batch<'_>, first: &Job) -> Vec<Value> {
+    let kind = std::mem::discriminant(first);
+    b.jobs
+        .iter()
+        .filter(|(_, j)| std::mem::discriminant(j) == kind)
+        .filter_map(|(_, j)| match j {
+            Job::B24SendMessage { item, .. }
+            | Job::B24Status { item, .. }
+            | Job::B24UpdateMessage { item, .. }
+            | Job::B24DeleteMessage { item, .. } => Some(item.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {

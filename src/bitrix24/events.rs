@@ -94,6 +94,19 @@ fn req<'a>(v: &'a Value, path: &[&str], name: &'static str) -> Result<&'a str, E
     str_at(v, path).ok_or(EventError::Missing(name))
 }
 
+/// A token or key `v` must carry at `key`.
+fn secret(v: &Value, key: &str, name: &'static str) -> Result<SecretString, EventError> {
+    Ok(SecretString::from(req(v, &[key], name)?.to_string()))
+}
+
+/// The access token's lifetime at `key`, in seconds; an hour when not given.
+fn expires_in(v: &Value, key: &str, name: &'static str) -> Result<i64, EventError> {
+    str_at(v, &[key])
+        .unwrap_or("3600")
+        .parse()
+        .map_err(|_| EventError::Invalid(name))
+}
+
 /// Decodes a form-encoded event body (already parsed by `form::parse`).
 pub fn decode_event(v: &Value) -> Result<Event, EventError> {
     let name = req(v, &["event"], "event")?.to_ascii_uppercase();
@@ -199,25 +212,16 @@ pub fn decode_event(v: &Value) -> Result<Event, EventError> {
 
 fn install_from_event_auth(v: &Value) -> Result<InstallAuth, EventError> {
     let a = v.get("auth").ok_or(EventError::Missing("auth"))?;
-    let expires_in = str_at(a, &["expires_in"])
-        .unwrap_or("3600")
-        .parse()
-        .map_err(|_| EventError::Invalid("auth[expires_in]"))?;
+    let expires_in = expires_in(a, "expires_in", "auth[expires_in]")?;
     Ok(InstallAuth {
         member_id: req(a, &["member_id"], "auth[member_id]")?.to_string(),
         domain: req(a, &["domain"], "auth[domain]")?.to_string(),
         client_endpoint: req(a, &["client_endpoint"], "auth[client_endpoint]")?.to_string(),
         server_endpoint: req(a, &["server_endpoint"], "auth[server_endpoint]")?.to_string(),
-        access_token: SecretString::from(
-            req(a, &["access_token"], "auth[access_token]")?.to_string(),
-        ),
-        refresh_token: SecretString::from(
-            req(a, &["refresh_token"], "auth[refresh_token]")?.to_string(),
-        ),
+        access_token: secret(a, "access_token", "auth[access_token]")?,
+        refresh_token: secret(a, "refresh_token", "auth[refresh_token]")?,
         expires_in,
-        application_token: SecretString::from(
-            req(a, &["application_token"], "auth[application_token]")?.to_string(),
-        ),
+        application_token: secret(a, "application_token", "auth[application_token]")?,
         scope: str_at(a, &["scope"]).unwrap_or("").to_string(),
     })
 }
@@ -232,21 +236,16 @@ pub fn decode_install_page(query: &Value, body: &Value) -> Result<InstallAuth, E
         Some("0") => "http",
         _ => "https",
     };
-    let expires_in = str_at(body, &["AUTH_EXPIRES"])
-        .unwrap_or("3600")
-        .parse()
-        .map_err(|_| EventError::Invalid("AUTH_EXPIRES"))?;
+    let expires_in = expires_in(body, "AUTH_EXPIRES", "AUTH_EXPIRES")?;
     Ok(InstallAuth {
         member_id: req(body, &["member_id"], "member_id")?.to_string(),
         domain: domain.to_string(),
         client_endpoint: format!("{scheme}://{domain}/rest/"),
         server_endpoint: req(body, &["SERVER_ENDPOINT"], "SERVER_ENDPOINT")?.to_string(),
-        access_token: SecretString::from(req(body, &["AUTH_ID"], "AUTH_ID")?.to_string()),
-        refresh_token: SecretString::from(req(body, &["REFRESH_ID"], "REFRESH_ID")?.to_string()),
+        access_token: secret(body, "AUTH_ID", "AUTH_ID")?,
+        refresh_token: secret(body, "REFRESH_ID", "REFRESH_ID")?,
         expires_in,
-        application_token: SecretString::from(
-            req(body, &["APPLICATION_TOKEN"], "APPLICATION_TOKEN")?.to_string(),
-        ),
+        application_token: secret(body, "APPLICATION_TOKEN", "APPLICATION_TOKEN")?,
         scope: str_at(body, &["APPLICATION_SCOPE"])
             .unwrap_or("")
             .to_string(),
@@ -299,27 +298,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn message_update_and_delete_from_form() {
-        let up = "event=ONIMCONNECTORMESSAGEUPDATE&data%5BCONNECTOR%5D=c&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86501&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bid%5D%5B0%5D=ext-msg-005&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=new&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
-        let ev = decode_event(&parse(up.as_bytes())).expect("decodes");
+    /// What a message update or delete event's form decodes to: (delete, changes).
+    fn message_change(form: &str) -> (bool, Vec<OperatorChange>) {
+        let ev = decode_event(&parse(form.as_bytes())).expect("decodes");
         let EventKind::MessageChange {
             delete, changes, ..
         } = ev.kind
         else {
             panic!("not a change")
         };
+        (delete, changes)
+    }
+
+    #[test]
+    fn message_update_and_delete_from_form() {
+        let up = "event=ONIMCONNECTORMESSAGEUPDATE&data%5BCONNECTOR%5D=c&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86501&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bid%5D%5B0%5D=ext-msg-005&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=new&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
+        let (delete, changes) = message_change(up);
         assert!(!delete);
         assert_eq!(changes[0].ids, vec!["ext-msg-005".to_string()]);
         assert_eq!(changes[0].text, "new");
         let del = "event=ONIMCONNECTORMESSAGEDELETE&data%5BCONNECTOR%5D=c&data%5BLINE%5D=107&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86501&data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Bid%5D=ext-msg-005&data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=channel-123&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
-        let ev = decode_event(&parse(del.as_bytes())).expect("decodes");
-        let EventKind::MessageChange {
-            delete, changes, ..
-        } = ev.kind
-        else {
-            panic!("not a change")
-        };
+        let (delete, changes) = message_change(del);
         assert!(delete);
         assert_eq!(changes[0].ids, vec!["ext-msg-005".to_string()]);
         assert_eq!(changes[0].im_message_id, "86501");

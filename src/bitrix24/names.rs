@@ -64,13 +64,17 @@ mod tests {
 
     #[test]
     fn user_names_keep_letters_and_single_spaces() {
-        assert_eq!(user_name("Zoë 🌸 O'Neil"), "Zoë O'Neil");
-        assert_eq!(user_name("Anna-Maria O'Neil 😀"), "Anna-Maria O'Neil");
-        assert_eq!(user_name("  Иван   Петров  "), "Иван Петров");
-        assert_eq!(user_name("Мария🌸Иванова"), "Мария Иванова");
-        assert_eq!(user_name("Shop #1 [b]VIP[/b]"), "Shop b VIP b");
-        assert_eq!(user_name("1234"), "");
-        assert_eq!(user_name("😀😀"), "");
+        for (raw, name) in [
+            ("Zoë 🌸 O'Neil", "Zoë O'Neil"),
+            ("Anna-Maria O'Neil 😀", "Anna-Maria O'Neil"),
+            ("  Иван   Петров  ", "Иван Петров"),
+            ("Мария🌸Иванова", "Мария Иванова"),
+            ("Shop #1 [b]VIP[/b]", "Shop b VIP b"),
+            ("1234", ""),
+            ("😀😀", ""),
+        ] {
+            assert_eq!(user_name(raw), name, "{raw:?}");
+        }
         assert_eq!(user_name(&"a".repeat(40)).chars().count(), 25);
         // A cut never leaves a trailing space or hyphen.
         assert_eq!(

@@ -7,18 +7,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A plan's quotas; `None` is unlimited.
+/// A plan's quotas; `None` (or left out) is unlimited.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Plan {
     /// Numbers connected at once.
-    #[serde(default)]
     pub numbers: Option<u64>,
     /// Messages relayed per calendar month (UTC), both ways.
-    #[serde(default)]
     pub messages_per_month: Option<u64>,
     /// Minutes of voice notes transcribed per calendar month (UTC).
-    #[serde(default)]
     pub transcription_minutes: Option<u64>,
 }
 

@@ -75,13 +75,8 @@ pub async fn set_b24_ids<C: ConnectionTrait>(
 }
 
 pub async fn set_name<C: ConnectionTrait>(c: &C, id: i64, name: &str) -> Result<(), DbErr> {
-    super::query::set_where(
-        c,
-        chats::Column::CustomerName,
-        name,
-        chats::Column::Id.eq(id),
-    )
-    .await
+    let chat = chats::Column::Id.eq(id);
+    super::query::set_where(c, chats::Column::CustomerName, name, chat).await
 }
 
 /// A number's chats that have a Bitrix24 chat, most recently active first.

@@ -125,14 +125,7 @@ pub async fn unprocessed_upto<C: ConnectionTrait>(
 
 /// Owners that still have unprocessed items (to start their actors after a restart).
 pub async fn owners_with_unprocessed<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
-    inbox::Entity::find()
-        .select_only()
-        .column(inbox::Column::Owner)
-        .filter(inbox::Column::Processed.eq(false))
-        .distinct()
-        .into_tuple::<String>()
-        .all(c)
-        .await
+    super::query::distinct(c, inbox::Column::Owner, inbox::Column::Processed.eq(false)).await
 }
 
 /// Unprocessed items of one owner with an id above `after_id`, in id order: one page of a

@@ -158,14 +158,7 @@ async fn failed_attempt<C: ConnectionTrait>(
 
 /// Owners that have pending jobs (to start their actors after a restart).
 pub async fn owners_with_pending<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
-    jobs::Entity::find()
-        .select_only()
-        .column(jobs::Column::Owner)
-        .filter(jobs::Column::Status.eq(PENDING))
-        .distinct()
-        .into_tuple::<String>()
-        .all(c)
-        .await
+    super::query::distinct(c, jobs::Column::Owner, jobs::Column::Status.eq(PENDING)).await
 }
 
 /// Jobs falling due within this window run together with those due now, so retries that

@@ -1,6 +1,6 @@
 //! The query shapes every table's module would otherwise write out again: rows by a column's
-//! value, one page of a listing with its total, an insert that leaves an existing row alone, an
-//! update of one column.
+//! value, a column's distinct values, one page of a listing with its total, an insert that
+//! leaves an existing row alone, an update of one column.
 
 use sea_orm::{
     sea_query::{Expr, IntoCondition, OnConflict},
@@ -38,6 +38,22 @@ pub(crate) async fn all_by<E: EntityTrait, C: ConnectionTrait>(
     q.all(c).await
 }
 
+/// The distinct values of text column `col` in the rows `cond` selects.
+pub(crate) async fn distinct<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    cond: impl IntoCondition,
+) -> Result<Vec<String>, DbErr> {
+    E::find()
+        .select_only()
+        .column(col)
+        .filter(cond)
+        .distinct()
+        .into_tuple::<String>()
+        .all(c)
+        .await
+}
+
 /// Sets `col` to `value` in the rows `cond` selects, and nothing else (no `updated_at`).
 pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
@@ -54,7 +70,7 @@ pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
 }
 
 /// One page (1-based; 0 reads as 1) of what `q` selects, in its order, and how many rows it
-/// selects in all (counted without the order, which the count leaves out).
+/// selects in all.
 pub(crate) async fn paged<E, C>(
     c: &C,
     q: Select<E>,

@@ -88,13 +88,8 @@ pub async fn list_of_tenant<C: ConnectionTrait>(
 }
 
 pub async fn touch_login<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
-    super::query::set_where(
-        c,
-        users::Column::LastLoginAt,
-        now_ms(),
-        users::Column::Id.eq(id),
-    )
-    .await
+    let user = users::Column::Id.eq(id);
+    super::query::set_where(c, users::Column::LastLoginAt, now_ms(), user).await
 }
 
 /// Enables or disables a user; returns the user before and after, or `None` if there is none.

@@ -1,10 +1,10 @@
-//! Plans (anyone signed in reads them) and every tenant's health at a glance (support, billing).
+//! Every tenant's health at a glance (support, billing), and a tenant's use of its plan this
+//! month (in its usage report).
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::auth::Caller;
 use super::openapi::{BadPaging, StaffOnly};
 use super::page::{paged, paging, ListRequest, Page, PageParams};
 use crate::{
@@ -15,55 +15,6 @@ use crate::{
         search, tenants, usage,
     },
 };
-
-/// One plan and its quotas (`null`: unlimited).
-#[derive(Serialize, ToSchema)]
-pub struct PlanView {
-    pub name: String,
-    /// Numbers connected at once.
-    pub numbers: Option<u64>,
-    /// Messages relayed per calendar month (UTC), both ways.
-    pub messages_per_month: Option<u64>,
-    /// Minutes of voice notes transcribed per calendar month (UTC).
-    pub transcription_minutes: Option<u64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PlansView {
-    pub items: Vec<PlanView>,
-    /// What happens to a tenant whose plan is not listed.
-    pub unknown_plan: String,
-}
-
-/// List plans
-///
-/// The plans and their quotas, as configured. Over a quota nothing is dropped: a further
-/// number is refused, messages still flow (operators and the tenant are told), voice notes
-/// arrive without a transcript.
-#[utoipa::path(
-    get,
-    path = "/api/v1/plans",
-    tag = "usage",
-    responses((status = 200, description = "Every plan", body = PlansView)),
-)]
-pub async fn plans(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
-    let items = state
-        .ctx
-        .billing
-        .plans()
-        .iter()
-        .map(|(name, p)| PlanView {
-            name: name.clone(),
-            numbers: p.numbers,
-            messages_per_month: p.messages_per_month,
-            transcription_minutes: p.transcription_minutes,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(PlansView {
-        items,
-        unknown_plan: "A tenant on a plan not listed here has no limits.".into(),
-    }))
-}
 
 /// Tenants' health
 ///

@@ -52,7 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tenants", web::post().to(tenants::create_tenant))
         // Before `/tenants/{id}`, which would take `health` for an id.
         .route("/tenants/health", web::get().to(billing::tenants_health))
-        .route("/plans", web::get().to(billing::plans))
+        .route("/plans", web::get().to(usage::plans))
         .route("/tenants/{id}", web::get().to(tenants::get_tenant))
         .route("/tenants/{id}", web::patch().to(tenants::update_tenant))
         .route(

@@ -9,14 +9,14 @@
 //! that names no security; 401 (for bearer routes) and 500 are added to every operation by
 //! `CommonErrors`. tests/openapi.rs fails while a route in `api::routes` is not documented.
 
-use std::sync::LazyLock;
+use std::{collections::BTreeMap, sync::LazyLock};
 
 use actix_web::HttpResponse;
 use utoipa::{
     openapi::{
         path::Operation,
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
-        ContentBuilder, Ref, ResponseBuilder,
+        ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
     },
     IntoResponses, Modify, OpenApi,
 };
@@ -67,7 +67,7 @@ pub const BEARER: &str = "bearer";
         jobs::redrive,
         usage::tenant_usage,
         usage::all_usage,
-        billing::plans,
+        usage::plans,
         billing::tenants_health,
         cluster::state,
     ),
@@ -88,75 +88,42 @@ pub const BEARER: &str = "bearer";
 )]
 pub struct ApiDoc;
 
-/// The error answers several routes share, named once: `responses(..., SupportOnly)`.
-#[derive(IntoResponses)]
-pub enum SupportOnly {
-    #[response(status = 403, description = "`forbidden`: needs the support role")]
-    Forbidden(ErrorBody),
+/// Declares error answers several routes share, each a type to name in `responses(...)`: its
+/// statuses with their descriptions, every one answering `ErrorBody`.
+macro_rules! shared_errors {
+    ($($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal),+ $(,)? })*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    BTreeMap::from([$(($status.to_string(), error_response($description))),+])
+                }
+            }
+        )*
+    };
 }
 
-/// A list without filters: `400` for a paging value out of range.
-#[derive(IntoResponses)]
-pub enum BadPaging {
-    #[response(
-        status = 400,
-        description = "`invalid_field`: a paging value out of range"
-    )]
-    InvalidField(ErrorBody),
-}
-
-/// A list with filters: `400` for a paging or filter value out of range.
-#[derive(IntoResponses)]
-pub enum BadFilter {
-    #[response(
-        status = 400,
-        description = "`invalid_field`: a paging or filter value out of range"
-    )]
-    InvalidField(ErrorBody),
-}
-
-/// The views across tenants (`Caller::require_global`).
-#[derive(IntoResponses)]
-pub enum StaffOnly {
-    #[response(status = 403, description = "`forbidden`: support and billing only")]
-    Forbidden(ErrorBody),
-}
-
-/// A tenant-scoped route: another tenant's is `404` as if it did not exist.
-#[derive(IntoResponses)]
-pub enum TenantNotFound {
-    #[response(
-        status = 404,
-        description = "`not_found`: no such tenant (or another tenant's)"
-    )]
-    NotFound(ErrorBody),
-}
-
-/// Connecting a number to a line of a portal.
-#[derive(IntoResponses)]
-pub enum ConnectRefused {
-    #[response(status = 403, description = "`forbidden`: billing is read-only")]
-    Forbidden(ErrorBody),
-    #[response(
-        status = 404,
-        description = "`unknown_portal`: no installed portal with this member_id (or another tenant's)"
-    )]
-    UnknownPortal(ErrorBody),
-    #[response(
-        status = 409,
-        description = "`quota_exceeded`: the tenant's plan allows no further number"
-    )]
-    QuotaExceeded(ErrorBody),
-}
-
-/// A call to a number's Web gateway.
-#[derive(IntoResponses)]
-pub enum GatewayUnavailable {
-    #[response(
-        status = 502,
-        description = "`gateway_unavailable`: the gateway did not answer as expected"
-    )]
-    BadGateway(ErrorBody),
+shared_errors! {
+    /// The routes for support staff only.
+    SupportOnly { "403" => "`forbidden`: needs the support role" }
+    /// The views across tenants (`Caller::require_global`).
+    StaffOnly { "403" => "`forbidden`: support and billing only" }
+    /// A list without filters.
+    BadPaging { "400" => "`invalid_field`: a paging value out of range" }
+    /// A list with filters.
+    BadFilter { "400" => "`invalid_field`: a paging or filter value out of range" }
+    /// A tenant-scoped route: another tenant's is `404` as if it did not exist.
+    TenantNotFound { "404" => "`not_found`: no such tenant (or another tenant's)" }
+    /// Connecting a number to a line of a portal.
+    ConnectRefused {
+        "403" => "`forbidden`: billing is read-only",
+        "404" => "`unknown_portal`: no installed portal with this member_id (or another tenant's)",
+        "409" => "`quota_exceeded`: the tenant's plan allows no further number",
+    }
+    /// A call to a number's Web gateway.
+    GatewayUnavailable { "502" => "`gateway_unavailable`: the gateway did not answer as expected" }
 }
 
 /// The bearer scheme, required by every operation that does not say `security(())`.
@@ -207,7 +174,7 @@ impl Modify for Bearer {
 /// token is needed, 500 everywhere.
 struct CommonErrors;
 
-fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+fn error_response(description: &str) -> RefOr<Response> {
     ResponseBuilder::new()
         .description(description)
         .content(

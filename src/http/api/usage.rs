@@ -1,4 +1,5 @@
-//! Usage per tenant and period (for the tenant, support and an external billing system).
+//! Usage per tenant and period (for the tenant, support and an external billing system), and
+//! the plans with their quotas (anyone signed in reads them).
 
 use std::collections::HashMap;
 
@@ -7,6 +8,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::Caller;
 use super::billing::PlanUseView;
 use super::openapi::{BadFilter, StaffOnly, TenantNotFound};
 use super::page::{invalid_field, paged, paging, ListRequest, Page, PageParams};
@@ -18,6 +20,54 @@ use crate::{
         usage::{self, DAY_MS},
     },
 };
+
+/// One plan and its quotas (`null`: unlimited).
+#[derive(Serialize, ToSchema)]
+pub struct PlanView {
+    pub name: String,
+    /// Numbers connected at once.
+    pub numbers: Option<u64>,
+    /// Messages relayed per calendar month (UTC), both ways.
+    pub messages_per_month: Option<u64>,
+    /// Minutes of voice notes transcribed per calendar month (UTC).
+    pub transcription_minutes: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlansView {
+    pub items: Vec<PlanView>,
+    /// What happens to a tenant whose plan is not listed.
+    pub unknown_plan: String,
+}
+
+/// List plans
+///
+/// The plans and their quotas, as configured. Over a quota nothing is dropped: a further
+/// number is refused, messages still flow (operators and the tenant are told), voice notes
+/// arrive without a transcript.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans",
+    responses((status = 200, description = "Every plan", body = PlansView)),
+)]
+pub async fn plans(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let items = state
+        .ctx
+        .billing
+        .plans()
+        .iter()
+        .map(|(name, p)| PlanView {
+            name: name.clone(),
+            numbers: p.numbers,
+            messages_per_month: p.messages_per_month,
+            transcription_minutes: p.transcription_minutes,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PlansView {
+        items,
+        unknown_plan: "A tenant on a plan not listed here has no limits.".into(),
+    }))
+}
 
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 366;

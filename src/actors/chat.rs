@@ -343,14 +343,9 @@ pub struct ChatWork {
 }
 
 #[cfg(feature = "faults")]
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ChatFaultMsg(pub super::Fault);
-
-#[cfg(feature = "faults")]
-impl Handler<ChatFaultMsg> for ChatActor {
+impl Handler<super::messages::ArmFault> for ChatActor {
     type Result = ();
-    fn handle(&mut self, msg: ChatFaultMsg, _: &mut Self::Context) {
+    fn handle(&mut self, msg: super::messages::ArmFault, _: &mut Self::Context) {
         self.fault.arm(msg.0);
     }
 }

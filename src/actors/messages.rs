@@ -69,6 +69,12 @@ pub struct Dispatch {
 #[rtype(result = "()")]
 pub struct Reload(pub Owner);
 
+/// Arm a test fault in the actor that receives it.
+#[cfg(feature = "faults")]
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ArmFault(pub super::Fault);
+
 /// Stop: this node no longer holds the actor's lease (cluster mode).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]

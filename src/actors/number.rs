@@ -323,18 +323,10 @@ impl Handler<ReloadNumber> for NumberActor {
 }
 
 #[cfg(feature = "faults")]
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct NumberFault(pub super::Fault);
-
-#[cfg(feature = "faults")]
-impl Handler<NumberFault> for NumberActor {
+impl Handler<super::messages::ArmFault> for NumberActor {
     type Result = ();
-    fn handle(&mut self, msg: NumberFault, ctx: &mut Self::Context) {
-        self.runner.arm(msg.0);
-        if !self.runner.is_draining() {
-            self.kick(ctx);
-        }
+    fn handle(&mut self, msg: super::messages::ArmFault, ctx: &mut Self::Context) {
+        outbox::arm(self, msg.0, ctx);
     }
 }
 
@@ -351,7 +343,7 @@ impl Handler<ChatFault> for NumberActor {
     type Result = ();
     fn handle(&mut self, msg: ChatFault, ctx: &mut Self::Context) {
         if let Some(addr) = self.chat(&msg.wa_id, ctx) {
-            addr.do_send(super::chat::ChatFaultMsg(msg.fault));
+            addr.do_send(super::messages::ArmFault(msg.fault));
         }
     }
 }

@@ -96,11 +96,6 @@ impl Runner {
         self.again = false;
         self.fault.clear();
     }
-
-    #[cfg(feature = "faults")]
-    pub fn arm(&mut self, fault: super::Fault) {
-        self.fault.arm(fault);
-    }
 }
 
 /// An actor that owns an outbox.
@@ -118,6 +113,15 @@ macro_rules! log_owner {
             tracing::$lvl!(portal = $id, $($rest)*)
         }
     };
+}
+
+/// Arms `fault` for the next pass, starting one when none runs so that it fires even when idle.
+#[cfg(feature = "faults")]
+pub fn arm<A: Outbox>(act: &mut A, fault: super::Fault, ctx: &mut Context<A>) {
+    act.runner().fault.arm(fault);
+    if !act.runner().draining {
+        kick(act, ctx);
+    }
 }
 
 /// Starts a pass over the actor's outbox, or asks the running one for another.

@@ -367,19 +367,10 @@ impl Handler<ReloadPortal> for PortalActor {
 }
 
 #[cfg(feature = "faults")]
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PortalFault(pub super::Fault);
-
-#[cfg(feature = "faults")]
-impl Handler<PortalFault> for PortalActor {
+impl Handler<super::messages::ArmFault> for PortalActor {
     type Result = ();
-    fn handle(&mut self, msg: PortalFault, ctx: &mut Self::Context) {
-        self.runner.arm(msg.0);
-        // Make sure the runner starts so the fault fires even when idle.
-        if !self.runner.is_draining() {
-            self.kick(ctx);
-        }
+    fn handle(&mut self, msg: super::messages::ArmFault, ctx: &mut Self::Context) {
+        outbox::arm(self, msg.0, ctx);
     }
 }
 

@@ -14,7 +14,7 @@ use leases::Noted;
 
 pub use super::messages::{Dispatch, Kick, KickOwner, Owner, Reload, Retire, Route};
 #[cfg(feature = "faults")]
-use super::Fault;
+use super::{messages::ArmFault, Fault};
 use super::{number::NumberActor, portal::PortalActor, transcripts::TranscriptRunner, Ctx};
 use crate::{
     cluster::{self, Note},
@@ -193,12 +193,8 @@ impl Registry {
             },
             #[cfg(feature = "faults")]
             Work::Fault(target, fault) => match target {
-                FaultTarget::Portal(id) => self
-                    .portal(id, me)
-                    .do_send(super::portal::PortalFault(fault)),
-                FaultTarget::Number(id) => self
-                    .number(id, me)
-                    .do_send(super::number::NumberFault(fault)),
+                FaultTarget::Portal(id) => self.portal(id, me).do_send(ArmFault(fault)),
+                FaultTarget::Number(id) => self.number(id, me).do_send(ArmFault(fault)),
                 FaultTarget::Chat { number_id, wa_id } => self
                     .number(number_id, me)
                     .do_send(super::number::ChatFault { wa_id, fault }),

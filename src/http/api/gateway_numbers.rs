@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::{
     auth::Caller,
     numbers::{activate, check_number_quota, non_empty, number_for, Connected, ConnectedView},
-    openapi::{ConnectRefused, GatewayUnavailable},
+    openapi::{ConnectRefused, GatewayUnavailable, NumberId},
     portals::visible_portal,
 };
 use crate::{
@@ -165,7 +165,7 @@ pub struct QrView {
     get,
     path = "/api/v1/numbers/{id}/qr",
     tag = "numbers",
-    params(("id" = i64, Path, description = "The number's id")),
+    params(NumberId),
     responses(
         (status = 200, description = "The QR to scan, or the linked state", body = QrView),
         (status = 404, description = "`unknown_number`: no gateway number with this id (or another tenant's)", body = ErrorBody),

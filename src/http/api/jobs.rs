@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, Role};
-use super::openapi::BadFilter;
+use super::openapi::{BadFilter, SupportOnly};
 use super::page::{self, paged_views, paging, ListRequest, Page, PageParams};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
@@ -115,7 +115,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
     params(("id" = i64, Path, description = "The job id")),
     responses(
         (status = 200, description = "Back in its queue with fresh attempts; audited", body = JobView),
-        (status = 403, description = "`forbidden`: support only", body = ErrorBody),
+        SupportOnly,
         (status = 404, description = "`unknown_job`", body = ErrorBody),
         (status = 409, description = "`job_not_failed`: only a dead job can be re-driven", body = ErrorBody),
     ),

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{auth::Caller, numbers::number_for};
+use super::{auth::Caller, numbers::number_for, openapi::NumberId};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{chats, messages},
@@ -86,7 +86,7 @@ pub struct ChatMessagesView {
     path = "/api/v1/numbers/{id}/chats/{wa_id}/messages",
     tag = "numbers",
     params(
-        ("id" = i64, Path, description = "The number's id"),
+        NumberId,
         ("wa_id" = String, Path, description = "The customer's WhatsApp id"),
     ),
     responses(

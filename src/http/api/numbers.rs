@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::Caller,
-    openapi::{BadFilter, ConnectRefused},
+    openapi::{BadFilter, ConnectRefused, NumberId},
     page::{self, paged, paged_views, paging, ListRequest, Page, PageParams, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
@@ -375,7 +375,7 @@ pub struct DisconnectedView {
 #[utoipa::path(
     post,
     path = "/api/v1/numbers/{id}/disconnect",
-    params(("id" = i64, Path, description = "The number's id")),
+    params(NumberId),
     responses(
         (status = 200, description = "Disconnected", body = DisconnectedView),
         (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),

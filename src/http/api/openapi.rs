@@ -18,7 +18,7 @@ use utoipa::{
         security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
         ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
     },
-    IntoResponses, Modify, OpenApi,
+    IntoParams, IntoResponses, Modify, OpenApi,
 };
 
 use super::{
@@ -125,6 +125,22 @@ shared_errors! {
     /// A call to a number's Web gateway.
     GatewayUnavailable { "502" => "`gateway_unavailable`: the gateway did not answer as expected" }
 }
+
+/// A tenant's `{id}` in the path: `params(TenantId)`.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct TenantId(
+    /// The tenant's id
+    pub i64,
+);
+
+/// A number's `{id}` in the path: `params(NumberId)`.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct NumberId(
+    /// The number's id
+    pub i64,
+);
 
 /// The bearer scheme, required by every operation that does not say `security(())`.
 struct Bearer;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::{
     audit,
     auth::{Caller, SupportChange},
-    openapi::{BadPaging, SupportOnly, TenantNotFound},
+    openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
     page::{invalid_field, paged_views, paging, ListRequest, Page, PageParams},
     portals::PortalView,
 };
@@ -174,7 +174,7 @@ pub struct TenantDetailView {
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}",
-    params(("id" = i64, Path, description = "The tenant's id")),
+    params(TenantId),
     responses(
         (status = 200, description = "The tenant", body = TenantDetailView),
         TenantNotFound,
@@ -209,7 +209,7 @@ pub struct TenantChange {
 #[utoipa::path(
     patch,
     path = "/api/v1/tenants/{id}",
-    params(("id" = i64, Path, description = "The tenant's id")),
+    params(TenantId),
     request_body = TenantChange,
     responses(
         (status = 200, description = "The tenant after the change", body = TenantView),

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::billing::PlanUseView;
-use super::openapi::{BadFilter, StaffOnly, TenantNotFound};
+use super::openapi::{BadFilter, StaffOnly, TenantId, TenantNotFound};
 use super::page::{invalid_field, paged, paging, ListRequest, Page, PageParams};
 use super::tenants::ReadableTenant;
 use crate::{
@@ -213,7 +213,7 @@ async fn report(
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}/usage",
-    params(("id" = i64, Path, description = "The tenant id"), PeriodQuery),
+    params(TenantId, PeriodQuery),
     responses(
         (status = 200, description = "Totals and a figure per day", body = UsageView),
         (status = 400, description = "`invalid_field`: a bad date or a period over 366 days", body = ErrorBody),

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{
     audit,
     auth::SupportChange,
-    openapi::{SupportOnly, TenantNotFound},
+    openapi::{SupportOnly, TenantId, TenantNotFound},
     page::invalid_field,
     tenants::ReadableTenant,
 };
@@ -28,7 +28,7 @@ use crate::{
     get,
     path = "/api/v1/tenants/{id}/users",
     tag = "tenants",
-    params(("id" = i64, Path, description = "The tenant's id")),
+    params(TenantId),
     responses(
         (status = 200, description = "The tenant's users", body = Vec<UserView>),
         TenantNotFound,
@@ -63,7 +63,7 @@ pub struct NewTenantUser {
     post,
     path = "/api/v1/tenants/{id}/users",
     tag = "tenants",
-    params(("id" = i64, Path, description = "The tenant's id")),
+    params(TenantId),
     request_body = NewTenantUser,
     responses(
         (status = 201, description = "Created", body = UserView),

@@ -5,6 +5,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{web, FromRequest, HttpRequest};
+use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 pub use crate::auth::{Claims, JwtKeys, Role, TokenError, TokenType};
@@ -107,22 +108,20 @@ pub struct SupportChange<T> {
 
 impl<T: DeserializeOwned + 'static> FromRequest for SupportChange<T> {
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = web::Data::<AppState>::from_request(req, payload);
-        let caller = Caller::from_request(req, payload);
-        let id = web::Path::<i64>::from_request(req, payload);
-        let body = web::Json::<T>::from_request(req, payload);
+        let parts = <(web::Data<AppState>, Caller, web::Path<i64>, web::Json<T>)>::from_request(
+            req, payload,
+        );
         Box::pin(async move {
-            let (state, caller) = (state.await?, caller.await?);
-            let (id, body) = (id.await?.into_inner(), body.await?.into_inner());
+            let (state, caller, id, body) = parts.await?;
             caller.require_support()?;
             Ok(Self {
                 state,
                 caller,
-                id,
-                body,
+                id: id.into_inner(),
+                body: body.into_inner(),
             })
         })
     }

@@ -2,9 +2,10 @@
 //! out; what every list handler takes (`ListRequest`); and the parsers for list filters, so that
 //! every bad value is a `400 invalid_field`.
 
-use std::{collections::HashMap, future::Future, pin::Pin};
+use std::collections::HashMap;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use futures::future::LocalBoxFuture;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,18 +55,21 @@ pub struct ListRequest {
 
 impl FromRequest for ListRequest {
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // In the order a handler taking the three would extract them, so the same error wins.
-        let state = web::Data::<AppState>::from_request(req, payload);
-        let caller = Caller::from_request(req, payload);
-        let q = web::Query::<HashMap<String, String>>::from_request(req, payload);
+        // As a handler taking the three extracts them, so the same error wins.
+        let parts = <(
+            web::Data<AppState>,
+            Caller,
+            web::Query<HashMap<String, String>>,
+        )>::from_request(req, payload);
         Box::pin(async move {
+            let (state, caller, q) = parts.await?;
             Ok(Self {
-                state: state.await?,
-                caller: caller.await?,
-                q: q.await?.into_inner(),
+                state,
+                caller,
+                q: q.into_inner(),
             })
         })
     }

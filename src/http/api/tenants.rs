@@ -3,10 +3,9 @@
 //! Support staff see and manage every tenant (each change is audited in the same transaction);
 //! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
 
-use std::{future::Future, pin::Pin};
-
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use entity::tenants as tenant_rows;
+use futures::future::LocalBoxFuture;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -142,14 +141,13 @@ pub struct ReadableTenant {
 
 impl FromRequest for ReadableTenant {
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = web::Data::<AppState>::from_request(req, payload);
-        let caller = Caller::from_request(req, payload);
-        let id = web::Path::<i64>::from_request(req, payload);
+        let parts = <(web::Data<AppState>, Caller, web::Path<i64>)>::from_request(req, payload);
         Box::pin(async move {
-            let (state, caller, id) = (state.await?, caller.await?, id.await?.into_inner());
+            let (state, caller, id) = parts.await?;
+            let id = id.into_inner();
             caller.require_tenant_access(id)?;
             let tenant = tenants::get(&state.ctx.db, id)
                 .await

@@ -7,10 +7,11 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::{BadPaging, SupportOnly},
-    page::{paged_views, paging, ListRequest, Page, PageParams},
+    page::{paged_views, paging, Page, PageParams},
 };
 use crate::{http::ApiError, store::audit};
 

@@ -5,8 +5,6 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{web, FromRequest, HttpRequest};
-use futures::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
 
 pub use crate::auth::{Claims, JwtKeys, Role, TokenError, TokenType};
 use crate::http::{ApiError, AppState, ErrorCode};
@@ -94,36 +92,6 @@ impl Caller {
     /// Operational actions across tenants (the routes that are not tenant-scoped yet): support.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         self.require_support()
-    }
-}
-
-/// A change only support staff make: the target's `{id}` from the path and the JSON body, read
-/// first (a malformed body is `400` for anyone), then anyone else refused with `403`.
-pub struct SupportChange<T> {
-    pub state: web::Data<AppState>,
-    pub caller: Caller,
-    pub id: i64,
-    pub body: T,
-}
-
-impl<T: DeserializeOwned + 'static> FromRequest for SupportChange<T> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let parts = <(web::Data<AppState>, Caller, web::Path<i64>, web::Json<T>)>::from_request(
-            req, payload,
-        );
-        Box::pin(async move {
-            let (state, caller, id, body) = parts.await?;
-            caller.require_support()?;
-            Ok(Self {
-                state,
-                caller,
-                id: id.into_inner(),
-                body: body.into_inner(),
-            })
-        })
     }
 }
 

@@ -5,8 +5,9 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::ListRequest;
 use super::openapi::{BadPaging, StaffOnly};
-use super::page::{paged, paging, ListRequest, Page, PageParams};
+use super::page::{paged, paging, Page, PageParams};
 use crate::{
     billing::{self, QuotaUse},
     http::{ApiError, AppState},

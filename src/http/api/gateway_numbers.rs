@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::extract::ById;
 use super::{
     auth::Caller,
     numbers::{activate, check_number_quota, non_empty, number_for, Connected, ConnectedView},
@@ -173,12 +174,8 @@ pub struct QrView {
         GatewayUnavailable,
     ),
 )]
-pub async fn qr(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let (n, _) = number_for(&state, &caller, path.into_inner(), false).await?;
+pub async fn qr(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
+    let (n, _) = number_for(&state, &caller, id, false).await?;
     let n = Some(n)
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
         .ok_or_else(|| {

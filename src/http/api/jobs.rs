@@ -1,17 +1,18 @@
 //! The outbox as support sees it: jobs by state, and re-driving one that failed for good.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use sea_orm::TransactionTrait;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{Caller, Role};
+use super::auth::Role;
+use super::extract::{ById, ListRequest};
 use super::openapi::{BadFilter, SupportOnly};
-use super::page::{self, paged_views, paging, ListRequest, Page, PageParams};
+use super::page::{self, paged_views, paging, Page, PageParams};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{error::ErrorBody, ApiError, ErrorCode},
     store::{
         hops::{self, Hop},
         jobs::{self, Job},
@@ -120,13 +121,8 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         (status = 409, description = "`job_not_failed`: only a dead job can be re-driven", body = ErrorBody),
     ),
 )]
-pub async fn redrive(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
-    let id = path.into_inner();
     let db = &state.ctx.db;
     let txn = db.begin().await?;
     let before = jobs::get(&txn, id)

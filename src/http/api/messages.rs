@@ -1,16 +1,16 @@
 //! Conversations and messages across numbers: find a message by any id, phone or text, and
 //! read its trace (every hop with its time) and the jobs that carried it.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::extract::{ById, ListRequest};
 use super::openapi::BadFilter;
-use super::page::{self, paged_views, paging, ListRequest, Page, PageParams};
+use super::page::{self, paged_views, paging, Page, PageParams};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{error::ErrorBody, ApiError, ErrorCode},
     store::{
         chats, hops, jobs, messages, numbers, portals,
         search::{self, ChatFilter, MessageFilter},
@@ -229,12 +229,7 @@ pub struct TraceView {
         (status = 404, description = "`unknown_message` (or another tenant's)", body = ErrorBody),
     ),
 )]
-pub async fn trace(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+pub async fn trace(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
     let missing = || ApiError::not_found(ErrorCode::UnknownMessage, "no message with this id");
     let db = &state.ctx.db;
     let m = messages::get(db, id).await?.ok_or_else(missing)?;

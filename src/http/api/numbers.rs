@@ -9,10 +9,11 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::{ById, ListRequest};
 use super::{
     auth::Caller,
     openapi::{BadFilter, ConnectRefused, NumberId},
-    page::{self, paged, paged_views, paging, ListRequest, Page, PageParams, MAX_SEARCH},
+    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
 };
@@ -382,12 +383,8 @@ pub struct DisconnectedView {
         (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
     ),
 )]
-pub async fn disconnect(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let (n, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+pub async fn disconnect(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
+    let (n, _) = number_for(&state, &caller, id, true).await?;
     disconnect_number(&state, &n).await?;
     let n = numbers::get(&state.ctx.db, n.id).await?.unwrap_or(n);
     Ok(HttpResponse::Ok().json(DisconnectedView {

@@ -1,16 +1,13 @@
 //! One paging convention for every list: `?page=&per_page=` in, `{items, page, per_page, total}`
-//! out; what every list handler takes (`ListRequest`); and the parsers for list filters, so that
-//! every bad value is a `400 invalid_field`.
+//! out; and the parsers for list filters, so that every bad value is a `400 invalid_field`.
 
 use std::collections::HashMap;
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
-use futures::future::LocalBoxFuture;
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
-use crate::http::{ApiError, AppState, ErrorCode};
+use crate::http::{ApiError, ErrorCode};
 
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 200;
@@ -42,37 +39,6 @@ pub struct PageParams {
     /// Items per page (default 50, at most 200).
     #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
-}
-
-/// What a list handler takes: the state, the caller and the query. Paging is read from `q` with
-/// [`paging`] in the handler, after its role check, so that a caller without access is told
-/// `403` whatever the query.
-pub struct ListRequest {
-    pub state: web::Data<AppState>,
-    pub caller: Caller,
-    pub q: HashMap<String, String>,
-}
-
-impl FromRequest for ListRequest {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // As a handler taking the three extracts them, so the same error wins.
-        let parts = <(
-            web::Data<AppState>,
-            Caller,
-            web::Query<HashMap<String, String>>,
-        )>::from_request(req, payload);
-        Box::pin(async move {
-            let (state, caller, q) = parts.await?;
-            Ok(Self {
-                state,
-                caller,
-                q: q.into_inner(),
-            })
-        })
-    }
 }
 
 /// `(page, per_page)`, 1-based, with clear errors for anything out of range.

@@ -4,10 +4,11 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::BadFilter,
-    page::{self, paged, paged_views, paging, ListRequest, Page, PageParams, MAX_SEARCH},
+    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{

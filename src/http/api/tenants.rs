@@ -10,11 +10,12 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::extract::{ById, ListRequest, SupportChange};
 use super::{
     audit,
-    auth::{Caller, SupportChange},
+    auth::Caller,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
-    page::{invalid_field, paged_views, paging, ListRequest, Page, PageParams},
+    page::{invalid_field, paged_views, paging, Page, PageParams},
     portals::PortalView,
 };
 use crate::{
@@ -144,10 +145,9 @@ impl FromRequest for ReadableTenant {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parts = <(web::Data<AppState>, Caller, web::Path<i64>)>::from_request(req, payload);
+        let target = ById::from_request(req, payload);
         Box::pin(async move {
-            let (state, caller, id) = parts.await?;
-            let id = id.into_inner();
+            let ById { state, caller, id } = target.await?;
             caller.require_tenant_access(id)?;
             let tenant = tenants::get(&state.ctx.db, id)
                 .await

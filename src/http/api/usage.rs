@@ -10,8 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::billing::PlanUseView;
+use super::extract::ListRequest;
 use super::openapi::{BadFilter, StaffOnly, TenantId, TenantNotFound};
-use super::page::{invalid_field, paged, paging, ListRequest, Page, PageParams};
+use super::page::{invalid_field, paged, paging, Page, PageParams};
 use super::tenants::ReadableTenant;
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::{
     audit,
-    auth::SupportChange,
+    extract::SupportChange,
     openapi::{SupportOnly, TenantId, TenantNotFound},
     page::invalid_field,
     tenants::ReadableTenant,

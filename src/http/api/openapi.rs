@@ -1,13 +1,14 @@
 //! The admin API's OpenAPI 3.1 document, served at `GET /api/v1/openapi.json` (no token).
 //!
 //! Documenting a route: put `#[utoipa::path(...)]` on its handler (method, the full path under
-//! `/api/v1`, params, request body, every response with `body = ErrorBody` for the errors and
-//! their codes in the description (or one of the shared error answers below), `tag` only where
-//! it is not the handler's module (`paths(tenants::get_tenant)` tags it `tenants`), and
-//! `security(())` for a public route), derive `ToSchema` on the types it reads and answers, and
-//! list the handler in `paths(...)` below. `Bearer` puts the bearer scheme on every operation
-//! that names no security; 401 (for bearer routes) and 500 are added to every operation by
-//! `CommonErrors`. tests/openapi.rs fails while a route in `api::routes` is not documented.
+//! `/api/v1`, params (`TenantId`, `NumberId` for those `{id}`s), request body, every response
+//! with `body = ErrorBody` for the errors and their codes in the description (or one of the
+//! shared error answers below), `tag` only where it is not the handler's module
+//! (`paths(tenants::get_tenant)` tags it `tenants`), and `security(())` for a public route),
+//! derive `ToSchema` on the types it reads and answers, and list the handler in `paths(...)`
+//! below. `Bearer` puts the bearer scheme on every operation that names no security; 401 (for
+//! bearer routes) and 500 are added to every operation by `CommonErrors`. tests/openapi.rs fails
+//! while a route in `api::routes` is not documented.
 
 use std::{collections::BTreeMap, sync::LazyLock};
 

@@ -17,6 +17,10 @@ pub struct Model {
     pub b24_chat_id: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub b24_session_id: Option<String>,
+    /// The customer's last message, by its own timestamp: the Cloud API window runs 24 h from it.
+    pub last_inbound_at: Option<i64>,
+    /// When a 131047 failure said the window is closed (until the customer writes again).
+    pub window_closed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

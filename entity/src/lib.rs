@@ -12,6 +12,7 @@ pub mod messages;
 pub mod numbers;
 pub mod portals;
 pub mod quota_events;
+pub mod templates;
 pub mod tenants;
 pub mod users;
 
@@ -26,6 +27,7 @@ pub mod prelude {
     pub use super::numbers::Entity as Numbers;
     pub use super::portals::Entity as Portals;
     pub use super::quota_events::Entity as QuotaEvents;
+    pub use super::templates::Entity as Templates;
     pub use super::tenants::Entity as Tenants;
     pub use super::users::Entity as Users;
 }

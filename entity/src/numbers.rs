@@ -36,6 +36,10 @@ pub struct Model {
     pub gateway_api_url: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub gateway_instance_id: Option<String>,
+    /// Cloud API only: the WhatsApp Business Account the number belongs to (its templates are
+    /// listed per account); `None` until an administrator names it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub waba_id: Option<String>,
     /// Switched off because the portal uninstalled the app; a reinstall switches it back on.
     pub suspended: bool,
     pub created_at: i64,

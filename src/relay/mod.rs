@@ -10,3 +10,4 @@ pub mod jobs;
 pub mod states;
 pub mod to_bitrix24;
 pub mod to_whatsapp;
+pub mod window;

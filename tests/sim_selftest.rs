@@ -540,7 +540,12 @@ async fn bitrix_connector_conversations_and_operator_flow() {
 #[actix_web::test]
 async fn graph_send_answers_wamid_and_posts_signed_statuses() {
     let app = Receiver::start(0).await;
-    let g = GraphSim::start(GraphSimConfig::default()).await;
+    // The window has its own test (graph_enforces_the_customer_service_window).
+    let g = GraphSim::start(GraphSimConfig {
+        enforce_window: false,
+        ..GraphSimConfig::default()
+    })
+    .await;
     g.add_number("1122334455667", "tok", "s3cret", "15550001111");
     g.set_webhook_url(&format!("{}/wa", app.url));
     let url = format!("{}/v21.0/1122334455667/messages", g.base_url());
@@ -758,4 +763,94 @@ async fn injected_faults_are_consumed() {
     assert_eq!(g.sent_messages().len(), 1);
     assert_eq!(g.pending_faults(), 0);
     assert_eq!(g.calls().len(), 5);
+}
+
+/// whatsapp-templates.md §1: free-form sends outside the 24-hour window are accepted, then fail
+/// with a 131047 status (no conversation, no pricing); a customer's message opens the window for
+/// 24 h from its own timestamp; templates always go; the synchronous form is a fault switch.
+#[actix_web::test]
+async fn graph_enforces_the_customer_service_window() {
+    let app = Receiver::start(0).await;
+    let g = GraphSim::start(GraphSimConfig::default()).await;
+    g.add_number("1122334455668", "tok", "s3cret", "15550001112");
+    g.set_webhook_url(&format!("{}/wa", app.url));
+    let url = format!("{}/v21.0/1122334455668/messages", g.base_url());
+    let c = reqwest::Client::new();
+    let send = |body: Value| {
+        let c = c.clone();
+        let url = url.clone();
+        async move {
+            let r = c
+                .post(url)
+                .bearer_auth("tok")
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let text = json!({"messaging_product": "whatsapp", "to": "79001234568", "type": "text", "text": {"body": "hi"}});
+    let statuses_of = |hits: &[Hit], wamid: &str| -> Vec<Value> {
+        hits.iter()
+            .filter_map(|h| serde_json::from_slice::<Value>(&h.body).ok())
+            .map(|v| v["entry"][0]["changes"][0]["value"]["statuses"][0].clone())
+            .filter(|st| st["id"] == wamid)
+            .collect()
+    };
+
+    // Never wrote: accepted, then failed with 131047.
+    let (s, v) = send(text.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let wamid = v["messages"][0]["id"].as_str().expect("wamid").to_string();
+    let hits = app.wait_for(1).await;
+    let st = statuses_of(&hits, &wamid);
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!(st[0]["status"], "failed");
+    assert_eq!(st[0]["errors"][0]["code"], 131047);
+    assert_eq!(st[0]["errors"][0]["title"], "Re-engagement message");
+    assert!(st[0].get("pricing").is_none() && st[0].get("conversation").is_none());
+    assert!(g.sent_messages()[0].outside_window);
+
+    // A template goes outside the window.
+    let template = json!({"messaging_product": "whatsapp", "to": "79001234568", "type": "template",
+        "template": {"name": "hello_world", "language": {"code": "en_US"}}});
+    let (s, v) = send(template).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!g.sent_messages()[1].outside_window);
+
+    // A message 25 h old does not open it; one from an hour ago does.
+    for (wamid, ago) in [("wamid.old", 25 * 3600), ("wamid.new", 3600)] {
+        let body = GraphSim::inbound_text_body(
+            "1122334455668",
+            "15550001112",
+            "79001234568",
+            "Ivan",
+            wamid,
+            "hello",
+            sim::unix_now() - ago,
+        );
+        assert_eq!(g.post_signed("1122334455668", body).await, 200);
+        if wamid == "wamid.old" {
+            let (s, _) = send(text.clone()).await;
+            assert_eq!(s, 200);
+            assert!(g.sent_messages().last().expect("sent").outside_window);
+        }
+    }
+    let (s, _) = send(text.clone()).await;
+    assert_eq!(s, 200);
+    assert!(!g.sent_messages().last().expect("sent").outside_window);
+
+    // The test switch: WhatsApp's view says closed whatever the customer did.
+    g.close_window("1122334455668", "79001234568");
+    let (s, _) = send(text.clone()).await;
+    assert_eq!(s, 200);
+    assert!(g.sent_messages().last().expect("sent").outside_window);
+
+    // The synchronous form.
+    g.inject(GraphFault::Reengagement, 1);
+    let (s, v) = send(text).await;
+    assert_eq!((s, &v["error"]["code"]), (400, &json!(131047)), "{v}");
+    g.stop().await;
 }

@@ -57,6 +57,15 @@ impl MigrationTrait for Migration {
                 .alter_table(add(Chats::Table, big_integer_null(col)))
                 .await?;
         }
+        // Chats from before this column: the window starts from the customer's last stored
+        // message (its own time), so an upgrade does not close windows that are open.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE chats SET last_inbound_at = (SELECT MAX(m.sent_at) FROM messages m \
+                 WHERE m.chat_id = chats.id AND m.direction = 'in')",
+            )
+            .await?;
         manager
             .alter_table(add(Numbers::Table, text_null(Numbers::WabaId)))
             .await?;

@@ -224,3 +224,93 @@ async fn postgres_up_down() -> Result<(), DbErr> {
     admin.close().await?;
     result
 }
+
+/// Migration 12 starts each existing chat's 24-hour window from the customer's last stored
+/// message (its own time), so an upgrade does not close windows that are open.
+#[tokio::test]
+async fn the_window_of_existing_chats_survives_the_upgrade() -> Result<(), DbErr> {
+    let db = Database::connect("sqlite::memory:").await?;
+    let before_12 = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&db, Some(before_12)).await?;
+    let now: i64 = 1_764_115_200_000;
+    // Rows as the tables were before migration 12 (no column it adds is named).
+    portals::Entity::insert(portals::ActiveModel {
+        id: Set(1),
+        member_id: Set("member-1".into()),
+        domain: Set("example.bitrix24.ru".into()),
+        client_endpoint: Set("https://example.bitrix24.ru/rest/".into()),
+        server_endpoint: Set("https://oauth.bitrix.info/rest/".into()),
+        access_token_enc: Set("a".into()),
+        refresh_token_enc: Set("r".into()),
+        token_expires_at: Set(now),
+        application_token_enc: Set("app".into()),
+        scope: Set("imconnector".into()),
+        installed: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(&db)
+    .await?;
+    numbers::Entity::insert(numbers::ActiveModel {
+        id: Set(1),
+        portal_id: Set(1),
+        line_id: Set("7".into()),
+        transport: Set("cloud".into()),
+        phone_number_id: Set("1234567890".into()),
+        display_phone: Set("+1 555 0100".into()),
+        access_token_enc: Set("t".into()),
+        app_secret_enc: Set("s".into()),
+        verify_token_enc: Set("v".into()),
+        active: Set(true),
+        session_state: Set("ok".into()),
+        suspended: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(&db)
+    .await?;
+    for (id, wa) in [(1, "15550001"), (2, "15550002")] {
+        chats::Entity::insert(chats::ActiveModel {
+            id: Set(id),
+            number_id: Set(1),
+            customer_wa_id: Set(wa.into()),
+            customer_name: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec_without_returning(&db)
+        .await?;
+    }
+    // Chat 1: two customer messages and a later reply; chat 2: only our own message.
+    let rows = [
+        (1, "in", Some(now - 5_000)),
+        (1, "in", Some(now - 1_000)),
+        (1, "out", Some(now)),
+        (2, "out", Some(now)),
+    ];
+    for (i, (chat, dir, sent_at)) in rows.into_iter().enumerate() {
+        messages::Entity::insert(messages::ActiveModel {
+            chat_id: Set(chat),
+            direction: Set(dir.into()),
+            kind: Set("text".into()),
+            wamid: Set(Some(format!("wamid.{i}"))),
+            text: Set("hi".into()),
+            status: Set("received".into()),
+            sent_at: Set(sent_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .exec_without_returning(&db)
+        .await?;
+    }
+    Migrator::up(&db, None).await?;
+    let chat1 = chats::Entity::find_by_id(1).one(&db).await?;
+    let chat2 = chats::Entity::find_by_id(2).one(&db).await?;
+    assert_eq!(chat1.and_then(|c| c.last_inbound_at), Some(now - 1_000));
+    assert_eq!(chat2.map(|c| c.last_inbound_at), Some(None));
+    db.close().await
+}

@@ -96,6 +96,24 @@ pub fn over_messages_notice(limit: u64) -> String {
     )
 }
 
+/// What the operator reads, at once, when free text meets a closed Cloud API window: why it did
+/// not go (nothing was sent) and what does reach the customer. `since`: when the window closed
+/// (Unix ms), `None` when the customer never wrote to this number.
+pub fn window_closed_notice(since: Option<i64>) -> String {
+    let why = match since.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(t) => format!(
+            "the 24-hour window for free messages closed on {} UTC (24 hours after the \
+             customer's last message)",
+            t.format("%-d %b %Y at %H:%M")
+        ),
+        None => "the customer has not written to this WhatsApp number yet".to_string(),
+    };
+    format!(
+        "Not sent: {why}. WhatsApp now accepts only an approved template message; the conversation \
+         opens again as soon as the customer writes."
+    )
+}
+
 /// The Bitrix24 `files` entry of a file the portal downloads from us at `url`.
 pub fn file_entry(url: &str, name: &str) -> Value {
     json!({"url": url, "name": name})

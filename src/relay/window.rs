@@ -30,8 +30,9 @@ pub fn at(last_inbound_at: Option<i64>, closed_at: Option<i64>, now: i64) -> Win
     };
     let expires = last.saturating_add(WINDOW_MS);
     // A failure after the customer's last message closes it; one from before does not (the
-    // customer wrote again since).
-    if let Some(closed) = closed_at.filter(|c| *c >= last) {
+    // customer wrote again since). Message times have whole seconds: a failure within the
+    // same second as the message does not count as after it.
+    if let Some(closed) = closed_at.filter(|c| c / 1000 > last / 1000) {
         return Window::Closed {
             since: Some(closed.min(expires)),
         };
@@ -103,6 +104,14 @@ mod tests {
                 since: Some(t + 24 * H)
             }
         );
+    }
+
+    #[test]
+    fn a_message_in_the_same_second_as_the_failure_reopens_it() {
+        let t = 1_700_000_000_000;
+        // Failed at t + 400 ms; the customer's message stamped t (whole seconds) came after.
+        assert!(at(Some(t), Some(t + 400), t + 1_000).is_open());
+        assert!(!at(Some(t), Some(t + 1_000), t + 2_000).is_open());
     }
 
     #[test]

@@ -113,3 +113,19 @@ pub async fn b24_ids_of<C: ConnectionTrait>(
         .await?;
     Ok(rows.into_iter().map(|(id, c, s)| (id, (c, s))).collect())
 }
+
+/// The customer wrote at `at` (the message's own time): the window's start moves forward, never
+/// back (a late redelivery of an older message leaves it).
+pub async fn note_inbound<C: ConnectionTrait>(c: &C, id: i64, at: i64) -> Result<(), DbErr> {
+    let older = chats::Column::LastInboundAt
+        .is_null()
+        .or(chats::Column::LastInboundAt.lt(at));
+    let chat = chats::Column::Id.eq(id).and(older);
+    super::query::set_where(c, chats::Column::LastInboundAt, at, chat).await
+}
+
+/// WhatsApp refused a send with 131047 at `at`: the window is closed until the customer writes.
+pub async fn close_window<C: ConnectionTrait>(c: &C, id: i64, at: i64) -> Result<(), DbErr> {
+    let chat = chats::Column::Id.eq(id);
+    super::query::set_where(c, chats::Column::WindowClosedAt, at, chat).await
+}

@@ -54,6 +54,8 @@ pub struct ChatRow {
     pub chat: chats::Model,
     pub messages: i64,
     pub last_message_at: Option<i64>,
+    /// Its number's transport (`cloud` or `gateway`): whether the chat has a window.
+    pub transport: String,
 }
 
 fn scoped<Q: QueryFilter>(q: Q, col: impl ColumnTrait, scope: &Scope) -> Q {
@@ -105,14 +107,27 @@ pub async fn chats_page<C: ConnectionTrait>(
             .map(|(id, n, last)| (id, (n, last)))
             .collect()
     };
+    let number_ids: Vec<i64> = rows.iter().map(|r| r.number_id).collect();
+    let transports: HashMap<i64, String> = numbers::Entity::find()
+        .select_only()
+        .column(numbers::Column::Id)
+        .column(numbers::Column::Transport)
+        .filter(numbers::Column::Id.is_in(number_ids))
+        .into_tuple::<(i64, String)>()
+        .all(c)
+        .await?
+        .into_iter()
+        .collect();
     let items = rows
         .into_iter()
         .map(|chat| {
             let (messages, last_message_at) = stats.get(&chat.id).copied().unwrap_or((0, None));
+            let transport = transports.get(&chat.number_id).cloned().unwrap_or_default();
             ChatRow {
                 chat,
                 messages,
                 last_message_at,
+                transport,
             }
         })
         .collect();

@@ -8,8 +8,9 @@ pub fn explain(code: Option<i64>, detail: &str) -> String {
     match code {
         Some(131047) => {
             "Not delivered: more than 24 hours have passed since the customer last wrote, \
-            and WhatsApp then accepts only an approved template message. Ask the customer to write \
-            to you first (any message reopens the window) or send a template from WhatsApp Manager."
+            and WhatsApp then accepts only an approved template message. Further free messages \
+            in this chat are held back until the customer writes again (any message reopens the \
+            window)."
                 .to_string()
         }
         Some(131026) => {

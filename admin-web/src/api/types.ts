@@ -121,6 +121,16 @@ export interface Chat {
   messages: number;
   last_message_at: number | null;
   created_at: number;
+  /** The Cloud API's 24-hour window for free messages; absent on Web gateway numbers. */
+  window?: ChatWindow | null;
+}
+
+export interface ChatWindow {
+  state: 'open' | 'closed';
+  /** Unix ms: when an open window closes. */
+  open_until: number | null;
+  /** Unix ms: when a closed window closed; null when the customer never wrote. */
+  closed_since: number | null;
 }
 
 export type Direction = 'in' | 'out';

@@ -1,10 +1,10 @@
 // Conversations, most recently active first; a click opens the chat's messages.
 
-import { Avatar, Group, Select, Text, TextInput } from '@mantine/core';
+import { Avatar, Badge, Group, Select, Text, TextInput } from '@mantine/core';
 import { IconMessages, IconSearch } from '@tabler/icons-react';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
-import type { Chat } from '../api/types';
+import type { Chat, ChatWindow } from '../api/types';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
 import { formatDateTime, formatPhone, formatRelative } from '../lib/format';
@@ -58,6 +58,7 @@ export function Conversations() {
         </Text>
       ),
     },
+    { key: 'window', label: '24-hour window', render: (c) => <WindowBadge window={c.window} /> },
     { key: 'openlines', label: 'Open Lines chat', wide: true, render: (c) => <Text size="sm" c={c.b24_chat_id ? undefined : 'dimmed'}>{c.b24_chat_id ?? 'not opened yet'}</Text> },
   ];
 
@@ -99,5 +100,28 @@ export function Conversations() {
         }}
       />
     </>
+  );
+}
+
+/** Whether free text reaches the customer now (Cloud API numbers), and until / since when. */
+function WindowBadge({ window }: { window?: ChatWindow | null }) {
+  if (!window) {
+    return (
+      <Text size="sm" c="dimmed" title="A linked phone (Web gateway) has no 24-hour window">
+        no window
+      </Text>
+    );
+  }
+  if (window.state === 'open') {
+    return (
+      <Badge color="teal" variant="light" title={`Free messages reach the customer until ${formatDateTime(window.open_until)}`} data-testid="window-open">
+        open until {formatDateTime(window.open_until)}
+      </Badge>
+    );
+  }
+  return (
+    <Badge color="orange" variant="light" title="Only an approved template reaches the customer until they write again" data-testid="window-closed">
+      {window.closed_since ? `closed since ${formatDateTime(window.closed_since)}` : 'closed: customer never wrote'}
+    </Badge>
   );
 }

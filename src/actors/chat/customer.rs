@@ -15,7 +15,7 @@ use crate::{
     relay::{
         jobs::Job,
         states::{self, ReceiptEffect},
-        to_bitrix24 as to_b24,
+        to_bitrix24 as to_b24, window,
     },
     store::{
         chats, jobs, media as media_rows,
@@ -85,6 +85,8 @@ pub(super) async fn customer_message(
         // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
     };
+    // Any customer message (a button tap too) opens the Cloud API window for 24 h from its time.
+    chats::note_inbound(txn, chat_id, timestamp * 1000).await?;
     // Quotas never hold a message back: over the plan it is relayed all the same, and the
     // operators are told once a month (in this chat).
     let over_notice = services
@@ -251,6 +253,10 @@ async fn failed(
 ) -> Result<Vec<Owner>, DbErr> {
     let why = error.unwrap_or("WhatsApp reported the message as failed");
     messages::fail(txn, &[msg.id], why).await?;
+    if error_code == Some(window::REENGAGEMENT_CODE) {
+        // WhatsApp's word on the window is final: closed until the customer writes again.
+        chats::close_window(txn, msg.chat_id, crate::store::now_ms()).await?;
+    }
     let Some(im_chat_id) = &msg.b24_chat_id else {
         return Ok(Vec::new());
     };

@@ -10,8 +10,16 @@ use super::{
 };
 use crate::{
     actors::{messages::Owner, Ctx},
-    relay::{inbox::OperatorFile, jobs::Job, to_bitrix24 as to_b24, to_whatsapp as to_wa},
-    store::messages::{self, Content},
+    relay::{
+        inbox::OperatorFile,
+        jobs::Job,
+        to_bitrix24 as to_b24, to_whatsapp as to_wa,
+        window::{self, Window},
+    },
+    store::{
+        chats,
+        messages::{self, Content},
+    },
 };
 
 pub(super) async fn operator_message(
@@ -40,6 +48,9 @@ pub(super) async fn operator_message(
             messages::set_read_at(txn, last.id, crate::store::now_ms()).await?;
         }
     }
+    // Free text into a closed Cloud API window would only fail later: it is recorded as not
+    // sent and the operator told now.
+    let window = closed_window(txn, info, chat_id).await?;
     // One file: the text rides along as its caption; several files or a long text: the text
     // goes first on its own, then each file.
     for send in to_wa::operator_sends(text, files) {
@@ -56,6 +67,10 @@ pub(super) async fn operator_message(
         let message_id =
             messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, shown, content)
                 .await?;
+        if window.is_some() {
+            messages::fail(txn, &[message_id], WINDOW_CLOSED).await?;
+            continue;
+        }
         let to = info.wa_id.clone();
         let job = match send {
             to_wa::Send::Text { text } => Job::WaSendText {
@@ -79,7 +94,44 @@ pub(super) async fn operator_message(
         };
         queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
     }
+    if let Some(since) = window {
+        let notice = Job::B24Notice {
+            im_chat_id: im_chat_id.to_string(),
+            text: to_b24::window_closed_notice(since),
+        };
+        queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
+        return Ok(vec![
+            Owner::Number(info.number_id),
+            Owner::Portal(info.portal_id),
+        ]);
+    }
     Ok(vec![Owner::Number(info.number_id)])
+}
+
+/// Why a message into a closed window was not sent (stored as the message's error).
+const WINDOW_CLOSED: &str = "not sent: the WhatsApp 24-hour window is closed";
+
+/// `Some(since)` when the chat is on a Cloud API number and its window is closed now (`since`:
+/// when it closed, `None` if the customer never wrote); `None` when free text may go.
+async fn closed_window(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    chat_id: i64,
+) -> Result<Option<Option<i64>>, DbErr> {
+    // Web gateway numbers are a linked phone: no window.
+    if info.transport != crate::store::numbers::TRANSPORT_CLOUD {
+        return Ok(None);
+    }
+    let Some(chat) = chats::get(txn, chat_id).await? else {
+        return Ok(None);
+    };
+    let now = crate::store::now_ms();
+    Ok(
+        match window::at(chat.last_inbound_at, chat.window_closed_at, now) {
+            Window::Open { .. } => None,
+            Window::Closed { since } => Some(since),
+        },
+    )
 }
 
 /// Counts an operator's message against the plan; the first time in a month the account is

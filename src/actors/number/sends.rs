@@ -214,6 +214,12 @@ async fn fail(
 ) -> Result<bool, sea_orm::DbErr> {
     tracing::warn!(job = m.id, reason = %why, "WhatsApp job failed for good");
     jobs::mark_dead(txn, &[m.id], why).await?;
+    if let (Some(crate::relay::window::REENGAGEMENT_CODE), Some(id)) = (code, job_message(job)) {
+        // The synchronous form of 131047: the window is closed until the customer writes.
+        if let Some(msg) = messages::get(txn, id).await? {
+            chats::close_window(txn, msg.chat_id, store::now_ms()).await?;
+        }
+    }
     let text = match job {
         Some(Job::WaSendText { message_id, .. }) => {
             messages::fail(txn, &[*message_id], why).await?;

@@ -11,6 +11,7 @@ use super::page::{self, paged_views, paging, Page, PageParams};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
     http::{error::ErrorBody, ApiError, ErrorCode},
+    relay::window::{self, Window},
     store::{
         chats, hops, jobs, messages, numbers, portals,
         search::{self, ChatFilter, MessageFilter},
@@ -29,11 +30,46 @@ pub struct ChatView {
     pub messages: i64,
     pub last_message_at: Option<i64>,
     pub created_at: i64,
+    /// The Cloud API's 24-hour window for free messages; absent on Web gateway numbers (a linked
+    /// phone has none).
+    pub window: Option<WindowView>,
+}
+
+/// A chat's customer-service window now (whatsapp-templates.md §1).
+#[derive(Serialize, ToSchema)]
+pub struct WindowView {
+    /// `open` (free text goes) or `closed` (only a template does).
+    #[schema(example = "open")]
+    pub state: &'static str,
+    /// When an open window closes (Unix ms): 24 h after the customer's last message.
+    pub open_until: Option<i64>,
+    /// When a closed window closed (Unix ms); absent when the customer never wrote.
+    pub closed_since: Option<i64>,
+}
+
+impl WindowView {
+    fn of(chat: &entity::chats::Model, now: i64) -> Self {
+        match window::at(chat.last_inbound_at, chat.window_closed_at, now) {
+            Window::Open { until } => Self {
+                state: "open",
+                open_until: Some(until),
+                closed_since: None,
+            },
+            Window::Closed { since } => Self {
+                state: "closed",
+                open_until: None,
+                closed_since: since,
+            },
+        }
+    }
 }
 
 impl From<search::ChatRow> for ChatView {
     fn from(r: search::ChatRow) -> Self {
+        let window = (r.transport == numbers::TRANSPORT_CLOUD)
+            .then(|| WindowView::of(&r.chat, crate::store::now_ms()));
         Self {
+            window,
             id: r.chat.id,
             number_id: r.chat.number_id,
             customer_wa_id: r.chat.customer_wa_id,

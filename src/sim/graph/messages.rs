@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::replies::{
-    bearer, digits, envelope, fault_reply, gerr, param_err, respond, status_value, token_err, Reply,
+    bearer, digits, envelope, fault_reply, gerr, param_err, respond, status_value_failing,
+    token_err, Reply, REENGAGEMENT, UNDELIVERABLE,
 };
 use super::webhooks::deliver;
 use super::{lock, Data, GraphFault, GraphState, SentMsg};
@@ -73,7 +74,11 @@ pub(super) async fn messages_handler(
         // automatic statuses for an accepted send
         if reply.0 == 200 && json_body.get("status").is_none() {
             if let Some(sent) = st.sent.last().cloned() {
-                let statuses = st.cfg.auto_statuses.clone();
+                let (statuses, error) = if sent.outside_window {
+                    (vec!["failed"], REENGAGEMENT)
+                } else {
+                    (st.cfg.auto_statuses.clone(), UNDELIVERABLE)
+                };
                 if !statuses.is_empty() {
                     let state = data.clone();
                     let client = client.get_ref().clone();
@@ -93,7 +98,7 @@ pub(super) async fn messages_handler(
                                 &waba,
                                 &sent.phone_number_id,
                                 &display,
-                                json!({"statuses": [status_value(&sent.wamid, s, &digits(&sent.to), unix_now())]}),
+                                json!({"statuses": [status_value_failing(&sent.wamid, s, &digits(&sent.to), unix_now(), error)]}),
                             );
                             deliver(
                                 &state,
@@ -206,6 +211,9 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
         }
         _ => return param_err("(#100) Param type is invalid."),
     };
+    // Outside the window only a template goes: anything else is accepted, then fails (§1).
+    let outside_window =
+        st.cfg.enforce_window && kind != "template" && !st.window_open(pnid, &to_digits);
     st.seq += 1;
     let wamid = format!("wamid.SIM{:08}{}", st.seq, random_hex(8).to_uppercase());
     let reply_to = body
@@ -221,6 +229,7 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
         wamid: wamid.clone(),
         reply_to,
         json: body.clone(),
+        outside_window,
     });
     (
         200,

@@ -36,6 +36,9 @@ pub struct GraphSimConfig {
     /// First retry delay, doubled for each further attempt.
     pub retry_backoff: Duration,
     pub waba_id: String,
+    /// Free-form sends to a customer whose last message is over 24 h old (or who never wrote
+    /// through this sim) are accepted, then fail with a 131047 status, as on the real API.
+    pub enforce_window: bool,
 }
 
 impl Default for GraphSimConfig {
@@ -47,6 +50,7 @@ impl Default for GraphSimConfig {
             webhook_retries: 3,
             retry_backoff: Duration::from_millis(100),
             waba_id: "102290129340398".into(),
+            enforce_window: true,
         }
     }
 }
@@ -61,6 +65,9 @@ pub enum GraphFault {
     Throughput,
     /// HTTP 401, code 190 (expired token).
     ExpiredToken,
+    /// HTTP 400, code 131047: the synchronous form of a send outside the window, which some
+    /// vendors describe (whatsapp-templates.md §1; the default is the failed-status form).
+    Reengagement,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +94,8 @@ pub struct SentMsg {
     /// context.message_id when replying.
     pub reply_to: Option<String>,
     pub json: Value,
+    /// A free-form send outside the customer's window: accepted, then failed with 131047.
+    pub outside_window: bool,
 }
 
 /// One webhook POST the sim made (status webhooks, inbound via `post_signed`, ...).
@@ -132,9 +141,46 @@ pub struct GraphState {
     down: bool,
     media: HashMap<String, Media>,
     seq: u64,
+    /// The customer's last message time (Unix s) per (phone_number_id, wa_id), from the inbound
+    /// webhooks this sim posted: the window (whatsapp-templates.md §1).
+    last_inbound: HashMap<(String, String), i64>,
 }
 
 impl GraphState {
+    /// Whether free text may reach `wa_id` from `pnid` now.
+    fn window_open(&self, pnid: &str, wa_id: &str) -> bool {
+        let key = (pnid.to_string(), wa_id.to_string());
+        self.last_inbound
+            .get(&key)
+            .is_some_and(|at| crate::sim::unix_now() < at + 24 * 3600)
+    }
+
+    /// Notes the customer messages of an inbound webhook body (their own timestamps).
+    fn note_inbound(&mut self, pnid: &str, body: &Value) {
+        let values = body["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|e| {
+                e["changes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| &c["value"])
+            });
+        for m in values.flat_map(|v| v["messages"].as_array().into_iter().flatten()) {
+            let (Some(from), Some(ts)) = (m["from"].as_str(), m["timestamp"].as_str()) else {
+                continue;
+            };
+            let Ok(ts) = ts.parse::<i64>() else { continue };
+            let at = self
+                .last_inbound
+                .entry((pnid.to_string(), from.to_string()))
+                .or_insert(ts);
+            *at = (*at).max(ts);
+        }
+    }
+
     /// Faults apply to every API call, whatever its method.
     fn take_fault(&mut self) -> Option<GraphFault> {
         self.faults.take(|_| true)
@@ -202,6 +248,7 @@ impl GraphSim {
             down: false,
             media: HashMap::new(),
             seq: 0,
+            last_inbound: HashMap::new(),
         };
         Sim::serve(listener, state, 128 << 20, test_client(), |app| {
             // one client per worker thread (its connections live on this worker's runtime)
@@ -257,6 +304,12 @@ impl GraphSim {
     }
     pub fn set_status_delay(&self, d: Duration) {
         self.st().cfg.status_delay = d;
+    }
+    /// WhatsApp's own view of the window, whatever ours says: the customer's window with this
+    /// number is now closed (e.g. it expired on the real clock before our data could tell).
+    pub fn close_window(&self, phone_number_id: &str, wa_id: &str) {
+        let key = (phone_number_id.to_string(), wa_id.to_string());
+        self.st().last_inbound.insert(key, 0);
     }
 
     // ----- inspection -----

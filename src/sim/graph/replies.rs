@@ -62,6 +62,13 @@ pub(super) fn fault_reply(f: &GraphFault) -> Option<Reply> {
             None,
         )),
         GraphFault::ExpiredToken => Some(expired_err()),
+        GraphFault::Reengagement => Some(gerr(
+            400,
+            131047,
+            "OAuthException",
+            "Re-engagement message",
+            None,
+        )),
         GraphFault::Timeout(_) => None,
     }
 }
@@ -97,11 +104,36 @@ pub(super) fn envelope(waba: &str, pnid: &str, display: &str, value_extra: Value
 }
 
 pub(super) fn status_value(wamid: &str, status: &str, recipient: &str, ts: i64) -> Value {
+    status_value_failing(wamid, status, recipient, ts, UNDELIVERABLE)
+}
+
+/// A failed status's error: (code, title, details).
+pub(super) type StatusError = (u32, &'static str, &'static str);
+
+/// The default failure (whatsapp.md fixture 08).
+pub(super) const UNDELIVERABLE: StatusError =
+    (131026, "Message undeliverable", "Message Undeliverable.");
+
+/// A free-form message outside the customer-service window (whatsapp-templates.md §1, fixture 12).
+pub(super) const REENGAGEMENT: StatusError = (
+    131047,
+    "Re-engagement message",
+    "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+);
+
+/// A status entry; a `failed` one carries `error` (and, like Meta's, no conversation or pricing).
+pub(super) fn status_value_failing(
+    wamid: &str,
+    status: &str,
+    recipient: &str,
+    ts: i64,
+    (code, title, details): StatusError,
+) -> Value {
     let mut s = json!({"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": recipient});
     if status == "failed" {
         s["errors"] = json!([{
-            "code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
-            "error_data": {"details": "Message Undeliverable."},
+            "code": code, "title": title, "message": title,
+            "error_data": {"details": details},
             "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
         }]);
     } else {

@@ -162,7 +162,9 @@ impl GraphSim {
         let sig = Self::sign(&secret, &body);
         let status = post_signed_once(&self.client, &url, &sig, body.clone()).await;
         let json_body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        self.st().deliveries.push(WebhookDelivery {
+        let mut st = self.st();
+        st.note_inbound(phone_number_id, &json_body);
+        st.deliveries.push(WebhookDelivery {
             url,
             kind: "inbound".into(),
             body: json_body,

@@ -13,7 +13,10 @@ use super::{
     openapi::{BadPaging, SupportOnly},
     page::{paged_views, paging, Page, PageParams},
 };
-use crate::{http::ApiError, store::audit};
+use crate::{
+    http::ApiError,
+    store::{self, audit},
+};
 
 /// Records a change `caller` made, in the change's own transaction `c`: the action, its target
 /// and the target's state before and after (views, never secrets).
@@ -135,6 +138,6 @@ pub async fn audit_log(
         actor: q.get("actor").filter(|s| !s.is_empty()).cloned(),
         action: q.get("action").filter(|s| !s.is_empty()).cloned(),
     };
-    let (items, total) = audit::page(&state.ctx.db, &filter, page, per_page).await?;
+    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
     Ok(paged_views(&items, AuditView::from, page, per_page, total))
 }

@@ -12,6 +12,7 @@ use crate::{
     billing::{self, QuotaUse},
     http::{ApiError, AppState},
     store::{
+        self,
         health::{self, Health},
         search, tenants, usage,
     },
@@ -36,7 +37,7 @@ pub async fn tenants_health(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("tenants' health is for support and billing")?;
     let (page, per_page) = paging(&q)?;
-    let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let (rows, total) = store::page(&state.ctx.db, &tenants::All, page, per_page).await?;
     let (month, _, _) = billing::this_month();
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {

@@ -14,6 +14,7 @@ use crate::{
     actors::registry::{KickOwner, Owner},
     http::{error::ErrorBody, ApiError, ErrorCode},
     store::{
+        self,
         hops::{self, Hop},
         jobs::{self, Job},
         messages,
@@ -106,7 +107,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             _ => None,
         },
     };
-    let (rows, total) = jobs::page(&state.ctx.db, &filter, page, per_page).await?;
+    let (rows, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
     Ok(paged_views(&rows, JobView::from, page, per_page, total))
 }
 

@@ -21,7 +21,7 @@ use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
-    store::{jobs, numbers, portals},
+    store::{self, jobs, numbers, portals},
 };
 
 /// A Cloud API number to connect to an Open Line of an installed portal.
@@ -297,7 +297,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         return Ok(paged(Vec::<NumberView>::new(), page, per_page, 0));
     };
     filter.tenant = tenant;
-    let (items, total) = numbers::page(&state.ctx.db, &filter, page, per_page).await?;
+    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
     Ok(paged_views(&items, NumberView::from, page, per_page, total))
 }
 

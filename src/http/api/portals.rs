@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     http::{ApiError, AppState, ErrorCode},
-    store::portals,
+    store::{self, portals},
 };
 
 #[derive(Serialize, ToSchema)]
@@ -72,7 +72,7 @@ pub async fn list_portals(
         return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
     };
     filter.tenant = tenant;
-    let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
+    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
     Ok(paged_views(&items, PortalView::from, page, per_page, total))
 }
 

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
-    store::tenants,
+    store::{self, tenants},
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,7 +60,7 @@ pub async fn list_tenants(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
     let (page, per_page) = paging(&q)?;
-    let (items, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let (items, total) = store::page(&state.ctx.db, &tenants::All, page, per_page).await?;
     Ok(paged_views(&items, TenantView::from, page, per_page, total))
 }
 

@@ -17,7 +17,7 @@ use super::tenants::ReadableTenant;
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},
     store::{
-        search, tenants,
+        self, search, tenants,
         usage::{self, DAY_MS},
     },
 };
@@ -244,7 +244,7 @@ pub async fn all_usage(
     caller.require_global("a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)")?;
     let (page, per_page) = paging(&q)?;
     period(&q)?;
-    let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let (rows, total) = store::page(&state.ctx.db, &tenants::All, page, per_page).await?;
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {
         items.push(report(&state, t, &q, false).await?);

@@ -11,12 +11,9 @@ use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::{BadPaging, SupportOnly},
-    page::{paged_views, paging, Page, PageParams},
+    page::{Page, PageParams, Paging},
 };
-use crate::{
-    http::ApiError,
-    store::{self, audit},
-};
+use crate::{http::ApiError, store::audit};
 
 /// Records a change `caller` made, in the change's own transaction `c`: the action, its target
 /// and the target's state before and after (views, never secrets).
@@ -133,11 +130,10 @@ pub async fn audit_log(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let filter = audit::Filter {
         actor: q.get("actor").filter(|s| !s.is_empty()).cloned(),
         action: q.get("action").filter(|s| !s.is_empty()).cloned(),
     };
-    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, AuditView::from, page, per_page, total))
+    paging.rows::<AuditView, _>(&state.ctx.db, &filter).await
 }

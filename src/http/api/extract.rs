@@ -12,7 +12,7 @@ use super::auth::Caller;
 use crate::http::AppState;
 
 /// What a list handler takes: the state, the caller and the query. Paging is read from `q` with
-/// [`super::page::paging`] in the handler, after its role check, so that a caller without access
+/// [`super::page::Paging::of`] in the handler, after its role check, so that a caller without access
 /// is told `403` whatever the query.
 pub struct ListRequest {
     pub state: web::Data<AppState>,

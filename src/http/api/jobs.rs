@@ -8,13 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Role;
 use super::extract::{ById, ListRequest};
 use super::openapi::{BadFilter, SupportOnly};
-use super::page::{self, paged_views, paging, Page, PageParams};
+use super::page::{self, Page, PageParams, Paging};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
     http::{error::ErrorBody, ApiError, ErrorCode},
     store::{
-        self,
         hops::{self, Hop},
         jobs::{self, Job},
         messages,
@@ -88,7 +87,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             "the billing role sees usage, not jobs",
         ));
     }
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let owner = page::search(&q, "owner", 64)?;
     if let Some(o) = &owner {
         if Owner::parse(o).is_none() {
@@ -107,8 +106,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             _ => None,
         },
     };
-    let (rows, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&rows, JobView::from, page, per_page, total))
+    paging.rows::<JobView, _>(&state.ctx.db, &filter).await
 }
 
 #[utoipa::path(

@@ -13,7 +13,7 @@ use super::extract::{ById, ListRequest};
 use super::{
     auth::Caller,
     openapi::{BadFilter, ConnectRefused, NumberId},
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
 };
@@ -21,7 +21,7 @@ use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
-    store::{self, jobs, numbers, portals},
+    store::{jobs, numbers, portals},
 };
 
 /// A Cloud API number to connect to an Open Line of an installed portal.
@@ -267,7 +267,7 @@ pub struct NumberQuery {
     ),
 )]
 pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let session_state = page::param(&q, "state")
         .map(|s| {
             // States are identifiers; anything else is a typo, not a state nobody has.
@@ -294,11 +294,10 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         text: page::search(&q, "q", MAX_SEARCH)?,
     };
     let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paged(Vec::<NumberView>::new(), page, per_page, 0));
+        return Ok(paging.answer(Vec::<NumberView>::new(), 0));
     };
     filter.tenant = tenant;
-    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, NumberView::from, page, per_page, total))
+    paging.rows::<NumberView, _>(&state.ctx.db, &filter).await
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.

@@ -8,12 +8,12 @@ use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::BadFilter,
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, Page, PageParams, Paging, MAX_SEARCH},
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{
     http::{ApiError, AppState, ErrorCode},
-    store::{self, portals},
+    store::portals,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -62,18 +62,17 @@ pub struct PortalQuery {
 pub async fn list_portals(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let mut filter = portals::Filter {
         tenant: None,
         domain: page::search(&q, "q", MAX_SEARCH)?,
         installed: page::flag(&q, "installed")?,
     };
     let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
+        return Ok(paging.answer(Vec::<PortalView>::new(), 0));
     };
     filter.tenant = tenant;
-    let (items, total) = store::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, PortalView::from, page, per_page, total))
+    paging.rows::<PortalView, _>(&state.ctx.db, &filter).await
 }
 
 /// Checks the line id and finds the installed portal it belongs to.

@@ -15,12 +15,12 @@ use super::{
     audit,
     auth::Caller,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
-    page::{invalid_field, paged_views, paging, Page, PageParams},
+    page::{invalid_field, Page, PageParams, Paging},
     portals::PortalView,
 };
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
-    store::{self, tenants},
+    store::tenants,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,9 +59,9 @@ pub async fn list_tenants(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
-    let (page, per_page) = paging(&q)?;
-    let (items, total) = store::page(&state.ctx.db, &tenants::All, page, per_page).await?;
-    Ok(paged_views(&items, TenantView::from, page, per_page, total))
+    Paging::of(&q)?
+        .rows::<TenantView, _>(&state.ctx.db, &tenants::All)
+        .await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -40,6 +40,13 @@ pub struct JobView {
     pub updated_at: i64,
 }
 
+impl audit::Audited for JobView {
+    const KIND: &'static str = "job";
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl From<&entity::jobs::Model> for JobView {
     fn from(j: &entity::jobs::Model) -> Self {
         Self {
@@ -161,10 +168,8 @@ pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, A
     let answer = audit::commit_update(
         txn,
         &caller,
-        "job.redrive",
-        &format!("job:{id}"),
-        JobView::from(&before),
-        JobView::from(&after),
+        "redrive",
+        [&before, &after].map(JobView::from),
     )
     .await?;
     if let Some(owner) = owner {

@@ -31,6 +31,13 @@ pub struct TenantView {
     pub created_at: i64,
 }
 
+impl audit::Audited for TenantView {
+    const KIND: &'static str = "tenant";
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl From<&tenant_rows::Model> for TenantView {
     fn from(t: &tenant_rows::Model) -> Self {
         Self {
@@ -121,15 +128,7 @@ pub async fn create_tenant(
     let txn = state.ctx.db.begin().await?;
     let tenant = tenants::create(&txn, &name, &plan).await?;
     let view = TenantView::from(&tenant);
-    audit::commit_change(
-        txn,
-        &caller,
-        "tenant.create",
-        &format!("tenant:{}", tenant.id),
-        None,
-        &view,
-    )
-    .await?;
+    audit::commit_change(txn, &caller, "create", None, &view).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -234,10 +233,8 @@ pub async fn update_tenant(
     audit::commit_update(
         txn,
         &caller,
-        "tenant.update",
-        &format!("tenant:{id}"),
-        TenantView::from(&before),
-        TenantView::from(&after),
+        "update",
+        [&before, &after].map(TenantView::from),
     )
     .await
 }

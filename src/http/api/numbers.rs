@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ById, ListRequest};
+use super::extract::{ById, JsonRequest, ListRequest};
 use super::{
     auth::Caller,
     openapi::{BadFilter, ConnectRefused, NumberId},
@@ -173,12 +173,12 @@ impl From<Connected> for ConnectedView {
     ),
 )]
 pub async fn connect(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<ConnectCloudNumber>,
+    JsonRequest {
+        state,
+        caller,
+        body: b,
+    }: JsonRequest<ConnectCloudNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    non_empty("member_id", &b.member_id)?;
     let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_cloud_number(&state, &portal, b).await?;
     Ok(HttpResponse::Created().json(ConnectedView::from(c)))

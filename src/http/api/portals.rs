@@ -98,14 +98,15 @@ async fn line_of_installed_portal(
         })
 }
 
-/// The installed portal of `member_id` if the caller may change it (another tenant's is
-/// `404 unknown_portal`, billing gets `403`).
+/// The installed portal of `member_id` (not empty) if the caller may change it (another
+/// tenant's is `404 unknown_portal`, billing gets `403`).
 pub(super) async fn visible_portal(
     state: &AppState,
     caller: &Caller,
     member_id: &str,
     line: &str,
 ) -> Result<entity::portals::Model, ApiError> {
+    super::numbers::non_empty("member_id", member_id)?;
     let portal = line_of_installed_portal(state, member_id, line).await?;
     if !sees(caller, &portal) {
         return Err(ApiError::not_found(

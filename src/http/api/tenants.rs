@@ -10,10 +10,9 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ById, ListRequest, SupportChange};
+use super::extract::{ById, JsonRequest, ListRequest, SupportChange};
 use super::{
     audit,
-    auth::Caller,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
     page::{invalid_field, Page, PageParams, Paging},
     portals::PortalView,
@@ -115,9 +114,11 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
     ),
 )]
 pub async fn create_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<NewTenant>,
+    JsonRequest {
+        state,
+        caller,
+        body,
+    }: JsonRequest<NewTenant>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
     let name = check_name(&body.name)?;

@@ -4,7 +4,7 @@
 use entity::audit_log;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QueryTrait, Select,
 };
 use serde_json::Value;
 
@@ -38,20 +38,18 @@ pub struct Filter {
     pub action: Option<String>,
 }
 
-/// One page (1-based) of records, newest first, and how many match in all.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    filter: &Filter,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<audit_log::Model>, u64), DbErr> {
-    let mut q = audit_log::Entity::find();
-    if let Some(actor) = &filter.actor {
-        q = q.filter(audit_log::Column::Actor.eq(actor.as_str()));
+/// Records newest first.
+impl super::Selection for Filter {
+    type Entity = audit_log::Entity;
+
+    fn select(&self) -> Select<audit_log::Entity> {
+        audit_log::Entity::find()
+            .apply_if(self.actor.as_deref(), |q, a| {
+                q.filter(audit_log::Column::Actor.eq(a))
+            })
+            .apply_if(self.action.as_deref(), |q, a| {
+                q.filter(audit_log::Column::Action.eq(a))
+            })
+            .order_by_desc(audit_log::Column::Id)
     }
-    if let Some(action) = &filter.action {
-        q = q.filter(audit_log::Column::Action.eq(action.as_str()));
-    }
-    let q = q.order_by_desc(audit_log::Column::Id);
-    super::query::paged(c, q, page, per_page).await
 }

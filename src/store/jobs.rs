@@ -4,7 +4,7 @@
 use entity::jobs;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, UpdateMany,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, UpdateMany,
 };
 
 use super::now_ms;
@@ -318,28 +318,26 @@ pub struct Filter {
     pub owners: Option<Vec<String>>,
 }
 
-/// One page of jobs, newest first, and how many match.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    f: &Filter,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<jobs::Model>, u64), DbErr> {
-    let mut q = jobs::Entity::find();
-    if let Some(s) = &f.status {
-        q = q.filter(jobs::Column::Status.eq(s.as_str()));
+/// Jobs newest first.
+impl super::Selection for Filter {
+    type Entity = jobs::Entity;
+
+    fn select(&self) -> Select<jobs::Entity> {
+        jobs::Entity::find()
+            .apply_if(self.status.as_deref(), |q, s| {
+                q.filter(jobs::Column::Status.eq(s))
+            })
+            .apply_if(self.kind.as_deref(), |q, k| {
+                q.filter(jobs::Column::Kind.eq(k))
+            })
+            .apply_if(self.owner.as_deref(), |q, o| {
+                q.filter(jobs::Column::Owner.eq(o))
+            })
+            .apply_if(self.owners.clone(), |q, o| {
+                q.filter(jobs::Column::Owner.is_in(o))
+            })
+            .order_by_desc(jobs::Column::Id)
     }
-    if let Some(k) = &f.kind {
-        q = q.filter(jobs::Column::Kind.eq(k.as_str()));
-    }
-    if let Some(o) = &f.owner {
-        q = q.filter(jobs::Column::Owner.eq(o.as_str()));
-    }
-    if let Some(owners) = &f.owners {
-        q = q.filter(jobs::Column::Owner.is_in(owners.iter().cloned()));
-    }
-    let q = q.order_by_desc(jobs::Column::Id);
-    super::query::paged(c, q, page, per_page).await
 }
 
 /// Puts a dead job back in its queue to run now, with a fresh attempt count; the last error

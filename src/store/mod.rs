@@ -26,6 +26,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait,
 };
 
+pub use query::{page, Selection};
 pub use sea_orm::DatabaseConnection as Db;
 
 pub use crate::clock::now_ms;

@@ -3,7 +3,7 @@
 use entity::numbers;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TryIntoModel,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryTrait, Select, TryIntoModel,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -234,40 +234,36 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
-/// One page (1-based) of the numbers `f` selects, by id, and how many it selects in all.
-/// Only numbers whose portal exists are listed (the join), as the per-portal check did before.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    f: &Filter,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<numbers::Model>, u64), DbErr> {
-    use entity::portals;
-    let mut q = numbers::Entity::find().inner_join(portals::Entity);
-    if let Some(t) = f.tenant {
-        q = q.filter(portals::Column::TenantId.eq(t));
+/// Numbers by id; only those whose portal exists (the join), as the per-portal check did
+/// before.
+impl super::Selection for Filter {
+    type Entity = numbers::Entity;
+
+    fn select(&self) -> Select<numbers::Entity> {
+        use entity::portals;
+        use numbers::Column;
+        numbers::Entity::find()
+            .inner_join(portals::Entity)
+            .apply_if(self.tenant, |q, t| {
+                q.filter(portals::Column::TenantId.eq(t))
+            })
+            .apply_if(self.portal_id, |q, p| q.filter(Column::PortalId.eq(p)))
+            .apply_if(self.transport.as_deref(), |q, t| {
+                q.filter(Column::Transport.eq(t))
+            })
+            .apply_if(self.session_state.as_deref(), |q, s| {
+                q.filter(Column::SessionState.eq(s))
+            })
+            .apply_if(self.active, |q, a| q.filter(Column::Active.eq(a)))
+            .apply_if(self.text.as_deref(), |q, text| {
+                q.filter(
+                    Condition::any()
+                        .add(super::contains_ci(Column::DisplayPhone, text))
+                        .add(super::contains_ci(Column::PhoneNumberId, text)),
+                )
+            })
+            .order_by_asc(Column::Id)
     }
-    if let Some(p) = f.portal_id {
-        q = q.filter(numbers::Column::PortalId.eq(p));
-    }
-    if let Some(t) = &f.transport {
-        q = q.filter(numbers::Column::Transport.eq(t.as_str()));
-    }
-    if let Some(s) = &f.session_state {
-        q = q.filter(numbers::Column::SessionState.eq(s.as_str()));
-    }
-    if let Some(a) = f.active {
-        q = q.filter(numbers::Column::Active.eq(a));
-    }
-    if let Some(text) = &f.text {
-        q = q.filter(
-            Condition::any()
-                .add(super::contains_ci(numbers::Column::DisplayPhone, text))
-                .add(super::contains_ci(numbers::Column::PhoneNumberId, text)),
-        );
-    }
-    let q = q.order_by_asc(numbers::Column::Id);
-    super::query::paged(c, q, page, per_page).await
 }
 
 /// Active numbers bound to a portal's line (routing operator replies).

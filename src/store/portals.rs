@@ -3,7 +3,7 @@
 use entity::portals;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -123,25 +123,23 @@ pub struct Filter {
     pub installed: Option<bool>,
 }
 
-/// One page (1-based) of the portals `f` selects, by id, and how many it selects in all.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    f: &Filter,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<portals::Model>, u64), DbErr> {
-    let mut q = portals::Entity::find();
-    if let Some(t) = f.tenant {
-        q = q.filter(portals::Column::TenantId.eq(t));
+/// Portals by id.
+impl super::Selection for Filter {
+    type Entity = portals::Entity;
+
+    fn select(&self) -> Select<portals::Entity> {
+        portals::Entity::find()
+            .apply_if(self.tenant, |q, t| {
+                q.filter(portals::Column::TenantId.eq(t))
+            })
+            .apply_if(self.domain.as_deref(), |q, d| {
+                q.filter(super::contains_ci(portals::Column::Domain, d))
+            })
+            .apply_if(self.installed, |q, i| {
+                q.filter(portals::Column::Installed.eq(i))
+            })
+            .order_by_asc(portals::Column::Id)
     }
-    if let Some(d) = &f.domain {
-        q = q.filter(super::contains_ci(portals::Column::Domain, d));
-    }
-    if let Some(i) = f.installed {
-        q = q.filter(portals::Column::Installed.eq(i));
-    }
-    let q = q.order_by_asc(portals::Column::Id);
-    super::query::paged(c, q, page, per_page).await
 }
 
 pub fn secrets(sb: &SecretBox, m: &portals::Model) -> Result<PortalSecrets, StoreError> {

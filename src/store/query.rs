@@ -1,6 +1,6 @@
 //! The query shapes every table's module would otherwise write out again: rows by a column's
 //! value, a column's distinct values, one page of a listing with its total, an insert that
-//! leaves an existing row alone, an update of one column.
+//! leaves an existing row alone, an update of one column; and what a list's filter selects.
 
 use sea_orm::{
     sea_query::{Expr, IntoCondition, OnConflict},
@@ -89,6 +89,28 @@ where
         .all(c)
         .await?;
     Ok((items, total))
+}
+
+/// A list's filter: the rows of one table it selects, in the list's order. Its page is
+/// [`page`].
+pub trait Selection {
+    type Entity: EntityTrait;
+    fn select(&self) -> Select<Self::Entity>;
+}
+
+/// One page (1-based) of what `f` selects, and how many rows it selects in all.
+pub async fn page<F, C>(
+    c: &C,
+    f: &F,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<<F::Entity as EntityTrait>::Model>, u64), DbErr>
+where
+    F: Selection,
+    <F::Entity as EntityTrait>::Model: Sync,
+    C: ConnectionTrait,
+{
+    paged(c, f.select(), page, per_page).await
 }
 
 /// Inserts `am` unless a row with the same `unique` columns exists (`ON CONFLICT DO NOTHING`,

@@ -3,7 +3,7 @@
 use entity::{portals, tenants};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryOrder,
+    QueryOrder, Select,
 };
 
 use super::now_ms;
@@ -30,14 +30,16 @@ pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<tenants::M
     tenants::Entity::find_by_id(id).one(c).await
 }
 
-/// One page (1-based) of tenants by id, and how many there are in all.
-pub async fn page<C: ConnectionTrait>(
-    c: &C,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<tenants::Model>, u64), DbErr> {
-    let q = tenants::Entity::find().order_by_asc(tenants::Column::Id);
-    super::query::paged(c, q, page, per_page).await
+/// Every tenant, by id (a list without filters).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct All;
+
+impl super::Selection for All {
+    type Entity = tenants::Entity;
+
+    fn select(&self) -> Select<tenants::Entity> {
+        tenants::Entity::find().order_by_asc(tenants::Column::Id)
+    }
 }
 
 /// Changes name and/or plan; returns the tenant before and after, or `None` if there is none.

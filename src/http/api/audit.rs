@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 use entity::audit_log;
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::DatabaseTransaction;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -11,59 +11,50 @@ use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::{BadPaging, SupportOnly},
-    page::{paged_views, paging, Page, PageParams},
+    page::{Page, PageParams, Paging},
 };
 use crate::{http::ApiError, store::audit};
 
-/// Records a change `caller` made, in the change's own transaction `c`: the action, its target
-/// and the target's state before and after (views, never secrets).
-pub(super) async fn record_change<C: ConnectionTrait, T: Serialize>(
-    c: &C,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> Result<(), ApiError> {
-    let json = |v: &T| serde_json::to_value(v).unwrap_or(Value::Null);
-    audit::record(
-        c,
-        caller.actor(),
-        action,
-        target,
-        before.map(json).as_ref(),
-        after.map(json).as_ref(),
-    )
-    .await?;
-    Ok(())
+/// A view of a target of admin changes: the audit log names it `<KIND>:<id>` and its changes
+/// `<KIND>.<verb>` (e.g. `tenant:3`, `tenant.update`).
+pub(super) trait Audited: Serialize {
+    const KIND: &'static str;
+    fn id(&self) -> i64;
 }
 
-/// Records a change `caller` made (as [`record_change`], `after` being the target's state now) in
-/// the change's transaction `txn`, and commits it.
-pub(super) async fn commit_change<T: Serialize>(
+/// Records a change `caller` made (`verb`: `create`, `update`, ...) in the change's transaction
+/// `txn`, with the target's state before, if it existed, and now (views, never secrets), and
+/// commits it.
+pub(super) async fn commit_change<T: Audited>(
     txn: DatabaseTransaction,
     caller: &Caller,
-    action: &str,
-    target: &str,
+    verb: &str,
     before: Option<&T>,
     after: &T,
 ) -> Result<(), ApiError> {
-    record_change(&txn, caller, action, target, before, Some(after)).await?;
+    let json = |v: &T| serde_json::to_value(v).unwrap_or(Value::Null);
+    audit::record(
+        &txn,
+        caller.actor(),
+        &format!("{}.{verb}", T::KIND),
+        &format!("{}:{}", T::KIND, after.id()),
+        before.map(json).as_ref(),
+        Some(&json(after)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// Records an update `caller` made to an existing target (as [`commit_change`]), commits it, and
-/// answers `200` with the target's state after the update.
-pub(super) async fn commit_update<T: Serialize>(
+/// Records an update `caller` made to an existing target, `[before, after]` (as
+/// [`commit_change`]), commits it, and answers `200` with the target's state after the update.
+pub(super) async fn commit_update<T: Audited>(
     txn: DatabaseTransaction,
     caller: &Caller,
-    action: &str,
-    target: &str,
-    before: T,
-    after: T,
+    verb: &str,
+    [before, after]: [T; 2],
 ) -> Result<HttpResponse, ApiError> {
-    commit_change(txn, caller, action, target, Some(&before), &after).await?;
+    commit_change(txn, caller, verb, Some(&before), &after).await?;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -130,11 +121,10 @@ pub async fn audit_log(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let filter = audit::Filter {
         actor: q.get("actor").filter(|s| !s.is_empty()).cloned(),
         action: q.get("action").filter(|s| !s.is_empty()).cloned(),
     };
-    let (items, total) = audit::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, AuditView::from, page, per_page, total))
+    paging.rows::<AuditView, _>(&state.ctx.db, &filter).await
 }

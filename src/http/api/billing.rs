@@ -7,11 +7,12 @@ use utoipa::ToSchema;
 
 use super::extract::ListRequest;
 use super::openapi::{BadPaging, StaffOnly};
-use super::page::{paged, paging, Page, PageParams};
+use super::page::{Page, PageParams, Paging};
 use crate::{
     billing::{self, QuotaUse},
     http::{ApiError, AppState},
     store::{
+        self,
         health::{self, Health},
         search, tenants, usage,
     },
@@ -35,14 +36,15 @@ pub async fn tenants_health(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("tenants' health is for support and billing")?;
-    let (page, per_page) = paging(&q)?;
-    let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let paging = Paging::of(&q)?;
+    let (rows, total) =
+        store::page(&state.ctx.db, &tenants::All, paging.page, paging.per_page).await?;
     let (month, _, _) = billing::this_month();
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {
         items.push(health::of_tenant(&state.ctx.db, t, &month).await?);
     }
-    Ok(paged(items, page, per_page, total))
+    Ok(paging.answer(items, total))
 }
 
 /// A tenant's plan against this month's figures (whatever period a report covers).

@@ -1,16 +1,16 @@
 //! Fault hooks for tests: make an actor panic inside a handler. Compiled only with the `faults`
 //! feature (test builds), and answers only with `debug_faults` on.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Deserialize;
 
-use super::auth::Caller;
+use super::extract::JsonRequest;
 use crate::{
     actors::{
         registry::{FaultTarget, InjectFault},
         Fault,
     },
-    http::{ApiError, AppState, ErrorCode},
+    http::{ApiError, ErrorCode},
 };
 
 #[derive(Deserialize)]
@@ -22,9 +22,11 @@ pub enum Target {
 }
 
 pub async fn inject(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<Target>,
+    JsonRequest {
+        state,
+        caller,
+        body,
+    }: JsonRequest<Target>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     if !state.ctx.settings.debug_faults {
@@ -33,7 +35,7 @@ pub async fn inject(
             "fault hooks are disabled",
         ));
     }
-    let target = match body.into_inner() {
+    let target = match body {
         Target::Portal { portal_id } => FaultTarget::Portal(portal_id),
         Target::Number { number_id } => FaultTarget::Number(number_id),
         Target::Chat { number_id, wa_id } => FaultTarget::Chat { number_id, wa_id },

@@ -1,5 +1,5 @@
-//! What handlers take: a list's request, the one target a route names by `{id}`, or a change
-//! only support makes, each with the state and the caller. Each extracts its parts as one tuple,
+//! What handlers take: a list's request, a JSON body, the one target a route names by `{id}`,
+//! or a change only support makes, each with the state and the caller. Each extracts its parts as one tuple,
 //! as a handler taking them separately would (same order, so the same error wins).
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use super::auth::Caller;
 use crate::http::AppState;
 
 /// What a list handler takes: the state, the caller and the query. Paging is read from `q` with
-/// [`super::page::paging`] in the handler, after its role check, so that a caller without access
+/// [`super::page::Paging::of`] in the handler, after its role check, so that a caller without access
 /// is told `403` whatever the query.
 pub struct ListRequest {
     pub state: web::Data<AppState>,
@@ -36,6 +36,31 @@ impl FromRequest for ListRequest {
                 state,
                 caller,
                 q: q.into_inner(),
+            })
+        })
+    }
+}
+
+/// What a route that reads a JSON body takes (the body read last: a missing token is `401`
+/// before a malformed body is `400`).
+pub struct JsonRequest<T> {
+    pub state: web::Data<AppState>,
+    pub caller: Caller,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonRequest<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parts = <(web::Data<AppState>, Caller, web::Json<T>)>::from_request(req, payload);
+        Box::pin(async move {
+            let (state, caller, body) = parts.await?;
+            Ok(Self {
+                state,
+                caller,
+                body: body.into_inner(),
             })
         })
     }

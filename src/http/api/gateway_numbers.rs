@@ -1,13 +1,12 @@
 //! Web gateway numbers: connecting an instance to a line, and its QR until the phone is linked.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::ById;
+use super::extract::{ById, JsonRequest};
 use super::{
-    auth::Caller,
     numbers::{activate, check_number_quota, non_empty, number_for, Connected, ConnectedView},
     openapi::{ConnectRefused, GatewayUnavailable, NumberId},
     portals::visible_portal,
@@ -67,12 +66,12 @@ fn gateway_error(e: GatewayError) -> ApiError {
     ),
 )]
 pub async fn connect_gateway(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<ConnectGatewayNumber>,
+    JsonRequest {
+        state,
+        caller,
+        body: b,
+    }: JsonRequest<ConnectGatewayNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    non_empty("member_id", &b.member_id)?;
     let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_gateway_instance(&state, &portal, b).await?;
     Ok(HttpResponse::Created().json(ConnectedView::from(c)))

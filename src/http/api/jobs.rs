@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Role;
 use super::extract::{ById, ListRequest};
 use super::openapi::{BadFilter, SupportOnly};
-use super::page::{self, paged_views, paging, Page, PageParams};
+use super::page::{self, Page, PageParams, Paging};
 use super::{audit, scope::tenant_job_owners};
 use crate::{
     actors::registry::{KickOwner, Owner},
@@ -38,6 +38,13 @@ pub struct JobView {
     pub message_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl audit::Audited for JobView {
+    const KIND: &'static str = "job";
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 impl From<&entity::jobs::Model> for JobView {
@@ -87,7 +94,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             "the billing role sees usage, not jobs",
         ));
     }
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let owner = page::search(&q, "owner", 64)?;
     if let Some(o) = &owner {
         if Owner::parse(o).is_none() {
@@ -106,8 +113,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             _ => None,
         },
     };
-    let (rows, total) = jobs::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&rows, JobView::from, page, per_page, total))
+    paging.rows::<JobView, _>(&state.ctx.db, &filter).await
 }
 
 #[utoipa::path(
@@ -162,10 +168,8 @@ pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, A
     let answer = audit::commit_update(
         txn,
         &caller,
-        "job.redrive",
-        &format!("job:{id}"),
-        JobView::from(&before),
-        JobView::from(&after),
+        "redrive",
+        [&before, &after].map(JobView::from),
     )
     .await?;
     if let Some(owner) = owner {

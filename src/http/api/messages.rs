@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ById, ListRequest};
 use super::openapi::BadFilter;
-use super::page::{self, paged_views, paging, Page, PageParams};
+use super::page::{self, Page, PageParams, Paging};
 use super::scope::{in_scope, visible_numbers};
 use crate::{
     http::{error::ErrorBody, ApiError, ErrorCode},
@@ -104,14 +104,14 @@ pub struct ChatQuery {
 pub async fn list_chats(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let filter = ChatFilter {
         number_id: page::id(&q, "number_id")?,
         q: page::search(&q, "q", 100)?,
     };
     let scope = visible_numbers(&state, &caller).await?;
-    let (rows, total) = search::chats_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
-    Ok(paged_views(rows, ChatView::from, page, per_page, total))
+    let rows = search::chats_page(&state.ctx.db, &scope, &filter, paging.page, paging.per_page);
+    Ok(paging.views(rows.await?, ChatView::from))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -208,7 +208,7 @@ const STATUSES: &[&str] = &[
 pub async fn search_messages(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let filter = MessageFilter {
         number_id: page::id(&q, "number_id")?,
         chat_id: page::id(&q, "chat_id")?,
@@ -220,10 +220,8 @@ pub async fn search_messages(
         to_ms: page::time(&q, "to", true)?,
     };
     let scope = visible_numbers(&state, &caller).await?;
-    let (rows, total) =
-        search::messages_page(&state.ctx.db, &scope, &filter, page, per_page).await?;
-    let view = |(m, c)| MessageView::new(m, &c);
-    Ok(paged_views(rows, view, page, per_page, total))
+    let rows = search::messages_page(&state.ctx.db, &scope, &filter, paging.page, paging.per_page);
+    Ok(paging.views(rows.await?, |(m, c)| MessageView::new(m, &c)))
 }
 
 #[derive(Serialize, ToSchema)]

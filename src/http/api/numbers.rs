@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ById, ListRequest};
+use super::extract::{ById, JsonRequest, ListRequest};
 use super::{
     auth::Caller,
     openapi::{BadFilter, ConnectRefused, NumberId},
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_tenant},
 };
@@ -173,12 +173,12 @@ impl From<Connected> for ConnectedView {
     ),
 )]
 pub async fn connect(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<ConnectCloudNumber>,
+    JsonRequest {
+        state,
+        caller,
+        body: b,
+    }: JsonRequest<ConnectCloudNumber>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    non_empty("member_id", &b.member_id)?;
     let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
     let c = connect_cloud_number(&state, &portal, b).await?;
     Ok(HttpResponse::Created().json(ConnectedView::from(c)))
@@ -267,7 +267,7 @@ pub struct NumberQuery {
     ),
 )]
 pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let session_state = page::param(&q, "state")
         .map(|s| {
             // States are identifiers; anything else is a typo, not a state nobody has.
@@ -294,11 +294,10 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         text: page::search(&q, "q", MAX_SEARCH)?,
     };
     let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paged(Vec::<NumberView>::new(), page, per_page, 0));
+        return Ok(paging.answer(Vec::<NumberView>::new(), 0));
     };
     filter.tenant = tenant;
-    let (items, total) = numbers::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, NumberView::from, page, per_page, total))
+    paging.rows::<NumberView, _>(&state.ctx.db, &filter).await
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.

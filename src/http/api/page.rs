@@ -7,7 +7,11 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::{ApiError, ErrorCode};
+use crate::{
+    http::{ApiError, ErrorCode},
+    store::{self, Db, Selection},
+};
+use sea_orm::EntityTrait;
 
 pub const DEFAULT_PER_PAGE: u64 = 50;
 pub const MAX_PER_PAGE: u64 = 200;
@@ -29,7 +33,7 @@ pub struct Page<T> {
     pub total: u64,
 }
 
-/// `?page=&per_page=`, as the OpenAPI document shows them (handlers read them with `paging`).
+/// `?page=&per_page=`, as the OpenAPI document shows them (handlers read them with [`Paging::of`]).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
@@ -41,42 +45,63 @@ pub struct PageParams {
     pub per_page: Option<u64>,
 }
 
-/// `(page, per_page)`, 1-based, with clear errors for anything out of range.
-pub fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
-    let num = |name: &str, default: u64, max: u64| -> Result<u64, ApiError> {
-        match q.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| invalid_field(format!("{name} must be a number from 1 to {max}"))),
-        }
-    };
-    Ok((
-        num("page", 1, 1_000_000)?,
-        num("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
-    ))
+/// Where a list's page starts and how long it is: `?page=&per_page=`, 1-based.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
 }
 
-pub fn paged<T: Serialize>(items: Vec<T>, page: u64, per_page: u64, total: u64) -> HttpResponse {
-    HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    })
-}
+impl Paging {
+    /// Reads `?page=&per_page=`, with clear errors for anything out of range.
+    pub fn of(q: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let num = |name: &str, default: u64, max: u64| -> Result<u64, ApiError> {
+            match q.get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        invalid_field(format!("{name} must be a number from 1 to {max}"))
+                    }),
+            }
+        };
+        Ok(Self {
+            page: num("page", 1, 1_000_000)?,
+            per_page: num("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
+        })
+    }
 
-/// One page of a store's `rows`, each shown as `view` shows it (see [`paged`]).
-pub fn paged_views<R: IntoIterator, T: Serialize>(
-    rows: R,
-    view: impl FnMut(R::Item) -> T,
-    page: u64,
-    per_page: u64,
-    total: u64,
-) -> HttpResponse {
-    paged(rows.into_iter().map(view).collect(), page, per_page, total)
+    /// This page: `items`, of `total` in all pages.
+    pub fn answer<T: Serialize>(self, items: Vec<T>, total: u64) -> HttpResponse {
+        HttpResponse::Ok().json(Page {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total,
+        })
+    }
+
+    /// This page of a store's `rows` (of `total`), each shown as `view` shows it.
+    pub fn views<R: IntoIterator, T: Serialize>(
+        self,
+        (rows, total): (R, u64),
+        view: impl FnMut(R::Item) -> T,
+    ) -> HttpResponse {
+        self.answer(rows.into_iter().map(view).collect(), total)
+    }
+
+    /// This page of what `filter` selects in the store, each row shown as a `V`.
+    pub async fn rows<V, F>(self, db: &Db, filter: &F) -> Result<HttpResponse, ApiError>
+    where
+        F: Selection,
+        <F::Entity as EntityTrait>::Model: Sync,
+        V: for<'a> From<&'a <F::Entity as EntityTrait>::Model> + Serialize,
+    {
+        let (rows, total) = store::page(db, filter, self.page, self.per_page).await?;
+        Ok(self.views((&rows, total), V::from))
+    }
 }
 
 /// A non-empty query parameter.

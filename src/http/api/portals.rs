@@ -8,7 +8,7 @@ use super::extract::ListRequest;
 use super::{
     auth::Caller,
     openapi::BadFilter,
-    page::{self, paged, paged_views, paging, Page, PageParams, MAX_SEARCH},
+    page::{self, Page, PageParams, Paging, MAX_SEARCH},
     scope::{sees, tenant_of, visible_tenant},
 };
 use crate::{
@@ -62,18 +62,17 @@ pub struct PortalQuery {
 pub async fn list_portals(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     let mut filter = portals::Filter {
         tenant: None,
         domain: page::search(&q, "q", MAX_SEARCH)?,
         installed: page::flag(&q, "installed")?,
     };
     let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paged(Vec::<PortalView>::new(), page, per_page, 0));
+        return Ok(paging.answer(Vec::<PortalView>::new(), 0));
     };
     filter.tenant = tenant;
-    let (items, total) = portals::page(&state.ctx.db, &filter, page, per_page).await?;
-    Ok(paged_views(&items, PortalView::from, page, per_page, total))
+    paging.rows::<PortalView, _>(&state.ctx.db, &filter).await
 }
 
 /// Checks the line id and finds the installed portal it belongs to.
@@ -99,14 +98,15 @@ async fn line_of_installed_portal(
         })
 }
 
-/// The installed portal of `member_id` if the caller may change it (another tenant's is
-/// `404 unknown_portal`, billing gets `403`).
+/// The installed portal of `member_id` (not empty) if the caller may change it (another
+/// tenant's is `404 unknown_portal`, billing gets `403`).
 pub(super) async fn visible_portal(
     state: &AppState,
     caller: &Caller,
     member_id: &str,
     line: &str,
 ) -> Result<entity::portals::Model, ApiError> {
+    super::numbers::non_empty("member_id", member_id)?;
     let portal = line_of_installed_portal(state, member_id, line).await?;
     if !sees(caller, &portal) {
         return Err(ApiError::not_found(

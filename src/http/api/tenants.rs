@@ -10,12 +10,11 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ById, ListRequest, SupportChange};
+use super::extract::{ById, JsonRequest, ListRequest, SupportChange};
 use super::{
     audit,
-    auth::Caller,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
-    page::{invalid_field, paged_views, paging, Page, PageParams},
+    page::{invalid_field, Page, PageParams, Paging},
     portals::PortalView,
 };
 use crate::{
@@ -29,6 +28,13 @@ pub struct TenantView {
     pub name: String,
     pub plan: String,
     pub created_at: i64,
+}
+
+impl audit::Audited for TenantView {
+    const KIND: &'static str = "tenant";
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 impl From<&tenant_rows::Model> for TenantView {
@@ -59,9 +65,9 @@ pub async fn list_tenants(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
-    let (page, per_page) = paging(&q)?;
-    let (items, total) = tenants::page(&state.ctx.db, page, per_page).await?;
-    Ok(paged_views(&items, TenantView::from, page, per_page, total))
+    Paging::of(&q)?
+        .rows::<TenantView, _>(&state.ctx.db, &tenants::All)
+        .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,9 +114,11 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
     ),
 )]
 pub async fn create_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<NewTenant>,
+    JsonRequest {
+        state,
+        caller,
+        body,
+    }: JsonRequest<NewTenant>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
     let name = check_name(&body.name)?;
@@ -121,15 +129,7 @@ pub async fn create_tenant(
     let txn = state.ctx.db.begin().await?;
     let tenant = tenants::create(&txn, &name, &plan).await?;
     let view = TenantView::from(&tenant);
-    audit::commit_change(
-        txn,
-        &caller,
-        "tenant.create",
-        &format!("tenant:{}", tenant.id),
-        None,
-        &view,
-    )
-    .await?;
+    audit::commit_change(txn, &caller, "create", None, &view).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -234,10 +234,8 @@ pub async fn update_tenant(
     audit::commit_update(
         txn,
         &caller,
-        "tenant.update",
-        &format!("tenant:{id}"),
-        TenantView::from(&before),
-        TenantView::from(&after),
+        "update",
+        [&before, &after].map(TenantView::from),
     )
     .await
 }

@@ -12,12 +12,12 @@ use super::auth::Caller;
 use super::billing::PlanUseView;
 use super::extract::ListRequest;
 use super::openapi::{BadFilter, StaffOnly, TenantId, TenantNotFound};
-use super::page::{invalid_field, paged, paging, Page, PageParams};
+use super::page::{invalid_field, Page, PageParams, Paging};
 use super::tenants::ReadableTenant;
 use crate::{
     http::{error::ErrorBody, ApiError, AppState},
     store::{
-        search, tenants,
+        self, search, tenants,
         usage::{self, DAY_MS},
     },
 };
@@ -242,12 +242,13 @@ pub async fn all_usage(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_global("a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)")?;
-    let (page, per_page) = paging(&q)?;
+    let paging = Paging::of(&q)?;
     period(&q)?;
-    let (rows, total) = tenants::page(&state.ctx.db, page, per_page).await?;
+    let (rows, total) =
+        store::page(&state.ctx.db, &tenants::All, paging.page, paging.per_page).await?;
     let mut items = Vec::with_capacity(rows.len());
     for t in &rows {
         items.push(report(&state, t, &q, false).await?);
     }
-    Ok(paged(items, page, per_page, total))
+    Ok(paging.answer(items, total))
 }

@@ -45,6 +45,13 @@ pub async fn list_tenant_users(
     Ok(HttpResponse::Ok().json(list))
 }
 
+impl audit::Audited for UserView {
+    const KIND: &'static str = "user";
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct NewTenantUser {
     pub email: String,
@@ -143,10 +150,8 @@ pub async fn update_user(
     audit::commit_update(
         txn,
         &caller,
-        "user.update",
-        &format!("user:{id}"),
-        UserView::from(&before),
-        UserView::from(&after),
+        "update",
+        [&before, &after].map(UserView::from),
     )
     .await
 }

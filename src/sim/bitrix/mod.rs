@@ -170,12 +170,9 @@ impl BitrixSim {
         Sim::serve(listener, state, 64 << 20, test_client(), |app| {
             app.route("/rest/{method}", web::route().to(rest::old_rest_handler))
                 .route("/moved/rest/{method}", web::route().to(rest::rest_handler))
+                // With or without the trailing slash, as Bitrix24 takes it.
                 .route(
-                    "/oauth-server/oauth/token/",
-                    web::route().to(oauth::oauth_handler),
-                )
-                .route(
-                    "/oauth-server/oauth/token",
+                    "/oauth-server/oauth/token{slash:/?}",
                     web::route().to(oauth::oauth_handler),
                 )
                 .route("/~{id}", web::get().to(operator::file_handler))

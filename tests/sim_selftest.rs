@@ -814,6 +814,10 @@ async fn graph_enforces_the_customer_service_window() {
     assert!(g.sent_messages()[0].outside_window);
 
     // A template goes outside the window.
+    g.add_template(
+        json!({"name": "hello_world", "language": "en_US", "status": "APPROVED",
+        "category": "UTILITY", "components": [{"type": "BODY", "text": "Hello World"}]}),
+    );
     let template = json!({"messaging_product": "whatsapp", "to": "79001234568", "type": "template",
         "template": {"name": "hello_world", "language": {"code": "en_US"}}});
     let (s, v) = send(template).await;

@@ -86,6 +86,12 @@ error_codes! {
     GatewayCredentialsInvalid = "gateway_credentials_invalid",
     /// The gateway did not answer as expected.
     GatewayUnavailable = "gateway_unavailable",
+    /// Templates belong to Cloud API numbers (a Web gateway number has none).
+    NotCloudNumber = "not_cloud_number",
+    /// The number's WhatsApp Business Account id is not set (give `waba_id`).
+    NoBusinessAccount = "no_business_account",
+    /// The WhatsApp Cloud API refused or did not answer (the message says what it said).
+    WhatsappRefused = "whatsapp_refused",
     // Cluster mode
     /// One node, no Redis configured.
     NotClustered = "not_clustered",

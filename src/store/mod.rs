@@ -15,6 +15,7 @@ mod query;
 pub mod quotas;
 pub mod rekey;
 pub mod search;
+pub mod templates;
 pub mod tenants;
 pub mod usage;
 pub mod users;

@@ -19,6 +19,7 @@ pub mod page;
 pub mod portals;
 pub mod scope;
 pub mod sessions;
+pub mod templates;
 pub mod tenants;
 pub mod usage;
 pub mod users;
@@ -41,6 +42,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/numbers/{id}/disconnect",
             web::post().to(numbers::disconnect),
+        )
+        .route("/numbers/{id}/templates", web::get().to(templates::list))
+        .route(
+            "/numbers/{id}/templates/sync",
+            web::post().to(templates::sync),
         )
         .route(
             "/numbers/{id}/chats/{wa_id}/messages",

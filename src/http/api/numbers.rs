@@ -40,6 +40,11 @@ pub struct ConnectCloudNumber {
     pub app_secret: SecretString,
     #[schema(value_type = String, format = Password)]
     pub verify_token: SecretString,
+    /// The WhatsApp Business Account the number belongs to (digits, WhatsApp Manager shows it):
+    /// its message templates are synced right after connecting. Optional; can be named later
+    /// with `POST /numbers/{id}/templates/sync`.
+    #[serde(default)]
+    pub waba_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -200,6 +205,13 @@ pub(crate) async fn connect_cloud_number(
     b: ConnectCloudNumber,
 ) -> Result<Connected, ApiError> {
     non_empty("phone_number_id", &b.phone_number_id)?;
+    let waba_id = b
+        .waba_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(super::templates::account_id)
+        .transpose()?;
     check_number_quota(state, portal, &b.phone_number_id).await?;
     let new = numbers::NewCloudNumber {
         portal_id: portal.id,
@@ -212,6 +224,16 @@ pub(crate) async fn connect_cloud_number(
     };
     let number = numbers::upsert_cloud(&state.ctx.db, &state.ctx.secrets, &new).await?;
     state.numbers.forget(&number.phone_number_id);
+    if let Some(waba_id) = waba_id {
+        crate::store::templates::set_account(&state.ctx.db, number.id, waba_id).await?;
+        // In the background: a listing can take several pages, and the number works without it.
+        let (ctx, id) = (state.ctx.clone(), number.id);
+        actix_web::rt::spawn(async move {
+            if let Err(e) = crate::actors::templates::sync(&ctx, id).await {
+                tracing::warn!(number = id, error = %e, "templates not synced after connecting");
+            }
+        });
+    }
     let (activation, activation_error) = activate(state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",

@@ -24,7 +24,7 @@ use utoipa::{
 
 use super::{
     audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers, portals,
-    sessions, tenants, usage, users,
+    sessions, templates, tenants, usage, users,
 };
 use crate::http::{error::ErrorBody, ApiError, ErrorCode};
 
@@ -61,6 +61,8 @@ pub const BEARER: &str = "bearer";
         gateway_numbers::qr,
         numbers::disconnect,
         number_chats::chat_messages,
+        templates::list,
+        templates::sync,
         messages::list_chats,
         messages::search_messages,
         messages::trace,

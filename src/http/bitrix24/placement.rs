@@ -334,6 +334,7 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
         access_token: f.access_token,
         app_secret: f.app_secret,
         verify_token: SecretString::from(verify.clone()),
+        waba_id: None,
     };
     match connect_cloud_number(&state, &portal, req).await {
         Ok(c) => connected_page(&state, &portal, &line, &c, Some(&verify)).respond(),

@@ -12,7 +12,7 @@ use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
-    store::{inbox, numbers},
+    store::{inbox, numbers, templates},
     whatsapp::cloud::webhook::{self, Event, WebhookError},
 };
 
@@ -211,6 +211,10 @@ pub async fn receive(
         }
     }
     if known.is_empty() {
+        // A template's status changed: addressed to the account, not to a number.
+        if let Some(answer) = template_updates(&state, &req, &body).await? {
+            return Ok(answer);
+        }
         // Nothing addressed to a number (e.g. another field), or only to disconnected or unknown
         // ones: no side effects.
         if let Some((first, rest)) = unknown.split_first() {
@@ -348,4 +352,52 @@ async fn store(
         });
     }
     Ok(HttpResponse::Ok().body("ok"))
+}
+
+/// `message_template_status_update` webhooks (whatsapp-templates.md §2): they name the account
+/// (`entry[].id`), not a number, so the body must be signed with the app secret of one of that
+/// account's numbers; each template's new status is stored for every number of the account.
+/// `None` when the body carries no such change.
+async fn template_updates(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<HttpResponse>, ApiError> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(None);
+    };
+    let updates = crate::whatsapp::cloud::templates::status_updates(&value);
+    if updates.is_empty() {
+        return Ok(None);
+    }
+    let db = &state.ctx.db;
+    let mut applied = 0;
+    for u in &updates {
+        let mut signed = false;
+        for id in templates::numbers_of_account(db, &u.waba_id).await? {
+            let Some(n) = numbers::get(db, id).await? else {
+                continue;
+            };
+            let Ok(creds) = numbers::credentials(&state.ctx.secrets, &n) else {
+                continue;
+            };
+            let secret = creds.app_secret.expose_secret().as_bytes();
+            if webhook::verify_signature(secret, body, signature(req)).is_ok() {
+                signed = true;
+                break;
+            }
+        }
+        if !signed {
+            // An account we do not know, or a forgery: acknowledged, nothing stored (as for a
+            // number we do not know).
+            super::unknown_seen(crate::metrics::SOURCE_CLOUD, &u.waba_id);
+            continue;
+        }
+        let reason = u.reason.as_deref();
+        let (id, name, lang, status) = (&u.template_id, &u.name, &u.language, &u.status);
+        templates::set_status(db, &u.waba_id, id, name, lang, status, reason).await?;
+        applied += 1;
+    }
+    tracing::info!(applied, "template status updates");
+    Ok(Some(HttpResponse::Ok().body("ok")))
 }

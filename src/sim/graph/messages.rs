@@ -203,7 +203,16 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
                 .unwrap_or("")
                 .to_string()
         }
-        "template" | "interactive" | "reaction" | "location" | "contacts" => {
+        "template" => {
+            let Some(t) = obj.filter(|o| o.is_object()) else {
+                return param_err("(#100) The parameter template is required.");
+            };
+            if let Some(refused) = super::templates::check_send(st, t) {
+                return refused;
+            }
+            super::templates::rendered(st, t)
+        }
+        "interactive" | "reaction" | "location" | "contacts" => {
             if obj.is_none() {
                 return param_err(&format!("(#100) The parameter {kind} is required."));
             }
@@ -221,6 +230,12 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
         .and_then(|c| c.get("message_id"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    // A template's answer says it was accepted (fixture 23).
+    let message = if kind == "template" {
+        json!({"id": wamid, "message_status": "accepted"})
+    } else {
+        json!({"id": wamid})
+    };
     st.sent.push(SentMsg {
         phone_number_id: pnid.to_string(),
         to: to.to_string(),
@@ -236,7 +251,7 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
         json!({
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to_digits}],
-            "messages": [{"id": wamid}]
+            "messages": [message]
         }),
     )
 }

@@ -9,6 +9,7 @@
 mod media;
 mod messages;
 mod replies;
+mod templates;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -144,6 +145,8 @@ pub struct GraphState {
     /// The customer's last message time (Unix s) per (phone_number_id, wa_id), from the inbound
     /// webhooks this sim posted: the window (whatsapp-templates.md §1).
     last_inbound: HashMap<(String, String), i64>,
+    /// The account's message templates (Meta's template objects), in listing order.
+    templates: Vec<Value>,
 }
 
 impl GraphState {
@@ -249,6 +252,7 @@ impl GraphSim {
             media: HashMap::new(),
             seq: 0,
             last_inbound: HashMap::new(),
+            templates: Vec::new(),
         };
         Sim::serve(listener, state, 128 << 20, test_client(), |app| {
             // one client per worker thread (its connections live on this worker's runtime)
@@ -261,6 +265,10 @@ impl GraphSim {
                 .route(
                     "/{version}/{pnid}/messages",
                     web::post().to(messages::messages_handler),
+                )
+                .route(
+                    "/{version}/{waba}/message_templates",
+                    web::get().to(templates::list_handler),
                 )
                 .route(
                     "/{version}/{pnid}/media",

@@ -214,7 +214,7 @@ impl CloudClient {
     }
 
     /// `GET /{path}` with the number's token.
-    async fn get(&self, token: &SecretString, path: &str) -> Result<Value, GraphError> {
+    pub(super) async fn get(&self, token: &SecretString, path: &str) -> Result<Value, GraphError> {
         self.answer(
             self.http
                 .get(self.url(path))

@@ -1,0 +1,165 @@
+//! A Cloud API number's message templates: the list as last synced from its WhatsApp Business
+//! Account, and a sync on demand (optionally naming the account first).
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{auth::Caller, numbers::number_for, openapi::NumberId};
+use crate::{
+    actors::templates::{self, SyncError},
+    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    store,
+};
+
+/// One template as the number's account lists it.
+#[derive(Serialize, ToSchema)]
+pub struct TemplateView {
+    pub id: i64,
+    /// Meta's template id.
+    pub template_id: String,
+    pub name: String,
+    /// e.g. `en_US`, `ru`.
+    pub language: String,
+    /// `MARKETING`, `UTILITY`, `AUTHENTICATION` (older accounts: others).
+    pub category: String,
+    /// `APPROVED` (the only sendable one), `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, …
+    pub status: String,
+    /// Why the status last changed, when Meta said.
+    pub reason: Option<String>,
+    /// `POSITIONAL` (`{{1}}`) or `NAMED` (`{{first_name}}`).
+    pub parameter_format: String,
+    /// The template's components (HEADER, BODY, FOOTER, BUTTONS) as Meta lists them.
+    #[schema(value_type = Vec<Object>)]
+    pub components: serde_json::Value,
+    pub synced_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<entity::templates::Model> for TemplateView {
+    fn from(t: entity::templates::Model) -> Self {
+        Self {
+            id: t.id,
+            template_id: t.template_id,
+            name: t.name,
+            language: t.language,
+            category: t.category,
+            status: t.status,
+            reason: t.reason,
+            parameter_format: t.parameter_format,
+            components: serde_json::from_str(&t.components)
+                .unwrap_or(serde_json::Value::Array(Vec::new())),
+            synced_at: t.synced_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplatesView {
+    /// The number's WhatsApp Business Account, once named.
+    pub waba_id: Option<String>,
+    /// By name, then language.
+    pub templates: Vec<TemplateView>,
+}
+
+/// What `POST /numbers/{id}/templates/sync` may carry.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct SyncRequest {
+    /// The WhatsApp Business Account the number belongs to (WhatsApp Manager shows it); stored
+    /// for the number before the sync. Needed once.
+    #[schema(example = "102290129340398")]
+    pub waba_id: Option<String>,
+}
+
+/// A WhatsApp Business Account id as given: digits only.
+pub(super) fn account_id(waba_id: &str) -> Result<&str, ApiError> {
+    if waba_id.is_empty() || waba_id.len() > 32 || !waba_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidField,
+            "waba_id: the WhatsApp Business Account id, digits only",
+        ));
+    }
+    Ok(waba_id)
+}
+
+async fn view(state: &AppState, number_id: i64) -> Result<TemplatesView, ApiError> {
+    let number = store::numbers::get(&state.ctx.db, number_id).await?;
+    let list = store::templates::list(&state.ctx.db, number_id).await?;
+    Ok(TemplatesView {
+        waba_id: number.and_then(|n| n.waba_id),
+        templates: list.into_iter().map(TemplateView::from).collect(),
+    })
+}
+
+/// A number's templates
+///
+/// The message templates of a Cloud API number's WhatsApp Business Account, as last synced.
+#[utoipa::path(
+    get,
+    path = "/api/v1/numbers/{id}/templates",
+    operation_id = "list_templates",
+    tag = "numbers",
+    params(NumberId),
+    responses(
+        (status = 200, description = "The number's templates", body = TemplatesView),
+        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+    ),
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (number, _) = number_for(&state, &caller, path.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(view(&state, number.id).await?))
+}
+
+/// Sync a number's templates
+///
+/// Lists the templates of the number's WhatsApp Business Account from Meta (every page) and
+/// stores them, replacing what was stored. `waba_id`, when given, is stored for the number first.
+#[utoipa::path(
+    post,
+    path = "/api/v1/numbers/{id}/templates/sync",
+    operation_id = "sync_templates",
+    tag = "numbers",
+    params(NumberId),
+    request_body(content = SyncRequest, description = "Optional: the account id"),
+    responses(
+        (status = 200, description = "The templates as now stored", body = TemplatesView),
+        (status = 400, description = "`invalid_field`: `waba_id` is not an id", body = ErrorBody),
+        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`not_cloud_number`, `no_business_account`", body = ErrorBody),
+        (status = 502, description = "`whatsapp_refused`: Meta refused the listing or did not answer", body = ErrorBody),
+    ),
+)]
+pub async fn sync(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: Option<web::Json<SyncRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let (number, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+    if let Some(waba_id) = body.and_then(|b| b.into_inner().waba_id) {
+        let waba_id = account_id(waba_id.trim())?;
+        store::templates::set_account(&state.ctx.db, number.id, waba_id).await?;
+    }
+    match templates::sync(&state.ctx, number.id).await {
+        Ok(_) => Ok(HttpResponse::Ok().json(view(&state, number.id).await?)),
+        Err(e) => Err(sync_error(e)),
+    }
+}
+
+fn sync_error(e: SyncError) -> ApiError {
+    match e {
+        SyncError::NoNumber => {
+            ApiError::not_found(ErrorCode::UnknownNumber, "no number with this id")
+        }
+        SyncError::NotCloud => ApiError::conflict(ErrorCode::NotCloudNumber, e.to_string()),
+        SyncError::NoAccount => ApiError::conflict(ErrorCode::NoBusinessAccount, e.to_string()),
+        SyncError::Graph(g) => ApiError::bad_gateway(ErrorCode::WhatsappRefused, g.to_string()),
+        SyncError::Db(d) => d.into(),
+        SyncError::Secret(s) => ApiError::Internal(format!("stored secret: {s}")),
+    }
+}

@@ -5,11 +5,13 @@
 mod common;
 mod sim;
 
-use common::{spawn_app, Backend, Number, TestApp};
+use common::{chat_key, spawn_app, wait_until, Backend, Number, TestApp};
 use serde_json::{json, Value};
 use sim::GraphSim;
 
 on_both_databases!(
+    an_operator_sends_a_template_by_command_outside_the_window,
+    template_mistakes_and_refusals_reach_the_operator,
     connecting_with_an_account_syncs_every_page_of_templates,
     a_sync_on_demand_names_the_account_and_follows_changes,
     a_status_webhook_changes_one_template_and_a_forged_one_nothing,
@@ -225,4 +227,210 @@ async fn a_status_webhook_changes_one_template_and_a_forged_one_nothing(backend:
         status_of(&body, "order_update_001"),
         Some((json!("APPROVED"), Value::Null))
     );
+}
+
+const CUSTOMER: &str = "4917600000088";
+
+/// A Cloud API number with its account's templates synced, and a customer who last wrote
+/// `ago` seconds ago (the window is closed past 24 h).
+async fn with_templates(backend: Backend, pnid: &str, ago: i64) -> (TestApp, Number) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    for i in 0..3 {
+        app.graph.add_template(template(i));
+    }
+    let n = connect(&app, pnid, None).await;
+    let sync = format!("/api/v1/numbers/{}/templates/sync", n.id);
+    let (status, body) = app
+        .api_post(&sync, json!({"waba_id": app.graph.waba_id()}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let body = GraphSim::inbound_text_body(
+        pnid,
+        &n.display_phone,
+        CUSTOMER,
+        "Olga",
+        "wamid.FIRST",
+        "Hello",
+        sim::unix_now() - ago,
+    );
+    assert_eq!(app.graph.post_signed(pnid, body).await, 200);
+    let b24 = app.b24.clone();
+    wait_until(10, "customer message in Bitrix24", move || {
+        b24.customer_message_count() > 0
+    })
+    .await;
+    (app, n)
+}
+
+/// The operator types `text`; waits for a notice containing `expect` and returns it.
+async fn operator_types(app: &TestApp, n: &Number, text: &str, expect: &str) -> String {
+    let before = app.b24.system_notices().len();
+    let op = app
+        .b24
+        .operator_write("1", &chat_key(CUSTOMER, n), text)
+        .await;
+    assert_eq!(op.http_status, 200);
+    let b24 = app.b24.clone();
+    let want = expect.to_string();
+    wait_until(10, &format!("a notice with {expect:?}"), move || {
+        b24.system_notices()[before..]
+            .iter()
+            .any(|s| s.message.contains(&want))
+    })
+    .await;
+    app.b24.system_notices()[before..]
+        .iter()
+        .find(|s| s.message.contains(expect))
+        .map(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+fn template_sends(app: &TestApp) -> Vec<sim::SentMsg> {
+    app.graph
+        .sent_messages()
+        .into_iter()
+        .filter(|m| m.kind == "template")
+        .collect()
+}
+
+async fn an_operator_sends_a_template_by_command_outside_the_window(backend: Backend) {
+    let (app, n) = with_templates(backend, "4104", 30 * 3600).await;
+    let notice = operator_types(
+        &app,
+        &n,
+        "/template order_update_000 A-42 | Maria | A-42",
+        "to the customer",
+    )
+    .await;
+    assert!(
+        notice.contains("Hello Maria, your order A-42 is on its way."),
+        "the chat shows it filled in: {notice}"
+    );
+    let graph = app.graph.clone();
+    wait_until(10, "the template sent", move || {
+        graph.sent_messages().iter().any(|m| m.kind == "template")
+    })
+    .await;
+    let sent = template_sends(&app);
+    assert_eq!(sent.len(), 1);
+    let t = &sent[0].json["template"];
+    assert_eq!(t["name"], "order_update_000");
+    assert_eq!(t["language"]["code"], "en_US");
+    assert_eq!(
+        t["components"],
+        json!([
+            {"type": "header", "parameters": [{"type": "text", "text": "A-42"}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "Maria"}, {"type": "text", "text": "A-42"}]}
+        ])
+    );
+    assert!(!sent[0].outside_window, "templates go outside the window");
+    // Ticks as usual: the operator's message is delivered.
+    let im = app
+        .b24
+        .operator_messages()
+        .last()
+        .map(|m| m.im_message_id.clone())
+        .unwrap_or_default();
+    let b24 = app.b24.clone();
+    wait_until(10, "the template delivered", move || {
+        b24.operator_message_state(&im).as_deref() == Some("delivered")
+    })
+    .await;
+    // Free text is still held back: only the customer reopens the window.
+    operator_types(&app, &n, "Any questions?", "24-hour window").await;
+    // The customer taps the template's button: it arrives marked as a tap and reopens it.
+    let tap = GraphSim::inbound_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        CUSTOMER,
+        "Olga",
+        json!({"context": {"from": n.display_phone, "id": sent[0].wamid}, "from": CUSTOMER,
+               "id": "wamid.TAP", "timestamp": sim::unix_now().to_string(), "type": "button",
+               "button": {"payload": "Thanks", "text": "Thanks"}}),
+    );
+    assert_eq!(app.graph.post_signed(&n.phone_number_id, tap).await, 200);
+    let b24 = app.b24.clone();
+    wait_until(10, "the tap in Bitrix24", move || {
+        b24.customer_messages()
+            .iter()
+            .any(|m| m.text.contains("Tapped the button") && m.text.contains("Thanks"))
+    })
+    .await;
+    let before = app.graph.sent_messages().len();
+    let op = app
+        .b24
+        .operator_write("1", &chat_key(CUSTOMER, &n), "Glad to help")
+        .await;
+    assert_eq!(op.http_status, 200);
+    let graph = app.graph.clone();
+    wait_until(10, "free text sent again", move || {
+        graph.sent_messages()[before..]
+            .iter()
+            .any(|m| m.kind == "text" && !m.outside_window)
+    })
+    .await;
+}
+
+async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
+    let (app, n) = with_templates(backend, "4105", 3600).await;
+    // A name that does not exist: the approved ones are listed (not the rejected one).
+    let list = operator_types(&app, &n, "/template order_updat Maria", "no template named").await;
+    assert!(list.contains("order_update_000 (en_US): 3"), "{list}");
+    assert!(!list.contains("order_update_003"), "{list}");
+    // Too few values: named with the variables.
+    let few = operator_types(
+        &app,
+        &n,
+        "/template order_update_000 Maria",
+        "needs 3 value(s)",
+    )
+    .await;
+    assert!(few.contains("1 given"), "{few}");
+    assert!(
+        template_sends(&app).is_empty(),
+        "nothing sent for a mistake"
+    );
+    // WhatsApp paused it since the last sync: 132015 in words.
+    app.graph
+        .set_template_status("order_update_000", "en_US", "PAUSED");
+    operator_types(&app, &n, "/template order_update_000 A | B | C", "paused").await;
+    // Edited in WhatsApp Manager (four body values now): 132000 in words.
+    app.graph.set_template_components(
+        "order_update_001",
+        "ru",
+        json!([{"type": "BODY", "text": "{{1}} {{2}} {{3}} {{4}}"}]),
+    );
+    operator_types(
+        &app,
+        &n,
+        "/template order_update_001 A | B | C",
+        "do not match",
+    )
+    .await;
+    // Deleted in WhatsApp Manager: 132001 in words.
+    app.graph
+        .set_template_status("order_update_002", "en_US", "DELETED");
+    operator_types(
+        &app,
+        &n,
+        "/template order_update_002 A | B | C",
+        "does not know this template",
+    )
+    .await;
+    // Each refused send is recorded as failed.
+    let (status, body) = app
+        .api_get(&format!(
+            "/api/v1/numbers/{}/chats/{CUSTOMER}/messages",
+            n.id
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let failed = body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["kind"] == "template" && m["status"] == "failed")
+        .count();
+    assert_eq!(failed, 5, "{body}");
 }

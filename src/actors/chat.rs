@@ -13,6 +13,7 @@ use sea_orm::DbErr;
 mod apply;
 mod customer;
 mod operator;
+mod template;
 
 use apply::process;
 

@@ -80,6 +80,15 @@ pub enum Job {
         #[serde(default)]
         caption: String,
     },
+    /// An approved template (Cloud API), e.g. outside the 24-hour window: `components` are the
+    /// send's `template.components` (whatsapp-templates.md §3).
+    WaSendTemplate {
+        message_id: i64,
+        to: String,
+        name: String,
+        language: String,
+        components: serde_json::Value,
+    },
     /// Transcribe a customer's voice note (run on the transcriber pool; the result goes to
     /// the chat through the inbox).
     Transcribe {
@@ -105,6 +114,7 @@ impl Job {
             Job::WaEdit { .. } => "wa_edit",
             Job::WaSendText { .. } => "wa_send_text",
             Job::WaSendMedia { .. } => "wa_send_media",
+            Job::WaSendTemplate { .. } => "wa_send_template",
             Job::Transcribe { .. } => "transcribe",
         }
     }
@@ -124,6 +134,7 @@ pub const KINDS: &[&str] = &[
     "wa_edit",
     "wa_send_text",
     "wa_send_media",
+    "wa_send_template",
     "transcribe",
 ];
 
@@ -152,6 +163,13 @@ mod tests {
                 message_id: 1,
                 to: "7900".into(),
                 text: "hi".into(),
+            },
+            Job::WaSendTemplate {
+                message_id: 1,
+                to: "7900".into(),
+                name: "order_update".into(),
+                language: "ru".into(),
+                components: serde_json::json!([]),
             },
             Job::Transcribe {
                 message_id: 1,

@@ -8,6 +8,7 @@ pub mod chat_key;
 pub mod inbox;
 pub mod jobs;
 pub mod states;
+pub mod templates;
 pub mod to_bitrix24;
 pub mod to_whatsapp;
 pub mod window;

@@ -369,6 +369,7 @@ impl Job {
             | Job::WaEdit { message_id, .. }
             | Job::WaSendText { message_id, .. }
             | Job::WaSendMedia { message_id, .. }
+            | Job::WaSendTemplate { message_id, .. }
             | Job::Transcribe { message_id, .. } => Some(*message_id),
             _ => None,
         }

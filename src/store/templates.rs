@@ -22,9 +22,6 @@ pub struct TemplateRecord {
     pub components: String,
 }
 
-/// The only status a template can be sent in.
-pub const APPROVED: &str = "APPROVED";
-
 /// Makes `records` the number's templates: new ones added, listed ones updated, the rest (deleted
 /// in the account) removed. Returns how many the number has now.
 pub async fn replace<C: ConnectionTrait>(

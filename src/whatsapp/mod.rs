@@ -21,7 +21,7 @@ async fn exchange(req: reqwest::RequestBuilder) -> Result<(u16, String), &'stati
 
 /// A recorded provider webhook from `tests/fixtures/whatsapp/` (both transports' parser tests).
 #[cfg(test)]
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/tests/fixtures/whatsapp/{name}",
         env!("CARGO_MANIFEST_DIR")

@@ -13,7 +13,7 @@ use crate::{
     relay::{
         inbox::OperatorFile,
         jobs::Job,
-        to_bitrix24 as to_b24, to_whatsapp as to_wa,
+        templates, to_bitrix24 as to_b24, to_whatsapp as to_wa,
         window::{self, Window},
     },
     store::{
@@ -31,6 +31,19 @@ pub(super) async fn operator_message(
     text: &str,
     files: &[OperatorFile],
 ) -> Result<Vec<Owner>, DbErr> {
+    let plain = crate::bitrix24::bbcode::to_whatsapp(text);
+    if let (Some(args), true) = (templates::command(&plain), files.is_empty()) {
+        return super::template::operator_template(
+            txn,
+            info,
+            cache,
+            im_chat_id,
+            im_message_id,
+            &plain,
+            args,
+        )
+        .await;
+    }
     let chat_id = chat_row(txn, info, cache, "").await?;
     // The operator answered: the customer's messages so far show as read on their phone.
     if let Some(last) = messages::latest_unread_inbound(txn, chat_id).await? {

@@ -80,6 +80,26 @@ pub(super) async fn perform(
             .graph
             .send_text(&c.phone_number_id, &c.access_token, to, text)
             .await?),
+        (
+            Transport::Cloud(c),
+            Job::WaSendTemplate {
+                to,
+                name,
+                language,
+                components,
+                ..
+            },
+        ) => Ok(services
+            .graph
+            .send_template(
+                &c.phone_number_id,
+                &c.access_token,
+                to,
+                name,
+                language,
+                components,
+            )
+            .await?),
         (Transport::Cloud(c), Job::WaMarkRead { wamid, .. }) => {
             services
                 .graph

@@ -112,7 +112,8 @@ async fn settle(
         Ok(provider_id) => {
             match &job {
                 Some(Job::WaSendText { message_id, .. })
-                | Some(Job::WaSendMedia { message_id, .. }) => {
+                | Some(Job::WaSendMedia { message_id, .. })
+                | Some(Job::WaSendTemplate { message_id, .. }) => {
                     messages::set_wamid(&txn, *message_id, &provider_id).await?;
                 }
                 Some(Job::WaDelete { message_id, .. }) => {
@@ -196,6 +197,7 @@ fn job_message(job: &Option<Job>) -> Option<i64> {
     match job {
         Some(Job::WaSendText { message_id, .. })
         | Some(Job::WaSendMedia { message_id, .. })
+        | Some(Job::WaSendTemplate { message_id, .. })
         | Some(Job::WaDelete { message_id, .. })
         | Some(Job::WaEdit { message_id, .. }) => Some(*message_id),
         _ => None,
@@ -221,7 +223,8 @@ async fn fail(
         }
     }
     let text = match job {
-        Some(Job::WaSendText { message_id, .. }) => {
+        Some(Job::WaSendText { message_id, .. })
+        | Some(Job::WaSendTemplate { message_id, .. }) => {
             messages::fail(txn, &[*message_id], why).await?;
             explain(code, why)
         }

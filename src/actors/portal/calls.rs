@@ -133,6 +133,7 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
             .await,
         Job::WaSendText { .. }
         | Job::WaSendMedia { .. }
+        | Job::WaSendTemplate { .. }
         | Job::WaMarkRead { .. }
         | Job::WaDelete { .. }
         | Job::WaEdit { .. }

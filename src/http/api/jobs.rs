@@ -149,7 +149,9 @@ pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, A
             if let Some(m) = messages::get(&txn, mid).await? {
                 let resumed = match job {
                     Job::B24SendMessage { .. } => Some(messages::RECEIVED),
-                    Job::WaSendText { .. } | Job::WaSendMedia { .. } => Some(messages::QUEUED),
+                    Job::WaSendText { .. }
+                    | Job::WaSendMedia { .. }
+                    | Job::WaSendTemplate { .. } => Some(messages::QUEUED),
                     _ => None,
                 };
                 if let (Some(status), true) = (resumed, m.status == messages::FAILED) {

@@ -246,6 +246,17 @@ impl GraphSim {
         }
     }
 
+    /// Replaces a template's components in the account (an edit made in WhatsApp Manager that
+    /// a connector has not synced yet).
+    pub fn set_template_components(&self, name: &str, language: &str, components: Value) {
+        let mut st = self.st();
+        for t in st.templates.iter_mut() {
+            if t["name"] == name && t["language"] == language {
+                t["components"] = components.clone();
+            }
+        }
+    }
+
     /// The template's id in the account.
     pub fn template_id(&self, name: &str, language: &str) -> Option<String> {
         let st = self.st();

@@ -98,6 +98,32 @@ impl CloudClient {
         self.send(phone_number_id, token, &body).await
     }
 
+    /// Sends an approved template (whatsapp-templates.md §3): `components` fill its variables
+    /// (omitted when empty). The wamid WhatsApp assigned.
+    pub async fn send_template(
+        &self,
+        phone_number_id: &str,
+        token: &SecretString,
+        to: &str,
+        name: &str,
+        language: &str,
+        components: &Value,
+    ) -> Result<String, GraphError> {
+        let mut template =
+            json!({"name": name, "language": {"code": language, "policy": "deterministic"}});
+        if components.as_array().is_some_and(|c| !c.is_empty()) {
+            template["components"] = components.clone();
+        }
+        let body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": template,
+        });
+        self.send(phone_number_id, token, &body).await
+    }
+
     /// Marks an inbound message (and so every earlier one in that chat) as read: blue ticks on
     /// the customer's phone.
     pub async fn mark_read(

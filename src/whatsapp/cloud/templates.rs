@@ -142,12 +142,8 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/../shared/fixtures/whatsapp/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        let bytes = crate::whatsapp::fixture(name);
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     #[test]

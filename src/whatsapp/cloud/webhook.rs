@@ -372,16 +372,29 @@ fn message_text(m: &RawMessage) -> String {
                 lines.join("[br]")
             }
         }
-        ("interactive", _) => bbcode::escape(
-            str_in(obj, "/button_reply/title")
-                .or_else(|| str_in(obj, "/list_reply/title"))
-                .unwrap_or("[interactive reply]"),
-        ),
-        ("button", _) => bbcode::escape(str_in(obj, "/text").unwrap_or("[button reply]")),
+        // Taps on our buttons (whatsapp-templates.md §4): the label, marked as a tap, since the
+        // customer typed nothing.
+        ("interactive", _) => match (
+            str_in(obj, "/button_reply/title"),
+            str_in(obj, "/list_reply/title"),
+        ) {
+            (Some(title), _) => tapped("Tapped the button", title),
+            (None, Some(title)) => tapped("Chose from the list", title),
+            (None, None) => bbcode::escape("[interactive reply]"),
+        },
+        ("button", _) => match str_in(obj, "/text").or_else(|| str_in(obj, "/payload")) {
+            Some(label) => tapped("Tapped the button", label),
+            None => bbcode::escape("[button reply]"),
+        },
         (kind, _) => bbcode::escape(&format!(
             "[{kind} message: this type cannot be shown here; see it in WhatsApp]"
         )),
     }
+}
+
+/// A button tap as the operator reads it: `[i]Tapped the button:[/i] Yes`.
+fn tapped(what: &str, label: &str) -> String {
+    format!("[i]{what}:[/i] {}", bbcode::escape(label))
 }
 
 /// A human reason for a failed status (shown to operators later).
@@ -446,6 +459,32 @@ mod tests {
                 media: None,
             })]
         );
+    }
+
+    #[test]
+    fn fixtures_26_27_button_taps_read_as_marked_labels() {
+        let p = parse(&fixture(
+            "26-meta-webhook-incoming-template-quick-reply.json",
+        ))
+        .expect("parses");
+        let Some(Event::Message(m)) = events(&p).into_iter().next() else {
+            panic!("a message")
+        };
+        assert_eq!(m.text, "[i]Tapped the button:[/i] SIM");
+        assert!(m.reply_to.is_some(), "linked to our template");
+        let p = parse(&fixture(
+            "27-meta-webhook-incoming-interactive-button-reply.json",
+        ))
+        .expect("parses");
+        let Some(Event::Message(m)) = events(&p).into_iter().next() else {
+            panic!("a message")
+        };
+        assert!(
+            m.text.starts_with("[i]Tapped the button:[/i] "),
+            "{}",
+            m.text
+        );
+        assert_eq!(m.kind, "interactive");
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //!   sees a customer's message and the operator's answer with their ticks; its session expires;
 //! - support finds a failed message by its WhatsApp id, reads the trace and re-drives the job;
 //! - billing exports a usage CSV whose totals match the messages sent;
+//! - a tenant admin reads a Cloud API number's templates (status badges, marked variables with
+//!   their examples) and names another number's account to sync its own
+//!   (`target/screenshots/templates.png`);
 //! - the sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers, ticks go
 //!   to read, a voice note gets its transcript (with `make model`), a delete reaches the phone
 //!   (`target/screenshots/sandbox.png`).
@@ -103,6 +106,7 @@ async fn the_build_is_served_with_client_routes_types_and_caching() {
         "/admin/",
         "/admin/numbers",
         "/admin/numbers/7/qr",
+        "/admin/numbers/7/templates",
         "/admin/conversations/1/380991234567",
     ] {
         let r = get(&app, path, None).await;
@@ -539,6 +543,126 @@ async fn e2e_billing_exports_a_usage_csv_matching_the_messages_sent() {
         "expect": {"tenant_name": tenant_name, "inbound": 3, "outbound": 1, "today": today},
     });
     run_e2e(&b, config, || async {}).await;
+    common::settle().await;
+}
+
+/// Templates of the simulated account: approved with positional variables, header, footer and
+/// buttons; in review with named variables; a media header one Meta refuses (with a reason).
+fn e2e_templates() -> Vec<Value> {
+    vec![
+        json!({
+            "name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+            "parameter_format": "POSITIONAL",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}",
+                 "example": {"header_text": ["A-1042"]}},
+                {"type": "BODY", "text": "Hello {{1}}, your order {{2}} is on its way and arrives on {{3}}.",
+                 "example": {"body_text": [["Maria", "A-1042", "Friday"]]}},
+                {"type": "FOOTER", "text": "Reply STOP to opt out"},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "URL", "text": "Track the parcel", "url": "https://shop.example/track/{{1}}"},
+                    {"type": "QUICK_REPLY", "text": "Thanks"}
+                ]}
+            ]
+        }),
+        json!({
+            "name": "appointment_reminder", "language": "de", "status": "PENDING", "category": "UTILITY",
+            "parameter_format": "NAMED",
+            "components": [
+                {"type": "BODY", "text": "Hallo {{first_name}}, wir sehen uns am {{date}}.",
+                 "example": {"body_text_named_params": [
+                     {"param_name": "first_name", "example": "Jonas"},
+                     {"param_name": "date", "example": "3. März"}
+                 ]}},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "PHONE_NUMBER", "text": "Call us", "phone_number": "+4930123456"}
+                ]}
+            ]
+        }),
+        json!({
+            "name": "spring_sale", "language": "en_US", "status": "APPROVED", "category": "MARKETING",
+            "components": [
+                {"type": "HEADER", "format": "IMAGE"},
+                {"type": "BODY", "text": "Spring sale: 20% off everything until Sunday!"}
+            ]
+        }),
+    ]
+}
+
+#[actix_web::test]
+async fn e2e_tenant_admin_reads_templates_and_names_an_account() {
+    let b = browser();
+    let app = app_with_web(|_| {}).await;
+    app.install().await;
+    // Two Cloud API numbers, neither connected with its account.
+    let synced = app.connect("1", "310200404").await;
+    let unnamed = app.connect("2", "310200405").await;
+    for t in e2e_templates() {
+        app.graph.add_template(t);
+    }
+    // The first is named and synced through the API; Meta then refuses one template.
+    let waba = app.graph.waba_id();
+    let (s, v) = app
+        .api_post(
+            &format!("/api/v1/numbers/{}/templates/sync", synced.id),
+            json!({"waba_id": waba}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["templates"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(
+        app.graph
+            .push_template_status(
+                &synced.phone_number_id,
+                "spring_sale",
+                "en_US",
+                "REJECTED",
+                "INVALID_FORMAT"
+            )
+            .await,
+        200
+    );
+    wait_api(
+        &app,
+        &format!("/api/v1/numbers/{}/templates", synced.id),
+        "spring_sale rejected",
+        |v| {
+            v["templates"].as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|t| t["name"] == "spring_sale" && t["status"] == "REJECTED")
+            })
+        },
+    )
+    .await;
+    let (tenant, _) = install_tenant(&app).await;
+    let email = "admin@acme.test";
+    let (s, v) = app
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/users"),
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    let config = json!({
+        "url": app.url,
+        "scenario": "templates",
+        "email": email,
+        "password": PASSWORD,
+        "chromium": b.chromium,
+        "screenshots": screenshots(),
+        "expect": {"synced_phone": synced.display_phone, "unnamed_phone": unnamed.display_phone,
+                   "waba_id": waba},
+    });
+    run_e2e(&b, config, || async {}).await;
+    let shot = screenshots().join("templates.png");
+    assert!(shot.is_file(), "{} was written", shot.display());
+    // The account the page named is the number's now.
+    let (_, v) = app
+        .api_get(&format!("/api/v1/numbers/{}/templates", unnamed.id))
+        .await;
+    assert_eq!(v["waba_id"], waba.as_str(), "{v}");
+    assert_eq!(v["templates"].as_array().map(Vec::len), Some(3), "{v}");
     common::settle().await;
 }
 

@@ -313,6 +313,95 @@ async function billingScenario(page) {
   await shot(page, 'usage-phone');
 }
 
+/** A tenant admin opens a Cloud API number's templates from the numbers list: status badges,
+ * the refusal's reason, a preview with each variable marked and its example on hover. Then a
+ * number with no account yet: the page asks for it, refuses letters, and syncs with the right one. */
+async function templatesScenario(page) {
+  const x = cfg.expect;
+  await login(page, cfg.email, cfg.password);
+  await title(page, 'Numbers');
+  const row = page.locator('[data-testid="row"]', { hasText: `+${x.synced_phone}` });
+  await row.waitFor({ timeout: TIMEOUT });
+  await row.locator('[data-testid="templates"]').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'numbers');
+  await row.locator('[data-testid="templates"]').click();
+  await page.waitForURL(/\/admin\/numbers\/\d+\/templates$/, { timeout: TIMEOUT });
+  await title(page, 'Templates');
+  await waitCount(byTestId(page, 'template'), 3, 'templates listed');
+  check((await byTestId(page, 'waba-id').innerText()) === x.waba_id, 'the account id is shown');
+  check((await byTestId(page, 'last-synced').innerText()) !== 'not yet', 'the last sync time is shown');
+
+  const order = page.locator('[data-testid="template"][data-name="order_update"]');
+  await order.locator('[data-testid="template-status"][data-status="APPROVED"]', { hasText: 'Approved' }).waitFor({ timeout: TIMEOUT });
+  const body = order.locator('[data-testid="template-body"]');
+  check((await body.innerText()).includes('is on its way'), 'the body text is shown');
+  const first = body.locator('[data-testid="template-var"][data-name="1"]');
+  check((await first.innerText()) === '{{1}}', `the variable is marked: ${await first.innerText()}`);
+  check((await first.getAttribute('data-example')) === 'Maria', 'the first variable has its example');
+  await waitCount(body.locator('[data-testid="template-var"]'), 3, "order_update's body variables");
+  await order.locator('[data-testid="template-header"] [data-testid="template-var"][data-example="A-1042"]').waitFor({ timeout: TIMEOUT });
+  await order.locator('[data-testid="template-footer"]', { hasText: 'Reply STOP' }).waitFor({ timeout: TIMEOUT });
+  await waitCount(order.locator('[data-testid="template-button"]'), 2, "order_update's buttons");
+
+  const named = page.locator('[data-testid="template"][data-name="appointment_reminder"]');
+  await named.locator('[data-testid="template-status"][data-status="PENDING"]').waitFor({ timeout: TIMEOUT });
+  await named.locator('[data-testid="template-var"][data-name="first_name"][data-example="Jonas"]').waitFor({ timeout: TIMEOUT });
+
+  const refused = page.locator('[data-testid="template"][data-name="spring_sale"]');
+  await refused.locator('[data-testid="template-status"][data-status="REJECTED"]').waitFor({ timeout: TIMEOUT });
+  await refused.locator('[data-testid="template-reason"]', { hasText: 'Invalid format' }).waitFor({ timeout: TIMEOUT });
+  const colour = async (l) => l.evaluate((e) => getComputedStyle(e).color);
+  const approvedColour = await colour(order.locator('[data-testid="template-status"]'));
+  const rejectedColour = await colour(refused.locator('[data-testid="template-status"]'));
+  check(approvedColour !== rejectedColour, `approved and rejected badges differ in colour: ${approvedColour} vs ${rejectedColour}`);
+
+  await shot(page, 'templates');
+  await page.screenshot({ path: path.join(shots, 'templates.png'), fullPage: true });
+  log(`screenshot ${path.relative(process.cwd(), path.join(shots, 'templates.png'))}`);
+  // The example on hover.
+  await first.hover();
+  await page.getByText('Example: Maria', { exact: true }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'example-on-hover');
+  await page.mouse.move(0, 0);
+
+  // The filter.
+  await byTestId(page, 'templates-filter').fill('spring');
+  await waitCount(byTestId(page, 'template'), 1, 'templates matching "spring"');
+  await byTestId(page, 'templates-filter').fill('');
+
+  // A number whose account is not named: the page asks for it.
+  await nav(page, 'numbers');
+  const other = page.locator('[data-testid="row"]', { hasText: `+${x.unnamed_phone}` });
+  await other.waitFor({ timeout: TIMEOUT });
+  await other.locator('[data-testid="templates"]').click();
+  await title(page, 'Templates');
+  await byTestId(page, 'empty').filter({ hasText: 'No templates yet' }).waitFor({ timeout: TIMEOUT });
+  const input = page.locator('input[name="waba_id"]');
+  await input.waitFor({ timeout: TIMEOUT });
+  await page.getByText('Account tools shows the WhatsApp Business Account ID').waitFor({ timeout: TIMEOUT });
+  await input.fill('12ab');
+  await byTestId(page, 'sync-templates').click();
+  await page.getByText('Digits only', { exact: false }).first().waitFor({ timeout: TIMEOUT });
+  await shot(page, 'templates-no-account');
+  // An account Meta does not know for this number: Meta's refusal, plainly.
+  await input.fill('999');
+  await byTestId(page, 'sync-templates').click();
+  await page.locator('[data-testid="sync-outcome"][data-ok="false"]', { hasText: 'WhatsApp refused' }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'templates-refused');
+  await input.fill(x.waba_id);
+  await byTestId(page, 'sync-templates').click();
+  await page.locator('[data-testid="sync-outcome"][data-ok="true"]', { hasText: 'Synced: 3 templates' }).waitFor({ timeout: TIMEOUT });
+  await waitCount(byTestId(page, 'template'), 3, 'templates after the sync');
+  await byTestId(page, 'waba-id').filter({ hasText: x.waba_id }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'templates-synced');
+
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await waitCount(byTestId(page, 'template'), 3, 'templates on a phone');
+  await shot(page, 'templates-phone');
+  await page.setViewportSize(LAPTOP);
+}
+
 /** The sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers and the
  * ticks go to read on both sides, a voice note gets its transcript (when the speech model is
  * there), the operator deletes the answer and it goes from the phone; on a laptop and a phone. */
@@ -378,7 +467,7 @@ async function sandboxScenario(page) {
   await shot(page, 'phone');
 }
 
-const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario, sandbox: sandboxScenario };
+const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario, templates: templatesScenario, sandbox: sandboxScenario };
 
 async function main() {
   const run = SCENARIOS[cfg.scenario];

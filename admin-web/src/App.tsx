@@ -18,6 +18,7 @@ import { Numbers } from './pages/Numbers';
 import { Portals } from './pages/Portals';
 import { QrPairing } from './pages/QrPairing';
 import { Sandbox } from './pages/Sandbox';
+import { Templates } from './pages/Templates';
 import { TenantDetail } from './pages/TenantDetail';
 import { Tenants } from './pages/Tenants';
 import { Trace } from './pages/Trace';
@@ -94,6 +95,7 @@ const router = createBrowserRouter(
             { path: 'portals', element: <Allow roles={OPS}><Portals /></Allow> },
             { path: 'numbers', element: <Allow roles={OPS}><Numbers /></Allow> },
             { path: 'numbers/:id/qr', element: <Allow roles={OPS}><QrPairing /></Allow> },
+            { path: 'numbers/:id/templates', element: <Allow roles={OPS}><Templates /></Allow> },
             { path: 'conversations', element: <Allow roles={OPS}><Conversations /></Allow> },
             { path: 'conversations/:numberId/:waId', element: <Allow roles={OPS}><ChatMessages /></Allow> },
             { path: 'messages', element: <Allow roles={OPS}><MessageSearch /></Allow> },

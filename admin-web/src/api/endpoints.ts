@@ -17,6 +17,7 @@ import type {
   Plan,
   Portal,
   QrView,
+  TemplatesView,
   Tenant,
   TenantDetail,
   TenantHealth,
@@ -44,6 +45,9 @@ export function endpoints(c: ApiClient) {
     connectGateway: (body: ConnectGateway) => c.post<ConnectedView>('/numbers/gateway', body),
     qr: (id: number, signal?: AbortSignal) => c.get<QrView>(`/numbers/${id}/qr`, undefined, signal),
     disconnect: (id: number) => c.post<{ number: NumberView }>(`/numbers/${id}/disconnect`),
+    templates: (id: number, signal?: AbortSignal) => c.get<TemplatesView>(`/numbers/${id}/templates`, undefined, signal),
+    /** Lists the account's templates from Meta again; `waba_id` names the account first. */
+    syncTemplates: (id: number, waba_id?: string) => c.post<TemplatesView>(`/numbers/${id}/templates/sync`, waba_id ? { waba_id } : {}),
 
     chats: (q: PageQuery & { number_id?: number; q?: string }, signal?: AbortSignal) => page<Chat>('/chats', { ...q }, signal),
     chatMessages: (numberId: number, waId: string, signal?: AbortSignal) =>

@@ -96,6 +96,56 @@ export interface ConnectCloud {
   verify_token: string;
 }
 
+/** A template's button as Meta lists it (`QUICK_REPLY`, `URL`, `PHONE_NUMBER`, `COPY_CODE`, ...). */
+export interface TemplateButton {
+  type: string;
+  text?: string;
+  url?: string;
+  phone_number?: string;
+}
+
+/** One component of a template as Meta lists it: `HEADER`, `BODY`, `FOOTER` or `BUTTONS`. */
+export interface TemplateComponent {
+  type: string;
+  /** HEADER: `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT`, `LOCATION`. */
+  format?: string;
+  text?: string;
+  buttons?: TemplateButton[];
+  example?: {
+    header_text?: string[];
+    body_text?: string[][];
+    header_text_named_params?: { param_name: string; example: string }[];
+    body_text_named_params?: { param_name: string; example: string }[];
+  };
+}
+
+/** A message template of a Cloud API number's WhatsApp Business Account (`GET /numbers/{id}/templates`). */
+export interface TemplateView {
+  id: number;
+  /** Meta's template id. */
+  template_id: string;
+  name: string;
+  /** e.g. `en_US`. */
+  language: string;
+  /** `MARKETING`, `UTILITY`, `AUTHENTICATION`. */
+  category: string;
+  /** `APPROVED` (the only sendable one), `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, ... */
+  status: string;
+  /** Why the status last changed, when Meta said. */
+  reason: string | null;
+  parameter_format: 'POSITIONAL' | 'NAMED';
+  components: TemplateComponent[];
+  synced_at: number;
+  updated_at: number;
+}
+
+export interface TemplatesView {
+  /** The number's WhatsApp Business Account, once named. */
+  waba_id: string | null;
+  /** By name, then language. */
+  templates: TemplateView[];
+}
+
 export interface ConnectGateway {
   member_id: string;
   line: string;

@@ -2,7 +2,7 @@
 
 import { Badge, Button, Group, Modal, SegmentedControl, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPlugConnected, IconPlugConnectedX, IconPlus, IconQrcode, IconSearch } from '@tabler/icons-react';
+import { IconPlugConnected, IconPlugConnectedX, IconPlus, IconQrcode, IconSearch, IconTemplate } from '@tabler/icons-react';
 import { useMemo, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
@@ -111,6 +111,19 @@ export function Numbers() {
                 data-testid="pair"
               >
                 {isHealthy(n) ? 'QR' : 'Pair phone'}
+              </Button>
+            </Tooltip>
+          )}
+          {n.transport === 'cloud' && (
+            <Tooltip label="Message templates of this number's WhatsApp Business Account">
+              <Button
+                size="xs"
+                variant="subtle"
+                leftSection={<IconTemplate size={14} />}
+                onClick={() => navigate(`/numbers/${n.id}/templates`)}
+                data-testid="templates"
+              >
+                Templates
               </Button>
             </Tooltip>
           )}

@@ -1,0 +1,79 @@
+// A message template's text as text and variables (`{{1}}`, `{{first_name}}`), the example values
+// Meta keeps for them, and the colour of a template's review status.
+
+import type { TemplateComponent } from '../api/types';
+
+export type TemplatePart = { kind: 'text'; text: string } | { kind: 'var'; name: string };
+
+/** A variable as Meta allows it: digits (positional) or a lower-case name with `_` (named). */
+const VARIABLE = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+/** `text` split into runs of plain text and variables, in order; anything that is not a
+ * well-formed variable (`{{`, `{{a-b}}`, `{x}`) stays text. */
+export function splitTemplateText(text: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of text.matchAll(VARIABLE)) {
+    const at = m.index ?? 0;
+    if (at > last) parts.push({ kind: 'text', text: text.slice(last, at) });
+    parts.push({ kind: 'var', name: m[1] ?? '' });
+    last = at + m[0].length;
+  }
+  if (last < text.length) parts.push({ kind: 'text', text: text.slice(last) });
+  return parts;
+}
+
+/** The variables of `text`, each once, in order of first appearance. */
+export function templateVariables(text: string): string[] {
+  return [...new Set(splitTemplateText(text).flatMap((p) => (p.kind === 'var' ? [p.name] : [])))];
+}
+
+/**
+ * The example value of each variable of a HEADER or BODY component, by variable name:
+ * positional ones from `example.body_text[0]` / `example.header_text` (`{{1}}` is the first),
+ * named ones from `example.body_text_named_params` / `example.header_text_named_params`.
+ */
+export function exampleValues(component: TemplateComponent): Record<string, string> {
+  const out: Record<string, string> = {};
+  const ex = component.example;
+  if (!ex || typeof ex !== 'object') return out;
+  const positional = component.type === 'HEADER' ? ex.header_text : Array.isArray(ex.body_text) ? ex.body_text[0] : undefined;
+  if (Array.isArray(positional)) {
+    positional.forEach((v, i) => {
+      if (typeof v === 'string' || typeof v === 'number') out[String(i + 1)] = String(v);
+    });
+  }
+  const named = component.type === 'HEADER' ? ex.header_text_named_params : ex.body_text_named_params;
+  if (Array.isArray(named)) {
+    for (const p of named) {
+      if (p && typeof p.param_name === 'string' && (typeof p.example === 'string' || typeof p.example === 'number')) {
+        out[p.param_name] = String(p.example);
+      }
+    }
+  }
+  return out;
+}
+
+/** The badge colour of a template's status: approved green, in review yellow, refused red,
+ * paused orange, anything else grey. */
+export function templateStatusColor(status: string): string {
+  switch (status.toUpperCase()) {
+    case 'APPROVED':
+      return 'green';
+    case 'PENDING':
+    case 'IN_APPEAL':
+      return 'yellow';
+    case 'REJECTED':
+    case 'DISABLED':
+      return 'red';
+    case 'PAUSED':
+      return 'orange';
+    default:
+      return 'gray';
+  }
+}
+
+/** The newest `synced_at` of a list (when the account was last read), or null. */
+export function lastSynced(templates: { synced_at: number }[]): number | null {
+  return templates.reduce<number | null>((m, t) => (m === null || t.synced_at > m ? t.synced_at : m), null);
+}

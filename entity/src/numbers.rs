@@ -40,6 +40,12 @@ pub struct Model {
     /// listed per account); `None` until an administrator names it.
     #[sea_orm(column_type = "Text", nullable)]
     pub waba_id: Option<String>,
+    /// Cloud API only: the template (name, language) a CRM or robot message is sent as when the
+    /// customer's window is closed; its one body variable takes the message's text.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub default_template_name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub default_template_language: Option<String>,
     /// Switched off because the portal uninstalled the app; a reinstall switches it back on.
     pub suspended: bool,
     pub created_at: i64,

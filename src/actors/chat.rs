@@ -11,6 +11,7 @@ use actix::prelude::*;
 use sea_orm::DbErr;
 
 mod apply;
+pub(crate) mod crm;
 mod customer;
 mod operator;
 mod template;

@@ -4,6 +4,7 @@ pub mod bbcode;
 pub mod client;
 pub mod events;
 pub mod form;
+pub mod messageservice;
 pub mod names;
 pub mod rate;
 pub mod session;

@@ -109,6 +109,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             provider_scope("/bitrix24")
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))
+                .route(
+                    "/messageservice",
+                    web::post().to(bitrix24::messageservice::receive),
+                )
                 .route("/placement", web::post().to(bitrix24::placement::page))
                 .route("/placement", web::get().to(bitrix24::placement::page))
                 .route(

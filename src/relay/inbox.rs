@@ -72,6 +72,17 @@ pub enum InboxItem {
         ids: Vec<String>,
         text: String,
     },
+    /// A message a CRM user or a robot sent through the number's message-service provider
+    /// (bitrix24-crm.md §1). `to` is the customer's WhatsApp id (the CRM phone, normalised);
+    /// `message_id` is Bitrix24's, the key of the statuses we report.
+    B24CrmMessage {
+        code: String,
+        message_id: String,
+        to: String,
+        text: String,
+        #[serde(default)]
+        user_id: Option<String>,
+    },
     /// An operator deleted a message we had confirmed (`id` is our wamid on it).
     B24OperatorDelete {
         line: String,
@@ -90,6 +101,7 @@ impl InboxItem {
             InboxItem::WaMessage { from, .. } => Some(from),
             InboxItem::WaStatus { recipient_id, .. } => Some(recipient_id),
             InboxItem::Transcript { wa_id, .. } => Some(wa_id),
+            InboxItem::B24CrmMessage { to, .. } => Some(to),
             InboxItem::WaSessionState { .. } => None,
             b24 => b24
                 .b24_route()

@@ -30,6 +30,16 @@ pub enum Job {
         reading: bool,
         item: serde_json::Value,
     },
+    /// A CRM message's status for Bitrix24's message service
+    /// (`messageservice.message.status.update`: queued, sent, delivered, undelivered, failed).
+    B24SmsStatus {
+        code: String,
+        message_id: String,
+        status: String,
+    },
+    /// A message-service provider for a number (`messageservice.sender.add`, or `.update` when
+    /// it exists), or its removal (`registered: false`).
+    B24Provider { number_id: i64, registered: bool },
     /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
     B24Notice { im_chat_id: String, text: String },
     /// The customer edited a message: `imconnector.update.messages` (item as originally sent,
@@ -107,6 +117,8 @@ impl Job {
             Job::B24SendMessage { .. } => "b24_send_message",
             Job::B24Status { .. } => "b24_status",
             Job::B24Notice { .. } => "b24_notice",
+            Job::B24SmsStatus { .. } => "b24_sms_status",
+            Job::B24Provider { .. } => "b24_provider",
             Job::B24UpdateMessage { .. } => "b24_update_message",
             Job::B24DeleteMessage { .. } => "b24_delete_message",
             Job::WaMarkRead { .. } => "wa_mark_read",
@@ -127,6 +139,8 @@ pub const KINDS: &[&str] = &[
     "b24_send_message",
     "b24_status",
     "b24_notice",
+    "b24_sms_status",
+    "b24_provider",
     "b24_update_message",
     "b24_delete_message",
     "wa_mark_read",

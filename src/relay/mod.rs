@@ -7,6 +7,7 @@
 pub mod chat_key;
 pub mod inbox;
 pub mod jobs;
+pub mod phone;
 pub mod states;
 pub mod templates;
 pub mod to_bitrix24;

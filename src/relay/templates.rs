@@ -149,7 +149,23 @@ pub fn resolve(args: &str, templates: &[TemplateDef]) -> Outcome {
             }
         }
     };
-    if chosen.status != crate::relay::templates::APPROVED {
+    let values: Vec<String> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        rest.split('|').map(|v| v.trim().to_string()).collect()
+    };
+    build(chosen, values)
+}
+
+/// A CRM or robot message as the number's default template (its one variable takes `text`); why
+/// not, as a notice's outcome, when the template cannot take it.
+pub fn with_text(t: &TemplateDef, text: &str) -> Outcome {
+    build(t, vec![text.trim().to_string()])
+}
+
+/// The send of template `chosen` with `values` (header variable first, then the body's).
+fn build(chosen: &TemplateDef, values: Vec<String>) -> Outcome {
+    if chosen.status != APPROVED {
         return Outcome::NotApproved {
             name: chosen.name.clone(),
             language: chosen.language.clone(),
@@ -180,11 +196,6 @@ pub fn resolve(args: &str, templates: &[TemplateDef]) -> Outcome {
     let text_of = |c: Option<&Value>| c.and_then(|c| c["text"].as_str()).unwrap_or("").to_string();
     let (header_text, body_text) = (text_of(header), text_of(component(chosen, "BODY")));
     let (header_vars, body_vars) = (variables(&header_text), variables(&body_text));
-    let values: Vec<String> = if rest.is_empty() {
-        Vec::new()
-    } else {
-        rest.split('|').map(|v| v.trim().to_string()).collect()
-    };
     let all: Vec<String> = header_vars.iter().chain(&body_vars).cloned().collect();
     if values.len() != all.len() || values.iter().any(String::is_empty) {
         return Outcome::WrongCount {
@@ -432,6 +443,24 @@ mod tests {
         let paused = resolve("promo", &list);
         assert!(notice(&paused, &list).expect("n").contains("PAUSED"));
         assert_eq!(resolve("", &list), Outcome::List { unknown: None });
+    }
+
+    #[test]
+    fn a_default_template_takes_the_crm_text_in_its_one_variable() {
+        let t = def(
+            "crm_message",
+            "ru",
+            APPROVED,
+            json!([{"type": "BODY", "text": "Сообщение от компании: {{1}}"}]),
+        );
+        let Outcome::Send(s) = with_text(&t, "Счёт | №42 готов") else {
+            panic!()
+        };
+        assert_eq!(s.rendered, "Сообщение от компании: Счёт | №42 готов");
+        assert!(matches!(
+            with_text(&order("en"), "x"),
+            Outcome::WrongCount { .. }
+        ));
     }
 
     #[test]

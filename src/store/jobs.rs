@@ -227,6 +227,15 @@ mod tests {
                 im_chat_id: s(),
                 text: s(),
             },
+            Job::B24SmsStatus {
+                code: s(),
+                message_id: s(),
+                status: s(),
+            },
+            Job::B24Provider {
+                number_id: 0,
+                registered: true,
+            },
             Job::B24UpdateMessage {
                 line: s(),
                 item: v.clone(),
@@ -262,6 +271,13 @@ mod tests {
                 name: s(),
                 mime: s(),
                 caption: s(),
+            },
+            Job::WaSendTemplate {
+                message_id: 0,
+                to: s(),
+                name: s(),
+                language: s(),
+                components: v.clone(),
             },
             Job::Transcribe {
                 message_id: 0,

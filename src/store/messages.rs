@@ -90,7 +90,8 @@ pub async fn insert_outbound<C: ConnectionTrait>(
     content: Content<'_>,
 ) -> Result<i64, DbErr> {
     let mut am = new_row(chat_id, OUT, QUEUED, text, content);
-    am.b24_chat_id = Set(Some(b24_chat_id.to_string()));
+    // A message sent from the CRM has no Open Lines chat (`""`).
+    am.b24_chat_id = Set(Some(b24_chat_id.to_string()).filter(|c| !c.is_empty()));
     am.b24_message_id = Set(Some(b24_message_id.to_string()));
     let id = messages::Entity::insert(am).exec(c).await?.last_insert_id;
     hops::record(

@@ -144,3 +144,51 @@ pub async fn set_account<C: ConnectionTrait>(
     let number = numbers::Column::Id.eq(number_id);
     super::query::set_where(c, numbers::Column::WabaId, waba_id, number).await
 }
+
+/// Names (or with `None`, clears) the template a number's CRM messages go as when the window is
+/// closed.
+pub async fn set_default<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    template: Option<(&str, &str)>,
+) -> Result<(), DbErr> {
+    let (name, language) = template.unzip();
+    numbers::Entity::update_many()
+        .col_expr(numbers::Column::DefaultTemplateName, Expr::value(name))
+        .col_expr(
+            numbers::Column::DefaultTemplateLanguage,
+            Expr::value(language),
+        )
+        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(numbers::Column::Id.eq(number_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// One of a number's templates.
+pub async fn find<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    name: &str,
+    language: &str,
+) -> Result<Option<templates::Model>, DbErr> {
+    templates::Entity::find()
+        .filter(templates::Column::NumberId.eq(number_id))
+        .filter(templates::Column::Name.eq(name))
+        .filter(templates::Column::Language.eq(language))
+        .one(c)
+        .await
+}
+
+/// A stored template as the relay reads it.
+pub fn def(t: templates::Model) -> crate::relay::templates::TemplateDef {
+    crate::relay::templates::TemplateDef {
+        // Stored from Meta's answer as JSON text: an unreadable one reads as no components.
+        components: serde_json::from_str(&t.components).unwrap_or_default(),
+        name: t.name,
+        language: t.language,
+        status: t.status,
+        parameter_format: t.parameter_format,
+    }
+}

@@ -173,6 +173,25 @@ pub(super) async fn process(
                 InboxItem::B24OperatorDelete { id, .. } => {
                     operator_changed(&txn, info, Some(id.as_str()), None).await?
                 }
+                InboxItem::B24CrmMessage {
+                    code,
+                    message_id,
+                    text,
+                    user_id,
+                    ..
+                } => {
+                    super::crm::crm_message(
+                        &txn,
+                        services,
+                        info,
+                        &mut chat,
+                        code,
+                        message_id,
+                        text,
+                        user_id.as_deref(),
+                    )
+                    .await?
+                }
                 // Handled by the number actor; never routed to a chat.
                 InboxItem::WaSessionState { .. } => Vec::new(),
             };

@@ -12,6 +12,7 @@ use super::{
 use crate::{
     actors::{media, messages::Owner, Ctx},
     billing::Transcription,
+    bitrix24::messageservice::{self, SmsStatus},
     relay::{
         jobs::Job,
         states::{self, ReceiptEffect},
@@ -224,6 +225,11 @@ pub(super) async fn receipt(
         }
     };
     messages::advance(txn, msg.id, target, at).await?;
+    if msg.kind == super::crm::KIND {
+        return crm_receipt(txn, info, &msg, target, report_delivered)
+            .await
+            .map(Some);
+    }
     let (Some(im_chat), Some(im_msg)) = (&msg.b24_chat_id, &msg.b24_message_id) else {
         return Ok(Some(Vec::new()));
     };
@@ -253,6 +259,14 @@ async fn failed(
 ) -> Result<Vec<Owner>, DbErr> {
     let why = error.unwrap_or("WhatsApp reported the message as failed");
     messages::fail(txn, &[msg.id], why).await?;
+    if msg.kind == super::crm::KIND {
+        // WhatsApp took it and could not deliver it.
+        if let Some(id) = &msg.b24_message_id {
+            let code = messageservice::provider_code(info.number_id);
+            let job = super::crm::status_job(&code, id, SmsStatus::Undelivered);
+            queue(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await?;
+        }
+    }
     if error_code == Some(window::REENGAGEMENT_CODE) {
         // WhatsApp's word on the window is final: closed until the customer writes again.
         chats::close_window(txn, msg.chat_id, crate::store::now_ms()).await?;
@@ -303,5 +317,27 @@ pub(super) async fn customer_changed(
         }
     };
     // Same queue as the original send, so a delete never overtakes the message it deletes.
+    queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
+}
+
+/// A receipt for a message sent from the CRM, as the message service's statuses: sent, then
+/// delivered (a read counts as delivered there, reported once; we keep `read` ourselves).
+async fn crm_receipt(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    msg: &entity::messages::Model,
+    target: &str,
+    report_delivered: bool,
+) -> Result<Vec<Owner>, DbErr> {
+    let status = match target {
+        states::SENT => Some(SmsStatus::Sent),
+        states::DELIVERED | states::READ if report_delivered => Some(SmsStatus::Delivered),
+        _ => None,
+    };
+    let (Some(status), Some(id)) = (status, &msg.b24_message_id) else {
+        return Ok(Vec::new());
+    };
+    let code = messageservice::provider_code(info.number_id);
+    let job = super::crm::status_job(&code, id, status);
     queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
 }

@@ -25,16 +25,6 @@ use crate::{
 const NOT_ON_GATEWAY: &str = "Templates are for WhatsApp Cloud API numbers. This number is a \
     linked phone (Web gateway): it has no 24-hour window, so just write your message.";
 
-fn def(t: entity::templates::Model) -> TemplateDef {
-    TemplateDef {
-        components: serde_json::from_str(&t.components).unwrap_or_default(),
-        name: t.name,
-        language: t.language,
-        status: t.status,
-        parameter_format: t.parameter_format,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn operator_template(
     txn: &DatabaseTransaction,
@@ -50,7 +40,7 @@ pub(super) async fn operator_template(
         let defs: Vec<TemplateDef> = store::templates::list(txn, info.number_id)
             .await?
             .into_iter()
-            .map(def)
+            .map(store::templates::def)
             .collect();
         let outcome = templates::resolve(args, &defs);
         let notice = templates::notice(&outcome, &defs);

@@ -12,11 +12,13 @@ use super::{
     Transport,
 };
 use crate::{
+    actors::chat::crm,
     actors::{
         messages::{KickOwner, Owner},
         outbox::Drain,
         Ctx,
     },
+    bitrix24::messageservice,
     metrics::Settled,
     relay::jobs::Job,
     store::{self, chats, jobs, messages, numbers},
@@ -222,6 +224,7 @@ async fn fail(
             chats::close_window(txn, msg.chat_id, store::now_ms()).await?;
         }
     }
+    crm_failed(txn, number, job).await?;
     let text = match job {
         Some(Job::WaSendText { message_id, .. })
         | Some(Job::WaSendTemplate { message_id, .. }) => {
@@ -282,4 +285,27 @@ async fn notice(
     )
     .await?;
     Ok(true)
+}
+
+/// A message sent from the CRM that failed before WhatsApp took it: Bitrix24's message service
+/// is told `failed`.
+async fn crm_failed(
+    txn: &sea_orm::DatabaseTransaction,
+    number: &entity::numbers::Model,
+    job: &Option<Job>,
+) -> Result<(), sea_orm::DbErr> {
+    let Some(id) = job_message(job) else {
+        return Ok(());
+    };
+    let Some(msg) = messages::get(txn, id).await? else {
+        return Ok(());
+    };
+    let (true, Some(b24_id)) = (msg.kind == crm::KIND, &msg.b24_message_id) else {
+        return Ok(());
+    };
+    let code = messageservice::provider_code(number.id);
+    let status = crm::status_job(&code, b24_id, messageservice::SmsStatus::Failed);
+    let owner = jobs::portal_owner(number.portal_id);
+    jobs::enqueue(txn, &owner, &jobs::chat_queue(msg.chat_id), &status).await?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     actors::{outbox::Drain, Ctx},
-    bitrix24::{client::messages_params, B24Error},
+    bitrix24::{client::messages_params, messageservice, B24Error},
     relay::jobs::Job,
     store::numbers,
 };
@@ -120,6 +120,22 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 .await
         }
         Job::B24Setup => setup(services, session).await,
+        Job::B24SmsStatus {
+            code,
+            message_id,
+            status,
+        } => {
+            session
+                .call(
+                    "messageservice.message.status.update",
+                    &json!({"CODE": code, "MESSAGE_ID": message_id, "STATUS": status}),
+                )
+                .await
+        }
+        Job::B24Provider {
+            number_id,
+            registered,
+        } => provider(services, session, *number_id, *registered).await,
         Job::B24Activate {
             number_id,
             line,
@@ -203,6 +219,48 @@ async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
         }
     }
     Ok(Value::Bool(true))
+}
+
+/// The number's message-service provider (bitrix24-crm.md §1): added (or updated, when it exists:
+/// a rename, a reinstall) while the number is connected, deleted when it is not.
+async fn provider(
+    services: &Ctx,
+    session: &PortalSession,
+    number_id: i64,
+    registered: bool,
+) -> BatchResult {
+    let code = messageservice::provider_code(number_id);
+    let api_code =
+        |e: &B24Error, want: &str| matches!(e, B24Error::Api { code, .. } if code == want);
+    if !registered {
+        return match session
+            .call("messageservice.sender.delete", &json!({"CODE": code}))
+            .await
+        {
+            Err(e) if api_code(&e, "ERROR_SENDER_NOT_FOUND") => Ok(Value::Bool(true)),
+            other => other,
+        };
+    }
+    let n = numbers::get(&services.db, number_id)
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))?
+        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))?;
+    let digits: String = n
+        .display_phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let handler = format!("{}/bitrix24/messageservice", services.public_url);
+    let mut params = messageservice::sender_params(&code, &handler, &format!("+{digits}"));
+    match session.call("messageservice.sender.add", &params).await {
+        Err(e) if api_code(&e, "ERROR_SENDER_ALREADY_INSTALLED") => {
+            if let Value::Object(p) = &mut params {
+                p.remove("TYPE");
+            }
+            session.call("messageservice.sender.update", &params).await
+        }
+        other => other,
+    }
 }
 
 async fn activate(

@@ -49,6 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(templates::sync),
         )
         .route(
+            "/numbers/{id}/templates/default",
+            web::put().to(templates::set_default),
+        )
+        .route(
             "/numbers/{id}/chats/{wa_id}/messages",
             web::get().to(number_chats::chat_messages),
         )

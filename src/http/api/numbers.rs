@@ -340,6 +340,20 @@ pub(super) async fn activate(
         &job,
     )
     .await?;
+    // The number as a sender in CRM cards and robots (its own queue: the activation does not
+    // wait for it).
+    let provider = jobs::Job::B24Provider {
+        number_id: number.id,
+        registered: true,
+    };
+    let queue = format!("provider:{}", number.id);
+    jobs::enqueue(
+        &state.ctx.db,
+        &jobs::portal_owner(portal_id),
+        &queue,
+        &provider,
+    )
+    .await?;
     state.registry.do_send(Reload(Owner::Number(number.id)));
     state.registry.do_send(KickOwner(Owner::Portal(portal_id)));
     let mut error = None;
@@ -375,6 +389,12 @@ pub(crate) async fn disconnect_number(
         },
     )
     .await?;
+    let provider = jobs::Job::B24Provider {
+        number_id: n.id,
+        registered: false,
+    };
+    let queue = format!("provider:{}", n.id);
+    jobs::enqueue(&txn, &jobs::portal_owner(n.portal_id), &queue, &provider).await?;
     txn.commit().await?;
     state.numbers.forget(&n.phone_number_id);
     state.registry.do_send(Reload(Owner::Number(n.id)));

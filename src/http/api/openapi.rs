@@ -63,6 +63,7 @@ pub const BEARER: &str = "bearer";
         number_chats::chat_messages,
         templates::list,
         templates::sync,
+        templates::set_default,
         messages::list_chats,
         messages::search_messages,
         messages::trace,

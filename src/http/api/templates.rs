@@ -9,6 +9,7 @@ use super::{auth::Caller, numbers::number_for, openapi::NumberId};
 use crate::{
     actors::templates::{self, SyncError},
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    relay::templates as relay_templates,
     store,
 };
 
@@ -55,10 +56,19 @@ impl From<entity::templates::Model> for TemplateView {
     }
 }
 
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TemplatesView {
     /// The number's WhatsApp Business Account, once named.
     pub waba_id: Option<String>,
+    /// What a CRM or robot message is sent as when the customer's 24-hour window is closed (its
+    /// one body variable takes the message's text); none: such a message is not sent.
+    pub default_template: Option<TemplateRef>,
     /// By name, then language.
     pub templates: Vec<TemplateView>,
 }
@@ -86,7 +96,13 @@ pub(super) fn account_id(waba_id: &str) -> Result<&str, ApiError> {
 async fn view(state: &AppState, number_id: i64) -> Result<TemplatesView, ApiError> {
     let number = store::numbers::get(&state.ctx.db, number_id).await?;
     let list = store::templates::list(&state.ctx.db, number_id).await?;
+    let default_template = number.as_ref().and_then(|n| {
+        let name = n.default_template_name.clone()?;
+        let language = n.default_template_language.clone()?;
+        Some(TemplateRef { name, language })
+    });
     Ok(TemplatesView {
+        default_template,
         waba_id: number.and_then(|n| n.waba_id),
         templates: list.into_iter().map(TemplateView::from).collect(),
     })
@@ -162,4 +178,72 @@ fn sync_error(e: SyncError) -> ApiError {
         SyncError::Db(d) => d.into(),
         SyncError::Secret(s) => ApiError::Internal(format!("stored secret: {s}")),
     }
+}
+
+/// What `PUT /numbers/{id}/templates/default` carries.
+#[derive(Deserialize, ToSchema)]
+pub struct DefaultRequest {
+    /// The template (one of the number's, approved, with exactly one variable, in its body);
+    /// `null` clears it.
+    pub template: Option<TemplateRef>,
+}
+
+/// Set the template for CRM messages
+///
+/// Names the template a message from a CRM card or a robot is sent as when the customer's
+/// 24-hour window is closed: its one body variable takes the message's text.
+#[utoipa::path(
+    put,
+    path = "/api/v1/numbers/{id}/templates/default",
+    operation_id = "set_default_template",
+    tag = "numbers",
+    params(NumberId),
+    request_body = DefaultRequest,
+    responses(
+        (status = 200, description = "The number's templates, with the default", body = TemplatesView),
+        (status = 400, description = "`invalid_field`: not one of the number's templates, or one that cannot carry a text (the message says why)", body = ErrorBody),
+        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+        (status = 409, description = "`not_cloud_number`", body = ErrorBody),
+    ),
+)]
+pub async fn set_default(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<DefaultRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (number, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+    if number.transport != store::numbers::TRANSPORT_CLOUD {
+        return Err(sync_error(SyncError::NotCloud));
+    }
+    let db = &state.ctx.db;
+    let chosen = match body.into_inner().template {
+        None => None,
+        Some(t) => {
+            let found = store::templates::find(db, number.id, &t.name, &t.language).await?;
+            let Some(found) = found else {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidField,
+                    format!(
+                        "template: the number has no template {} ({})",
+                        t.name, t.language
+                    ),
+                ));
+            };
+            let def = store::templates::def(found);
+            let outcome = relay_templates::with_text(&def, "text");
+            if let Some(why) = relay_templates::notice(&outcome, std::slice::from_ref(&def)) {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidField,
+                    format!("template: {why}"),
+                ));
+            }
+            Some(t)
+        }
+    };
+    let pair = chosen
+        .as_ref()
+        .map(|t| (t.name.as_str(), t.language.as_str()));
+    store::templates::set_default(db, number.id, pair).await?;
+    Ok(HttpResponse::Ok().json(view(&state, number.id).await?))
 }

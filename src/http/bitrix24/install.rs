@@ -58,6 +58,11 @@ pub async fn install_portal(
             active: true,
         };
         jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &job).await?;
+        let provider = jobs::Job::B24Provider {
+            number_id: n.id,
+            registered: true,
+        };
+        jobs::enqueue(&txn, &jobs::portal_owner(id), "setup", &provider).await?;
     }
     txn.commit().await?;
     for n in &resumed {

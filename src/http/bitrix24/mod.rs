@@ -2,4 +2,5 @@
 
 pub mod events;
 pub mod install;
+pub mod messageservice;
 pub mod placement;

@@ -19,6 +19,7 @@ mod crm;
 mod events;
 mod faults;
 mod imconnector;
+mod messageservice;
 mod oauth;
 mod operator;
 mod params;
@@ -26,6 +27,7 @@ mod rest;
 mod state;
 mod types;
 
+pub use messageservice::SmsMessage;
 pub use params::{php_form_pairs, php_form_to_value, php_pairs_to_value};
 pub use types::*;
 
@@ -111,6 +113,10 @@ pub struct BitrixState {
     notices: Vec<SystemNotice>,
     files: HashMap<String, (String, String, Vec<u8>)>,
     events: Vec<EventDelivery>,
+    /// Message-service providers our app registered, by CODE.
+    providers: BTreeMap<String, Value>,
+    /// Messages sent through them.
+    sms: Vec<messageservice::SmsMessage>,
     seq: u64,
     /// The last timeline position handed out (`CustomerMsg::order` …).
     order: u64,

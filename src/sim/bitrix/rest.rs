@@ -153,6 +153,11 @@ impl BitrixState {
                     .collect(),
             )),
             "im.message.add" => self.m_im_add(p),
+            "messageservice.sender.add" => self.m_sender_add(p),
+            "messageservice.sender.update" => self.m_sender_update(p),
+            "messageservice.sender.delete" => self.m_sender_delete(p),
+            "messageservice.sender.list" => self.m_sender_list(),
+            "messageservice.message.status.update" => self.m_sms_status(p),
             "imopenlines.config.list.get" => Ok(Value::Array(
                 self.lines
                     .iter()

@@ -42,6 +42,8 @@ impl BitrixState {
             notices: Vec::new(),
             files: HashMap::new(),
             events: Vec::new(),
+            providers: BTreeMap::new(),
+            sms: Vec::new(),
             seq: 0,
             order: 0,
         }

@@ -221,6 +221,14 @@ async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
     Ok(Value::Bool(true))
 }
 
+/// The number a portal job is about (gone: the job cannot succeed).
+async fn number(services: &Ctx, number_id: i64) -> Result<entity::numbers::Model, B24Error> {
+    numbers::get(&services.db, number_id)
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))?
+        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))
+}
+
 /// The number's message-service provider (bitrix24-crm.md §1): added (or updated, when it exists:
 /// a rename, a reinstall) while the number is connected, deleted when it is not.
 async fn provider(
@@ -241,10 +249,7 @@ async fn provider(
             other => other,
         };
     }
-    let n = numbers::get(&services.db, number_id)
-        .await
-        .map_err(|e| B24Error::Network(format!("database: {e}")))?
-        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))?;
+    let n = number(services, number_id).await?;
     let digits: String = n
         .display_phone
         .chars()
@@ -280,10 +285,7 @@ async fn activate(
     if !active {
         return Ok(Value::Bool(true));
     }
-    let n = numbers::get(&services.db, number_id)
-        .await
-        .map_err(|e| B24Error::Network(format!("database: {e}")))?
-        .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))?;
+    let n = number(services, number_id).await?;
     let digits: String = n
         .display_phone
         .chars()

@@ -126,6 +126,8 @@ shared_errors! {
         "404" => "`unknown_portal`: no installed portal with this member_id (or another tenant's)",
         "409" => "`quota_exceeded`: the tenant's plan allows no further number",
     }
+    /// A number's route: another tenant's is `404` as if it did not exist.
+    NumberNotFound { "404" => "`unknown_number`: no such number (or another tenant's)" }
     /// A call to a number's Web gateway.
     GatewayUnavailable { "502" => "`gateway_unavailable`: the gateway did not answer as expected" }
 }

@@ -5,7 +5,11 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{auth::Caller, numbers::number_for, openapi::NumberId};
+use super::{
+    extract::ById,
+    numbers::number_for,
+    openapi::{NumberId, NumberNotFound},
+};
 use crate::{
     actors::templates::{self, SyncError},
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
@@ -119,15 +123,11 @@ async fn view(state: &AppState, number_id: i64) -> Result<TemplatesView, ApiErro
     params(NumberId),
     responses(
         (status = 200, description = "The number's templates", body = TemplatesView),
-        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+        NumberNotFound,
     ),
 )]
-pub async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let (number, _) = number_for(&state, &caller, path.into_inner(), false).await?;
+pub async fn list(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
+    let (number, _) = number_for(&state, &caller, id, false).await?;
     Ok(HttpResponse::Ok().json(view(&state, number.id).await?))
 }
 
@@ -145,18 +145,16 @@ pub async fn list(
     responses(
         (status = 200, description = "The templates as now stored", body = TemplatesView),
         (status = 400, description = "`invalid_field`: `waba_id` is not an id", body = ErrorBody),
-        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+        NumberNotFound,
         (status = 409, description = "`not_cloud_number`, `no_business_account`", body = ErrorBody),
         (status = 502, description = "`whatsapp_refused`: Meta refused the listing or did not answer", body = ErrorBody),
     ),
 )]
 pub async fn sync(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
+    ById { state, caller, id }: ById,
     body: Option<web::Json<SyncRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (number, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+    let (number, _) = number_for(&state, &caller, id, true).await?;
     if let Some(waba_id) = body.and_then(|b| b.into_inner().waba_id) {
         let waba_id = account_id(waba_id.trim())?;
         store::templates::set_account(&state.ctx.db, number.id, waba_id).await?;
@@ -202,17 +200,15 @@ pub struct DefaultRequest {
     responses(
         (status = 200, description = "The number's templates, with the default", body = TemplatesView),
         (status = 400, description = "`invalid_field`: not one of the number's templates, or one that cannot carry a text (the message says why)", body = ErrorBody),
-        (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
+        NumberNotFound,
         (status = 409, description = "`not_cloud_number`", body = ErrorBody),
     ),
 )]
 pub async fn set_default(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<i64>,
+    ById { state, caller, id }: ById,
     body: web::Json<DefaultRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (number, _) = number_for(&state, &caller, path.into_inner(), true).await?;
+    let (number, _) = number_for(&state, &caller, id, true).await?;
     if number.transport != store::numbers::TRANSPORT_CLOUD {
         return Err(sync_error(SyncError::NotCloud));
     }

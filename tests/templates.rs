@@ -263,29 +263,6 @@ async fn with_templates(backend: Backend, pnid: &str, ago: i64) -> (TestApp, Num
     (app, n)
 }
 
-/// The operator types `text`; waits for a notice containing `expect` and returns it.
-async fn operator_types(app: &TestApp, n: &Number, text: &str, expect: &str) -> String {
-    let before = app.b24.system_notices().len();
-    let op = app
-        .b24
-        .operator_write("1", &chat_key(CUSTOMER, n), text)
-        .await;
-    assert_eq!(op.http_status, 200);
-    let b24 = app.b24.clone();
-    let want = expect.to_string();
-    wait_until(10, &format!("a notice with {expect:?}"), move || {
-        b24.system_notices()[before..]
-            .iter()
-            .any(|s| s.message.contains(&want))
-    })
-    .await;
-    app.b24.system_notices()[before..]
-        .iter()
-        .find(|s| s.message.contains(expect))
-        .map(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 fn template_sends(app: &TestApp) -> Vec<sim::SentMsg> {
     app.graph
         .sent_messages()
@@ -296,13 +273,14 @@ fn template_sends(app: &TestApp) -> Vec<sim::SentMsg> {
 
 async fn an_operator_sends_a_template_by_command_outside_the_window(backend: Backend) {
     let (app, n) = with_templates(backend, "4104", 30 * 3600).await;
-    let notice = operator_types(
-        &app,
-        &n,
-        "/template order_update_000 A-42 | Maria | A-42",
-        "to the customer",
-    )
-    .await;
+    let notice = app
+        .operator_writes_expecting(
+            &n,
+            CUSTOMER,
+            "/template order_update_000 A-42 | Maria | A-42",
+            "to the customer",
+        )
+        .await;
     assert!(
         notice.contains("Hello Maria, your order A-42 is on its way."),
         "the chat shows it filled in: {notice}"
@@ -338,7 +316,8 @@ async fn an_operator_sends_a_template_by_command_outside_the_window(backend: Bac
     })
     .await;
     // Free text is still held back: only the customer reopens the window.
-    operator_types(&app, &n, "Any questions?", "24-hour window").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Any questions?", "24-hour window")
+        .await;
     // The customer taps the template's button: it arrives marked as a tap and reopens it.
     let tap = GraphSim::inbound_body(
         &n.phone_number_id,
@@ -375,17 +354,25 @@ async fn an_operator_sends_a_template_by_command_outside_the_window(backend: Bac
 async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
     let (app, n) = with_templates(backend, "4105", 3600).await;
     // A name that does not exist: the approved ones are listed (not the rejected one).
-    let list = operator_types(&app, &n, "/template order_updat Maria", "no template named").await;
+    let list = app
+        .operator_writes_expecting(
+            &n,
+            CUSTOMER,
+            "/template order_updat Maria",
+            "no template named",
+        )
+        .await;
     assert!(list.contains("order_update_000 (en_US): 3"), "{list}");
     assert!(!list.contains("order_update_003"), "{list}");
     // Too few values: named with the variables.
-    let few = operator_types(
-        &app,
-        &n,
-        "/template order_update_000 Maria",
-        "needs 3 value(s)",
-    )
-    .await;
+    let few = app
+        .operator_writes_expecting(
+            &n,
+            CUSTOMER,
+            "/template order_update_000 Maria",
+            "needs 3 value(s)",
+        )
+        .await;
     assert!(few.contains("1 given"), "{few}");
     assert!(
         template_sends(&app).is_empty(),
@@ -394,16 +381,22 @@ async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
     // WhatsApp paused it since the last sync: 132015 in words.
     app.graph
         .set_template_status("order_update_000", "en_US", "PAUSED");
-    operator_types(&app, &n, "/template order_update_000 A | B | C", "paused").await;
+    app.operator_writes_expecting(
+        &n,
+        CUSTOMER,
+        "/template order_update_000 A | B | C",
+        "paused",
+    )
+    .await;
     // Edited in WhatsApp Manager (four body values now): 132000 in words.
     app.graph.set_template_components(
         "order_update_001",
         "ru",
         json!([{"type": "BODY", "text": "{{1}} {{2}} {{3}} {{4}}"}]),
     );
-    operator_types(
-        &app,
+    app.operator_writes_expecting(
         &n,
+        CUSTOMER,
         "/template order_update_001 A | B | C",
         "do not match",
     )
@@ -411,9 +404,9 @@ async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
     // Deleted in WhatsApp Manager: 132001 in words.
     app.graph
         .set_template_status("order_update_002", "en_US", "DELETED");
-    operator_types(
-        &app,
+    app.operator_writes_expecting(
         &n,
+        CUSTOMER,
         "/template order_update_002 A | B | C",
         "does not know this template",
     )

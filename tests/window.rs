@@ -60,35 +60,6 @@ fn free_sends(app: &TestApp) -> usize {
         .count()
 }
 
-/// The operator writes `text`; waits until Bitrix24 shows a system notice containing `expect`
-/// and returns it.
-async fn operator_writes_expecting_notice(
-    app: &TestApp,
-    n: &Number,
-    text: &str,
-    expect: &str,
-) -> String {
-    let before = app.b24.system_notices().len();
-    let op = app
-        .b24
-        .operator_write("1", &chat_key(CUSTOMER, n), text)
-        .await;
-    assert_eq!(op.http_status, 200);
-    let b24 = app.b24.clone();
-    let want = expect.to_string();
-    wait_until(10, "a notice to the operator", move || {
-        b24.system_notices()[before..]
-            .iter()
-            .any(|s| s.message.contains(&want))
-    })
-    .await;
-    app.b24.system_notices()[before..]
-        .iter()
-        .find(|s| s.message.contains(expect))
-        .map(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 fn has_text(row: &Value, text: &str) -> bool {
     row["text"].as_str().is_some_and(|t| t.contains(text))
 }
@@ -153,8 +124,9 @@ async fn free_text_goes_while_the_window_is_open(backend: Backend) {
 async fn free_text_into_an_expired_window_is_held_with_a_notice(backend: Backend) {
     let ts = sim::unix_now() - 25 * HOUR;
     let (app, n) = ready(backend, "3202", ts).await;
-    let notice =
-        operator_writes_expecting_notice(&app, &n, "Your order is ready", "24-hour window").await;
+    let notice = app
+        .operator_writes_expecting(&n, CUSTOMER, "Your order is ready", "24-hour window")
+        .await;
     // When it closed: 24 h after the customer's message, by that message's own time.
     let closed = chrono::DateTime::from_timestamp(ts + 24 * HOUR, 0).expect("a time");
     assert!(
@@ -184,13 +156,15 @@ async fn a_131047_status_closes_the_window_until_the_customer_writes(backend: Ba
     let (app, n) = ready(backend, "3203", sim::unix_now() - HOUR).await;
     // Our data says open (1 h); WhatsApp says closed and fails the send with a 131047 status.
     app.graph.close_window(&n.phone_number_id, CUSTOMER);
-    operator_writes_expecting_notice(&app, &n, "First try", "more than 24 hours").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "First try", "more than 24 hours")
+        .await;
     assert_eq!(free_sends(&app), 1, "the first message went and failed");
     let rows = message_rows(&app, &n).await;
     let first = rows.iter().find(|m| has_text(m, "First try")).expect("row");
     assert_eq!(first["status"], "failed", "{first}");
     // From now on nothing is sent into failure: the operator is told at once.
-    operator_writes_expecting_notice(&app, &n, "Second try", "24-hour window").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Second try", "24-hour window")
+        .await;
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(free_sends(&app), 1, "the second message was held back");
     // A late redelivery of the customer's old message does not reopen it.
@@ -204,7 +178,8 @@ async fn a_131047_status_closes_the_window_until_the_customer_writes(backend: Ba
         sim::unix_now() - HOUR,
     );
     assert_eq!(app.graph.post_signed(&n.phone_number_id, old).await, 200);
-    operator_writes_expecting_notice(&app, &n, "Third try", "24-hour window").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Third try", "24-hour window")
+        .await;
     assert_eq!(free_sends(&app), 1);
     // The customer writes again: open.
     customer_writes_at(&app, &n, "wamid.BACK", "I'm back", sim::unix_now()).await;
@@ -216,8 +191,10 @@ async fn a_synchronous_131047_closes_it_too(backend: Backend) {
     // A first reply goes (and marks the customer's message read, a call of its own).
     operator_reply_goes(&app, &n, "Hello").await;
     app.graph.inject(GraphFault::Reengagement, 1);
-    operator_writes_expecting_notice(&app, &n, "Refused at once", "more than 24 hours").await;
-    operator_writes_expecting_notice(&app, &n, "Held back", "24-hour window").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Refused at once", "more than 24 hours")
+        .await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Held back", "24-hour window")
+        .await;
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(free_sends(&app), 1, "only the first reply was taken");
     let rows = message_rows(&app, &n).await;
@@ -244,7 +221,8 @@ async fn the_admin_api_shows_each_chats_window(backend: Backend) {
     assert_eq!(w["open_until"], (ts + 24 * HOUR) * 1000, "{w}");
     // A 131047 closes it; the list says so, and since when.
     app.graph.close_window(&n.phone_number_id, CUSTOMER);
-    operator_writes_expecting_notice(&app, &n, "Anyone there?", "more than 24 hours").await;
+    app.operator_writes_expecting(&n, CUSTOMER, "Anyone there?", "more than 24 hours")
+        .await;
     let (_, body) = app.api_get("/api/v1/chats").await;
     let w = window(&body);
     assert_eq!(w["state"], "closed", "{body}");

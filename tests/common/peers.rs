@@ -190,6 +190,36 @@ impl Peers {
         self.graph.post_signed(&n.phone_number_id, body).await
     }
 
+    /// The operator writes `text` in `customer`'s chat on `n`; waits for a system notice
+    /// containing `expect` (after the message) and returns it.
+    pub async fn operator_writes_expecting(
+        &self,
+        n: &Number,
+        customer: &str,
+        text: &str,
+        expect: &str,
+    ) -> String {
+        let before = self.b24.system_notices().len();
+        let op = self
+            .b24
+            .operator_write(&n.line, &chat_key(customer, n), text)
+            .await;
+        assert_eq!(op.http_status, 200);
+        let b24 = self.b24.clone();
+        let want = expect.to_string();
+        wait_until(10, &format!("a notice with {expect:?}"), move || {
+            b24.system_notices()[before..]
+                .iter()
+                .any(|s| s.message.contains(&want))
+        })
+        .await;
+        self.b24.system_notices()[before..]
+            .iter()
+            .find(|s| s.message.contains(expect))
+            .map(|s| s.message.clone())
+            .unwrap_or_default()
+    }
+
     /// Texts that reached `imconnector.send.messages` for one customer, in arrival order.
     pub fn texts_in_bitrix(&self, wa_id: &str) -> Vec<String> {
         self.b24

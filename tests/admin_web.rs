@@ -10,7 +10,8 @@
 //!   (`target/screenshots/templates.png`);
 //! - the sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers, ticks go
 //!   to read, a voice note gets its transcript (with `make model`), a delete reaches the phone
-//!   (`target/screenshots/sandbox.png`).
+//!   (`target/screenshots/sandbox.png`); on its Cloud API number the window closes, free text is
+//!   held back, a template goes and a tap reopens it (`target/screenshots/sandbox-cloud.png`).
 //!
 //! Screenshots of each main screen land in `target/screenshots/`. The browser tests need
 //! `make web` (admin-web/node_modules and admin-web/dist) and /usr/bin/chromium (`.ci/run`
@@ -712,5 +713,11 @@ async fn e2e_sandbox_a_message_travels_ticks_turn_blue_and_a_delete_reaches_the_
             .any(|m| m.text.contains("it ships today") && m.deleted_for_everyone),
         "{sent:?}"
     );
+    assert!(screenshots().join("sandbox-cloud.png").is_file());
+    // On the Cloud API number: nothing went into the closed window but the template.
+    let cloud: Vec<_> = sandbox.state().graph.sent_messages();
+    let kinds: Vec<&str> = cloud.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["template"], "{cloud:?}");
+    assert_eq!(cloud[0].json["template"]["name"], "order_update");
     sandbox.stopper().stop().await;
 }

@@ -1,7 +1,9 @@
 //! `b24wa sandbox` end to end through its own HTTP endpoints (`/sandbox/api/…`), started the way
 //! the subcommand starts it (`Sandbox::start`, on port 0): a customer's message reaches the
 //! operator's chat, the operator's reply reaches the phone with its ticks going to read on both
-//! sides, an operator's delete takes it off the phone, and a voice note gets its transcript.
+//! sides, an operator's delete takes it off the phone, and a voice note gets its transcript. On
+//! the Cloud API number the window closes when the customer's last message is made 25 hours old:
+//! free text is held back with a notice, a template goes, and a tap on its button reopens it.
 //! `b24wa serve` has none of `/sandbox/api/…`. The voice test needs `make model`.
 
 use std::{
@@ -59,9 +61,13 @@ impl Client {
     }
 
     async fn state(&self) -> Value {
+        self.state_of("gateway").await
+    }
+
+    async fn state_of(&self, number: &str) -> Value {
         let r = self
             .http
-            .get(format!("{}/state", self.url))
+            .get(format!("{}/state?number={number}", self.url))
             .send()
             .await
             .expect("sandbox API answers");
@@ -71,9 +77,20 @@ impl Client {
 
     /// Polls `/state` until `f` finds what it wants (returned) or `secs` pass.
     async fn until<T>(&self, secs: u64, what: &str, f: impl Fn(&Value) -> Option<T>) -> T {
+        self.until_on("gateway", secs, what, f).await
+    }
+
+    /// `until` on `number`'s state.
+    async fn until_on<T>(
+        &self,
+        number: &str,
+        secs: u64,
+        what: &str,
+        f: impl Fn(&Value) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let state = self.state().await;
+            let state = self.state_of(number).await;
             if let Some(found) = f(&state) {
                 return found;
             }
@@ -278,6 +295,191 @@ async fn a_voice_note_reaches_the_operator_and_gets_its_transcript() {
     assert_eq!(r.status(), 200);
     let phone = messages(&state, "phone");
     assert_eq!(phone[0]["kind"], "voice");
+    sandbox.stopper().stop().await;
+}
+
+#[actix_web::test]
+async fn on_the_cloud_api_number_a_closed_window_holds_free_text_and_a_template_reopens_it() {
+    let (sandbox, _dir) = start(None).await;
+    let api = Client::new(&sandbox);
+    let state = api.state_of("cloud").await;
+    assert_eq!(state["number"], "cloud");
+    assert_eq!(state["numbers"].as_array().map(Vec::len), Some(2));
+    assert_eq!(state["window"]["state"], "none");
+    // The account's templates were synced when the number was connected.
+    let names: Vec<&str> = state["templates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["feedback_request", "order_update", "spring_sale"]);
+    let (status, _) = api
+        .http
+        .get(format!("{}/state?number=x", api.url))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .expect("answers");
+    assert_eq!(status, 400);
+    // Nothing to age before the customer wrote.
+    let (status, body) = api.post("/cloud/window/age", json!({})).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("no_conversation"))
+    );
+
+    // The customer writes: the window opens for 24 hours.
+    let (status, body) = api
+        .post(
+            "/cloud/phone/messages",
+            json!({"text": "Where is my order A-42?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let state = api
+        .until_on("cloud", 10, "the customer's message in Open Line 2", |s| {
+            find(s, "console", "customer", "Where is my order A-42?")?;
+            (s["window"]["state"] == "open").then(|| s.clone())
+        })
+        .await;
+    assert_eq!(state["console"]["line"], "2");
+    let until = state["window"]["open_until"].as_i64().expect("open_until");
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!((until - now - 24 * 3_600_000).abs() < 60_000, "{until}");
+    // The gateway number's chat is another one.
+    assert!(find(
+        &api.state().await,
+        "console",
+        "customer",
+        "Where is my order A-42?"
+    )
+    .is_none());
+
+    // 25 hours later: the window is closed, and the phone shows the message that old.
+    let (status, body) = api.post("/cloud/window/age", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let state = api.state_of("cloud").await;
+    assert_eq!(state["window"]["state"], "closed", "{state:#}");
+    let mine = find(&state, "phone", "customer", "Where is my order A-42?").expect("on the phone");
+    let age = now - mine["at_ms"].as_i64().expect("at_ms");
+    assert!((age - 25 * 3_600_000).abs() < 60_000, "{age}");
+
+    // Free text is held back: the operator is told why at once, and nothing reaches the phone.
+    let (status, body) = api
+        .post("/cloud/console/messages", json!({"text": "Let me check."}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until_on(
+        "cloud",
+        10,
+        "the window notice and the message not sent",
+        |s| {
+            let notice = messages(s, "console").iter().any(|m| {
+                m["from"] == "system"
+                    && m["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("24-hour window"))
+            });
+            let held = find(s, "console", "operator", "Let me check.")?;
+            (notice && held["state"] == "failed").then_some(())
+        },
+    )
+    .await;
+    assert!(
+        sandbox.state().graph.sent_messages().is_empty(),
+        "nothing sent into the closed window"
+    );
+
+    // A template goes: on the phone filled in, with its ticks and quick-reply buttons.
+    let (status, body) = api
+        .post(
+            "/cloud/console/messages",
+            json!({"text": "/template order_update Maria | A-42"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let template = api
+        .until_on("cloud", 15, "the template read on the phone", |s| {
+            let m = find(
+                s,
+                "phone",
+                "business",
+                "Hello Maria, your order A-42 is on its way.",
+            )
+            .or_else(|| {
+                messages(s, "phone").iter().find(|m| {
+                    m["kind"] == "template"
+                        && m["text"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("Hello Maria, your order A-42"))
+                })
+            })?;
+            (m["ticks"] == "read").then(|| m.clone())
+        })
+        .await;
+    assert_eq!(
+        template["buttons"],
+        json!(["Thanks!", "Change the address"])
+    );
+    let state = api.state_of("cloud").await;
+    assert!(
+        messages(&state, "console")
+            .iter()
+            .any(|m| m["from"] == "system"
+                && m["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Template \"order_update\""))),
+        "{state:#}"
+    );
+    assert_eq!(
+        state["window"]["state"], "closed",
+        "a template does not open it"
+    );
+
+    // The customer taps a button: it arrives as a tap and the window opens again.
+    let id = template["id"].as_str().expect("id");
+    let (status, _) = api
+        .post(
+            &format!("/cloud/phone/messages/{id}/tap"),
+            json!({"button": "Nope"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = api
+        .post(
+            &format!("/cloud/phone/messages/{id}/tap"),
+            json!({"button": "Thanks!"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until_on(
+        "cloud",
+        10,
+        "the tap in Open Lines and the window open",
+        |s| {
+            let tap = messages(s, "console").iter().any(|m| {
+                m["from"] == "customer"
+                    && m["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("Tapped the button") && t.contains("Thanks!"))
+            });
+            (tap && s["window"]["state"] == "open").then_some(())
+        },
+    )
+    .await;
+    let (status, body) = api
+        .post(
+            "/cloud/console/messages",
+            json!({"text": "You are welcome!"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.until_on("cloud", 15, "free text on the phone again", |s| {
+        let m = find(s, "phone", "business", "You are welcome!")?;
+        (m["ticks"] == "read").then_some(())
+    })
+    .await;
     sandbox.stopper().stop().await;
 }
 

@@ -404,7 +404,8 @@ async function templatesScenario(page) {
 
 /** The sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers and the
  * ticks go to read on both sides, a voice note gets its transcript (when the speech model is
- * there), the operator deletes the answer and it goes from the phone; on a laptop and a phone. */
+ * there), the operator deletes the answer and it goes from the phone; on a laptop and a phone.
+ * Then the Cloud API number's window and templates (sandboxCloud). */
 async function sandboxScenario(page) {
   const phoneMsg = (from, text) => page.locator(`[data-testid="phone-message"][data-from="${from}"]`, { hasText: text });
   const consoleMsg = (from, text) => page.locator(`[data-testid="console-message"][data-from="${from}"]`, { hasText: text });
@@ -465,6 +466,61 @@ async function sandboxScenario(page) {
   await page.reload();
   await phoneMsg('customer', 'order 1042').waitFor({ timeout: TIMEOUT });
   await shot(page, 'phone');
+  await page.setViewportSize(LAPTOP);
+  await sandboxCloud(page, phoneMsg, consoleMsg);
+}
+
+/** The sandbox's Cloud API number: the customer's last message made 25 hours old closes the
+ * window, the operator's free text is held back with a notice, a template goes and reaches the
+ * phone, and a tap on its quick-reply button opens the window again. */
+async function sandboxCloud(page, phoneMsg, consoleMsg) {
+  await byTestId(page, 'number-switch').getByText('Cloud API').click();
+  await byTestId(page, 'window-card').waitFor({ timeout: TIMEOUT });
+  check(page.url().includes('number=cloud'), 'the address keeps the number');
+  check((await phoneMsg('customer', 'order 1042').count()) === 0, "the gateway number's chat is not shown");
+  await waitCount(byTestId(page, 'sandbox-template'), 3, 'templates of the account');
+  check(await byTestId(page, 'age-window').isDisabled(), 'nothing to age before the customer writes');
+
+  await byTestId(page, 'phone-input').fill('Hi, where is my order A-42?');
+  await byTestId(page, 'phone-send').click();
+  await consoleMsg('customer', 'where is my order A-42').waitFor({ timeout: TIMEOUT });
+  await page.locator('[data-testid="window-state"][data-state="open"]').waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'window-label').getByText(/Open until .* tomorrow/).waitFor({ timeout: TIMEOUT });
+
+  await byTestId(page, 'age-window').click();
+  await page.locator('[data-testid="window-state"][data-state="closed"]').waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'window-label').getByText(/Closed since/).waitFor({ timeout: TIMEOUT });
+  await phoneMsg('customer', 'where is my order A-42').getByText('yesterday').waitFor({ timeout: TIMEOUT });
+
+  await byTestId(page, 'console-input').fill('Let me check where it is.');
+  await byTestId(page, 'console-send').click();
+  await consoleMsg('system', '24-hour window').waitFor({ timeout: TIMEOUT });
+  const held = page.locator('[data-testid="console-message"][data-from="operator"][data-state="failed"]', { hasText: 'Let me check' });
+  await held.waitFor({ timeout: TIMEOUT });
+  await held.getByText('Not sent').waitFor({ timeout: TIMEOUT });
+  check((await page.locator('[data-testid="phone-message"][data-from="business"]').count()) === 0, 'free text did not reach the phone');
+
+  await page.locator('[data-testid="use-template"][data-name="order_update"]').click();
+  check((await byTestId(page, 'console-input').inputValue()) === '/template order_update Maria | A-42', 'the template command is typed in');
+  await byTestId(page, 'console-send').click();
+  const template = page.locator('[data-testid="phone-message"][data-from="business"][data-kind="template"]', { hasText: 'Hello Maria, your order A-42 is on its way.' });
+  await template.waitFor({ timeout: TIMEOUT });
+  await consoleMsg('system', 'Template "order_update"').waitFor({ timeout: TIMEOUT });
+  const sent = page.locator('[data-testid="console-message"][data-from="operator"][data-state="read"]', { hasText: '/template order_update' });
+  await sent.waitFor({ timeout: TIMEOUT });
+  check((await sent.locator('[data-testid="ticks"]').getAttribute('data-color')) === 'blue', 'the template was read: blue ticks');
+
+  await template.locator('[data-testid="quick-reply"]', { hasText: 'Thanks!' }).click();
+  await page.locator('[data-testid="phone-message"][data-from="customer"][data-kind="button"]', { hasText: 'Thanks!' }).waitFor({ timeout: TIMEOUT });
+  await consoleMsg('customer', 'Tapped the button').waitFor({ timeout: TIMEOUT });
+  await page.locator('[data-testid="window-state"][data-state="open"]').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'cloud');
+  await page.screenshot({ path: path.join(shots, 'sandbox-cloud.png'), fullPage: true });
+  log(`screenshot ${path.relative(process.cwd(), path.join(shots, 'sandbox-cloud.png'))}`);
+
+  // Back to the gateway number: its chat is still there.
+  await byTestId(page, 'number-switch').getByText('Web gateway').click();
+  await phoneMsg('customer', 'order 1042').waitFor({ timeout: TIMEOUT });
 }
 
 const SCENARIOS = { tenant: tenantScenario, support: supportScenario, billing: billingScenario, templates: templatesScenario, sandbox: sandboxScenario };

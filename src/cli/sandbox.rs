@@ -25,7 +25,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
     let sandbox = sandbox::Sandbox::start(settings, opts).await?;
     println!("b24wa sandbox: open {}", sandbox.page_url());
     println!(
-        "  (simulated portal and WhatsApp number; data in {}, removed on exit)",
+        "  (simulated portal, a Web gateway number on line 1 and a Cloud API number on line 2; data in {}, removed on exit)",
         dir.display()
     );
     let result = sandbox.run_until_stopped().await;

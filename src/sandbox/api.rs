@@ -3,7 +3,7 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/state` | phone, operator console, trace and setup in one answer (the page polls it) |
+//! | GET | `/state` | phone, operator console, trace and setup in one answer (the page polls it); `?number=cloud` for the Cloud API number, with its window and templates |
 //! | GET | `/phone`, `/console`, `/trace` | each part alone |
 //! | POST | `/phone/messages` | `{text}`: the customer writes (a signed gateway webhook to the service) |
 //! | POST | `/phone/voice` | the customer sends the bundled voice note |
@@ -12,6 +12,11 @@
 //! | POST | `/console/messages/{id}/edit` | `{text}`: the operator edits (OnImConnectorMessageUpdate) |
 //! | POST | `/console/messages/{id}/delete` | the operator deletes (OnImConnectorMessageDelete) |
 //! | GET | `/voice-sample.ogg` | the bundled voice note |
+//! | POST | `/cloud/phone/messages` | `{text}`: the customer writes to the Cloud API number (a signed Cloud API webhook) |
+//! | POST | `/cloud/phone/messages/{id}/tap` | `{button}`: the customer taps a template's quick-reply button |
+//! | POST | `/cloud/window/age` | makes the customer's last message 25 hours old (see [`super::cloud`]) |
+//! | POST | `/cloud/console/messages` | `{text}`: the operator writes in the Cloud API number's chat (`/template …` too) |
+//! | POST | `/cloud/console/messages/{id}/edit`, `/delete` | the operator edits or deletes (the Cloud API cannot: a notice) |
 //!
 //! Errors are the admin API's `{"error":{"code","message"}}`.
 
@@ -20,10 +25,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    view, SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME,
+    cloud, view, SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME,
     VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
 };
-use crate::http::{ApiError, ErrorCode};
+use crate::{
+    http::{ApiError, AppState, ErrorCode},
+    sim::GraphSim,
+    store,
+};
 
 /// Longest text the page may send (WhatsApp allows more; a demo needs less).
 const MAX_TEXT: usize = 4096;
@@ -54,7 +63,28 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: State) {
                 "/console/messages/{id}/delete",
                 web::post().to(operator_deletes),
             )
-            .route("/voice-sample.ogg", web::get().to(voice_sample)),
+            .route("/voice-sample.ogg", web::get().to(voice_sample))
+            .route(
+                "/cloud/phone/messages",
+                web::post().to(cloud_customer_writes),
+            )
+            .route(
+                "/cloud/phone/messages/{id}/tap",
+                web::post().to(cloud_customer_taps),
+            )
+            .route("/cloud/window/age", web::post().to(cloud_age_window))
+            .route(
+                "/cloud/console/messages",
+                web::post().to(cloud_operator_writes),
+            )
+            .route(
+                "/cloud/console/messages/{id}/edit",
+                web::post().to(cloud_operator_edits),
+            )
+            .route(
+                "/cloud/console/messages/{id}/delete",
+                web::post().to(cloud_operator_deletes),
+            ),
     );
 }
 
@@ -103,17 +133,28 @@ fn phone_view(s: &SandboxState) -> Value {
 }
 
 fn console_view(s: &SandboxState) -> Value {
+    console_of(s, LINE, &s.chat_id, &[])
+}
+
+/// The operator's chat `chat_id` on `line`; the operator's messages in `failed` (Open Lines ids)
+/// were not sent, which the page shows.
+fn console_of(s: &SandboxState, line: &str, chat_id: &str, failed: &[String]) -> Value {
     let b = &s.b24;
-    let messages = view::console_messages(
-        LINE,
-        &s.chat_id,
+    let mut messages = view::console_messages(
+        line,
+        chat_id,
         OPERATOR_NAME,
         &b.customer_messages(),
         &b.operator_messages(),
         &b.system_notices(),
     );
+    for m in messages.iter_mut() {
+        if m.from == "operator" && failed.contains(&m.id) {
+            m.state = Some("failed".into());
+        }
+    }
     json!({
-        "line": LINE,
+        "line": line,
         "operator": OPERATOR_NAME,
         "customer": {"name": CUSTOMER_NAME, "phone": CUSTOMER_PHONE},
         "messages": messages,
@@ -137,16 +178,130 @@ fn no_store(body: Value) -> HttpResponse {
         .json(body)
 }
 
-async fn all(s: State) -> HttpResponse {
-    no_store(json!({
-        "phone": phone_view(&s),
-        "console": console_view(&s),
-        "trace": trace_view(&s),
-        "setup": {
-            "transcription": s.transcription,
-            "voice_sample_text": VOICE_SAMPLE_TEXT,
-        },
-    }))
+#[derive(Deserialize)]
+pub struct StateQuery {
+    /// `gateway` (the default) or `cloud`.
+    number: Option<String>,
+}
+
+/// The two numbers, for the page's switch.
+fn numbers() -> Value {
+    json!([
+        {"key": "gateway", "transport": "Web gateway", "phone": BUSINESS_PHONE, "line": LINE},
+        {"key": "cloud", "transport": "Cloud API", "phone": cloud::PHONE, "line": cloud::LINE},
+    ])
+}
+
+async fn all(
+    s: State,
+    app: web::Data<AppState>,
+    q: web::Query<StateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let setup = json!({
+        "transcription": s.transcription,
+        "voice_sample_text": VOICE_SAMPLE_TEXT,
+    });
+    match q.number.as_deref() {
+        None | Some("gateway") => Ok(no_store(json!({
+            "number": "gateway",
+            "numbers": numbers(),
+            "phone": phone_view(&s),
+            "console": console_view(&s),
+            "trace": trace_view(&s),
+            "window": null,
+            "templates": [],
+            "setup": setup,
+        }))),
+        Some("cloud") => {
+            let db = &app.ctx.db;
+            let number_id = s.cloud_number_id.get().copied().unwrap_or(0);
+            let chat = store::chats::find(db, number_id, CUSTOMER_PHONE)
+                .await
+                .map_err(ApiError::from)?;
+            let now = store::now_ms();
+            let window = cloud::window_view(
+                chat.as_ref().and_then(|c| c.last_inbound_at),
+                chat.as_ref().and_then(|c| c.window_closed_at),
+                now,
+            );
+            let failed = match &chat {
+                Some(c) => failed_operator_messages(db, c.id).await?,
+                None => Vec::new(),
+            };
+            let templates: Vec<cloud::TemplateView> = store::templates::list(db, number_id)
+                .await
+                .map_err(ApiError::from)?
+                .iter()
+                .map(cloud::template_view)
+                .collect();
+            Ok(no_store(json!({
+                "number": "cloud",
+                "numbers": numbers(),
+                "phone": cloud_phone_view(&s),
+                "console": console_of(&s, cloud::LINE, &s.cloud_chat_id, &failed),
+                "trace": cloud_trace_view(&s),
+                "window": window,
+                "templates": templates,
+                "setup": setup,
+            })))
+        }
+        Some(_) => Err(ApiError::bad_request(
+            ErrorCode::InvalidField,
+            "number is gateway or cloud",
+        )),
+    }
+}
+
+/// The Open Lines ids of the operator's messages in chat `chat_id` that b24wa did not send
+/// (held back by the window, or refused).
+async fn failed_operator_messages(
+    db: &sea_orm::DatabaseConnection,
+    chat_id: i64,
+) -> Result<Vec<String>, ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let ids: Vec<Option<String>> = entity::messages::Entity::find()
+        .select_only()
+        .column(entity::messages::Column::B24MessageId)
+        .filter(entity::messages::Column::ChatId.eq(chat_id))
+        .filter(entity::messages::Column::Direction.eq(store::messages::OUT))
+        .filter(entity::messages::Column::Status.eq(store::messages::FAILED))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
+fn cloud_phone_view(s: &SandboxState) -> Value {
+    let g = &s.graph;
+    let messages = cloud::phone_messages(
+        cloud::PNID,
+        CUSTOMER_PHONE,
+        &g.webhook_deliveries(),
+        &g.sent_messages(),
+        &g.reads(),
+        &s.time_skips(),
+    );
+    json!({
+        "customer": {"name": CUSTOMER_NAME, "phone": CUSTOMER_PHONE},
+        "business": {"name": "Your company", "phone": cloud::PHONE},
+        "messages": messages,
+    })
+}
+
+fn cloud_trace_view(s: &SandboxState) -> Value {
+    let mut out: Vec<view::TraceEntry> =
+        cloud::whatsapp_hops(cloud::PNID, &s.graph.webhook_deliveries(), &s.graph.calls())
+            .into_iter()
+            .map(|(at_ms, hop, text, status)| view::TraceEntry {
+                at_ms,
+                hop,
+                text,
+                status,
+            })
+            .collect();
+    out.extend(view::b24_hops(&s.b24.calls(), &s.b24.events_sent()));
+    json!(view::newest_first(out, TRACE_LIMIT))
 }
 
 async fn phone(s: State) -> HttpResponse {
@@ -237,29 +392,57 @@ async fn customer_deletes(s: State, id: web::Path<String>) -> Result<HttpRespons
     }
 }
 
+/// Which Open Lines chat: the gateway number's or the Cloud API number's.
+fn chat_of(s: &SandboxState, cloud: bool) -> (&'static str, &str) {
+    if cloud {
+        (cloud::LINE, s.cloud_chat_id.as_str())
+    } else {
+        (LINE, s.chat_id.as_str())
+    }
+}
+
 async fn operator_writes(s: State, body: web::Json<TextBody>) -> Result<HttpResponse, ApiError> {
-    let text = text_of(&body)?;
-    let has_chat = s
-        .b24
-        .conversations()
-        .iter()
-        .any(|c| c.line == LINE && c.chat_id == s.chat_id);
-    if !has_chat {
+    operator_writes_in(&s, false, &body).await
+}
+
+async fn cloud_operator_writes(
+    s: State,
+    body: web::Json<TextBody>,
+) -> Result<HttpResponse, ApiError> {
+    operator_writes_in(&s, true, &body).await
+}
+
+async fn operator_writes_in(
+    s: &SandboxState,
+    cloud: bool,
+    body: &TextBody,
+) -> Result<HttpResponse, ApiError> {
+    let text = text_of(body)?;
+    let (line, chat_id) = chat_of(s, cloud);
+    if !has_chat(s, line, chat_id) {
         return Err(ApiError::conflict(
             ErrorCode::NoConversation,
             "there is no chat yet: the customer writes first (Open Lines opens the chat then)",
         ));
     }
-    let op = s.b24.operator_write(LINE, &s.chat_id, &text).await;
+    let op = s.b24.operator_write(line, chat_id, &text).await;
     accepted(&op.im_message_id, op.http_status)
 }
 
+fn has_chat(s: &SandboxState, line: &str, chat_id: &str) -> bool {
+    s.b24
+        .conversations()
+        .iter()
+        .any(|c| c.line == line && c.chat_id == chat_id)
+}
+
 /// The operator's message `id`, if it can be edited or deleted (reached WhatsApp, not deleted).
-fn operator_message(s: &SandboxState, id: &str) -> Result<(), ApiError> {
+fn operator_message(s: &SandboxState, cloud: bool, id: &str) -> Result<(), ApiError> {
+    let (_, chat_id) = chat_of(s, cloud);
     let Some(m) = s
         .b24
         .operator_message(id)
-        .filter(|m| m.our_chat_id == s.chat_id)
+        .filter(|m| m.our_chat_id == chat_id)
     else {
         return Err(ApiError::not_found(
             ErrorCode::NotFound,
@@ -286,18 +469,151 @@ async fn operator_edits(
     id: web::Path<String>,
     body: web::Json<TextBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let text = text_of(&body)?;
-    operator_message(&s, &id)?;
-    let status = s.b24.operator_edit(&id, &text).await;
-    accepted(&id, status)
+    edits_in(&s, false, &id, &body).await
+}
+
+async fn cloud_operator_edits(
+    s: State,
+    id: web::Path<String>,
+    body: web::Json<TextBody>,
+) -> Result<HttpResponse, ApiError> {
+    edits_in(&s, true, &id, &body).await
+}
+
+async fn edits_in(
+    s: &SandboxState,
+    cloud: bool,
+    id: &str,
+    body: &TextBody,
+) -> Result<HttpResponse, ApiError> {
+    let text = text_of(body)?;
+    operator_message(s, cloud, id)?;
+    let status = s.b24.operator_edit(id, &text).await;
+    accepted(id, status)
 }
 
 async fn operator_deletes(s: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    operator_message(&s, &id)?;
+    operator_message(&s, false, &id)?;
     let status = s.b24.operator_delete(&id).await;
     accepted(&id, status)
+}
+
+async fn cloud_operator_deletes(s: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    operator_message(&s, true, &id)?;
+    let status = s.b24.operator_delete(&id).await;
+    accepted(&id, status)
+}
+
+/// A fresh WhatsApp message id for something the customer sends.
+fn new_wamid() -> String {
+    format!("wamid.SANDBOX{}", crate::sim::random_hex(12).to_uppercase())
+}
+
+async fn cloud_customer_writes(
+    s: State,
+    body: web::Json<TextBody>,
+) -> Result<HttpResponse, ApiError> {
+    let text = text_of(&body)?;
+    let id = new_wamid();
+    let webhook = GraphSim::inbound_text_body(
+        cloud::PNID,
+        cloud::PHONE,
+        CUSTOMER_PHONE,
+        CUSTOMER_NAME,
+        &id,
+        &text,
+        crate::sim::unix_now(),
+    );
+    let status = s.graph.post_signed(cloud::PNID, webhook).await;
+    accepted(&id, status)
+}
+
+#[derive(Deserialize)]
+pub struct TapBody {
+    button: String,
+}
+
+/// The customer taps a quick-reply button of the business's template message `id`.
+async fn cloud_customer_taps(
+    s: State,
+    id: web::Path<String>,
+    body: web::Json<TapBody>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = cloud::phone_messages(
+        cloud::PNID,
+        CUSTOMER_PHONE,
+        &[],
+        &s.graph.sent_messages(),
+        &[],
+        &[],
+    );
+    let Some(m) = phone.iter().find(|m| m.id == *id) else {
+        return Err(ApiError::not_found(
+            ErrorCode::NotFound,
+            "no such message from the business on the phone",
+        ));
+    };
+    if !m.buttons.contains(&body.button) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidField,
+            "that message has no such quick-reply button",
+        ));
+    }
+    let tap = new_wamid();
+    let webhook = GraphSim::inbound_body(
+        cloud::PNID,
+        cloud::PHONE,
+        CUSTOMER_PHONE,
+        CUSTOMER_NAME,
+        json!({"context": {"from": cloud::PHONE, "id": m.id}, "from": CUSTOMER_PHONE,
+               "id": tap, "timestamp": crate::sim::unix_now().to_string(), "type": "button",
+               "button": {"payload": body.button, "text": body.button}}),
+    );
+    let status = s.graph.post_signed(cloud::PNID, webhook).await;
+    accepted(&tap, status)
+}
+
+/// "Make the customer's last message 25 hours old": the sandbox cannot wait a day, so the
+/// customer's last message moves back where both sides keep it — b24wa's chat (the time its
+/// window runs from) and the simulated WhatsApp's record (which refuses free text past 24 h) —
+/// and the page draws everything before now that much older.
+async fn cloud_age_window(s: State, app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let db = &app.ctx.db;
+    let number_id = s.cloud_number_id.get().copied().unwrap_or(0);
+    let chat = store::chats::find(db, number_id, CUSTOMER_PHONE)
+        .await
+        .map_err(ApiError::from)?;
+    let Some((chat, last)) = chat.and_then(|c| c.last_inbound_at.map(|at| (c, at))) else {
+        return Err(ApiError::conflict(
+            ErrorCode::NoConversation,
+            "the customer has not written to this number yet: write as the customer first",
+        ));
+    };
+    let now = store::now_ms();
+    let aged = now - cloud::AGE_MS;
+    let shift = last - aged;
+    if shift > 0 {
+        let id = chat.id;
+        let mut row: entity::chats::ActiveModel = chat.into();
+        row.last_inbound_at = Set(Some(aged));
+        row.update(db).await.map_err(ApiError::from)?;
+        s.graph.close_window(cloud::PNID, CUSTOMER_PHONE);
+        if let Ok(mut skips) = s.time_skips.lock() {
+            skips.push(cloud::TimeSkip {
+                at_ms: now,
+                shift_ms: shift,
+            });
+        }
+        tracing::info!(
+            chat = id,
+            "sandbox: the customer's last message is now 25 hours old"
+        );
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "last_customer_message_at": aged.min(last),
+        "window": cloud::window_view(Some(aged.min(last)), None, now),
+    })))
 }
 
 async fn voice_sample() -> HttpResponse {

@@ -1,15 +1,21 @@
-//! `b24wa sandbox`: the service with a simulated Bitrix24 portal and a simulated WhatsApp number
-//! (the simulators of `crate::sim`, which the tests use), so the relay can be tried without any
-//! account. It installs the app on the portal, connects a Web gateway number to Open Line 1,
-//! links it, and mounts `/sandbox/api/…` (see [`api`]) for the admin web app's page
+//! `b24wa sandbox`: the service with a simulated Bitrix24 portal and two simulated WhatsApp
+//! numbers (the simulators of `crate::sim`, which the tests use), so the relay can be tried
+//! without any account. It installs the app on the portal, connects a Web gateway number to Open
+//! Line 1 and links it, connects a Cloud API number with its account's templates to Open Line 2
+//! (see [`cloud`]), and mounts `/sandbox/api/…` (see [`api`]) for the admin web app's page
 //! `/admin/sandbox`: a customer's phone on one side, the operator's Open Lines chat on the other.
 //!
 //! Nothing here is mounted by `b24wa serve`.
 
 pub mod api;
+pub mod cloud;
 pub mod view;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
 
 use actix_web::web;
 use secrecy::SecretString;
@@ -18,7 +24,10 @@ use serde_json::{json, Value};
 use crate::{
     config::Settings,
     http::api::auth::{JwtKeys, Role},
-    sim::{random_hex, BitrixSim, BitrixSimConfig, GatewaySim, GatewaySimConfig},
+    sim::{
+        random_hex, BitrixSim, BitrixSimConfig, GatewaySim, GatewaySimConfig, GraphSim,
+        GraphSimConfig,
+    },
     startup::{self, Application, Stopper},
 };
 
@@ -71,6 +80,23 @@ pub struct SandboxState {
     /// Our chat id in Open Lines for the customer (`chat.id` of `imconnector.send.messages`).
     pub chat_id: String,
     pub transcription: bool,
+    /// The simulated Cloud API, with the second number ([`cloud::PNID`]).
+    pub graph: GraphSim,
+    /// The Cloud API number's id in b24wa (set once it is connected).
+    pub cloud_number_id: OnceLock<i64>,
+    /// Our chat id in Open Lines for the customer on the Cloud API number.
+    pub cloud_chat_id: String,
+    /// Each "25 hours later" pressed, oldest first.
+    pub time_skips: Mutex<Vec<cloud::TimeSkip>>,
+}
+
+impl SandboxState {
+    pub fn time_skips(&self) -> Vec<cloud::TimeSkip> {
+        self.time_skips
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
 }
 
 /// The running sandbox: the service, its simulators and its URL.
@@ -88,7 +114,7 @@ impl Sandbox {
     pub async fn start(mut settings: Settings, opts: SandboxOptions) -> Result<Self, SandboxError> {
         let b24_cfg = BitrixSimConfig {
             operator_name: OPERATOR_NAME.into(),
-            lines: 1,
+            lines: 2,
             ..BitrixSimConfig::default()
         };
         let b24 = BitrixSim::try_start(b24_cfg.clone())
@@ -102,6 +128,19 @@ impl Sandbox {
         .map_err(SandboxError::Sim)?;
         let api_token = random_hex(16);
         gateway.add_instance(INSTANCE, &api_token, BUSINESS_PHONE);
+        let graph = GraphSim::try_start(GraphSimConfig {
+            status_delay: opts.receipt_delay,
+            auto_statuses: vec!["sent", "delivered", "read"],
+            ..GraphSimConfig::default()
+        })
+        .await
+        .map_err(SandboxError::Sim)?;
+        let cloud_token = format!("EAAG{}", random_hex(16));
+        let cloud_secret = random_hex(16);
+        graph.add_number(cloud::PNID, &cloud_token, &cloud_secret, cloud::PHONE);
+        for t in cloud::templates() {
+            graph.add_template(t);
+        }
 
         std::fs::create_dir_all(&opts.data_dir)
             .map_err(|e| SandboxError::Setup(format!("{}: {e}", opts.data_dir.display())))?;
@@ -127,6 +166,7 @@ impl Sandbox {
             .into_iter()
             .collect();
         settings.transcribe_model = opts.transcribe_model.clone();
+        settings.graph_base_url = graph.base_url();
         // One process on a throwaway SQLite database: never cluster mode.
         settings.redis_url = None;
         // Snappy retries: the simulators answer at once.
@@ -145,6 +185,10 @@ impl Sandbox {
             instance: INSTANCE,
             chat_id: format!("{CUSTOMER_PHONE}@gw{INSTANCE}"),
             transcription,
+            graph: graph.clone(),
+            cloud_number_id: OnceLock::new(),
+            cloud_chat_id: crate::relay::chat_key::chat_key(CUSTOMER_PHONE, cloud::PNID),
+            time_skips: Mutex::new(Vec::new()),
         });
         let routes_state = state.clone();
         let routes: startup::ExtraRoutes =
@@ -166,6 +210,9 @@ impl Sandbox {
         sandbox.install(&b24).await?;
         sandbox
             .connect_number(&gateway, &b24, &token, &api_token)
+            .await?;
+        sandbox
+            .connect_cloud_number(&graph, &b24, &token, &cloud_token, &cloud_secret)
             .await?;
         Ok(sandbox)
     }
@@ -274,6 +321,75 @@ impl Sandbox {
         if !linked {
             return Err(SandboxError::Setup(
                 "the simulated phone was not linked within 20 s".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    /// Connects the Cloud API number to Open Line 2 with its account, points the simulated
+    /// WhatsApp's webhooks at it, and waits for the templates to be synced.
+    async fn connect_cloud_number(
+        &self,
+        graph: &GraphSim,
+        b24: &BitrixSim,
+        token: &str,
+        access_token: &str,
+        app_secret: &str,
+    ) -> Result<(), SandboxError> {
+        let http = crate::sim::test_client();
+        let setup = |e: reqwest::Error| SandboxError::Setup(e.to_string());
+        let r = http
+            .post(format!("{}/api/v1/numbers", self.url))
+            .bearer_auth(token)
+            .json(&json!({
+                "member_id": b24.member_id(),
+                "line": cloud::LINE,
+                "phone_number_id": cloud::PNID,
+                "display_phone": cloud::PHONE,
+                "access_token": access_token,
+                "app_secret": app_secret,
+                "verify_token": random_hex(8),
+                "waba_id": graph.waba_id(),
+            }))
+            .send()
+            .await
+            .map_err(setup)?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let Some(number_id) = body["number"]["id"].as_i64().filter(|_| status == 201) else {
+            return Err(SandboxError::Setup(format!(
+                "connecting the simulated Cloud API number answered {status}: {body}"
+            )));
+        };
+        let _ = self.state.cloud_number_id.set(number_id);
+        graph.set_webhook_url(&format!(
+            "{}/webhooks/whatsapp/cloud/{}",
+            self.url,
+            cloud::PNID
+        ));
+        let want = cloud::templates().len();
+        let (url, token) = (self.url.clone(), token.to_string());
+        let synced = wait(Duration::from_secs(20), || {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            async move {
+                let Ok(r) = http
+                    .get(format!("{url}/api/v1/numbers/{number_id}/templates"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                else {
+                    return false;
+                };
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                body["templates"].as_array().map(Vec::len) == Some(want)
+            }
+        })
+        .await;
+        if !synced {
+            return Err(SandboxError::Setup(
+                "the Cloud API number's templates were not synced within 20 s".into(),
             ));
         }
         Ok(())

@@ -27,6 +27,8 @@ pub struct PhoneMessage {
     pub deleted: bool,
     pub edited: bool,
     pub at_ms: i64,
+    /// A template's quick-reply buttons (Cloud API), which the customer can tap.
+    pub buttons: Vec<String>,
 }
 
 /// Every message of `chat` on the phone of gateway `instance`, oldest first.
@@ -104,6 +106,7 @@ pub fn phone_messages(
             deleted,
             edited: !edits.is_empty(),
             at_ms: m.at_ms,
+            buttons: Vec::new(),
         });
     }
     for m in sent
@@ -119,6 +122,7 @@ pub fn phone_messages(
             deleted: m.deleted_for_everyone,
             edited: m.edited || !m.edits.is_empty(),
             at_ms: m.at_ms,
+            buttons: Vec::new(),
         });
     }
     // Stable: equal times keep customer-then-business insertion order.
@@ -418,6 +422,20 @@ pub fn trace(
             status: c.status,
         });
     }
+    out.extend(b24_hops(b24_calls, b24_events));
+    newest_first(out, limit)
+}
+
+/// Newest first (equal times keep the order they were gathered in), at most `limit`.
+pub fn newest_first(mut out: Vec<TraceEntry>, limit: usize) -> Vec<TraceEntry> {
+    out.sort_by_key(|t| std::cmp::Reverse(t.at_ms));
+    out.truncate(limit);
+    out
+}
+
+/// The hops between b24wa and the portal (both ways).
+pub fn b24_hops(b24_calls: &[Call], b24_events: &[EventDelivery]) -> Vec<TraceEntry> {
+    let mut out = Vec::new();
     for c in b24_calls.iter().filter(|c| c.method != "batch") {
         let text = match c.method.as_str() {
             "imconnector.send.messages" => {
@@ -461,9 +479,6 @@ pub fn trace(
             status: e.status,
         });
     }
-    // Newest first; equal times keep the order they were gathered in.
-    out.sort_by_key(|t| std::cmp::Reverse(t.at_ms));
-    out.truncate(limit);
     out
 }
 

@@ -10,6 +10,8 @@ export interface PhoneMessage {
   deleted: boolean;
   edited: boolean;
   at_ms: number;
+  /** A template's quick-reply buttons (Cloud API number), which the customer can tap. */
+  buttons: string[];
 }
 
 export interface ConsoleFile {
@@ -24,7 +26,8 @@ export interface ConsoleMessage {
   text: string;
   transcript: string | null;
   files: ConsoleFile[];
-  state: 'sending' | 'delivered' | 'read' | string | null;
+  /** `failed`: b24wa did not send it (e.g. the 24-hour window is closed). */
+  state: 'sending' | 'delivered' | 'read' | 'failed' | string | null;
   deleted: boolean;
   edited: boolean;
   order: number;
@@ -42,10 +45,40 @@ export interface Person {
   phone: string;
 }
 
+export type NumberKey = 'gateway' | 'cloud';
+
+export interface SandboxNumber {
+  key: NumberKey;
+  transport: string;
+  phone: string;
+  line: string;
+}
+
+/** The Cloud API chat's 24-hour window (`none` before the customer wrote). */
+export interface ChatWindow {
+  state: 'open' | 'closed' | 'none';
+  open_until: number | null;
+  closed_since: number | null;
+}
+
+export interface SandboxTemplate {
+  name: string;
+  language: string;
+  status: string;
+  body: string;
+  /** The `/template …` line to type, with the template's example values. */
+  command: string;
+}
+
 export interface SandboxState {
+  number: NumberKey;
+  numbers: SandboxNumber[];
   phone: { customer: Person; business: Person; messages: PhoneMessage[] };
   console: { line: string; operator: string; customer: Person; messages: ConsoleMessage[] };
   trace: TraceEntry[];
+  /** Cloud API number only. */
+  window: ChatWindow | null;
+  templates: SandboxTemplate[];
   setup: { transcription: boolean; voice_sample_text: string };
 }
 
@@ -80,15 +113,43 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
   return data as T;
 }
 
+/** The path of an action on `number`'s side (the gateway number's are the unprefixed ones). */
+const on = (number: NumberKey, path: string) => (number === 'cloud' ? `/cloud${path}` : path);
+const msg = (id: string) => encodeURIComponent(id);
+
 export const sandboxApi = {
-  state: () => call<SandboxState>('GET', '/state'),
-  customerWrites: (text: string) => call<{ id: string }>('POST', '/phone/messages', { text }),
+  state: (number: NumberKey = 'gateway') => call<SandboxState>('GET', `/state?number=${number}`),
+  customerWrites: (text: string, number: NumberKey = 'gateway') => call<{ id: string }>('POST', on(number, '/phone/messages'), { text }),
   customerVoice: () => call<{ id: string }>('POST', '/phone/voice', {}),
-  customerDeletes: (id: string) => call<{ id: string }>('POST', `/phone/messages/${encodeURIComponent(id)}/delete`, {}),
-  operatorWrites: (text: string) => call<{ id: string }>('POST', '/console/messages', { text }),
-  operatorEdits: (id: string, text: string) => call<{ id: string }>('POST', `/console/messages/${encodeURIComponent(id)}/edit`, { text }),
-  operatorDeletes: (id: string) => call<{ id: string }>('POST', `/console/messages/${encodeURIComponent(id)}/delete`, {}),
+  customerDeletes: (id: string) => call<{ id: string }>('POST', `/phone/messages/${msg(id)}/delete`, {}),
+  customerTaps: (id: string, button: string) => call<{ id: string }>('POST', `/cloud/phone/messages/${msg(id)}/tap`, { button }),
+  ageWindow: () => call<{ window: ChatWindow }>('POST', '/cloud/window/age', {}),
+  operatorWrites: (text: string, number: NumberKey = 'gateway') => call<{ id: string }>('POST', on(number, '/console/messages'), { text }),
+  operatorEdits: (id: string, text: string, number: NumberKey = 'gateway') => call<{ id: string }>('POST', on(number, `/console/messages/${msg(id)}/edit`), { text }),
+  operatorDeletes: (id: string, number: NumberKey = 'gateway') => call<{ id: string }>('POST', on(number, `/console/messages/${msg(id)}/delete`), {}),
 };
+
+/** How the window reads on the page: `Open until 14:05 tomorrow`, `Closed since 13:05`. */
+export function windowLabel(w: ChatWindow | null, now: number): string {
+  if (!w || w.state === 'none') return 'No window yet: the customer has not written';
+  if (w.state === 'open' && w.open_until !== null) return `Open until ${dayTime(w.open_until, now)}`;
+  if (w.closed_since !== null) return `Closed since ${dayTime(w.closed_since, now)}`;
+  return 'Closed';
+}
+
+/** `14:05`, `14:05 yesterday`, `14:05 tomorrow`, or `14:05 on 3 May`, relative to `now`. */
+export function dayTime(ms: number, now: number): string {
+  const t = clockTime(ms).slice(0, 5);
+  const day = (x: number) => {
+    const d = new Date(x);
+    return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 86_400_000;
+  };
+  const diff = day(ms) - day(now);
+  if (diff === 0) return t;
+  if (diff === -1) return `${t} yesterday`;
+  if (diff === 1) return `${t} tomorrow`;
+  return `${t} on ${new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })}`;
+}
 
 /** What the shared Ticks component needs, for a message someone wrote on this side. */
 export interface TickMessage {
@@ -105,6 +166,7 @@ export function phoneTicks(m: PhoneMessage): TickMessage {
 /** An operator's message in Open Lines: a clock while sending, then Bitrix24's ticks. */
 export function consoleTicks(m: ConsoleMessage): TickMessage {
   if (m.deleted) return { direction: 'out', status: 'deleted' };
+  if (m.state === 'failed') return { direction: 'out', status: 'failed' };
   if (m.state === 'read' || m.state === 'delivered') return { direction: 'out', status: m.state };
   return { direction: 'out', status: 'queued' };
 }

@@ -1,6 +1,7 @@
 // The sandbox (`b24wa sandbox`, no login): a simulated customer's WhatsApp next to a simulated
-// Bitrix24 operator's Open Lines chat, and what travelled between them. Everything it shows
-// comes from the simulators the service really talks to; the page polls them every second.
+// Bitrix24 operator's Open Lines chat, and what travelled between them, for either of two numbers:
+// a Web gateway one and a Cloud API one (where the 24-hour window and templates apply). Everything
+// it shows comes from the simulators the service really talks to; the page polls them every second.
 
 import {
   ActionIcon,
@@ -20,6 +21,7 @@ import {
   Modal,
   Paper,
   ScrollArea,
+  SegmentedControl,
   Stack,
   Text,
   Textarea,
@@ -30,14 +32,17 @@ import {
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import {
+  IconArrowBackUp,
   IconArrowRight,
   IconBan,
   IconBrandWhatsapp,
+  IconClockHour4,
   IconDotsVertical,
   IconFlask,
   IconMicrophone,
   IconPencil,
   IconSend,
+  IconTemplate,
   IconTrash,
   IconUserCircle,
 } from '@tabler/icons-react';
@@ -46,6 +51,7 @@ import { Ticks } from '../components/Ticks';
 import {
   clockTime,
   consoleTicks,
+  dayTime,
   freshEntries,
   hopLabel,
   phoneTicks,
@@ -53,7 +59,9 @@ import {
   sandboxApi,
   traceKey,
   whatsappSpans,
+  windowLabel,
   type ConsoleMessage,
+  type NumberKey,
   type PhoneMessage,
   type SandboxState,
   type TraceEntry,
@@ -64,14 +72,16 @@ const WA = { header: '#075e54', wallpaper: '#efeae2', mine: '#d9fdd3', theirs: '
 const B24 = { header: '#2fc6f6', bg: '#eef2f4', mine: '#e5f7d6', theirs: '#ffffff' };
 const PANE_HEIGHT = 'min(560px, 62vh)';
 
-function useSandbox() {
+function useSandbox(number: NumberKey) {
   const [state, setState] = useState<SandboxState | null>(null);
   const [error, setError] = useState<SandboxError | null>(null);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const last = useRef<TraceEntry[] | null>(null);
   const refresh = useCallback(async () => {
     try {
-      const s = await sandboxApi.state();
+      const s = await sandboxApi.state(number);
+      // A poll for the other number, answered after a switch, is dropped.
+      if (s.number !== number) return;
       if (last.current) setFresh(freshEntries(last.current, s.trace));
       last.current = s.trace;
       setState(s);
@@ -79,13 +89,30 @@ function useSandbox() {
     } catch (e) {
       setError(e instanceof SandboxError ? e : new SandboxError(0, 'error', String(e)));
     }
-  }, []);
+  }, [number]);
   useEffect(() => {
+    last.current = null;
     void refresh();
     const t = window.setInterval(() => void refresh(), POLL_MS);
     return () => window.clearInterval(t);
   }, [refresh]);
-  return { state, error, fresh, refresh };
+  // What the other number showed stays until this one's first answer: never mix the two.
+  const current = state?.number === number ? state : null;
+  return { state: current, error, fresh, refresh };
+}
+
+/** The number in the address (`?number=cloud`), so a reload or a link keeps it. */
+function useNumber(): [NumberKey, (n: NumberKey) => void] {
+  const initial: NumberKey = new URLSearchParams(window.location.search).get('number') === 'cloud' ? 'cloud' : 'gateway';
+  const [number, setNumber] = useState<NumberKey>(initial);
+  const choose = useCallback((n: NumberKey) => {
+    const url = new URL(window.location.href);
+    if (n === 'cloud') url.searchParams.set('number', 'cloud');
+    else url.searchParams.delete('number');
+    window.history.replaceState(null, '', url);
+    setNumber(n);
+  }, []);
+  return [number, choose];
 }
 
 /** Runs a sandbox action, says what went wrong in a notification, refreshes at once. */
@@ -111,14 +138,22 @@ function useAction(refresh: () => Promise<void>) {
 }
 
 export function Sandbox() {
-  const { state, error, fresh, refresh } = useSandbox();
+  const [number, setNumber] = useNumber();
+  const { state, error, fresh, refresh } = useSandbox(number);
   const { busy, run } = useAction(refresh);
+  // The operator's draft, so a template can be put there from the window card.
+  const [draft, setDraft] = useState('');
+  const choose = (n: NumberKey) => {
+    setDraft('');
+    setNumber(n);
+  };
 
   return (
     <Box bg="gray.0" mih="100vh" py={{ base: 'md', md: 'xl' }}>
       <Container size="xl" px={{ base: 'xs', sm: 'md' }}>
         <Stack gap="lg">
-          <Intro state={state} />
+          <Intro state={state} number={number} onNumber={choose} />
+          {state && state.number === 'cloud' && <WindowCard state={state} busy={busy} run={run} onTemplate={setDraft} />}
           {error && !state && <NotRunning error={error} />}
           {error && state && (
             <Alert color="orange" title="Lost the sandbox">
@@ -136,7 +171,7 @@ export function Sandbox() {
                 <Phone state={state} busy={busy} run={run} />
               </Grid.Col>
               <Grid.Col span={{ base: 12, sm: 6, lg: 5 }}>
-                <Console state={state} busy={busy} run={run} />
+                <Console state={state} busy={busy} run={run} text={draft} setText={setDraft} />
               </Grid.Col>
               <Grid.Col span={{ base: 12, lg: 3 }}>
                 <Trace entries={state.trace} fresh={fresh} />
@@ -149,8 +184,14 @@ export function Sandbox() {
   );
 }
 
-function Intro({ state }: { state: SandboxState | null }) {
-  const steps = ['Write as the customer', 'Answer as the operator: watch the ticks', 'Delete or edit the answer', 'Send a voice note'];
+const STEPS: Record<NumberKey, string[]> = {
+  gateway: ['Write as the customer', 'Answer as the operator: watch the ticks', 'Delete or edit the answer', 'Send a voice note'],
+  cloud: ['Write as the customer', "Make the customer's last message 25 hours old", 'Answer: the window holds it back', 'Send a template', 'Tap its button: the window opens'],
+};
+
+function Intro({ state, number, onNumber }: { state: SandboxState | null; number: NumberKey; onNumber: (n: NumberKey) => void }) {
+  const steps = STEPS[number];
+  const cloud = number === 'cloud';
   return (
     <Paper withBorder radius="lg" p={{ base: 'md', md: 'lg' }} shadow="xs">
       <Group justify="space-between" align="flex-start" wrap="wrap" gap="md">
@@ -171,15 +212,36 @@ function Intro({ state }: { state: SandboxState | null }) {
         {state && (
           <Group gap="xs">
             <Badge variant="light" color="green" leftSection={<IconBrandWhatsapp size={14} />}>
-              +{state.phone.business.phone} linked
+              +{state.phone.business.phone} {cloud ? 'on the Cloud API' : 'linked'}
             </Badge>
-            <Tooltip label={state.setup.transcription ? 'Voice notes get a transcript' : 'No speech model: run `make model`, then restart the sandbox'}>
-              <Badge variant="light" color={state.setup.transcription ? 'teal' : 'gray'} leftSection={<IconMicrophone size={14} />}>
-                {state.setup.transcription ? 'Transcripts on' : 'Transcripts off'}
-              </Badge>
-            </Tooltip>
+            {!cloud && (
+              <Tooltip label={state.setup.transcription ? 'Voice notes get a transcript' : 'No speech model: run `make model`, then restart the sandbox'}>
+                <Badge variant="light" color={state.setup.transcription ? 'teal' : 'gray'} leftSection={<IconMicrophone size={14} />}>
+                  {state.setup.transcription ? 'Transcripts on' : 'Transcripts off'}
+                </Badge>
+              </Tooltip>
+            )}
           </Group>
         )}
+      </Group>
+      <Group gap="sm" mt="md" wrap="wrap" align="center">
+        <Text size="sm" fw={600}>
+          Number
+        </Text>
+        <SegmentedControl
+          value={number}
+          onChange={(v) => onNumber(v === 'cloud' ? 'cloud' : 'gateway')}
+          data={[
+            { value: 'gateway', label: 'Web gateway (linked phone)' },
+            { value: 'cloud', label: 'Cloud API (24-hour window)' },
+          ]}
+          data-testid="number-switch"
+        />
+        <Text size="xs" c="dimmed" maw={420}>
+          {cloud
+            ? "Open Line 2. Meta's API: free text only within 24 hours of the customer's last message, approved templates any time."
+            : 'Open Line 1. A phone linked by QR: no window, and edits and deletes reach the customer.'}
+        </Text>
       </Group>
       <Group gap="xs" mt="md" wrap="wrap">
         {steps.map((s, i) => (
@@ -265,7 +327,7 @@ function Phone({ state, busy, run }: ActionProps) {
   const viewport = useStickToBottom(messages.length);
   const send = async () => {
     if (!text.trim()) return;
-    if (await run('phone-send', () => sandboxApi.customerWrites(text))) setText('');
+    if (await run('phone-send', () => sandboxApi.customerWrites(text, state.number))) setText('');
   };
   const header = (
     <Group bg={WA.header} c="white" px="md" py="sm" gap="sm" wrap="nowrap">
@@ -296,11 +358,13 @@ function Phone({ state, busy, run }: ActionProps) {
         }}
         data-testid="phone-input"
       />
-      <Tooltip label={state.setup.transcription ? `Send a sample voice note: “${state.setup.voice_sample_text}”` : 'Send a sample voice note (no transcript: the speech model is missing)'} multiline w={260}>
-        <ActionIcon size="lg" radius="xl" variant="light" color="green" aria-label="Send a voice note" loading={busy === 'phone-voice'} onClick={() => void run('phone-voice', sandboxApi.customerVoice)} data-testid="phone-voice">
-          <IconMicrophone size={18} />
-        </ActionIcon>
-      </Tooltip>
+      {state.number === 'gateway' && (
+        <Tooltip label={state.setup.transcription ? `Send a sample voice note: “${state.setup.voice_sample_text}”` : 'Send a sample voice note (no transcript: the speech model is missing)'} multiline w={260}>
+          <ActionIcon size="lg" radius="xl" variant="light" color="green" aria-label="Send a voice note" loading={busy === 'phone-voice'} onClick={() => void run('phone-voice', sandboxApi.customerVoice)} data-testid="phone-voice">
+            <IconMicrophone size={18} />
+          </ActionIcon>
+        </Tooltip>
+      )}
       <ActionIcon size="lg" radius="xl" color="green" aria-label="Send" loading={busy === 'phone-send'} disabled={!text.trim()} onClick={() => void send()} data-testid="phone-send">
         <IconSend size={18} />
       </ActionIcon>
@@ -318,7 +382,7 @@ function Phone({ state, busy, run }: ActionProps) {
         ) : (
           <Stack gap={6}>
             {messages.map((m) => (
-              <PhoneBubble key={m.id} m={m} busy={busy} run={run} />
+              <PhoneBubble key={m.id} m={m} busy={busy} run={run} canDelete={state.number === 'gateway'} />
             ))}
           </Stack>
         )}
@@ -327,15 +391,20 @@ function Phone({ state, busy, run }: ActionProps) {
   );
 }
 
-function PhoneBubble({ m, busy, run }: { m: PhoneMessage; busy: string | null; run: ActionProps['run'] }) {
+function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: string | null; run: ActionProps['run']; canDelete: boolean }) {
   const mine = m.from === 'customer';
   return (
-    <Group justify={mine ? 'flex-end' : 'flex-start'} wrap="nowrap" data-testid="phone-message" data-from={m.from} data-ticks={m.ticks ?? ''} data-deleted={m.deleted}>
+    <Group justify={mine ? 'flex-end' : 'flex-start'} wrap="nowrap" data-testid="phone-message" data-from={m.from} data-kind={m.kind} data-ticks={m.ticks ?? ''} data-deleted={m.deleted}>
       <Paper px="sm" py={6} radius="md" shadow="xs" bg={mine ? WA.mine : WA.theirs} maw="85%" style={{ minWidth: 90 }}>
         {m.deleted ? (
           <Deleted who={mine ? 'You deleted this message' : 'This message was deleted'} />
         ) : m.kind === 'voice' ? (
           <VoiceNote />
+        ) : m.kind === 'button' ? (
+          <Group gap={6} wrap="nowrap">
+            <IconArrowBackUp size={14} color="var(--mantine-color-green-8)" aria-label="Tapped a button" />
+            <WhatsAppText text={m.text} />
+          </Group>
         ) : (
           <WhatsAppText text={m.text || `(${m.kind})`} />
         )}
@@ -346,10 +415,10 @@ function PhoneBubble({ m, busy, run }: { m: PhoneMessage; busy: string | null; r
             </Text>
           )}
           <Text size="xs" c="dimmed">
-            {clockTime(m.at_ms).slice(0, 5)}
+            {dayTime(m.at_ms, Date.now())}
           </Text>
           {mine && <Ticks message={phoneTicks(m)} size={15} />}
-          {mine && !m.deleted && (
+          {mine && canDelete && !m.deleted && (
             <Menu position="bottom-end" withinPortal>
               <Menu.Target>
                 <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions">
@@ -364,6 +433,27 @@ function PhoneBubble({ m, busy, run }: { m: PhoneMessage; busy: string | null; r
             </Menu>
           )}
         </Group>
+        {m.buttons.length > 0 && (
+          <Stack gap={0} mt={6} mx={-12} mb={-6} style={{ borderTop: '1px solid var(--mantine-color-gray-3)' }}>
+            {m.buttons.map((b, i) => (
+              <Button
+                key={b}
+                variant="subtle"
+                color="cyan.8"
+                radius={0}
+                size="compact-sm"
+                h={34}
+                leftSection={<IconArrowBackUp size={14} />}
+                style={i > 0 ? { borderTop: '1px solid var(--mantine-color-gray-3)' } : undefined}
+                disabled={busy !== null}
+                onClick={() => void run('phone-tap', () => sandboxApi.customerTaps(m.id, b))}
+                data-testid="quick-reply"
+              >
+                {b}
+              </Button>
+            ))}
+          </Stack>
+        )}
       </Paper>
     </Group>
   );
@@ -383,15 +473,14 @@ function VoiceNote() {
   );
 }
 
-function Console({ state, busy, run }: ActionProps) {
-  const [text, setText] = useState('');
+function Console({ state, busy, run, text, setText }: ActionProps & { text: string; setText: (t: string) => void }) {
   const [editing, setEditing] = useState<ConsoleMessage | null>(null);
   const messages = state.console.messages;
   const viewport = useStickToBottom(messages.length);
   const hasChat = messages.some((m) => m.from === 'customer');
   const send = async () => {
     if (!text.trim()) return;
-    if (await run('console-send', () => sandboxApi.operatorWrites(text))) setText('');
+    if (await run('console-send', () => sandboxApi.operatorWrites(text, state.number))) setText('');
   };
   const header = (
     <Group bg={B24.header} c="white" px="md" py="sm" gap="sm" wrap="nowrap" justify="space-between">
@@ -423,7 +512,7 @@ function Console({ state, busy, run }: ActionProps) {
         autosize
         minRows={1}
         maxRows={4}
-        placeholder={hasChat ? 'Reply as the operator (Enter sends)' : 'The chat opens when the customer writes'}
+        placeholder={hasChat ? (state.number === 'cloud' ? 'Reply as the operator, or /template …' : 'Reply as the operator (Enter sends)') : 'The chat opens when the customer writes'}
         aria-label="Operator's reply"
         disabled={!hasChat}
         value={text}
@@ -458,7 +547,7 @@ function Console({ state, busy, run }: ActionProps) {
           </Stack>
         )}
       </ScrollArea>
-      <EditModal message={editing} onClose={() => setEditing(null)} busy={busy} run={run} />
+      <EditModal message={editing} number={state.number} onClose={() => setEditing(null)} busy={busy} run={run} />
     </Pane>
   );
 }
@@ -526,8 +615,13 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
         )}
         {mine && (
           <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
+            {m.state === 'failed' && (
+              <Text size="xs" c="red.7" data-testid="not-sent">
+                Not sent
+              </Text>
+            )}
             <Ticks message={consoleTicks(m)} size={15} />
-            {!m.deleted && (
+            {!m.deleted && m.state !== 'failed' && (
               <Menu position="bottom-end" withinPortal>
                 <Menu.Target>
                   <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions" data-testid="console-actions">
@@ -538,7 +632,7 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
                   <Menu.Item leftSection={<IconPencil size={14} />} disabled={busy !== null} onClick={onEdit} data-testid="console-edit">
                     Edit
                   </Menu.Item>
-                  <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('console-delete', () => sandboxApi.operatorDeletes(m.id))} data-testid="console-delete">
+                  <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('console-delete', () => sandboxApi.operatorDeletes(m.id, state.number))} data-testid="console-delete">
                     Delete
                   </Menu.Item>
                 </Menu.Dropdown>
@@ -551,7 +645,7 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
   );
 }
 
-function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | null; onClose: () => void; busy: string | null; run: ActionProps['run'] }) {
+function EditModal({ message, number, onClose, busy, run }: { message: ConsoleMessage | null; number: NumberKey; onClose: () => void; busy: string | null; run: ActionProps['run'] }) {
   const [text, setText] = useState('');
   useEffect(() => setText(message?.text ?? ''), [message]);
   return (
@@ -559,7 +653,7 @@ function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | 
       <Stack>
         <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label="New text" data-testid="edit-text" />
         <Text size="xs" c="dimmed">
-          On a Web gateway number the edit reaches the customer's WhatsApp too.
+          {number === 'gateway' ? "On a Web gateway number the edit reaches the customer's WhatsApp too." : 'The Cloud API cannot edit a sent message: b24wa tells you so in the chat, and the customer keeps the original.'}
         </Text>
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>
@@ -570,7 +664,7 @@ function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | 
             loading={busy === 'console-edit'}
             disabled={!text.trim()}
             onClick={async () => {
-              if (message && (await run('console-edit', () => sandboxApi.operatorEdits(message.id, text)))) onClose();
+              if (message && (await run('console-edit', () => sandboxApi.operatorEdits(message.id, text, number)))) onClose();
             }}
           >
             Save
@@ -578,6 +672,93 @@ function EditModal({ message, onClose, busy, run }: { message: ConsoleMessage | 
         </Group>
       </Stack>
     </Modal>
+  );
+}
+
+/** The Cloud API chat's 24-hour window, the control that ages it, and the account's templates. */
+function WindowCard({ state, busy, run, onTemplate }: Omit<ActionProps, 'state'> & { state: SandboxState; onTemplate: (command: string) => void }) {
+  const w = state.window;
+  const now = Date.now();
+  const open = w?.state === 'open';
+  const hasChat = w !== null && w.state !== 'none';
+  return (
+    <Paper withBorder radius="lg" p="md" shadow="xs" data-testid="window-card">
+      <Grid gap="md" align="center">
+        <Grid.Col span={{ base: 12, md: 5 }}>
+          <Group gap="sm" wrap="nowrap" align="flex-start">
+            <ThemeIcon size={38} radius="md" variant="light" color={open ? 'green' : hasChat ? 'red' : 'gray'}>
+              <IconClockHour4 size={22} />
+            </ThemeIcon>
+            <div>
+              <Group gap={8}>
+                <Text fw={600}>24-hour window</Text>
+                <Badge color={open ? 'green' : hasChat ? 'red' : 'gray'} variant="light" data-testid="window-state" data-state={w?.state ?? 'none'}>
+                  {open ? 'Open' : hasChat ? 'Closed' : 'Not started'}
+                </Badge>
+              </Group>
+              <Text size="sm" data-testid="window-label">
+                {windowLabel(w, now)}
+              </Text>
+              <Text size="xs" c="dimmed">
+                {open ? 'Free text goes to the customer.' : hasChat ? 'Only an approved template goes; free text is held back with a notice.' : 'It opens when the customer writes.'}
+              </Text>
+            </div>
+          </Group>
+          <Tooltip label="The sandbox cannot wait a day: this moves the customer's last message back 25 hours in b24wa and in the simulated WhatsApp" multiline w={300} disabled={!hasChat}>
+            <Button
+              mt="sm"
+              variant="light"
+              color="orange"
+              leftSection={<IconClockHour4 size={16} />}
+              disabled={!hasChat || !open}
+              loading={busy === 'age'}
+              onClick={() => void run('age', sandboxApi.ageWindow)}
+              data-testid="age-window"
+            >
+              Make the customer's last message 25 hours old
+            </Button>
+          </Tooltip>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, md: 7 }}>
+          <Text fw={600} size="sm">
+            Templates of this WhatsApp account
+          </Text>
+          <Text size="xs" c="dimmed" mb={6}>
+            Synced by b24wa. The operator sends one by typing <Code>/template name value | value</Code> in the chat.
+          </Text>
+          <Stack gap={6}>
+            {state.templates.map((t) => (
+              <Group key={`${t.name}-${t.language}`} gap="xs" wrap="nowrap" justify="space-between" data-testid="sandbox-template">
+                <div style={{ minWidth: 0 }}>
+                  <Group gap={6} wrap="nowrap">
+                    <Code>{t.name}</Code>
+                    <Badge size="xs" variant="light" color={t.status === 'APPROVED' ? 'green' : t.status === 'PENDING' ? 'yellow' : 'gray'}>
+                      {t.status.toLowerCase()}
+                    </Badge>
+                  </Group>
+                  <Text size="xs" c="dimmed" truncate>
+                    {t.body}
+                  </Text>
+                </div>
+                <Tooltip label={t.status === 'APPROVED' ? `Put “${t.command}” in the operator's reply` : 'Not approved yet: WhatsApp would refuse it'}>
+                  <Button
+                    size="compact-xs"
+                    variant="default"
+                    leftSection={<IconTemplate size={12} />}
+                    disabled={!hasChat}
+                    onClick={() => onTemplate(t.command)}
+                    data-testid="use-template"
+                    data-name={t.name}
+                  >
+                    Type it
+                  </Button>
+                </Tooltip>
+              </Group>
+            ))}
+          </Stack>
+        </Grid.Col>
+      </Grid>
+    </Paper>
   );
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { consoleTicks, freshEntries, phoneTicks, whatsappSpans, type ConsoleMessage, type PhoneMessage, type TraceEntry } from '../lib/sandbox';
+import { consoleTicks, dayTime, freshEntries, phoneTicks, whatsappSpans, windowLabel, type ConsoleMessage, type PhoneMessage, type TraceEntry } from '../lib/sandbox';
 import { tickInfo } from '../lib/ticks';
 
-const phone = (p: Partial<PhoneMessage>): PhoneMessage => ({ id: 'A', from: 'customer', kind: 'text', text: 'hi', ticks: 'sent', deleted: false, edited: false, at_ms: 0, ...p });
+const phone = (p: Partial<PhoneMessage>): PhoneMessage => ({ id: 'A', from: 'customer', kind: 'text', text: 'hi', ticks: 'sent', deleted: false, edited: false, at_ms: 0, buttons: [], ...p });
 const op = (p: Partial<ConsoleMessage>): ConsoleMessage => ({ id: '1', from: 'operator', text: 'hi', transcript: null, files: [], state: 'sending', deleted: false, edited: false, order: 1, ...p });
 
 describe('sandbox ticks', () => {
@@ -19,6 +19,23 @@ describe('sandbox ticks', () => {
     expect(tickInfo(consoleTicks(op({ state: 'delivered' })))).toMatchObject({ kind: 'delivered', ticks: 2, color: 'grey' });
     expect(tickInfo(consoleTicks(op({ state: 'read' })))).toMatchObject({ kind: 'read', color: 'blue' });
     expect(tickInfo(consoleTicks(op({ state: 'read', deleted: true })))).toMatchObject({ kind: 'deleted' });
+    expect(tickInfo(consoleTicks(op({ state: 'failed' })))).toMatchObject({ kind: 'failed', color: 'red' });
+  });
+});
+
+describe('the 24-hour window', () => {
+  const now = new Date(2025, 4, 3, 12, 0).getTime();
+  const h = 3_600_000;
+  it('reads as open until, closed since, or not started', () => {
+    expect(windowLabel({ state: 'open', open_until: now + 23 * h, closed_since: null }, now)).toBe('Open until 11:00 tomorrow');
+    expect(windowLabel({ state: 'closed', open_until: null, closed_since: now - h }, now)).toBe('Closed since 11:00');
+    expect(windowLabel({ state: 'none', open_until: null, closed_since: null }, now)).toMatch(/not written/);
+    expect(windowLabel(null, now)).toMatch(/not written/);
+  });
+  it('names the day when it is not today', () => {
+    expect(dayTime(now - 25 * h, now)).toBe('11:00 yesterday');
+    expect(dayTime(now, now)).toBe('12:00');
+    expect(dayTime(now - 72 * h, now)).toBe('12:00 on 30 Apr');
   });
 });
 

@@ -245,6 +245,7 @@ fn send_logic(st: &mut GraphState, pnid: &str, token: Option<&str>, body: &Value
         reply_to,
         json: body.clone(),
         outside_window,
+        at_ms: super::now_ms(),
     });
     (
         200,

@@ -80,6 +80,8 @@ pub struct GraphCall {
     /// JSON body (`{"raw": "..."}` when not JSON, `null` for GETs and uploads).
     pub body: Value,
     pub status: u16,
+    /// When it was answered, Unix ms.
+    pub at_ms: i64,
 }
 
 /// An accepted send (not mark-as-read).
@@ -97,6 +99,8 @@ pub struct SentMsg {
     pub json: Value,
     /// A free-form send outside the customer's window: accepted, then failed with 131047.
     pub outside_window: bool,
+    /// When it was accepted, Unix ms.
+    pub at_ms: i64,
 }
 
 /// One webhook POST the sim made (status webhooks, inbound via `post_signed`, ...).
@@ -113,6 +117,8 @@ pub struct WebhookDelivery {
     /// For status webhooks: the wamid and status name.
     pub wamid: Option<String>,
     pub status_name: Option<String>,
+    /// When our app answered, Unix ms.
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -203,8 +209,14 @@ impl GraphState {
             phone_number_id: pnid.map(str::to_string),
             body,
             status,
+            at_ms: now_ms(),
         });
     }
+}
+
+/// Unix time in milliseconds (the records' `at_ms`).
+pub(super) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 type Data = web::Data<Mutex<GraphState>>;

@@ -63,6 +63,7 @@ pub(super) async fn deliver(
             attempt: attempt as u32,
             wamid: status_of.map(|(w, _)| w.to_string()),
             status_name: status_of.map(|(_, s)| s.to_string()),
+            at_ms: super::now_ms(),
         });
         if status == 200 || attempt == attempts {
             break;
@@ -172,6 +173,7 @@ impl GraphSim {
             attempt: 1,
             wamid: None,
             status_name: None,
+            at_ms: super::now_ms(),
         });
         status
     }

@@ -134,6 +134,10 @@ export class ApiClient {
     return this.request<T>('GET', path, { query, signal });
   }
 
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+
   post<T>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('POST', path, { body: body ?? {} });
   }

@@ -17,6 +17,7 @@ import type {
   Plan,
   Portal,
   QrView,
+  TemplateRef,
   TemplatesView,
   Tenant,
   TenantDetail,
@@ -48,6 +49,8 @@ export function endpoints(c: ApiClient) {
     templates: (id: number, signal?: AbortSignal) => c.get<TemplatesView>(`/numbers/${id}/templates`, undefined, signal),
     /** Lists the account's templates from Meta again; `waba_id` names the account first. */
     syncTemplates: (id: number, waba_id?: string) => c.post<TemplatesView>(`/numbers/${id}/templates/sync`, waba_id ? { waba_id } : {}),
+    /** Names (or with `null`, clears) the template CRM messages go as when the window is closed. */
+    setDefaultTemplate: (id: number, template: TemplateRef | null) => c.put<TemplatesView>(`/numbers/${id}/templates/default`, { template }),
 
     chats: (q: PageQuery & { number_id?: number; q?: string }, signal?: AbortSignal) => page<Chat>('/chats', { ...q }, signal),
     chatMessages: (numberId: number, waId: string, signal?: AbortSignal) =>

@@ -94,6 +94,8 @@ export interface ConnectCloud {
   access_token: string;
   app_secret: string;
   verify_token: string;
+  /** The WhatsApp Business Account: its templates are synced right after connecting. */
+  waba_id?: string;
 }
 
 /** A template's button as Meta lists it (`QUICK_REPLY`, `URL`, `PHONE_NUMBER`, `COPY_CODE`, ...). */
@@ -139,9 +141,16 @@ export interface TemplateView {
   updated_at: number;
 }
 
+export interface TemplateRef {
+  name: string;
+  language: string;
+}
+
 export interface TemplatesView {
   /** The number's WhatsApp Business Account, once named. */
   waba_id: string | null;
+  /** What a CRM or robot message goes as when the customer's 24-hour window is closed. */
+  default_template?: TemplateRef | null;
   /** By name, then language. */
   templates: TemplateView[];
 }

@@ -77,3 +77,19 @@ export function templateStatusColor(status: string): string {
 export function lastSynced(templates: { synced_at: number }[]): number | null {
   return templates.reduce<number | null>((m, t) => (m === null || t.synced_at > m ? t.synced_at : m), null);
 }
+
+/**
+ * Whether a template can carry a CRM message as the number's default (the server checks the same):
+ * approved, a text or no header without variables, and exactly one variable, in its body.
+ */
+export function canCarryText(t: { status: string; components: TemplateComponent[] }): boolean {
+  if (t.status !== 'APPROVED') return false;
+  const comps = Array.isArray(t.components) ? t.components : [];
+  const header = comps.find((c) => c.type === 'HEADER');
+  if (header && header.format && header.format !== 'TEXT') return false;
+  if (header && templateVariables(header.text ?? '').length > 0) return false;
+  const body = comps.find((c) => c.type === 'BODY');
+  const buttons = comps.find((c) => c.type === 'BUTTONS')?.buttons ?? [];
+  if (buttons.some((b) => b.type === 'COPY_CODE' || (b.url && templateVariables(b.url).length > 0))) return false;
+  return templateVariables(body?.text ?? '').length === 1;
+}

@@ -23,7 +23,11 @@ const CLOUD_FIELDS: { name: string; label: string; secret?: boolean; hint?: stri
   { name: 'access_token', label: 'Access token', secret: true },
   { name: 'app_secret', label: 'App secret', secret: true },
   { name: 'verify_token', label: 'Webhook verify token', secret: true, hint: "Any string; paste the same in Meta's dashboard" },
+  { name: 'waba_id', label: 'WhatsApp Business Account ID (optional)', hint: 'Its message templates are synced right after connecting' },
 ];
+
+/** Fields a connect form may leave empty. */
+const OPTIONAL = new Set(['display_phone', 'waba_id']);
 
 const GATEWAY_FIELDS: { name: string; label: string; secret?: boolean; hint?: string }[] = [
   { name: 'api_url', label: 'Gateway API URL', hint: 'The instance apiUrl, e.g. https://api.green-api.com' },
@@ -82,6 +86,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
               access_token: f('access_token'),
               app_secret: f('app_secret'),
               verify_token: f('verify_token'),
+              waba_id: f('waba_id') || undefined,
             });
       if (tab === 'gateway') {
         reset();
@@ -169,7 +174,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
               f.secret ? (
                 <PasswordInput key={`${tab}-${f.name}`} label={f.label} description={f.hint} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required />
               ) : (
-                <TextInput key={`${tab}-${f.name}`} label={f.label} description={f.hint} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required={f.name !== 'display_phone'} />
+                <TextInput key={`${tab}-${f.name}`} label={f.label} description={f.hint} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required={!OPTIONAL.has(f.name)} />
               ),
             )}
             {tab === 'gateway' && (

@@ -7,14 +7,14 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { ApiError } from '../api/client';
-import type { TemplatesView, TemplateView } from '../api/types';
+import type { TemplateRef, TemplatesView, TemplateView } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { PageHeader } from '../components/Layout';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { TemplatePreview } from '../components/TemplatePreview';
 import { formatDateTime, formatPhone, formatRelative } from '../lib/format';
 import { canWrite } from '../lib/roles';
-import { lastSynced, templateStatusColor } from '../lib/templates';
+import { canCarryText, lastSynced, templateStatusColor } from '../lib/templates';
 import { useApi } from '../lib/useApi';
 
 /** Status changes arrive by webhook; the list follows them at this pace. */
@@ -94,6 +94,16 @@ export function Templates() {
       if (err instanceof ApiError && err.code === 'invalid_field') setAccountError(o.ok ? null : o.message);
     } finally {
       setSyncing(false);
+    }
+  };
+
+  const [defaultError, setDefaultError] = useState<string | null>(null);
+  const setDefault = async (template: TemplateRef | null) => {
+    setDefaultError(null);
+    try {
+      setFresh(await api.setDefaultTemplate(id, template));
+    } catch (err) {
+      setDefaultError(err instanceof Error ? err.message : String(err));
     }
   };
 
@@ -224,6 +234,16 @@ export function Templates() {
             </Paper>
           ) : (
             <>
+              <Text size="sm" mb="sm" data-testid="default-template">
+                {view?.default_template
+                  ? `Messages from CRM cards and robots go as "${view.default_template.name}" (${view.default_template.language}) when the customer's 24-hour window is closed.`
+                  : 'Messages from CRM cards and robots are not sent when the customer\'s 24-hour window is closed: choose a template with one variable to carry them.'}
+              </Text>
+              {defaultError && (
+                <Alert color="red" mb="sm" data-testid="default-template-error">
+                  {defaultError}
+                </Alert>
+              )}
               <Group justify="space-between" mb="sm" gap="sm" wrap="wrap">
                 <Text size="sm" c="dimmed" data-testid="templates-count">
                   {templates.length} {templates.length === 1 ? 'template' : 'templates'}, {approved} approved
@@ -242,7 +262,12 @@ export function Templates() {
               ) : (
                 <SimpleGrid cols={{ base: 1, md: 2 }} spacing="md" data-testid="templates">
                   {shown.map((t) => (
-                    <TemplateCard key={t.id} t={t} />
+                    <TemplateCard
+                      key={t.id}
+                      t={t}
+                      isDefault={view?.default_template?.name === t.name && view?.default_template?.language === t.language}
+                      onDefault={writable && canCarryText(t) ? setDefault : undefined}
+                    />
                   ))}
                 </SimpleGrid>
               )}
@@ -254,7 +279,16 @@ export function Templates() {
   );
 }
 
-function TemplateCard({ t }: { t: TemplateView }) {
+function TemplateCard({
+  t,
+  isDefault,
+  onDefault,
+}: {
+  t: TemplateView;
+  isDefault: boolean;
+  /** Set (or clear) this template as the default for CRM messages, when the caller may. */
+  onDefault?: (template: TemplateRef | null) => void;
+}) {
   // Meta says `NONE` when a status change has no reason.
   const reason = t.reason && t.reason.toUpperCase() !== 'NONE' ? t.reason : null;
   return (
@@ -285,6 +319,25 @@ function TemplateCard({ t }: { t: TemplateView }) {
           </Text>
         )}
         <TemplatePreview components={Array.isArray(t.components) ? t.components : []} />
+        {(isDefault || onDefault) && (
+          <Group gap="xs">
+            {isDefault && (
+              <Badge color="teal" variant="light" data-testid="template-default">
+                For CRM messages
+              </Badge>
+            )}
+            {onDefault && (
+              <Button
+                size="compact-xs"
+                variant="subtle"
+                data-testid="template-set-default"
+                onClick={() => onDefault(isDefault ? null : { name: t.name, language: t.language })}
+              >
+                {isDefault ? 'Stop using for CRM messages' : 'Use for CRM messages'}
+              </Button>
+            )}
+          </Group>
+        )}
         <Text size="xs" c="dimmed" mt="auto" title={formatDateTime(t.updated_at)}>
           Updated {formatRelative(t.updated_at)} · Meta id {t.template_id}
         </Text>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleValues, lastSynced, splitTemplateText, templateStatusColor, templateVariables } from '../lib/templates';
+import { canCarryText, exampleValues, lastSynced, splitTemplateText, templateStatusColor, templateVariables } from '../lib/templates';
 
 describe('template text', () => {
   it('splits positional variables out of the text', () => {
@@ -77,5 +77,18 @@ describe('template status', () => {
   it('knows the last sync', () => {
     expect(lastSynced([])).toBeNull();
     expect(lastSynced([{ synced_at: 5 }, { synced_at: 9 }, { synced_at: 7 }])).toBe(9);
+  });
+});
+
+describe('a default template for CRM messages', () => {
+  const body = (text: string) => ({ type: 'BODY', text });
+  it('takes an approved template with one body variable', () => {
+    expect(canCarryText({ status: 'APPROVED', components: [body('Message from us: {{1}}')] })).toBe(true);
+  });
+  it('refuses two variables, a header variable, a media header, or a template not approved', () => {
+    expect(canCarryText({ status: 'APPROVED', components: [body('{{1}} and {{2}}')] })).toBe(false);
+    expect(canCarryText({ status: 'APPROVED', components: [{ type: 'HEADER', format: 'TEXT', text: 'Hi {{1}}' }, body('{{1}}')] })).toBe(false);
+    expect(canCarryText({ status: 'APPROVED', components: [{ type: 'HEADER', format: 'IMAGE' }, body('{{1}}')] })).toBe(false);
+    expect(canCarryText({ status: 'PENDING', components: [body('{{1}}')] })).toBe(false);
   });
 });

@@ -271,53 +271,28 @@ impl Sandbox {
         token: &str,
         api_token: &str,
     ) -> Result<(), SandboxError> {
-        let http = crate::sim::test_client();
-        let setup = |e: reqwest::Error| SandboxError::Setup(e.to_string());
-        let r = http
-            .post(format!("{}/api/v1/numbers/gateway", self.url))
-            .bearer_auth(token)
-            .json(&json!({
-                "member_id": b24.member_id(),
-                "line": LINE,
-                "api_url": gateway.base_url(),
-                "id_instance": INSTANCE.to_string(),
-                "api_token_instance": api_token,
-                "display_phone": BUSINESS_PHONE,
-            }))
-            .send()
-            .await
-            .map_err(setup)?;
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        let Some(number_id) = body["number"]["id"].as_i64().filter(|_| status == 201) else {
-            return Err(SandboxError::Setup(format!(
-                "connecting the simulated number answered {status}: {body}"
-            )));
-        };
+        let body = json!({
+            "member_id": b24.member_id(),
+            "line": LINE,
+            "api_url": gateway.base_url(),
+            "id_instance": INSTANCE.to_string(),
+            "api_token_instance": api_token,
+            "display_phone": BUSINESS_PHONE,
+        });
+        let number_id = self
+            .connect_via_api(token, "/api/v1/numbers/gateway", body)
+            .await?;
         // The phone scans the QR: the gateway tells us the session is authorized.
         gateway.scan_qr(INSTANCE).await;
-        let url = self.url.clone();
-        let token = token.to_string();
-        let linked = wait(Duration::from_secs(20), || {
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
-            async move {
-                let Ok(r) = http
-                    .get(format!("{url}/api/v1/numbers"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
-                    return false;
-                };
-                let list: Value = r.json().await.unwrap_or(Value::Null);
+        let linked = self
+            .api_until(token, "/api/v1/numbers", |list| {
                 list["items"].as_array().is_some_and(|items| {
                     items.iter().any(|n| {
                         n["id"].as_i64() == Some(number_id) && n["session_state"] == "authorized"
                     })
                 })
-            }
-        })
-        .await;
+            })
+            .await;
         if !linked {
             return Err(SandboxError::Setup(
                 "the simulated phone was not linked within 20 s".into(),
@@ -338,31 +313,17 @@ impl Sandbox {
         access_token: &str,
         app_secret: &str,
     ) -> Result<(), SandboxError> {
-        let http = crate::sim::test_client();
-        let setup = |e: reqwest::Error| SandboxError::Setup(e.to_string());
-        let r = http
-            .post(format!("{}/api/v1/numbers", self.url))
-            .bearer_auth(token)
-            .json(&json!({
-                "member_id": b24.member_id(),
-                "line": cloud::LINE,
-                "phone_number_id": cloud::PNID,
-                "display_phone": cloud::PHONE,
-                "access_token": access_token,
-                "app_secret": app_secret,
-                "verify_token": random_hex(8),
-                "waba_id": graph.waba_id(),
-            }))
-            .send()
-            .await
-            .map_err(setup)?;
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        let Some(number_id) = body["number"]["id"].as_i64().filter(|_| status == 201) else {
-            return Err(SandboxError::Setup(format!(
-                "connecting the simulated Cloud API number answered {status}: {body}"
-            )));
-        };
+        let body = json!({
+            "member_id": b24.member_id(),
+            "line": cloud::LINE,
+            "phone_number_id": cloud::PNID,
+            "display_phone": cloud::PHONE,
+            "access_token": access_token,
+            "app_secret": app_secret,
+            "verify_token": random_hex(8),
+            "waba_id": graph.waba_id(),
+        });
+        let number_id = self.connect_via_api(token, "/api/v1/numbers", body).await?;
         let _ = self.state.cloud_number_id.set(number_id);
         graph.set_webhook_url(&format!(
             "{}/webhooks/whatsapp/cloud/{}",
@@ -370,29 +331,64 @@ impl Sandbox {
             cloud::PNID
         ));
         let want = cloud::templates().len();
-        let (url, token) = (self.url.clone(), token.to_string());
-        let synced = wait(Duration::from_secs(20), || {
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
-            async move {
-                let Ok(r) = http
-                    .get(format!("{url}/api/v1/numbers/{number_id}/templates"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
-                    return false;
-                };
-                let body: Value = r.json().await.unwrap_or(Value::Null);
+        let path = format!("/api/v1/numbers/{number_id}/templates");
+        let synced = self
+            .api_until(token, &path, |body| {
                 body["templates"].as_array().map(Vec::len) == Some(want)
-            }
-        })
-        .await;
+            })
+            .await;
         if !synced {
             return Err(SandboxError::Setup(
                 "the Cloud API number's templates were not synced within 20 s".into(),
             ));
         }
         Ok(())
+    }
+}
+
+impl Sandbox {
+    /// Connects a number through the admin API (`path`, as a user would): its id.
+    async fn connect_via_api(
+        &self,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> Result<i64, SandboxError> {
+        let r = crate::sim::test_client()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        body["number"]["id"]
+            .as_i64()
+            .filter(|_| status == 201)
+            .ok_or_else(|| {
+                SandboxError::Setup(format!(
+                    "POST {path} for a simulated number answered {status}: {body}"
+                ))
+            })
+    }
+
+    /// Reads `path` of the admin API every 50 ms until `done` says so (`true`), for at most 20 s
+    /// (`false`).
+    async fn api_until(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> bool {
+        let http = crate::sim::test_client();
+        let url = format!("{}{path}", self.url);
+        let done = &done;
+        wait(Duration::from_secs(20), || {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let Ok(r) = http.get(url).bearer_auth(token).send().await else {
+                    return false;
+                };
+                done(&r.json().await.unwrap_or(Value::Null))
+            }
+        })
+        .await
     }
 }
 

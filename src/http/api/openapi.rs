@@ -83,6 +83,7 @@ pub const BEARER: &str = "bearer";
         (name = "audit", description = "The audit log of admin changes"),
         (name = "portals", description = "Installed Bitrix24 portals"),
         (name = "numbers", description = "WhatsApp numbers on Open Lines, their QR and chats"),
+        (name = "templates", description = "A Cloud API number's message templates: sync, list, the default for CRM messages"),
         (name = "messages", description = "Chats and messages: search by any id, phone or text; a message's trace"),
         (name = "jobs", description = "The outbox: jobs by state; support re-drives failed ones"),
         (name = "usage", description = "Usage per tenant and period; plans and their quotas"),

@@ -119,7 +119,6 @@ async fn view(state: &AppState, number_id: i64) -> Result<TemplatesView, ApiErro
     get,
     path = "/api/v1/numbers/{id}/templates",
     operation_id = "list_templates",
-    tag = "numbers",
     params(NumberId),
     responses(
         (status = 200, description = "The number's templates", body = TemplatesView),
@@ -139,7 +138,6 @@ pub async fn list(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiE
     post,
     path = "/api/v1/numbers/{id}/templates/sync",
     operation_id = "sync_templates",
-    tag = "numbers",
     params(NumberId),
     request_body(content = SyncRequest, description = "Optional: the account id"),
     responses(
@@ -194,7 +192,6 @@ pub struct DefaultRequest {
     put,
     path = "/api/v1/numbers/{id}/templates/default",
     operation_id = "set_default_template",
-    tag = "numbers",
     params(NumberId),
     request_body = DefaultRequest,
     responses(

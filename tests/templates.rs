@@ -411,6 +411,30 @@ async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
         "does not know this template",
     )
     .await;
+    // Disabled by WhatsApp since the last sync: 132016 in words.
+    app.graph
+        .set_template_status("order_update_000", "en_US", "DISABLED");
+    app.operator_writes_expecting(
+        &n,
+        CUSTOMER,
+        "/template order_update_000 A | B | C",
+        "was disabled by WhatsApp",
+    )
+    .await;
+    // Its header became a picture in WhatsApp Manager: the text value we send does not fit it
+    // (132012 in words).
+    app.graph.set_template_components(
+        "order_update_001",
+        "ru",
+        json!([{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "{{1}} {{2}}"}]),
+    );
+    app.operator_writes_expecting(
+        &n,
+        CUSTOMER,
+        "/template order_update_001 A | B | C",
+        "does not have the format",
+    )
+    .await;
     // Each refused send is recorded as failed.
     let (status, body) = app
         .api_get(&format!(
@@ -425,5 +449,5 @@ async fn template_mistakes_and_refusals_reach_the_operator(backend: Backend) {
         .flatten()
         .filter(|m| m["kind"] == "template" && m["status"] == "failed")
         .count();
-    assert_eq!(failed, 5, "{body}");
+    assert_eq!(failed, 7, "{body}");
 }

@@ -8,6 +8,8 @@
 //! - a tenant admin reads a Cloud API number's templates (status badges, marked variables with
 //!   their examples) and names another number's account to sync its own
 //!   (`target/screenshots/templates.png`);
+//! - an operator opens the template picker of an Open Lines chat (outside Bitrix24), fills a
+//!   template's values and gets the command that sends it (`target/screenshots/template-picker.png`);
 //! - the sandbox (`b24wa sandbox`, no login): the customer writes, the operator answers, ticks go
 //!   to read, a voice note gets its transcript (with `make model`), a delete reaches the phone
 //!   (`target/screenshots/sandbox.png`); on its Cloud API number the window closes, free text is
@@ -720,4 +722,209 @@ async fn e2e_sandbox_a_message_travels_ticks_turn_blue_and_a_delete_reaches_the_
     assert_eq!(kinds, ["template"], "{cloud:?}");
     assert_eq!(cloud[0].json["template"]["name"], "order_update");
     sandbox.stopper().stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The template picker in the Open Lines chat (IM_TEXTAREA placement), outside Bitrix24
+// ---------------------------------------------------------------------------------------------
+
+/// Opens the picker as Bitrix24's iframe would (the sim's page POSTs the placement form), picks
+/// `order_update`, fills its values, reads the preview, clicks Insert and, with no BX24 (its SDK
+/// is blocked), reads the command shown to copy. Writes `template-picker.png` and the command.
+const PICKER_E2E: &str = r#"
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+const cfg = JSON.parse(process.env.B24WA_E2E);
+const { chromium } = createRequire(path.join(cfg.web, 'package.json'))('playwright-core');
+const fail = (m) => { throw new Error(m); };
+const browser = await chromium.launch({ executablePath: cfg.chromium, headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+const page = await browser.newPage({ viewport: { width: 420, height: 560 } });
+try {
+  // Bitrix24's JS SDK is not reachable here: the page must fall back to showing the command.
+  await page.route(/api\.bitrix24\.com/, (r) => r.abort());
+  await page.goto(cfg.open);
+  const window = page.locator('[data-testid="window"]');
+  await window.waitFor({ timeout: 20000 });
+  const w = await window.innerText();
+  if (!w.includes('closed since')) fail(`window: ${w}`);
+  const names = await page.locator('[data-testid="template"]').evaluateAll((l) => l.map((e) => e.dataset.name));
+  if (names.join(',') !== 'appointment_reminder,order_update') fail(`listed: ${names}`);
+  await page.locator('[data-testid="template"][data-name="order_update"]').click();
+  const inputs = page.locator('[data-testid="value"]');
+  if ((await inputs.count()) !== cfg.values.length) fail(`inputs: ${await inputs.count()}`);
+  const holders = await inputs.evaluateAll((l) => l.map((e) => e.placeholder));
+  if (holders.join('|') !== 'A-1042|Maria|A-1042|Friday') fail(`placeholders: ${holders}`);
+  if (!(await page.locator('[data-testid="insert"]').isDisabled())) fail('Insert enabled while empty');
+  for (let i = 0; i < cfg.values.length; i++) await inputs.nth(i).fill(cfg.values[i]);
+  const preview = await page.locator('[data-testid="preview"]').innerText();
+  if (!preview.includes(cfg.expect_preview)) fail(`preview: ${preview}`);
+  await page.locator('[data-testid="insert"]').click();
+  const command = await page.locator('[data-testid="command"]').inputValue();
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: path.join(cfg.screenshots, 'template-picker.png'), fullPage: true });
+  fs.writeFileSync(cfg.out, command);
+  console.log(`e2e template-picker: ${command}`);
+} catch (e) {
+  await page.screenshot({ path: path.join(cfg.screenshots, 'template-picker-FAILED.png'), fullPage: true });
+  console.error(`e2e template-picker: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
+"#;
+
+#[actix_web::test]
+async fn e2e_operator_picks_a_template_in_the_chat_and_its_command_sends_it() {
+    use b24wa::relay::templates::{resolve, Outcome, TemplateDef};
+    let b = browser();
+    let app = app_with_web(|_| {}).await;
+    app.install().await;
+    let n = app.connect("1", "310200406").await;
+    let order = json!({
+        "name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}",
+             "example": {"header_text": ["A-1042"]}},
+            {"type": "BODY", "text": "Hello {{1}}, your order {{2}} is on its way and arrives on {{3}}.",
+             "example": {"body_text": [["Maria", "A-1042", "Friday"]]}},
+            {"type": "FOOTER", "text": "Reply STOP to opt out"},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Thanks"}]}
+        ]
+    });
+    let named = json!({
+        "name": "appointment_reminder", "language": "de", "status": "APPROVED", "category": "UTILITY",
+        "parameter_format": "NAMED",
+        "components": [{"type": "BODY", "text": "Hallo {{first_name}}, wir sehen uns am {{date}}.",
+            "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Jonas"},
+                                                   {"param_name": "date", "example": "3. März"}]}}]
+    });
+    let pending = json!({"name": "promo", "language": "en_US", "status": "PENDING",
+        "category": "MARKETING", "components": [{"type": "BODY", "text": "Hi"}]});
+    for t in [order.clone(), named, pending] {
+        app.graph.add_template(t);
+    }
+    let (s, v) = app
+        .api_post(
+            &format!("/api/v1/numbers/{}/templates/sync", n.id),
+            json!({"waba_id": app.graph.waba_id()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // The customer wrote 30 hours ago: only a template reaches them now.
+    let customer = "4917600000077";
+    let inbound = sim::GraphSim::inbound_text_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        customer,
+        "Olga",
+        "wamid.PICKER",
+        "Hello",
+        sim::unix_now() - 30 * 3600,
+    );
+    assert_eq!(
+        app.graph.post_signed(&n.phone_number_id, inbound).await,
+        200
+    );
+    let b24 = app.b24.clone();
+    common::wait_until(10, "the Open Lines chat", move || {
+        b24.conversations().iter().any(|c| c.user_id == customer)
+    })
+    .await;
+    let chat = app
+        .b24
+        .conversations()
+        .into_iter()
+        .find(|c| c.user_id == customer)
+        .map(|c| c.b24_chat_id)
+        .unwrap_or_default();
+    // Our side records the chat's Open Lines id right after Bitrix24's answer.
+    let picker = format!("{}/bitrix24/placement/templates", app.url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app
+        .b24
+        .open_chat_textarea_page(&picker, &chat)
+        .await
+        .1
+        .contains("data-testid=\"template\"")
+    {
+        assert!(Instant::now() < deadline, "the picker never knew the chat");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("picker.mjs");
+    std::fs::write(&script, PICKER_E2E).expect("write the script");
+    let out = dir.path().join("command.txt");
+    let config = json!({
+        "open": app.b24.chat_textarea_page_url(&picker, &chat),
+        "web": web_root(),
+        "chromium": b.chromium,
+        "screenshots": screenshots(),
+        "out": out,
+        "values": ["A-77", "Maria", "A-77", "Friday"],
+        "expect_preview": "Hello Maria, your order A-77 is on its way and arrives on Friday.",
+    });
+    let mut child = Command::new(&b.node)
+        .arg(&script)
+        .env("B24WA_E2E", config.to_string())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start node");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for node") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the picker scenario took over 90 s");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        status.success(),
+        "the picker scenario failed; see target/screenshots/template-picker-FAILED.png"
+    );
+    assert!(screenshots().join("template-picker.png").is_file());
+    let command = std::fs::read_to_string(&out).expect("the command");
+    assert_eq!(
+        command,
+        "/template order_update en_US A-77 | Maria | A-77 | Friday"
+    );
+    // What the chat's command accepts.
+    let def = TemplateDef {
+        name: "order_update".into(),
+        language: "en_US".into(),
+        status: "APPROVED".into(),
+        parameter_format: "POSITIONAL".into(),
+        components: order["components"].clone(),
+    };
+    let args = b24wa::relay::templates::command(&command).expect("a /template command");
+    let Outcome::Send(send) = resolve(args, &[def]) else {
+        panic!("the command does not resolve: {command}")
+    };
+    // Sent as the operator, it goes to the customer as that template.
+    let op = app
+        .b24
+        .operator_write("1", &chat_key(customer, &n), &command)
+        .await;
+    assert_eq!(op.http_status, 200);
+    let graph = app.graph.clone();
+    common::wait_until(10, "the template sent", move || {
+        graph.sent_messages().iter().any(|m| m.kind == "template")
+    })
+    .await;
+    let sent: Vec<_> = app
+        .graph
+        .sent_messages()
+        .into_iter()
+        .filter(|m| m.kind == "template")
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].json["template"]["name"], "order_update");
+    assert_eq!(sent[0].json["template"]["components"], send.components);
+    common::settle().await;
 }

@@ -125,6 +125,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/placement/qr", web::get().to(bitrix24::placement::qr))
                 .route(
+                    "/placement/templates",
+                    web::post().to(bitrix24::picker::page),
+                )
+                .route(
                     "/placement/disconnect",
                     web::post().to(bitrix24::placement::disconnect),
                 ),

@@ -212,13 +212,48 @@ async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
         {
             Ok(_) => {}
             // Reinstall: the binding exists already, which is what we want.
-            Err(B24Error::Api {
-                code, description, ..
-            }) if code.contains("ALREADY") || description.to_lowercase().contains("already") => {}
+            Err(e) if already_bound(&e) => {}
             Err(e) => return Err(e),
         }
     }
+    // The template picker's button in the Open Lines chat's message box.
+    match session
+        .call("placement.bind", &template_picker(&services.public_url))
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if already_bound(&e) => {}
+        Err(e) => return Err(e),
+    }
     Ok(Value::Bool(true))
+}
+
+/// Bitrix24's answer to binding what is bound already (a reinstall).
+fn already_bound(e: &B24Error) -> bool {
+    matches!(e, B24Error::Api { code, description, .. }
+        if code.contains("ALREADY") || description.to_lowercase().contains("already"))
+}
+
+/// `placement.bind` of the template picker: IM_TEXTAREA, shown only in Open Lines chats
+/// (`context: LINES`, options as a peer connector uses them).
+fn template_picker(public_url: &str) -> Value {
+    json!({
+        "PLACEMENT": "IM_TEXTAREA",
+        "HANDLER": format!("{public_url}/bitrix24/placement/templates"),
+        "TITLE": "WhatsApp template",
+        "DESCRIPTION": "Send an approved WhatsApp template",
+        "LANG_ALL": {
+            "en": {"TITLE": "WhatsApp template", "DESCRIPTION": "Send an approved WhatsApp template"},
+            "ru": {"TITLE": "Шаблон WhatsApp", "DESCRIPTION": "Отправить одобренный шаблон WhatsApp"},
+        },
+        "OPTIONS": {
+            "iconName": "fa-whatsapp",
+            "context": "LINES",
+            "color": "GREEN",
+            "width": "420",
+            "height": "560",
+        },
+    })
 }
 
 /// The number a portal job is about (gone: the job cannot succeed).
@@ -227,6 +262,14 @@ async fn number(services: &Ctx, number_id: i64) -> Result<entity::numbers::Model
         .await
         .map_err(|e| B24Error::Network(format!("database: {e}")))?
         .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))
+}
+
+/// A number's phone as digits (its display phone may carry spaces, dashes, a `+`).
+fn phone_digits(n: &entity::numbers::Model) -> String {
+    n.display_phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
 }
 
 /// The number's message-service provider (bitrix24-crm.md §1): added (or updated, when it exists:
@@ -249,12 +292,7 @@ async fn provider(
             other => other,
         };
     }
-    let n = number(services, number_id).await?;
-    let digits: String = n
-        .display_phone
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let digits = phone_digits(&number(services, number_id).await?);
     let handler = format!("{}/bitrix24/messageservice", services.public_url);
     let mut params = messageservice::sender_params(&code, &handler, &format!("+{digits}"));
     match session.call("messageservice.sender.add", &params).await {
@@ -286,11 +324,7 @@ async fn activate(
         return Ok(Value::Bool(true));
     }
     let n = number(services, number_id).await?;
-    let digits: String = n
-        .display_phone
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let digits = phone_digits(&n);
     session
         .call(
             "imconnector.connector.data.set",

@@ -12,6 +12,7 @@ use actix_web::{http::StatusCode, web, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::page::{escape, layout, placement_options, portal_of, Page};
 use crate::{
     bitrix24::form,
     http::{
@@ -71,66 +72,6 @@ async fn open(state: &AppState, sealed: &str) -> Result<(entity::portals::Model,
     Ok((portal, s.line))
 }
 
-/// An HTML answer (the page, or an error in words).
-struct Page {
-    status: StatusCode,
-    html: String,
-}
-
-impl Page {
-    fn error(status: StatusCode, words: &str) -> Self {
-        Self {
-            status,
-            html: layout(
-                "WhatsApp connector",
-                &format!("<div class=\"err\">{}</div>", escape(words)),
-            ),
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "settings page failed");
-        Self::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong on our side. Please try again in a minute.",
-        )
-    }
-
-    fn respond(self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .content_type("text/html; charset=utf-8")
-            // Shown inside Bitrix24's iframe: no X-Frame-Options, no frame-ancestors.
-            .insert_header(("Cache-Control", "no-store"))
-            .body(self.html)
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn layout(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>
-body{{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;padding:24px;color:#1f2d3d;background:#f5f7f8}}
-h1{{font-size:20px;margin:0 0 16px}} h2{{font-size:16px;margin:0 0 12px}}
-.card{{background:#fff;border-radius:10px;padding:20px;margin-bottom:16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}}
-label{{display:block;font-size:13px;margin:10px 0 4px;color:#525c69}}
-input{{width:100%;max-width:420px;box-sizing:border-box;padding:8px 10px;border:1px solid #c6cdd3;border-radius:6px;font-size:14px}}
-button{{margin-top:14px;background:#25d366;color:#fff;border:0;border-radius:6px;padding:9px 18px;font-size:14px;cursor:pointer}}
-button.secondary{{background:#e0e4e8;color:#333}} .err{{background:#fde8e8;color:#a61b1b;padding:12px;border-radius:6px}}
-.ok{{background:#e6f8ec;color:#1b6b35;padding:12px;border-radius:6px}} code{{background:#eef1f3;padding:2px 6px;border-radius:4px;word-break:break-all}}
-.muted{{color:#828b95;font-size:13px}} .row{{display:flex;gap:16px;flex-wrap:wrap}} .row .card{{flex:1;min-width:280px}}
-</style></head><body>{body}</body></html>"#,
-        title = escape(title),
-    )
-}
-
 fn hidden(session: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"session\" value=\"{}\">",
@@ -147,22 +88,14 @@ pub async fn page(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse 
 
 async fn render_from_bitrix(state: &AppState, body: &[u8]) -> Result<Page, Page> {
     let f = form::parse(body);
-    let member_id = form::str_at(&f, &["member_id"]).unwrap_or("");
-    let token = form::str_at(&f, &["APPLICATION_TOKEN"]).unwrap_or("");
-    let portal = portals::find_by_member(&state.ctx.db, member_id)
-        .await
-        .map_err(Page::internal)?
-        .filter(|p| p.installed && portals::application_token_matches(&state.ctx.secrets, p, token))
-        .ok_or_else(|| {
-            Page::error(
-                StatusCode::UNAUTHORIZED,
-                "Open this page from your Bitrix24 Contact Center (the app is not installed on \
-                 this portal, or the request did not come from it).",
-            )
-        })?;
-    let options: serde_json::Value = form::str_at(&f, &["PLACEMENT_OPTIONS"])
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
+    let portal = portal_of(
+        state,
+        &f,
+        "Open this page from your Bitrix24 Contact Center (the app is not installed on this \
+         portal, or the request did not come from it).",
+    )
+    .await?;
+    let options = placement_options(&f);
     let line = match &options["LINE"] {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => n.to_string(),
@@ -242,7 +175,7 @@ async fn main_page(
     body.push_str("</div>");
     Ok(Page {
         status: StatusCode::OK,
-        html: layout("WhatsApp connector", &body),
+        html: layout("WhatsApp connector", "", &body),
     })
 }
 
@@ -412,7 +345,7 @@ fn connected_page(
     body.push_str("</div>");
     Page {
         status: StatusCode::OK,
-        html: layout("WhatsApp connector", &body),
+        html: layout("WhatsApp connector", "", &body),
     }
 }
 

@@ -81,36 +81,13 @@ impl BitrixSim {
         self.post_page_full(url, placement, options).await.0
     }
 
-    async fn post_page_full(
+    pub(super) async fn post_page_full(
         &self,
         url: &str,
         placement: &str,
         options: Option<String>,
     ) -> (u16, String) {
-        let (query, mut form) = {
-            let st = self.st();
-            let query = form_encode(&[
-                ("DOMAIN".into(), st.host.clone()),
-                ("PROTOCOL".into(), "0".into()),
-                ("LANG".into(), st.cfg.language.clone()),
-                ("APP_SID".into(), random_hex(16)),
-            ]);
-            let form: Vec<(String, String)> = vec![
-                ("AUTH_ID".into(), st.access_token.clone()),
-                ("AUTH_EXPIRES".into(), "3600".into()),
-                ("REFRESH_ID".into(), st.refresh_token.clone()),
-                ("SERVER_ENDPOINT".into(), st.server_endpoint()),
-                ("APPLICATION_TOKEN".into(), st.app_token.clone()),
-                ("APPLICATION_SCOPE".into(), st.cfg.scope.clone()),
-                ("member_id".into(), st.cfg.member_id.clone()),
-                ("status".into(), st.cfg.app_status.clone()),
-                ("PLACEMENT".into(), placement.into()),
-            ];
-            (query, form)
-        };
-        if let Some(o) = options {
-            form.push(("PLACEMENT_OPTIONS".into(), o));
-        }
+        let (query, form) = self.st().page_request(placement, options);
         let sep = if url.contains('?') { '&' } else { '?' };
         let full = format!("{url}{sep}{query}");
         match self
@@ -196,6 +173,7 @@ impl BitrixSim {
             let out = st.outgoing("ONAPPUNINSTALL", &data, false);
             st.installed = false;
             st.bindings.clear();
+            st.placements.clear();
             st.connectors.clear();
             st.active.clear();
             st.connector_data.clear();

@@ -12,6 +12,7 @@
 //! - `faults`: injected faults, being down and the leaky-bucket rate limit,
 //! - `events`: event bindings and the events POSTed to our app,
 //! - `app`: the app's life (install, placement pages, uninstall, update, an admin's changes),
+//! - `placements`: `placement.bind` and the IM_TEXTAREA button's page in an Open Lines chat,
 //! - `operator`: what an operator does in the chat (write, attach files, edit, delete).
 
 mod app;
@@ -23,6 +24,7 @@ mod messageservice;
 mod oauth;
 mod operator;
 mod params;
+mod placements;
 mod rest;
 mod state;
 mod types;
@@ -105,6 +107,8 @@ pub struct BitrixState {
     connector_data: HashMap<(String, String), Value>,
     lines: BTreeMap<u64, String>,
     bindings: Vec<Binding>,
+    /// Placements our app bound (`placement.bind` params).
+    placements: Vec<Value>,
     conversations: Vec<Conversation>,
     b24_users: HashMap<(String, String), String>,
     contacts: Vec<CrmContact>,
@@ -182,6 +186,10 @@ impl BitrixSim {
                     web::route().to(oauth::oauth_handler),
                 )
                 .route("/~{id}", web::get().to(operator::file_handler))
+                .route(
+                    "/app/im-textarea",
+                    web::get().to(placements::im_textarea_handler),
+                )
                 .default_service(web::route().to(not_found));
         })
     }

@@ -34,6 +34,7 @@ impl BitrixState {
             connector_data: HashMap::new(),
             lines,
             bindings: Vec::new(),
+            placements: Vec::new(),
             conversations: Vec::new(),
             b24_users: HashMap::new(),
             contacts: Vec::new(),

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use sim::{GatewaySim, GatewaySimConfig, GraphSim};
 
 on_both_databases!(
+    an_app_without_the_placement_scope_installs_all_the_same,
     installing_binds_the_picker_in_open_lines_chats,
     the_picker_lists_the_approved_templates_and_the_window,
     a_forged_picker_post_is_refused,
@@ -268,4 +269,30 @@ async fn a_gateway_chat_needs_no_templates(backend: Backend) {
     assert!(html.contains("No templates needed here"), "{html}");
     assert!(html.contains("+79990000088"), "{html}");
     assert!(!html.contains("Insert into message"));
+}
+
+/// The picker is a convenience: an app registered without the `placement` scope still installs,
+/// relays, and sends templates by the typed command.
+async fn an_app_without_the_placement_scope_installs_all_the_same(backend: Backend) {
+    let cfg = sim::BitrixSimConfig {
+        scope: "imconnector,imopenlines,im,crm".into(),
+        ..Default::default()
+    };
+    let app = common::spawn_app_with(backend, cfg, |_| {}).await;
+    app.install().await;
+    let n = app.connect("1", "4201").await;
+    assert_eq!(
+        app.customer_writes(&n, CUSTOMER, "wamid.S1", "hello").await,
+        200
+    );
+    let b24 = app.b24.clone();
+    wait_until(10, "messages flow", move || {
+        b24.customer_messages().iter().any(|m| m.text == "hello")
+    })
+    .await;
+    assert!(
+        !app.b24.calls_of("placement.bind").is_empty(),
+        "the bind was tried"
+    );
+    assert!(app.b24.placements().is_empty(), "and refused");
 }

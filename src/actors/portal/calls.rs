@@ -223,7 +223,14 @@ async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
     {
         Ok(_) => {}
         Err(e) if already_bound(&e) => {}
-        Err(e) => return Err(e),
+        // Worth a retry (the network, Bitrix24's own trouble, its rate limit).
+        Err(e) if e.is_transient() || e.is_auth() || e.is_held() => return Err(e),
+        // Refused for good (e.g. an app registered without the `placement` scope): the picker
+        // is a convenience, the typed /template command works without it, so the install
+        // goes on.
+        Err(e) => {
+            tracing::warn!(error = %e, "the template picker could not be added to the chat's message box")
+        }
     }
     Ok(Value::Bool(true))
 }

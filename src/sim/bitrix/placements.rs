@@ -15,6 +15,14 @@ impl BitrixState {
         if placement.is_empty() {
             return Err(ApiErr::arg("Wrong request. Placement is required"));
         }
+        // The method belongs to the `placement` scope (an app registered without it).
+        if !self.cfg.scope.split(',').any(|s| s.trim() == "placement") {
+            return Err(ApiErr::new(
+                401,
+                "insufficient_scope",
+                "The request requires higher privileges than provided by the access token",
+            ));
+        }
         if !(handler.starts_with("http://") || handler.starts_with("https://")) {
             return Err(ApiErr::new(
                 400,

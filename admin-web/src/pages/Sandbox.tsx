@@ -36,41 +36,36 @@ import {
   IconArrowRight,
   IconBan,
   IconBrandWhatsapp,
-  IconClockHour4,
   IconDotsVertical,
   IconFlask,
   IconMicrophone,
   IconPencil,
   IconSend,
-  IconTemplate,
   IconTrash,
   IconUserCircle,
 } from '@tabler/icons-react';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Ticks } from '../components/Ticks';
 import {
-  clockTime,
   consoleTicks,
   dayTime,
   freshEntries,
-  hopLabel,
   phoneTicks,
   SandboxError,
   sandboxApi,
-  traceKey,
   whatsappSpans,
-  windowLabel,
   type ConsoleMessage,
   type NumberKey,
   type PhoneMessage,
   type SandboxState,
   type TraceEntry,
 } from '../lib/sandbox';
+import { PANE_HEIGHT, Trace } from '../components/sandbox/Trace';
+import { WindowCard } from '../components/sandbox/WindowCard';
 
 const POLL_MS = 1000;
 const WA = { header: '#075e54', wallpaper: '#efeae2', mine: '#d9fdd3', theirs: '#ffffff' };
 const B24 = { header: '#2fc6f6', bg: '#eef2f4', mine: '#e5f7d6', theirs: '#ffffff' };
-const PANE_HEIGHT = 'min(560px, 62vh)';
 
 function useSandbox(number: NumberKey) {
   const [state, setState] = useState<SandboxState | null>(null);
@@ -672,150 +667,5 @@ function EditModal({ message, number, onClose, busy, run }: { message: ConsoleMe
         </Group>
       </Stack>
     </Modal>
-  );
-}
-
-/** The Cloud API chat's 24-hour window, the control that ages it, and the account's templates. */
-function WindowCard({ state, busy, run, onTemplate }: Omit<ActionProps, 'state'> & { state: SandboxState; onTemplate: (command: string) => void }) {
-  const w = state.window;
-  const now = Date.now();
-  const open = w?.state === 'open';
-  const hasChat = w !== null && w.state !== 'none';
-  return (
-    <Paper withBorder radius="lg" p="md" shadow="xs" data-testid="window-card">
-      <Grid gap="md" align="center">
-        <Grid.Col span={{ base: 12, md: 5 }}>
-          <Group gap="sm" wrap="nowrap" align="flex-start">
-            <ThemeIcon size={38} radius="md" variant="light" color={open ? 'green' : hasChat ? 'red' : 'gray'}>
-              <IconClockHour4 size={22} />
-            </ThemeIcon>
-            <div>
-              <Group gap={8}>
-                <Text fw={600}>24-hour window</Text>
-                <Badge color={open ? 'green' : hasChat ? 'red' : 'gray'} variant="light" data-testid="window-state" data-state={w?.state ?? 'none'}>
-                  {open ? 'Open' : hasChat ? 'Closed' : 'Not started'}
-                </Badge>
-              </Group>
-              <Text size="sm" data-testid="window-label">
-                {windowLabel(w, now)}
-              </Text>
-              <Text size="xs" c="dimmed">
-                {open ? 'Free text goes to the customer.' : hasChat ? 'Only an approved template goes; free text is held back with a notice.' : 'It opens when the customer writes.'}
-              </Text>
-            </div>
-          </Group>
-          <Tooltip label="The sandbox cannot wait a day: this moves the customer's last message back 25 hours in b24wa and in the simulated WhatsApp" multiline w={300} disabled={!hasChat}>
-            <Button
-              mt="sm"
-              variant="light"
-              color="orange"
-              leftSection={<IconClockHour4 size={16} />}
-              disabled={!hasChat || !open}
-              loading={busy === 'age'}
-              onClick={() => void run('age', sandboxApi.ageWindow)}
-              data-testid="age-window"
-            >
-              Make the customer's last message 25 hours old
-            </Button>
-          </Tooltip>
-        </Grid.Col>
-        <Grid.Col span={{ base: 12, md: 7 }}>
-          <Text fw={600} size="sm">
-            Templates of this WhatsApp account
-          </Text>
-          <Text size="xs" c="dimmed" mb={6}>
-            Synced by b24wa. The operator sends one by typing <Code>/template name value | value</Code> in the chat.
-          </Text>
-          <Stack gap={6}>
-            {state.templates.map((t) => (
-              <Group key={`${t.name}-${t.language}`} gap="xs" wrap="nowrap" justify="space-between" data-testid="sandbox-template">
-                <div style={{ minWidth: 0 }}>
-                  <Group gap={6} wrap="nowrap">
-                    <Code>{t.name}</Code>
-                    <Badge size="xs" variant="light" color={t.status === 'APPROVED' ? 'green' : t.status === 'PENDING' ? 'yellow' : 'gray'}>
-                      {t.status.toLowerCase()}
-                    </Badge>
-                  </Group>
-                  <Text size="xs" c="dimmed" truncate>
-                    {t.body}
-                  </Text>
-                </div>
-                <Tooltip label={t.status === 'APPROVED' ? `Put “${t.command}” in the operator's reply` : 'Not approved yet: WhatsApp would refuse it'}>
-                  <Button
-                    size="compact-xs"
-                    variant="default"
-                    leftSection={<IconTemplate size={12} />}
-                    disabled={!hasChat}
-                    onClick={() => onTemplate(t.command)}
-                    data-testid="use-template"
-                    data-name={t.name}
-                  >
-                    Type it
-                  </Button>
-                </Tooltip>
-              </Group>
-            ))}
-          </Stack>
-        </Grid.Col>
-      </Grid>
-    </Paper>
-  );
-}
-
-function Trace({ entries, fresh }: { entries: TraceEntry[]; fresh: Set<string> }) {
-  return (
-    <Paper withBorder radius="lg" shadow="sm" p="md" h="100%" data-testid="trace">
-      <Title order={4}>What just happened</Title>
-      <Text size="xs" c="dimmed" mb="sm">
-        Every call between WhatsApp, b24wa and Bitrix24, newest first.
-      </Text>
-      {entries.length === 0 ? (
-        <Text size="sm" c="dimmed">
-          Nothing yet: send a message from the phone.
-        </Text>
-      ) : (
-        <ScrollArea.Autosize mah={PANE_HEIGHT} offsetScrollbars>
-          <Stack gap={10}>
-            {entries.map((t) => {
-              const hop = hopLabel(t.hop);
-              const isNew = fresh.has(traceKey(t));
-              return (
-                <Box
-                  key={traceKey(t)}
-                  pl="sm"
-                  data-testid="trace-entry"
-                  style={{
-                    borderLeft: `3px solid var(--mantine-color-${hop.color}-5)`,
-                    background: isNew ? 'var(--mantine-color-yellow-0)' : undefined,
-                    transition: 'background 600ms',
-                  }}
-                >
-                  <Group gap={6} wrap="nowrap" justify="space-between">
-                    <Group gap={4} wrap="nowrap">
-                      <Badge size="xs" variant="light" color={hop.color}>
-                        {hop.from}
-                      </Badge>
-                      <IconArrowRight size={11} />
-                      <Badge size="xs" variant="light" color={hop.color}>
-                        {hop.to}
-                      </Badge>
-                    </Group>
-                    <Text size="xs" c="dimmed" ff="monospace">
-                      {clockTime(t.at_ms)}
-                    </Text>
-                  </Group>
-                  <Text size="xs" mt={2}>
-                    {t.text}{' '}
-                    <Text span size="xs" c={t.status === 200 ? 'dimmed' : 'red'}>
-                      · {t.status || 'no answer'}
-                    </Text>
-                  </Text>
-                </Box>
-              );
-            })}
-          </Stack>
-        </ScrollArea.Autosize>
-      )}
-    </Paper>
   );
 }

@@ -582,6 +582,11 @@ fn e2e_templates() -> Vec<Value> {
                 ]}
             ]
         }),
+        // One variable, in its body: it can carry a message from the CRM.
+        json!({
+            "name": "crm_note", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "A message from Acme: {{1}}"}]
+        }),
         json!({
             "name": "spring_sale", "language": "en_US", "status": "APPROVED", "category": "MARKETING",
             "components": [
@@ -612,7 +617,7 @@ async fn e2e_tenant_admin_reads_templates_and_names_an_account() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["templates"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(v["templates"].as_array().map(Vec::len), Some(4), "{v}");
     assert_eq!(
         app.graph
             .push_template_status(
@@ -665,7 +670,16 @@ async fn e2e_tenant_admin_reads_templates_and_names_an_account() {
         .api_get(&format!("/api/v1/numbers/{}/templates", unnamed.id))
         .await;
     assert_eq!(v["waba_id"], waba.as_str(), "{v}");
-    assert_eq!(v["templates"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(v["templates"].as_array().map(Vec::len), Some(4), "{v}");
+    // The template the page chose for CRM messages is the first number's default now.
+    let (_, v) = app
+        .api_get(&format!("/api/v1/numbers/{}/templates", synced.id))
+        .await;
+    assert_eq!(
+        v["default_template"],
+        json!({"name": "crm_note", "language": "en_US"}),
+        "{v}"
+    );
     common::settle().await;
 }
 

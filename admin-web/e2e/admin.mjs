@@ -327,7 +327,7 @@ async function templatesScenario(page) {
   await row.locator('[data-testid="templates"]').click();
   await page.waitForURL(/\/admin\/numbers\/\d+\/templates$/, { timeout: TIMEOUT });
   await title(page, 'Templates');
-  await waitCount(byTestId(page, 'template'), 3, 'templates listed');
+  await waitCount(byTestId(page, 'template'), 4, 'templates listed');
   check((await byTestId(page, 'waba-id').innerText()) === x.waba_id, 'the account id is shown');
   check((await byTestId(page, 'last-synced').innerText()) !== 'not yet', 'the last sync time is shown');
 
@@ -364,6 +364,14 @@ async function templatesScenario(page) {
   await shot(page, 'example-on-hover');
   await page.mouse.move(0, 0);
 
+  // The template for CRM messages: only one that can carry a text offers it.
+  check((await order.locator('[data-testid="template-set-default"]').count()) === 0, 'a three-variable template is not offered for CRM messages');
+  const note = page.locator('[data-testid="template"][data-name="crm_note"]');
+  await note.locator('[data-testid="template-set-default"]').click();
+  await note.locator('[data-testid="template-default"]').waitFor({ timeout: TIMEOUT });
+  await byTestId(page, 'default-template').filter({ hasText: '"crm_note" (en_US)' }).waitFor({ timeout: TIMEOUT });
+  await shot(page, 'templates-crm-default');
+
   // The filter.
   await byTestId(page, 'templates-filter').fill('spring');
   await waitCount(byTestId(page, 'template'), 1, 'templates matching "spring"');
@@ -390,14 +398,14 @@ async function templatesScenario(page) {
   await shot(page, 'templates-refused');
   await input.fill(x.waba_id);
   await byTestId(page, 'sync-templates').click();
-  await page.locator('[data-testid="sync-outcome"][data-ok="true"]', { hasText: 'Synced: 3 templates' }).waitFor({ timeout: TIMEOUT });
-  await waitCount(byTestId(page, 'template'), 3, 'templates after the sync');
+  await page.locator('[data-testid="sync-outcome"][data-ok="true"]', { hasText: 'Synced: 4 templates' }).waitFor({ timeout: TIMEOUT });
+  await waitCount(byTestId(page, 'template'), 4, 'templates after the sync');
   await byTestId(page, 'waba-id').filter({ hasText: x.waba_id }).waitFor({ timeout: TIMEOUT });
   await shot(page, 'templates-synced');
 
   await page.setViewportSize(PHONE);
   await page.reload();
-  await waitCount(byTestId(page, 'template'), 3, 'templates on a phone');
+  await waitCount(byTestId(page, 'template'), 4, 'templates on a phone');
   await shot(page, 'templates-phone');
   await page.setViewportSize(LAPTOP);
 }

@@ -151,9 +151,9 @@ async fn a_cloud_number_sends_inside_the_window_and_reports_each_status(backend:
     // The customer's Open Lines chat shows it as context.
     let b24 = app.b24.clone();
     wait_until(10, "the CRM message shown in Open Lines", move || {
-        b24.system_notices()
-            .iter()
-            .any(|s| s.message.contains("Sent from the CRM") && s.message.contains("invoice"))
+        b24.system_notices().iter().any(|s| {
+            s.message.contains("Sent from the CRM by Sim Operator") && s.message.contains("invoice")
+        })
     })
     .await;
     // A robot's message goes the same way.

@@ -40,6 +40,17 @@ pub enum Job {
     /// A message-service provider for a number (`messageservice.sender.add`, or `.update` when
     /// it exists), or its removal (`registered: false`).
     B24Provider { number_id: i64, registered: bool },
+    /// What the CRM sent, shown in the customer's Open Lines chat as context: `user_id` (the
+    /// sender) is named by `user.get` when the notice goes out.
+    B24CrmNotice {
+        im_chat_id: String,
+        #[serde(default)]
+        user_id: Option<String>,
+        /// Why it went as a template or did not go (empty when it went as text).
+        #[serde(default)]
+        note: String,
+        text: String,
+    },
     /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
     B24Notice { im_chat_id: String, text: String },
     /// The customer edited a message: `imconnector.update.messages` (item as originally sent,
@@ -118,6 +129,7 @@ impl Job {
             Job::B24Status { .. } => "b24_status",
             Job::B24Notice { .. } => "b24_notice",
             Job::B24SmsStatus { .. } => "b24_sms_status",
+            Job::B24CrmNotice { .. } => "b24_crm_notice",
             Job::B24Provider { .. } => "b24_provider",
             Job::B24UpdateMessage { .. } => "b24_update_message",
             Job::B24DeleteMessage { .. } => "b24_delete_message",
@@ -140,6 +152,7 @@ pub const KINDS: &[&str] = &[
     "b24_status",
     "b24_notice",
     "b24_sms_status",
+    "b24_crm_notice",
     "b24_provider",
     "b24_update_message",
     "b24_delete_message",

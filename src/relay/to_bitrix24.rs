@@ -114,6 +114,16 @@ pub fn window_closed_notice(since: Option<i64>) -> String {
     )
 }
 
+/// What the operators of the customer's chat read about a message sent from the CRM: who sent it
+/// (a name, or `None` when unknown), how it went (`note`), and its text.
+pub fn crm_notice(by: Option<&str>, note: &str, text: &str) -> String {
+    let by = by.map_or(String::new(), |b| format!(" by {b}"));
+    format!(
+        "Sent from the CRM{by}{note}:\n{}",
+        crate::bitrix24::bbcode::escape(text)
+    )
+}
+
 /// The Bitrix24 `files` entry of a file the portal downloads from us at `url`.
 pub fn file_entry(url: &str, name: &str) -> Value {
     json!({"url": url, "name": name})

@@ -232,6 +232,12 @@ mod tests {
                 message_id: s(),
                 status: s(),
             },
+            Job::B24CrmNotice {
+                im_chat_id: s(),
+                user_id: None,
+                note: s(),
+                text: s(),
+            },
             Job::B24Provider {
                 number_id: 0,
                 registered: true,

@@ -94,18 +94,16 @@ pub(super) async fn crm_message(
     }
     // The operators of the customer's Open Lines chat see what the CRM sent.
     if let Some(im_chat_id) = chat.and_then(|c| c.b24_chat_id) {
-        let by = user_id.map_or(String::new(), |u| format!(" by user {u}"));
-        let sent = match (open, sent) {
+        let note = match (open, sent) {
             (true, _) => "",
             (false, true) => " (as the number's default template: the 24-hour window is closed)",
             (false, false) => " (not sent: the 24-hour window is closed)",
         };
-        let notice = Job::B24Notice {
+        let notice = Job::B24CrmNotice {
             im_chat_id,
-            text: format!(
-                "Sent from the CRM{by}{sent}:\n{}",
-                crate::bitrix24::bbcode::escape(text)
-            ),
+            user_id: user_id.map(str::to_string),
+            note: note.to_string(),
+            text: text.to_string(),
         };
         queue(txn, portal, chat_id, &notice).await?;
     }

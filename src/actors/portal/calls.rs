@@ -15,7 +15,7 @@ use super::{
 use crate::{
     actors::{outbox::Drain, Ctx},
     bitrix24::{client::messages_params, messageservice, B24Error},
-    relay::jobs::Job,
+    relay::{jobs::Job, to_bitrix24},
     store::numbers,
 };
 
@@ -141,6 +141,24 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
             line,
             active,
         } => activate(services, session, *number_id, line, *active).await,
+        Job::B24CrmNotice {
+            im_chat_id,
+            user_id,
+            note,
+            text,
+        } => {
+            let by = match user_id {
+                Some(id) => user_name(session, id).await,
+                None => None,
+            };
+            let text = to_bitrix24::crm_notice(by.as_deref(), note, text);
+            session
+                .call(
+                    "im.message.add",
+                    &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
+                )
+                .await
+        }
         Job::B24Notice { im_chat_id, text } => session
             .call(
                 "im.message.add",
@@ -269,6 +287,32 @@ async fn number(services: &Ctx, number_id: i64) -> Result<entity::numbers::Model
         .await
         .map_err(|e| B24Error::Network(format!("database: {e}")))?
         .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))
+}
+
+/// A portal user's name (`user.get`), or `user <id>` when it cannot be read: the notice goes
+/// out either way.
+async fn user_name(session: &PortalSession, id: &str) -> Option<String> {
+    let fallback = Some(format!("user {id}"));
+    let Ok(v) = session.call("user.get", &json!({"ID": id})).await else {
+        return fallback;
+    };
+    // The call's result: a list of users.
+    let user = v.get(0).unwrap_or(&Value::Null);
+    let part = |k: &str| {
+        user.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let name = format!("{} {}", part("NAME"), part("LAST_NAME"))
+        .trim()
+        .to_string();
+    if name.is_empty() {
+        fallback
+    } else {
+        Some(name)
+    }
 }
 
 /// A number's phone as digits (its display phone may carry spaces, dashes, a `+`).

@@ -32,6 +32,19 @@ fn name_given(v: Option<&Value>) -> bool {
 }
 
 impl BitrixState {
+    /// `user.get {ID}`: the portal's operator (the user who sends from CRM cards here), or no one.
+    pub(super) fn m_user_get(&self, p: &Value) -> Value {
+        if sval(param(p, "ID")) != self.cfg.operator_user_id {
+            return json!([]);
+        }
+        let (name, last) = self
+            .cfg
+            .operator_name
+            .split_once(' ')
+            .unwrap_or((self.cfg.operator_name.as_str(), ""));
+        json!([{"ID": self.cfg.operator_user_id, "NAME": name, "LAST_NAME": last}])
+    }
+
     pub(super) fn m_sender_add(&mut self, p: &Value) -> Result<Value, ApiErr> {
         let code = sval(param(p, "CODE"));
         let fail = |d: &str| ApiErr::new(400, "ERROR_SENDER_VALIDATION_FAILURE", d);

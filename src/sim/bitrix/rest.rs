@@ -153,6 +153,7 @@ impl BitrixState {
                     .collect(),
             )),
             "im.message.add" => self.m_im_add(p),
+            "user.get" => Ok(self.m_user_get(p)),
             "placement.bind" => self.m_placement_bind(p),
             "placement.unbind" => self.m_placement_unbind(p),
             "placement.get" => self.m_placement_get(),

@@ -84,14 +84,14 @@ pub async fn insert_inbound<C: ConnectionTrait>(
 pub async fn insert_outbound<C: ConnectionTrait>(
     c: &C,
     chat_id: i64,
-    b24_chat_id: &str,
+    b24_chat_id: Option<&str>,
     b24_message_id: &str,
     text: &str,
     content: Content<'_>,
 ) -> Result<i64, DbErr> {
     let mut am = new_row(chat_id, OUT, QUEUED, text, content);
-    // A message sent from the CRM has no Open Lines chat (`""`).
-    am.b24_chat_id = Set(Some(b24_chat_id.to_string()).filter(|c| !c.is_empty()));
+    // `None`: a message sent from the CRM, which has no Open Lines chat.
+    am.b24_chat_id = Set(b24_chat_id.map(str::to_string));
     am.b24_message_id = Set(Some(b24_message_id.to_string()));
     let id = messages::Entity::insert(am).exec(c).await?.last_insert_id;
     hops::record(

@@ -84,7 +84,11 @@ pub async fn set_status<C: ConnectionTrait>(
     status: &str,
     reason: Option<&str>,
 ) -> Result<u64, DbErr> {
-    let numbers: Vec<i64> = numbers_of_account(c, waba_id).await?;
+    let numbers: Vec<i64> = numbers_of_account(c, waba_id)
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
     if numbers.is_empty() {
         return Ok(0);
     }
@@ -112,14 +116,11 @@ pub async fn set_status<C: ConnectionTrait>(
 pub async fn numbers_of_account<C: ConnectionTrait>(
     c: &C,
     waba_id: &str,
-) -> Result<Vec<i64>, DbErr> {
-    Ok(numbers::Entity::find()
+) -> Result<Vec<numbers::Model>, DbErr> {
+    numbers::Entity::find()
         .filter(numbers::Column::WabaId.eq(waba_id))
         .all(c)
-        .await?
-        .into_iter()
-        .map(|n| n.id)
-        .collect())
+        .await
 }
 
 /// A number's templates by name, then language.

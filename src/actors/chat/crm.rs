@@ -48,8 +48,8 @@ pub(super) async fn crm_message(
         kind: KIND,
         media_id: None,
     };
-    // No Open Lines chat id: its b24 message id is Bitrix24's message-service id.
-    let row = messages::insert_outbound(txn, chat_id, "", message_id, text, content).await?;
+    // No Open Lines chat: its b24 message id is Bitrix24's message-service id.
+    let row = messages::insert_outbound(txn, chat_id, None, message_id, text, content).await?;
     // CRM sends count as messages, like every other.
     let _ = services.billing.message(txn, info.portal_id).await?;
     let portal = Owner::Portal(info.portal_id);

@@ -77,9 +77,15 @@ pub(super) async fn operator_message(
                 },
             ),
         };
-        let message_id =
-            messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, shown, content)
-                .await?;
+        let message_id = messages::insert_outbound(
+            txn,
+            chat_id,
+            Some(im_chat_id),
+            im_message_id,
+            shown,
+            content,
+        )
+        .await?;
         if window.is_some() {
             messages::fail(txn, &[message_id], WINDOW_CLOSED).await?;
             continue;

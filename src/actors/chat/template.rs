@@ -57,7 +57,7 @@ pub(super) async fn operator_template(
         let message_id = messages::insert_outbound(
             txn,
             chat_id,
-            im_chat_id,
+            Some(im_chat_id),
             im_message_id,
             &send.rendered,
             content,
@@ -86,8 +86,15 @@ pub(super) async fn operator_template(
     }
     // Not sent: recorded with the reason, and the operator told at once.
     let why = notice.unwrap_or_default();
-    let message_id =
-        messages::insert_outbound(txn, chat_id, im_chat_id, im_message_id, typed, content).await?;
+    let message_id = messages::insert_outbound(
+        txn,
+        chat_id,
+        Some(im_chat_id),
+        im_message_id,
+        typed,
+        content,
+    )
+    .await?;
     messages::fail(txn, &[message_id], &why).await?;
     let job = Job::B24Notice {
         im_chat_id: im_chat_id.to_string(),

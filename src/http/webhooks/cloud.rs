@@ -374,10 +374,7 @@ async fn template_updates(
     let mut applied = 0;
     for u in &updates {
         let mut signed = false;
-        for id in templates::numbers_of_account(db, &u.waba_id).await? {
-            let Some(n) = numbers::get(db, id).await? else {
-                continue;
-            };
+        for n in templates::numbers_of_account(db, &u.waba_id).await? {
             let Ok(creds) = numbers::credentials(&state.ctx.secrets, &n) else {
                 continue;
             };

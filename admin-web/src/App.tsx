@@ -2,6 +2,7 @@
 
 import { Button, Center, Stack, Text, Title } from '@mantine/core';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { createBrowserRouter, Link, Navigate, Outlet, RouterProvider, useLocation, useRouteError } from 'react-router';
 import type { Role } from './api/types';
 import { useAuth, useMe } from './auth/AuthContext';
@@ -37,13 +38,14 @@ function Home() {
 }
 
 function Message({ title, text }: { title: string; text: string }) {
+  const { t } = useTranslation();
   return (
     <Center py={80}>
       <Stack align="center" gap="xs">
         <Title order={2}>{title}</Title>
         <Text c="dimmed">{text}</Text>
         <Button component={Link} to="/" variant="light" mt="sm">
-          Go to the start page
+          {t('app.toStart')}
         </Button>
       </Stack>
     </Center>
@@ -52,17 +54,18 @@ function Message({ title, text }: { title: string; text: string }) {
 
 /** A page that crashed: say so plainly and offer a way on (the error is in the console). */
 function Crashed() {
+  const { t } = useTranslation();
   const error = useRouteError();
   console.error(error);
   return (
     <Center py={80} px="md">
       <Stack align="center" gap="xs" data-testid="crashed">
-        <Title order={2}>This page ran into a problem</Title>
+        <Title order={2}>{t('app.crashed')}</Title>
         <Text c="dimmed" ta="center">
-          {error instanceof Error ? error.message : 'Unexpected error.'}
+          {error instanceof Error ? error.message : t('app.unexpected')}
         </Text>
         <Button variant="light" mt="sm" onClick={() => window.location.reload()}>
-          Reload
+          {t('app.reload')}
         </Button>
       </Stack>
     </Center>
@@ -70,9 +73,15 @@ function Crashed() {
 }
 
 function Allow({ roles, children }: { roles: Role[]; children: ReactNode }) {
+  const { t } = useTranslation();
   const me = useMe();
-  if (!roles.includes(me.role)) return <Message title="Not for your role" text="Your account cannot open this page." />;
+  if (!roles.includes(me.role)) return <Message title={t('app.notForRole')} text={t('app.notForRoleText')} />;
   return <>{children}</>;
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  return <Message title={t('app.notFound')} text={t('app.notFoundText')} />;
 }
 
 const OPS: Role[] = ['tenant_admin', 'support'];
@@ -105,7 +114,7 @@ const router = createBrowserRouter(
             { path: 'tenants/:id', element: <Allow roles={GLOBAL}><TenantDetail /></Allow> },
             { path: 'audit', element: <Allow roles={['support']}><Audit /></Allow> },
             { path: 'usage', element: <Allow roles={ALL}><Usage /></Allow> },
-            { path: '*', element: <Message title="Page not found" text="There is nothing at this address." /> },
+            { path: '*', element: <NotFound /> },
           ].map((r) => ({ ...r, errorElement: <Crashed /> })),
         },
       ],

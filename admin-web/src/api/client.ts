@@ -1,12 +1,31 @@
 // The HTTP client of the admin API: bearer tokens kept in memory and in sessionStorage (so a
 // reload keeps the session, a closed tab ends it), refreshed before they run out and once more
-// when the service says one expired; a refresh that is refused ends the session.
+// when the service says one expired; a refresh that is refused ends the session. Every request
+// names the app's language (Accept-Language): the service words its error messages in it.
 
 import type { Page, SessionView } from './types';
 
 export const API_BASE = '/api/v1';
 export const SESSION_KEY = 'b24wa.admin.session';
 export const SESSION_EXPIRED_MESSAGE = 'Your session has expired. Please sign in again.';
+
+/** The words the client itself says (the service's own errors carry their message). */
+export interface ClientMessages {
+  sessionExpired: () => string;
+  /** The service could not be reached at all. */
+  unreachable: () => string;
+  /** A refresh could not reach the service (the session is kept). */
+  unreachableShort: () => string;
+  /** An error answer without a message of its own (a proxy's page). */
+  answered: (status: number) => string;
+}
+
+const ENGLISH: ClientMessages = {
+  sessionExpired: () => SESSION_EXPIRED_MESSAGE,
+  unreachable: () => 'The service cannot be reached. Check your connection and try again.',
+  unreachableShort: () => 'The service cannot be reached.',
+  answered: (status) => `The service answered ${status}`,
+};
 
 /** An error answer (`{"error": {"code", "message"}}`), or a failure to reach the service. */
 export class ApiError extends Error {
@@ -41,6 +60,10 @@ export interface ClientOptions {
   now?: () => number;
   /** Refresh this long before the access token runs out (default 30 s). */
   refreshLeewayMs?: number;
+  /** The language to ask the service's messages in (`Accept-Language`); none: not sent. */
+  language?: () => string;
+  /** The client's own words (default: English). */
+  messages?: ClientMessages;
 }
 
 export type SessionEnd = 'expired' | 'logout';
@@ -67,9 +90,9 @@ export function queryString(query?: Query): string {
   return s ? `?${s}` : '';
 }
 
-async function errorOf(res: Response): Promise<ApiError> {
+async function errorOf(res: Response, words: ClientMessages): Promise<ApiError> {
   let code = `http_${res.status}`;
-  let message = res.statusText || `The service answered ${res.status}`;
+  let message = res.statusText || words.answered(res.status);
   try {
     const body = (await res.json()) as { error?: { code?: string; message?: string } };
     if (body?.error?.code) code = body.error.code;
@@ -97,6 +120,8 @@ export class ApiClient {
   private readonly storage: KeyValueStore | null;
   private readonly now: () => number;
   private readonly leeway: number;
+  private readonly language: (() => string) | null;
+  private readonly words: ClientMessages;
 
   constructor(opts: ClientOptions = {}) {
     this.base = opts.base ?? API_BASE;
@@ -105,6 +130,8 @@ export class ApiClient {
     this.storage = opts.storage ?? null;
     this.now = opts.now ?? (() => Date.now());
     this.leeway = opts.refreshLeewayMs ?? 30_000;
+    this.language = opts.language ?? null;
+    this.words = opts.messages ?? ENGLISH;
     this.session = this.load();
   }
 
@@ -120,7 +147,7 @@ export class ApiClient {
 
   async login(email: string, password: string): Promise<SessionView> {
     const res = await this.send('POST', '/auth/login', { body: { email, password } }, null);
-    if (!res.ok) throw await errorOf(res);
+    if (!res.ok) throw await errorOf(res, this.words);
     const view = (await res.json()) as SessionView;
     this.store(view);
     return view;
@@ -144,7 +171,7 @@ export class ApiClient {
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     let session = this.session;
-    if (!session) throw new ApiError(401, 'session_expired', SESSION_EXPIRED_MESSAGE);
+    if (!session) throw new ApiError(401, 'session_expired', this.words.sessionExpired());
     // Refresh ahead, but never more than a quarter of the token's life ahead (a 60 s token
     // would otherwise be refreshed on every call).
     const leeway = Math.min(this.leeway, (session.lifetimeMs ?? Number.POSITIVE_INFINITY) / 4);
@@ -153,17 +180,17 @@ export class ApiClient {
     }
     let res = await this.send(method, path, opts, session.accessToken);
     if (res.status === 401) {
-      const err = await errorOf(res);
+      const err = await errorOf(res, this.words);
       if (!REFRESHABLE.has(err.code)) throw err;
       session = await this.refresh(session);
       res = await this.send(method, path, opts, session.accessToken);
       if (res.status === 401) {
         // A fresh token refused too: the user was disabled or the keys changed.
         this.end('expired');
-        throw new ApiError(401, 'session_expired', SESSION_EXPIRED_MESSAGE);
+        throw new ApiError(401, 'session_expired', this.words.sessionExpired());
       }
     }
-    if (!res.ok) throw await errorOf(res);
+    if (!res.ok) throw await errorOf(res, this.words);
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
@@ -183,13 +210,13 @@ export class ApiClient {
         res = await this.send('POST', '/auth/refresh', { body: { refresh_token: stale.refreshToken } }, null);
       } catch (e) {
         // Unreachable service: keep the session, the next call tries again.
-        throw e instanceof ApiError ? e : new ApiError(0, 'network', 'The service cannot be reached.');
+        throw e instanceof ApiError ? e : new ApiError(0, 'network', this.words.unreachableShort());
       }
       if (res.status === 401 || res.status === 400) {
         this.end('expired');
-        throw new ApiError(401, 'session_expired', SESSION_EXPIRED_MESSAGE);
+        throw new ApiError(401, 'session_expired', this.words.sessionExpired());
       }
-      if (!res.ok) throw await errorOf(res);
+      if (!res.ok) throw await errorOf(res, this.words);
       const view = (await res.json()) as SessionView;
       return this.store(view);
     };
@@ -202,6 +229,8 @@ export class ApiClient {
   private async send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
+    const language = this.language?.();
+    if (language) headers['Accept-Language'] = language;
     let body: string | undefined;
     if (opts.body !== undefined && method !== 'GET') {
       headers['Content-Type'] = 'application/json';
@@ -216,7 +245,7 @@ export class ApiClient {
       });
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw new ApiError(0, 'network', 'The service cannot be reached. Check your connection and try again.');
+      throw new ApiError(0, 'network', this.words.unreachable());
     }
   }
 

@@ -16,6 +16,7 @@ import type {
   PageQuery,
   Plan,
   Portal,
+  PortalLanguage,
   QrView,
   TemplateRef,
   TemplatesView,
@@ -39,6 +40,8 @@ export function endpoints(c: ApiClient) {
 
     portals: (q: PageQuery & { q?: string; installed?: boolean }, signal?: AbortSignal) =>
       page<Portal>('/portals', { ...q }, signal),
+    /** The language of the portal's operator notices; `null` follows Bitrix24 again. */
+    setPortalLanguage: (id: number, language: PortalLanguage | null) => c.put<Portal>(`/portals/${id}/language`, { language }),
 
     numbers: (q: PageQuery & { portal_id?: number; transport?: string; state?: string; active?: boolean; q?: string }, signal?: AbortSignal) =>
       page<NumberView>('/numbers', { ...q }, signal),

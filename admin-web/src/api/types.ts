@@ -53,11 +53,20 @@ export interface Tenant {
   created_at: number;
 }
 
+/** The languages the service speaks to operators (notices in Open Lines chats). */
+export type PortalLanguage = 'ru' | 'en';
+
 export interface Portal {
   id: number;
   member_id: string;
   domain: string;
   installed: boolean;
+  /** The language operator notices go in: the override, else Bitrix24's by the fallback rule. */
+  language?: PortalLanguage;
+  /** Bitrix24's own language id last seen for the portal (`ru`, `en`, `ua`, `kz`, ...). */
+  language_from_bitrix24?: string | null;
+  /** Chosen in the admin app; null: follow Bitrix24. */
+  language_override?: PortalLanguage | null;
 }
 
 export interface TenantDetail extends Tenant {

@@ -3,7 +3,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, client } from '../api';
-import { SESSION_EXPIRED_MESSAGE } from '../api/client';
+import type { SessionEnd } from '../api/client';
 import type { Me } from '../api/types';
 
 type Status = 'checking' | 'signed-out' | 'signed-in';
@@ -11,8 +11,8 @@ type Status = 'checking' | 'signed-out' | 'signed-in';
 interface AuthState {
   status: Status;
   me: Me | null;
-  /** Why the user is on the sign-in page, if it was not their choice. */
-  notice: string | null;
+  /** Why the user is on the sign-in page after a session (the page words it). */
+  notice: SessionEnd | null;
   login: (email: string, password: string) => Promise<Me>;
   logout: () => void;
 }
@@ -22,14 +22,14 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<Status>(client.hasSession ? 'checking' : 'signed-out');
   const [me, setMe] = useState<Me | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<SessionEnd | null>(null);
 
   useEffect(
     () =>
       client.onSessionEnd((why) => {
         setMe(null);
         setStatus('signed-out');
-        setNotice(why === 'expired' ? SESSION_EXPIRED_MESSAGE : 'You have signed out.');
+        setNotice(why);
       }),
     [],
   );

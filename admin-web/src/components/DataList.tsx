@@ -4,8 +4,10 @@
 import { Card, Group, Pagination, Paper, Stack, Table, Text } from '@mantine/core';
 import { useMediaQuery } from '@mantine/hooks';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { ApiError } from '../api/client';
 import type { Page } from '../api/types';
+import { formatNumber } from '../lib/format';
 import { EmptyState, ErrorState, LoadingState } from './States';
 
 export interface Column<T> {
@@ -34,13 +36,14 @@ interface Props<T> {
 }
 
 export function PageFooter({ page, onPage }: { page: Page<unknown>; onPage?: (p: number) => void }) {
+  const { t } = useTranslation();
   const pages = Math.max(1, Math.ceil(page.total / Math.max(1, page.per_page)));
   const first = page.total === 0 ? 0 : (page.page - 1) * page.per_page + 1;
   const last = Math.min(page.total, first + page.items.length - 1);
   return (
     <Group justify="space-between" mt="md" wrap="wrap" gap="xs">
       <Text size="sm" c="dimmed" data-testid="range">
-        {first}–{last} of {page.total}
+        {t('list.range', { first: formatNumber(first, 0), last: formatNumber(last, 0), total: formatNumber(page.total, 0) })}
       </Text>
       {pages > 1 && onPage && <Pagination total={pages} value={page.page} onChange={onPage} size="sm" siblings={1} boundaries={1} />}
     </Group>

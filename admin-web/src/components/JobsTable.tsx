@@ -5,6 +5,7 @@ import { useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { IconRefresh } from '@tabler/icons-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api } from '../api';
 import { ApiError } from '../api/client';
@@ -13,15 +14,16 @@ import { formatDateTime } from '../lib/format';
 import { JobBadge } from './Badges';
 
 export function useRedrive(onDone: () => void) {
+  const { t } = useTranslation();
   const [busy, setBusy] = useState<number | null>(null);
   const redrive = async (job: Job) => {
     setBusy(job.id);
     try {
       await api.redrive(job.id);
-      notifications.show({ color: 'green', title: 'Re-driven', message: `Job ${job.id} is back in its queue with fresh attempts.` });
+      notifications.show({ color: 'green', title: t('jobs.redriven'), message: t('jobs.redrivenText', { id: job.id }) });
       onDone();
     } catch (e) {
-      notifications.show({ color: 'red', title: `Job ${job.id} was not re-driven`, message: e instanceof ApiError ? e.message : String(e) });
+      notifications.show({ color: 'red', title: t('jobs.notRedriven', { id: job.id }), message: e instanceof ApiError ? e.message : String(e) });
     } finally {
       setBusy(null);
     }
@@ -30,24 +32,26 @@ export function useRedrive(onDone: () => void) {
 }
 
 export function RedriveButton({ job, canRedrive, busy, onRedrive }: { job: Job; canRedrive: boolean; busy: boolean; onRedrive: (j: Job) => void }) {
+  const { t } = useTranslation();
   if (job.status !== 'dead') return null;
   if (!canRedrive) {
     return (
-      <Tooltip label="Support can re-drive failed jobs">
+      <Tooltip label={t('jobs.supportRedrives')}>
         <Text size="xs" c="dimmed">
-          Failed
+          {t('jobs.status.dead')}
         </Text>
       </Tooltip>
     );
   }
   return (
     <Button size="xs" color="orange" leftSection={<IconRefresh size={14} />} loading={busy} onClick={() => onRedrive(job)} data-testid="redrive">
-      Re-drive
+      {t('jobs.redrive')}
     </Button>
   );
 }
 
 export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { jobs: Job[]; canRedrive: boolean; onChanged: () => void; linkTrace?: boolean }) {
+  const { t } = useTranslation();
   const { busy, redrive } = useRedrive(onChanged);
   const phone = useMediaQuery('(max-width: 48em)');
   if (phone) {
@@ -62,7 +66,7 @@ export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { j
               <JobBadge status={j.status} />
             </Group>
             <Text size="xs" c="dimmed">
-              #{j.id} · {j.owner} · {j.queue_key} · {j.attempts} attempts
+              #{j.id} · {j.owner} · {j.queue_key} · {t('jobs.attempts', { count: j.attempts })}
             </Text>
             {j.last_error && (
               <Code block mt={6} style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
@@ -72,7 +76,7 @@ export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { j
             <Group gap="xs" justify="flex-end" mt="xs">
               {linkTrace && j.message_id !== null && (
                 <Button component={Link} to={`/messages/${j.message_id}`} size="xs" variant="subtle">
-                  Trace
+                  {t('jobs.trace')}
                 </Button>
               )}
               <RedriveButton job={j} canRedrive={canRedrive} busy={busy === j.id} onRedrive={redrive} />
@@ -87,10 +91,10 @@ export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { j
       <Table verticalSpacing="sm" data-testid="jobs">
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Job</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Attempts</Table.Th>
-            <Table.Th>Last error</Table.Th>
+            <Table.Th>{t('jobs.col.job')}</Table.Th>
+            <Table.Th>{t('jobs.col.status')}</Table.Th>
+            <Table.Th>{t('jobs.col.attempts')}</Table.Th>
+            <Table.Th>{t('jobs.col.lastError')}</Table.Th>
             <Table.Th />
           </Table.Tr>
         </Table.Thead>
@@ -111,7 +115,7 @@ export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { j
                 <JobBadge status={j.status} />
               </Table.Td>
               <Table.Td>
-                <Text size="sm" title={`updated ${formatDateTime(j.updated_at)}`}>
+                <Text size="sm" title={t('jobs.updated', { at: formatDateTime(j.updated_at) })}>
                   {j.attempts}
                 </Text>
               </Table.Td>
@@ -128,7 +132,7 @@ export function JobsTable({ jobs, canRedrive, onChanged, linkTrace = true }: { j
                 <Group gap="xs" justify="flex-end" wrap="nowrap">
                   {linkTrace && j.message_id !== null && (
                     <Button component={Link} to={`/messages/${j.message_id}`} size="xs" variant="subtle">
-                      Trace
+                      {t('jobs.trace')}
                     </Button>
                   )}
                   <RedriveButton job={j} canRedrive={canRedrive} busy={busy === j.id} onRedrive={redrive} />

@@ -16,9 +16,11 @@ import {
   IconSearch,
 } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useAuth, useMe } from '../auth/AuthContext';
-import { navFor, ROLE_LABEL, type NavItem } from '../lib/roles';
+import { navFor, roleLabel, sectionLabel, type NavItem } from '../lib/roles';
+import { LanguageSwitch } from './LanguageSwitch';
 import { TenantQuotaBanner } from './PlanUsage';
 
 const ICONS: Record<string, ReactNode> = {
@@ -47,6 +49,7 @@ function Brand() {
 }
 
 export function Layout() {
+  const { t } = useTranslation();
   const [opened, { toggle, close }] = useDisclosure();
   const me = useMe();
   const { logout } = useAuth();
@@ -60,7 +63,7 @@ export function Layout() {
       key={item.to}
       component={RouterLink}
       to={item.to}
-      label={item.label}
+      label={item.label()}
       leftSection={ICONS[item.to]}
       active={location.pathname === item.to || location.pathname.startsWith(`${item.to}/`)}
       onClick={close}
@@ -74,12 +77,14 @@ export function Layout() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
-            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Menu" data-testid="burger" />
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label={t('layout.menu')} data-testid="burger" />
             <Brand />
           </Group>
+          <Group gap="xs" wrap="nowrap">
+          <LanguageSwitch />
           <Menu position="bottom-end" width={240} shadow="md">
             <Menu.Target>
-              <UnstyledButton data-testid="user-menu" aria-label="Account">
+              <UnstyledButton data-testid="user-menu" aria-label={t('layout.account')}>
                 <Group gap={8} wrap="nowrap">
                   <Avatar color="teal" radius="xl" size={32}>
                     {who.slice(0, 1).toUpperCase()}
@@ -89,8 +94,8 @@ export function Layout() {
                       {who}
                     </Text>
                     <Text size="xs" c="dimmed" lh={1.2} data-testid="role">
-                      {ROLE_LABEL[me.role]}
-                      {me.tenant !== null ? ` · tenant ${me.tenant}` : ''}
+                      {roleLabel(me.role)}
+                      {me.tenant !== null ? ` · ${t('layout.tenant', { id: me.tenant })}` : ''}
                     </Text>
                   </Stack>
                   <IconChevronDown size={14} />
@@ -100,14 +105,15 @@ export function Layout() {
             <Menu.Dropdown>
               <Menu.Label>{who}</Menu.Label>
               <Menu.Item disabled>
-                <Badge variant="light">{ROLE_LABEL[me.role]}</Badge>
+                <Badge variant="light">{roleLabel(me.role)}</Badge>
               </Menu.Item>
               <Menu.Divider />
               <Menu.Item leftSection={<IconLogout size={16} />} color="red" onClick={logout} data-testid="logout">
-                Sign out
+                {t('layout.signOut')}
               </Menu.Item>
             </Menu.Dropdown>
           </Menu>
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="sm">
@@ -115,7 +121,7 @@ export function Layout() {
           {sections.map((s) => (
             <Stack key={s} gap={2} mb="md">
               <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
-                {s}
+                {sectionLabel(s)}
               </Text>
               {items.filter((i) => i.section === s).map(link)}
             </Stack>

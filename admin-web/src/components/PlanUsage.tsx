@@ -2,17 +2,20 @@
 
 import { Alert, Badge, Group, Paper, Progress, SimpleGrid, Text } from '@mantine/core';
 import { IconAlertTriangle } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 import type { PlanUse } from '../api/types';
 import { useMe } from '../auth/AuthContext';
+import { formatMonth, formatNumber } from '../lib/format';
 import { useApi } from '../lib/useApi';
 import { overQuotaMessage, quotaAmount, quotaColor, quotaName } from '../lib/quota';
 
 export function OverQuotaBanner({ planUse, plan }: { planUse: PlanUse; plan: string }) {
+  const { t } = useTranslation();
   const message = overQuotaMessage(planUse, plan);
   if (!message) return null;
   return (
-    <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="Over the plan's quota" mb="md" data-testid="over-quota-banner">
+    <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title={t('quota.overTitle')} mb="md" data-testid="over-quota-banner">
       {message}
     </Alert>
   );
@@ -29,15 +32,16 @@ export function TenantQuotaBanner() {
 }
 
 export function PlanUsage({ planUse, plan }: { planUse: PlanUse; plan: string }) {
+  const { t } = useTranslation();
   return (
     <Paper withBorder radius="md" p="md" data-testid="plan-usage">
       <Group justify="space-between" mb="sm">
         <Group gap="xs">
-          <Text fw={600}>Plan</Text>
+          <Text fw={600}>{t('quota.plan')}</Text>
           <Badge variant="light">{plan}</Badge>
         </Group>
         <Text size="xs" c="dimmed">
-          {planUse.known_plan ? `${planUse.month} (UTC)` : 'This plan is not configured: nothing is limited'}
+          {planUse.known_plan ? t('quota.month', { month: formatMonth(planUse.month) }) : t('quota.unknownPlan')}
         </Text>
       </Group>
       <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="lg">
@@ -51,7 +55,7 @@ export function PlanUsage({ planUse, plan }: { planUse: PlanUse; plan: string })
             </Group>
             <Progress value={Math.min(q.percent ?? 0, 100)} color={quotaColor(q)} size="lg" radius="xl" mt={6} aria-label={quotaName(q.quota)} />
             <Text size="xs" c="dimmed" mt={4}>
-              {q.percent === null ? 'Unlimited' : `${q.percent}% used`}
+              {q.percent === null ? t('quota.unlimited') : t('quota.percentUsed', { percent: formatNumber(q.percent) })}
             </Text>
           </div>
         ))}

@@ -3,11 +3,13 @@
 import { Alert, Button, Center, Group, Loader, Skeleton, Stack, Text, ThemeIcon } from '@mantine/core';
 import { IconAlertTriangle, IconInbox } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { ApiError } from '../api/client';
 
-export function LoadingState({ rows = 4, label = 'Loading…' }: { rows?: number; label?: string }) {
+export function LoadingState({ rows = 4, label }: { rows?: number; label?: string }) {
+  const { t } = useTranslation();
   return (
-    <Stack gap="xs" aria-busy="true" aria-label={label} data-testid="loading">
+    <Stack gap="xs" aria-busy="true" aria-label={label ?? t('states.loading')} data-testid="loading">
       {Array.from({ length: rows }, (_, i) => (
         <Skeleton key={i} height={36} radius="sm" />
       ))}
@@ -41,14 +43,15 @@ export function EmptyState({ title, description, icon, action }: { title: string
 }
 
 export function ErrorState({ error, onRetry }: { error: ApiError; onRetry?: () => void }) {
+  const { t } = useTranslation();
   const title =
     error.status === 0
-      ? 'The service cannot be reached'
+      ? t('states.unreachable')
       : error.status === 403
-        ? 'Not allowed'
+        ? t('states.forbidden')
         : error.status === 404
-          ? 'Not found'
-          : 'Something went wrong';
+          ? t('states.notFound')
+          : t('states.failed');
   return (
     <Alert color="red" variant="light" icon={<IconAlertTriangle />} title={title} data-testid="error">
       <Group justify="space-between" align="center" wrap="wrap" gap="xs">
@@ -62,7 +65,7 @@ export function ErrorState({ error, onRetry }: { error: ApiError; onRetry?: () =
         </Text>
         {onRetry && (
           <Button size="xs" variant="white" color="red" onClick={onRetry}>
-            Try again
+            {t('states.retry')}
           </Button>
         )}
       </Group>

@@ -4,15 +4,18 @@
 import { Box, Group, Stack, Text, Tooltip } from '@mantine/core';
 import { IconArrowBackUp, IconCopy, IconExternalLink, IconFileText, IconMapPin, IconPhone, IconPhoto, IconVideo } from '@tabler/icons-react';
 import { Fragment, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { TemplateButton, TemplateComponent } from '../api/types';
+import i18n from '../i18n';
 import { exampleValues, splitTemplateText } from '../lib/templates';
 
 const CHAT_BG = '#efeae2';
 const LINK = '#027eb5';
 
 function Variable({ name, example }: { name: string; example?: string }) {
+  const { t } = useTranslation();
   return (
-    <Tooltip label={`Example: ${example}`} disabled={example === undefined} inline withArrow>
+    <Tooltip label={t('templates.example', { example })} disabled={example === undefined} inline withArrow>
       <span
         data-testid="template-var"
         data-name={name}
@@ -50,14 +53,15 @@ export function TemplateText({ text, examples = {} }: { text: string; examples?:
   );
 }
 
-const MEDIA: Record<string, { icon: ReactNode; label: string }> = {
-  IMAGE: { icon: <IconPhoto size={22} />, label: 'Image' },
-  VIDEO: { icon: <IconVideo size={22} />, label: 'Video' },
-  DOCUMENT: { icon: <IconFileText size={22} />, label: 'Document' },
-  LOCATION: { icon: <IconMapPin size={22} />, label: 'Location' },
+const MEDIA: Record<string, { icon: ReactNode; label: () => string }> = {
+  IMAGE: { icon: <IconPhoto size={22} />, label: () => i18n.t('templates.media.IMAGE') },
+  VIDEO: { icon: <IconVideo size={22} />, label: () => i18n.t('templates.media.VIDEO') },
+  DOCUMENT: { icon: <IconFileText size={22} />, label: () => i18n.t('templates.media.DOCUMENT') },
+  LOCATION: { icon: <IconMapPin size={22} />, label: () => i18n.t('templates.media.LOCATION') },
 };
 
 function Header({ c }: { c: TemplateComponent }) {
+  const { t } = useTranslation();
   const format = (c.format ?? 'TEXT').toUpperCase();
   if (format === 'TEXT') {
     return (
@@ -66,7 +70,7 @@ function Header({ c }: { c: TemplateComponent }) {
       </Text>
     );
   }
-  const m = MEDIA[format] ?? { icon: <IconFileText size={22} />, label: format.toLowerCase() };
+  const m = MEDIA[format] ?? { icon: <IconFileText size={22} />, label: () => format.toLowerCase() };
   return (
     <Group
       justify="center"
@@ -78,7 +82,7 @@ function Header({ c }: { c: TemplateComponent }) {
       style={{ background: 'var(--mantine-color-gray-1)', borderRadius: 6 }}
     >
       {m.icon}
-      <Text size="xs">{m.label}, chosen when sent</Text>
+      <Text size="xs">{t('templates.mediaWhenSent', { media: m.label() })}</Text>
     </Group>
   );
 }
@@ -124,6 +128,7 @@ function Button({ b }: { b: TemplateButton }) {
 }
 
 export function TemplatePreview({ components }: { components: TemplateComponent[] }) {
+  const { t } = useTranslation();
   const of = (type: string) => components.filter((c) => c?.type?.toUpperCase() === type);
   const header = of('HEADER')[0];
   const body = of('BODY')[0];
@@ -140,7 +145,7 @@ export function TemplatePreview({ components }: { components: TemplateComponent[
             </Text>
           ) : (
             <Text size="sm" c="dimmed" fs="italic">
-              No body text
+              {t('templates.noBody')}
             </Text>
           )}
           {footer?.text && (

@@ -2,6 +2,7 @@
 
 import { Tooltip } from '@mantine/core';
 import { IconAlertCircle, IconClock, IconTrash } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import type { Message } from '../api/types';
 import { tickInfo } from '../lib/ticks';
 
@@ -10,6 +11,8 @@ export const TICK_COLORS = { grey: '#8696a0', blue: '#34b7f1', red: '#e03131' } 
 type Props = { message: Pick<Message, 'direction' | 'status'> & Partial<Pick<Message, 'delivered_at' | 'read_at' | 'error'>>; size?: number };
 
 export function Ticks({ message, size = 18 }: Props) {
+  // Drawn again when the language changes (the label is the catalogue's).
+  useTranslation();
   const info = tickInfo(message);
   const color = TICK_COLORS[info.color];
   let glyph;

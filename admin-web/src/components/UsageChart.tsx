@@ -2,10 +2,13 @@
 
 import '@mantine/charts/styles.css';
 import { BarChart } from '@mantine/charts';
+import { useTranslation } from 'react-i18next';
 import type { UsageDay } from '../api/types';
+import { formatDay } from '../lib/format';
 
 export default function UsageChart({ days }: { days: UsageDay[] }) {
-  const data = days.map((d) => ({ day: d.date.slice(5), inbound: d.inbound, outbound: d.outbound, media: d.media }));
+  const { t } = useTranslation();
+  const data = days.map((d) => ({ day: formatDay(d.date, 'short'), inbound: d.inbound, outbound: d.outbound, media: d.media }));
   return (
     <BarChart
       h={280}
@@ -17,8 +20,8 @@ export default function UsageChart({ days }: { days: UsageDay[] }) {
       tickLine="y"
       gridAxis="x"
       series={[
-        { name: 'inbound', label: 'From customers', color: 'teal.6' },
-        { name: 'outbound', label: 'From operators', color: 'indigo.5' },
+        { name: 'inbound', label: t('usage.fromCustomers'), color: 'teal.6' },
+        { name: 'outbound', label: t('usage.fromOperators'), color: 'indigo.5' },
       ]}
       xAxisProps={{ interval: 'preserveStartEnd', minTickGap: 8 }}
       yAxisProps={{ allowDecimals: false, width: 40 }}

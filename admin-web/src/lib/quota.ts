@@ -1,21 +1,26 @@
 // Plans and quotas in words and colours (the Usage page, the over-quota banner, the tenants' health).
 
 import type { PlanUse, QuotaUse, TenantHealth } from '../api/types';
-
-const NAMES: Record<string, string> = {
-  numbers: 'Connected numbers',
-  messages: 'Messages this month',
-  transcription_minutes: 'Transcription minutes this month',
-};
+import i18n from '../i18n';
+import { formatNumber } from './format';
 
 export function quotaName(quota: string): string {
-  return NAMES[quota] ?? quota;
+  switch (quota) {
+    case 'numbers':
+      return i18n.t('quota.name.numbers');
+    case 'messages':
+      return i18n.t('quota.name.messages');
+    case 'transcription_minutes':
+      return i18n.t('quota.name.transcription_minutes');
+    default:
+      return quota;
+  }
 }
 
-/** `12 of 1,000`, or `12 (unlimited)`. */
+/** `12 of 1,000`, or `12 (unlimited)` (`12 из 1 000`, `12 (без ограничений)`). */
 export function quotaAmount(q: Pick<QuotaUse, 'used' | 'limit'>): string {
-  const used = Number.isInteger(q.used) ? q.used.toLocaleString('en-US') : q.used.toFixed(1);
-  return q.limit === null ? `${used} (unlimited)` : `${used} of ${q.limit.toLocaleString('en-US')}`;
+  const used = formatNumber(q.used);
+  return q.limit === null ? i18n.t('quota.amountUnlimited', { used }) : i18n.t('quota.amount', { used, limit: formatNumber(q.limit) });
 }
 
 /** Green below 80 %, orange up to the limit, red over it. */
@@ -29,11 +34,14 @@ export function quotaColor(q: Pick<QuotaUse, 'percent' | 'over'>): string {
 export function overQuotaMessage(u: Pick<PlanUse, 'over_quota' | 'quotas'>, plan: string): string | null {
   if (u.over_quota.length === 0) return null;
   const parts = u.over_quota.map((name) => {
-    const q = u.quotas.find((x) => x.quota === name);
-    const limit = q?.limit != null ? `${q.limit.toLocaleString('en-US')} ` : '';
-    return name === 'transcription_minutes' ? `${limit}transcription minutes (voice notes now arrive without a transcript)` : `${limit}messages`;
+    const limit = u.quotas.find((x) => x.quota === name)?.limit;
+    const minutes = name === 'transcription_minutes';
+    if (limit == null) return minutes ? i18n.t('quota.over.minutesNoLimit') : i18n.t('quota.over.messagesNoLimit');
+    const n = { count: limit, limit: formatNumber(limit) };
+    return minutes ? i18n.t('quota.over.minutes', n) : i18n.t('quota.over.messages', n);
   });
-  return `This account went over the ${plan} plan's ${parts.join(' and ')} this month. Messages still flow: nothing is dropped. Ask for a bigger plan to lift the limit.`;
+  const list = new Intl.ListFormat(i18n.language, { type: 'conjunction' }).format(parts);
+  return i18n.t('quota.over.message', { plan, list });
 }
 
 export const HEALTH_COLOR: Record<TenantHealth['status'], string> = { ok: 'green', warning: 'yellow', error: 'red' };
@@ -41,11 +49,10 @@ export const HEALTH_COLOR: Record<TenantHealth['status'], string> = { ok: 'green
 /** The problems of a tenant, most urgent first, in a few words each. */
 export function healthProblems(h: TenantHealth): string[] {
   const out: string[] = [];
-  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
-  if (h.numbers_not_authorized > 0) out.push(n(h.numbers_not_authorized, 'number not authorized', 'numbers not authorized'));
-  if (h.dead_jobs > 0) out.push(n(h.dead_jobs, 'failed job', 'failed jobs'));
-  if (h.portals_token_errors > 0) out.push(n(h.portals_token_errors, 'portal token error', 'portal token errors'));
-  if (h.pending_jobs > 0) out.push(n(h.pending_jobs, 'job queued', 'jobs queued'));
-  if (h.portals_uninstalled > 0) out.push(n(h.portals_uninstalled, 'portal uninstalled', 'portals uninstalled'));
+  if (h.numbers_not_authorized > 0) out.push(i18n.t('health.notAuthorized', { count: h.numbers_not_authorized }));
+  if (h.dead_jobs > 0) out.push(i18n.t('health.deadJobs', { count: h.dead_jobs }));
+  if (h.portals_token_errors > 0) out.push(i18n.t('health.tokenErrors', { count: h.portals_token_errors }));
+  if (h.pending_jobs > 0) out.push(i18n.t('health.pendingJobs', { count: h.pending_jobs }));
+  if (h.portals_uninstalled > 0) out.push(i18n.t('health.uninstalled', { count: h.portals_uninstalled }));
   return out;
 }

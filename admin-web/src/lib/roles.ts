@@ -1,29 +1,50 @@
 // Who sees what: the navigation follows the roles the API enforces (README: Roles).
 
 import type { Role } from '../api/types';
+import i18n from '../i18n';
 
-export const ROLE_LABEL: Record<Role, string> = {
-  tenant_admin: 'Tenant admin',
-  support: 'Support',
-  billing: 'Billing',
-};
+/** A role as the user reads it. */
+export function roleLabel(role: Role): string {
+  switch (role) {
+    case 'tenant_admin':
+      return i18n.t('roles.tenant_admin');
+    case 'support':
+      return i18n.t('roles.support');
+    case 'billing':
+      return i18n.t('roles.billing');
+  }
+}
+
+export type NavSection = 'workspace' | 'support' | 'billing';
 
 export interface NavItem {
   to: string;
-  label: string;
-  section: 'Workspace' | 'Support' | 'Billing';
+  /** The item's words, in the language spoken when drawn. */
+  label: () => string;
+  section: NavSection;
   roles: Role[];
 }
 
+export function sectionLabel(section: NavSection): string {
+  switch (section) {
+    case 'workspace':
+      return i18n.t('nav.workspace');
+    case 'support':
+      return i18n.t('nav.support');
+    case 'billing':
+      return i18n.t('nav.billing');
+  }
+}
+
 export const NAV: NavItem[] = [
-  { to: '/portals', label: 'Portals & lines', section: 'Workspace', roles: ['tenant_admin', 'support'] },
-  { to: '/numbers', label: 'Numbers', section: 'Workspace', roles: ['tenant_admin', 'support'] },
-  { to: '/conversations', label: 'Conversations', section: 'Workspace', roles: ['tenant_admin', 'support'] },
-  { to: '/messages', label: 'Message search', section: 'Workspace', roles: ['tenant_admin', 'support'] },
-  { to: '/jobs', label: 'Failed jobs', section: 'Workspace', roles: ['tenant_admin', 'support'] },
-  { to: '/tenants', label: 'Tenants', section: 'Support', roles: ['support', 'billing'] },
-  { to: '/audit', label: 'Audit log', section: 'Support', roles: ['support'] },
-  { to: '/usage', label: 'Usage', section: 'Billing', roles: ['tenant_admin', 'support', 'billing'] },
+  { to: '/portals', label: () => i18n.t('nav.portals'), section: 'workspace', roles: ['tenant_admin', 'support'] },
+  { to: '/numbers', label: () => i18n.t('nav.numbers'), section: 'workspace', roles: ['tenant_admin', 'support'] },
+  { to: '/conversations', label: () => i18n.t('nav.conversations'), section: 'workspace', roles: ['tenant_admin', 'support'] },
+  { to: '/messages', label: () => i18n.t('nav.messages'), section: 'workspace', roles: ['tenant_admin', 'support'] },
+  { to: '/jobs', label: () => i18n.t('nav.jobs'), section: 'workspace', roles: ['tenant_admin', 'support'] },
+  { to: '/tenants', label: () => i18n.t('nav.tenants'), section: 'support', roles: ['support', 'billing'] },
+  { to: '/audit', label: () => i18n.t('nav.audit'), section: 'support', roles: ['support'] },
+  { to: '/usage', label: () => i18n.t('nav.usage'), section: 'billing', roles: ['tenant_admin', 'support', 'billing'] },
 ];
 
 export function navFor(role: Role): NavItem[] {

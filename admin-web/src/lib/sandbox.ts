@@ -1,6 +1,9 @@
 // The sandbox page's data (`b24wa sandbox` serves /sandbox/api/…; nothing there needs a login)
 // and the small pieces of logic the page draws with.
 
+import i18n from '../i18n';
+import { formatShortDate } from './format';
+
 export interface PhoneMessage {
   id: string;
   from: 'customer' | 'business';
@@ -103,12 +106,12 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new SandboxError(0, 'offline', 'The sandbox does not answer: is `make sandbox` still running?');
+    throw new SandboxError(0, 'offline', i18n.t('sandbox.offline'));
   }
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new SandboxError(res.status, err?.code ?? 'error', err?.message ?? `The sandbox answered ${res.status}`);
+    throw new SandboxError(res.status, err?.code ?? 'error', err?.message ?? i18n.t('sandbox.answered', { status: res.status }));
   }
   return data as T;
 }
@@ -131,13 +134,13 @@ export const sandboxApi = {
 
 /** How the window reads on the page: `Open until 14:05 tomorrow`, `Closed since 13:05`. */
 export function windowLabel(w: ChatWindow | null, now: number): string {
-  if (!w || w.state === 'none') return 'No window yet: the customer has not written';
-  if (w.state === 'open' && w.open_until !== null) return `Open until ${dayTime(w.open_until, now)}`;
-  if (w.closed_since !== null) return `Closed since ${dayTime(w.closed_since, now)}`;
-  return 'Closed';
+  if (!w || w.state === 'none') return i18n.t('sandbox.window.none');
+  if (w.state === 'open' && w.open_until !== null) return i18n.t('sandbox.window.openUntil', { when: dayTime(w.open_until, now) });
+  if (w.closed_since !== null) return i18n.t('sandbox.window.closedSince', { when: dayTime(w.closed_since, now) });
+  return i18n.t('sandbox.window.closed');
 }
 
-/** `14:05`, `14:05 yesterday`, `14:05 tomorrow`, or `14:05 on 3 May`, relative to `now`. */
+/** `14:05`, `14:05 yesterday`, `14:05 tomorrow`, or `14:05 on 3 May` (`вчера в 14:05` …), relative to `now`. */
 export function dayTime(ms: number, now: number): string {
   const t = clockTime(ms).slice(0, 5);
   const day = (x: number) => {
@@ -146,9 +149,9 @@ export function dayTime(ms: number, now: number): string {
   };
   const diff = day(ms) - day(now);
   if (diff === 0) return t;
-  if (diff === -1) return `${t} yesterday`;
-  if (diff === 1) return `${t} tomorrow`;
-  return `${t} on ${new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })}`;
+  if (diff === -1) return i18n.t('time.yesterdayAt', { time: t });
+  if (diff === 1) return i18n.t('time.tomorrowAt', { time: t });
+  return i18n.t('time.onDayAt', { time: t, day: formatShortDate(ms) });
 }
 
 /** What the shared Ticks component needs, for a message someone wrote on this side. */

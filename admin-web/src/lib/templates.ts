@@ -2,6 +2,7 @@
 // Meta keeps for them, and the colour of a template's review status.
 
 import type { TemplateComponent } from '../api/types';
+import i18n from '../i18n';
 
 export type TemplatePart = { kind: 'text'; text: string } | { kind: 'var'; name: string };
 
@@ -70,6 +71,66 @@ export function templateStatusColor(status: string): string {
       return 'orange';
     default:
       return 'gray';
+  }
+}
+
+/** `UTILITY` → `Utility`, `INVALID_FORMAT` → `Invalid format`: Meta's words we have no translation of. */
+export function words(s: string): string {
+  const t = s.replace(/_/g, ' ').toLowerCase();
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/** A template's review status in words (`APPROVED` → Approved / Одобрен). */
+export function templateStatus(status: string): string {
+  switch (status.toUpperCase()) {
+    case 'APPROVED':
+      return i18n.t('templates.status.APPROVED');
+    case 'PENDING':
+      return i18n.t('templates.status.PENDING');
+    case 'REJECTED':
+      return i18n.t('templates.status.REJECTED');
+    case 'PAUSED':
+      return i18n.t('templates.status.PAUSED');
+    case 'DISABLED':
+      return i18n.t('templates.status.DISABLED');
+    case 'IN_APPEAL':
+      return i18n.t('templates.status.IN_APPEAL');
+    default:
+      return words(status);
+  }
+}
+
+/** A template's category in words. */
+export function templateCategory(category: string): string {
+  switch (category.toUpperCase()) {
+    case 'MARKETING':
+      return i18n.t('templates.category.MARKETING');
+    case 'UTILITY':
+      return i18n.t('templates.category.UTILITY');
+    case 'AUTHENTICATION':
+      return i18n.t('templates.category.AUTHENTICATION');
+    default:
+      return words(category);
+  }
+}
+
+/** Why Meta refused or paused a template, in words. */
+export function templateReason(reason: string): string {
+  switch (reason.toUpperCase()) {
+    case 'INVALID_FORMAT':
+      return i18n.t('templates.reason.INVALID_FORMAT');
+    case 'ABUSIVE_CONTENT':
+      return i18n.t('templates.reason.ABUSIVE_CONTENT');
+    case 'INCORRECT_CATEGORY':
+      return i18n.t('templates.reason.INCORRECT_CATEGORY');
+    case 'TAG_CONTENT_MISMATCH':
+      return i18n.t('templates.reason.TAG_CONTENT_MISMATCH');
+    case 'SCAM':
+      return i18n.t('templates.reason.SCAM');
+    case 'PROMOTIONAL':
+      return i18n.t('templates.reason.PROMOTIONAL');
+    default:
+      return words(reason);
   }
 }
 

@@ -4,6 +4,7 @@
 // answered (we then mark it read in WhatsApp).
 
 import type { Message } from '../api/types';
+import i18n from '../i18n';
 
 export type TickKind = 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'deleted';
 
@@ -46,13 +47,21 @@ export function tickKind(m: TickInput): TickKind {
 export function tickInfo(m: TickInput): TickInfo {
   const kind = tickKind(m);
   const inbound = m.direction === 'in';
-  const label: Record<TickKind, string> = {
-    pending: 'Queued, not sent yet',
-    sent: inbound ? 'Received by b24wa' : 'Sent',
-    delivered: inbound ? 'Delivered to Open Lines' : 'Delivered',
-    read: inbound ? 'Read by an operator' : 'Read',
-    failed: m.error ? `Failed: ${m.error}` : 'Failed',
-    deleted: 'Deleted',
+  const label = (): string => {
+    switch (kind) {
+      case 'pending':
+        return i18n.t('ticks.pending');
+      case 'sent':
+        return inbound ? i18n.t('ticks.receivedIn') : i18n.t('ticks.sent');
+      case 'delivered':
+        return inbound ? i18n.t('ticks.deliveredIn') : i18n.t('ticks.delivered');
+      case 'read':
+        return inbound ? i18n.t('ticks.readIn') : i18n.t('ticks.read');
+      case 'failed':
+        return m.error ? i18n.t('ticks.failedWhy', { error: m.error }) : i18n.t('ticks.failed');
+      case 'deleted':
+        return i18n.t('ticks.deleted');
+    }
   };
-  return { ...INFO[kind], label: label[kind] };
+  return { ...INFO[kind], label: label() };
 }

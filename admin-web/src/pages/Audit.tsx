@@ -3,6 +3,7 @@
 import { Badge, Code, Collapse, Group, Paper, Stack, Text, TextInput, UnstyledButton } from '@mantine/core';
 import { IconChevronDown, IconChevronRight, IconListDetails, IconSearch } from '@tabler/icons-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 import type { AuditRecord } from '../api/types';
 import { PageFooter } from '../components/DataList';
@@ -28,6 +29,7 @@ function Json({ label, value }: { label: string; value: unknown }) {
 }
 
 function Row({ r }: { r: AuditRecord }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   return (
     <Paper withBorder radius="sm" p="sm" data-testid="audit-row" data-action={r.action}>
@@ -47,8 +49,8 @@ function Row({ r }: { r: AuditRecord }) {
       </UnstyledButton>
       <Collapse expanded={open}>
         <Group align="flex-start" mt="sm" wrap="wrap">
-          <Json label="Before" value={r.before} />
-          <Json label="After" value={r.after} />
+          <Json label={t('audit.before')} value={r.before} />
+          <Json label={t('audit.after')} value={r.after} />
         </Group>
       </Collapse>
     </Paper>
@@ -56,16 +58,17 @@ function Row({ r }: { r: AuditRecord }) {
 }
 
 export function Audit() {
+  const { t } = useTranslation();
   const [page, setPage] = usePageParam();
   const [action, setAction] = useUrlParam('action');
   const [text, setText] = useSearchText(action, setAction);
   const log = useApi((signal) => api.audit({ page, per_page: PER_PAGE, action: action || undefined }, signal), [page, action]);
   return (
     <>
-      <PageHeader title="Audit log" description="Every change made through the admin API, newest first: who, what, and the state before and after." />
+      <PageHeader title={t('audit.title')} description={t('audit.description')} />
       <TextInput
         mb="md"
-        placeholder="Action, e.g. job.redrive"
+        placeholder={t('audit.filter')}
         leftSection={<IconSearch size={16} />}
         value={text}
         onChange={(e) => setText(e.currentTarget.value)}
@@ -77,7 +80,7 @@ export function Audit() {
         ) : log.loading && !log.data ? (
           <LoadingState />
         ) : !log.data || log.data.items.length === 0 ? (
-          <EmptyState title={action ? `No “${action}” records` : 'No changes recorded yet'} icon={<IconListDetails size={26} />} />
+          <EmptyState title={action ? t('audit.noneOf', { action }) : t('audit.none')} icon={<IconListDetails size={26} />} />
         ) : (
           <>
             <Stack gap="xs" data-testid="audit">

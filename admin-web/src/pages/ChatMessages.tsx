@@ -2,6 +2,7 @@
 
 import { Alert, Anchor, Avatar, Badge, Group, Paper, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import { IconAlertTriangle, IconArrowLeft, IconMicrophone, IconPaperclip } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import type { Message } from '../api/types';
@@ -9,23 +10,14 @@ import { RichText } from '../components/RichText';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatPhone, formatTime } from '../lib/format';
+import { kindLabel } from '../lib/messages';
 import { useApi } from '../lib/useApi';
 
 /** Ticks change as receipts arrive: refresh while the chat is open. */
 const POLL_MS = 4000;
 
-const KIND_LABEL: Record<string, string> = {
-  image: 'Photo',
-  video: 'Video',
-  audio: 'Audio',
-  voice: 'Voice note',
-  document: 'Document',
-  sticker: 'Sticker',
-  location: 'Location',
-  contacts: 'Contact card',
-};
-
 function Bubble({ m }: { m: Message }) {
+  const { t } = useTranslation();
   const out = m.direction === 'out';
   const failed = m.status === 'failed';
   return (
@@ -45,7 +37,7 @@ function Bubble({ m }: { m: Message }) {
       >
         {m.kind !== 'text' && (
           <Badge size="xs" variant="light" color="gray" mb={4} leftSection={m.kind === 'voice' || m.kind === 'audio' ? <IconMicrophone size={10} /> : <IconPaperclip size={10} />}>
-            {KIND_LABEL[m.kind] ?? m.kind}
+            {kindLabel(m.kind)}
           </Badge>
         )}
         {m.text && (
@@ -67,7 +59,7 @@ function Bubble({ m }: { m: Message }) {
           </Group>
         )}
         <Group gap={6} justify="flex-end" mt={2} wrap="nowrap">
-          <Anchor component={Link} to={`/messages/${m.id}`} size="xs" c="dimmed" title="Trace">
+          <Anchor component={Link} to={`/messages/${m.id}`} size="xs" c="dimmed" title={t('jobs.trace')}>
             #{m.id}
           </Anchor>
           <Text size="xs" c="dimmed" title={formatDateTime(m.created_at)}>
@@ -81,6 +73,7 @@ function Bubble({ m }: { m: Message }) {
 }
 
 export function ChatMessages() {
+  const { t } = useTranslation();
   const params = useParams();
   const numberId = Number(params.numberId);
   const waId = params.waId ?? '';
@@ -91,7 +84,7 @@ export function ChatMessages() {
     <Stack>
       <Anchor component={Link} to="/conversations" size="sm">
         <Group gap={4}>
-          <IconArrowLeft size={14} /> Conversations
+          <IconArrowLeft size={14} /> {t('chats.title')}
         </Group>
       </Anchor>
       <Group gap="sm" wrap="nowrap">
@@ -104,7 +97,7 @@ export function ChatMessages() {
           </Title>
           <Text size="sm" c="dimmed">
             {formatPhone(waId)}
-            {res.data?.chat.b24_chat_id ? ` · Open Lines chat ${res.data.chat.b24_chat_id}` : ''}
+            {res.data?.chat.b24_chat_id ? ` · ${t('chats.openLinesChat', { id: res.data.chat.b24_chat_id })}` : ''}
           </Text>
         </div>
       </Group>
@@ -116,7 +109,7 @@ export function ChatMessages() {
             ) : res.loading && !res.data ? (
               <LoadingState rows={5} />
             ) : !res.data || res.data.messages.length === 0 ? (
-              <EmptyState title="No messages in this chat" />
+              <EmptyState title={t('chats.noMessages')} />
             ) : (
               res.data.messages.map((m) => <Bubble key={m.id} m={m} />)
             )}
@@ -125,12 +118,11 @@ export function ChatMessages() {
       </Paper>
       {res.error && res.data && (
         <Alert color="yellow" variant="light">
-          Could not refresh: {res.error.message}
+          {t('chats.notRefreshed', { error: res.error.message })}
         </Alert>
       )}
       <Text size="xs" c="dimmed">
-        Ticks: one grey = sent, two grey = delivered, two blue = read. A customer's message is delivered once it is in Open Lines and read once an operator
-        answered.
+        {t('chats.ticksLegend')}
       </Text>
     </Stack>
   );

@@ -4,9 +4,11 @@
 import { Alert, Button, Code, CopyButton, Group, Modal, PasswordInput, Select, Stack, Tabs, Text, TextInput } from '@mantine/core';
 import { IconAlertTriangle, IconBrandWhatsapp, IconCheck, IconQrcode } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 import { ApiError } from '../api/client';
 import type { ConnectedView, NumberView } from '../api/types';
+import i18n from '../i18n';
 import { useApi } from '../lib/useApi';
 
 interface Props {
@@ -17,26 +19,35 @@ interface Props {
 
 type Fields = Record<string, string>;
 
-const CLOUD_FIELDS: { name: string; label: string; secret?: boolean; hint?: string }[] = [
-  { name: 'phone_number_id', label: 'Phone number ID', hint: "From Meta's WhatsApp Manager" },
-  { name: 'display_phone', label: 'Display phone', hint: 'Digits with country code, e.g. 15550001111' },
-  { name: 'access_token', label: 'Access token', secret: true },
-  { name: 'app_secret', label: 'App secret', secret: true },
-  { name: 'verify_token', label: 'Webhook verify token', secret: true, hint: "Any string; paste the same in Meta's dashboard" },
-  { name: 'waba_id', label: 'WhatsApp Business Account ID (optional)', hint: 'Its message templates are synced right after connecting' },
+/** A form field; its words are read when drawn (in the language spoken then). */
+interface Field {
+  name: string;
+  label: () => string;
+  secret?: boolean;
+  hint?: () => string;
+}
+
+const CLOUD_FIELDS: Field[] = [
+  { name: 'phone_number_id', label: () => i18n.t('connect.field.phoneNumberId'), hint: () => i18n.t('connect.field.phoneNumberIdHint') },
+  { name: 'display_phone', label: () => i18n.t('connect.field.displayPhone'), hint: () => i18n.t('connect.field.displayPhoneHint') },
+  { name: 'access_token', label: () => i18n.t('connect.field.accessToken'), secret: true },
+  { name: 'app_secret', label: () => i18n.t('connect.field.appSecret'), secret: true },
+  { name: 'verify_token', label: () => i18n.t('connect.field.verifyToken'), secret: true, hint: () => i18n.t('connect.field.verifyTokenHint') },
+  { name: 'waba_id', label: () => i18n.t('connect.field.wabaId'), hint: () => i18n.t('connect.field.wabaIdHint') },
 ];
 
 /** Fields a connect form may leave empty. */
 const OPTIONAL = new Set(['display_phone', 'waba_id']);
 
-const GATEWAY_FIELDS: { name: string; label: string; secret?: boolean; hint?: string }[] = [
-  { name: 'api_url', label: 'Gateway API URL', hint: 'The instance apiUrl, e.g. https://api.green-api.com' },
-  { name: 'id_instance', label: 'Instance ID', hint: 'Digits' },
-  { name: 'api_token_instance', label: 'Instance API token', secret: true },
-  { name: 'display_phone', label: 'Display phone', hint: 'The phone you will link, with country code' },
+const GATEWAY_FIELDS: Field[] = [
+  { name: 'api_url', label: () => i18n.t('connect.field.apiUrl'), hint: () => i18n.t('connect.field.apiUrlHint') },
+  { name: 'id_instance', label: () => i18n.t('connect.field.idInstance'), hint: () => i18n.t('connect.field.idInstanceHint') },
+  { name: 'api_token_instance', label: () => i18n.t('connect.field.apiToken'), secret: true },
+  { name: 'display_phone', label: () => i18n.t('connect.field.displayPhone'), hint: () => i18n.t('connect.field.gatewayPhoneHint') },
 ];
 
 export function ConnectNumber({ opened, onClose, onConnected }: Props) {
+  const { t } = useTranslation();
   const [tab, setTab] = useState<string | null>('cloud');
   const [memberId, setMemberId] = useState<string | null>(null);
   const [line, setLine] = useState('1');
@@ -68,7 +79,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!portal) {
-      setError('Install the app on a Bitrix24 portal first.');
+      setError(t('connect.installFirst'));
       return;
     }
     setBusy(true);
@@ -104,17 +115,17 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
   const list = tab === 'gateway' ? GATEWAY_FIELDS : CLOUD_FIELDS;
 
   return (
-    <Modal opened={opened} onClose={close} title="Connect a WhatsApp number" size="lg" centered>
+    <Modal opened={opened} onClose={close} title={t('connect.title')} size="lg" centered>
       {done ? (
         <Stack>
           <Alert
             color={done.activation === 'active' ? 'green' : done.activation === 'pending' ? 'yellow' : 'red'}
             icon={done.activation === 'active' ? <IconCheck /> : <IconAlertTriangle />}
-            title={done.activation === 'active' ? 'Connected' : done.activation === 'pending' ? 'Activation still running' : 'Stored, but the line did not accept the connector'}
+            title={done.activation === 'active' ? t('connect.active') : done.activation === 'pending' ? t('connect.pending') : t('connect.failed')}
           >
-            {done.activation_error ?? 'The number relays on its Open Line.'}
+            {done.activation_error ?? t('connect.relays')}
           </Alert>
-          <Text size="sm">Set this webhook URL and your verify token in Meta's app dashboard:</Text>
+          <Text size="sm">{t('connect.webhook')}</Text>
           <Group wrap="nowrap" gap="xs">
             <Code block style={{ flex: 1, overflowX: 'auto' }}>
               {done.webhook_url}
@@ -122,7 +133,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
             <CopyButton value={done.webhook_url}>
               {({ copied, copy }) => (
                 <Button size="xs" variant="light" onClick={copy}>
-                  {copied ? 'Copied' : 'Copy'}
+                  {copied ? t('connect.copied') : t('connect.copy')}
                 </Button>
               )}
             </CopyButton>
@@ -135,20 +146,20 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
                 onConnected(n);
               }}
             >
-              Done
+              {t('connect.done')}
             </Button>
           </Group>
         </Stack>
       ) : (
         <form onSubmit={submit}>
           <Stack>
-            <Tabs value={tab} onChange={(t) => { setTab(t); setError(null); }}>
+            <Tabs value={tab} onChange={(v) => { setTab(v); setError(null); }}>
               <Tabs.List grow>
                 <Tabs.Tab value="cloud" leftSection={<IconBrandWhatsapp size={16} />} data-testid="tab-cloud">
-                  Cloud API
+                  {t('transport.cloud')}
                 </Tabs.Tab>
                 <Tabs.Tab value="gateway" leftSection={<IconQrcode size={16} />} data-testid="tab-gateway">
-                  Web gateway (QR)
+                  {t('connect.gatewayTab')}
                 </Tabs.Tab>
               </Tabs.List>
             </Tabs>
@@ -159,35 +170,35 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
             )}
             <Group grow align="flex-start" wrap="wrap">
               <Select
-                label="Bitrix24 portal"
+                label={t('connect.portal')}
                 data={portalOptions}
                 value={portal}
                 onChange={setMemberId}
-                placeholder={portals.loading ? 'Loading…' : 'No installed portal'}
+                placeholder={portals.loading ? t('states.loading') : t('connect.noPortal')}
                 allowDeselect={false}
                 required
                 style={{ minWidth: 200 }}
               />
-              <TextInput label="Open Line ID" value={line} onChange={(e) => setLine(e.currentTarget.value)} required inputMode="numeric" name="line" style={{ minWidth: 120 }} />
+              <TextInput label={t('connect.line')} value={line} onChange={(e) => setLine(e.currentTarget.value)} required inputMode="numeric" name="line" style={{ minWidth: 120 }} />
             </Group>
             {list.map((f) =>
               f.secret ? (
-                <PasswordInput key={`${tab}-${f.name}`} label={f.label} description={f.hint} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required />
+                <PasswordInput key={`${tab}-${f.name}`} label={f.label()} description={f.hint?.()} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required />
               ) : (
-                <TextInput key={`${tab}-${f.name}`} label={f.label} description={f.hint} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required={!OPTIONAL.has(f.name)} />
+                <TextInput key={`${tab}-${f.name}`} label={f.label()} description={f.hint?.()} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required={!OPTIONAL.has(f.name)} />
               ),
             )}
             {tab === 'gateway' && (
               <Text size="xs" c="dimmed">
-                We check the credentials with the gateway and point its webhooks at this service. Then scan the QR with the phone.
+                {t('connect.gatewayHint')}
               </Text>
             )}
             <Group justify="flex-end">
               <Button variant="default" onClick={close}>
-                Cancel
+                {t('common.cancel')}
               </Button>
               <Button type="submit" loading={busy} data-testid="connect-submit">
-                {tab === 'gateway' ? 'Connect and show QR' : 'Connect'}
+                {tab === 'gateway' ? t('connect.submitGateway') : t('connect.submit')}
               </Button>
             </Group>
           </Stack>

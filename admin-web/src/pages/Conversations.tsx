@@ -2,18 +2,20 @@
 
 import { Avatar, Badge, Group, Select, Text, TextInput } from '@mantine/core';
 import { IconMessages, IconSearch } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
 import type { Chat, ChatWindow } from '../api/types';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
-import { formatDateTime, formatPhone, formatRelative } from '../lib/format';
+import { formatDateTime, formatNumber, formatPhone, formatRelative } from '../lib/format';
 import { useApi } from '../lib/useApi';
 import { usePageParam, useSearchText, useUrlParam } from '../lib/usePage';
 
 const PER_PAGE = 25;
 
 export function Conversations() {
+  const { t } = useTranslation();
   const navigate = useNavigate();
   const [page, setPage] = usePageParam();
   const [search, setSearch] = useUrlParam('q');
@@ -30,7 +32,7 @@ export function Conversations() {
   const columns: Column<Chat>[] = [
     {
       key: 'customer',
-      label: 'Customer',
+      label: t('chats.col.customer'),
       render: (c) => (
         <Group gap="sm" wrap="nowrap">
           <Avatar radius="xl" color="teal" size={34}>
@@ -47,27 +49,27 @@ export function Conversations() {
         </Group>
       ),
     },
-    { key: 'number', label: 'Our number', render: (c) => <Text size="sm">{formatPhone(phones.get(c.number_id) ?? String(c.number_id))}</Text> },
-    { key: 'messages', label: 'Messages', align: 'right', render: (c) => <Text size="sm">{c.messages}</Text> },
+    { key: 'number', label: t('chats.col.number'), render: (c) => <Text size="sm">{formatPhone(phones.get(c.number_id) ?? String(c.number_id))}</Text> },
+    { key: 'messages', label: t('chats.col.messages'), align: 'right', render: (c) => <Text size="sm">{formatNumber(c.messages, 0)}</Text> },
     {
       key: 'last',
-      label: 'Last message',
+      label: t('chats.col.last'),
       render: (c) => (
         <Text size="sm" title={formatDateTime(c.last_message_at)}>
           {formatRelative(c.last_message_at)}
         </Text>
       ),
     },
-    { key: 'window', label: '24-hour window', render: (c) => <WindowBadge window={c.window} /> },
-    { key: 'openlines', label: 'Open Lines chat', wide: true, render: (c) => <Text size="sm" c={c.b24_chat_id ? undefined : 'dimmed'}>{c.b24_chat_id ?? 'not opened yet'}</Text> },
+    { key: 'window', label: t('chats.col.window'), render: (c) => <WindowBadge window={c.window} /> },
+    { key: 'openlines', label: t('chats.col.openLines'), wide: true, render: (c) => <Text size="sm" c={c.b24_chat_id ? undefined : 'dimmed'}>{c.b24_chat_id ?? t('chats.notOpened')}</Text> },
   ];
 
   return (
     <>
-      <PageHeader title="Conversations" description="Every customer chat across your numbers, most recently active first." />
+      <PageHeader title={t('chats.title')} description={t('chats.description')} />
       <Group mb="md" gap="sm" wrap="wrap">
         <TextInput
-          placeholder="Phone or customer name"
+          placeholder={t('chats.search')}
           leftSection={<IconSearch size={16} />}
           value={text}
           onChange={(e) => setText(e.currentTarget.value)}
@@ -75,7 +77,7 @@ export function Conversations() {
           data-testid="chat-search"
         />
         <Select
-          placeholder="All numbers"
+          placeholder={t('chats.allNumbers')}
           clearable
           value={numberId || null}
           onChange={(v) => setNumberId(v ?? '')}
@@ -94,8 +96,8 @@ export function Conversations() {
         onRowClick={(c) => navigate(`/conversations/${c.number_id}/${encodeURIComponent(c.customer_wa_id)}`)}
         onPage={setPage}
         empty={{
-          title: search ? 'No conversation matches' : 'No conversations yet',
-          description: search ? 'Try a part of the phone number or the name.' : 'When a customer writes to one of your numbers, the chat appears here.',
+          title: search ? t('chats.noMatch') : t('chats.none'),
+          description: search ? t('chats.noMatchHint') : t('chats.noneHint'),
           icon: <IconMessages size={26} />,
         }}
       />
@@ -105,23 +107,24 @@ export function Conversations() {
 
 /** Whether free text reaches the customer now (Cloud API numbers), and until / since when. */
 function WindowBadge({ window }: { window?: ChatWindow | null }) {
+  const { t } = useTranslation();
   if (!window) {
     return (
-      <Text size="sm" c="dimmed" title="A linked phone (Web gateway) has no 24-hour window">
-        no window
+      <Text size="sm" c="dimmed" title={t('chats.window.noneHint')}>
+        {t('chats.window.none')}
       </Text>
     );
   }
   if (window.state === 'open') {
     return (
-      <Badge color="teal" variant="light" title={`Free messages reach the customer until ${formatDateTime(window.open_until)}`} data-testid="window-open">
-        open until {formatDateTime(window.open_until)}
+      <Badge color="teal" variant="light" title={t('chats.window.openHint', { until: formatDateTime(window.open_until) })} data-testid="window-open">
+        {t('chats.window.open', { until: formatDateTime(window.open_until) })}
       </Badge>
     );
   }
   return (
-    <Badge color="orange" variant="light" title="Only an approved template reaches the customer until they write again" data-testid="window-closed">
-      {window.closed_since ? `closed since ${formatDateTime(window.closed_since)}` : 'closed: customer never wrote'}
+    <Badge color="orange" variant="light" title={t('chats.window.closedHint')} data-testid="window-closed">
+      {window.closed_since ? t('chats.window.closed', { since: formatDateTime(window.closed_since) }) : t('chats.window.never')}
     </Badge>
   );
 }

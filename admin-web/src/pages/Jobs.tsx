@@ -2,6 +2,7 @@
 
 import { Paper, SegmentedControl, Group } from '@mantine/core';
 import { IconCircleCheck } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 import { useMe } from '../auth/AuthContext';
 import { PageFooter } from '../components/DataList';
@@ -14,6 +15,7 @@ import { usePageParam, useUrlParam } from '../lib/usePage';
 const PER_PAGE = 25;
 
 export function Jobs() {
+  const { t } = useTranslation();
   const me = useMe();
   const [page, setPage] = usePageParam();
   const [status, setStatus] = useUrlParam('status', 'dead');
@@ -22,17 +24,17 @@ export function Jobs() {
   return (
     <>
       <PageHeader
-        title={status === 'dead' ? 'Failed jobs' : status === 'pending' ? 'Queued jobs' : 'Finished jobs'}
-        description="Deliveries to Bitrix24 and WhatsApp that gave up after every retry. Fix the cause, then re-drive: the job goes back to its queue in order."
+        title={status === 'dead' ? t('jobs.title.dead') : status === 'pending' ? t('jobs.title.pending') : t('jobs.title.done')}
+        description={t('jobs.description')}
       />
       <Group mb="md">
         <SegmentedControl
           value={status}
           onChange={setStatus}
           data={[
-            { value: 'dead', label: 'Failed' },
-            { value: 'pending', label: 'Queued' },
-            { value: 'done', label: 'Done' },
+            { value: 'dead', label: t('jobs.filter.dead') },
+            { value: 'pending', label: t('jobs.filter.pending') },
+            { value: 'done', label: t('jobs.filter.done') },
           ]}
         />
       </Group>
@@ -43,8 +45,8 @@ export function Jobs() {
           <LoadingState />
         ) : !jobs.data || jobs.data.items.length === 0 ? (
           <EmptyState
-            title={status === 'dead' ? 'No failed jobs' : 'No jobs here'}
-            description={status === 'dead' ? 'Every message went through. Nothing to re-drive.' : undefined}
+            title={status === 'dead' ? t('jobs.noneDead') : t('jobs.none')}
+            description={status === 'dead' ? t('jobs.noneDeadHint') : undefined}
             icon={status === 'dead' ? <IconCircleCheck size={26} /> : undefined}
           />
         ) : (

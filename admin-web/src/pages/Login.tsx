@@ -1,21 +1,25 @@
-import { Alert, Anchor, Box, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Box, Button, Center, Group, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconAlertTriangle, IconInfoCircle } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { ApiError } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
+import { LanguageSwitch } from '../components/LanguageSwitch';
+import i18n from '../i18n';
 import { homeFor } from '../lib/roles';
 
 function loginError(e: unknown): string {
   if (e instanceof ApiError) {
-    if (e.code === 'invalid_credentials') return 'Wrong email or password.';
-    if (e.code === 'rate_limited') return 'Too many failed attempts. Wait a few minutes and try again.';
+    if (e.code === 'invalid_credentials') return i18n.t('login.wrong');
+    if (e.code === 'rate_limited') return i18n.t('login.rateLimited');
     return e.message;
   }
-  return 'Sign-in failed. Try again.';
+  return i18n.t('login.failed');
 }
 
 export function Login() {
+  const { t } = useTranslation();
   const { login, notice, status, me } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
@@ -44,11 +48,14 @@ export function Login() {
   return (
     <Center mih="100vh" p="md" style={{ background: 'linear-gradient(160deg, #e6f7f0 0%, #f1f3f5 60%)' }}>
       <Box w="100%" maw={400}>
+        <Group justify="flex-end" mb="xs">
+          <LanguageSwitch />
+        </Group>
         <Stack align="center" gap={6} mb="lg">
           <img src={`${import.meta.env.BASE_URL}favicon.svg`} width={48} height={48} alt="" />
-          <Title order={2}>b24wa admin</Title>
+          <Title order={2}>{t('login.title')}</Title>
           <Text c="dimmed" size="sm">
-            WhatsApp ↔ Bitrix24 Open Lines
+            {t('login.subtitle')}
           </Text>
         </Stack>
         <Paper withBorder shadow="sm" radius="md" p="xl">
@@ -56,7 +63,7 @@ export function Login() {
             <Stack>
               {notice && !error && (
                 <Alert color="blue" variant="light" icon={<IconInfoCircle />} data-testid="login-notice">
-                  {notice}
+                  {notice === 'expired' ? t('login.expired') : t('login.signedOut')}
                 </Alert>
               )}
               {error && (
@@ -65,7 +72,7 @@ export function Login() {
                 </Alert>
               )}
               <TextInput
-                label="Email"
+                label={t('login.email')}
                 type="email"
                 autoComplete="username"
                 required
@@ -75,7 +82,7 @@ export function Login() {
                 data-autofocus
               />
               <PasswordInput
-                label="Password"
+                label={t('login.password')}
                 autoComplete="current-password"
                 required
                 value={password}
@@ -83,13 +90,13 @@ export function Login() {
                 name="password"
               />
               <Button type="submit" loading={busy} disabled={!email || !password} fullWidth data-testid="login-submit">
-                Sign in
+                {t('login.submit')}
               </Button>
             </Stack>
           </form>
         </Paper>
         <Text c="dimmed" size="xs" ta="center" mt="md">
-          No account? Ask your provider's support team, or see <Anchor href="/api/v1/openapi.json" size="xs">the API</Anchor>.
+          <Trans i18nKey="login.noAccount" components={{ api: <Anchor href="/api/v1/openapi.json" size="xs" /> }} />
         </Text>
       </Box>
     </Center>

@@ -3,6 +3,7 @@
 import { Button, Group, SegmentedControl, Text, TextInput } from '@mantine/core';
 import { IconSearch } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
 import type { Message } from '../api/types';
@@ -12,12 +13,14 @@ import { PageHeader } from '../components/Layout';
 import { RichText } from '../components/RichText';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatPhone } from '../lib/format';
+import { kindLabel, statusLabel } from '../lib/messages';
 import { useApi } from '../lib/useApi';
 import { usePageParam, useUrlParam } from '../lib/usePage';
 
 const PER_PAGE = 25;
 
 export function MessageSearch() {
+  const { t } = useTranslation();
   const navigate = useNavigate();
   const [page, setPage] = usePageParam();
   const [q, setQ] = useUrlParam('q');
@@ -36,11 +39,11 @@ export function MessageSearch() {
   const columns: Column<Message>[] = [
     {
       key: 'text',
-      label: 'Message',
+      label: t('search.col.message'),
       render: (m) => (
         <div style={{ minWidth: 0, maxWidth: 420 }}>
           <Text size="sm" lineClamp={2} data-testid="result-text">
-            {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : <Text span c="dimmed">({m.kind})</Text>}
+            {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : <Text span c="dimmed">({kindLabel(m.kind)})</Text>}
           </Text>
           <Text size="xs" c="dimmed" ff="monospace" truncate>
             #{m.id}
@@ -49,36 +52,36 @@ export function MessageSearch() {
         </div>
       ),
     },
-    { key: 'direction', label: 'Direction', render: (m) => <DirectionBadge direction={m.direction} /> },
-    { key: 'customer', label: 'Customer', render: (m) => <Text size="sm">{formatPhone(m.customer_wa_id)}</Text> },
-    { key: 'status', label: 'Status', render: (m) => <Group gap={6} wrap="nowrap" justify="inherit"><Ticks message={m} /><Text size="xs" c="dimmed">{m.status}</Text></Group> },
-    { key: 'at', label: 'Time', wide: true, render: (m) => <Text size="sm">{formatDateTime(m.created_at)}</Text> },
+    { key: 'direction', label: t('search.col.direction'), render: (m) => <DirectionBadge direction={m.direction} /> },
+    { key: 'customer', label: t('chats.col.customer'), render: (m) => <Text size="sm">{formatPhone(m.customer_wa_id)}</Text> },
+    { key: 'status', label: t('search.col.status'), render: (m) => <Group gap={6} wrap="nowrap" justify="inherit"><Ticks message={m} /><Text size="xs" c="dimmed">{statusLabel(m.status)}</Text></Group> },
+    { key: 'at', label: t('search.col.time'), wide: true, render: (m) => <Text size="sm">{formatDateTime(m.created_at)}</Text> },
   ];
 
   return (
     <>
-      <PageHeader title="Message search" description="Any id (ours, the WhatsApp wamid, the Open Lines message id), a phone number, or words from the text." />
+      <PageHeader title={t('search.title')} description={t('search.description')} />
       <form onSubmit={submit}>
         <Group mb="md" gap="sm" wrap="wrap" align="flex-end">
           <TextInput
-            placeholder="wamid.…, 380991234567, 42, parcel"
+            placeholder={t('search.placeholder')}
             leftSection={<IconSearch size={16} />}
             value={text}
             onChange={(e) => setText(e.currentTarget.value)}
             style={{ flex: 1, minWidth: 220, maxWidth: 480 }}
             data-testid="message-query"
-            aria-label="Search messages"
+            aria-label={t('search.label')}
           />
           <Button type="submit" data-testid="message-search">
-            Search
+            {t('search.submit')}
           </Button>
           <SegmentedControl
             value={direction}
             onChange={setDirection}
             data={[
-              { value: 'all', label: 'Both ways' },
-              { value: 'in', label: 'From customers' },
-              { value: 'out', label: 'From operators' },
+              { value: 'all', label: t('search.both') },
+              { value: 'in', label: t('usage.fromCustomers') },
+              { value: 'out', label: t('usage.fromOperators') },
             ]}
           />
         </Group>
@@ -93,7 +96,7 @@ export function MessageSearch() {
         rowKey={(m) => m.id}
         onRowClick={(m) => navigate(`/messages/${m.id}`)}
         onPage={setPage}
-        empty={{ title: q ? 'Nothing found' : 'No messages yet', description: q ? `No message matches “${q}”.` : 'Messages appear here once customers write.' }}
+        empty={{ title: q ? t('search.nothing') : t('search.none'), description: q ? t('search.nothingHint', { q }) : t('search.noneHint') }}
       />
     </>
   );

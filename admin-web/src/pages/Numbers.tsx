@@ -4,6 +4,7 @@ import { Badge, Button, Group, Modal, SegmentedControl, Stack, Text, TextInput, 
 import { notifications } from '@mantine/notifications';
 import { IconPlugConnected, IconPlugConnectedX, IconPlus, IconQrcode, IconSearch, IconTemplate } from '@tabler/icons-react';
 import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
 import { ApiError } from '../api/client';
@@ -23,6 +24,7 @@ const PER_PAGE = 20;
 const POLL_MS = 5000;
 
 export function Numbers() {
+  const { t } = useTranslation();
   const me = useMe();
   const navigate = useNavigate();
   const [page, setPage] = usePageParam();
@@ -47,11 +49,15 @@ export function Numbers() {
     setBusy(true);
     try {
       await api.disconnect(toDisconnect.id);
-      notifications.show({ color: 'green', title: 'Disconnected', message: `${formatPhone(toDisconnect.display_phone)} no longer relays on line ${toDisconnect.line}.` });
+      notifications.show({
+        color: 'green',
+        title: t('numbers.disconnected'),
+        message: t('numbers.disconnectedText', { phone: formatPhone(toDisconnect.display_phone), line: toDisconnect.line }),
+      });
       setToDisconnect(null);
       list.reload();
     } catch (e) {
-      notifications.show({ color: 'red', title: 'Could not disconnect', message: e instanceof ApiError ? e.message : String(e) });
+      notifications.show({ color: 'red', title: t('numbers.notDisconnected'), message: e instanceof ApiError ? e.message : String(e) });
     } finally {
       setBusy(false);
     }
@@ -60,7 +66,7 @@ export function Numbers() {
   const columns: Column<NumberView>[] = [
     {
       key: 'phone',
-      label: 'Number',
+      label: t('numbers.col.number'),
       render: (n) => (
         <div>
           <Text fw={600} size="sm" data-testid="number-phone">
@@ -74,18 +80,18 @@ export function Numbers() {
     },
     {
       key: 'transport',
-      label: 'Transport',
+      label: t('numbers.col.transport'),
       render: (n) => (
         <Badge variant="dot" color={n.transport === 'cloud' ? 'blue' : 'grape'}>
-          {n.transport === 'cloud' ? 'Cloud API' : 'Web gateway'}
+          {n.transport === 'cloud' ? t('transport.cloud') : t('transport.gateway')}
         </Badge>
       ),
     },
-    { key: 'line', label: 'Open Line', render: (n) => <Text size="sm">#{n.line}</Text> },
-    { key: 'portal', label: 'Portal', wide: true, render: (n) => <Text size="sm">{domains.get(n.portal_id) ?? `portal ${n.portal_id}`}</Text> },
+    { key: 'line', label: t('numbers.col.line'), render: (n) => <Text size="sm">#{n.line}</Text> },
+    { key: 'portal', label: t('numbers.col.portal'), wide: true, render: (n) => <Text size="sm">{domains.get(n.portal_id) ?? t('numbers.portalId', { id: n.portal_id })}</Text> },
     {
       key: 'state',
-      label: 'Session',
+      label: t('numbers.col.session'),
       render: (n) => (
         <Group gap={6} wrap="nowrap" justify="inherit">
           <SessionBadge number={n} />
@@ -102,7 +108,7 @@ export function Numbers() {
       render: (n) => (
         <Group gap={6} justify="flex-end" wrap="nowrap" onClick={(e) => e.stopPropagation()}>
           {n.transport === 'gateway' && n.active && (
-            <Tooltip label={isHealthy(n) ? 'Linked; see the pairing screen' : 'Scan the QR with the phone'}>
+            <Tooltip label={isHealthy(n) ? t('numbers.pairedHint') : t('numbers.pairHint')}>
               <Button
                 size="xs"
                 variant={isHealthy(n) ? 'subtle' : 'filled'}
@@ -110,12 +116,12 @@ export function Numbers() {
                 onClick={() => navigate(`/numbers/${n.id}/qr`)}
                 data-testid="pair"
               >
-                {isHealthy(n) ? 'QR' : 'Pair phone'}
+                {isHealthy(n) ? t('numbers.qr') : t('numbers.pair')}
               </Button>
             </Tooltip>
           )}
           {n.transport === 'cloud' && (
-            <Tooltip label="Message templates of this number's WhatsApp Business Account">
+            <Tooltip label={t('numbers.templatesHint')}>
               <Button
                 size="xs"
                 variant="subtle"
@@ -123,13 +129,13 @@ export function Numbers() {
                 onClick={() => navigate(`/numbers/${n.id}/templates`)}
                 data-testid="templates"
               >
-                Templates
+                {t('templates.title')}
               </Button>
             </Tooltip>
           )}
           {writable && n.active && (
             <Button size="xs" variant="light" color="red" leftSection={<IconPlugConnectedX size={14} />} onClick={() => setToDisconnect(n)} data-testid="disconnect">
-              Disconnect
+              {t('numbers.disconnect')}
             </Button>
           )}
         </Group>
@@ -140,12 +146,12 @@ export function Numbers() {
   return (
     <>
       <PageHeader
-        title="Numbers"
-        description="WhatsApp numbers relaying to your Open Lines. Session states refresh every few seconds."
+        title={t('numbers.title')}
+        description={t('numbers.description')}
         actions={
           writable && (
             <Button leftSection={<IconPlus size={16} />} onClick={() => setConnectOpen(true)} data-testid="connect-number">
-              Connect number
+              {t('numbers.connect')}
             </Button>
           )
         }
@@ -155,13 +161,13 @@ export function Numbers() {
           value={transport}
           onChange={setTransport}
           data={[
-            { value: 'all', label: 'All' },
-            { value: 'cloud', label: 'Cloud API' },
-            { value: 'gateway', label: 'Web gateway' },
+            { value: 'all', label: t('transport.all') },
+            { value: 'cloud', label: t('transport.cloud') },
+            { value: 'gateway', label: t('transport.gateway') },
           ]}
         />
         <TextInput
-          placeholder="Search a phone or id"
+          placeholder={t('numbers.search')}
           leftSection={<IconSearch size={16} />}
           value={text}
           onChange={(e) => setText(e.currentTarget.value)}
@@ -178,10 +184,8 @@ export function Numbers() {
         rowKey={(n) => n.id}
         onPage={setPage}
         empty={{
-          title: search || transport !== 'all' ? 'No number matches' : 'No numbers yet',
-          description: writable
-            ? 'Connect a Cloud API number or link a phone through a Web gateway to start relaying WhatsApp chats to Bitrix24.'
-            : 'No WhatsApp number is connected.',
+          title: search || transport !== 'all' ? t('numbers.noMatch') : t('numbers.none'),
+          description: writable ? t('numbers.noneHint') : t('numbers.noneReadOnly'),
           icon: <IconPlugConnected size={26} />,
         }}
       />
@@ -194,18 +198,17 @@ export function Numbers() {
           if (n.transport === 'gateway' && n.session_state !== 'authorized') navigate(`/numbers/${n.id}/qr`);
         }}
       />
-      <Modal opened={toDisconnect !== null} onClose={() => setToDisconnect(null)} title="Disconnect this number?" centered>
+      <Modal opened={toDisconnect !== null} onClose={() => setToDisconnect(null)} title={t('numbers.confirmTitle')} centered>
         <Stack>
           <Text size="sm">
-            {formatPhone(toDisconnect?.display_phone)} stops relaying on Open Line #{toDisconnect?.line}, and our connector is switched off there. The
-            history is kept; connecting the number again resumes.
+            {t('numbers.confirmText', { phone: formatPhone(toDisconnect?.display_phone), line: toDisconnect?.line })}
           </Text>
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setToDisconnect(null)}>
-              Cancel
+              {t('common.cancel')}
             </Button>
             <Button color="red" loading={busy} onClick={disconnect} data-testid="confirm-disconnect">
-              Disconnect
+              {t('numbers.disconnect')}
             </Button>
           </Group>
         </Stack>

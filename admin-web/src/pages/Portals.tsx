@@ -1,13 +1,19 @@
-// Bitrix24 portals and their Open Lines: which number relays on which line, and its state.
+// Bitrix24 portals and their Open Lines: which number relays on which line, and its state; the
+// language of each portal's operator notices.
 
 import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Text, ThemeIcon } from '@mantine/core';
 import { IconBuildingStore, IconPlugConnected } from '@tabler/icons-react';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api } from '../api';
 import type { NumberView, Portal } from '../api/types';
 import { SessionBadge } from '../components/Badges';
 import { PageFooter } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
+import { PortalLanguageSelect } from '../components/PortalLanguage';
+import { useMe } from '../auth/AuthContext';
+import { canWrite } from '../lib/roles';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { formatPhone } from '../lib/format';
 import { useApi } from '../lib/useApi';
@@ -24,7 +30,11 @@ export function linesOf(numbers: NumberView[], portalId: number): [string, Numbe
   return [...lines.entries()].sort(([a], [b]) => Number(a) - Number(b));
 }
 
-function PortalCard({ p, numbers }: { p: Portal; numbers: NumberView[] }) {
+function PortalCard({ portal, numbers, writable }: { portal: Portal; numbers: NumberView[]; writable: boolean }) {
+  const { t } = useTranslation();
+  // The language's answer replaces the listed portal until the list is loaded again.
+  const [p, setP] = useState(portal);
+  useEffect(() => setP(portal), [portal]);
   const lines = linesOf(numbers, p.id);
   return (
     <Card withBorder radius="md" padding="md" data-testid="portal">
@@ -43,14 +53,14 @@ function PortalCard({ p, numbers }: { p: Portal; numbers: NumberView[] }) {
           </div>
         </Group>
         <Badge color={p.installed ? 'green' : 'gray'} variant="light">
-          {p.installed ? 'App installed' : 'Uninstalled'}
+          {p.installed ? t('portals.installed') : t('portals.uninstalled')}
         </Badge>
       </Group>
       {lines.length === 0 ? (
         <Text size="sm" c="dimmed">
-          No number on any of its Open Lines yet.{' '}
+          {t('portals.noNumber')}{' '}
           <Anchor component={Link} to="/numbers" size="sm">
-            Connect one
+            {t('portals.connectOne')}
           </Anchor>
         </Text>
       ) : (
@@ -58,7 +68,7 @@ function PortalCard({ p, numbers }: { p: Portal; numbers: NumberView[] }) {
           {lines.map(([line, ns]) => (
             <Group key={line} justify="space-between" wrap="nowrap" gap="xs" data-testid="line">
               <Text size="sm" fw={500} style={{ whiteSpace: 'nowrap' }}>
-                Open Line #{line}
+                {t('portals.line', { line })}
               </Text>
               <Stack gap={4} align="flex-end">
                 {ns.map((n) => (
@@ -72,29 +82,32 @@ function PortalCard({ p, numbers }: { p: Portal; numbers: NumberView[] }) {
           ))}
         </Stack>
       )}
+      <PortalLanguageSelect portal={p} writable={writable} onChanged={setP} />
     </Card>
   );
 }
 
 export function Portals() {
+  const { t } = useTranslation();
+  const writable = canWrite(useMe().role);
   const [page, setPage] = usePageParam();
   const portals = useApi((signal) => api.portals({ page, per_page: PER_PAGE }, signal), [page]);
   // Every number of the visible portals; one page of 200 covers a tenant's lines.
   const numbers = useApi((signal) => api.numbers({ per_page: 200 }, signal), [], { pollMs: 10_000 });
   return (
     <>
-      <PageHeader title="Portals & lines" description="Your Bitrix24 portals with the app installed, and the WhatsApp number on each Open Line." />
+      <PageHeader title={t('portals.title')} description={t('portals.description')} />
       {portals.error && !portals.data ? (
         <ErrorState error={portals.error} onRetry={portals.reload} />
       ) : !portals.data ? (
         <LoadingState />
       ) : portals.data.items.length === 0 ? (
-        <EmptyState title="No portal yet" description="Install the b24wa app from your Bitrix24 portal's Market; the portal then appears here." icon={<IconPlugConnected size={26} />} />
+        <EmptyState title={t('portals.none')} description={t('portals.noneHint')} icon={<IconPlugConnected size={26} />} />
       ) : (
         <>
           <SimpleGrid cols={{ base: 1, md: 2 }} spacing="md" data-testid="portals">
             {portals.data.items.map((p) => (
-              <PortalCard key={p.id} p={p} numbers={numbers.data?.items ?? []} />
+              <PortalCard key={p.id} portal={p} numbers={numbers.data?.items ?? []} writable={writable} />
             ))}
           </SimpleGrid>
           <PageFooter page={portals.data} onPage={setPage} />

@@ -3,6 +3,7 @@
 import { Alert, Anchor, Badge, Box, Button, Center, Grid, Group, Image, List, Loader, Paper, Stack, Text, ThemeIcon, Title } from '@mantine/core';
 import { IconArrowLeft, IconCircleCheck, IconDeviceMobile, IconRefresh } from '@tabler/icons-react';
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { sessionLabel } from '../components/Badges';
@@ -13,6 +14,7 @@ import { useApi } from '../lib/useApi';
 const POLL_MS = 3000;
 
 export function QrPairing() {
+  const { t } = useTranslation();
   const id = Number(useParams().id);
   const [linked, setLinked] = useState(false);
   // Polls only until the phone is linked.
@@ -27,12 +29,12 @@ export function QrPairing() {
       <Group>
         <Anchor component={Link} to="/numbers" size="sm">
           <Group gap={4}>
-            <IconArrowLeft size={14} /> Numbers
+            <IconArrowLeft size={14} /> {t('nav.numbers')}
           </Group>
         </Anchor>
       </Group>
       <Title order={2} data-testid="page-title">
-        Link your phone
+        {t('qr.title')}
       </Title>
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, md: 6 }}>
@@ -42,7 +44,7 @@ export function QrPairing() {
                 <ThemeIcon variant="light" radius="xl">
                   <IconDeviceMobile size={18} />
                 </ThemeIcon>
-                <Text fw={600}>{number.data?.display_phone ? `+${number.data.display_phone}` : `Number ${id}`}</Text>
+                <Text fw={600}>{number.data?.display_phone ? `+${number.data.display_phone}` : t('qr.number', { id })}</Text>
                 {qr.data && (
                   <Badge color={linked ? 'green' : 'yellow'} variant="light" data-testid="qr-state" data-state={qr.data.state}>
                     {sessionLabel(qr.data.state)}
@@ -50,12 +52,12 @@ export function QrPairing() {
                 )}
               </Group>
               <List type="ordered" size="sm" spacing={6}>
-                <List.Item>Open WhatsApp on the phone.</List.Item>
-                <List.Item>Tap Menu or Settings, then Linked devices.</List.Item>
-                <List.Item>Tap Link a device and point the phone at this screen.</List.Item>
+                <List.Item>{t('qr.step1')}</List.Item>
+                <List.Item>{t('qr.step2')}</List.Item>
+                <List.Item>{t('qr.step3')}</List.Item>
               </List>
               <Text size="xs" c="dimmed">
-                The code changes every few seconds; this page follows it and tells you as soon as the phone is linked.
+                {t('qr.hint')}
               </Text>
             </Stack>
           </Paper>
@@ -72,33 +74,33 @@ export function QrPairing() {
                   <ThemeIcon color="green" size={72} radius="xl" variant="light">
                     <IconCircleCheck size={44} />
                   </ThemeIcon>
-                  <Title order={3}>Phone linked</Title>
+                  <Title order={3}>{t('qr.linked')}</Title>
                   <Text c="dimmed" size="sm" ta="center">
-                    Customers' WhatsApp messages to this number now arrive in your Open Line.
+                    {t('qr.linkedText')}
                   </Text>
                   <Button component={Link} to="/numbers" mt="sm">
-                    Back to numbers
+                    {t('qr.back')}
                   </Button>
                 </Stack>
               ) : qr.data.qr ? (
                 <Stack align="center" gap="xs">
                   <Box p="sm" bg="white" style={{ borderRadius: 12, boxShadow: '0 0 0 1px var(--mantine-color-gray-3)' }}>
-                    <Image src={qr.data.qr} alt="WhatsApp QR code" w={264} h={264} fit="contain" data-testid="qr-image" style={{ imageRendering: 'pixelated' }} />
+                    <Image src={qr.data.qr} alt={t('qr.alt')} w={264} h={264} fit="contain" data-testid="qr-image" style={{ imageRendering: 'pixelated' }} />
                   </Box>
                   <Group gap={6}>
                     <Loader size="xs" />
                     <Text size="xs" c="dimmed">
-                      Waiting for the scan…
+                      {t('qr.waiting')}
                     </Text>
                   </Group>
                 </Stack>
               ) : (
                 <Stack align="center">
-                  <Alert color="yellow" title="No QR right now" data-testid="qr-message">
-                    {qr.data.message ?? `The gateway reports ${sessionLabel(qr.data.state)}.`}
+                  <Alert color="yellow" title={t('qr.none')} data-testid="qr-message">
+                    {qr.data.message ?? t('qr.gatewayReports', { state: sessionLabel(qr.data.state) })}
                   </Alert>
                   <Button variant="light" leftSection={<IconRefresh size={16} />} onClick={qr.reload}>
-                    Ask again
+                    {t('qr.again')}
                   </Button>
                 </Stack>
               )}

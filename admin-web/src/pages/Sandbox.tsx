@@ -45,6 +45,8 @@ import {
   IconUserCircle,
 } from '@tabler/icons-react';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 import { Ticks } from '../components/Ticks';
 import {
   consoleTicks,
@@ -61,6 +63,7 @@ import {
   type TraceEntry,
 } from '../lib/sandbox';
 import { PANE_HEIGHT, Trace } from '../components/sandbox/Trace';
+import i18n from '../i18n';
 import { WindowCard } from '../components/sandbox/WindowCard';
 
 const POLL_MS = 1000;
@@ -112,6 +115,7 @@ function useNumber(): [NumberKey, (n: NumberKey) => void] {
 
 /** Runs a sandbox action, says what went wrong in a notification, refreshes at once. */
 function useAction(refresh: () => Promise<void>) {
+  const { t } = useTranslation();
   const [busy, setBusy] = useState<string | null>(null);
   const run = useCallback(
     async (name: string, action: () => Promise<unknown>) => {
@@ -120,19 +124,20 @@ function useAction(refresh: () => Promise<void>) {
         await action();
         return true;
       } catch (e) {
-        notifications.show({ color: 'red', title: 'That did not work', message: e instanceof Error ? e.message : String(e) });
+        notifications.show({ color: 'red', title: t('sandbox.actionFailed'), message: e instanceof Error ? e.message : String(e) });
         return false;
       } finally {
         setBusy(null);
         void refresh();
       }
     },
-    [refresh],
+    [refresh, t],
   );
   return { busy, run };
 }
 
 export function Sandbox() {
+  const { t } = useTranslation();
   const [number, setNumber] = useNumber();
   const { state, error, fresh, refresh } = useSandbox(number);
   const { busy, run } = useAction(refresh);
@@ -151,7 +156,7 @@ export function Sandbox() {
           {state && state.number === 'cloud' && <WindowCard state={state} busy={busy} run={run} onTemplate={setDraft} />}
           {error && !state && <NotRunning error={error} />}
           {error && state && (
-            <Alert color="orange" title="Lost the sandbox">
+            <Alert color="orange" title={t('sandbox.lost')}>
               {error.message}
             </Alert>
           )}
@@ -179,13 +184,16 @@ export function Sandbox() {
   );
 }
 
-const STEPS: Record<NumberKey, string[]> = {
-  gateway: ['Write as the customer', 'Answer as the operator: watch the ticks', 'Delete or edit the answer', 'Send a voice note'],
-  cloud: ['Write as the customer', "Make the customer's last message 25 hours old", 'Answer: the window holds it back', 'Send a template', 'Tap its button: the window opens'],
-};
+/** The steps to try on each number, in the language spoken when drawn. */
+function steps(number: NumberKey): string[] {
+  return number === 'cloud'
+    ? [i18n.t('sandbox.steps.write'), i18n.t('sandbox.steps.age'), i18n.t('sandbox.steps.heldBack'), i18n.t('sandbox.steps.template'), i18n.t('sandbox.steps.tap')]
+    : [i18n.t('sandbox.steps.write'), i18n.t('sandbox.steps.answer'), i18n.t('sandbox.steps.edit'), i18n.t('sandbox.steps.voice')];
+}
 
 function Intro({ state, number, onNumber }: { state: SandboxState | null; number: NumberKey; onNumber: (n: NumberKey) => void }) {
-  const steps = STEPS[number];
+  const { t } = useTranslation();
+  const list = steps(number);
   const cloud = number === 'cloud';
   return (
     <Paper withBorder radius="lg" p={{ base: 'md', md: 'lg' }} shadow="xs">
@@ -196,56 +204,54 @@ function Intro({ state, number, onNumber }: { state: SandboxState | null; number
           </ThemeIcon>
           <div>
             <Title order={2} fz={{ base: 22, md: 26 }}>
-              b24wa sandbox
+              {t('sandbox.title')}
             </Title>
             <Text c="dimmed" maw={640}>
-              A customer's WhatsApp and a Bitrix24 operator's Open Lines chat side by side, with b24wa relaying between them. The portal and the phone
-              are simulated on this machine; the relay in between is the real one.
+              {t('sandbox.intro')}
             </Text>
           </div>
         </Group>
-        {state && (
-          <Group gap="xs">
+        <Group gap="xs">
+          {state && (
             <Badge variant="light" color="green" leftSection={<IconBrandWhatsapp size={14} />}>
-              +{state.phone.business.phone} {cloud ? 'on the Cloud API' : 'linked'}
+              {cloud ? t('sandbox.onCloud', { phone: `+${state.phone.business.phone}` }) : t('sandbox.linked', { phone: `+${state.phone.business.phone}` })}
             </Badge>
-            {!cloud && (
-              <Tooltip label={state.setup.transcription ? 'Voice notes get a transcript' : 'No speech model: run `make model`, then restart the sandbox'}>
-                <Badge variant="light" color={state.setup.transcription ? 'teal' : 'gray'} leftSection={<IconMicrophone size={14} />}>
-                  {state.setup.transcription ? 'Transcripts on' : 'Transcripts off'}
-                </Badge>
-              </Tooltip>
-            )}
-          </Group>
-        )}
+          )}
+          {state && !cloud && (
+            <Tooltip label={state.setup.transcription ? t('sandbox.transcriptsOnHint') : t('sandbox.transcriptsOffHint')}>
+              <Badge variant="light" color={state.setup.transcription ? 'teal' : 'gray'} leftSection={<IconMicrophone size={14} />}>
+                {state.setup.transcription ? t('sandbox.transcriptsOn') : t('sandbox.transcriptsOff')}
+              </Badge>
+            </Tooltip>
+          )}
+          <LanguageSwitch />
+        </Group>
       </Group>
       <Group gap="sm" mt="md" wrap="wrap" align="center">
         <Text size="sm" fw={600}>
-          Number
+          {t('sandbox.number')}
         </Text>
         <SegmentedControl
           value={number}
           onChange={(v) => onNumber(v === 'cloud' ? 'cloud' : 'gateway')}
           data={[
-            { value: 'gateway', label: 'Web gateway (linked phone)' },
-            { value: 'cloud', label: 'Cloud API (24-hour window)' },
+            { value: 'gateway', label: t('sandbox.gatewayNumber') },
+            { value: 'cloud', label: t('sandbox.cloudNumber') },
           ]}
           data-testid="number-switch"
         />
         <Text size="xs" c="dimmed" maw={420}>
-          {cloud
-            ? "Open Line 2. Meta's API: free text only within 24 hours of the customer's last message, approved templates any time."
-            : 'Open Line 1. A phone linked by QR: no window, and edits and deletes reach the customer.'}
+          {cloud ? t('sandbox.cloudHint') : t('sandbox.gatewayHint')}
         </Text>
       </Group>
       <Group gap="xs" mt="md" wrap="wrap">
-        {steps.map((s, i) => (
+        {list.map((s, i) => (
           <Group key={s} gap={6} wrap="nowrap">
             <Badge circle size="lg" variant="filled">
               {i + 1}
             </Badge>
             <Text size="sm">{s}</Text>
-            {i < steps.length - 1 && <IconArrowRight size={14} color="var(--mantine-color-gray-5)" />}
+            {i < list.length - 1 && <IconArrowRight size={14} color="var(--mantine-color-gray-5)" />}
           </Group>
         ))}
       </Group>
@@ -254,10 +260,11 @@ function Intro({ state, number, onNumber }: { state: SandboxState | null; number
 }
 
 function NotRunning({ error }: { error: SandboxError }) {
+  const { t } = useTranslation();
   return (
-    <Alert color="gray" title="The sandbox is not running here" data-testid="sandbox-not-running">
+    <Alert color="gray" title={t('sandbox.notRunning')} data-testid="sandbox-not-running">
       <Text size="sm">
-        This page works when the service runs as a sandbox: <Code>make sandbox</Code> (or <Code>b24wa sandbox</Code>) starts one and prints its address.
+        <Trans i18nKey="sandbox.notRunningText" components={{ code: <Code /> }} />
       </Text>
       <Text size="xs" c="dimmed" mt={4}>
         ({error.status ? `${error.status} ` : ''}
@@ -317,6 +324,7 @@ function Deleted({ who }: { who: string }) {
 }
 
 function Phone({ state, busy, run }: ActionProps) {
+  const { t } = useTranslation();
   const [text, setText] = useState('');
   const messages = state.phone.messages;
   const viewport = useStickToBottom(messages.length);
@@ -334,7 +342,7 @@ function Phone({ state, busy, run }: ActionProps) {
           {state.phone.business.name}
         </Text>
         <Text size="xs" opacity={0.8}>
-          +{state.phone.business.phone} · WhatsApp of {state.phone.customer.name}
+          +{state.phone.business.phone} · {t('sandbox.phone.whatsappOf', { name: state.phone.customer.name })}
         </Text>
       </div>
     </Group>
@@ -344,8 +352,8 @@ function Phone({ state, busy, run }: ActionProps) {
       <TextInput
         style={{ flex: 1 }}
         radius="xl"
-        placeholder="Message as the customer"
-        aria-label="Customer's message"
+        placeholder={t('sandbox.phone.placeholder')}
+        aria-label={t('sandbox.phone.label')}
         value={text}
         onChange={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => {
@@ -354,13 +362,13 @@ function Phone({ state, busy, run }: ActionProps) {
         data-testid="phone-input"
       />
       {state.number === 'gateway' && (
-        <Tooltip label={state.setup.transcription ? `Send a sample voice note: “${state.setup.voice_sample_text}”` : 'Send a sample voice note (no transcript: the speech model is missing)'} multiline w={260}>
-          <ActionIcon size="lg" radius="xl" variant="light" color="green" aria-label="Send a voice note" loading={busy === 'phone-voice'} onClick={() => void run('phone-voice', sandboxApi.customerVoice)} data-testid="phone-voice">
+        <Tooltip label={state.setup.transcription ? t('sandbox.phone.voiceHint', { text: state.setup.voice_sample_text }) : t('sandbox.phone.voiceHintNoModel')} multiline w={260}>
+          <ActionIcon size="lg" radius="xl" variant="light" color="green" aria-label={t('sandbox.phone.voice')} loading={busy === 'phone-voice'} onClick={() => void run('phone-voice', sandboxApi.customerVoice)} data-testid="phone-voice">
             <IconMicrophone size={18} />
           </ActionIcon>
         </Tooltip>
       )}
-      <ActionIcon size="lg" radius="xl" color="green" aria-label="Send" loading={busy === 'phone-send'} disabled={!text.trim()} onClick={() => void send()} data-testid="phone-send">
+      <ActionIcon size="lg" radius="xl" color="green" aria-label={t('sandbox.send')} loading={busy === 'phone-send'} disabled={!text.trim()} onClick={() => void send()} data-testid="phone-send">
         <IconSend size={18} />
       </ActionIcon>
     </Group>
@@ -371,7 +379,7 @@ function Phone({ state, busy, run }: ActionProps) {
         {messages.length === 0 ? (
           <Center h={200}>
             <Text size="sm" c="dimmed" ta="center" maw={240}>
-              Say hello to the business: your message goes to its Bitrix24 Open Line.
+              {t('sandbox.phone.empty')}
             </Text>
           </Center>
         ) : (
@@ -387,17 +395,18 @@ function Phone({ state, busy, run }: ActionProps) {
 }
 
 function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: string | null; run: ActionProps['run']; canDelete: boolean }) {
+  const { t } = useTranslation();
   const mine = m.from === 'customer';
   return (
     <Group justify={mine ? 'flex-end' : 'flex-start'} wrap="nowrap" data-testid="phone-message" data-from={m.from} data-kind={m.kind} data-ticks={m.ticks ?? ''} data-deleted={m.deleted}>
       <Paper px="sm" py={6} radius="md" shadow="xs" bg={mine ? WA.mine : WA.theirs} maw="85%" style={{ minWidth: 90 }}>
         {m.deleted ? (
-          <Deleted who={mine ? 'You deleted this message' : 'This message was deleted'} />
+          <Deleted who={mine ? t('sandbox.phone.youDeleted') : t('sandbox.phone.deleted')} />
         ) : m.kind === 'voice' ? (
           <VoiceNote />
         ) : m.kind === 'button' ? (
           <Group gap={6} wrap="nowrap">
-            <IconArrowBackUp size={14} color="var(--mantine-color-green-8)" aria-label="Tapped a button" />
+            <IconArrowBackUp size={14} color="var(--mantine-color-green-8)" aria-label={t('sandbox.phone.tapped')} />
             <WhatsAppText text={m.text} />
           </Group>
         ) : (
@@ -406,7 +415,7 @@ function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: strin
         <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
           {m.edited && !m.deleted && (
             <Text size="xs" c="dimmed">
-              edited
+              {t('sandbox.edited')}
             </Text>
           )}
           <Text size="xs" c="dimmed">
@@ -416,13 +425,13 @@ function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: strin
           {mine && canDelete && !m.deleted && (
             <Menu position="bottom-end" withinPortal>
               <Menu.Target>
-                <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions">
+                <ActionIcon size="xs" variant="subtle" color="gray" aria-label={t('sandbox.actions')}>
                   <IconDotsVertical size={12} />
                 </ActionIcon>
               </Menu.Target>
               <Menu.Dropdown>
                 <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('phone-delete', () => sandboxApi.customerDeletes(m.id))}>
-                  Delete for everyone
+                  {t('sandbox.phone.deleteForEveryone')}
                 </Menu.Item>
               </Menu.Dropdown>
             </Menu>
@@ -455,20 +464,22 @@ function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: strin
 }
 
 function VoiceNote() {
+  const { t } = useTranslation();
   return (
     <Stack gap={2}>
       <Group gap={4} c="green.8">
         <IconMicrophone size={14} />
         <Text size="xs" fw={600}>
-          Voice message
+          {t('sandbox.phone.voiceMessage')}
         </Text>
       </Group>
-      <audio controls preload="metadata" src="/sandbox/api/voice-sample.ogg" style={{ height: 32, width: 220, maxWidth: '100%' }} aria-label="Voice note" />
+      <audio controls preload="metadata" src="/sandbox/api/voice-sample.ogg" style={{ height: 32, width: 220, maxWidth: '100%' }} aria-label={t('sandbox.phone.voiceNote')} />
     </Stack>
   );
 }
 
-function Console({ state, busy, run, text, setText }: ActionProps & { text: string; setText: (t: string) => void }) {
+function Console({ state, busy, run, text, setText }: ActionProps & { text: string; setText: (text: string) => void }) {
+  const { t } = useTranslation();
   const [editing, setEditing] = useState<ConsoleMessage | null>(null);
   const messages = state.console.messages;
   const viewport = useStickToBottom(messages.length);
@@ -488,7 +499,7 @@ function Console({ state, busy, run, text, setText }: ActionProps & { text: stri
             {state.console.customer.name} · WhatsApp
           </Text>
           <Text size="xs" opacity={0.9}>
-            Bitrix24 Open Line {state.console.line} · b24wa connector
+            {t('sandbox.console.line', { line: state.console.line })}
           </Text>
         </div>
       </Group>
@@ -507,8 +518,8 @@ function Console({ state, busy, run, text, setText }: ActionProps & { text: stri
         autosize
         minRows={1}
         maxRows={4}
-        placeholder={hasChat ? (state.number === 'cloud' ? 'Reply as the operator, or /template …' : 'Reply as the operator (Enter sends)') : 'The chat opens when the customer writes'}
-        aria-label="Operator's reply"
+        placeholder={hasChat ? (state.number === 'cloud' ? t('sandbox.console.placeholderCloud') : t('sandbox.console.placeholder')) : t('sandbox.console.placeholderNoChat')}
+        aria-label={t('sandbox.console.label')}
         disabled={!hasChat}
         value={text}
         onChange={(e) => setText(e.currentTarget.value)}
@@ -521,7 +532,7 @@ function Console({ state, busy, run, text, setText }: ActionProps & { text: stri
         data-testid="console-input"
       />
       <Button leftSection={<IconSend size={16} />} color="cyan" loading={busy === 'console-send'} disabled={!hasChat || !text.trim()} onClick={() => void send()} data-testid="console-send">
-        Send
+        {t('sandbox.send')}
       </Button>
     </Group>
   );
@@ -531,7 +542,7 @@ function Console({ state, busy, run, text, setText }: ActionProps & { text: stri
         {messages.length === 0 ? (
           <Center h={200}>
             <Text size="sm" c="dimmed" ta="center" maw={260}>
-              No conversation yet. When the customer writes, Open Lines opens a chat here and an operator can answer.
+              {t('sandbox.console.empty')}
             </Text>
           </Center>
         ) : (
@@ -557,6 +568,7 @@ function initials(name: string) {
 }
 
 function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; state: SandboxState; busy: string | null; run: ActionProps['run']; onEdit: () => void }) {
+  const { t } = useTranslation();
   if (m.from === 'system') {
     return (
       <Center data-testid="console-message" data-from="system">
@@ -576,7 +588,7 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
           {mine ? state.console.operator : state.console.customer.name}
         </Text>
         {m.deleted ? (
-          <Deleted who="Message deleted" />
+          <Deleted who={t('sandbox.console.deleted')} />
         ) : (
           <>
             {m.text && (
@@ -603,7 +615,7 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
             )}
             {m.files.some((f) => f.kind === 'audio') && m.transcript === null && (
               <Text size="xs" c="dimmed" mt={4}>
-                {state.setup.transcription ? 'Transcribing…' : 'No transcript: the speech model is not installed (make model).'}
+                {state.setup.transcription ? t('sandbox.console.transcribing') : t('sandbox.console.noTranscript')}
               </Text>
             )}
           </>
@@ -612,23 +624,23 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
           <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
             {m.state === 'failed' && (
               <Text size="xs" c="red.7" data-testid="not-sent">
-                Not sent
+                {t('sandbox.console.notSent')}
               </Text>
             )}
             <Ticks message={consoleTicks(m)} size={15} />
             {!m.deleted && m.state !== 'failed' && (
               <Menu position="bottom-end" withinPortal>
                 <Menu.Target>
-                  <ActionIcon size="xs" variant="subtle" color="gray" aria-label="Message actions" data-testid="console-actions">
+                  <ActionIcon size="xs" variant="subtle" color="gray" aria-label={t('sandbox.actions')} data-testid="console-actions">
                     <IconDotsVertical size={12} />
                   </ActionIcon>
                 </Menu.Target>
                 <Menu.Dropdown>
                   <Menu.Item leftSection={<IconPencil size={14} />} disabled={busy !== null} onClick={onEdit} data-testid="console-edit">
-                    Edit
+                    {t('sandbox.console.edit')}
                   </Menu.Item>
                   <Menu.Item color="red" leftSection={<IconTrash size={14} />} disabled={busy !== null} onClick={() => void run('console-delete', () => sandboxApi.operatorDeletes(m.id, state.number))} data-testid="console-delete">
-                    Delete
+                    {t('sandbox.console.delete')}
                   </Menu.Item>
                 </Menu.Dropdown>
               </Menu>
@@ -641,18 +653,19 @@ function ConsoleBubble({ m, state, busy, run, onEdit }: { m: ConsoleMessage; sta
 }
 
 function EditModal({ message, number, onClose, busy, run }: { message: ConsoleMessage | null; number: NumberKey; onClose: () => void; busy: string | null; run: ActionProps['run'] }) {
+  const { t } = useTranslation();
   const [text, setText] = useState('');
   useEffect(() => setText(message?.text ?? ''), [message]);
   return (
-    <Modal opened={message !== null} onClose={onClose} title="Edit the message" centered>
+    <Modal opened={message !== null} onClose={onClose} title={t('sandbox.editor.title')} centered>
       <Stack>
-        <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label="New text" data-testid="edit-text" />
+        <Textarea autosize minRows={2} value={text} onChange={(e) => setText(e.currentTarget.value)} aria-label={t('sandbox.editor.label')} data-testid="edit-text" />
         <Text size="xs" c="dimmed">
-          {number === 'gateway' ? "On a Web gateway number the edit reaches the customer's WhatsApp too." : 'The Cloud API cannot edit a sent message: b24wa tells you so in the chat, and the customer keeps the original.'}
+          {number === 'gateway' ? t('sandbox.editor.gatewayHint') : t('sandbox.editor.cloudHint')}
         </Text>
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>
-            Cancel
+            {t('common.cancel')}
           </Button>
           <Button
             data-testid="edit-save"
@@ -662,7 +675,7 @@ function EditModal({ message, number, onClose, busy, run }: { message: ConsoleMe
               if (message && (await run('console-edit', () => sandboxApi.operatorEdits(message.id, text, number)))) onClose();
             }}
           >
-            Save
+            {t('common.save')}
           </Button>
         </Group>
       </Stack>

@@ -4,6 +4,7 @@
 import { Alert, Anchor, Badge, Button, Code, Group, Paper, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
 import { IconArrowLeft, IconPencil, IconRefresh, IconSearch, IconTemplate } from '@tabler/icons-react';
 import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { ApiError } from '../api/client';
@@ -14,38 +15,32 @@ import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { TemplatePreview } from '../components/TemplatePreview';
 import { formatDateTime, formatPhone, formatRelative } from '../lib/format';
 import { canWrite } from '../lib/roles';
-import { canCarryText, lastSynced, templateStatusColor } from '../lib/templates';
+import i18n from '../i18n';
+import { canCarryText, lastSynced, templateCategory, templateReason, templateStatus, templateStatusColor } from '../lib/templates';
 import { useApi } from '../lib/useApi';
 
 /** Status changes arrive by webhook; the list follows them at this pace. */
 const POLL_MS = 30_000;
-const HINT = 'WhatsApp Manager → Account tools shows the WhatsApp Business Account ID.';
-
 type Outcome = { ok: true; count: number; approved: number } | { ok: false; title: string; message: string };
 
-/** `UTILITY` → `Utility`, `INVALID_FORMAT` → `Invalid format`. */
-function words(s: string): string {
-  const t = s.replace(/_/g, ' ').toLowerCase();
-  return t.charAt(0).toUpperCase() + t.slice(1);
-}
-
 function outcomeOf(e: unknown): Outcome {
-  if (!(e instanceof ApiError)) return { ok: false, title: 'The sync failed', message: String(e) };
+  if (!(e instanceof ApiError)) return { ok: false, title: i18n.t('templates.sync.failed'), message: String(e) };
   switch (e.code) {
     case 'no_business_account':
-      return { ok: false, title: 'Name the account first', message: `Enter the WhatsApp Business Account ID of this number. ${HINT}` };
+      return { ok: false, title: i18n.t('templates.sync.nameFirst'), message: i18n.t('templates.sync.nameFirstText', { hint: i18n.t('templates.accountHint') }) };
     case 'invalid_field':
-      return { ok: false, title: 'Not an account ID', message: 'The WhatsApp Business Account ID is digits only.' };
+      return { ok: false, title: i18n.t('templates.sync.notAnId'), message: i18n.t('templates.sync.notAnIdText') };
     case 'not_cloud_number':
-      return { ok: false, title: 'No templates here', message: 'Only Cloud API numbers have templates.' };
+      return { ok: false, title: i18n.t('templates.sync.noTemplates'), message: i18n.t('templates.sync.noTemplatesText') };
     case 'whatsapp_refused':
-      return { ok: false, title: 'WhatsApp refused the sync', message: e.message };
+      return { ok: false, title: i18n.t('templates.sync.refused'), message: e.message };
     default:
-      return { ok: false, title: 'The sync failed', message: e.message };
+      return { ok: false, title: i18n.t('templates.sync.failed'), message: e.message };
   }
 }
 
 export function Templates() {
+  const { t } = useTranslation();
   const id = Number(useParams().id);
   const writable = canWrite(useMe().role);
   const list = useApi((signal) => api.templates(id, signal), [id], { pollMs: POLL_MS });
@@ -72,7 +67,7 @@ export function Templates() {
     e.preventDefault();
     const given = askAccount ? account.trim() : '';
     if (askAccount && !/^\d{1,32}$/.test(given)) {
-      setAccountError(given ? 'Digits only, as WhatsApp Manager shows it' : 'Enter the account ID');
+      setAccountError(given ? t('templates.digitsOnly') : t('templates.enterId'));
       return;
     }
     setAccountError(null);
@@ -80,7 +75,7 @@ export function Templates() {
     setOutcome(null);
     try {
       const res = await api.syncTemplates(id, given || undefined);
-      setOutcome({ ok: true, count: res.templates.length, approved: res.templates.filter((t) => t.status === 'APPROVED').length });
+      setOutcome({ ok: true, count: res.templates.length, approved: res.templates.filter((x) => x.status === 'APPROVED').length });
       setFresh(res);
       setEditing(false);
       setAccount('');
@@ -108,23 +103,23 @@ export function Templates() {
   };
 
   const q = filter.trim().toLowerCase();
-  const shown = q ? templates.filter((t) => t.name.toLowerCase().includes(q)) : templates;
-  const approved = templates.filter((t) => t.status === 'APPROVED').length;
+  const shown = q ? templates.filter((x) => x.name.toLowerCase().includes(q)) : templates;
+  const approved = templates.filter((x) => x.status === 'APPROVED').length;
 
   return (
     <>
       <Anchor component={Link} to="/numbers" size="sm">
         <Group gap={4} mb="xs">
-          <IconArrowLeft size={14} /> Numbers
+          <IconArrowLeft size={14} /> {t('nav.numbers')}
         </Group>
       </Anchor>
       <PageHeader
-        title="Templates"
-        description={`Message templates${phone ? ` of ${phone}` : ''}. Only approved ones can be sent to a customer outside the 24-hour window.`}
+        title={t('templates.title')}
+        description={phone ? t('templates.descriptionOf', { phone }) : t('templates.description')}
       />
       {gateway ? (
-        <Alert color="gray" title="No templates for a linked phone" data-testid="templates-gateway">
-          Templates belong to Cloud API numbers; a phone linked through a Web gateway sends free text only.
+        <Alert color="gray" title={t('templates.gatewayTitle')} data-testid="templates-gateway">
+          {t('templates.gatewayText')}
         </Alert>
       ) : list.error && !view ? (
         <ErrorState error={list.error} onRetry={list.reload} />
@@ -138,9 +133,9 @@ export function Templates() {
                 {askAccount ? (
                   <Group align="flex-end" gap="xs" wrap="wrap" style={{ flex: 1, minWidth: 260 }}>
                     <TextInput
-                      label="WhatsApp Business Account ID"
-                      description={HINT}
-                      placeholder="e.g. 102290129340398"
+                      label={t('templates.accountId')}
+                      description={t('templates.accountHint')}
+                      placeholder={t('templates.accountPlaceholder')}
                       inputMode="numeric"
                       name="waba_id"
                       value={account}
@@ -157,14 +152,14 @@ export function Templates() {
                           setAccountError(null);
                         }}
                       >
-                        Cancel
+                        {t('common.cancel')}
                       </Button>
                     )}
                   </Group>
                 ) : (
                   <div>
                     <Text size="xs" c="dimmed">
-                      WhatsApp Business Account
+                      {t('templates.account')}
                     </Text>
                     <Group gap="xs">
                       {wabaId ? (
@@ -173,13 +168,13 @@ export function Templates() {
                         </Code>
                       ) : (
                         <Text size="sm" c="dimmed">
-                          not named yet
+                          {t('templates.notNamed')}
                         </Text>
                       )}
                       {writable && wabaId && (
                         <Anchor component="button" type="button" size="xs" onClick={() => { setAccount(wabaId); setEditing(true); }} data-testid="waba-change">
                           <Group gap={2}>
-                            <IconPencil size={12} /> Change
+                            <IconPencil size={12} /> {t('templates.change')}
                           </Group>
                         </Anchor>
                       )}
@@ -189,15 +184,15 @@ export function Templates() {
                 <Group gap="md" align="flex-end" wrap="nowrap">
                   <div style={{ textAlign: 'right' }}>
                     <Text size="xs" c="dimmed">
-                      Last synced
+                      {t('templates.lastSynced')}
                     </Text>
                     <Text size="sm" title={last ? formatDateTime(last) : undefined} data-testid="last-synced">
-                      {last ? formatRelative(last) : 'not yet'}
+                      {last ? formatRelative(last) : t('templates.notYet')}
                     </Text>
                   </div>
                   {writable && (
                     <Button type="submit" loading={syncing} leftSection={<IconRefresh size={16} />} data-testid="sync-templates">
-                      Sync from WhatsApp
+                      {t('templates.syncButton')}
                     </Button>
                   )}
                 </Group>
@@ -214,7 +209,7 @@ export function Templates() {
                 data-ok={outcome.ok}
               >
                 {outcome.ok
-                  ? `Synced: ${outcome.count} ${outcome.count === 1 ? 'template' : 'templates'}, ${outcome.approved} approved.`
+                  ? t('templates.synced', { count: outcome.count, approved: outcome.approved })
                   : outcome.message}
               </Alert>
             )}
@@ -223,12 +218,8 @@ export function Templates() {
           {templates.length === 0 ? (
             <Paper withBorder radius="md">
               <EmptyState
-                title="No templates yet"
-                description={
-                  wabaId
-                    ? 'Create templates in WhatsApp Manager, then sync from WhatsApp.'
-                    : 'Sync from WhatsApp after naming the account.'
-                }
+                title={t('templates.none')}
+                description={wabaId ? t('templates.noneCreate') : t('templates.noneName')}
                 icon={<IconTemplate size={26} />}
               />
             </Paper>
@@ -236,8 +227,8 @@ export function Templates() {
             <>
               <Text size="sm" mb="sm" data-testid="default-template">
                 {view?.default_template
-                  ? `Messages from CRM cards and robots go as "${view.default_template.name}" (${view.default_template.language}) when the customer's 24-hour window is closed.`
-                  : 'Messages from CRM cards and robots are not sent when the customer\'s 24-hour window is closed: choose a template with one variable to carry them.'}
+                  ? t('templates.crmDefault', { name: view.default_template.name, language: view.default_template.language })
+                  : t('templates.crmNone')}
               </Text>
               {defaultError && (
                 <Alert color="red" mb="sm" data-testid="default-template-error">
@@ -246,10 +237,10 @@ export function Templates() {
               )}
               <Group justify="space-between" mb="sm" gap="sm" wrap="wrap">
                 <Text size="sm" c="dimmed" data-testid="templates-count">
-                  {templates.length} {templates.length === 1 ? 'template' : 'templates'}, {approved} approved
+                  {t('templates.count', { count: templates.length, approved })}
                 </Text>
                 <TextInput
-                  placeholder="Filter by name"
+                  placeholder={t('templates.filter')}
                   leftSection={<IconSearch size={16} />}
                   value={filter}
                   onChange={(ev) => setFilter(ev.currentTarget.value)}
@@ -258,15 +249,15 @@ export function Templates() {
                 />
               </Group>
               {shown.length === 0 ? (
-                <EmptyState title="No template matches" description="Try a part of the name." icon={<IconSearch size={26} />} />
+                <EmptyState title={t('templates.noMatch')} description={t('templates.noMatchHint')} icon={<IconSearch size={26} />} />
               ) : (
                 <SimpleGrid cols={{ base: 1, md: 2 }} spacing="md" data-testid="templates">
-                  {shown.map((t) => (
+                  {shown.map((x) => (
                     <TemplateCard
-                      key={t.id}
-                      t={t}
-                      isDefault={view?.default_template?.name === t.name && view?.default_template?.language === t.language}
-                      onDefault={writable && canCarryText(t) ? setDefault : undefined}
+                      key={x.id}
+                      tpl={x}
+                      isDefault={view?.default_template?.name === x.name && view?.default_template?.language === x.language}
+                      onDefault={writable && canCarryText(x) ? setDefault : undefined}
                     />
                   ))}
                 </SimpleGrid>
@@ -280,50 +271,51 @@ export function Templates() {
 }
 
 function TemplateCard({
-  t,
+  tpl,
   isDefault,
   onDefault,
 }: {
-  t: TemplateView;
+  tpl: TemplateView;
   isDefault: boolean;
   /** Set (or clear) this template as the default for CRM messages, when the caller may. */
   onDefault?: (template: TemplateRef | null) => void;
 }) {
+  const { t } = useTranslation();
   // Meta says `NONE` when a status change has no reason.
-  const reason = t.reason && t.reason.toUpperCase() !== 'NONE' ? t.reason : null;
+  const reason = tpl.reason && tpl.reason.toUpperCase() !== 'NONE' ? tpl.reason : null;
   return (
-    <Paper withBorder radius="md" p="md" data-testid="template" data-name={t.name} data-status={t.status}>
+    <Paper withBorder radius="md" p="md" data-testid="template" data-name={tpl.name} data-status={tpl.status}>
       <Stack gap="sm" h="100%">
         <Group justify="space-between" align="flex-start" wrap="nowrap" gap="sm">
           <div style={{ minWidth: 0 }}>
-            <Text fw={600} ff="monospace" size="sm" truncate title={t.name}>
-              {t.name}
+            <Text fw={600} ff="monospace" size="sm" truncate title={tpl.name}>
+              {tpl.name}
             </Text>
             <Group gap={6} mt={2}>
               <Badge variant="outline" color="gray" size="sm" radius="sm" tt="none">
-                {t.language}
+                {tpl.language}
               </Badge>
               <Text size="xs" c="dimmed">
-                {words(t.category)}
-                {t.parameter_format === 'NAMED' ? ' · named variables' : ''}
+                {templateCategory(tpl.category)}
+                {tpl.parameter_format === 'NAMED' ? ` · ${t('templates.namedVariables')}` : ''}
               </Text>
             </Group>
           </div>
-          <Badge color={templateStatusColor(t.status)} variant="light" data-testid="template-status" data-status={t.status} style={{ flexShrink: 0 }}>
-            {words(t.status)}
+          <Badge color={templateStatusColor(tpl.status)} variant="light" data-testid="template-status" data-status={tpl.status} style={{ flexShrink: 0 }}>
+            {templateStatus(tpl.status)}
           </Badge>
         </Group>
         {reason && (
-          <Text size="xs" c={templateStatusColor(t.status) === 'red' ? 'red.7' : 'dimmed'} data-testid="template-reason">
-            Reason: {words(reason)}
+          <Text size="xs" c={templateStatusColor(tpl.status) === 'red' ? 'red.7' : 'dimmed'} data-testid="template-reason">
+            {t('templates.reasonIs', { reason: templateReason(reason) })}
           </Text>
         )}
-        <TemplatePreview components={Array.isArray(t.components) ? t.components : []} />
+        <TemplatePreview components={Array.isArray(tpl.components) ? tpl.components : []} />
         {(isDefault || onDefault) && (
           <Group gap="xs">
             {isDefault && (
               <Badge color="teal" variant="light" data-testid="template-default">
-                For CRM messages
+                {t('templates.forCrm')}
               </Badge>
             )}
             {onDefault && (
@@ -331,15 +323,15 @@ function TemplateCard({
                 size="compact-xs"
                 variant="subtle"
                 data-testid="template-set-default"
-                onClick={() => onDefault(isDefault ? null : { name: t.name, language: t.language })}
+                onClick={() => onDefault(isDefault ? null : { name: tpl.name, language: tpl.language })}
               >
-                {isDefault ? 'Stop using for CRM messages' : 'Use for CRM messages'}
+                {isDefault ? t('templates.stopCrm') : t('templates.useCrm')}
               </Button>
             )}
           </Group>
         )}
-        <Text size="xs" c="dimmed" mt="auto" title={formatDateTime(t.updated_at)}>
-          Updated {formatRelative(t.updated_at)} · Meta id {t.template_id}
+        <Text size="xs" c="dimmed" mt="auto" title={formatDateTime(tpl.updated_at)}>
+          {t('templates.updated', { when: formatRelative(tpl.updated_at), id: tpl.template_id })}
         </Text>
       </Stack>
     </Paper>

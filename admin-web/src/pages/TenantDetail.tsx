@@ -2,6 +2,7 @@
 
 import { Anchor, Badge, Button, Group, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { IconArrowLeft, IconChartBar } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
@@ -9,52 +10,54 @@ import { formatDateTime } from '../lib/format';
 import { useApi } from '../lib/useApi';
 
 export function TenantDetail() {
+  const { t } = useTranslation();
   const id = Number(useParams().id);
-  const t = useApi((signal) => api.tenant(id, signal), [id]);
+  const tenant = useApi((signal) => api.tenant(id, signal), [id]);
   return (
     <Stack>
       <Anchor component={Link} to="/tenants" size="sm">
         <Group gap={4}>
-          <IconArrowLeft size={14} /> Tenants
+          <IconArrowLeft size={14} /> {t('nav.tenants')}
         </Group>
       </Anchor>
-      {t.error && !t.data ? (
-        <ErrorState error={t.error} onRetry={t.reload} />
-      ) : !t.data ? (
+      {tenant.error && !tenant.data ? (
+        <ErrorState error={tenant.error} onRetry={tenant.reload} />
+      ) : !tenant.data ? (
         <LoadingState />
       ) : (
         <>
           <Group justify="space-between" wrap="wrap">
             <div>
               <Title order={2} data-testid="page-title">
-                {t.data.name}
+                {tenant.data.name}
               </Title>
               <Text c="dimmed" size="sm">
-                Tenant #{t.data.id} · since {formatDateTime(t.data.created_at)} · plan <Badge variant="light">{t.data.plan}</Badge>
+                {t('tenant.summary', { id: tenant.data.id, since: formatDateTime(tenant.data.created_at) })} · {t('tenant.plan')} <Badge variant="light">{tenant.data.plan}</Badge>
               </Text>
             </div>
-            <Button component={Link} to={`/usage?tenant=${t.data.id}`} leftSection={<IconChartBar size={16} />} variant="light">
-              Usage report
+            <Button component={Link} to={`/usage?tenant=${tenant.data.id}`} leftSection={<IconChartBar size={16} />} variant="light">
+              {t('tenant.usageReport')}
             </Button>
           </Group>
           <Paper withBorder radius="md" p="md">
             <Text fw={600} mb="sm">
-              Bitrix24 portals
+              {t('tenant.portals')}
             </Text>
-            {t.data.portals.length === 0 ? (
-              <EmptyState title="No portal" description="This tenant has no Bitrix24 portal with the app installed." />
+            {tenant.data.portals.length === 0 ? (
+              <EmptyState title={t('tenant.noPortal')} description={t('tenant.noPortalHint')} />
             ) : (
               <Table.ScrollContainer minWidth={480}>
                 <Table>
                   <Table.Thead>
                     <Table.Tr>
-                      <Table.Th>Domain</Table.Th>
-                      <Table.Th>Member ID</Table.Th>
-                      <Table.Th>App</Table.Th>
+                      <Table.Th>{t('tenant.col.domain')}</Table.Th>
+                      <Table.Th>{t('tenant.col.memberId')}</Table.Th>
+                      <Table.Th>{t('tenant.col.app')}</Table.Th>
+                      <Table.Th>{t('tenant.col.language')}</Table.Th>
                     </Table.Tr>
                   </Table.Thead>
                   <Table.Tbody>
-                    {t.data.portals.map((p) => (
+                    {tenant.data.portals.map((p) => (
                       <Table.Tr key={p.id}>
                         <Table.Td>{p.domain}</Table.Td>
                         <Table.Td>
@@ -64,8 +67,11 @@ export function TenantDetail() {
                         </Table.Td>
                         <Table.Td>
                           <Badge color={p.installed ? 'green' : 'gray'} variant="light">
-                            {p.installed ? 'Installed' : 'Uninstalled'}
+                            {p.installed ? t('tenant.installed') : t('portals.uninstalled')}
                           </Badge>
+                        </Table.Td>
+                        <Table.Td data-testid="portal-language-of">
+                          {p.language ? `${t('language.name', { lng: p.language })}${p.language_override ? '' : ` (${t('tenant.fromBitrix24')})`}` : '—'}
                         </Table.Td>
                       </Table.Tr>
                     ))}

@@ -4,6 +4,7 @@
 import { Badge, Card, Group, SimpleGrid, Skeleton, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { IconAlertOctagon, IconBuildingSkyscraper, IconClockHour4, IconDeviceMobileOff, IconDeviceMobile } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
 import type { TenantHealth } from '../api/types';
@@ -60,6 +61,7 @@ function Stat({ label, value, icon, color, hint, onClick, testId }: { label: str
 }
 
 export function Tenants() {
+  const { t } = useTranslation();
   const me = useMe();
   const navigate = useNavigate();
   const [page, setPage] = usePageParam();
@@ -71,18 +73,18 @@ export function Tenants() {
   const columns: Column<TenantHealth>[] = [
     {
       key: 'name',
-      label: 'Tenant',
-      render: (t) => (
+      label: t('tenants.col.tenant'),
+      render: (h) => (
         <Group gap="sm" wrap="nowrap">
-          <ThemeIcon variant="light" radius="xl" color={HEALTH_COLOR[t.status]}>
+          <ThemeIcon variant="light" radius="xl" color={HEALTH_COLOR[h.status]}>
             <IconBuildingSkyscraper size={16} />
           </ThemeIcon>
           <div>
             <Text size="sm" fw={600} data-testid="tenant-name">
-              {t.tenant_name}
+              {h.tenant_name}
             </Text>
             <Text size="xs" c="dimmed">
-              #{t.tenant_id}
+              #{h.tenant_id}
             </Text>
           </div>
         </Group>
@@ -90,13 +92,13 @@ export function Tenants() {
     },
     {
       key: 'health',
-      label: 'Health',
-      render: (t) => {
-        const problems = healthProblems(t);
+      label: t('tenants.col.health'),
+      render: (h) => {
+        const problems = healthProblems(h);
         return (
           <div>
-            <Badge color={HEALTH_COLOR[t.status]} variant="light" data-testid="tenant-health" data-status={t.status}>
-              {t.status === 'ok' ? 'Healthy' : t.status === 'warning' ? 'Attention' : 'Problem'}
+            <Badge color={HEALTH_COLOR[h.status]} variant="light" data-testid="tenant-health" data-status={h.status}>
+              {h.status === 'ok' ? t('tenants.health.ok') : h.status === 'warning' ? t('tenants.health.warning') : t('tenants.health.error')}
             </Badge>
             {problems.length > 0 && (
               <Text size="xs" c="dimmed" mt={2}>
@@ -109,14 +111,14 @@ export function Tenants() {
     },
     {
       key: 'plan',
-      label: 'Plan',
-      render: (t) => (
+      label: t('tenants.col.plan'),
+      render: (h) => (
         <Group gap={4} wrap="nowrap">
-          <Badge variant="light">{t.plan}</Badge>
-          {t.over_quota.length > 0 && (
-            <Tooltip label={`Over ${t.over_quota.map(quotaName).join(', ').toLowerCase()}`}>
+          <Badge variant="light">{h.plan}</Badge>
+          {h.over_quota.length > 0 && (
+            <Tooltip label={t('tenants.overWhat', { what: h.over_quota.map(quotaName).join(', ') })}>
               <Badge color="red" variant="filled" data-testid="tenant-over-quota">
-                Over quota
+                {t('tenants.overQuota')}
               </Badge>
             </Tooltip>
           )}
@@ -125,28 +127,28 @@ export function Tenants() {
     },
     {
       key: 'numbers',
-      label: 'Numbers',
+      label: t('tenants.col.numbers'),
       align: 'right',
-      render: (t) => (
-        <Text size="sm" c={t.numbers_not_authorized > 0 ? 'red' : undefined}>
-          {t.numbers - t.numbers_not_authorized} / {t.numbers} up
+      render: (h) => (
+        <Text size="sm" c={h.numbers_not_authorized > 0 ? 'red' : undefined}>
+          {t('tenants.numbersUp', { up: h.numbers - h.numbers_not_authorized, total: h.numbers })}
         </Text>
       ),
     },
-    { key: 'dead', label: 'Failed jobs', align: 'right', wide: true, render: (t) => <Text size="sm" c={t.dead_jobs > 0 ? 'red' : undefined}>{t.dead_jobs}</Text> },
-    { key: 'queue', label: 'Queue', align: 'right', wide: true, render: (t) => t.pending_jobs },
-    { key: 'last', label: 'Last message', wide: true, render: (t) => <Text size="sm">{t.last_message_at ? formatDateTime(t.last_message_at) : 'never'}</Text> },
+    { key: 'dead', label: t('tenants.col.dead'), align: 'right', wide: true, render: (h) => <Text size="sm" c={h.dead_jobs > 0 ? 'red' : undefined}>{h.dead_jobs}</Text> },
+    { key: 'queue', label: t('tenants.col.queue'), align: 'right', wide: true, render: (h) => h.pending_jobs },
+    { key: 'last', label: t('tenants.col.last'), wide: true, render: (h) => <Text size="sm">{h.last_message_at ? formatDateTime(h.last_message_at) : t('time.never')}</Text> },
   ];
 
   return (
     <>
-      <PageHeader title="Tenants" description={support ? 'Every customer of the service, and what needs attention now.' : 'Every customer of the service.'} />
+      <PageHeader title={t('tenants.title')} description={support ? t('tenants.descriptionSupport') : t('tenants.description')} />
       {support && (
         <SimpleGrid cols={{ base: 2, md: 4 }} mb="lg" spacing="sm">
-          <Stat testId="health-dead" label="Failed jobs" value={health.data?.deadJobs} icon={<IconAlertOctagon size={22} />} color="red" hint="Gave up; re-drive them" onClick={() => navigate('/jobs')} />
-          <Stat testId="health-queue" label="Queue depth" value={health.data?.pendingJobs} icon={<IconClockHour4 size={22} />} color="blue" hint="Jobs waiting or retrying" onClick={() => navigate('/jobs?status=pending')} />
-          <Stat testId="health-attention" label="Numbers down" value={health.data?.attention} icon={<IconDeviceMobileOff size={22} />} color="orange" hint="Not linked, token rejected, blocked" onClick={() => navigate('/numbers')} />
-          <Stat testId="health-numbers" label="Numbers live" value={health.data?.numbers} icon={<IconDeviceMobile size={22} />} color="teal" hint="Connected to a line" onClick={() => navigate('/numbers')} />
+          <Stat testId="health-dead" label={t('tenants.stat.dead')} value={health.data?.deadJobs} icon={<IconAlertOctagon size={22} />} color="red" hint={t('tenants.stat.deadHint')} onClick={() => navigate('/jobs')} />
+          <Stat testId="health-queue" label={t('tenants.stat.queue')} value={health.data?.pendingJobs} icon={<IconClockHour4 size={22} />} color="blue" hint={t('tenants.stat.queueHint')} onClick={() => navigate('/jobs?status=pending')} />
+          <Stat testId="health-attention" label={t('tenants.stat.down')} value={health.data?.attention} icon={<IconDeviceMobileOff size={22} />} color="orange" hint={t('tenants.stat.downHint')} onClick={() => navigate('/numbers')} />
+          <Stat testId="health-numbers" label={t('tenants.stat.live')} value={health.data?.numbers} icon={<IconDeviceMobile size={22} />} color="teal" hint={t('tenants.stat.liveHint')} onClick={() => navigate('/numbers')} />
         </SimpleGrid>
       )}
       <DataList
@@ -156,10 +158,10 @@ export function Tenants() {
         loading={tenants.loading}
         error={tenants.error}
         onRetry={tenants.reload}
-        rowKey={(t) => t.tenant_id}
-        onRowClick={(t) => navigate(`/tenants/${t.tenant_id}`)}
+        rowKey={(h) => h.tenant_id}
+        onRowClick={(h) => navigate(`/tenants/${h.tenant_id}`)}
         onPage={setPage}
-        empty={{ title: 'No tenants yet', description: 'Installing the app on a Bitrix24 portal creates its tenant.' }}
+        empty={{ title: t('tenants.none'), description: t('tenants.noneHint') }}
       />
     </>
   );

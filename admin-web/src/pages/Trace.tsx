@@ -3,6 +3,7 @@
 import { Alert, Anchor, Badge, Card, Grid, Group, Paper, SimpleGrid, Stack, Text, Timeline, Title } from '@mantine/core';
 import { IconAlertTriangle, IconArrowLeft, IconCircleCheck, IconCircleDot, IconRefresh, IconX } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import type { Hop } from '../api/types';
@@ -13,24 +14,8 @@ import { RichText } from '../components/RichText';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { Ticks } from '../components/Ticks';
 import { formatDateTime, formatGap, formatPhone } from '../lib/format';
+import { hopLabel, kindLabel, statusLabel } from '../lib/messages';
 import { useApi } from '../lib/useApi';
-
-const HOP_LABEL: Record<string, string> = {
-  customer_sent: 'Customer sent it',
-  received: 'Received from WhatsApp',
-  to_bitrix24: 'Delivered to Open Lines',
-  from_operator: 'Operator wrote it',
-  to_whatsapp: 'Handed to WhatsApp',
-  sent: 'Sent',
-  delivered: 'Delivered to the phone',
-  read: 'Read by the customer',
-  read_by_operator: 'Read by an operator',
-  failed: 'Failed',
-  deleted: 'Deleted',
-  edited: 'Edited',
-  transcript: 'Transcribed',
-  redriven: 'Re-driven by support',
-};
 
 function hopIcon(h: Hop): ReactNode {
   if (h.hop === 'failed') return <IconX size={12} />;
@@ -53,14 +38,15 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
 }
 
 export function Trace() {
+  const { t } = useTranslation();
   const id = Number(useParams().id);
   const me = useMe();
   // Refreshes while open: after a re-drive the next hops arrive within seconds.
-  const t = useApi((signal) => api.trace(id, signal), [id], { pollMs: 3000 });
+  const trace = useApi((signal) => api.trace(id, signal), [id], { pollMs: 3000 });
 
-  if (t.error && !t.data) return <ErrorState error={t.error} onRetry={t.reload} />;
-  if (!t.data) return <LoadingState rows={6} />;
-  const { message: m, hops, jobs, number } = t.data;
+  if (trace.error && !trace.data) return <ErrorState error={trace.error} onRetry={trace.reload} />;
+  if (!trace.data) return <LoadingState rows={6} />;
+  const { message: m, hops, jobs, number } = trace.data;
   const start = hops[0]?.at ?? m.created_at;
   const failedHop = [...hops].reverse().find((h) => h.hop === 'failed');
 
@@ -68,31 +54,31 @@ export function Trace() {
     <Stack>
       <Anchor component={Link} to="/messages" size="sm">
         <Group gap={4}>
-          <IconArrowLeft size={14} /> Message search
+          <IconArrowLeft size={14} /> {t('search.title')}
         </Group>
       </Anchor>
       <Group justify="space-between" wrap="wrap">
         <Title order={2} data-testid="page-title">
-          Message #{m.id}
+          {t('trace.title', { id: m.id })}
         </Title>
         <Group gap="xs">
           <DirectionBadge direction={m.direction} />
           <Badge color={m.status === 'failed' ? 'red' : 'gray'} variant="light" data-testid="trace-status">
-            {m.status}
+            {statusLabel(m.status)}
           </Badge>
           <Ticks message={m} />
         </Group>
       </Group>
       {m.status === 'failed' && (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle />} title="This message failed">
-          {m.error ?? failedHop?.detail ?? 'See the jobs below.'}
+        <Alert color="red" variant="light" icon={<IconAlertTriangle />} title={t('trace.failed')}>
+          {m.error ?? failedHop?.detail ?? t('trace.seeJobs')}
         </Alert>
       )}
       <Grid gap="md">
         <Grid.Col span={{ base: 12, md: 5 }}>
           <Card withBorder radius="md" padding="md">
             <Text size="sm" style={{ whiteSpace: 'pre-wrap' }} fw={500} mb="sm" data-testid="trace-text">
-              {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : `(${m.kind})`}
+              {m.text ? m.direction === 'out' ? <RichText text={m.text} /> : m.text : `(${kindLabel(m.kind)})`}
             </Text>
             {m.transcript && (
               <Text size="sm" c="dimmed" fs="italic" mb="sm">
@@ -100,29 +86,29 @@ export function Trace() {
               </Text>
             )}
             <SimpleGrid cols={2} spacing="sm">
-              <Field label="Customer">
-                {t.data.customer_name || '—'} {formatPhone(m.customer_wa_id)}
+              <Field label={t('chats.col.customer')}>
+                {trace.data.customer_name || '—'} {formatPhone(m.customer_wa_id)}
               </Field>
-              <Field label="Our number">
-                {formatPhone(number.display_phone)} · line #{number.line} ({number.transport})
+              <Field label={t('chats.col.number')}>
+                {formatPhone(number.display_phone)} · {t('trace.line', { line: number.line })} ({number.transport === 'cloud' ? t('transport.cloud') : t('transport.gateway')})
               </Field>
-              <Field label="WhatsApp id">{m.wamid ?? '—'}</Field>
-              <Field label="Open Lines">
-                {m.b24_chat_id ? `chat ${m.b24_chat_id}` : '—'}
-                {m.b24_message_id ? ` · message ${m.b24_message_id}` : ''}
+              <Field label={t('trace.wamid')}>{m.wamid ?? '—'}</Field>
+              <Field label={t('trace.openLines')}>
+                {m.b24_chat_id ? t('trace.chat', { id: m.b24_chat_id }) : '—'}
+                {m.b24_message_id ? ` · ${t('trace.message', { id: m.b24_message_id })}` : ''}
               </Field>
-              <Field label="Created">{formatDateTime(m.created_at)}</Field>
-              <Field label="Kind">{m.kind}</Field>
+              <Field label={t('trace.created')}>{formatDateTime(m.created_at)}</Field>
+              <Field label={t('trace.kind')}>{kindLabel(m.kind)}</Field>
             </SimpleGrid>
           </Card>
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 7 }}>
           <Paper withBorder radius="md" p="md">
             <Text fw={600} mb="md">
-              Hops
+              {t('trace.hops')}
             </Text>
             {hops.length === 0 ? (
-              <EmptyState title="No hops recorded" />
+              <EmptyState title={t('trace.noHops')} />
             ) : (
               <Timeline active={hops.length - 1} bulletSize={22} lineWidth={2} data-testid="hops">
                 {hops.map((h, i) => (
@@ -133,7 +119,7 @@ export function Trace() {
                     title={
                       <Group gap="xs" wrap="wrap">
                         <Text size="sm" fw={600} data-testid="hop" data-hop={h.hop}>
-                          {HOP_LABEL[h.hop] ?? h.hop}
+                          {hopLabel(h.hop)}
                         </Text>
                         <Text size="xs" c="dimmed" ff="monospace">
                           {h.hop}
@@ -158,12 +144,12 @@ export function Trace() {
       </Grid>
       <Paper withBorder radius="md" p="md">
         <Text fw={600} mb="sm">
-          Jobs
+          {t('trace.jobs')}
         </Text>
         {jobs.length === 0 ? (
-          <EmptyState title="No jobs carried this message" />
+          <EmptyState title={t('trace.noJobs')} />
         ) : (
-          <JobsTable jobs={jobs} canRedrive={me.role === 'support'} onChanged={t.reload} linkTrace={false} />
+          <JobsTable jobs={jobs} canRedrive={me.role === 'support'} onChanged={trace.reload} linkTrace={false} />
         )}
       </Paper>
     </Stack>

@@ -4,6 +4,7 @@
 import { Badge, Button, Card, Group, Paper, Select, SimpleGrid, Skeleton, Stack, Text, TextInput, ThemeIcon } from '@mantine/core';
 import { IconArrowsDownUp, IconChartBar, IconDeviceMobile, IconDownload, IconMessageCircle, IconMicrophone, IconPhoto, IconSend } from '@tabler/icons-react';
 import { lazy, Suspense, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { api } from '../api';
 import type { Usage as UsageView } from '../api/types';
@@ -13,7 +14,8 @@ import { PageHeader } from '../components/Layout';
 import { OverQuotaBanner, PlanUsage } from '../components/PlanUsage';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { downloadText, usageCsv, usageFileName } from '../lib/csv';
-import { firstOfMonth, formatMinutes, isoDay } from '../lib/format';
+import i18n from '../i18n';
+import { firstOfMonth, formatDay, formatMinutes, formatNumber, isoDay } from '../lib/format';
 import { useApi } from '../lib/useApi';
 import { usePageParam, useSetUrlParams, useUrlParam } from '../lib/usePage';
 
@@ -27,9 +29,9 @@ function presets(now = new Date()) {
   const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
   const weekAgo = new Date(now.getTime() - 6 * 86_400_000);
   return [
-    { label: 'This month', from: firstOfMonth(now), to: lastDayOfMonth(now) },
-    { label: 'Last month', from: firstOfMonth(lastMonth), to: lastDayOfMonth(lastMonth) },
-    { label: 'Last 7 days', from: isoDay(weekAgo), to: isoDay(now) },
+    { id: 'month', label: i18n.t('usage.preset.month'), from: firstOfMonth(now), to: lastDayOfMonth(now) },
+    { id: 'lastMonth', label: i18n.t('usage.preset.lastMonth'), from: firstOfMonth(lastMonth), to: lastDayOfMonth(lastMonth) },
+    { id: 'week', label: i18n.t('usage.preset.week'), from: isoDay(weekAgo), to: isoDay(now) },
   ];
 }
 
@@ -61,7 +63,8 @@ function Stat({ label, value, icon, sub, testId }: { label: string; value: React
 // `banner`: support and billing see the tenant's over-quota banner here; a tenant admin sees it
 // on every page already (Layout).
 function Report({ u, banner }: { u: UsageView; banner: boolean }) {
-  const t = u.totals;
+  const { t } = useTranslation();
+  const n = u.totals;
   return (
     <Stack>
       {u.plan_use && (
@@ -71,22 +74,34 @@ function Report({ u, banner }: { u: UsageView; banner: boolean }) {
         </>
       )}
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }} spacing="sm">
-        <Stat testId="total-inbound" label="From customers" value={t.inbound} icon={<IconMessageCircle size={20} />} />
-        <Stat testId="total-outbound" label="From operators" value={t.outbound} icon={<IconSend size={20} />} />
-        <Stat testId="total-all" label="Messages" value={t.inbound + t.outbound} icon={<IconArrowsDownUp size={20} />} />
-        <Stat testId="total-media" label="With media" value={t.media} icon={<IconPhoto size={20} />} />
-        <Stat testId="total-transcribed" label="Voice notes" value={t.transcribed} sub={`${formatMinutes(t.transcribed_seconds)} transcribed`} icon={<IconMicrophone size={20} />} />
-        <Stat testId="total-numbers" label="Active numbers" value={u.active_numbers} sub={`of ${u.connected_numbers} connected`} icon={<IconDeviceMobile size={20} />} />
+        <Stat testId="total-inbound" label={t('usage.fromCustomers')} value={formatNumber(n.inbound)} icon={<IconMessageCircle size={20} />} />
+        <Stat testId="total-outbound" label={t('usage.fromOperators')} value={formatNumber(n.outbound)} icon={<IconSend size={20} />} />
+        <Stat testId="total-all" label={t('usage.messages')} value={formatNumber(n.inbound + n.outbound)} icon={<IconArrowsDownUp size={20} />} />
+        <Stat testId="total-media" label={t('usage.withMedia')} value={formatNumber(n.media)} icon={<IconPhoto size={20} />} />
+        <Stat
+          testId="total-transcribed"
+          label={t('usage.voiceNotes')}
+          value={formatNumber(n.transcribed)}
+          sub={t('usage.transcribedFor', { duration: formatMinutes(n.transcribed_seconds) })}
+          icon={<IconMicrophone size={20} />}
+        />
+        <Stat
+          testId="total-numbers"
+          label={t('usage.activeNumbers')}
+          value={formatNumber(u.active_numbers)}
+          sub={t('usage.ofConnected', { count: u.connected_numbers, connected: formatNumber(u.connected_numbers) })}
+          icon={<IconDeviceMobile size={20} />}
+        />
       </SimpleGrid>
       <Paper withBorder radius="md" p="md">
         <Group justify="space-between" mb="sm">
-          <Text fw={600}>Messages per day</Text>
+          <Text fw={600}>{t('usage.perDay')}</Text>
           <Text size="xs" c="dimmed">
-            UTC days
+            {t('usage.utcDays')}
           </Text>
         </Group>
         {u.days.every((d) => d.inbound + d.outbound === 0) ? (
-          <EmptyState title="No messages in this period" icon={<IconChartBar size={26} />} />
+          <EmptyState title={t('usage.noMessages')} icon={<IconChartBar size={26} />} />
         ) : (
           <Suspense fallback={<Skeleton h={280} />}>
             <UsageChart days={u.days} />
@@ -98,16 +113,17 @@ function Report({ u, banner }: { u: UsageView; banner: boolean }) {
 }
 
 function AllTenants({ from, to, onPick }: { from: string; to: string; onPick: (id: number) => void }) {
+  const { t } = useTranslation();
   const [page, setPage] = usePageParam();
   const all = useApi((signal) => api.allUsage({ page, per_page: 25, from, to }, signal), [page, from, to]);
   const columns: Column<UsageView>[] = [
-    { key: 'tenant', label: 'Tenant', render: (u) => <Text size="sm" fw={600}>{u.tenant_name}</Text> },
-    { key: 'plan', label: 'Plan', render: (u) => <Badge variant="light">{u.plan}</Badge> },
-    { key: 'in', label: 'From customers', align: 'right', render: (u) => u.totals.inbound },
-    { key: 'out', label: 'From operators', align: 'right', render: (u) => u.totals.outbound },
-    { key: 'media', label: 'Media', align: 'right', wide: true, render: (u) => u.totals.media },
-    { key: 'voice', label: 'Transcribed', align: 'right', wide: true, render: (u) => formatMinutes(u.totals.transcribed_seconds) },
-    { key: 'numbers', label: 'Active numbers', align: 'right', render: (u) => `${u.active_numbers} / ${u.connected_numbers}` },
+    { key: 'tenant', label: t('tenants.col.tenant'), render: (u) => <Text size="sm" fw={600}>{u.tenant_name}</Text> },
+    { key: 'plan', label: t('tenants.col.plan'), render: (u) => <Badge variant="light">{u.plan}</Badge> },
+    { key: 'in', label: t('usage.fromCustomers'), align: 'right', render: (u) => formatNumber(u.totals.inbound) },
+    { key: 'out', label: t('usage.fromOperators'), align: 'right', render: (u) => formatNumber(u.totals.outbound) },
+    { key: 'media', label: t('usage.media'), align: 'right', wide: true, render: (u) => formatNumber(u.totals.media) },
+    { key: 'voice', label: t('usage.transcribed'), align: 'right', wide: true, render: (u) => formatMinutes(u.totals.transcribed_seconds) },
+    { key: 'numbers', label: t('usage.activeNumbers'), align: 'right', render: (u) => `${formatNumber(u.active_numbers)} / ${formatNumber(u.connected_numbers)}` },
   ];
   return (
     <DataList
@@ -120,12 +136,13 @@ function AllTenants({ from, to, onPick }: { from: string; to: string; onPick: (i
       rowKey={(u) => u.tenant_id}
       onRowClick={(u) => onPick(u.tenant_id)}
       onPage={setPage}
-      empty={{ title: 'No tenants yet' }}
+      empty={{ title: t('tenants.none') }}
     />
   );
 }
 
 export function Usage() {
+  const { t } = useTranslation();
   const me = useMe();
   const navigate = useNavigate();
   const global = me.role !== 'tenant_admin';
@@ -145,19 +162,20 @@ export function Usage() {
   return (
     <>
       <PageHeader
-        title="Usage"
+        title={t('usage.title')}
         description={
           usage.data ? (
             <>
-              {usage.data.tenant_name} · plan <Badge variant="light" size="sm">{usage.data.plan}</Badge> · {usage.data.from} to {usage.data.to}
+              {usage.data.tenant_name} · {t('tenant.plan')} <Badge variant="light" size="sm">{usage.data.plan}</Badge> ·{' '}
+              {t('usage.period', { from: formatDay(usage.data.from), to: formatDay(usage.data.to) })}
             </>
           ) : (
-            'Messages relayed, media, voice notes transcribed and active numbers, per tenant and period.'
+            t('usage.description')
           )
         }
         actions={
           <Button leftSection={<IconDownload size={16} />} onClick={exportCsv} disabled={!usage.data} variant="light" data-testid="export-csv">
-            Export CSV
+            {t('usage.export')}
           </Button>
         }
       />
@@ -165,23 +183,23 @@ export function Usage() {
         <Group gap="sm" align="flex-end" wrap="wrap">
           {global && (
             <Select
-              label="Tenant"
-              placeholder="All tenants"
+              label={t('tenants.col.tenant')}
+              placeholder={t('usage.allTenants')}
               searchable
               clearable
-              data={(tenants.data?.items ?? []).map((t) => ({ value: String(t.id), label: t.name }))}
+              data={(tenants.data?.items ?? []).map((x) => ({ value: String(x.id), label: x.name }))}
               value={tenantParam || null}
               onChange={(v) => setTenantParam(v ?? '')}
               style={{ minWidth: 220 }}
               data-testid="usage-tenant"
             />
           )}
-          <TextInput label="From" type="date" value={from} onChange={(e) => e.currentTarget.value && setFrom(e.currentTarget.value)} data-testid="usage-from" />
-          <TextInput label="To" type="date" value={to} onChange={(e) => e.currentTarget.value && setTo(e.currentTarget.value)} data-testid="usage-to" />
+          <TextInput label={t('usage.from')} type="date" value={from} onChange={(e) => e.currentTarget.value && setFrom(e.currentTarget.value)} data-testid="usage-from" />
+          <TextInput label={t('usage.to')} type="date" value={to} onChange={(e) => e.currentTarget.value && setTo(e.currentTarget.value)} data-testid="usage-to" />
           <Group gap={4}>
             {presets().map((p) => (
               <Button
-                key={p.label}
+                key={p.id}
                 size="xs"
                 variant={p.from === from && p.to === to ? 'filled' : 'default'}
                 onClick={() => setParams({ from: p.from, to: p.to })}

@@ -195,6 +195,31 @@ describe('ApiClient', () => {
     await expect(c.get('/a')).rejects.toMatchObject({ code: 'session_expired' });
   });
 
+  it("asks in the app's language (Accept-Language), and words its own errors in it", async () => {
+    let language = 'en';
+    const seen: (string | undefined)[] = [];
+    const { fn } = fakeFetch((path, init) => {
+      seen.push((init.headers as Record<string, string>)['Accept-Language']);
+      if (path.endsWith('/auth/login')) return json(200, pair(1));
+      if (path.endsWith('/proxy')) return new Response('<html>bad gateway</html>', { status: 502 });
+      return error(404, 'not_found');
+    });
+    const c = new ApiClient({
+      fetch: fn,
+      language: () => language,
+      messages: { sessionExpired: () => 'Сеанс истёк', unreachable: () => 'Сервис недоступен', unreachableShort: () => 'Недоступен', answered: (s) => `Ответ ${s}` },
+    });
+    await c.login('a@b.c', 'pw');
+    language = 'ru';
+    await expect(c.get('/numbers/9')).rejects.toMatchObject({ code: 'not_found', message: 'not_found message' });
+    await expect(c.get('/proxy')).rejects.toMatchObject({ code: 'http_502', message: 'Ответ 502' });
+    expect(seen).toEqual(['en', 'ru', 'ru']);
+    c.logout();
+    await expect(c.get('/a')).rejects.toMatchObject({ code: 'session_expired', message: 'Сеанс истёк' });
+    const offline = new ApiClient({ fetch: (() => Promise.reject(new TypeError('down'))) as typeof fetch, messages: { sessionExpired: () => '', unreachable: () => 'Сервис недоступен', unreachableShort: () => '', answered: () => '' } });
+    await expect(offline.login('a@b.c', 'pw')).rejects.toMatchObject({ code: 'network', message: 'Сервис недоступен' });
+  });
+
   it('takes a paged answer or a bare array', () => {
     expect(asPage([1, 2])).toEqual({ items: [1, 2], page: 1, per_page: 2, total: 2 });
     const p = { items: [1], page: 3, per_page: 1, total: 9 };

@@ -1,5 +1,6 @@
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
+import i18n from '../i18n';
 
 afterEach(() => cleanup());
 
@@ -23,3 +24,8 @@ class RO {
   disconnect() {}
 }
 (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver ??= RO;
+
+// The tests read English with British dates, as the e2e browser does (en-GB); a test that needs
+// Russian switches and switches back (test/i18n.test.ts).
+Object.defineProperty(window.navigator, 'languages', { value: ['en-GB', 'en'], configurable: true });
+void i18n.changeLanguage('en');

@@ -3,31 +3,33 @@
 
 import { Badge, Box, Group, Paper, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import { IconArrowRight } from '@tabler/icons-react';
+import { useTranslation } from 'react-i18next';
 import { clockTime, hopLabel, traceKey, type TraceEntry } from '../../lib/sandbox';
 
 /** The height of the sandbox's panes (the phone, the console, the trace). */
 export const PANE_HEIGHT = 'min(560px, 62vh)';
 
 export function Trace({ entries, fresh }: { entries: TraceEntry[]; fresh: Set<string> }) {
+  const { t } = useTranslation();
   return (
     <Paper withBorder radius="lg" shadow="sm" p="md" h="100%" data-testid="trace">
-      <Title order={4}>What just happened</Title>
+      <Title order={4}>{t('sandbox.trace.title')}</Title>
       <Text size="xs" c="dimmed" mb="sm">
-        Every call between WhatsApp, b24wa and Bitrix24, newest first.
+        {t('sandbox.trace.hint')}
       </Text>
       {entries.length === 0 ? (
         <Text size="sm" c="dimmed">
-          Nothing yet: send a message from the phone.
+          {t('sandbox.trace.empty')}
         </Text>
       ) : (
         <ScrollArea.Autosize mah={PANE_HEIGHT} offsetScrollbars>
           <Stack gap={10}>
-            {entries.map((t) => {
-              const hop = hopLabel(t.hop);
-              const isNew = fresh.has(traceKey(t));
+            {entries.map((e) => {
+              const hop = hopLabel(e.hop);
+              const isNew = fresh.has(traceKey(e));
               return (
                 <Box
-                  key={traceKey(t)}
+                  key={traceKey(e)}
                   pl="sm"
                   data-testid="trace-entry"
                   style={{
@@ -47,13 +49,13 @@ export function Trace({ entries, fresh }: { entries: TraceEntry[]; fresh: Set<st
                       </Badge>
                     </Group>
                     <Text size="xs" c="dimmed" ff="monospace">
-                      {clockTime(t.at_ms)}
+                      {clockTime(e.at_ms)}
                     </Text>
                   </Group>
                   <Text size="xs" mt={2}>
-                    {t.text}{' '}
-                    <Text span size="xs" c={t.status === 200 ? 'dimmed' : 'red'}>
-                      · {t.status || 'no answer'}
+                    {e.text}{' '}
+                    <Text span size="xs" c={e.status === 200 ? 'dimmed' : 'red'}>
+                      · {e.status || t('sandbox.trace.noAnswer')}
                     </Text>
                   </Text>
                 </Box>

@@ -3,7 +3,9 @@
 
 import { Badge, Button, Code, Grid, Group, Paper, Stack, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { IconClockHour4, IconTemplate } from '@tabler/icons-react';
+import { Trans, useTranslation } from 'react-i18next';
 import { sandboxApi, windowLabel, type SandboxState } from '../../lib/sandbox';
+import { templateStatus } from '../../lib/templates';
 
 /** The Cloud API chat's 24-hour window, the control that ages it, and the account's templates. */
 export function WindowCard({
@@ -17,6 +19,7 @@ export function WindowCard({
   run: (name: string, action: () => Promise<unknown>) => Promise<boolean>;
   onTemplate: (command: string) => void;
 }) {
+  const { t } = useTranslation();
   const w = state.window;
   const now = Date.now();
   const open = w?.state === 'open';
@@ -31,20 +34,20 @@ export function WindowCard({
             </ThemeIcon>
             <div>
               <Group gap={8}>
-                <Text fw={600}>24-hour window</Text>
+                <Text fw={600}>{t('sandbox.window.title')}</Text>
                 <Badge color={open ? 'green' : hasChat ? 'red' : 'gray'} variant="light" data-testid="window-state" data-state={w?.state ?? 'none'}>
-                  {open ? 'Open' : hasChat ? 'Closed' : 'Not started'}
+                  {open ? t('sandbox.window.open') : hasChat ? t('sandbox.window.closed') : t('sandbox.window.notStarted')}
                 </Badge>
               </Group>
               <Text size="sm" data-testid="window-label">
                 {windowLabel(w, now)}
               </Text>
               <Text size="xs" c="dimmed">
-                {open ? 'Free text goes to the customer.' : hasChat ? 'Only an approved template goes; free text is held back with a notice.' : 'It opens when the customer writes.'}
+                {open ? t('sandbox.window.openHint') : hasChat ? t('sandbox.window.closedHint') : t('sandbox.window.noneHint')}
               </Text>
             </div>
           </Group>
-          <Tooltip label="The sandbox cannot wait a day: this moves the customer's last message back 25 hours in b24wa and in the simulated WhatsApp" multiline w={300} disabled={!hasChat}>
+          <Tooltip label={t('sandbox.window.ageHint')} multiline w={300} disabled={!hasChat}>
             <Button
               mt="sm"
               variant="light"
@@ -55,42 +58,42 @@ export function WindowCard({
               onClick={() => void run('age', sandboxApi.ageWindow)}
               data-testid="age-window"
             >
-              Make the customer's last message 25 hours old
+              {t('sandbox.window.age')}
             </Button>
           </Tooltip>
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 7 }}>
           <Text fw={600} size="sm">
-            Templates of this WhatsApp account
+            {t('sandbox.templates.title')}
           </Text>
           <Text size="xs" c="dimmed" mb={6}>
-            Synced by b24wa. The operator sends one by typing <Code>/template name value | value</Code> in the chat.
+            <Trans i18nKey="sandbox.templates.hint" components={{ code: <Code /> }} />
           </Text>
           <Stack gap={6}>
-            {state.templates.map((t) => (
-              <Group key={`${t.name}-${t.language}`} gap="xs" wrap="nowrap" justify="space-between" data-testid="sandbox-template">
+            {state.templates.map((tpl) => (
+              <Group key={`${tpl.name}-${tpl.language}`} gap="xs" wrap="nowrap" justify="space-between" data-testid="sandbox-template">
                 <div style={{ minWidth: 0 }}>
                   <Group gap={6} wrap="nowrap">
-                    <Code>{t.name}</Code>
-                    <Badge size="xs" variant="light" color={t.status === 'APPROVED' ? 'green' : t.status === 'PENDING' ? 'yellow' : 'gray'}>
-                      {t.status.toLowerCase()}
+                    <Code>{tpl.name}</Code>
+                    <Badge size="xs" variant="light" color={tpl.status === 'APPROVED' ? 'green' : tpl.status === 'PENDING' ? 'yellow' : 'gray'}>
+                      {templateStatus(tpl.status)}
                     </Badge>
                   </Group>
                   <Text size="xs" c="dimmed" truncate>
-                    {t.body}
+                    {tpl.body}
                   </Text>
                 </div>
-                <Tooltip label={t.status === 'APPROVED' ? `Put “${t.command}” in the operator's reply` : 'Not approved yet: WhatsApp would refuse it'}>
+                <Tooltip label={tpl.status === 'APPROVED' ? t('sandbox.templates.typeHint', { command: tpl.command }) : t('sandbox.templates.notApproved')}>
                   <Button
                     size="compact-xs"
                     variant="default"
                     leftSection={<IconTemplate size={12} />}
                     disabled={!hasChat}
-                    onClick={() => onTemplate(t.command)}
+                    onClick={() => onTemplate(tpl.command)}
                     data-testid="use-template"
-                    data-name={t.name}
+                    data-name={tpl.name}
                   >
-                    Type it
+                    {t('sandbox.templates.type')}
                   </Button>
                 </Tooltip>
               </Group>

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod http;
+pub mod i18n;
 pub mod media;
 pub mod metrics;
 pub mod relay;

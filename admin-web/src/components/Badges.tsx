@@ -36,7 +36,8 @@ export function SessionBadge({ number }: { number: Pick<NumberView, 'active' | '
   }
   const color = SESSION[number.session_state]?.color ?? 'gray';
   return (
-    <Badge color={color} variant="light" data-testid="session-state" data-state={number.session_state}>
+    // Never cut short: a narrow column gives way around it.
+    <Badge color={color} variant="light" data-testid="session-state" data-state={number.session_state} style={{ flexShrink: 0, maxWidth: 'none' }}>
       {sessionLabel(number.session_state)}
     </Badge>
   );

@@ -1,7 +1,7 @@
 // The language of a portal's operator notices (Open Lines chats): as Bitrix24 says, or chosen
 // here. The service speaks Russian and English; Bitrix24's other languages go by the fallback rule.
 
-import { Group, NativeSelect, Text } from '@mantine/core';
+import { Group, NativeSelect } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconLanguage } from '@tabler/icons-react';
 import { useState } from 'react';
@@ -51,18 +51,16 @@ export function PortalLanguageSelect({ portal, writable, onChanged }: { portal: 
     }
   };
   return (
-    <Group gap="xs" wrap="nowrap" mt="sm" data-testid="portal-language-row">
-      <IconLanguage size={16} color="var(--mantine-color-dimmed)" style={{ flexShrink: 0 }} />
-      <Text size="sm" style={{ whiteSpace: 'nowrap' }}>
-        {t('portals.language.label')}
-      </Text>
+    <Group gap="xs" wrap="nowrap" mt="sm" align="flex-end" data-testid="portal-language-row">
+      <IconLanguage size={18} color="var(--mantine-color-dimmed)" style={{ flexShrink: 0, marginBottom: 6 }} />
       <NativeSelect
         size="xs"
+        label={t('portals.language.label')}
+        description={t('portals.language.hint')}
         style={{ flex: 1, minWidth: 0 }}
         value={portal.language_override ?? 'auto'}
         disabled={!writable || busy}
         onChange={(e) => void change(e.currentTarget.value)}
-        aria-label={t('portals.language.label')}
         data-testid="portal-language"
         data-language={portal.language}
         data={[

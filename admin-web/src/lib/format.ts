@@ -39,6 +39,11 @@ export function formatDay(isoDate: string, style: 'medium' | 'short' = 'medium')
   return dateTimeFormat(o).format(d);
 }
 
+/** A moment, short: `8 Dec, 14:05` / `8 дек., 14:05`. */
+export function formatWhen(ms: number | null | undefined): string {
+  return ms ? dateTimeFormat({ day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(ms)) : '—';
+}
+
 /** A moment's day in local time, short: `30 Apr` / `30 апр.`. */
 export function formatShortDate(ms: number): string {
   return dateTimeFormat({ day: 'numeric', month: 'short' }).format(new Date(ms));

@@ -8,7 +8,7 @@ import { api } from '../api';
 import type { Chat, ChatWindow } from '../api/types';
 import { DataList, type Column } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
-import { formatDateTime, formatNumber, formatPhone, formatRelative } from '../lib/format';
+import { formatDateTime, formatNumber, formatPhone, formatRelative, formatWhen } from '../lib/format';
 import { useApi } from '../lib/useApi';
 import { usePageParam, useSearchText, useUrlParam } from '../lib/usePage';
 
@@ -118,13 +118,13 @@ function WindowBadge({ window }: { window?: ChatWindow | null }) {
   if (window.state === 'open') {
     return (
       <Badge color="teal" variant="light" title={t('chats.window.openHint', { until: formatDateTime(window.open_until) })} data-testid="window-open">
-        {t('chats.window.open', { until: formatDateTime(window.open_until) })}
+        {t('chats.window.open', { until: formatWhen(window.open_until) })}
       </Badge>
     );
   }
   return (
     <Badge color="orange" variant="light" title={t('chats.window.closedHint')} data-testid="window-closed">
-      {window.closed_since ? t('chats.window.closed', { since: formatDateTime(window.closed_since) }) : t('chats.window.never')}
+      {window.closed_since ? t('chats.window.closed', { since: formatWhen(window.closed_since) }) : t('chats.window.never')}
     </Badge>
   );
 }

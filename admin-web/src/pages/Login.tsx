@@ -53,7 +53,9 @@ export function Login() {
         </Group>
         <Stack align="center" gap={6} mb="lg">
           <img src={`${import.meta.env.BASE_URL}favicon.svg`} width={48} height={48} alt="" />
-          <Title order={2}>{t('login.title')}</Title>
+          <Title order={2} ta="center">
+            {t('login.title')}
+          </Title>
           <Text c="dimmed" size="sm">
             {t('login.subtitle')}
           </Text>

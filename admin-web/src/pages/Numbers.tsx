@@ -106,7 +106,7 @@ export function Numbers() {
       label: '',
       align: 'right',
       render: (n) => (
-        <Group gap={6} justify="flex-end" wrap="nowrap" onClick={(e) => e.stopPropagation()}>
+        <Group gap={6} justify="flex-end" wrap="wrap" onClick={(e) => e.stopPropagation()}>
           {n.transport === 'gateway' && n.active && (
             <Tooltip label={isHealthy(n) ? t('numbers.pairedHint') : t('numbers.pairHint')}>
               <Button

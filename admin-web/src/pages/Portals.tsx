@@ -66,7 +66,7 @@ function PortalCard({ portal, numbers, writable }: { portal: Portal; numbers: Nu
       ) : (
         <Stack gap={6}>
           {lines.map(([line, ns]) => (
-            <Group key={line} justify="space-between" wrap="nowrap" gap="xs" data-testid="line">
+            <Group key={line} justify="space-between" wrap="wrap" gap="xs" data-testid="line">
               <Text size="sm" fw={500} style={{ whiteSpace: 'nowrap' }}>
                 {t('portals.line', { line })}
               </Text>

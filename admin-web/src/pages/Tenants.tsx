@@ -113,11 +113,13 @@ export function Tenants() {
       key: 'plan',
       label: t('tenants.col.plan'),
       render: (h) => (
-        <Group gap={4} wrap="nowrap">
-          <Badge variant="light">{h.plan}</Badge>
+        <Group gap={4} wrap="wrap">
+          <Badge variant="light" style={{ flexShrink: 0, maxWidth: 'none' }}>
+            {h.plan}
+          </Badge>
           {h.over_quota.length > 0 && (
             <Tooltip label={t('tenants.overWhat', { what: h.over_quota.map(quotaName).join(', ') })}>
-              <Badge color="red" variant="filled" data-testid="tenant-over-quota">
+              <Badge color="red" variant="filled" data-testid="tenant-over-quota" style={{ flexShrink: 0, maxWidth: 'none' }}>
                 {t('tenants.overQuota')}
               </Badge>
             </Tooltip>

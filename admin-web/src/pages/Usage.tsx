@@ -39,8 +39,8 @@ function Stat({ label, value, icon, sub, testId }: { label: string; value: React
   return (
     <Card withBorder radius="md" padding="md" data-testid={testId}>
       <Group justify="space-between" wrap="nowrap" align="flex-start">
-        <div>
-          <Text size="xs" c="dimmed" tt="uppercase" fw={700}>
+        <div style={{ minWidth: 0 }}>
+          <Text size="xs" c="dimmed" tt="uppercase" fw={700} style={{ overflowWrap: 'anywhere' }}>
             {label}
           </Text>
           <Text fz={26} fw={700} data-testid="stat-value">
@@ -52,7 +52,7 @@ function Stat({ label, value, icon, sub, testId }: { label: string; value: React
             </Text>
           )}
         </div>
-        <ThemeIcon variant="light" size={38} radius="md">
+        <ThemeIcon variant="light" size={38} radius="md" style={{ flexShrink: 0 }}>
           {icon}
         </ThemeIcon>
       </Group>

@@ -1,7 +1,7 @@
 // The sandbox page's data (`b24wa sandbox` serves /sandbox/api/…; nothing there needs a login)
 // and the small pieces of logic the page draws with.
 
-import i18n from '../i18n';
+import i18n, { currentLanguage } from '../i18n';
 import { formatShortDate } from './format';
 
 export interface PhoneMessage {
@@ -100,9 +100,12 @@ export class SandboxError extends Error {
 async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
+    // In the app's language, like the admin API: the sandbox's own messages follow it.
+    const headers: Record<string, string> = { 'Accept-Language': currentLanguage() };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     res = await fetch(`${SANDBOX_API}${path}`, {
       method,
-      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

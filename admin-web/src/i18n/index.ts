@@ -42,8 +42,11 @@ void i18n.use(initReactI18next).init({
   initAsync: false,
 });
 
+/** The page's `lang` (screen readers, hyphenation) and its title follow the language. */
 function markDocument(lang: string) {
-  if (typeof document !== 'undefined') document.documentElement.lang = lang;
+  if (typeof document === 'undefined') return;
+  document.documentElement.lang = lang;
+  document.title = i18n.t('app.title');
 }
 markDocument(i18n.language);
 i18n.on('languageChanged', markDocument);

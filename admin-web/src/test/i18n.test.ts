@@ -130,6 +130,7 @@ describe('the language', () => {
     expect(i18n.language).toBe('ru');
     expect(window.localStorage.getItem(LANGUAGE_KEY)).toBe('ru');
     expect(document.documentElement.lang).toBe('ru');
+    expect(document.title).toBe('Панель b24wa');
     expect(intlLocale()).toBe('ru');
     await chooseLanguage('en');
     expect(intlLocale()).toBe('en-GB');

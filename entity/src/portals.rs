@@ -32,6 +32,13 @@ pub struct Model {
     /// The tenant that owns the portal (set by install; `None` only for rows older than tenants).
     #[sea_orm(indexed)]
     pub tenant_id: Option<i64>,
+    /// The portal's Bitrix24 interface language id as last seen (`ru`, `en`, `ua`, …: install
+    /// `data[LANGUAGE_ID]`, `app.info`, an admin's settings page); `None`: never seen.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub language_b24: Option<String>,
+    /// A language set in the admin app (`ru`, `en`), over the portal's own; `None`: follow it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub language_override: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -13,6 +13,7 @@ mod m20261129_000010_quota_events;
 mod m20261130_000011_portal_refreshed_at;
 mod m20261207_000012_conversations;
 mod m20261207_000013_default_template;
+mod m20261207_000014_portal_language;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_portal_refreshed_at::Migration),
             Box::new(m20261207_000012_conversations::Migration),
             Box::new(m20261207_000013_default_template::Migration),
+            Box::new(m20261207_000014_portal_language::Migration),
         ]
     }
 }

@@ -223,6 +223,8 @@ fn install_from_event_auth(v: &Value) -> Result<InstallAuth, EventError> {
         expires_in,
         application_token: secret(a, "application_token", "auth[application_token]")?,
         scope: str_at(a, &["scope"]).unwrap_or("").to_string(),
+        // The portal's language (bitrix24-crm.md §4).
+        language: str_at(v, &["data", "LANGUAGE_ID"]).map(str::to_string),
     })
 }
 
@@ -249,6 +251,10 @@ pub fn decode_install_page(query: &Value, body: &Value) -> Result<InstallAuth, E
         scope: str_at(body, &["APPLICATION_SCOPE"])
             .unwrap_or("")
             .to_string(),
+        // The installing admin's interface language (`app.info` names the portal's, preferred).
+        language: str_at(query, &["LANG"])
+            .or_else(|| str_at(body, &["LANG"]))
+            .map(str::to_string),
     })
 }
 

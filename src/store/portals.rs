@@ -8,6 +8,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{crypto::SecretBox, now_ms, StoreError};
+use crate::i18n::Lang;
 
 /// What an install (event or page) hands us: tokens and endpoints, as decoded from the portal's
 /// POST (`bitrix24::events`), stored by `upsert_install`.
@@ -22,6 +23,9 @@ pub struct InstallData {
     pub expires_in: i64,
     pub application_token: SecretString,
     pub scope: String,
+    /// The portal's Bitrix24 language id, when the install said (`data[LANGUAGE_ID]`, else
+    /// `app.info`'s `LANGUAGE_ID`, else the install page's `LANG`).
+    pub language: Option<String>,
 }
 
 /// What a portal's session calls with: its endpoints and its token pair, decrypted (kept in
@@ -65,6 +69,9 @@ pub async fn upsert_install<C: ConnectionTrait>(
     am.token_expires_at = Set(now + d.expires_in * 1000);
     am.application_token_enc = Set(sb.encrypt(d.application_token.expose_secret()));
     am.scope = Set(d.scope.clone());
+    if let Some(lang) = d.language.as_deref().and_then(clean_language_id) {
+        am.language_b24 = Set(Some(lang));
+    }
     am.installed = Set(true);
     // An install hands over a fresh pair (and `install_portal` refreshed it once more).
     am.refreshed_at = Set(Some(now));
@@ -74,6 +81,99 @@ pub async fn upsert_install<C: ConnectionTrait>(
         sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => Ok(id),
         sea_orm::ActiveValue::NotSet => Err(DbErr::Custom("portal id not returned".into())),
     }
+}
+
+/// The language a portal's operators read (bitrix24-crm.md §4): the admin app's override, else
+/// the portal's own Bitrix24 language (by `Lang::from_bitrix24`'s fallback rule), else English.
+pub fn language(m: &portals::Model) -> Lang {
+    m.language_override
+        .as_deref()
+        .and_then(Lang::held)
+        .or_else(|| m.language_b24.as_deref().map(Lang::from_bitrix24))
+        .unwrap_or_else(Lang::en)
+}
+
+/// `language` of the portal `id`, read now (a change in the admin app or from the portal shows
+/// in the next text rendered); English for a portal that is gone.
+pub async fn language_of<C: ConnectionTrait>(c: &C, id: i64) -> Result<Lang, DbErr> {
+    Ok(get(c, id).await?.as_ref().map_or_else(Lang::en, language))
+}
+
+/// A Bitrix24 language id as we store it: lower case, letters only, at most 8 (`ru`, `ua`, `de`);
+/// `None` for anything else (a form field is not trusted).
+fn clean_language_id(raw: &str) -> Option<String> {
+    let id = raw.trim().to_ascii_lowercase();
+    (!id.is_empty() && id.len() <= 8 && id.chars().all(|c| c.is_ascii_lowercase())).then_some(id)
+}
+
+/// The portal's Bitrix24 language id seen again (an admin's settings page `LANG`, an install):
+/// stored, and when that changes the language its operators read, the connector is registered
+/// again with its name in the new language (a setup job in the portal's outbox, run by the
+/// portal actor's next wave or sweep). Returns whether the effective language changed.
+/// For the settings page (`http::bitrix24::page`): call it with the posted `LANG`.
+pub async fn set_language_b24<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    raw: &str,
+) -> Result<bool, DbErr> {
+    let Some(lang_id) = clean_language_id(raw) else {
+        return Ok(false);
+    };
+    let Some(m) = get(c, id).await? else {
+        return Ok(false);
+    };
+    if m.language_b24.as_deref() == Some(lang_id.as_str()) {
+        return Ok(false);
+    }
+    let before = language(&m);
+    let mut am = m.into_active_model();
+    am.language_b24 = Set(Some(lang_id));
+    am.updated_at = Set(now_ms());
+    let after = am.update(c).await?;
+    language_changed(c, &after, before).await
+}
+
+/// The admin app's override (`None`: follow the portal's own language). Returns the portal
+/// before and after, `None` when there is no such portal; re-registers the connector when the
+/// effective language changed.
+pub async fn set_language_override<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    lang: Option<Lang>,
+) -> Result<Option<(portals::Model, portals::Model)>, DbErr> {
+    let Some(m) = get(c, id).await? else {
+        return Ok(None);
+    };
+    let before = m.clone();
+    let mut am = m.into_active_model();
+    am.language_override = Set(lang.map(|l| l.code().to_string()));
+    am.updated_at = Set(now_ms());
+    let after = am.update(c).await?;
+    language_changed(c, &after, language(&before)).await?;
+    Ok(Some((before, after)))
+}
+
+/// Queues the connector's registration again (its NAME is in the portal's language) when the
+/// effective language moved from `before`; only for an installed portal.
+async fn language_changed<C: ConnectionTrait>(
+    c: &C,
+    after: &portals::Model,
+    before: Lang,
+) -> Result<bool, DbErr> {
+    if language(after) == before {
+        return Ok(false);
+    }
+    if after.installed {
+        super::jobs::enqueue(
+            c,
+            &super::jobs::portal_owner(after.id),
+            // The portal's setup queue (`actors::portal::SETUP_QUEUE`), which runs first.
+            "setup",
+            &super::jobs::Job::B24Setup,
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 pub async fn find_by_member<C: ConnectionTrait>(

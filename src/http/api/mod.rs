@@ -16,6 +16,7 @@ pub mod number_chats;
 pub mod numbers;
 pub mod openapi;
 pub mod page;
+pub mod portal_language;
 pub mod portals;
 pub mod scope;
 pub mod sessions;
@@ -32,6 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/debug/faults", web::post().to(debug::inject));
     cfg.route("/openapi.json", web::get().to(openapi::document))
         .route("/portals", web::get().to(portals::list_portals))
+        .route(
+            "/portals/{id}/language",
+            web::put().to(portal_language::set_language),
+        )
         .route("/numbers", web::get().to(numbers::list))
         .route("/numbers", web::post().to(numbers::connect))
         .route(

@@ -23,8 +23,8 @@ use utoipa::{
 };
 
 use super::{
-    audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers, portals,
-    sessions, templates, tenants, usage, users,
+    audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers,
+    portal_language, portals, sessions, templates, tenants, usage, users,
 };
 use crate::http::{error::ErrorBody, ApiError, ErrorCode};
 
@@ -55,6 +55,7 @@ pub const BEARER: &str = "bearer";
         users::update_user,
         audit::audit_log,
         portals::list_portals,
+        portal_language::set_language,
         numbers::list,
         numbers::connect,
         gateway_numbers::connect_gateway,

@@ -23,6 +23,18 @@ pub struct PortalView {
     pub domain: String,
     /// `false` once the app was uninstalled (its numbers are suspended).
     pub installed: bool,
+    /// The language its operators read in Bitrix24 (`ru`, `en`): `language_override` when set,
+    /// else the portal's own Bitrix24 language (Kazakh, Belarusian, Uzbek read `ru`, any other
+    /// `en`), else `en`.
+    #[schema(example = "ru")]
+    pub language: String,
+    /// The portal's Bitrix24 interface language id as last seen (`ru`, `ua`, `kz`, `en`, `de`, …;
+    /// from the install, `app.info` and an admin's settings page); `null`: not seen yet.
+    #[schema(example = "ru")]
+    pub language_from_bitrix24: Option<String>,
+    /// The language set here (`PUT /api/v1/portals/{id}/language`), over the portal's own;
+    /// `null`: follow Bitrix24.
+    pub language_override: Option<String>,
 }
 
 impl From<&entity::portals::Model> for PortalView {
@@ -32,6 +44,9 @@ impl From<&entity::portals::Model> for PortalView {
             member_id: p.member_id.clone(),
             domain: p.domain.clone(),
             installed: p.installed,
+            language: portals::language(p).code().to_string(),
+            language_from_bitrix24: p.language_b24.clone(),
+            language_override: p.language_override.clone(),
         }
     }
 }

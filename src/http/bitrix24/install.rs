@@ -34,7 +34,12 @@ pub async fn install_portal(
     check_endpoint(&data.client_endpoint)?;
     // Before anything is called: our client_id and secret go only to an OAuth server we know.
     check_oauth_server(state, &data)?;
-    let status = confirm_with_portal(state, &data, via).await?;
+    let (status, language) = confirm_with_portal(state, &data, via).await?;
+    // The portal's language: the install event's own, else what `app.info` says (the portal's,
+    // rather than the installing admin's `LANG` an install page carries).
+    if via == InstallVia::Page || data.language.is_none() {
+        data.language = language.or(data.language);
+    }
     // (3) The first refresh, with our client_id/secret: only tokens issued to our app refresh.
     // The posted refresh token dies with it, so the new pair is what we store, with the REST base
     // the OAuth server names.
@@ -120,12 +125,13 @@ fn check_oauth_server(state: &AppState, data: &portals::InstallData) -> Result<(
 /// are bound to the app they were issued to, and `app.info` names it by `CODE`: a local app's
 /// client_id, or a Marketplace app's catalogue code `vendor.app` (never its `app.…` client_id),
 /// so CODE must be one of ours (`Settings::accepted_app_codes`), whatever the licence `STATUS`
-/// (`L` local, `F` free, `D` demo, `T` trial, `P` paid). Returns that STATUS letter.
+/// (`L` local, `F` free, `D` demo, `T` trial, `P` paid). Returns that STATUS letter, and the
+/// portal's `LANGUAGE_ID` when it names one.
 async fn confirm_with_portal(
     state: &AppState,
     data: &portals::InstallData,
     via: InstallVia,
-) -> Result<String, ApiError> {
+) -> Result<(String, Option<String>), ApiError> {
     let answer = state
         .outbound
         .b24
@@ -178,7 +184,12 @@ async fn confirm_with_portal(
             "the portal says the installation of the app is not finished; install it again",
         ));
     }
-    Ok(status)
+    let language = info
+        .get("LANGUAGE_ID")
+        .and_then(|l| l.as_str())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string);
+    Ok((status, language))
 }
 
 /// (3) of the contract: the first refresh through the posted `server_endpoint` with our

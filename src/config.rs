@@ -233,6 +233,11 @@ fn d_secret() -> SecretString {
 fn d_connector_id() -> String {
     "b24wa_whatsapp".into()
 }
+/// The connector's name when none is configured (then it is the catalogue's, in the portal's
+/// language).
+pub(crate) fn default_connector_name() -> String {
+    d_connector_name()
+}
 fn d_connector_name() -> String {
     "WhatsApp (b24wa)".into()
 }

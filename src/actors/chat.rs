@@ -41,6 +41,17 @@ pub struct ChatInfo {
     pub wa_id: String,
 }
 
+impl ChatInfo {
+    /// The language the portal's operators read, as stored now (a change applies to the next
+    /// text rendered, with no restart).
+    pub(crate) async fn lang<C: sea_orm::ConnectionTrait>(
+        &self,
+        c: &C,
+    ) -> Result<crate::i18n::Lang, DbErr> {
+        crate::store::portals::language_of(c, self.portal_id).await
+    }
+}
+
 /// Items applied per transaction.
 const BATCH: usize = 64;
 

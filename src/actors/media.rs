@@ -7,9 +7,11 @@ use sha2::Digest;
 
 use super::{transport::Transport, Ctx};
 use crate::{
+    i18n::Lang,
     media::{self, FetchError},
     relay::inbox::{MediaRef, MediaSource},
-    store::{self, crypto::random_token, media as rows, media::NewMedia, numbers},
+    store::{self, crypto::random_token, media as rows, media::NewMedia, numbers, portals},
+    tr,
     whatsapp::{
         cloud::GraphError,
         gateway::{self, GatewayError},
@@ -29,7 +31,49 @@ pub enum MediaFailure {
 /// What a fetch ended with for good: the bytes, or a reason to tell the operator.
 enum Outcome {
     Bytes { bytes: Vec<u8>, mime: String },
-    Rejected(String),
+    Rejected(Rejection),
+}
+
+/// Why a file is not relayed, stored with it as a note in the portal's language (the operator
+/// reads it next to the message, or in the notice of a file not sent).
+enum Rejection {
+    /// The Cloud API's media link is gone.
+    Expired,
+    /// Larger than we relay (`size` when known).
+    TooLarge {
+        kind: String,
+        size: Option<u64>,
+        max: u64,
+    },
+    /// A download failed for good (`detail`: the error, shown as is).
+    Download(String),
+    /// The gateway no longer has the file.
+    GatewayGone(String),
+    /// The file's source is not this number's transport.
+    WrongTransport,
+    /// An operator's attachment is gone from the portal (its HTTP status).
+    AttachmentGone(u16),
+}
+
+impl Rejection {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            Rejection::Expired => tr!(lang, "media-expired"),
+            Rejection::TooLarge { kind, size, max } => tr!(
+                lang,
+                "media-too-large",
+                kind = kind.as_str(),
+                size = size.map_or_else(|| tr!(lang, "media-size-unknown"), media::human_size),
+                max = media::human_size(*max)
+            ),
+            Rejection::Download(detail) => tr!(lang, "media-download-failed", detail = detail),
+            Rejection::GatewayGone(detail) => tr!(lang, "media-gateway-gone", detail = detail),
+            Rejection::WrongTransport => tr!(lang, "media-wrong-transport"),
+            Rejection::AttachmentGone(status) => {
+                tr!(lang, "media-attachment-gone", status = status.to_string())
+            }
+        }
+    }
 }
 
 /// The public URL of a stored file (Bitrix24 and the gateway fetch it without our auth).
@@ -55,24 +99,19 @@ fn graph_failure(e: GraphError, what: &str) -> Result<Outcome, MediaFailure> {
         // caller's attempts) rather than losing the file.
         Err(MediaFailure::Transient(format!("{what}: {e}")))
     } else {
-        Ok(Outcome::Rejected(
-            "WhatsApp no longer has this file (media links expire after about 7 days)".into(),
-        ))
+        Ok(Outcome::Rejected(Rejection::Expired))
     }
 }
 
 fn fetch_failure(e: FetchError, kind: &str) -> Result<Outcome, MediaFailure> {
     match e {
-        FetchError::TooLarge { size, max } => Ok(Outcome::Rejected(format!(
-            "the {kind} is larger than we relay ({}; the limit is {})",
-            size.map(media::human_size)
-                .unwrap_or_else(|| "too large".into()),
-            media::human_size(max)
-        ))),
+        FetchError::TooLarge { size, max } => Ok(Outcome::Rejected(Rejection::TooLarge {
+            kind: kind.to_string(),
+            size,
+            max,
+        })),
         e if e.is_transient() => Err(MediaFailure::Transient(e.to_string())),
-        e => Ok(Outcome::Rejected(format!(
-            "the file could not be downloaded ({e})"
-        ))),
+        e => Ok(Outcome::Rejected(Rejection::Download(e.to_string()))),
     }
 }
 
@@ -120,9 +159,7 @@ async fn download(
                             return Err(MediaFailure::Transient(e.to_string()))
                         }
                         Err(e) => {
-                            return Ok(Outcome::Rejected(format!(
-                                "the gateway no longer has this file ({e})"
-                            )))
+                            return Ok(Outcome::Rejected(Rejection::GatewayGone(e.to_string())))
                         }
                     };
                     media::fetch(&services.media_http, &fresh, None, max).await
@@ -130,11 +167,7 @@ async fn download(
                 other => other,
             }
         }
-        _ => {
-            return Ok(Outcome::Rejected(
-                "the file came from another transport than this number's".into(),
-            ))
-        }
+        _ => return Ok(Outcome::Rejected(Rejection::WrongTransport)),
     };
     match got {
         Ok(f) => Ok(Outcome::Bytes {
@@ -147,6 +180,14 @@ async fn download(
         }),
         Err(e) => fetch_failure(e, &mref.kind),
     }
+}
+
+/// The language the operators of the number's portal read (English when it is gone).
+async fn number_lang(services: &Ctx, number_id: i64) -> Result<Lang, MediaFailure> {
+    Ok(match numbers::get(&services.db, number_id).await? {
+        Some(n) => portals::language_of(&services.db, n.portal_id).await?,
+        None => Lang::en(),
+    })
 }
 
 /// Stores `bytes` (or a rejection) as the file of `source_key`; the row either way.
@@ -184,7 +225,7 @@ async fn keep(
             String::new(),
             String::new(),
             rows::REJECTED,
-            Some(why),
+            Some(why.text(number_lang(services, number_id).await?)),
         ),
     };
     Ok(rows::insert(
@@ -248,7 +289,7 @@ pub async fn give_up(
         number_id,
         &mref.kind,
         &name,
-        Outcome::Rejected(format!("the file could not be downloaded ({why})")),
+        Outcome::Rejected(Rejection::Download(why.to_string())),
     )
     .await
 }
@@ -279,9 +320,7 @@ pub async fn operator_file(
             bytes: f.bytes,
             mime: mime.to_string(),
         },
-        Err(FetchError::Gone(s)) => Outcome::Rejected(format!(
-            "the attachment is no longer available on the portal (HTTP {s})"
-        )),
+        Err(FetchError::Gone(s)) => Outcome::Rejected(Rejection::AttachmentGone(s)),
         Err(e) => match fetch_failure(e, "file")? {
             Outcome::Rejected(why) => Outcome::Rejected(why),
             b => b,

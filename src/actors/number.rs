@@ -13,7 +13,7 @@ mod sends;
 mod session;
 
 pub use super::transport::Transport;
-pub use sends::SESSION_LOST_NOTICE;
+pub use sends::session_lost_notice;
 
 use super::{
     chat::{ChatActor, ChatInfo, ChatWork},

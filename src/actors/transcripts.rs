@@ -14,7 +14,7 @@ use super::{
     Ctx,
 };
 use crate::{
-    relay::{inbox::InboxItem, jobs::Job},
+    relay::{inbox::InboxItem, jobs::Job, to_bitrix24::TranscriptNote},
     store::{self, inbox, jobs, media},
     transcribe::Outcome,
 };
@@ -166,10 +166,7 @@ async fn run(
                 Err(e) => return retry(services, row, &format!("transcriber pool: {e}")).await,
             }
         }
-        _ => (
-            None,
-            Some("The voice note's file is not available for a transcript.".to_string()),
-        ),
+        _ => (None, Some(TranscriptNote::NoFile)),
     };
     deliver(services, row.id, number_id, wa_id, message_id, text, note).await
 }
@@ -183,26 +180,21 @@ fn outcome_name(o: &Outcome) -> &'static str {
     }
 }
 
-/// The transcript, or the short note the operator sees instead.
-fn words(o: Outcome, limit: f32) -> (Option<String>, Option<String>) {
+/// The transcript, or why there is none (the chat renders it in the portal's language).
+fn words(o: Outcome, limit: f32) -> (Option<String>, Option<TranscriptNote>) {
     match o {
-        Outcome::Text { text, .. } if !text.trim().is_empty() => (Some(text.trim().to_string()), None),
-        Outcome::Text { .. } | Outcome::Silence => (
-            None,
-            Some("No speech was recognised in this voice message.".into()),
-        ),
+        Outcome::Text { text, .. } if !text.trim().is_empty() => {
+            (Some(text.trim().to_string()), None)
+        }
+        Outcome::Text { .. } | Outcome::Silence => (None, Some(TranscriptNote::Silence)),
         Outcome::TooLong { seconds } => (
             None,
-            Some(format!(
-                "Voice message of {} s: not transcribed (only notes up to {} s are). Listen to the file.",
-                seconds.round() as i64,
-                limit.round() as i64
-            )),
+            Some(TranscriptNote::TooLong {
+                seconds: seconds.round() as i64,
+                limit: limit.round() as i64,
+            }),
         ),
-        Outcome::Undecodable { .. } => (
-            None,
-            Some("This voice message could not be decoded for a transcript; listen to the file.".into()),
-        ),
+        Outcome::Undecodable { .. } => (None, Some(TranscriptNote::Undecodable)),
     }
 }
 
@@ -220,7 +212,6 @@ async fn retry(
             ..
         }) = jobs::decode(row)
         {
-            let note = "The transcript could not be made (the speech recogniser failed); listen to the file.";
             return deliver(
                 services,
                 row.id,
@@ -228,7 +219,7 @@ async fn retry(
                 wa_id,
                 message_id,
                 None,
-                Some(note.into()),
+                Some(TranscriptNote::Failed),
             )
             .await;
         }
@@ -247,13 +238,14 @@ async fn deliver(
     wa_id: String,
     message_id: i64,
     text: Option<String>,
-    note: Option<String>,
+    reason: Option<TranscriptNote>,
 ) -> Result<Option<(i64, (i64, InboxItem))>, String> {
     let item = InboxItem::Transcript {
         wa_id,
         message_id,
         text,
-        note,
+        note: None,
+        reason,
     };
     let fut = async {
         let txn = services.db.begin().await?;

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use super::form::{list, str_at};
+use crate::{i18n::Lang, tr};
 
 /// Our provider CODEs: `b24wa_<number id>` (stable across renames, so statuses of messages in
 /// flight keep their provider).
@@ -19,18 +20,27 @@ pub fn number_of(code: &str) -> Option<i64> {
     code.strip_prefix(CODE_PREFIX)?.parse().ok()
 }
 
-/// The `messageservice.sender.add` / `update` parameters: NAME and DESCRIPTION as language maps
-/// (Bitrix24 picks the user's language).
+/// The `messageservice.sender.add` / `update` parameters: NAME and DESCRIPTION as maps over
+/// every language the catalogues hold (Bitrix24 picks the user's language, then its fallback).
 pub fn sender_params(code: &str, handler: &str, phone: &str) -> Value {
+    let map = |key: &str| -> serde_json::Map<String, Value> {
+        Lang::all()
+            .into_iter()
+            .map(|l| {
+                let text = match key {
+                    "NAME" => tr!(l, "b24-provider-name", phone = phone),
+                    _ => tr!(l, "b24-provider-description", phone = phone),
+                };
+                (l.code().to_string(), Value::String(text))
+            })
+            .collect()
+    };
     json!({
         "CODE": code,
         "TYPE": "SMS",
         "HANDLER": handler,
-        "NAME": {"ru": format!("WhatsApp {phone}"), "en": format!("WhatsApp {phone}")},
-        "DESCRIPTION": {
-            "ru": format!("Сообщения в WhatsApp с номера {phone} через b24wa"),
-            "en": format!("WhatsApp messages from {phone} through b24wa"),
-        },
+        "NAME": map("NAME"),
+        "DESCRIPTION": map("DESCRIPTION"),
     })
 }
 

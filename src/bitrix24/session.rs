@@ -153,6 +153,11 @@ impl PortalSession {
     }
 
     /// Why nothing can be called now (uninstalled, or waiting for a re-authorisation).
+    /// The portal this session calls.
+    pub fn portal_id(&self) -> i64 {
+        self.portal_id
+    }
+
     pub async fn blocked(&self) -> Option<Blocked> {
         self.tokens.lock().await.blocked.clone()
     }

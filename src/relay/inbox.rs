@@ -28,6 +28,10 @@ pub enum InboxItem {
         /// The file of a media message, fetched by the chat before relaying.
         #[serde(default)]
         media: Option<MediaRef>,
+        /// What `text` says in English when the words are ours (a tap, a location, …): the
+        /// chat says it in the portal's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shown: Option<Shown>,
     },
     /// A receipt for a message we sent.
     WaStatus {
@@ -52,7 +56,8 @@ pub enum InboxItem {
         #[serde(default)]
         files: Vec<OperatorFile>,
     },
-    /// A voice note's transcript is ready (`text`), or there is none and `note` says why.
+    /// A voice note's transcript is ready (`text`), or there is none and `reason` says why
+    /// (rendered in the portal's language; `note`: the English words of earlier versions).
     Transcript {
         wa_id: String,
         message_id: i64,
@@ -60,6 +65,8 @@ pub enum InboxItem {
         text: Option<String>,
         #[serde(default)]
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<super::to_bitrix24::TranscriptNote>,
     },
     /// A gateway number's session state changed (`stateInstanceChanged`).
     WaSessionState { state: String, timestamp: i64 },
@@ -148,6 +155,97 @@ pub enum CustomerAction {
     Edit { original: String, text: String },
     /// A reaction to `target`; an empty emoji removes it.
     Reaction { target: String, emoji: String },
+}
+
+/// A customer's message that is not words they typed (`whatsapp::Shown`, stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Shown {
+    Tap {
+        #[serde(default)]
+        list: bool,
+        label: String,
+    },
+    Location {
+        lat: f64,
+        lon: f64,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        address: Option<String>,
+    },
+    Contacts {
+        /// (name, phones) of each card.
+        cards: Vec<(String, Vec<String>)>,
+    },
+    /// `what`: location, contact, interactive, button.
+    Empty {
+        what: String,
+    },
+    Unsupported {
+        what: String,
+    },
+}
+
+impl From<whatsapp::Shown> for Shown {
+    fn from(s: whatsapp::Shown) -> Self {
+        use whatsapp::{EmptyKind as E, Shown as W};
+        match s {
+            W::Tap { list, label } => Self::Tap { list, label },
+            W::Location {
+                lat,
+                lon,
+                name,
+                address,
+            } => Self::Location {
+                lat,
+                lon,
+                name,
+                address,
+            },
+            W::Contacts(cards) => Self::Contacts { cards },
+            W::Empty(k) => Self::Empty {
+                what: match k {
+                    E::Location => "location",
+                    E::Contact => "contact",
+                    E::Interactive => "interactive",
+                    E::Button => "button",
+                }
+                .into(),
+            },
+            W::Unsupported { kind } => Self::Unsupported { what: kind },
+        }
+    }
+}
+
+impl Shown {
+    /// The message in `lang` (the parser's rendering, `whatsapp::Shown::text`).
+    pub fn text(&self, lang: crate::i18n::Lang) -> String {
+        use whatsapp::{EmptyKind as E, Shown as W};
+        let w = match self.clone() {
+            Shown::Tap { list, label } => W::Tap { list, label },
+            Shown::Location {
+                lat,
+                lon,
+                name,
+                address,
+            } => W::Location {
+                lat,
+                lon,
+                name,
+                address,
+            },
+            Shown::Contacts { cards } => W::Contacts(cards),
+            Shown::Empty { what } => W::Empty(match what.as_str() {
+                "location" => E::Location,
+                "contact" => E::Contact,
+                "interactive" => E::Interactive,
+                _ => E::Button,
+            }),
+            Shown::Unsupported { what } => W::Unsupported { kind: what },
+        };
+        w.text(lang)
+    }
 }
 
 /// A file the customer sent, as the provider describes it. The chat downloads it (once) before

@@ -11,6 +11,8 @@
 
 use serde_json::{json, Value};
 
+use crate::{i18n::Lang, tr};
+
 /// A template as the number's account lists it (what the command is checked against).
 #[derive(Debug, Clone)]
 pub struct TemplateDef {
@@ -58,8 +60,27 @@ pub enum Outcome {
     /// A media header, or a button that needs a value: not sendable by command.
     NotByCommand {
         name: String,
-        why: &'static str,
+        why: Unsendable,
     },
+}
+
+/// Why a template cannot be sent by the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsendable {
+    /// Its header is a picture, video or document.
+    MediaHeader,
+    /// One of its buttons needs a value.
+    ButtonValue,
+}
+
+impl Unsendable {
+    /// In words, for `lang`.
+    pub fn text(self, lang: Lang) -> String {
+        match self {
+            Unsendable::MediaHeader => tr!(lang, "cmd-template-media-header"),
+            Unsendable::ButtonValue => tr!(lang, "cmd-template-button-value"),
+        }
+    }
 }
 
 /// The command's text after `/template`, or `None` when the message is not a command. `text`
@@ -176,7 +197,7 @@ fn build(chosen: &TemplateDef, values: Vec<String>) -> Outcome {
     if header.is_some_and(|h| h["format"].as_str().is_some_and(|f| f != "TEXT")) {
         return Outcome::NotByCommand {
             name: chosen.name.clone(),
-            why: "its header is a picture, video or document",
+            why: Unsendable::MediaHeader,
         };
     }
     let buttons = component(chosen, "BUTTONS");
@@ -190,7 +211,7 @@ fn build(chosen: &TemplateDef, values: Vec<String>) -> Outcome {
     if needs_value {
         return Outcome::NotByCommand {
             name: chosen.name.clone(),
-            why: "one of its buttons needs a value",
+            why: Unsendable::ButtonValue,
         };
     }
     let text_of = |c: Option<&Value>| c.and_then(|c| c["text"].as_str()).unwrap_or("").to_string();
@@ -258,7 +279,7 @@ fn build(chosen: &TemplateDef, values: Vec<String>) -> Outcome {
 pub const APPROVED: &str = "APPROVED";
 
 /// How to use the command, with the approved templates (name, language, variables).
-pub fn usage(templates: &[TemplateDef], unknown: Option<&str>) -> String {
+pub fn usage(lang: Lang, templates: &[TemplateDef], unknown: Option<&str>) -> String {
     let approved: Vec<String> = templates
         .iter()
         .filter(|t| t.status == APPROVED)
@@ -276,58 +297,86 @@ pub fn usage(templates: &[TemplateDef], unknown: Option<&str>) -> String {
         })
         .collect();
     let head = match unknown {
-        Some(name) => format!("There is no template named \"{name}\" for this number."),
-        None => "Send a template with: /template <name> [language] <value 1> | <value 2> …".into(),
+        Some(name) => tr!(lang, "cmd-template-unknown", name = name),
+        None => tr!(lang, "cmd-template-how"),
     };
     if approved.is_empty() {
-        return format!(
-            "{head} This number has no approved templates yet: create them in WhatsApp Manager, \
-             then sync them in the b24wa admin app."
-        );
+        return tr!(lang, "cmd-template-none-approved", head = head);
     }
-    format!(
-        "{head} Approved templates (name, language, number of values): {}.",
-        approved.join("; ")
+    tr!(
+        lang,
+        "cmd-template-approved",
+        head = head,
+        list = approved.join("; ")
     )
 }
 
-/// The notice for an outcome that does not send.
-pub fn notice(outcome: &Outcome, templates: &[TemplateDef]) -> Option<String> {
+/// The notice for an outcome that does not send, in `lang`.
+pub fn notice(lang: Lang, outcome: &Outcome, templates: &[TemplateDef]) -> Option<String> {
     Some(match outcome {
         Outcome::Send(_) => return None,
-        Outcome::List { unknown } => usage(templates, unknown.as_deref()),
-        Outcome::ChooseLanguage { name, languages } => format!(
-            "Not sent: the template \"{name}\" exists in several languages ({}). Name one after \
-             the template: /template {name} {} …",
-            languages.join(", "),
-            languages.first().map(String::as_str).unwrap_or("")
+        Outcome::List { unknown } => usage(lang, templates, unknown.as_deref()),
+        Outcome::ChooseLanguage { name, languages } => tr!(
+            lang,
+            "cmd-template-choose-language",
+            name = name,
+            languages = languages.join(", "),
+            first = languages.first().map(String::as_str).unwrap_or("")
         ),
         Outcome::NotApproved {
             name,
             language,
             status,
-        } => format!(
-            "Not sent: the template \"{name}\" ({language}) is {status}, and WhatsApp sends only \
-             approved templates."
+        } => tr!(
+            lang,
+            "cmd-template-not-approved",
+            name = name,
+            language = language,
+            status = status
         ),
         Outcome::WrongCount {
             name,
             variables,
             given,
-        } => format!(
-            "Not sent: the template \"{name}\" needs {} value(s) ({}), separated by |; {given} \
-             given.",
-            variables.len(),
-            variables
+        } => tr!(
+            lang,
+            "cmd-template-wrong-count",
+            name = name,
+            count = variables.len(),
+            variables = variables
                 .iter()
                 .map(|v| format!("{{{{{v}}}}}"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            // As digits: it follows "given" / "указано", no plural needed.
+            given = given.to_string()
         ),
-        Outcome::NotByCommand { name, why } => {
-            format!("Not sent: the template \"{name}\" cannot be sent by command: {why}.")
-        }
+        Outcome::NotByCommand { name, why } => tr!(
+            lang,
+            "cmd-template-not-by-command",
+            name = name,
+            why = why.text(lang)
+        ),
     })
+}
+
+/// What an operator who types the command on a Web gateway number is told.
+pub fn not_on_gateway(lang: Lang) -> String {
+    tr!(lang, "cmd-template-not-on-gateway")
+}
+
+/// The chat's record of a template sent: its name and language, then what the customer got.
+pub fn shown(lang: Lang, send: &TemplateSend) -> String {
+    format!(
+        "{}\n{}",
+        tr!(
+            lang,
+            "cmd-template-shown",
+            name = send.name.as_str(),
+            language = send.language.as_str()
+        ),
+        crate::bitrix24::bbcode::escape(&send.rendered)
+    )
 }
 
 #[cfg(test)]
@@ -425,7 +474,7 @@ mod tests {
                 unknown: Some("nope".into())
             }
         );
-        let text = notice(&unknown, &list).expect("notice");
+        let text = notice(Lang::en(), &unknown, &list).expect("notice");
         assert!(
             text.contains("\"nope\"") && text.contains("order_update (en_US): 4"),
             "{text}"
@@ -439,9 +488,13 @@ mod tests {
             matches!(few, Outcome::WrongCount { given: 1, .. }),
             "{few:?}"
         );
-        assert!(notice(&few, &list).expect("n").contains("needs 4 value(s)"));
+        assert!(notice(Lang::en(), &few, &list)
+            .expect("n")
+            .contains("needs 4 value(s)"));
         let paused = resolve("promo", &list);
-        assert!(notice(&paused, &list).expect("n").contains("PAUSED"));
+        assert!(notice(Lang::en(), &paused, &list)
+            .expect("n")
+            .contains("PAUSED"));
         assert_eq!(resolve("", &list), Outcome::List { unknown: None });
     }
 

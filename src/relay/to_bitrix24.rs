@@ -1,13 +1,17 @@
 //! A customer's WhatsApp side → what Bitrix24 Open Lines is sent: the MESSAGES entries of
 //! `imconnector.send.messages` / `update.messages` / `delete.messages`, the status entries of
 //! `imconnector.send.status.delivery` / `.reading`, and the words an operator reads about the
-//! customer's messages (quotes, reactions, files not relayed, transcripts, quota notices).
-//! Pure: the caller stores and queues what these return.
+//! customer's messages (quotes, reactions, files not relayed, transcripts, quota notices), in
+//! the portal's language (`lang`). Pure: the caller stores and queues what these return.
 
 use serde_json::{json, Value};
 
 use super::chat_key::chat_key;
-use crate::bitrix24::{bbcode, names};
+use crate::{
+    bitrix24::{bbcode, names},
+    i18n::{self, Lang},
+    tr,
+};
 
 /// How much of a message a reply or a reaction note quotes (characters shown; the stored text
 /// is the message's BBCode, cut by `bbcode::excerpt` outside any tag).
@@ -45,83 +49,85 @@ pub fn with_quote(quoted: &str, text: &str) -> String {
 
 /// A customer's reaction (an empty emoji: the reaction removed) to a message whose text is
 /// `quoted` (`None`: one we do not know).
-pub fn reaction_note(emoji: &str, quoted: Option<&str>) -> String {
+pub fn reaction_note(lang: Lang, emoji: &str, quoted: Option<&str>) -> String {
     let quoted = quoted
         .map(|q| bbcode::excerpt(q, QUOTE_CHARS))
-        .unwrap_or_else(|| "an earlier message".into());
+        .unwrap_or_else(|| tr!(lang, "quote-earlier-message"));
     if emoji.is_empty() {
-        format!("[i]removed the reaction to[/i] “{quoted}”")
+        tr!(lang, "reaction-removed", quoted = quoted)
     } else {
         // The emoji comes from the customer's side too.
         let emoji = bbcode::escape(emoji);
-        format!("[i]reacted[/i] {emoji} [i]to[/i] “{quoted}”")
+        tr!(lang, "reaction-added", emoji = emoji, quoted = quoted)
     }
 }
 
-/// What the operator is told about a kind of file.
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "voice" => "Voice message",
-        "audio" => "Audio",
-        "image" => "Photo",
-        "video" => "Video",
-        "sticker" => "Sticker",
-        _ => "File",
-    }
-}
-
-/// Never a silent drop: the operator learns a file came and why it is not here.
-pub fn file_not_relayed(kind: &str, reason: Option<&str>) -> String {
-    format!(
-        "[i]{} not relayed: {}.[/i]",
-        kind_label(kind),
-        // The reason may quote a provider's error text.
-        bbcode::escape(reason.unwrap_or("unknown reason"))
-    )
+/// Never a silent drop: the operator learns a file came (`kind`: voice, audio, image, video,
+/// sticker, anything else a file) and why it is not here.
+pub fn file_not_relayed(lang: Lang, kind: &str, reason: Option<&str>) -> String {
+    // The reason may quote a provider's error text.
+    let reason = bbcode::escape(
+        &reason.map_or_else(|| tr!(lang, "file-not-relayed-unknown"), str::to_string),
+    );
+    let line = tr!(lang, "file-not-relayed", kind = kind, reason = reason);
+    format!("[i]{line}[/i]")
 }
 
 /// Why a voice note gets no transcript: the plan's minutes are used up.
-pub fn transcription_used_up(minutes: u64) -> String {
+pub fn transcription_used_up(lang: Lang, minutes: u64) -> String {
     format!(
-        "[i]🎤 No transcript: this plan's {minutes} transcription minutes for this month are \
-         used up.[/i]"
+        "[i]{}[/i]",
+        tr!(lang, "transcript-used-up", minutes = minutes)
     )
 }
 
 /// What operators read the first time in a month the account goes over its messages.
-pub fn over_messages_notice(limit: u64) -> String {
-    format!(
-        "This account is over its plan's {limit} messages this month; messages still flow — \
-         ask your admin to upgrade the plan."
-    )
+pub fn over_messages_notice(lang: Lang, limit: u64) -> String {
+    tr!(lang, "over-messages", limit = limit)
 }
 
 /// What the operator reads, at once, when free text meets a closed Cloud API window: why it did
 /// not go (nothing was sent) and what does reach the customer. `since`: when the window closed
 /// (Unix ms), `None` when the customer never wrote to this number.
-pub fn window_closed_notice(since: Option<i64>) -> String {
-    let why = match since.and_then(chrono::DateTime::from_timestamp_millis) {
-        Some(t) => format!(
-            "the 24-hour window for free messages closed on {} UTC (24 hours after the \
-             customer's last message)",
-            t.format("%-d %b %Y at %H:%M")
+pub fn window_closed_notice(lang: Lang, since: Option<i64>) -> String {
+    match since {
+        Some(ms) => tr!(
+            lang,
+            "window-closed-since",
+            when = i18n::date_time(lang, ms)
         ),
-        None => "the customer has not written to this WhatsApp number yet".to_string(),
-    };
-    format!(
-        "Not sent: {why}. WhatsApp now accepts only an approved template message; the conversation \
-         opens again as soon as the customer writes."
-    )
+        None => tr!(lang, "window-closed-never"),
+    }
+}
+
+/// How a message from the CRM went, for `crm_notice` (the chat decides, the portal renders).
+pub fn crm_note(lang: Lang, open: bool, sent: bool) -> String {
+    match (open, sent) {
+        (true, _) => String::new(),
+        (false, true) => tr!(lang, "crm-as-template"),
+        (false, false) => tr!(lang, "crm-not-sent"),
+    }
+}
+
+/// Who sent a CRM message when the portal does not say their name.
+pub fn crm_user(lang: Lang, id: &str) -> String {
+    tr!(lang, "crm-user", id = id)
 }
 
 /// What the operators of the customer's chat read about a message sent from the CRM: who sent it
-/// (a name, or `None` when unknown), how it went (`note`), and its text.
-pub fn crm_notice(by: Option<&str>, note: &str, text: &str) -> String {
-    let by = by.map_or(String::new(), |b| format!(" by {b}"));
-    format!(
-        "Sent from the CRM{by}{note}:\n{}",
-        crate::bitrix24::bbcode::escape(text)
-    )
+/// (a name, or `None` when unknown), how it went (`note`, from `crm_note`), and its text.
+pub fn crm_notice(lang: Lang, by: Option<&str>, note: &str, text: &str) -> String {
+    let head = match by {
+        Some(name) => tr!(lang, "crm-sent-by", name = name),
+        None => tr!(lang, "crm-sent"),
+    };
+    let head = match note {
+        "" => head,
+        // Jobs queued by earlier versions carry the note as ` (…)`.
+        n if n.starts_with(' ') => format!("{head}{n}"),
+        n => format!("{head} ({n})"),
+    };
+    format!("{head}:\n{}", crate::bitrix24::bbcode::escape(text))
 }
 
 /// The Bitrix24 `files` entry of a file the portal downloads from us at `url`.
@@ -169,14 +175,56 @@ pub fn new_message(
 }
 
 /// The line a voice note's transcript (or the reason there is none) adds under it.
-pub fn transcript_line(text: Option<&str>, note: Option<&str>) -> String {
+pub fn transcript_line(lang: Lang, text: Option<&str>, note: Option<&str>) -> String {
     match (text, note) {
         // What the model heard is the customer's words (and may hold `[Music]`-like brackets).
-        (Some(t), _) if !t.trim().is_empty() => {
-            format!("[i]🎤 Transcript:[/i] {}", bbcode::escape(t.trim()))
-        }
+        (Some(t), _) if !t.trim().is_empty() => format!(
+            "[i]{}[/i] {}",
+            tr!(lang, "transcript-label"),
+            bbcode::escape(t.trim())
+        ),
         (_, Some(n)) => format!("[i]🎤 {}[/i]", bbcode::escape(n)),
-        _ => "[i]🎤 No speech was recognised in this voice message.[/i]".to_string(),
+        _ => format!("[i]🎤 {}[/i]", tr!(lang, "transcript-none")),
+    }
+}
+
+/// The transcript label in every language the catalogues hold (`🎤 Transcript:`), for readers
+/// of stored texts (the sandbox splits a message at it).
+pub fn transcript_labels() -> Vec<String> {
+    Lang::all()
+        .into_iter()
+        .map(|l| tr!(l, "transcript-label"))
+        .collect()
+}
+
+/// Why a voice note has no transcript (the transcriber says; the chat renders it in the portal's
+/// language). Stored in the inbox: rename nothing.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum TranscriptNote {
+    /// The model heard no speech.
+    Silence,
+    /// Longer than the longest note transcribed (`limit`), both in whole seconds.
+    TooLong { seconds: i64, limit: i64 },
+    /// The audio could not be decoded.
+    Undecodable,
+    /// The stored file is gone.
+    NoFile,
+    /// The recogniser failed every attempt.
+    Failed,
+}
+
+impl TranscriptNote {
+    pub fn text(self, lang: Lang) -> String {
+        match self {
+            TranscriptNote::Silence => tr!(lang, "transcript-none"),
+            TranscriptNote::TooLong { seconds, limit } => {
+                tr!(lang, "transcript-too-long", count = seconds, limit = limit)
+            }
+            TranscriptNote::Undecodable => tr!(lang, "transcript-undecodable"),
+            TranscriptNote::NoFile => tr!(lang, "transcript-no-file"),
+            TranscriptNote::Failed => tr!(lang, "transcript-failed"),
+        }
     }
 }
 
@@ -263,33 +311,97 @@ mod tests {
     #[test]
     fn customer_text_cannot_forge_bbcode_in_notes() {
         assert_eq!(
-            file_not_relayed("image", Some("[b]x[/b]")),
+            file_not_relayed(Lang::en(), "image", Some("[b]x[/b]")),
             format!("[i]Photo not relayed: {}.[/i]", bbcode::escape("[b]x[/b]"))
         );
         assert_eq!(
-            file_not_relayed("pdf", None),
+            file_not_relayed(Lang::en(), "pdf", None),
             "[i]File not relayed: unknown reason.[/i]"
         );
-        assert!(reaction_note("[url]", Some("hello")).contains(&bbcode::escape("[url]")));
+        assert!(
+            reaction_note(Lang::en(), "[url]", Some("hello")).contains(&bbcode::escape("[url]"))
+        );
         assert_eq!(
-            reaction_note("", None),
+            reaction_note(Lang::en(), "", None),
             "[i]removed the reaction to[/i] “an earlier message”"
         );
         assert_eq!(with_quote("q", "t"), "[i]↩ “q”[/i][br]t");
     }
 
     #[test]
+    fn notes_read_in_the_portals_language() {
+        let ru = Lang::ru();
+        assert_eq!(
+            file_not_relayed(ru, "sticker", Some("x")),
+            "[i]Стикер не передан: x.[/i]"
+        );
+        assert_eq!(
+            transcript_line(ru, Some("привет"), None),
+            "[i]🎤 Расшифровка:[/i] привет"
+        );
+        let long = TranscriptNote::TooLong {
+            seconds: 45,
+            limit: 30,
+        };
+        assert_eq!(
+            long.text(ru),
+            "Голосовое сообщение длиной 45 секунд не расшифровано: расшифровываются сообщения \
+             до 30 секунд. Прослушайте файл."
+        );
+        assert_eq!(
+            long.text(Lang::en()),
+            "Voice message of 45 seconds: not transcribed (only notes up to 30 seconds are). \
+             Listen to the file."
+        );
+        let short = TranscriptNote::TooLong {
+            seconds: 31,
+            limit: 21,
+        };
+        assert!(
+            short.text(ru).contains("длиной 31 секунда")
+                && short.text(ru).contains("до 21 секунды")
+        );
+        assert_eq!(
+            window_closed_notice(ru, Some(1_796_652_300_000)),
+            "Не отправлено: 24-часовое окно для свободных сообщений закрылось 7 декабря 2026 г., \
+             14:05 UTC (через 24 часа после последнего сообщения клиента). Теперь WhatsApp \
+             принимает только одобренный шаблон сообщения; диалог снова откроется, как только \
+             клиент напишет."
+        );
+        assert!(window_closed_notice(Lang::en(), Some(1_796_652_300_000))
+            .contains("closed on 7 Dec 2026, 14:05 UTC (24 hours after"));
+        assert_eq!(
+            crm_notice(ru, Some("Анна"), &crm_note(ru, false, false), "[b]"),
+            format!(
+                "Отправлено из CRM, отправитель: Анна (не отправлено: 24-часовое окно закрыто):\n{}",
+                bbcode::escape("[b]")
+            )
+        );
+        // A note queued by an earlier version.
+        assert_eq!(
+            crm_notice(Lang::en(), None, " (x)", "t"),
+            "Sent from the CRM (x):\nt"
+        );
+        assert!(over_messages_notice(ru, 2).contains("2 сообщения."));
+        assert!(over_messages_notice(Lang::en(), 2).contains("over its plan's 2 messages"));
+        assert_eq!(
+            transcript_labels(),
+            vec!["🎤 Transcript:".to_string(), "🎤 Расшифровка:".to_string()]
+        );
+    }
+
+    #[test]
     fn transcripts_and_lines() {
         assert_eq!(
-            transcript_line(Some(" hello "), None),
+            transcript_line(Lang::en(), Some(" hello "), None),
             "[i]🎤 Transcript:[/i] hello"
         );
         assert_eq!(
-            transcript_line(Some("  "), Some("too long")),
+            transcript_line(Lang::en(), Some("  "), Some("too long")),
             "[i]🎤 too long[/i]"
         );
         assert_eq!(
-            transcript_line(None, None),
+            transcript_line(Lang::en(), None, None),
             "[i]🎤 No speech was recognised in this voice message.[/i]"
         );
         assert_eq!(append_line("", "b"), "b");

@@ -1,10 +1,11 @@
 //! An operator's side → what WhatsApp is sent: an operator's message becomes one text and/or
 //! one send per file (a single file carries the text as its caption when it fits), and an
 //! operator's edit or delete becomes the transport's edit or delete, or a notice to the
-//! operator where WhatsApp cannot do it. Pure: the caller stores and queues the sends.
+//! operator (in the portal's language) where WhatsApp cannot do it. Pure: the caller stores and
+//! queues the sends.
 
 use super::inbox::OperatorFile;
-use crate::bitrix24::bbcode;
+use crate::{bitrix24::bbcode, i18n::Lang, tr};
 
 /// WhatsApp captions are at most this long; a longer text goes as its own message.
 pub const CAPTION_MAX: usize = 1024;
@@ -68,30 +69,28 @@ pub enum OperatorChange {
     Edit(String),
     /// WhatsApp cannot: tell the operator `notice`; `deleted_here` when the message is to be
     /// marked deleted on our side all the same.
-    Notice {
-        notice: &'static str,
-        deleted_here: bool,
-    },
+    Notice { notice: String, deleted_here: bool },
 }
 
-pub fn operator_change(gateway: bool, age_ms: i64, new_text: Option<&str>) -> OperatorChange {
+pub fn operator_change(
+    lang: Lang,
+    gateway: bool,
+    age_ms: i64,
+    new_text: Option<&str>,
+) -> OperatorChange {
     match new_text {
         None if gateway && age_ms < DELETE_WINDOW_MS => OperatorChange::Delete,
         Some(text) if gateway => OperatorChange::Edit(bbcode::to_whatsapp(text)),
         None => OperatorChange::Notice {
             notice: if gateway {
-                "Deleted here only: WhatsApp allows deleting a message for everyone only within \
-                 72 hours of sending, so the customer still sees it on their phone."
+                tr!(lang, "deleted-here-gateway")
             } else {
-                "Deleted here only: WhatsApp (Cloud API) cannot delete a message once it is sent, \
-                 so the customer still sees it on their phone."
+                tr!(lang, "deleted-here-cloud")
             },
             deleted_here: true,
         },
         Some(_) => OperatorChange::Notice {
-            notice: "Edit not sent: WhatsApp (Cloud API) cannot change a message once it is \
-                     sent, so the customer still sees the original text. Send the correction as a \
-                     new message.",
+            notice: tr!(lang, "edit-not-sent"),
             deleted_here: false,
         },
     }
@@ -154,24 +153,32 @@ mod tests {
 
     #[test]
     fn edits_and_deletes_by_transport() {
-        assert_eq!(operator_change(true, 1000, None), OperatorChange::Delete);
+        let en = Lang::en();
+        assert_eq!(
+            operator_change(en, true, 1000, None),
+            OperatorChange::Delete
+        );
         assert!(matches!(
-            operator_change(true, DELETE_WINDOW_MS, None),
+            operator_change(en, true, DELETE_WINDOW_MS, None),
             OperatorChange::Notice {
                 deleted_here: true,
                 ..
             }
         ));
         assert_eq!(
-            operator_change(true, 0, Some("new")),
+            operator_change(en, true, 0, Some("new")),
             OperatorChange::Edit(bbcode::to_whatsapp("new"))
         );
         assert!(matches!(
-            operator_change(false, 0, None),
+            operator_change(en, false, 0, None),
             OperatorChange::Notice { deleted_here: true, notice } if notice.contains("Cloud API")
         ));
         assert!(matches!(
-            operator_change(false, 0, Some("x")),
+            operator_change(Lang::ru(), false, 0, None),
+            OperatorChange::Notice { notice, .. } if notice.starts_with("Удалено только здесь")
+        ));
+        assert!(matches!(
+            operator_change(en, false, 0, Some("x")),
             OperatorChange::Notice {
                 deleted_here: false,
                 ..

@@ -259,10 +259,19 @@ pub fn console_messages(
 
 const TRANSCRIPT_MARK: &str = "🎤";
 
-/// A customer's text and, apart, the voice-note line the service appends (`🎤 Transcript: …`).
+/// A customer's text and, apart, the voice-note line the service appends (`🎤 Transcript: …`,
+/// `🎤 Расшифровка: …`: the label in any language the catalogues hold, else the first line that
+/// starts with the mark, as a note on why there is none does).
 pub fn split_transcript(bbcode: &str) -> (String, Option<String>) {
     let plain = strip_bbcode(bbcode);
-    match plain.find(TRANSCRIPT_MARK) {
+    let labelled = crate::relay::to_bitrix24::transcript_labels()
+        .iter()
+        .filter_map(|label| plain.find(label.as_str()))
+        .min();
+    let at = labelled
+        .or_else(|| plain.find(&format!("\n{TRANSCRIPT_MARK}")).map(|i| i + 1))
+        .or_else(|| plain.find(TRANSCRIPT_MARK));
+    match at {
         Some(i) => {
             let transcript = plain[i + TRANSCRIPT_MARK.len()..].trim().to_string();
             (plain[..i].trim().to_string(), Some(transcript))
@@ -627,6 +636,15 @@ mod tests {
         ));
         assert!(text.ends_with("bold &#91;i] >>q"), "{text}");
         assert_eq!(t.as_deref(), Some("Transcript: [Music] hi"));
+        // A Russian portal's label; a customer's own 🎤 stays in their text.
+        let (text, t) = split_transcript("поём 🎤 вместе[br][i]🎤 Расшифровка:[/i] привет");
+        assert_eq!(text, "поём 🎤 вместе");
+        assert_eq!(t.as_deref(), Some("Расшифровка: привет"));
+        let (text, t) = split_transcript("🎤 да[br][i]🎤 No speech was recognised.[/i]");
+        assert_eq!(
+            (text.as_str(), t.as_deref()),
+            ("🎤 да", Some("No speech was recognised."))
+        );
     }
 
     #[test]

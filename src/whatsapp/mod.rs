@@ -1,4 +1,6 @@
-//! WhatsApp transports. Knows nothing of Bitrix24.
+//! WhatsApp transports. Knows nothing of Bitrix24's API (its BBCode aside).
+
+use crate::{i18n::Lang, tr};
 
 pub mod cloud;
 pub mod errors;
@@ -43,6 +45,83 @@ pub enum Action {
     Reaction { target: String, emoji: String },
 }
 
+/// A customer's message that is not words they typed (a tap, a shared location or contact, a
+/// kind we cannot show): the parsers know no reader, so the message's `text` has it in English
+/// and the chat renders it again in the portal's language (`text`). (The inbox stores its own
+/// `relay::inbox::Shown`.)
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    /// A tap on one of our buttons (`list`: a choice from a list), by its label.
+    Tap { list: bool, label: String },
+    /// A shared location.
+    Location {
+        lat: f64,
+        lon: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
+    /// Shared contact cards: each one's name and phones.
+    Contacts(Vec<(String, Vec<String>)>),
+    /// A location without coordinates, a contact card without details, a reply to a button or
+    /// an interactive message without its label.
+    Empty(EmptyKind),
+    /// A kind of message we cannot show (as the provider names it).
+    Unsupported { kind: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmptyKind {
+    Location,
+    Contact,
+    Interactive,
+    Button,
+}
+
+impl Shown {
+    /// The message as BBCode in `lang`: our words, and the customer's (names, labels, places)
+    /// escaped, so the only live tags are ours.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            Shown::Tap { list, label } => {
+                let what = if *list {
+                    tr!(lang, "chose-from-list")
+                } else {
+                    tr!(lang, "tapped-button")
+                };
+                format!("[i]{what}[/i] {}", crate::bitrix24::bbcode::escape(label))
+            }
+            Shown::Location {
+                lat,
+                lon,
+                name,
+                address,
+            } => location_text(lang, *lat, *lon, name.as_deref(), address.as_deref()),
+            Shown::Contacts(cards) => cards
+                .iter()
+                .map(|(name, phones)| contact_text(lang, name, phones))
+                .collect::<Vec<_>>()
+                .join("[br]"),
+            Shown::Empty(kind) => {
+                let kind = match kind {
+                    EmptyKind::Location => "location",
+                    EmptyKind::Contact => "contact",
+                    EmptyKind::Interactive => "interactive",
+                    EmptyKind::Button => "button",
+                };
+                crate::bitrix24::bbcode::escape(&format!(
+                    "[{}]",
+                    tr!(lang, "wa-empty", kind = kind)
+                ))
+            }
+            // The kind is the provider's word: escaped with the rest.
+            Shown::Unsupported { kind } => crate::bitrix24::bbcode::escape(&format!(
+                "[{}]",
+                tr!(lang, "wa-unsupported", kind = kind.as_str())
+            )),
+        }
+    }
+}
+
 /// A file the customer sent, as the provider describes it. The chat downloads it (once) before
 /// relaying the message; the bytes never pass through the webhook handler.
 /// (The inbox stores its own `relay::inbox::MediaRef`.)
@@ -67,7 +146,13 @@ pub enum MediaSource {
 
 /// Readable text for a shared location, as BBCode: a map link the operator can open, labelled
 /// with the place's name and address (escaped: they come from the customer's side).
-pub fn location_text(lat: f64, lon: f64, name: Option<&str>, address: Option<&str>) -> String {
+fn location_text(
+    lang: Lang,
+    lat: f64,
+    lon: f64,
+    name: Option<&str>,
+    address: Option<&str>,
+) -> String {
     let label: Vec<&str> = [name, address]
         .into_iter()
         .flatten()
@@ -80,21 +165,23 @@ pub fn location_text(lat: f64, lon: f64, name: Option<&str>, address: Option<&st
         crate::bitrix24::bbcode::escape(&label.join(", "))
     };
     format!(
-        "📍 Location: [url=https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}]{label}[/url]"
+        "📍 {}: [url=https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}]{label}[/url]",
+        tr!(lang, "wa-location")
     )
 }
 
 /// Readable text for a shared contact card, as BBCode (the card's name and phones escaped).
-pub fn contact_text(name: &str, phones: &[String]) -> String {
+fn contact_text(lang: Lang, name: &str, phones: &[String]) -> String {
     let name = if name.trim().is_empty() {
-        "(no name)"
+        tr!(lang, "wa-contact-no-name")
     } else {
-        name.trim()
+        name.trim().to_string()
     };
+    let word = tr!(lang, "wa-contact");
     let text = if phones.is_empty() {
-        format!("👤 Contact: {name}")
+        format!("👤 {word}: {name}")
     } else {
-        format!("👤 Contact: {name}, {}", phones.join(", "))
+        format!("👤 {word}: {name}, {}", phones.join(", "))
     };
     crate::bitrix24::bbcode::escape(&text)
 }

@@ -62,9 +62,16 @@ pub(super) async fn process(
                     action,
                     reply_to,
                     media: mref,
+                    shown,
                     ..
                 } => match action {
                     CustomerAction::New => {
+                        // Our words in it (a tap, a location, …) in the portal's language.
+                        let ours = match shown {
+                            Some(s) => Some(s.text(info.lang(&txn).await?)),
+                            None => None,
+                        };
+                        let text = ours.as_ref().unwrap_or(text);
                         // A reply shows the operator what it answers.
                         let quoted = match reply_to {
                             Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
@@ -95,8 +102,9 @@ pub(super) async fn process(
                     }
                     CustomerAction::Reaction { target, emoji } => {
                         let quoted = messages::find_by_wamid(&txn, target).await?;
-                        let note =
-                            to_b24::reaction_note(emoji, quoted.as_ref().map(|m| m.text.as_str()));
+                        let lang = info.lang(&txn).await?;
+                        let quoted = quoted.as_ref().map(|m| m.text.as_str());
+                        let note = to_b24::reaction_note(lang, emoji, quoted);
                         let new = NewMessage {
                             name,
                             wamid,
@@ -154,6 +162,7 @@ pub(super) async fn process(
                     message_id,
                     text,
                     note,
+                    reason,
                     ..
                 } => {
                     transcript_ready(
@@ -163,6 +172,7 @@ pub(super) async fn process(
                         *message_id,
                         text.as_deref(),
                         note.as_deref(),
+                        *reason,
                     )
                     .await?
                 }

@@ -16,6 +16,7 @@ use crate::{
     relay::{
         jobs::Job,
         templates::{self, Outcome, TemplateSend},
+        to_bitrix24,
         window::{self, Window},
     },
     store::{
@@ -94,15 +95,11 @@ pub(super) async fn crm_message(
     }
     // The operators of the customer's Open Lines chat see what the CRM sent.
     if let Some(im_chat_id) = chat.and_then(|c| c.b24_chat_id) {
-        let note = match (open, sent) {
-            (true, _) => "",
-            (false, true) => " (as the number's default template: the 24-hour window is closed)",
-            (false, false) => " (not sent: the 24-hour window is closed)",
-        };
+        let note = to_bitrix24::crm_note(info.lang(txn).await?, open, sent);
         let notice = Job::B24CrmNotice {
             im_chat_id,
             user_id: user_id.map(str::to_string),
-            note: note.to_string(),
+            note,
             text: text.to_string(),
         };
         queue(txn, portal, chat_id, &notice).await?;
@@ -130,7 +127,9 @@ async fn default_template(
     let def = store::templates::def(t);
     Ok(match templates::with_text(&def, text) {
         Outcome::Send(send) => Ok(send),
-        other => Err(templates::notice(&other, &[def]).unwrap_or_else(|| WINDOW_CLOSED.into())),
+        // Stored as the message's error (the admin app shows it): English.
+        other => Err(templates::notice(crate::i18n::Lang::en(), &other, &[def])
+            .unwrap_or_else(|| WINDOW_CLOSED.into())),
     })
 }
 

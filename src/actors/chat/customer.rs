@@ -22,7 +22,7 @@ use crate::{
         chats, jobs, media as media_rows,
         messages::{self, Content},
     },
-    whatsapp::errors::explain,
+    whatsapp::errors::{explain, no_detail},
 };
 
 /// A customer's new message as the chat applies it.
@@ -73,7 +73,9 @@ pub(super) async fn customer_message(
             stored = Some(m);
         } else {
             // Never a silent drop: the operator learns a file came and why it is not here.
-            text = to_b24::append_line(&text, &to_b24::file_not_relayed(kind, m.note.as_deref()));
+            let lang = info.lang(txn).await?;
+            let note = to_b24::file_not_relayed(lang, kind, m.note.as_deref());
+            text = to_b24::append_line(&text, &note);
         }
     }
     let content = Content {
@@ -90,11 +92,10 @@ pub(super) async fn customer_message(
     chats::note_inbound(txn, chat_id, timestamp * 1000).await?;
     // Quotas never hold a message back: over the plan it is relayed all the same, and the
     // operators are told once a month (in this chat).
-    let over_notice = services
-        .billing
-        .message(txn, info.portal_id)
-        .await?
-        .map(to_b24::over_messages_notice);
+    let over_notice = match services.billing.message(txn, info.portal_id).await? {
+        Some(limit) => Some(to_b24::over_messages_notice(info.lang(txn).await?, limit)),
+        None => None,
+    };
     let mut transcribe = services.transcription;
     if let (true, Some(("voice", _)), Some(m)) = (transcribe, file, stored) {
         let seconds = f64::from(m.seconds.unwrap_or(0.0));
@@ -104,7 +105,8 @@ pub(super) async fn customer_message(
             .await?
         {
             transcribe = false;
-            text = to_b24::append_line(&text, &to_b24::transcription_used_up(minutes));
+            let used_up = to_b24::transcription_used_up(info.lang(txn).await?, minutes);
+            text = to_b24::append_line(&text, &used_up);
         }
     }
     let mut kicks = vec![Owner::Portal(info.portal_id)];
@@ -166,6 +168,7 @@ pub(super) async fn transcript_ready(
     message_id: i64,
     text: Option<&str>,
     note: Option<&str>,
+    reason: Option<to_b24::TranscriptNote>,
 ) -> Result<Vec<Owner>, DbErr> {
     let Some(msg) = messages::get(txn, message_id).await? else {
         return Ok(Vec::new());
@@ -176,8 +179,11 @@ pub(super) async fn transcript_ready(
     if msg.status == messages::DELETED || msg.transcript.is_some() {
         return Ok(Vec::new());
     }
-    let line = to_b24::transcript_line(text, note);
-    messages::set_transcript(txn, msg.id, text.or(note).unwrap_or("")).await?;
+    let lang = info.lang(txn).await?;
+    // Why there is none, in the portal's language (a note from an earlier version is English).
+    let note = reason.map(|r| r.text(lang)).or(note.map(str::to_string));
+    let line = to_b24::transcript_line(lang, text, note.as_deref());
+    messages::set_transcript(txn, msg.id, text.or(note.as_deref()).unwrap_or("")).await?;
     let full = to_b24::append_line(&msg.text, &line);
     let file = match msg.media_id {
         Some(media_id) => media_rows::get(txn, media_id)
@@ -257,8 +263,9 @@ async fn failed(
     error: Option<&str>,
     error_code: Option<i64>,
 ) -> Result<Vec<Owner>, DbErr> {
-    let why = error.unwrap_or("WhatsApp reported the message as failed");
-    messages::fail(txn, &[msg.id], why).await?;
+    let lang = info.lang(txn).await?;
+    let why = error.map_or_else(|| no_detail(lang), str::to_string);
+    messages::fail(txn, &[msg.id], &why).await?;
     if msg.kind == super::crm::KIND {
         // WhatsApp took it and could not deliver it.
         if let Some(id) = &msg.b24_message_id {
@@ -276,7 +283,7 @@ async fn failed(
     };
     let notice = Job::B24Notice {
         im_chat_id: im_chat_id.clone(),
-        text: explain(error_code, why),
+        text: explain(lang, error_code, &why),
     };
     queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &notice).await
 }

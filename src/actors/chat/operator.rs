@@ -64,6 +64,10 @@ pub(super) async fn operator_message(
     // Free text into a closed Cloud API window would only fail later: it is recorded as not
     // sent and the operator told now.
     let window = closed_window(txn, info, chat_id).await?;
+    let lang = match window {
+        Some(_) => info.lang(txn).await?,
+        None => crate::i18n::Lang::en(),
+    };
     // One file: the text rides along as its caption; several files or a long text: the text
     // goes first on its own, then each file.
     for send in to_wa::operator_sends(text, files) {
@@ -116,7 +120,7 @@ pub(super) async fn operator_message(
     if let Some(since) = window {
         let notice = Job::B24Notice {
             im_chat_id: im_chat_id.to_string(),
-            text: to_b24::window_closed_notice(since),
+            text: to_b24::window_closed_notice(lang, since),
         };
         queue(txn, Owner::Portal(info.portal_id), chat_id, &notice).await?;
         return Ok(vec![
@@ -168,7 +172,7 @@ pub(super) async fn operator_quota(
     let chat_id = chat_row(txn, info, cache, "").await?;
     let notice = Job::B24Notice {
         im_chat_id: im_chat_id.to_string(),
-        text: to_b24::over_messages_notice(limit),
+        text: to_b24::over_messages_notice(info.lang(txn).await?, limit),
     };
     queue_kick(txn, Owner::Portal(info.portal_id), chat_id, &notice).await
 }
@@ -199,7 +203,8 @@ pub(super) async fn operator_changed(
     let sent_at = msg.sent_at.unwrap_or(msg.created_at);
     let age = crate::store::now_ms() - sent_at;
     let (message_id, to) = (msg.id, info.wa_id.clone());
-    let job = match to_wa::operator_change(gateway, age, new_text) {
+    let lang = info.lang(txn).await?;
+    let job = match to_wa::operator_change(lang, gateway, age, new_text) {
         to_wa::OperatorChange::Delete => Job::WaDelete {
             message_id,
             to,
@@ -220,7 +225,7 @@ pub(super) async fn operator_changed(
             }
             let job = Job::B24Notice {
                 im_chat_id,
-                text: notice.to_string(),
+                text: notice,
             };
             return queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await;
         }

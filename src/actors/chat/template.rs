@@ -21,10 +21,6 @@ use crate::{
     },
 };
 
-/// Told to an operator who types the command on a Web gateway number.
-const NOT_ON_GATEWAY: &str = "Templates are for WhatsApp Cloud API numbers. This number is a \
-    linked phone (Web gateway): it has no 24-hour window, so just write your message.";
-
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn operator_template(
     txn: &DatabaseTransaction,
@@ -36,6 +32,7 @@ pub(super) async fn operator_template(
     args: &str,
 ) -> Result<Vec<Owner>, DbErr> {
     let chat_id = chat_row(txn, info, cache, "").await?;
+    let lang = info.lang(txn).await?;
     let (outcome, notice) = if info.transport == TRANSPORT_CLOUD {
         let defs: Vec<TemplateDef> = store::templates::list(txn, info.number_id)
             .await?
@@ -43,10 +40,10 @@ pub(super) async fn operator_template(
             .map(store::templates::def)
             .collect();
         let outcome = templates::resolve(args, &defs);
-        let notice = templates::notice(&outcome, &defs);
+        let notice = templates::notice(lang, &outcome, &defs);
         (Some(outcome), notice)
     } else {
-        (None, Some(NOT_ON_GATEWAY.to_string()))
+        (None, Some(templates::not_on_gateway(lang)))
     };
     let portal = Owner::Portal(info.portal_id);
     let content = Content {
@@ -63,6 +60,8 @@ pub(super) async fn operator_template(
             content,
         )
         .await?;
+        // The chat's history shows what the customer got, filled in.
+        let shown = templates::shown(lang, &send);
         let job = Job::WaSendTemplate {
             message_id,
             to: info.wa_id.clone(),
@@ -71,15 +70,9 @@ pub(super) async fn operator_template(
             components: send.components,
         };
         queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
-        // The chat's history shows what the customer got, filled in.
         let shown = Job::B24Notice {
             im_chat_id: im_chat_id.to_string(),
-            text: format!(
-                "Template \"{}\" ({}) to the customer:\n{}",
-                send.name,
-                send.language,
-                crate::bitrix24::bbcode::escape(&send.rendered)
-            ),
+            text: shown,
         };
         queue(txn, portal, chat_id, &shown).await?;
         return Ok(vec![Owner::Number(info.number_id), portal]);

@@ -4,8 +4,10 @@
 use super::Transport;
 use crate::{
     actors::Ctx,
+    i18n::Lang,
     relay::jobs::Job,
     store::{media as media_rows, messages},
+    tr,
     whatsapp::{
         cloud::GraphError,
         gateway::{self, GatewayError, MessageOp},
@@ -23,6 +25,47 @@ pub(super) enum SendFailure {
     NotAuthorized(String),
     /// This job cannot succeed.
     Permanent { code: Option<i64>, message: String },
+    /// An operator's file cannot be sent (told to the operator in the portal's language).
+    File(FileNotSent),
+}
+
+/// Why an operator's attachment was not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum FileNotSent {
+    /// It could not be fetched from the portal (`why`: the stored reason, if any).
+    Unavailable { name: String, why: Option<String> },
+    /// Larger than WhatsApp accepts for its `kind` (image, video, audio, document).
+    TooLarge {
+        name: String,
+        size: u64,
+        kind: &'static str,
+        max: u64,
+    },
+}
+
+impl FileNotSent {
+    /// What the operator reads.
+    pub(super) fn text(&self, lang: Lang) -> String {
+        match self {
+            FileNotSent::Unavailable { name, why } => {
+                let why = why.clone().unwrap_or_else(|| tr!(lang, "file-not-fetched"));
+                tr!(lang, "file-not-sent", name = name, why = why)
+            }
+            FileNotSent::TooLarge {
+                name,
+                size,
+                kind,
+                max,
+            } => tr!(
+                lang,
+                "file-too-large",
+                name = name,
+                size = crate::media::human_size(*size),
+                kind = *kind,
+                max = crate::media::human_size(*max)
+            ),
+        }
+    }
 }
 
 impl From<GraphError> for SendFailure {
@@ -59,6 +102,10 @@ impl SendFailure {
         match self {
             SendFailure::Transient(m) | SendFailure::Auth(m) | SendFailure::NotAuthorized(m) => m,
             SendFailure::Permanent { message, .. } => message,
+            SendFailure::File(f) => match f {
+                FileNotSent::Unavailable { .. } => "the operator's file could not be fetched",
+                FileNotSent::TooLarge { .. } => "the operator's file is too large for WhatsApp",
+            },
         }
     }
 }
@@ -198,14 +245,10 @@ async fn send_media(
             .await
             .map_err(|e| SendFailure::Transient(e.to_string()))?;
     if stored.state != media_rows::STORED {
-        return Err(SendFailure::Permanent {
-            code: None,
-            message: format!(
-                "The file “{}” was not sent: {}.",
-                f.name,
-                stored.note.as_deref().unwrap_or("it could not be fetched")
-            ),
-        });
+        return Err(SendFailure::File(FileNotSent::Unavailable {
+            name: f.name.to_string(),
+            why: stored.note.clone(),
+        }));
     }
     messages::set_media(&services.db, message_id, stored.id)
         .await
@@ -215,16 +258,12 @@ async fn send_media(
             let kind = crate::media::cloud_kind(&stored.mime);
             let max = crate::media::max_bytes(kind);
             if stored.size as u64 > max {
-                return Err(SendFailure::Permanent {
-                    code: None,
-                    message: format!(
-                        "The file “{}” was not sent: it is {}, and WhatsApp accepts a {} of at most {}.",
-                        f.name,
-                        crate::media::human_size(stored.size as u64),
-                        if kind == "document" { "file" } else { kind },
-                        crate::media::human_size(max)
-                    ),
-                });
+                return Err(SendFailure::File(FileNotSent::TooLarge {
+                    name: f.name.to_string(),
+                    size: stored.size as u64,
+                    kind,
+                    max,
+                }));
             }
             let bytes = services
                 .media

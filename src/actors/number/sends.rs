@@ -19,9 +19,11 @@ use crate::{
         Ctx,
     },
     bitrix24::messageservice,
+    i18n::Lang,
     metrics::Settled,
     relay::jobs::Job,
-    store::{self, chats, jobs, messages, numbers},
+    store::{self, chats, jobs, messages, numbers, portals},
+    tr,
     whatsapp::{errors::explain, gateway},
 };
 
@@ -146,12 +148,11 @@ async fn settle(
                     number = number.id,
                     "WhatsApp credentials rejected: sending stopped until the number is reconnected"
                 );
+                let lang = portals::language_of(&txn, number.portal_id).await?;
                 let text = if gateway {
-                    "Not sent: the WhatsApp gateway rejected this number's instance credentials. \
-                     Messages wait until an administrator reconnects the number."
-                        .to_string()
+                    tr!(lang, "gateway-credentials")
                 } else {
-                    explain(Some(190), "")
+                    explain(lang, Some(190), "")
                 };
                 notify_portal = notice(&txn, number, m, job_message(&job), &text).await?;
             }
@@ -164,14 +165,15 @@ async fn settle(
                     number = number.id,
                     "gateway instance not authorized: sending paused"
                 );
-                notify_portal =
-                    notice(&txn, number, m, job_message(&job), SESSION_LOST_NOTICE).await?;
+                let lang = portals::language_of(&txn, number.portal_id).await?;
+                let text = session_lost_notice(lang, None);
+                notify_portal = notice(&txn, number, m, job_message(&job), &text).await?;
             }
         }
         Err(SendFailure::Transient(why)) => {
             let s = &services.settings;
             if m.attempts + 1 >= s.max_attempts {
-                notify_portal = fail(&txn, number, m, &job, None, &why).await?;
+                notify_portal = fail(&txn, number, m, &job, None, &why, None).await?;
             } else {
                 let delay = jobs::backoff_ms(m.attempts, s.retry_base_ms, s.retry_max_ms);
                 jobs::retry_later(&txn, &[m.id], store::now_ms() + delay, &why).await?;
@@ -182,7 +184,14 @@ async fn settle(
                 SendFailure::Permanent { code, .. } => *code,
                 _ => None,
             };
-            notify_portal = fail(&txn, number, m, &job, code, f.message()).await?;
+            notify_portal = fail(&txn, number, m, &job, code, f.message(), None).await?;
+        }
+        Err(SendFailure::File(f)) => {
+            // Stored in English (the admin app), told in the portal's language.
+            let lang = portals::language_of(&txn, number.portal_id).await?;
+            let why = f.text(Lang::en());
+            let told = f.text(lang);
+            notify_portal = fail(&txn, number, m, &job, None, &why, Some(told)).await?;
         }
     }
     txn.commit().await?;
@@ -190,10 +199,18 @@ async fn settle(
     Ok(notify_portal)
 }
 
-/// Told to the operator when a gateway number's phone is unlinked.
-pub const SESSION_LOST_NOTICE: &str = "WhatsApp is not linked for this number right now (the \
-    phone logged out or the session ended). Messages wait and go out in order once an \
-    administrator links the phone again by scanning the QR code.";
+/// Told to the operator when a gateway number's phone is unlinked (with the gateway's `state`
+/// when it names one).
+pub fn session_lost_notice(lang: Lang, state: Option<&str>) -> String {
+    match state {
+        Some(state) => tr!(
+            lang,
+            "session-lost-state",
+            state = crate::bitrix24::bbcode::escape(state)
+        ),
+        None => tr!(lang, "session-lost"),
+    }
+}
 
 fn job_message(job: &Option<Job>) -> Option<i64> {
     match job {
@@ -207,7 +224,8 @@ fn job_message(job: &Option<Job>) -> Option<i64> {
 }
 
 /// A job that cannot succeed: a send fails (and the message with it), a delete or an edit is
-/// reported as not done; the operator is told why, in words. Returns whether a notice was queued.
+/// reported as not done; the operator is told why, in words (`told`: our own words already, in
+/// the portal's language). Returns whether a notice was queued.
 async fn fail(
     txn: &sea_orm::DatabaseTransaction,
     number: &entity::numbers::Model,
@@ -215,6 +233,7 @@ async fn fail(
     job: &Option<Job>,
     code: Option<i64>,
     why: &str,
+    told: Option<String>,
 ) -> Result<bool, sea_orm::DbErr> {
     tracing::warn!(job = m.id, reason = %why, "WhatsApp job failed for good");
     jobs::mark_dead(txn, &[m.id], why).await?;
@@ -225,27 +244,17 @@ async fn fail(
         }
     }
     crm_failed(txn, number, job).await?;
+    let lang = portals::language_of(txn, number.portal_id).await?;
     let text = match job {
         Some(Job::WaSendText { message_id, .. })
-        | Some(Job::WaSendTemplate { message_id, .. }) => {
-            messages::fail(txn, &[*message_id], why).await?;
-            explain(code, why)
-        }
-        Some(Job::WaSendMedia { message_id, .. }) => {
+        | Some(Job::WaSendTemplate { message_id, .. })
+        | Some(Job::WaSendMedia { message_id, .. }) => {
             messages::fail(txn, &[*message_id], why).await?;
             // Our own reasons (size, a vanished attachment) are already in words.
-            if code.is_none() && why.starts_with("The file") {
-                why.to_string()
-            } else {
-                explain(code, why)
-            }
+            told.unwrap_or_else(|| explain(lang, code, why))
         }
-        Some(Job::WaDelete { .. }) => format!(
-            "Could not delete this message in WhatsApp ({why}); the customer still sees it."
-        ),
-        Some(Job::WaEdit { .. }) => format!(
-            "Could not edit this message in WhatsApp ({why}); the customer still sees the original text."
-        ),
+        Some(Job::WaDelete { .. }) => tr!(lang, "delete-failed", why = why),
+        Some(Job::WaEdit { .. }) => tr!(lang, "edit-failed", why = why),
         // A mark-as-read that failed is not worth an operator's attention.
         _ => return Ok(false),
     };

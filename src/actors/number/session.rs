@@ -5,7 +5,7 @@
 use actix::prelude::*;
 use sea_orm::TransactionTrait;
 
-use super::{sends::SESSION_LOST_NOTICE, NumberActor, Transport};
+use super::{sends::session_lost_notice, NumberActor, Transport};
 use crate::{
     actors::messages::{KickOwner, Owner},
     relay::jobs::Job,
@@ -52,6 +52,7 @@ impl NumberActor {
             if changed && state != gateway::AUTHORIZED {
                 let portal_id = numbers::get(&txn, id).await?.map(|n| n.portal_id);
                 if let Some(portal_id) = portal_id {
+                    let lang = crate::store::portals::language_of(&txn, portal_id).await?;
                     for chat in chats::recent_with_b24(&txn, id, 20).await? {
                         if let Some(im_chat_id) = chat.b24_chat_id {
                             jobs::enqueue(
@@ -60,10 +61,7 @@ impl NumberActor {
                                 &format!("notice:{im_chat_id}"),
                                 &Job::B24Notice {
                                     im_chat_id,
-                                    text: format!(
-                                        "{SESSION_LOST_NOTICE} (state: {})",
-                                        crate::bitrix24::bbcode::escape(&state)
-                                    ),
+                                    text: session_lost_notice(lang, Some(&state)),
                                 },
                             )
                             .await?;

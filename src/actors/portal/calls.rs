@@ -15,8 +15,10 @@ use super::{
 use crate::{
     actors::{outbox::Drain, Ctx},
     bitrix24::{client::messages_params, messageservice, B24Error},
+    i18n::Lang,
     relay::{jobs::Job, to_bitrix24},
-    store::numbers,
+    store::{numbers, portals},
+    tr,
 };
 
 /// A portal's jobs and the session they are called through.
@@ -147,11 +149,16 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
             note,
             text,
         } => {
+            let lang = language(services, session).await?;
             let by = match user_id {
-                Some(id) => user_name(session, id).await,
+                Some(id) => Some(
+                    user_name(session, id)
+                        .await
+                        .unwrap_or_else(|| to_bitrix24::crm_user(lang, id)),
+                ),
                 None => None,
             };
-            let text = to_bitrix24::crm_notice(by.as_deref(), note, text);
+            let text = to_bitrix24::crm_notice(lang, by.as_deref(), note, text);
             session
                 .call(
                     "im.message.add",
@@ -191,8 +198,27 @@ fn items_like(b: &Batch<'_>, first: &Job) -> Vec<Value> {
         .collect()
 }
 
+/// The language the portal's operators read, as stored now.
+async fn language(services: &Ctx, session: &PortalSession) -> Result<Lang, B24Error> {
+    portals::language_of(&services.db, session.portal_id())
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))
+}
+
+/// The connector's NAME in Contact Center: one set in the configuration as is, else ours in the
+/// portal's language (`imconnector.register` takes one string: a language change registers it
+/// again, `store::portals::set_language_*`).
+fn connector_name(s: &crate::config::Settings, lang: Lang) -> String {
+    if s.connector_name == crate::config::default_connector_name() {
+        tr!(lang, "b24-connector-name")
+    } else {
+        s.connector_name.clone()
+    }
+}
+
 async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
     let s = &services.settings;
+    let lang = language(services, session).await?;
     let handler = format!("{}/bitrix24/placement", services.public_url);
     let icon = "data:image/svg+xml;charset=US-ASCII,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2070%2071%22%3E%3Cpath%20fill%3D%22%23FFF%22%20d%3D%22M35%208a27%2027%200%200%200-23%2041l-4%2014%2015-4a27%2027%200%201%200%2012-51z%22%2F%3E%3C%2Fsvg%3E";
     let reg = session
@@ -200,7 +226,7 @@ async fn setup(services: &Ctx, session: &PortalSession) -> BatchResult {
             "imconnector.register",
             &json!({
                 "ID": s.connector_id,
-                "NAME": s.connector_name,
+                "NAME": connector_name(s, lang),
                 "ICON": {"DATA_IMAGE": icon, "COLOR": "#25D366", "SIZE": "90%", "POSITION": "center"},
                 "PLACEMENT_HANDLER": handler,
                 "CHAT_GROUP": false,
@@ -260,17 +286,26 @@ fn already_bound(e: &B24Error) -> bool {
 }
 
 /// `placement.bind` of the template picker: IM_TEXTAREA, shown only in Open Lines chats
-/// (`context: LINES`, options as a peer connector uses them).
+/// (`context: LINES`, options as a peer connector uses them); its title in every language the
+/// catalogues hold (`LANG_ALL`: Bitrix24 shows the user's), English the default.
 fn template_picker(public_url: &str) -> Value {
+    let en = Lang::en();
+    let lang_all: serde_json::Map<String, Value> = Lang::all()
+        .into_iter()
+        .map(|l| {
+            let texts = json!({
+                "TITLE": tr!(l, "b24-picker-title"),
+                "DESCRIPTION": tr!(l, "b24-picker-description"),
+            });
+            (l.code().to_string(), texts)
+        })
+        .collect();
     json!({
         "PLACEMENT": "IM_TEXTAREA",
         "HANDLER": format!("{public_url}/bitrix24/placement/templates"),
-        "TITLE": "WhatsApp template",
-        "DESCRIPTION": "Send an approved WhatsApp template",
-        "LANG_ALL": {
-            "en": {"TITLE": "WhatsApp template", "DESCRIPTION": "Send an approved WhatsApp template"},
-            "ru": {"TITLE": "Шаблон WhatsApp", "DESCRIPTION": "Отправить одобренный шаблон WhatsApp"},
-        },
+        "TITLE": tr!(en, "b24-picker-title"),
+        "DESCRIPTION": tr!(en, "b24-picker-description"),
+        "LANG_ALL": lang_all,
         "OPTIONS": {
             "iconName": "fa-whatsapp",
             "context": "LINES",
@@ -289,12 +324,11 @@ async fn number(services: &Ctx, number_id: i64) -> Result<entity::numbers::Model
         .ok_or_else(|| B24Error::Decode(format!("number {number_id} is gone")))
 }
 
-/// A portal user's name (`user.get`), or `user <id>` when it cannot be read: the notice goes
-/// out either way.
+/// A portal user's name (`user.get`); `None` when it cannot be read (the notice names the user
+/// by id and goes out either way).
 async fn user_name(session: &PortalSession, id: &str) -> Option<String> {
-    let fallback = Some(format!("user {id}"));
     let Ok(v) = session.call("user.get", &json!({"ID": id})).await else {
-        return fallback;
+        return None;
     };
     // The call's result: a list of users.
     let user = v.get(0).unwrap_or(&Value::Null);
@@ -308,11 +342,7 @@ async fn user_name(session: &PortalSession, id: &str) -> Option<String> {
     let name = format!("{} {}", part("NAME"), part("LAST_NAME"))
         .trim()
         .to_string();
-    if name.is_empty() {
-        fallback
-    } else {
-        Some(name)
-    }
+    (!name.is_empty()).then_some(name)
 }
 
 /// A number's phone as digits (its display phone may carry spaces, dashes, a `+`).

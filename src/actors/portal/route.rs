@@ -7,7 +7,8 @@ use sea_orm::TransactionTrait;
 use crate::{
     actors::Ctx,
     relay::{inbox::InboxItem, jobs::Job},
-    store::{inbox, jobs, numbers},
+    store::{inbox, jobs, numbers, portals},
+    tr,
 };
 
 pub(super) async fn route_items(
@@ -29,11 +30,12 @@ pub(super) async fn route_items(
             None => {
                 // Nothing can deliver it: tell the operator plainly instead of dropping silently.
                 tracing::warn!(portal = portal_id, line = %line, "operator message on a line with no connected WhatsApp number");
+                let txn = services.db.begin().await?;
+                let lang = portals::language_of(&txn, portal_id).await?;
                 let notice = Job::B24Notice {
                     im_chat_id: im_chat_id.to_string(),
-                    text: "This message was not sent: no WhatsApp number is connected to this Open Line for this chat.".into(),
+                    text: tr!(lang, "no-number-on-line"),
                 };
-                let txn = services.db.begin().await?;
                 jobs::enqueue(
                     &txn,
                     &jobs::portal_owner(portal_id),

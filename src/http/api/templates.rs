@@ -225,7 +225,11 @@ pub async fn set_default(
             };
             let def = store::templates::def(found);
             let outcome = relay_templates::with_text(&def, "text");
-            if let Some(why) = relay_templates::notice(&outcome, std::slice::from_ref(&def)) {
+            if let Some(why) = relay_templates::notice(
+                crate::i18n::Lang::en(),
+                &outcome,
+                std::slice::from_ref(&def),
+            ) {
                 return Err(ApiError::bad_request(
                     ErrorCode::InvalidField,
                     format!("template: {why}"),

@@ -244,7 +244,7 @@ fn template_json(
     let probe = vec!["x"; vars.len()].join(" | ");
     let why = match relay_templates::resolve(&format!("{} {} {probe}", def.name, def.language), all)
     {
-        Outcome::NotByCommand { why, .. } => Some(why),
+        Outcome::NotByCommand { why, .. } => Some(why.text(crate::i18n::Lang::en())),
         _ => None,
     };
     let buttons: Vec<String> = part(def, "BUTTONS")

@@ -303,6 +303,7 @@ async fn store(
                     reply_to: m.reply_to,
                     action: m.action.into(),
                     media: m.media.map(Into::into),
+                    shown: m.shown.map(Into::into),
                 },
             ),
             Event::Status(s) => (

@@ -74,6 +74,7 @@ pub async fn receive(
             reply_to,
             action,
             media,
+            shown,
         } => (
             id.clone(),
             InboxItem::WaMessage {
@@ -86,6 +87,7 @@ pub async fn receive(
                 reply_to,
                 action: action.into(),
                 media: media.map(Into::into),
+                shown: shown.map(Into::into),
             },
         ),
         GwEvent::Status {

@@ -165,11 +165,15 @@ pub struct Inbound {
     pub action: Action,
     /// The file of an image, video, audio, voice, document or sticker message.
     pub media: Option<MediaRef>,
+    /// What `text` says in English when it is ours (a tap, a location, …), for the chat to say it
+    /// in the portal's language.
+    pub shown: Option<Shown>,
 }
 
 use crate::bitrix24::bbcode;
-use crate::whatsapp::{contact_text, location_text, MediaSource};
-pub use crate::whatsapp::{Action, MediaRef};
+use crate::i18n::Lang;
+pub use crate::whatsapp::{Action, MediaRef, Shown};
+use crate::whatsapp::{EmptyKind, MediaSource};
 
 /// A receipt for a message we sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,13 +235,15 @@ pub fn events(p: &Payload) -> Vec<Event> {
                 .and_then(|c| c.profile.as_ref())
                 .map(|p| p.name.clone())
                 .unwrap_or_default();
+            let (text, shown) = message_text(m);
             out.push(Event::Message(Inbound {
                 phone_number_id: pnid.clone(),
                 from: m.from.clone(),
                 name,
                 wamid: m.id.clone(),
                 timestamp: m.timestamp.parse().unwrap_or(0),
-                text: message_text(m),
+                text,
+                shown,
                 media: media(m),
                 kind: m.kind.clone(),
                 reply_to: m.context.as_ref().and_then(|c| c.id.clone()),
@@ -322,15 +328,19 @@ fn media(m: &RawMessage) -> Option<MediaRef> {
     })
 }
 
-/// The text shown to the operator, as BBCode: the body, a media caption, a map link, a contact
-/// card, or a placeholder for what cannot be shown. Whatever the customer (or WhatsApp) wrote in
-/// it is escaped, so the only live tags are ours.
-fn message_text(m: &RawMessage) -> String {
+/// The text shown to the operator, as BBCode (in English for what is ours: `shown` has it for
+/// the chat to render in the portal's language): the body, a media caption, a map link, a
+/// contact card, a tap, or a placeholder for what cannot be shown. Whatever the customer (or
+/// WhatsApp) wrote in it is escaped, so the only live tags are ours.
+fn message_text(m: &RawMessage) -> (String, Option<Shown>) {
     let obj = m.rest.get(m.kind.as_str());
-    match (m.kind.as_str(), &m.text) {
-        ("text", Some(t)) => bbcode::from_whatsapp(&t.body),
+    let shown = match (m.kind.as_str(), &m.text) {
+        ("text", Some(t)) => return (bbcode::from_whatsapp(&t.body), None),
         (k, _) if MEDIA_KINDS.contains(&k) => {
-            bbcode::from_whatsapp(str_in(obj, "/caption").unwrap_or_default())
+            return (
+                bbcode::from_whatsapp(str_in(obj, "/caption").unwrap_or_default()),
+                None,
+            )
         }
         ("location", _) => {
             let num = |k: &str| {
@@ -338,19 +348,20 @@ fn message_text(m: &RawMessage) -> String {
                     .and_then(serde_json::Value::as_f64)
             };
             match (num("latitude"), num("longitude")) {
-                (Some(lat), Some(lon)) => {
-                    location_text(lat, lon, str_in(obj, "/name"), str_in(obj, "/address"))
-                }
-                _ => bbcode::escape("[location message without coordinates]"),
+                (Some(lat), Some(lon)) => Shown::Location {
+                    lat,
+                    lon,
+                    name: str_in(obj, "/name").map(str::to_string),
+                    address: str_in(obj, "/address").map(str::to_string),
+                },
+                _ => Shown::Empty(EmptyKind::Location),
             }
         }
         ("contacts", _) => {
-            let cards = obj
+            let cards: Vec<(String, Vec<String>)> = obj
                 .and_then(serde_json::Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let lines: Vec<String> = cards
-                .iter()
+                .into_iter()
+                .flatten()
                 .map(|c| {
                     let name = str_in(Some(c), "/name/formatted_name").unwrap_or_default();
                     let phones: Vec<String> = c
@@ -363,13 +374,13 @@ fn message_text(m: &RawMessage) -> String {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    contact_text(name, &phones)
+                    (name.to_string(), phones)
                 })
                 .collect();
-            if lines.is_empty() {
-                bbcode::escape("[contact card without details]")
+            if cards.is_empty() {
+                Shown::Empty(EmptyKind::Contact)
             } else {
-                lines.join("[br]")
+                Shown::Contacts(cards)
             }
         }
         // Taps on our buttons (whatsapp-templates.md §4): the label, marked as a tap, since the
@@ -378,23 +389,28 @@ fn message_text(m: &RawMessage) -> String {
             str_in(obj, "/button_reply/title"),
             str_in(obj, "/list_reply/title"),
         ) {
-            (Some(title), _) => tapped("Tapped the button", title),
-            (None, Some(title)) => tapped("Chose from the list", title),
-            (None, None) => bbcode::escape("[interactive reply]"),
+            (Some(title), _) => Shown::Tap {
+                list: false,
+                label: title.to_string(),
+            },
+            (None, Some(title)) => Shown::Tap {
+                list: true,
+                label: title.to_string(),
+            },
+            (None, None) => Shown::Empty(EmptyKind::Interactive),
         },
         ("button", _) => match str_in(obj, "/text").or_else(|| str_in(obj, "/payload")) {
-            Some(label) => tapped("Tapped the button", label),
-            None => bbcode::escape("[button reply]"),
+            Some(label) => Shown::Tap {
+                list: false,
+                label: label.to_string(),
+            },
+            None => Shown::Empty(EmptyKind::Button),
         },
-        (kind, _) => bbcode::escape(&format!(
-            "[{kind} message: this type cannot be shown here; see it in WhatsApp]"
-        )),
-    }
-}
-
-/// A button tap as the operator reads it: `[i]Tapped the button:[/i] Yes`.
-fn tapped(what: &str, label: &str) -> String {
-    format!("[i]{what}:[/i] {}", bbcode::escape(label))
+        (kind, _) => Shown::Unsupported {
+            kind: kind.to_string(),
+        },
+    };
+    (shown.text(Lang::en()), Some(shown))
 }
 
 /// A human reason for a failed status (shown to operators later).
@@ -457,6 +473,7 @@ mod tests {
                 reply_to: None,
                 action: Action::New,
                 media: None,
+                shown: None,
             })]
         );
     }
@@ -471,6 +488,9 @@ mod tests {
             panic!("a message")
         };
         assert_eq!(m.text, "[i]Tapped the button:[/i] SIM");
+        // The chat says it in the portal's language.
+        let shown = m.shown.clone().expect("a tap");
+        assert_eq!(shown.text(Lang::ru()), "[i]Нажата кнопка:[/i] SIM");
         assert!(m.reply_to.is_some(), "linked to our template");
         let p = parse(&fixture(
             "27-meta-webhook-incoming-interactive-button-reply.json",

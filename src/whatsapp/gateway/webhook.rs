@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::wa_id;
 use crate::bitrix24::bbcode;
-use crate::whatsapp::{contact_text, location_text, vcard_phones, Action, MediaRef, MediaSource};
+use crate::i18n::Lang;
+use crate::whatsapp::{vcard_phones, Action, EmptyKind, MediaRef, MediaSource, Shown};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GwWebhookError {
@@ -27,6 +28,8 @@ pub enum GwEvent {
         reply_to: Option<String>,
         action: Action,
         media: Option<MediaRef>,
+        /// What `text` says in English when it is ours (a location, a contact, …).
+        shown: Option<Shown>,
     },
     /// A receipt for a message we sent. `status` is ours: sent, delivered, read, failed.
     Status {
@@ -124,6 +127,7 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
     let mut reply_to = None;
     let mut action = Action::New;
     let mut media = None;
+    let mut shown = None;
     // The text shown to the operator, as BBCode: what the customer (or the gateway) wrote is
     // escaped and its WhatsApp formatting made tags, so the only live tags are ours.
     let text = match type_message {
@@ -195,23 +199,31 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
                 md.pointer(&format!("/locationMessageData/{k}"))
                     .and_then(Value::as_f64)
             };
-            match (num("latitude"), num("longitude")) {
-                (Some(lat), Some(lon)) => location_text(
+            let ours = match (num("latitude"), num("longitude")) {
+                (Some(lat), Some(lon)) => Shown::Location {
                     lat,
                     lon,
-                    s(md, "/locationMessageData/nameLocation"),
-                    s(md, "/locationMessageData/address"),
-                ),
-                _ => bbcode::escape("[location message without coordinates]"),
-            }
+                    name: s(md, "/locationMessageData/nameLocation").map(str::to_string),
+                    address: s(md, "/locationMessageData/address").map(str::to_string),
+                },
+                _ => Shown::Empty(EmptyKind::Location),
+            };
+            english(&mut shown, ours)
         }
-        "contactMessage" => contact_text(
-            s(md, "/contactMessageData/displayName").unwrap_or(""),
-            &vcard_phones(s(md, "/contactMessageData/vcard").unwrap_or("")),
-        ),
-        other => bbcode::escape(&format!(
-            "[{other}: this type cannot be shown here; see it in WhatsApp]"
-        )),
+        "contactMessage" => {
+            let card = (
+                s(md, "/contactMessageData/displayName")
+                    .unwrap_or("")
+                    .to_string(),
+                vcard_phones(s(md, "/contactMessageData/vcard").unwrap_or("")),
+            );
+            english(&mut shown, Shown::Contacts(vec![card]))
+        }
+        // The gateway's type name (`pollMessage`): the kind it names.
+        other => {
+            let kind = other.strip_suffix("Message").unwrap_or(other).to_string();
+            english(&mut shown, Shown::Unsupported { kind })
+        }
     };
     Ok(GwEvent::Message {
         from: from.to_string(),
@@ -222,7 +234,16 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
         reply_to,
         action,
         media,
+        shown,
     })
+}
+
+/// `ours` in English (the message's text), kept in `shown` for the chat to render again in the
+/// portal's language.
+fn english(shown: &mut Option<Shown>, ours: Shown) -> String {
+    let text = ours.text(Lang::en());
+    *shown = Some(ours);
+    text
 }
 
 #[cfg(test)]
@@ -244,6 +265,7 @@ mod tests {
                 reply_to: None,
                 action: Action::New,
                 media: None,
+                shown: None,
             }
         );
     }

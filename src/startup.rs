@@ -206,12 +206,19 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(http::access_log::log))
+                // Outermost: an error's message in the caller's language (Accept-Language).
+                .wrap(actix_web::middleware::from_fn(http::error::localize))
                 .app_data(data.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(1 << 20)
                         .error_handler(|err, _| {
-                            ApiError::bad_request(ErrorCode::InvalidJson, err.to_string()).into()
+                            // serde's own words, inside a sentence of ours.
+                            let detail = err.to_string();
+                            ApiError::bad_request(ErrorCode::InvalidJson, move |l| {
+                                crate::tr!(l, "error-invalid-json", detail = &detail)
+                            })
+                            .into()
                         }),
                 )
                 .app_data(web::PayloadConfig::default().limit(4 << 20))

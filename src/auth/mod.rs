@@ -11,9 +11,11 @@ pub mod users;
 use serde::{Deserialize, Serialize};
 
 pub use logins::{LoginLimiter, LoginLimits};
-pub use passwords::{hash_password, password_problem, verify_password, MIN_PASSWORD_LEN};
+pub use passwords::{
+    hash_password, password_problem, verify_password, PasswordProblem, MIN_PASSWORD_LEN,
+};
 pub use tokens::{key_id, Claims, JwtKeys, TokenError, TokenPair, TokenType};
-pub use users::{create_user, CreateUserError, NewUserSpec, UserView};
+pub use users::{create_user, CreateUserError, NewUserSpec, UserProblem, UserView};
 
 /// What a caller may do. Tenant admins see and change their own tenant; support staff see all
 /// tenants and take operational actions (audited); billing reads usage and plans of all

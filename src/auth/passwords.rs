@@ -10,18 +10,26 @@ use argon2::{
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
-/// Why a password is refused, in words for the person choosing it; `None` if it is fine.
-pub fn password_problem(password: &str) -> Option<String> {
+/// Why a password is refused (`Display`: in words for the person choosing it, in English; the
+/// admin API says it in the caller's language).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordProblem {
+    #[error("the password is too short ({0} characters): use at least {MIN_PASSWORD_LEN}")]
+    TooShort(usize),
+    #[error("the password is one character repeated")]
+    Repeated,
+}
+
+/// Why a password is refused; `None` if it is fine.
+pub fn password_problem(password: &str) -> Option<PasswordProblem> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        Some(format!(
-            "the password is too short ({n} characters): use at least {MIN_PASSWORD_LEN}"
-        ))
+        Some(PasswordProblem::TooShort(n))
     } else if password
         .chars()
         .all(|c| c == password.chars().next().unwrap_or(' '))
     {
-        Some("the password is one character repeated".into())
+        Some(PasswordProblem::Repeated)
     } else {
         None
     }

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{hash_password, password_problem, Role};
+use super::{hash_password, password_problem, PasswordProblem, Role};
 use crate::store::{audit, tenants, users};
 
 /// The longest email and password considered (longer ones cannot be right).
@@ -52,7 +52,7 @@ pub struct NewUserSpec {
 }
 
 impl NewUserSpec {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), UserProblem> {
         let email = users::normalize_email(&self.email);
         let well_formed = email.len() <= MAX_EMAIL
             && !email.chars().any(char::is_whitespace)
@@ -60,37 +60,46 @@ impl NewUserSpec {
                 .split_once('@')
                 .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
         if !well_formed {
-            return Err(format!("{:?} is not an email address", self.email.trim()));
+            return Err(UserProblem::NotAnEmail(self.email.trim().to_string()));
         }
         match (self.role, self.tenant_id) {
-            (Role::TenantAdmin, None) => {
-                return Err("a tenant admin needs a tenant (--tenant ID)".into())
-            }
+            (Role::TenantAdmin, None) => return Err(UserProblem::NoTenant),
             (Role::Support | Role::Billing, Some(_)) => {
-                return Err(format!(
-                    "a {} user sees every tenant and has none of its own",
-                    self.role
-                ))
+                return Err(UserProblem::GlobalWithTenant(self.role))
             }
             _ => {}
         }
         if self.password.expose_secret().len() > MAX_PASSWORD {
-            return Err(format!(
-                "the password is too long (more than {MAX_PASSWORD} bytes)"
-            ));
+            return Err(UserProblem::PasswordTooLong);
         }
         match password_problem(self.password.expose_secret()) {
-            Some(problem) => Err(problem),
+            Some(problem) => Err(UserProblem::Password(problem)),
             None => Ok(()),
         }
     }
 }
 
+/// Why a user's details are refused (`Display` in English, for the CLI; the admin API says it
+/// in the caller's language).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UserProblem {
+    #[error("{0:?} is not an email address")]
+    NotAnEmail(String),
+    #[error("a tenant admin needs a tenant (--tenant ID)")]
+    NoTenant,
+    #[error("a {0} user sees every tenant and has none of its own")]
+    GlobalWithTenant(Role),
+    #[error("the password is too long (more than {MAX_PASSWORD} bytes)")]
+    PasswordTooLong,
+    #[error(transparent)]
+    Password(PasswordProblem),
+}
+
 /// Why a user could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(UserProblem),
     #[error("no such tenant")]
     NoTenant,
     #[error("a user with this email exists")]

@@ -16,7 +16,7 @@ use std::{
 use sea_orm::DatabaseConnection;
 
 use super::{ApiError, ErrorCode};
-use crate::{config::Settings, store::inbox};
+use crate::{config::Settings, i18n::text::Text, store::inbox, tr};
 
 /// How long one verdict is trusted: a flood costs one index walk per owner per period, not
 /// one per webhook (so the mark is soft by what arrives within it).
@@ -69,8 +69,7 @@ impl InboxGate {
         if over {
             return Err(ApiError::Busy {
                 code: ErrorCode::InboxBacklogged,
-                message: "this number's backlog of unprocessed messages is too long; retry later"
-                    .into(),
+                message: Text::new(|l| tr!(l, "error-inbox-backlogged")),
                 retry_after_secs: self.retry_after_secs,
             });
         }

@@ -1,10 +1,22 @@
-//! The HTTP boundary's error: a status and a stable machine-readable code per case.
+//! The HTTP boundary's error: a status and a stable machine-readable code per case, and a
+//! message for people kept as a catalogue text (`i18n::text::Text`): English by default, and in
+//! the caller's language once `localize` (the middleware below) has read `Accept-Language`.
 
-use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use actix_web::{
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{
+        header::{ACCEPT_LANGUAGE, CONTENT_TYPE},
+        StatusCode,
+    },
+    middleware::Next,
+    HttpResponse, ResponseError,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use super::codes::ErrorCode;
+use crate::i18n::{text::Text, Lang};
 
 /// Every error answer of the JSON API: `{"error": {"code", "message"}}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,6 +30,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable snake_case code, e.g. `invalid_field`, `token_missing`, `unknown_number`.
     pub code: ErrorCode,
+    /// For people, in the language the request's `Accept-Language` asks for (English without
+    /// one, or for a language the service does not speak; Russian and English held).
     pub message: String,
 }
 
@@ -32,27 +46,30 @@ impl ErrorBody {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Every message is a catalogue text: `ApiError::not_found(ErrorCode::UnknownNumber, |l| tr!(l,
+/// "error-unknown-number"))`; `Display` is its English (logs). `Internal`'s detail goes to the log
+/// only.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// A refusal with its status and stable code (see the constructors below).
     #[error("{message}")]
     Status {
         status: StatusCode,
         code: ErrorCode,
-        message: String,
+        message: Text,
     },
     /// Not now, and not before `retry_after_secs` (503 with `Retry-After`): refused before
     /// anything was stored, so the sender's retry is the only copy.
     #[error("{message}")]
     Busy {
         code: ErrorCode,
-        message: String,
+        message: Text,
         retry_after_secs: u64,
     },
     /// Too many requests: wait `retry_after_secs` (sent as `Retry-After`).
     #[error("{message}")]
     RateLimited {
-        message: String,
+        message: Text,
         retry_after_secs: u64,
     },
     #[error("internal error")]
@@ -65,7 +82,7 @@ macro_rules! status_constructors {
         impl ApiError {
             $(
                 $(#[$doc])*
-                pub fn $name(code: ErrorCode, message: impl Into<String>) -> Self {
+                pub fn $name(code: ErrorCode, message: impl Into<Text>) -> Self {
                     ApiError::Status {
                         status: StatusCode::$status,
                         code,
@@ -108,6 +125,21 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
     }
+
+    /// The message for people, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            ApiError::Status { message, .. }
+            | ApiError::Busy { message, .. }
+            | ApiError::RateLimited { message, .. } => message.render(lang),
+            ApiError::Internal(_) => crate::tr!(lang, "error-internal"),
+        }
+    }
+
+    /// The answer's body in `lang`.
+    pub fn body(&self, lang: Lang) -> ErrorBody {
+        ErrorBody::new(self.error_code(), self.message(lang))
+    }
 }
 
 impl From<sea_orm::DbErr> for ApiError {
@@ -133,11 +165,24 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.log_internal();
+        self.answer(Lang::en())
+    }
+}
+
+impl ApiError {
+    fn log_internal(&self) {
         if let ApiError::Internal(detail) = self {
             // Details go to the log, not to the caller.
             tracing::error!(error = %detail, "request failed");
         }
+    }
+
+    /// The answer, its message in `lang`.
+    fn answer(&self, lang: Lang) -> HttpResponse {
         let mut answer = HttpResponse::build(self.status_code());
+        // The message follows the request's language (`localize`).
+        answer.insert_header((actix_web::http::header::VARY, "Accept-Language"));
         if let ApiError::RateLimited {
             retry_after_secs, ..
         }
@@ -147,6 +192,69 @@ impl ResponseError for ApiError {
         {
             answer.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
         }
-        answer.json(ErrorBody::new(self.error_code(), self.to_string()))
+        answer.json(self.body(lang))
     }
+}
+
+/// An `ApiError` a middleware returned, to be answered in `.1` (see `localize`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct InLanguage(ApiError, Lang);
+
+impl ResponseError for InLanguage {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log_internal();
+        self.0.answer(self.1)
+    }
+}
+
+/// Middleware: an `ApiError` answer re-rendered in the language of the request's
+/// `Accept-Language` (English without one, as every error is written first). Only the message
+/// changes: status, headers and `code` stay, and the error stays attached for the outer layers.
+pub async fn localize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lang = req
+        .headers()
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(Lang::en, Lang::from_accept_language);
+    if lang == Lang::en() {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // An error a middleware returned: the server answers it, in the caller's language.
+        Err(e) => {
+            return Err(match e.as_error::<ApiError>() {
+                Some(api) => InLanguage(api.clone(), lang).into(),
+                None => e,
+            })
+        }
+    };
+    // Only the JSON answer: a page that shows the error (Bitrix24's pages) is already in its
+    // reader's language.
+    let json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Some(body) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .filter(|_| json)
+        .and_then(|e| serde_json::to_vec(&e.body(lang)).ok())
+    else {
+        return Ok(res);
+    };
+    Ok(res.map_body(|_, _| BoxBody::new(body)))
 }

@@ -30,7 +30,7 @@ use governor::{
 };
 
 use super::{ApiError, AppState};
-use crate::config::Settings;
+use crate::{config::Settings, i18n::text::Text, tr};
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
@@ -73,9 +73,9 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
-fn too_many(wait: Duration, what: &str) -> ApiError {
+fn too_many(wait: Duration, message: impl Into<Text>) -> ApiError {
     ApiError::RateLimited {
-        message: format!("too many requests {what}; retry later"),
+        message: message.into(),
         retry_after_secs: retry_after_secs(wait),
     }
 }
@@ -118,7 +118,7 @@ impl PublicLimits {
             self.log.note(|n| {
                 tracing::warn!(%ip, refused = n, "public endpoint rate limit hit (per IP)");
             });
-            too_many(wait, "from this address")
+            too_many(wait, |l| tr!(l, "error-rate-limited-address"))
         })
     }
 
@@ -169,7 +169,7 @@ impl PublicLimits {
                     "public endpoint rate limit hit (per tenant)"
                 );
             });
-            too_many(wait, "for this tenant")
+            too_many(wait, |l| tr!(l, "error-rate-limited-tenant"))
         })
     }
 }

@@ -5,14 +5,18 @@
 use actix_web::{body::SizedStream, http::header, web, HttpResponse};
 
 use super::{ApiError, AppState, ErrorCode};
-use crate::store::{self, media};
+use crate::{
+    store::{self, media},
+    tr,
+};
 
 pub async fn serve(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (token, _name) = path.into_inner();
-    let not_found = || ApiError::not_found(ErrorCode::UnknownMedia, "no such file");
+    let not_found =
+        || ApiError::not_found(ErrorCode::UnknownMedia, |l| tr!(l, "error-unknown-media"));
     if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(not_found());
     }
@@ -21,10 +25,9 @@ pub async fn serve(
         .filter(|m| m.state == media::STORED)
         .ok_or_else(not_found)?;
     if m.expires_at < store::now_ms() {
-        return Err(ApiError::gone(
-            ErrorCode::MediaExpired,
-            "this file link has expired",
-        ));
+        return Err(ApiError::gone(ErrorCode::MediaExpired, |l| {
+            tr!(l, "error-media-expired")
+        }));
     }
     let stream = state
         .ctx

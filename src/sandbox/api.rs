@@ -31,7 +31,7 @@ use super::{
 use crate::{
     http::{ApiError, AppState, ErrorCode},
     sim::GraphSim,
-    store,
+    store, tr,
 };
 
 /// Longest text the page may send (WhatsApp allows more; a demo needs less).
@@ -97,16 +97,14 @@ pub struct TextBody {
 fn text_of(body: &TextBody) -> Result<String, ApiError> {
     let text = body.text.trim();
     if text.is_empty() {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "text is empty",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-sandbox-text-empty")
+        }));
     }
     if text.chars().count() > MAX_TEXT {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            format!("text is longer than {MAX_TEXT} characters"),
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-sandbox-text-too-long", max = MAX_TEXT)
+        }));
     }
     Ok(text.to_string())
 }
@@ -245,10 +243,9 @@ async fn all(
                 "setup": setup,
             })))
         }
-        Some(_) => Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "number is gateway or cloud",
-        )),
+        Some(_) => Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-sandbox-number")
+        })),
     }
 }
 
@@ -320,10 +317,9 @@ async fn trace(s: State) -> HttpResponse {
 /// event it caused (0 = not delivered).
 fn accepted(id: &str, status: u16) -> Result<HttpResponse, ApiError> {
     if status != 200 {
-        return Err(ApiError::bad_gateway(
-            ErrorCode::NotAccepted,
-            format!("the service answered {status} to the simulated webhook or event"),
-        ));
+        return Err(ApiError::bad_gateway(ErrorCode::NotAccepted, move |l| {
+            tr!(l, "error-sandbox-not-accepted", status = status.to_string())
+        }));
     }
     Ok(HttpResponse::Created().json(json!({"id": id, "status": status})))
 }
@@ -374,14 +370,12 @@ async fn customer_deletes(s: State, id: web::Path<String>) -> Result<HttpRespons
         &[],
     );
     match view.iter().find(|m| m.id == id) {
-        None => Err(ApiError::not_found(
-            ErrorCode::NotFound,
-            "no such message written on the phone",
-        )),
-        Some(m) if m.deleted => Err(ApiError::conflict(
-            ErrorCode::AlreadyDeleted,
-            "the message is already deleted",
-        )),
+        None => Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-sandbox-no-phone-message")
+        })),
+        Some(m) if m.deleted => Err(ApiError::conflict(ErrorCode::AlreadyDeleted, |l| {
+            tr!(l, "error-sandbox-already-deleted")
+        })),
         Some(_) => {
             let del = s
                 .gateway
@@ -420,10 +414,9 @@ async fn operator_writes_in(
     let text = text_of(body)?;
     let (line, chat_id) = chat_of(s, cloud);
     if !has_chat(s, line, chat_id) {
-        return Err(ApiError::conflict(
-            ErrorCode::NoConversation,
-            "there is no chat yet: the customer writes first (Open Lines opens the chat then)",
-        ));
+        return Err(ApiError::conflict(ErrorCode::NoConversation, |l| {
+            tr!(l, "error-sandbox-no-chat")
+        }));
     }
     let op = s.b24.operator_write(line, chat_id, &text).await;
     accepted(&op.im_message_id, op.http_status)
@@ -444,22 +437,19 @@ fn operator_message(s: &SandboxState, cloud: bool, id: &str) -> Result<(), ApiEr
         .operator_message(id)
         .filter(|m| m.our_chat_id == chat_id)
     else {
-        return Err(ApiError::not_found(
-            ErrorCode::NotFound,
-            "no such operator message",
-        ));
+        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-sandbox-no-operator-message")
+        }));
     };
     if m.deleted {
-        return Err(ApiError::conflict(
-            ErrorCode::AlreadyDeleted,
-            "the message is already deleted",
-        ));
+        return Err(ApiError::conflict(ErrorCode::AlreadyDeleted, |l| {
+            tr!(l, "error-sandbox-already-deleted")
+        }));
     }
     if m.external_ids.is_empty() {
-        return Err(ApiError::conflict(
-            ErrorCode::NotDeliveredYet,
-            "the message has not reached WhatsApp yet: try again in a moment",
-        ));
+        return Err(ApiError::conflict(ErrorCode::NotDeliveredYet, |l| {
+            tr!(l, "error-sandbox-not-delivered-yet")
+        }));
     }
     Ok(())
 }
@@ -548,16 +538,14 @@ async fn cloud_customer_taps(
         &[],
     );
     let Some(m) = phone.iter().find(|m| m.id == *id) else {
-        return Err(ApiError::not_found(
-            ErrorCode::NotFound,
-            "no such message from the business on the phone",
-        ));
+        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-sandbox-no-business-message")
+        }));
     };
     if !m.buttons.contains(&body.button) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "that message has no such quick-reply button",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-sandbox-no-button")
+        }));
     }
     let tap = new_wamid();
     let webhook = GraphSim::inbound_body(
@@ -585,10 +573,9 @@ async fn cloud_age_window(s: State, app: web::Data<AppState>) -> Result<HttpResp
         .await
         .map_err(ApiError::from)?;
     let Some((chat, last)) = chat.and_then(|c| c.last_inbound_at.map(|at| (c, at))) else {
-        return Err(ApiError::conflict(
-            ErrorCode::NoConversation,
-            "the customer has not written to this number yet: write as the customer first",
-        ));
+        return Err(ApiError::conflict(ErrorCode::NoConversation, |l| {
+            tr!(l, "error-sandbox-customer-first")
+        }));
     };
     let now = store::now_ms();
     let aged = now - cloud::AGE_MS;

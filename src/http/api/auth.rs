@@ -8,15 +8,16 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 pub use crate::auth::{Claims, JwtKeys, Role, TokenError, TokenType};
 use crate::http::{ApiError, AppState, ErrorCode};
+use crate::{i18n::text::Text, tr};
 
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::Expired => {
-                ApiError::unauthorized(ErrorCode::TokenExpired, "the token has expired")
+                ApiError::unauthorized(ErrorCode::TokenExpired, |l| tr!(l, "error-token-expired"))
             }
             TokenError::Invalid => {
-                ApiError::unauthorized(ErrorCode::TokenInvalid, "the token is invalid")
+                ApiError::unauthorized(ErrorCode::TokenInvalid, |l| tr!(l, "error-token-invalid"))
             }
         }
     }
@@ -51,15 +52,14 @@ impl Caller {
         if self.0.role == Role::Support {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                ErrorCode::Forbidden,
-                "this needs the support role",
-            ))
+            Err(ApiError::forbidden(ErrorCode::Forbidden, |l| {
+                tr!(l, "error-needs-support-role")
+            }))
         }
     }
 
     /// Views across all tenants: support and billing; a tenant admin is told `why` not.
-    pub fn require_global(&self, why: &str) -> Result<(), ApiError> {
+    pub fn require_global(&self, why: impl Into<Text>) -> Result<(), ApiError> {
         if self.0.role.is_global() {
             Ok(())
         } else {
@@ -73,17 +73,18 @@ impl Caller {
         if self.0.role.is_global() || self.0.tenant == Some(tenant_id) {
             Ok(())
         } else {
-            Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
+            Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+                tr!(l, "error-no-such-tenant")
+            }))
         }
     }
 
     /// Changing the tenant's data: support, or the tenant's own admin; billing never writes.
     pub fn require_write(&self, tenant_id: i64) -> Result<(), ApiError> {
         match self.0.role {
-            Role::Billing => Err(ApiError::forbidden(
-                ErrorCode::Forbidden,
-                "the billing role is read-only",
-            )),
+            Role::Billing => Err(ApiError::forbidden(ErrorCode::Forbidden, |l| {
+                tr!(l, "error-billing-read-only")
+            })),
             Role::Support => Ok(()),
             Role::TenantAdmin => self.require_tenant_access(tenant_id),
         }
@@ -114,10 +115,7 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
             let token = token.ok_or_else(|| {
-                ApiError::unauthorized(
-                    ErrorCode::TokenMissing,
-                    "Authorization: Bearer <token> is required",
-                )
+                ApiError::unauthorized(ErrorCode::TokenMissing, |l| tr!(l, "error-token-missing"))
             })?;
             Ok(Caller(state.jwt.verify(&token, TokenType::Access)?))
         })

@@ -16,6 +16,7 @@ use crate::{
         health::{self, Health},
         search, tenants, usage,
     },
+    tr,
 };
 
 /// Tenants' health
@@ -35,7 +36,7 @@ use crate::{
 pub async fn tenants_health(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_global("tenants' health is for support and billing")?;
+    caller.require_global(|l| tr!(l, "error-health-for-staff"))?;
     let paging = Paging::of(&q)?;
     let (rows, total) =
         store::page(&state.ctx.db, &tenants::All, paging.page, paging.per_page).await?;

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use crate::http::{error::ErrorBody, ApiError, AppState, ErrorCode};
+use crate::tr;
 
 /// One actor's owner and the node running it.
 #[derive(Serialize, ToSchema)]
@@ -42,16 +43,17 @@ pub struct ClusterView {
     ),
 )]
 pub async fn state(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.require_global("the cluster's state is for support staff")?;
+    caller.require_global(|l| tr!(l, "error-cluster-for-staff"))?;
     let Some(cluster) = &state.ctx.cluster else {
-        return Err(ApiError::unavailable(
-            ErrorCode::NotClustered,
-            "this service runs as one node (REDIS_URL is not set)",
-        ));
+        return Err(ApiError::unavailable(ErrorCode::NotClustered, |l| {
+            tr!(l, "error-not-clustered")
+        }));
     };
     let unavailable = |e: crate::cluster::ClusterError| {
         tracing::warn!(error = %e, "cluster state: redis");
-        ApiError::unavailable(ErrorCode::RedisUnavailable, "Redis did not answer")
+        ApiError::unavailable(ErrorCode::RedisUnavailable, |l| {
+            tr!(l, "error-redis-unavailable")
+        })
     };
     let nodes = cluster.nodes().await.map_err(unavailable)?;
     let leases = cluster

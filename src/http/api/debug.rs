@@ -11,6 +11,7 @@ use crate::{
         Fault,
     },
     http::{ApiError, ErrorCode},
+    tr,
 };
 
 #[derive(Deserialize)]
@@ -30,10 +31,9 @@ pub async fn inject(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     if !state.ctx.settings.debug_faults {
-        return Err(ApiError::not_found(
-            ErrorCode::NotFound,
-            "fault hooks are disabled",
-        ));
+        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-fault-hooks-disabled")
+        }));
     }
     let target = match body {
         Target::Portal { portal_id } => FaultTarget::Portal(portal_id),

@@ -14,6 +14,7 @@ use super::{
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::numbers,
+    tr,
     whatsapp::gateway::{GatewayError, Instance},
 };
 
@@ -36,14 +37,17 @@ pub struct ConnectGatewayNumber {
 
 fn gateway_error(e: GatewayError) -> ApiError {
     match e {
-        GatewayError::Credentials(_) => ApiError::unprocessable(
-            ErrorCode::GatewayCredentialsInvalid,
-            "the gateway rejected this instance id or token",
-        ),
-        e => ApiError::bad_gateway(
-            ErrorCode::GatewayUnavailable,
-            format!("the gateway did not answer as expected: {e}"),
-        ),
+        GatewayError::Credentials(_) => {
+            ApiError::unprocessable(ErrorCode::GatewayCredentialsInvalid, |l| {
+                tr!(l, "error-gateway-credentials")
+            })
+        }
+        e => {
+            let detail = e.to_string();
+            ApiError::bad_gateway(ErrorCode::GatewayUnavailable, move |l| {
+                tr!(l, "error-gateway-unavailable", detail = &detail)
+            })
+        }
     }
 }
 
@@ -88,16 +92,14 @@ pub(crate) async fn connect_gateway_instance(
     non_empty("id_instance", &b.id_instance)?;
     non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
     if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "api_url must be an http(s) URL",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-api-url")
+        }));
     }
     if !b.id_instance.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "id_instance must be digits",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-id-instance")
+        }));
     }
     check_number_quota(state, portal, &numbers::gateway_key(&b.id_instance)).await?;
     let inst = Instance {
@@ -178,7 +180,9 @@ pub async fn qr(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiErr
     let n = Some(n)
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
         .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::UnknownNumber, "no gateway number with this id")
+            ApiError::not_found(ErrorCode::UnknownNumber, |l| {
+                tr!(l, "error-unknown-gateway-number")
+            })
         })?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
 }
@@ -191,10 +195,9 @@ pub(crate) async fn gateway_qr(
     let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, n)? {
         crate::actors::number::Transport::Gateway(i) => i,
         crate::actors::number::Transport::Cloud(_) => {
-            return Err(ApiError::not_found(
-                ErrorCode::UnknownNumber,
-                "no gateway number with this id",
-            ))
+            return Err(ApiError::not_found(ErrorCode::UnknownNumber, |l| {
+                tr!(l, "error-unknown-gateway-number")
+            }))
         }
     };
     let (kind, message) = state

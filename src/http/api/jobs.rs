@@ -18,6 +18,7 @@ use crate::{
         jobs::{self, Job},
         messages,
     },
+    tr,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -89,18 +90,15 @@ pub struct JobQuery {
 )]
 pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpResponse, ApiError> {
     if caller.role() == Role::Billing {
-        return Err(ApiError::forbidden(
-            ErrorCode::Forbidden,
-            "the billing role sees usage, not jobs",
-        ));
+        return Err(ApiError::forbidden(ErrorCode::Forbidden, |l| {
+            tr!(l, "error-billing-no-jobs")
+        }));
     }
     let paging = Paging::of(&q)?;
     let owner = page::search(&q, "owner", 64)?;
     if let Some(o) = &owner {
         if Owner::parse(o).is_none() {
-            return Err(page::invalid_field(
-                "owner must be portal:<id>, number:<id> or transcriber",
-            ));
+            return Err(page::invalid_field(|l| tr!(l, "error-job-owner")));
         }
     }
     let filter = jobs::Filter {
@@ -131,17 +129,14 @@ pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, A
     caller.require_support()?;
     let db = &state.ctx.db;
     let txn = db.begin().await?;
-    let before = jobs::get(&txn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(ErrorCode::UnknownJob, "no job with this id"))?;
+    let before = jobs::get(&txn, id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::UnknownJob, |l| tr!(l, "error-unknown-job"))
+    })?;
     let Some(after) = jobs::redrive(&txn, id).await? else {
-        return Err(ApiError::conflict(
-            ErrorCode::JobNotFailed,
-            format!(
-                "job {id} is {}; only a failed (dead) job can be re-driven",
-                before.status
-            ),
-        ));
+        let status = before.status;
+        return Err(ApiError::conflict(ErrorCode::JobNotFailed, move |l| {
+            tr!(l, "error-job-not-failed", id = id, status = &status)
+        }));
     };
     // Its message shows as failed until the job runs again: back to the state before sending.
     if let Ok(job) = jobs::decode(&after) {

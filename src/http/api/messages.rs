@@ -16,6 +16,7 @@ use crate::{
         chats, hops, jobs, messages, numbers, portals,
         search::{self, ChatFilter, MessageFilter},
     },
+    tr,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -264,7 +265,11 @@ pub struct TraceView {
     ),
 )]
 pub async fn trace(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiError> {
-    let missing = || ApiError::not_found(ErrorCode::UnknownMessage, "no message with this id");
+    let missing = || {
+        ApiError::not_found(ErrorCode::UnknownMessage, |l| {
+            tr!(l, "error-unknown-message")
+        })
+    };
     let db = &state.ctx.db;
     let m = messages::get(db, id).await?.ok_or_else(missing)?;
     let chat = chats::get(db, m.chat_id).await?.ok_or_else(missing)?;

@@ -8,6 +8,7 @@ use super::{auth::Caller, numbers::number_for, openapi::NumberId};
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{chats, messages},
+    tr,
 };
 
 /// A chat as `chat_messages` shows it.
@@ -104,10 +105,7 @@ pub async fn chat_messages(
     let chat = chats::find(&state.ctx.db, number_id, &wa_id)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::UnknownChat,
-                "no chat with this customer on this number",
-            )
+            ApiError::not_found(ErrorCode::UnknownChat, |l| tr!(l, "error-unknown-chat"))
         })?;
     let list = messages::list_for_chat(&state.ctx.db, chat.id).await?;
     // Read again after the messages: what a message shows of Bitrix24 is then on the chat too

@@ -22,6 +22,7 @@ use crate::{
     billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::{jobs, numbers, portals},
+    tr,
 };
 
 /// A Cloud API number to connect to an Open Line of an installed portal.
@@ -82,10 +83,9 @@ impl From<&entity::numbers::Model> for NumberView {
 
 pub(super) fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     if v.trim().is_empty() {
-        Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            format!("{name} must not be empty"),
-        ))
+        Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+            tr!(l, "error-field-empty", name = name)
+        }))
     } else {
         Ok(())
     }
@@ -99,7 +99,8 @@ pub(super) async fn number_for(
     id: i64,
     write: bool,
 ) -> Result<(entity::numbers::Model, entity::portals::Model), ApiError> {
-    let missing = || ApiError::not_found(ErrorCode::UnknownNumber, "no number with this id");
+    let missing =
+        || ApiError::not_found(ErrorCode::UnknownNumber, |l| tr!(l, "error-unknown-number"));
     let n = numbers::get(&state.ctx.db, id).await?.ok_or_else(missing)?;
     let p = portals::get(&state.ctx.db, n.portal_id)
         .await?
@@ -130,8 +131,16 @@ pub(super) async fn check_number_quota(
         .await
     {
         Ok(()) => Ok(()),
-        Err(e @ QuotaError::Numbers { .. }) => {
-            Err(ApiError::conflict(ErrorCode::QuotaExceeded, e.to_string()))
+        Err(QuotaError::Numbers { plan, limit, used }) => {
+            Err(ApiError::conflict(ErrorCode::QuotaExceeded, move |l| {
+                tr!(
+                    l,
+                    "error-quota-numbers",
+                    plan = &plan,
+                    limit = limit,
+                    used = used
+                )
+            }))
         }
         Err(QuotaError::Db(e)) => Err(e.into()),
     }
@@ -296,9 +305,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             if s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 Ok(s.to_string())
             } else {
-                Err(page::invalid_field(
-                    "state must be a session state such as ok, token_invalid or authorized",
-                ))
+                Err(page::invalid_field(|l| tr!(l, "error-session-state")))
             }
         })
         .transpose()?;

@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     http::{ApiError, ErrorCode},
+    i18n::text::Text,
     store::{self, Db, Selection},
+    tr,
 };
 use sea_orm::EntityTrait;
 
@@ -18,7 +20,7 @@ pub const MAX_PER_PAGE: u64 = 200;
 /// The longest search term the number and portal lists take (their `max_length` says it too).
 pub const MAX_SEARCH: usize = 100;
 
-pub fn invalid_field(message: impl Into<String>) -> ApiError {
+pub fn invalid_field(message: impl Into<Text>) -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidField, message)
 }
 
@@ -63,7 +65,10 @@ impl Paging {
                     .ok()
                     .filter(|n| (1..=max).contains(n))
                     .ok_or_else(|| {
-                        invalid_field(format!("{name} must be a number from 1 to {max}"))
+                        let name = name.to_string();
+                        invalid_field(move |l| {
+                            tr!(l, "error-field-not-in-range", name = &name, max = max)
+                        })
                     }),
             }
         };
@@ -115,7 +120,12 @@ pub fn flag(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Api
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
-        Some(_) => Err(invalid_field(format!("{name} must be true or false"))),
+        Some(_) => {
+            let name = name.to_string();
+            Err(invalid_field(move |l| {
+                tr!(l, "error-field-not-a-flag", name = &name)
+            }))
+        }
     }
 }
 
@@ -123,10 +133,10 @@ pub fn flag(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Api
 pub fn id(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
     param(q, name)
         .map(|v| {
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid_field(format!("{name} must be a positive integer")))
+            v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                let name = name.to_string();
+                invalid_field(move |l| tr!(l, "error-field-not-an-id", name = &name))
+            })
         })
         .transpose()
 }
@@ -139,9 +149,12 @@ pub fn search(
     max: usize,
 ) -> Result<Option<String>, ApiError> {
     match param(q, name) {
-        Some(v) if v.chars().count() > max => Err(invalid_field(format!(
-            "{name} must have at most {max} characters"
-        ))),
+        Some(v) if v.chars().count() > max => {
+            let name = name.to_string();
+            Err(invalid_field(move |l| {
+                tr!(l, "error-field-too-long", name = &name, max = max)
+            }))
+        }
         v => Ok(v.map(str::to_string)),
     }
 }
@@ -169,9 +182,8 @@ pub fn time(
     chrono::DateTime::parse_from_rfc3339(v)
         .map(|t| Some(t.timestamp_millis()))
         .map_err(|_| {
-            invalid_field(format!(
-                "{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"
-            ))
+            let name = name.to_string();
+            invalid_field(move |l| tr!(l, "error-field-not-a-time", name = &name))
         })
 }
 
@@ -188,7 +200,17 @@ pub fn one_of<'a>(
             .find(|a| **a == v)
             .copied()
             .map(Some)
-            .ok_or_else(|| invalid_field(format!("{name} must be one of {}", allowed.join(", ")))),
+            .ok_or_else(|| {
+                let (name, allowed) = (name.to_string(), allowed.join(", "));
+                invalid_field(move |l| {
+                    tr!(
+                        l,
+                        "error-field-not-one-of",
+                        name = &name,
+                        allowed = &allowed
+                    )
+                })
+            }),
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
 use crate::{
     http::{ApiError, AppState, ErrorCode},
     store::portals,
+    tr,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -97,19 +98,15 @@ async fn line_of_installed_portal(
     line: &str,
 ) -> Result<entity::portals::Model, ApiError> {
     if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "line must be an Open Line id (digits)",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-line-id")
+        }));
     }
     portals::find_by_member(&state.ctx.db, member_id)
         .await?
         .filter(|p| p.installed)
         .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::UnknownPortal,
-                "no installed portal with this member_id",
-            )
+            ApiError::not_found(ErrorCode::UnknownPortal, |l| tr!(l, "error-unknown-portal"))
         })
 }
 
@@ -124,10 +121,9 @@ pub(super) async fn visible_portal(
     super::numbers::non_empty("member_id", member_id)?;
     let portal = line_of_installed_portal(state, member_id, line).await?;
     if !sees(caller, &portal) {
-        return Err(ApiError::not_found(
-            ErrorCode::UnknownPortal,
-            "no installed portal with this member_id",
-        ));
+        return Err(ApiError::not_found(ErrorCode::UnknownPortal, |l| {
+            tr!(l, "error-unknown-portal")
+        }));
     }
     caller.require_write(tenant_of(&portal))?;
     Ok(portal)

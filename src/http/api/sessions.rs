@@ -13,7 +13,9 @@ use crate::{
         verify_password, UserView,
     },
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    i18n::text::Text,
     store::users,
+    tr,
 };
 
 fn blocking_failed(e: actix_web::error::BlockingError) -> ApiError {
@@ -42,7 +44,9 @@ pub struct SessionView {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized(ErrorCode::InvalidCredentials, "wrong email or password")
+    ApiError::unauthorized(ErrorCode::InvalidCredentials, |l| {
+        tr!(l, "error-wrong-credentials")
+    })
 }
 
 fn session_answer(
@@ -94,7 +98,7 @@ pub async fn login(
     if let Err(wait) = login_begin(&state, &account, ip).await {
         tracing::warn!(ip = ?ip, "login refused: too many failed attempts");
         return Err(ApiError::RateLimited {
-            message: "too many failed logins; try again later".into(),
+            message: Text::new(|l| tr!(l, "error-too-many-logins")),
             retry_after_secs: crate::http::limits::retry_after_secs(wait),
         });
     }

@@ -14,7 +14,7 @@ use crate::{
     actors::templates::{self, SyncError},
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     relay::templates as relay_templates,
-    store,
+    store, tr,
 };
 
 /// One template as the number's account lists it.
@@ -89,10 +89,9 @@ pub struct SyncRequest {
 /// A WhatsApp Business Account id as given: digits only.
 pub(super) fn account_id(waba_id: &str) -> Result<&str, ApiError> {
     if waba_id.is_empty() || waba_id.len() > 32 || !waba_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidField,
-            "waba_id: the WhatsApp Business Account id, digits only",
-        ));
+        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-waba-id")
+        }));
     }
     Ok(waba_id)
 }
@@ -166,11 +165,21 @@ pub async fn sync(
 fn sync_error(e: SyncError) -> ApiError {
     match e {
         SyncError::NoNumber => {
-            ApiError::not_found(ErrorCode::UnknownNumber, "no number with this id")
+            ApiError::not_found(ErrorCode::UnknownNumber, |l| tr!(l, "error-unknown-number"))
         }
-        SyncError::NotCloud => ApiError::conflict(ErrorCode::NotCloudNumber, e.to_string()),
-        SyncError::NoAccount => ApiError::conflict(ErrorCode::NoBusinessAccount, e.to_string()),
-        SyncError::Graph(g) => ApiError::bad_gateway(ErrorCode::WhatsappRefused, g.to_string()),
+        SyncError::NotCloud => ApiError::conflict(ErrorCode::NotCloudNumber, |l| {
+            tr!(l, "error-not-cloud-number")
+        }),
+        SyncError::NoAccount => ApiError::conflict(ErrorCode::NoBusinessAccount, |l| {
+            tr!(l, "error-no-business-account")
+        }),
+        SyncError::Graph(g) => {
+            // Meta's own words (its error message) inside ours.
+            let detail = g.to_string();
+            ApiError::bad_gateway(ErrorCode::WhatsappRefused, move |l| {
+                tr!(l, "error-whatsapp-refused", detail = &detail)
+            })
+        }
         SyncError::Db(d) => d.into(),
         SyncError::Secret(s) => ApiError::Internal(format!("stored secret: {s}")),
     }
@@ -215,25 +224,24 @@ pub async fn set_default(
         Some(t) => {
             let found = store::templates::find(db, number.id, &t.name, &t.language).await?;
             let Some(found) = found else {
-                return Err(ApiError::bad_request(
-                    ErrorCode::InvalidField,
-                    format!(
-                        "template: the number has no template {} ({})",
-                        t.name, t.language
-                    ),
-                ));
+                let (name, language) = (t.name.clone(), t.language.clone());
+                return Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                    tr!(
+                        l,
+                        "error-no-such-template",
+                        name = &name,
+                        language = &language
+                    )
+                }));
             };
             let def = store::templates::def(found);
             let outcome = relay_templates::with_text(&def, "text");
-            if let Some(why) = relay_templates::notice(
-                crate::i18n::Lang::en(),
-                &outcome,
-                std::slice::from_ref(&def),
-            ) {
-                return Err(ApiError::bad_request(
-                    ErrorCode::InvalidField,
-                    format!("template: {why}"),
-                ));
+            if !matches!(outcome, relay_templates::Outcome::Send(_)) {
+                return Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                    let why = relay_templates::notice(l, &outcome, std::slice::from_ref(&def))
+                        .unwrap_or_default();
+                    tr!(l, "error-template-unusable", why = &why)
+                }));
             }
             Some(t)
         }

@@ -20,6 +20,7 @@ use super::{
 use crate::{
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::tenants,
+    tr,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,7 +65,7 @@ impl From<&tenant_rows::Model> for TenantView {
 pub async fn list_tenants(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_global("a tenant admin sees its own tenant only (GET /api/v1/tenants/{id})")?;
+    caller.require_global(|l| tr!(l, "error-tenants-own-only"))?;
     Paging::of(&q)?
         .rows::<TenantView, _>(&state.ctx.db, &tenants::All)
         .await
@@ -82,7 +83,7 @@ pub struct NewTenant {
 fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid_field("name must have 1 to 200 characters"));
+        return Err(invalid_field(|l| tr!(l, "error-tenant-name-length")));
     }
     Ok(name.to_string())
 }
@@ -95,7 +96,7 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     {
-        return Err(invalid_field("plan must be 1 to 64 of [a-z0-9_-]"));
+        return Err(invalid_field(|l| tr!(l, "error-plan-name")));
     }
     Ok(plan.to_string())
 }
@@ -152,7 +153,9 @@ impl FromRequest for ReadableTenant {
             let tenant = tenants::get(&state.ctx.db, id)
                 .await
                 .map_err(ApiError::from)?
-                .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, "no such tenant"))?;
+                .ok_or_else(|| {
+                    ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
+                })?;
             Ok(Self { state, tenant })
         })
     }
@@ -229,7 +232,9 @@ pub async fn update_tenant(
     let txn = state.ctx.db.begin().await?;
     let Some((before, after)) = tenants::update(&txn, id, name.as_deref(), plan.as_deref()).await?
     else {
-        return Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"));
+        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-no-such-tenant")
+        }));
     };
     audit::commit_update(
         txn,

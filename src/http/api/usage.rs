@@ -20,6 +20,7 @@ use crate::{
         self, search, tenants,
         usage::{self, DAY_MS},
     },
+    tr,
 };
 
 /// One plan and its quotas (`null`: unlimited).
@@ -88,8 +89,10 @@ fn period(q: &HashMap<String, String>) -> Result<(NaiveDate, NaiveDate, i64, i64
     let date = |name: &str| -> Result<Option<NaiveDate>, ApiError> {
         super::page::param(q, name)
             .map(|v| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .map_err(|_| invalid_field(format!("{name} must be a date, YYYY-MM-DD")))
+                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                    let name = name.to_string();
+                    invalid_field(move |l| tr!(l, "error-field-not-a-day", name = &name))
+                })
             })
             .transpose()
     };
@@ -110,12 +113,12 @@ fn period(q: &HashMap<String, String>) -> Result<(NaiveDate, NaiveDate, i64, i64
         }
     };
     if to < from {
-        return Err(invalid_field("to must not be before from"));
+        return Err(invalid_field(|l| tr!(l, "error-period-reversed")));
     }
     if (to - from).num_days() + 1 > MAX_DAYS {
-        return Err(invalid_field(format!(
-            "a report covers at most {MAX_DAYS} days"
-        )));
+        return Err(invalid_field(|l| {
+            tr!(l, "error-period-too-long", days = MAX_DAYS)
+        }));
     }
     let ms = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
@@ -241,7 +244,7 @@ pub async fn tenant_usage(
 pub async fn all_usage(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_global("a tenant admin reads its own usage (GET /api/v1/tenants/{id}/usage)")?;
+    caller.require_global(|l| tr!(l, "error-usage-own-tenant"))?;
     let paging = Paging::of(&q)?;
     period(&q)?;
     let (rows, total) =

@@ -15,10 +15,38 @@ use super::{
     tenants::ReadableTenant,
 };
 pub use crate::auth::{create_user, CreateUserError, NewUserSpec, UserView};
+use crate::auth::{users::MAX_PASSWORD, PasswordProblem, UserProblem, MIN_PASSWORD_LEN};
+
+/// Why the user's details are refused, in `lang`.
+fn user_problem(lang: Lang, problem: &UserProblem) -> String {
+    match problem {
+        UserProblem::NotAnEmail(email) => tr!(lang, "error-user-not-an-email", email = email),
+        UserProblem::NoTenant => tr!(lang, "error-user-needs-tenant"),
+        UserProblem::GlobalWithTenant(role) => {
+            tr!(
+                lang,
+                "error-user-global-with-tenant",
+                role = role.to_string()
+            )
+        }
+        UserProblem::PasswordTooLong => {
+            tr!(lang, "error-password-too-long", max = MAX_PASSWORD)
+        }
+        UserProblem::Password(PasswordProblem::TooShort(n)) => tr!(
+            lang,
+            "error-password-too-short",
+            count = *n,
+            min = MIN_PASSWORD_LEN
+        ),
+        UserProblem::Password(PasswordProblem::Repeated) => tr!(lang, "error-password-repeated"),
+    }
+}
 use crate::{
     auth::Role,
     http::{error::ErrorBody, ApiError, ErrorCode},
+    i18n::Lang,
     store::users,
+    tr,
 };
 
 /// A tenant's users
@@ -89,9 +117,7 @@ pub async fn create_tenant_user(
     }: SupportChange<NewTenantUser>,
 ) -> Result<HttpResponse, ApiError> {
     if b.role.as_deref().is_some_and(|r| r != "tenant_admin") {
-        return Err(invalid_field(
-            "role: only tenant_admin users belong to a tenant",
-        ));
+        return Err(invalid_field(|l| tr!(l, "error-user-role")));
     }
     let spec = NewUserSpec {
         email: b.email,
@@ -101,14 +127,15 @@ pub async fn create_tenant_user(
     };
     match create_user(&state.ctx.db, caller.actor(), spec).await {
         Ok(user) => Ok(HttpResponse::Created().json(UserView::from(&user))),
-        Err(CreateUserError::Invalid(m)) => Err(invalid_field(m)),
-        Err(CreateUserError::NoTenant) => {
-            Err(ApiError::not_found(ErrorCode::NotFound, "no such tenant"))
+        Err(CreateUserError::Invalid(problem)) => {
+            Err(invalid_field(move |l| user_problem(l, &problem)))
         }
-        Err(CreateUserError::EmailTaken) => Err(ApiError::conflict(
-            ErrorCode::EmailTaken,
-            "a user with this email exists",
-        )),
+        Err(CreateUserError::NoTenant) => Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-no-such-tenant")
+        })),
+        Err(CreateUserError::EmailTaken) => Err(ApiError::conflict(ErrorCode::EmailTaken, |l| {
+            tr!(l, "error-email-taken")
+        })),
         Err(CreateUserError::Internal(m)) => Err(ApiError::Internal(m)),
     }
 }
@@ -145,7 +172,9 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.ctx.db.begin().await?;
     let Some((before, after)) = users::set_disabled(&txn, id, body.disabled).await? else {
-        return Err(ApiError::not_found(ErrorCode::NotFound, "no such user"));
+        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+            tr!(l, "error-no-such-user")
+        }));
     };
     audit::commit_update(
         txn,

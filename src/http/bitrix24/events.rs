@@ -14,15 +14,23 @@ use crate::{
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, numbers, portals},
+    tr,
 };
+
+/// An event we could not read: the decoder's words inside ours.
+pub(super) fn invalid_event(e: impl std::fmt::Display) -> ApiError {
+    let detail = e.to_string();
+    ApiError::bad_request(ErrorCode::InvalidEvent, move |l| {
+        tr!(l, "error-invalid-event", detail = &detail)
+    })
+}
 
 pub async fn receive(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let fields = form::parse(&body);
-    let ev = decode_event(&fields)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidEvent, e.to_string()))?;
+    let ev = decode_event(&fields).map_err(invalid_event)?;
     if let EventKind::Install(auth) = ev.kind {
         install_portal(&state, auth, InstallVia::Event).await?;
         return Ok(HttpResponse::Ok().body("ok"));
@@ -30,16 +38,15 @@ pub async fn receive(
     let portal = portals::find_by_member(&state.ctx.db, &ev.member_id)
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(
-                ErrorCode::UnknownPortal,
-                "this portal has not installed the app",
-            )
+            ApiError::not_found(ErrorCode::UnknownPortal, |l| {
+                tr!(l, "error-portal-not-installed")
+            })
         })?;
     if !portals::application_token_matches(&state.ctx.secrets, &portal, &ev.application_token) {
         tracing::warn!(portal = portal.id, event = %ev.name, "event with a wrong application_token rejected");
         return Err(ApiError::unauthorized(
             ErrorCode::BadApplicationToken,
-            "application_token does not match this portal",
+            |l| tr!(l, "error-bad-application-token"),
         ));
     }
     state.limits.check_tenant(portal.tenant_id)?;

@@ -13,6 +13,7 @@ use crate::{
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, numbers, templates},
+    tr,
     whatsapp::cloud::webhook::{self, Event, WebhookError},
 };
 
@@ -89,10 +90,9 @@ async fn verify_with(
         q.token.as_deref(),
         q.challenge.as_deref(),
     ) else {
-        return Err(ApiError::forbidden(
-            ErrorCode::VerifyRejected,
-            "hub.mode must be subscribe, with hub.verify_token and hub.challenge",
-        ));
+        return Err(ApiError::forbidden(ErrorCode::VerifyRejected, |l| {
+            tr!(l, "error-verify-request")
+        }));
     };
     for n in numbers::list(&state.ctx.db).await? {
         if only.is_some_and(|p| p != n.phone_number_id) || n.transport != numbers::TRANSPORT_CLOUD {
@@ -105,10 +105,9 @@ async fn verify_with(
                 .body(challenge.to_string()));
         }
     }
-    Err(ApiError::forbidden(
-        ErrorCode::VerifyRejected,
-        "verify token does not match a connected number",
-    ))
+    Err(ApiError::forbidden(ErrorCode::VerifyRejected, |l| {
+        tr!(l, "error-verify-token")
+    }))
 }
 
 pub async fn verify(
@@ -135,14 +134,20 @@ fn signature(req: &HttpRequest) -> Option<&str> {
 fn map_err(e: WebhookError) -> ApiError {
     match e {
         WebhookError::MissingSignature => {
-            ApiError::unauthorized(ErrorCode::SignatureMissing, e.to_string())
+            ApiError::unauthorized(ErrorCode::SignatureMissing, |l| {
+                tr!(l, "error-signature-missing")
+            })
         }
-        WebhookError::BadSignature => {
-            ApiError::unauthorized(ErrorCode::SignatureInvalid, e.to_string())
-        }
-        WebhookError::Json(_) => ApiError::bad_request(ErrorCode::InvalidJson, e.to_string()),
-        WebhookError::WrongObject(_) => {
-            ApiError::bad_request(ErrorCode::UnsupportedObject, e.to_string())
+        WebhookError::BadSignature => ApiError::unauthorized(ErrorCode::SignatureInvalid, |l| {
+            tr!(l, "error-signature-invalid")
+        }),
+        WebhookError::Json(detail) => ApiError::bad_request(ErrorCode::InvalidJson, move |l| {
+            tr!(l, "error-webhook-json", detail = &detail)
+        }),
+        WebhookError::WrongObject(object) => {
+            ApiError::bad_request(ErrorCode::UnsupportedObject, move |l| {
+                tr!(l, "error-unsupported-object", object = &object)
+            })
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::{
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
     store::{inbox, jobs, numbers},
+    tr,
     whatsapp::gateway::webhook::{self, GwEvent},
 };
 
@@ -51,7 +52,7 @@ pub async fn receive(
     if !ok {
         return Err(ApiError::unauthorized(
             ErrorCode::WebhookTokenInvalid,
-            "Authorization does not carry this number's webhook token",
+            |l| tr!(l, "error-webhook-token"),
         ));
     }
     super::refuse_if_suspended(&n)?;
@@ -62,8 +63,12 @@ pub async fn receive(
     if !super::relayed(&n) {
         return Ok(super::ignored_disconnected());
     }
-    let event = webhook::parse(&body)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidWebhook, e.to_string()))?;
+    let event = webhook::parse(&body).map_err(|e| {
+        let detail = e.to_string();
+        ApiError::bad_request(ErrorCode::InvalidWebhook, move |l| {
+            tr!(l, "error-invalid-webhook", detail = &detail)
+        })
+    })?;
     let (external_id, item) = match event {
         GwEvent::Message {
             from,

@@ -109,7 +109,7 @@ pub(crate) fn refuse_if_suspended(n: &entity::numbers::Model) -> Result<(), crat
     if n.suspended {
         return Err(crate::http::ApiError::unavailable(
             crate::http::ErrorCode::PortalUninstalled,
-            "the Bitrix24 app of this number's portal is uninstalled; retry later",
+            |l| crate::tr!(l, "error-portal-uninstalled"),
         ));
     }
     Ok(())

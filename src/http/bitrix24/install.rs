@@ -4,6 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use sea_orm::TransactionTrait;
 
+use super::page::{escape, layout, Page};
+
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     bitrix24::{
@@ -11,7 +13,9 @@ use crate::{
         form,
     },
     http::{ApiError, AppState, ErrorCode},
+    i18n::Lang,
     store::{jobs, numbers, portals},
+    tr,
 };
 
 /// How an install's tokens reached us.
@@ -91,10 +95,9 @@ fn check_endpoint(client_endpoint: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            ErrorCode::InvalidEndpoint,
-            "client_endpoint must be an http(s) URL",
-        ))
+        Err(ApiError::bad_request(ErrorCode::InvalidEndpoint, |l| {
+            tr!(l, "error-invalid-endpoint")
+        }))
     }
 }
 
@@ -116,7 +119,7 @@ fn check_oauth_server(state: &AppState, data: &portals::InstallData) -> Result<(
     tracing::warn!(domain = %data.domain, oauth_host = %host, "install refused: its OAuth server is not one we know (B24WA_B24_OAUTH_HOSTS)");
     Err(ApiError::forbidden(
         ErrorCode::OauthServerNotAllowed,
-        format!("the install names an OAuth server we do not use ({host})"),
+        move |l| tr!(l, "error-oauth-server-not-allowed", host = &host),
     ))
 }
 
@@ -145,17 +148,17 @@ async fn confirm_with_portal(
     let info = match answer {
         Ok((info, _)) => info,
         Err(e) if e.is_transient() => {
+            let detail = e.to_string();
             return Err(ApiError::bad_gateway(
                 ErrorCode::PortalUnreachable,
-                format!("the portal could not confirm the install: {e}"),
-            ))
+                move |l| tr!(l, "error-portal-unreachable", detail = &detail),
+            ));
         }
         Err(e) => {
             tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the portal did not accept its tokens");
-            return Err(ApiError::forbidden(
-                ErrorCode::InstallNotConfirmed,
-                "the portal did not accept the tokens of this install",
-            ));
+            return Err(ApiError::forbidden(ErrorCode::InstallNotConfirmed, |l| {
+                tr!(l, "error-install-tokens-refused")
+            }));
         }
     };
     let code = info.get("CODE").and_then(|c| c.as_str()).unwrap_or("");
@@ -166,9 +169,10 @@ async fn confirm_with_portal(
         .to_string();
     if !state.ctx.settings.accepted_app_codes().contains(&code) {
         tracing::warn!(domain = %data.domain, app = %code, status = %status, "install refused: the tokens belong to another application (a Marketplace install needs B24WA_APP_MARKETPLACE_CODE)");
+        let code = code.to_string();
         return Err(ApiError::forbidden(
             ErrorCode::InstallNotConfirmed,
-            format!("the portal says these tokens belong to another application ({code})"),
+            move |l| tr!(l, "error-install-other-app", code = &code),
         ));
     }
     // `INSTALLED` is a boolean in the docs; accept the portal's usual "Y" too.
@@ -179,10 +183,9 @@ async fn confirm_with_portal(
     };
     if !installed && via == InstallVia::Event {
         tracing::warn!(domain = %data.domain, app = %code, "install refused: the portal says the install is not finished");
-        return Err(ApiError::conflict(
-            ErrorCode::InstallNotFinished,
-            "the portal says the installation of the app is not finished; install it again",
-        ));
+        return Err(ApiError::conflict(ErrorCode::InstallNotFinished, |l| {
+            tr!(l, "error-install-not-finished")
+        }));
     }
     let language = info
         .get("LANGUAGE_ID")
@@ -228,25 +231,25 @@ async fn first_refresh(
                     domain = %data.domain,
                     "install refused: the OAuth server issued the tokens for another portal"
                 );
-                return Err(ApiError::forbidden(
-                    ErrorCode::InstallNotConfirmed,
-                    "the OAuth server says these tokens belong to another portal",
-                ));
+                return Err(ApiError::forbidden(ErrorCode::InstallNotConfirmed, |l| {
+                    tr!(l, "error-install-other-portal")
+                }));
             }
             Ok(pair)
         }
-        Err(e) if e.is_transient() => Err(ApiError::bad_gateway(
-            ErrorCode::PortalUnreachable,
-            format!("the OAuth server could not confirm the install: {e}"),
-        )),
+        Err(e) if e.is_transient() => {
+            let detail = e.to_string();
+            Err(ApiError::bad_gateway(
+                ErrorCode::PortalUnreachable,
+                move |l| tr!(l, "error-oauth-unreachable", detail = &detail),
+            ))
+        }
         Err(e) => {
             tracing::warn!(domain = %data.domain, code = e.code(), "install refused: the first refresh with our credentials failed");
+            let code = e.code().to_string();
             Err(ApiError::forbidden(
                 ErrorCode::InstallNotConfirmed,
-                format!(
-                    "the OAuth server did not refresh these tokens for our application ({})",
-                    e.code()
-                ),
+                move |l| tr!(l, "error-install-refresh-refused", code = &code),
             ))
         }
     }
@@ -259,30 +262,45 @@ pub async fn install(
 ) -> Result<HttpResponse, ApiError> {
     let fields = form::parse(&body);
     if form::str_at(&fields, &["event"]).is_some() {
-        let ev = decode_event(&fields)
-            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidEvent, e.to_string()))?;
+        let ev = decode_event(&fields).map_err(super::events::invalid_event)?;
         let EventKind::Install(auth) = ev.kind else {
+            let name = ev.name;
             return Err(ApiError::bad_request(
                 ErrorCode::UnexpectedEvent,
-                format!("{} is not an install event", ev.name),
+                move |l| tr!(l, "error-not-an-install-event", name = &name),
             ));
         };
         let id = install_portal(&state, auth, InstallVia::Event).await?;
         return Ok(HttpResponse::Ok().json(serde_json::json!({"installed": true, "portal_id": id})));
     }
     let query = form::parse(req.query_string().as_bytes());
-    let auth = decode_install_page(&query, &fields)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidInstall, e.to_string()))?;
-    install_portal(&state, auth, InstallVia::Page).await?;
-    // An app with UI is installed only once the page calls installFinish in the browser.
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(INSTALL_PAGE))
+    // The installing admin reads the page in their Bitrix24 language.
+    let lang = Lang::from_bitrix24(form::str_at(&query, &["LANG"]).unwrap_or(""));
+    let installed = async {
+        let auth = decode_install_page(&query, &fields).map_err(|e| {
+            let detail = e.to_string();
+            ApiError::bad_request(ErrorCode::InvalidInstall, move |l| {
+                tr!(l, "error-invalid-install", detail = &detail)
+            })
+        })?;
+        install_portal(&state, auth, InstallVia::Page).await
+    }
+    .await;
+    Ok(match installed {
+        // An app with UI is installed only once the page calls installFinish in the browser.
+        Ok(_) => Page::ok(layout(
+            lang,
+            &tr!(lang, "install-title"),
+            r#"<script src="//api.bitrix24.com/api/v1/"></script>"#,
+            &format!(
+                "<div class=\"card\"><h1>{}</h1><p>{}</p></div>\
+                 <script>if (window.BX24) {{ BX24.init(function () {{ BX24.installFinish(); }}); }}</script>",
+                escape(&tr!(lang, "install-done")),
+                escape(&tr!(lang, "install-next")),
+            ),
+        )),
+        // Refused: said in words on the page, the error kept on the answer (metrics, logs).
+        Err(e) => return Ok(Page::refusal(lang, e)),
+    }
+    .respond())
 }
-
-const INSTALL_PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>b24wa installed</title>
-<script src="//api.bitrix24.com/api/v1/"></script></head>
-<body><p>WhatsApp connector installed. Open Contact Center to connect a number.</p>
-<script>if (window.BX24) { BX24.init(function () { BX24.installFinish(); }); }</script>
-</body></html>"#;

@@ -8,26 +8,27 @@
 //! path as typing it, so the ticks, notices and errors are the chat's usual ones. The page itself
 //! sends nothing, so it needs no session of its own.
 
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
-use super::page::{escape, layout, placement_options, portal_of, script_json, Page};
+use super::page::{escape, lang_of, layout, placement_options, portal_of, script_json, Page};
 use crate::{
     bitrix24::form,
     http::AppState,
+    i18n::{self, Lang},
     relay::{
         templates::{self as relay_templates, Outcome, APPROVED},
         window::{self, Window},
     },
     store::{self, numbers},
+    tr,
 };
 
-const TITLE: &str = "WhatsApp templates";
-
-/// `POST /bitrix24/placement/templates`: what Bitrix24 opens from the chat's message box.
-pub async fn page(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    match render(&state, &body).await {
+/// `POST /bitrix24/placement/templates`: what Bitrix24 opens from the chat's message box, in
+/// the operator's interface language (`LANG`).
+pub async fn page(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    match render(&state, lang_of(&req), &body).await {
         Ok(p) | Err(p) => p.respond(),
     }
 }
@@ -62,29 +63,26 @@ fn chat_id_of(options: &Value) -> Option<String> {
 }
 
 /// A message in place of the picker (not an error: the chat is simply not one for templates).
-fn notice(body: &str) -> Page {
+fn notice(lang: Lang, body: &str) -> Page {
     Page::ok(layout(
-        TITLE,
+        lang,
+        &tr!(lang, "picker-title"),
         STYLE,
         &format!("<div class=\"card\" data-testid=\"notice\">{body}</div>"),
     ))
 }
 
-async fn render(state: &AppState, body: &[u8]) -> Result<Page, Page> {
+async fn render(state: &AppState, lang: Lang, body: &[u8]) -> Result<Page, Page> {
     let f = form::parse(body);
-    let portal = portal_of(
-        state,
-        &f,
-        "Open this page from an Open Lines chat in your Bitrix24 (the app is not installed on \
-         this portal, or the request did not come from it).",
-    )
-    .await?;
+    let portal = portal_of(state, lang, &f, &tr!(lang, "picker-not-from-bitrix24")).await?;
     let Some(im_chat) = chat_id_of(&placement_options(&f)) else {
         return Err(Page::error(
+            lang,
             StatusCode::BAD_REQUEST,
-            "Bitrix24 did not say which chat this is. Open the templates from an Open Lines chat.",
+            &tr!(lang, "picker-no-chat"),
         ));
     };
+    let internal = |e: sea_orm::DbErr| Page::internal(lang, e);
     let db = &state.ctx.db;
     // One Open Lines chat id per portal; other portals' chats may carry the same number.
     let mut found = None;
@@ -92,11 +90,11 @@ async fn render(state: &AppState, body: &[u8]) -> Result<Page, Page> {
         .filter(entity::chats::Column::B24ChatId.eq(im_chat.as_str()))
         .all(db)
         .await
-        .map_err(Page::internal)?
+        .map_err(internal)?
     {
         if let Some(n) = numbers::get(db, chat.number_id)
             .await
-            .map_err(Page::internal)?
+            .map_err(internal)?
             .filter(|n| n.portal_id == portal.id)
         {
             found = Some((chat, n));
@@ -105,41 +103,55 @@ async fn render(state: &AppState, body: &[u8]) -> Result<Page, Page> {
     }
     let Some((chat, number)) = found else {
         return Ok(notice(
-            "<p>This chat is not a WhatsApp chat of b24wa, so there are no templates to send \
-             here.</p>",
+            lang,
+            &format!(
+                "<p data-testid=\"not-ours\">{}</p>",
+                escape(&tr!(lang, "picker-not-our-chat"))
+            ),
         ));
     };
-    let phone = escape(number.display_phone.trim_start_matches('+'));
+    let phone = number.display_phone.trim_start_matches('+');
     if !number.active {
-        return Ok(notice(&format!(
-            "<p>The WhatsApp number of this chat (+{phone}) is disconnected, so nothing can be \
-             sent from here.</p>"
-        )));
+        return Ok(notice(
+            lang,
+            &format!(
+                "<p>{}</p>",
+                escape(&tr!(lang, "picker-number-disconnected", phone = phone))
+            ),
+        ));
     }
     if number.transport != numbers::TRANSPORT_CLOUD {
-        return Ok(notice(&format!(
-            "<p data-testid=\"gateway\">No templates needed here: +{phone} is a linked phone \
-             (WhatsApp Web gateway). It has no 24-hour window, so just write your message.</p>"
-        )));
+        return Ok(notice(
+            lang,
+            &format!(
+                "<p data-testid=\"gateway\">{}</p>",
+                escape(&tr!(lang, "picker-gateway-chat", phone = phone))
+            ),
+        ));
     }
     let defs: Vec<_> = store::templates::list(db, number.id)
         .await
-        .map_err(Page::internal)?
+        .map_err(internal)?
         .into_iter()
         .filter(|t| t.status == APPROVED)
         .collect();
     let now = store::now_ms();
+    let title = tr!(lang, "picker-title");
     let mut body = format!(
-        "<h1>Send a template <span class=\"muted\">from +{phone}</span></h1>{}",
-        window_card(window::at(chat.last_inbound_at, chat.window_closed_at, now))
+        "<h1>{} <span class=\"muted\">{}</span></h1>{}",
+        escape(&tr!(lang, "picker-heading")),
+        escape(&tr!(lang, "picker-from-number", phone = phone)),
+        window_card(
+            lang,
+            window::at(chat.last_inbound_at, chat.window_closed_at, now)
+        )
     );
     if defs.is_empty() {
-        body.push_str(
-            "<div class=\"card\" data-testid=\"no-templates\"><p>This number has no approved \
-             templates yet. Create them in WhatsApp Manager, then sync them on the Templates \
-             page of the number in the b24wa admin app.</p></div>",
-        );
-        return Ok(Page::ok(layout(TITLE, STYLE, &body)));
+        body.push_str(&format!(
+            "<div class=\"card\" data-testid=\"no-templates\"><p>{}</p></div>",
+            escape(&tr!(lang, "picker-no-templates"))
+        ));
+        return Ok(Page::ok(layout(lang, &title, STYLE, &body)));
     }
     let all: Vec<_> = defs.iter().cloned().map(store::templates::def).collect();
     let items: Vec<Value> = defs
@@ -147,45 +159,57 @@ async fn render(state: &AppState, body: &[u8]) -> Result<Page, Page> {
         .zip(&all)
         .map(|(row, def)| template_json(def, &row.category, &all))
         .collect();
-    body.push_str(&picker_html(&items));
+    body.push_str(&picker_html(lang, &items));
     let head = format!(
         "{STYLE}<script src=\"//api.bitrix24.com/api/v1/\" async></script>\
-         <script>const TEMPLATES = {};</script>",
-        script_json(&Value::Array(items))
+         <script>const TEMPLATES = {}; const T = {};</script>",
+        script_json(&Value::Array(items)),
+        script_json(&script_words(lang)),
     );
     body.push_str(SCRIPT);
-    Ok(Page::ok(layout(TITLE, &head, &body)))
+    Ok(Page::ok(layout(lang, &title, &head, &body)))
+}
+
+/// What the page's script writes, in the page's language.
+fn script_words(lang: Lang) -> Value {
+    json!({
+        "fillEvery": tr!(lang, "picker-fill-every-value"),
+        "noPipe": tr!(lang, "picker-no-pipe"),
+        "header": tr!(lang, "picker-part-header"),
+        "body": tr!(lang, "picker-part-body"),
+        "values": tr!(lang, "picker-values"),
+        "noValues": tr!(lang, "picker-no-values"),
+        "copyThis": tr!(lang, "picker-copy-this"),
+        "copy": tr!(lang, "picker-copy"),
+        "copied": tr!(lang, "picker-copied"),
+        "inserted": tr!(lang, "picker-inserted"),
+    })
 }
 
 /// The window at the top: free text possible or not. Times in UTC, shown in the operator's
 /// own time zone by the page's script.
-fn window_card(w: Window) -> String {
+fn window_card(lang: Lang, w: Window) -> String {
     let at = |ms: i64| {
-        let utc = chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.format("%-d %b %Y, %H:%M UTC").to_string())
-            .unwrap_or_default();
-        format!("<time data-ms=\"{ms}\">{}</time>", escape(&utc))
+        format!(
+            "<time data-ms=\"{ms}\">{}</time>",
+            escape(&i18n::date_time(lang, ms))
+        )
+    };
+    // The sentence is escaped around its one piece of markup, the time.
+    let sentence = |text: String, ms: i64| {
+        let mark = "\u{1}";
+        escape(&text).replacen(mark, &at(ms), 1)
     };
     let (class, words) = match w {
         Window::Open { until } => (
             "open",
-            format!(
-                "The 24-hour window is open until {}: you can also just write.",
-                at(until)
-            ),
+            sentence(tr!(lang, "picker-window-open", time = "\u{1}"), until),
         ),
         Window::Closed { since: Some(since) } => (
             "closed",
-            format!(
-                "The 24-hour window is closed since {}: only a template reaches the customer now.",
-                at(since)
-            ),
+            sentence(tr!(lang, "picker-window-closed", time = "\u{1}"), since),
         ),
-        Window::Closed { since: None } => (
-            "closed",
-            "The customer has not written yet: only a template can start the conversation."
-                .to_string(),
-        ),
+        Window::Closed { since: None } => ("closed", escape(&tr!(lang, "picker-window-never"))),
     };
     format!(
         "<div class=\"window {class}\" data-testid=\"window\" data-state=\"{class}\">{words}</div>"
@@ -260,7 +284,28 @@ fn template_json(
     })
 }
 
-fn picker_html(items: &[Value]) -> String {
+/// A template category as WhatsApp Manager names it; an unknown one as Meta sent it.
+fn category_words(lang: Lang, category: &str) -> String {
+    match category.to_ascii_uppercase().as_str() {
+        "MARKETING" => tr!(lang, "picker-category-marketing"),
+        "UTILITY" => tr!(lang, "picker-category-utility"),
+        "AUTHENTICATION" => tr!(lang, "picker-category-authentication"),
+        _ => category.to_lowercase(),
+    }
+}
+
+/// Why a template cannot go by command, in words (`relay::templates` says it in English).
+fn unsendable_words(lang: Lang, why: &str) -> String {
+    if why.contains("header") {
+        tr!(lang, "picker-unsendable-media-header")
+    } else if why.contains("button") {
+        tr!(lang, "picker-unsendable-button")
+    } else {
+        why.to_string()
+    }
+}
+
+fn picker_html(lang: Lang, items: &[Value]) -> String {
     let mut list = String::new();
     for (i, t) in items.iter().enumerate() {
         let s = |k: &str| escape(t[k].as_str().unwrap_or(""));
@@ -274,22 +319,30 @@ fn picker_html(items: &[Value]) -> String {
             disabled = if why.is_some() { " disabled" } else { "" },
             name = s("name"),
             lang = s("language"),
-            cat = escape(&t["category"].as_str().unwrap_or("").to_lowercase()),
+            cat = escape(&category_words(lang, t["category"].as_str().unwrap_or(""))),
             note = why
                 .map(|w| format!(
-                    "<span class=\"muted why\">Can't be sent from the chat: {}.</span>",
-                    escape(w)
+                    "<span class=\"muted why\">{}</span>",
+                    escape(&tr!(
+                        lang,
+                        "picker-unsendable",
+                        why = unsendable_words(lang, w)
+                    ))
                 ))
                 .unwrap_or_default(),
         ));
     }
     format!(
-        "<div class=\"card\"><h2>Template</h2><div class=\"list\">{list}</div></div>\
-         <div class=\"card\" id=\"fill\" hidden><h2 id=\"values-title\">Values</h2>\
+        "<div class=\"card\"><h2>{template}</h2><div class=\"list\">{list}</div></div>\
+         <div class=\"card\" id=\"fill\" hidden><h2 id=\"values-title\">{values}</h2>\
          <div id=\"fields\"></div>\
-         <h2 class=\"ph\">Preview</h2><div class=\"bubble\" id=\"preview\" data-testid=\"preview\"></div>\
-         <button type=\"button\" id=\"insert\" data-testid=\"insert\" disabled>Insert into message</button>\
-         <div id=\"result\" data-testid=\"result\"></div></div>"
+         <h2 class=\"ph\">{preview}</h2><div class=\"bubble\" id=\"preview\" data-testid=\"preview\"></div>\
+         <button type=\"button\" id=\"insert\" data-testid=\"insert\" disabled>{insert}</button>\
+         <div id=\"result\" data-testid=\"result\"></div></div>",
+        template = escape(&tr!(lang, "picker-template")),
+        values = escape(&tr!(lang, "picker-values")),
+        preview = escape(&tr!(lang, "picker-preview")),
+        insert = escape(&tr!(lang, "picker-insert")),
     )
 }
 
@@ -311,13 +364,13 @@ body{padding:14px;font-size:14px} h1{font-size:17px;margin-bottom:12px} h1 .mute
 textarea{width:100%;box-sizing:border-box;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;padding:8px;border:1px solid #c6cdd3;border-radius:6px}\
 </style>";
 
-/// Fills the form and the preview from TEMPLATES, builds the command and inserts it (or shows it
+/// Fills the form and the preview from TEMPLATES (its words from T), builds the command and inserts it (or shows it
 /// to copy outside Bitrix24). DOM built with textContent only: template texts are not HTML.
 const SCRIPT: &str = r#"<script>
 (function () {
   for (const t of document.querySelectorAll('time[data-ms]')) {
     const d = new Date(Number(t.dataset.ms));
-    t.textContent = d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+    t.textContent = d.toLocaleString(document.documentElement.lang || [], { dateStyle: 'medium', timeStyle: 'short' });
     t.title = d.toISOString();
   }
   const fill = document.getElementById('fill');
@@ -354,8 +407,8 @@ const SCRIPT: &str = r#"<script>
   }
   function problem() {
     const v = values();
-    if (v.some((x) => x === '')) return 'Fill in every value.';
-    if (v.some((x) => x.includes('|'))) return 'A value cannot contain the | sign.';
+    if (v.some((x) => x === '')) return T.fillEvery;
+    if (v.some((x) => x.includes('|'))) return T.noPipe;
     return null;
   }
   function command() {
@@ -380,7 +433,7 @@ const SCRIPT: &str = r#"<script>
     // Header and body both number from {{1}}: say which is which when there is a header.
     const hasHeader = current.vars.some((v) => v.part === 'header');
     for (const v of current.vars) {
-      const label = el('label', null, (hasHeader ? (v.part === 'header' ? 'Header ' : 'Body ') : '') + '{{' + v.name + '}}');
+      const label = el('label', null, (hasHeader ? (v.part === 'header' ? T.header : T.body) + ' ' : '') + '{{' + v.name + '}}');
       const input = el('input');
       input.dataset.part = v.part;
       input.dataset.name = v.name;
@@ -391,7 +444,7 @@ const SCRIPT: &str = r#"<script>
       fields.append(label, input);
       inputs.push(input);
     }
-    document.getElementById('values-title').textContent = current.vars.length ? 'Values' : 'No values needed';
+    document.getElementById('values-title').textContent = current.vars.length ? T.values : T.noValues;
     fill.hidden = false;
     render();
     if (inputs[0]) inputs[0].focus();
@@ -402,18 +455,18 @@ const SCRIPT: &str = r#"<script>
   const inBitrix = () => typeof BX24 !== 'undefined' && window.parent !== window;
   function showCommand(text) {
     result.textContent = '';
-    result.append(el('p', 'muted', 'Copy this into the message box and press Send:'));
+    result.append(el('p', 'muted', T.copyThis));
     const t = el('textarea');
     t.readOnly = true;
     t.rows = 3;
     t.value = text;
     t.setAttribute('data-testid', 'command');
-    const copy = el('button', 'secondary', 'Copy');
+    const copy = el('button', 'secondary', T.copy);
     copy.type = 'button';
     copy.addEventListener('click', async () => {
       t.select();
-      try { await navigator.clipboard.writeText(text); copy.textContent = 'Copied'; }
-      catch (e) { document.execCommand('copy'); copy.textContent = 'Copied'; }
+      try { await navigator.clipboard.writeText(text); copy.textContent = T.copied; }
+      catch (e) { document.execCommand('copy'); copy.textContent = T.copied; }
     });
     result.append(t, copy);
   }
@@ -424,7 +477,7 @@ const SCRIPT: &str = r#"<script>
     BX24.init(() => {
       BX24.placement.call('insertText', { text: text }, () => {
         result.textContent = '';
-        result.append(el('div', 'ok', 'Inserted into the message box. Check it and press Send.'));
+        result.append(el('div', 'ok', T.inserted));
       });
     });
   });

@@ -8,11 +8,13 @@
 //! a short-lived session (portal and line, encrypted with our key), so only a page that Bitrix24
 //! opened with the portal's application token can act on that portal's line. Framing is allowed.
 
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::page::{escape, layout, placement_options, portal_of, Page};
+use super::page::{
+    escape, lang_id, lang_of, lang_query, layout, placement_options, portal_of, script_json, Page,
+};
 use crate::{
     bitrix24::form,
     http::{
@@ -22,7 +24,9 @@ use crate::{
         },
         ApiError, AppState, ErrorCode,
     },
+    i18n::Lang,
     store::{self, crypto::random_token, numbers, portals},
+    tr,
     whatsapp::cloud::GraphError,
 };
 
@@ -50,13 +54,17 @@ fn seal(state: &AppState, portal: i64, line: &str) -> String {
 }
 
 /// The portal and line of a page session; a forged, altered or expired one is refused.
-async fn open(state: &AppState, sealed: &str) -> Result<(entity::portals::Model, String), Page> {
+async fn open(
+    state: &AppState,
+    lang: Lang,
+    sealed: &str,
+) -> Result<(entity::portals::Model, String), Page> {
     use secrecy::ExposeSecret;
     let refused = || {
         Page::error(
+            lang,
             StatusCode::UNAUTHORIZED,
-            "This page has expired. Close it and open the WhatsApp connector again from your \
-             Contact Center.",
+            &tr!(lang, "settings-session-expired"),
         )
     };
     let plain = state.ctx.secrets.decrypt(sealed).map_err(|_| refused())?;
@@ -66,7 +74,7 @@ async fn open(state: &AppState, sealed: &str) -> Result<(entity::portals::Model,
     }
     let portal = portals::get(&state.ctx.db, s.portal)
         .await
-        .map_err(Page::internal)?
+        .map_err(|e| Page::internal(lang, e))?
         .filter(|p| p.installed)
         .ok_or_else(refused)?;
     Ok((portal, s.line))
@@ -79,22 +87,52 @@ fn hidden(session: &str) -> String {
     )
 }
 
+/// Where a form of the page posts to: our `path`, in the page's language.
+fn action(state: &AppState, lang: Lang, path: &str) -> String {
+    escape(&format!(
+        "{}/bitrix24/placement/{path}?{}",
+        state.ctx.public_url,
+        lang_query(lang)
+    ))
+}
+
+/// A number's session state in words (the admin app's names); an unknown one as it is.
+fn state_words(lang: Lang, state: &str) -> String {
+    match state {
+        "ok" => tr!(lang, "number-state-ok"),
+        "authorized" => tr!(lang, "number-state-authorized"),
+        "notAuthorized" => tr!(lang, "number-state-not-authorized"),
+        "starting" => tr!(lang, "number-state-starting"),
+        "sleepMode" => tr!(lang, "number-state-sleep-mode"),
+        "blocked" => tr!(lang, "number-state-blocked"),
+        "yellowCard" => tr!(lang, "number-state-yellow-card"),
+        "token_invalid" => tr!(lang, "number-state-token-invalid"),
+        other => other.to_string(),
+    }
+}
+
 /// `POST /bitrix24/placement`: what Bitrix24 opens in the Contact Center.
-pub async fn page(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    match render_from_bitrix(&state, &body).await {
+pub async fn page(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    match render_from_bitrix(&state, &req, &body).await {
         Ok(p) | Err(p) => p.respond(),
     }
 }
 
-async fn render_from_bitrix(state: &AppState, body: &[u8]) -> Result<Page, Page> {
+async fn render_from_bitrix(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Page, Page> {
+    let lang = lang_of(req);
     let f = form::parse(body);
-    let portal = portal_of(
-        state,
-        &f,
-        "Open this page from your Bitrix24 Contact Center (the app is not installed on this \
-         portal, or the request did not come from it).",
-    )
-    .await?;
+    let portal = portal_of(state, lang, &f, &tr!(lang, "settings-not-from-bitrix24")).await?;
+    // Only a portal admin opens the Contact Center's settings: their interface language is the
+    // portal's until the admin app overrides it (operators' notices follow it).
+    if let Some(id) = lang_id(req) {
+        if let Err(e) = portals::set_language_b24(&state.ctx.db, portal.id, &id).await {
+            tracing::warn!(portal = portal.id, error = %e, "settings page: the portal's language not stored");
+        }
+    }
     let options = placement_options(&f);
     let line = match &options["LINE"] {
         serde_json::Value::String(s) => s.clone(),
@@ -103,17 +141,18 @@ async fn render_from_bitrix(state: &AppState, body: &[u8]) -> Result<Page, Page>
     };
     if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
         return Err(Page::error(
+            lang,
             StatusCode::BAD_REQUEST,
-            "Bitrix24 did not say which Open Line to set up. Pick a line in the Contact Center \
-             and open the connector again.",
+            &tr!(lang, "settings-no-line"),
         ));
     }
-    main_page(state, &portal, &line, None).await
+    main_page(state, lang, &portal, &line, None).await
 }
 
 /// The line's state and the two ways to connect a number.
 async fn main_page(
     state: &AppState,
+    lang: Lang,
     portal: &entity::portals::Model,
     line: &str,
     notice: Option<(bool, String)>,
@@ -121,8 +160,9 @@ async fn main_page(
     let session = seal(state, portal.id, line);
     let bound = numbers::active_on_line(&state.ctx.db, portal.id, line)
         .await
-        .map_err(Page::internal)?;
-    let mut body = format!("<h1>WhatsApp on Open Line {}</h1>", escape(line));
+        .map_err(|e| Page::internal(lang, e))?;
+    let t = |key_text: String| escape(&key_text);
+    let mut body = format!("<h1>{}</h1>", t(tr!(lang, "settings-heading", line = line)));
     if let Some((ok, words)) = notice {
         let class = if ok { "ok" } else { "err" };
         body.push_str(&format!(
@@ -130,53 +170,71 @@ async fn main_page(
             escape(&words)
         ));
     }
-    body.push_str("<div class=\"card\"><h2>Connected now</h2>");
+    body.push_str(&format!(
+        "<div class=\"card\"><h2>{}</h2>",
+        t(tr!(lang, "settings-connected-now"))
+    ));
     if bound.is_empty() {
-        body.push_str("<p class=\"muted\">No WhatsApp number is connected to this line yet.</p>");
+        body.push_str(&format!(
+            "<p class=\"muted\">{}</p>",
+            t(tr!(lang, "settings-none-connected"))
+        ));
     }
     for n in &bound {
         let how = if n.transport == numbers::TRANSPORT_GATEWAY {
-            "Web gateway"
+            tr!(lang, "settings-via-gateway")
         } else {
-            "WhatsApp Cloud API"
+            tr!(lang, "settings-via-cloud")
         };
         body.push_str(&format!(
-            "<p><b>+{phone}</b> · {how} · state: <code>{st}</code></p>\
-             <form method=\"post\" action=\"{base}/bitrix24/placement/disconnect\">{hidden}\
+            "<p><b>+{phone}</b> · {how} · {state_label} <code>{st}</code></p>\
+             <form method=\"post\" action=\"{action}\">{hidden}\
              <input type=\"hidden\" name=\"number\" value=\"{id}\">\
-             <button class=\"secondary\" type=\"submit\">Disconnect</button></form>",
+             <button class=\"secondary\" type=\"submit\">{disconnect}</button></form>",
             phone = escape(n.display_phone.trim_start_matches('+')),
-            st = escape(&n.session_state),
-            base = escape(&state.ctx.public_url),
+            how = escape(&how),
+            state_label = t(tr!(lang, "settings-state")),
+            st = escape(&state_words(lang, &n.session_state)),
+            action = action(state, lang, "disconnect"),
             hidden = hidden(&session),
             id = n.id,
+            disconnect = t(tr!(lang, "settings-disconnect")),
         ));
     }
     body.push_str("</div><div class=\"row\">");
     body.push_str(&format!(
-        "<div class=\"card\"><h2>WhatsApp Cloud API (Meta)</h2>\
-         <form method=\"post\" action=\"{base}/bitrix24/placement/cloud\">{hidden}\
-         <label>Phone number ID</label><input name=\"phone_number_id\" required>\
-         <label>Permanent access token</label><input name=\"access_token\" type=\"password\" required>\
-         <label>App secret</label><input name=\"app_secret\" type=\"password\" required>\
-         <button type=\"submit\">Check and connect</button></form>\
-         <p class=\"muted\">We check these with Meta before saving, then show the webhook URL and \
-         verify token to paste into your Meta app.</p></div>\
-         <div class=\"card\"><h2>WhatsApp Web gateway</h2>\
-         <form method=\"post\" action=\"{base}/bitrix24/placement/gateway\">{hidden}\
-         <label>API URL</label><input name=\"api_url\" placeholder=\"https://api.green-api.com\" required>\
-         <label>Instance ID</label><input name=\"id_instance\" required>\
-         <label>Instance API token</label><input name=\"api_token_instance\" type=\"password\" required>\
-         <button type=\"submit\">Connect and show QR</button></form>\
-         <p class=\"muted\">Then scan the QR code with WhatsApp on the phone (Linked devices).</p></div>",
-        base = escape(&state.ctx.public_url),
+        "<div class=\"card\"><h2>{cloud_title}</h2>\
+         <form method=\"post\" action=\"{cloud_action}\">{hidden}\
+         <label>{pnid}</label><input name=\"phone_number_id\" required>\
+         <label>{token}</label><input name=\"access_token\" type=\"password\" required>\
+         <label>{secret}</label><input name=\"app_secret\" type=\"password\" required>\
+         <button type=\"submit\">{check}</button></form>\
+         <p class=\"muted\">{cloud_hint}</p></div>\
+         <div class=\"card\"><h2>{gw_title}</h2>\
+         <form method=\"post\" action=\"{gw_action}\">{hidden}\
+         <label>{api_url}</label><input name=\"api_url\" placeholder=\"https://api.green-api.com\" required>\
+         <label>{instance}</label><input name=\"id_instance\" required>\
+         <label>{instance_token}</label><input name=\"api_token_instance\" type=\"password\" required>\
+         <button type=\"submit\">{connect}</button></form>\
+         <p class=\"muted\">{gw_hint}</p></div>",
+        cloud_title = t(tr!(lang, "settings-cloud-title")),
+        cloud_action = action(state, lang, "cloud"),
         hidden = hidden(&session),
+        pnid = t(tr!(lang, "settings-phone-number-id")),
+        token = t(tr!(lang, "settings-access-token")),
+        secret = t(tr!(lang, "settings-app-secret")),
+        check = t(tr!(lang, "settings-check-and-connect")),
+        cloud_hint = t(tr!(lang, "settings-cloud-hint")),
+        gw_title = t(tr!(lang, "settings-gateway-title")),
+        gw_action = action(state, lang, "gateway"),
+        api_url = t(tr!(lang, "settings-api-url")),
+        instance = t(tr!(lang, "settings-instance-id")),
+        instance_token = t(tr!(lang, "settings-instance-token")),
+        connect = t(tr!(lang, "settings-connect-and-show-qr")),
+        gw_hint = t(tr!(lang, "settings-gateway-hint")),
     ));
     body.push_str("</div>");
-    Ok(Page {
-        status: StatusCode::OK,
-        html: layout("WhatsApp connector", "", &body),
-    })
+    Ok(Page::ok(layout(lang, &tr!(lang, "page-title"), "", &body)))
 }
 
 #[derive(Deserialize)]
@@ -190,12 +248,13 @@ pub struct CloudForm {
 /// Shows an API error in words on the main page (status kept).
 async fn failed(
     state: &AppState,
+    lang: Lang,
     portal: &entity::portals::Model,
     line: &str,
     status: StatusCode,
     words: String,
 ) -> Page {
-    match main_page(state, portal, line, Some((false, words))).await {
+    match main_page(state, lang, portal, line, Some((false, words))).await {
         Ok(mut p) => {
             p.status = status;
             p
@@ -204,16 +263,21 @@ async fn failed(
     }
 }
 
-fn api_words(e: &ApiError) -> (StatusCode, String) {
+fn api_words(e: &ApiError, lang: Lang) -> (StatusCode, String) {
     use actix_web::ResponseError;
-    (e.status_code(), e.to_string())
+    (e.status_code(), e.message(lang))
 }
 
 /// `POST /bitrix24/placement/cloud`: checks the credentials with the Graph API, saves the
 /// number with a fresh verify token, activates the connector on the line.
-pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpResponse {
+pub async fn cloud(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    f: web::Form<CloudForm>,
+) -> HttpResponse {
+    let lang = lang_of(&req);
     let f = f.into_inner();
-    let (portal, line) = match open(&state, &f.session).await {
+    let (portal, line) = match open(&state, lang, &f.session).await {
         Ok(x) => x,
         Err(p) => return p.respond(),
     };
@@ -221,11 +285,11 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
     if pnid.is_empty() || !pnid.chars().all(|c| c.is_ascii_digit()) {
         return failed(
             &state,
+            lang,
             &portal,
             &line,
             StatusCode::BAD_REQUEST,
-            "The phone number ID is the long number Meta shows under API Setup (digits only)."
-                .into(),
+            tr!(lang, "settings-phone-number-id-digits"),
         )
         .await
         .respond();
@@ -241,19 +305,14 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
             let (status, words) = match &e {
                 GraphError::Api { .. } if !e.is_transient() => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "Meta refused these credentials ({}). Check the phone number ID and that \
-                         the token belongs to the app that owns this number.",
-                        e
-                    ),
+                    tr!(lang, "settings-meta-refused", detail = e.to_string()),
                 ),
                 _ => (
                     StatusCode::BAD_GATEWAY,
-                    "We could not reach Meta to check these credentials. Try again in a minute."
-                        .into(),
+                    tr!(lang, "settings-meta-unreachable"),
                 ),
             };
-            return failed(&state, &portal, &line, status, words)
+            return failed(&state, lang, &portal, &line, status, words)
                 .await
                 .respond();
         }
@@ -270,10 +329,10 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
         waba_id: None,
     };
     match connect_cloud_number(&state, &portal, req).await {
-        Ok(c) => connected_page(&state, &portal, &line, &c, Some(&verify)).respond(),
+        Ok(c) => connected_page(&state, lang, &portal, &line, &c, Some(&verify)).respond(),
         Err(e) => {
-            let (status, words) = api_words(&e);
-            failed(&state, &portal, &line, status, words)
+            let (status, words) = api_words(&e, lang);
+            failed(&state, lang, &portal, &line, status, words)
                 .await
                 .respond()
         }
@@ -282,71 +341,107 @@ pub async fn cloud(state: web::Data<AppState>, f: web::Form<CloudForm>) -> HttpR
 
 fn connected_page(
     state: &AppState,
+    lang: Lang,
     portal: &entity::portals::Model,
     line: &str,
     c: &Connected,
     verify_token: Option<&str>,
 ) -> Page {
     let session = seal(state, portal.id, line);
+    let t = |text: String| escape(&text);
     let activation = match c.activation {
-        "active" => "<div class=\"ok\">The connector is active on this line.</div>".to_string(),
-        "failed" => format!(
-            "<div class=\"err\">Bitrix24 did not activate the connector on this line: {}</div>",
-            escape(c.activation_error.as_deref().unwrap_or("unknown reason"))
+        "active" => format!(
+            "<div class=\"ok\">{}</div>",
+            t(tr!(lang, "settings-active"))
         ),
-        _ => "<div class=\"muted\">Bitrix24 has not confirmed the activation yet; it is retried \
-              until it does.</div>"
-            .to_string(),
+        "failed" => {
+            let why = c
+                .activation_error
+                .clone()
+                .unwrap_or_else(|| tr!(lang, "settings-unknown-reason"));
+            format!(
+                "<div class=\"err\">{}</div>",
+                t(tr!(lang, "settings-activation-failed", reason = why))
+            )
+        }
+        _ => format!(
+            "<div class=\"muted\">{}</div>",
+            t(tr!(lang, "settings-activation-pending"))
+        ),
     };
     let mut body = format!(
-        "<h1>WhatsApp on Open Line {line}</h1><div class=\"card\">{activation}\
-         <p>Number: <b>+{phone}</b></p>",
-        line = escape(line),
+        "<h1>{heading}</h1><div class=\"card\">{activation}\
+         <p>{number_label} <b>+{phone}</b></p>",
+        heading = t(tr!(lang, "settings-heading", line = line)),
+        number_label = t(tr!(lang, "settings-number")),
         phone = escape(&c.number.display_phone),
     );
     match verify_token {
         Some(v) => body.push_str(&format!(
-            "<h2>Last step, in your Meta app (WhatsApp → Configuration → Webhook)</h2>\
-             <p>Callback URL: <code id=\"webhook\">{url}</code></p>\
-             <p>Verify token: <code id=\"verify\">{v}</code></p>\
-             <p class=\"muted\">Subscribe to the <b>messages</b> field. The verify token is shown \
-             only now.</p>",
+            "<h2>{last_step}</h2>\
+             <p>{callback} <code id=\"webhook\">{url}</code></p>\
+             <p>{verify_label} <code id=\"verify\">{v}</code></p>\
+             <p class=\"muted\">{subscribe}</p>",
+            last_step = t(tr!(lang, "settings-meta-last-step")),
+            callback = t(tr!(lang, "settings-callback-url")),
             url = escape(&c.webhook_url),
+            verify_label = t(tr!(lang, "settings-verify-token")),
             v = escape(v),
+            subscribe = t(tr!(lang, "settings-subscribe-messages")),
         )),
-        None => body.push_str(&format!(
-            "<h2>Link the phone</h2><p id=\"state\">State: <code>{st}</code></p>\
-             <img id=\"qr\" alt=\"QR code\" style=\"width:264px;height:264px;display:none\">\
-             <p class=\"muted\">Open WhatsApp on the phone → Linked devices → Link a device, and \
-             scan this code. It refreshes by itself.</p>\
-             <script>\
-             const url = {qr_url};\
-             async function poll() {{\
-               try {{\
-                 const r = await fetch(url); const j = await r.json();\
-                 const img = document.getElementById('qr');\
-                 if (j.qr) {{ img.src = j.qr; img.style.display = 'block'; }} else {{ img.style.display = 'none'; }}\
-                 document.getElementById('state').textContent = j.state === 'authorized' ? 'Linked: WhatsApp is connected.' : ('State: ' + j.state);\
-                 if (j.state === 'authorized') return;\
-               }} catch (e) {{}}\
-               setTimeout(poll, 3000);\
-             }}\
-             poll();\
-             </script>",
-            st = escape(&c.number.session_state),
-            qr_url = serde_json::Value::from(format!(
-                "{}/bitrix24/placement/qr?number={}&session={}",
-                state.ctx.public_url,
-                c.number.id,
-                url::form_urlencoded::byte_serialize(session.as_bytes()).collect::<String>()
-            )),
-        )),
+        None => {
+            // What the poll script writes, in the page's language.
+            let words = serde_json::json!({
+                "state": tr!(lang, "settings-state"),
+                "linked": tr!(lang, "settings-linked"),
+                "states": {
+                    "ok": state_words(lang, "ok"),
+                    "authorized": state_words(lang, "authorized"),
+                    "notAuthorized": state_words(lang, "notAuthorized"),
+                    "starting": state_words(lang, "starting"),
+                    "sleepMode": state_words(lang, "sleepMode"),
+                    "blocked": state_words(lang, "blocked"),
+                    "yellowCard": state_words(lang, "yellowCard"),
+                },
+            });
+            body.push_str(&format!(
+                "<h2>{link_title}</h2><p id=\"state\">{state_label} <code>{st}</code></p>\
+                 <img id=\"qr\" alt=\"{qr_alt}\" style=\"width:264px;height:264px;display:none\">\
+                 <p class=\"muted\">{scan}</p>\
+                 <script>\
+                 const url = {qr_url};\
+                 const WORDS = {words};\
+                 async function poll() {{\
+                   try {{\
+                     const r = await fetch(url); const j = await r.json();\
+                     const img = document.getElementById('qr');\
+                     if (j.qr) {{ img.src = j.qr; img.style.display = 'block'; }} else {{ img.style.display = 'none'; }}\
+                     const st = document.getElementById('state');\
+                     if (j.state === 'authorized') {{ st.textContent = WORDS.linked; return; }}\
+                     st.textContent = WORDS.state + ' ' + (WORDS.states[j.state] || j.state);\
+                   }} catch (e) {{}}\
+                   setTimeout(poll, 3000);\
+                 }}\
+                 poll();\
+                 </script>",
+                link_title = t(tr!(lang, "settings-link-phone")),
+                state_label = t(tr!(lang, "settings-state")),
+                st = escape(&state_words(lang, &c.number.session_state)),
+                qr_alt = t(tr!(lang, "settings-qr-alt")),
+                scan = t(tr!(lang, "settings-scan-hint")),
+                qr_url = script_json(&serde_json::Value::from(format!(
+                    "{}/bitrix24/placement/qr?number={}&session={}&{}",
+                    state.ctx.public_url,
+                    c.number.id,
+                    url::form_urlencoded::byte_serialize(session.as_bytes()).collect::<String>(),
+                    lang_query(lang),
+                ))),
+                words = script_json(&words),
+            ))
+        }
     }
     body.push_str("</div>");
-    Page {
-        status: StatusCode::OK,
-        html: layout("WhatsApp connector", "", &body),
-    }
+    Page::ok(layout(lang, &tr!(lang, "page-title"), "", &body))
 }
 
 #[derive(Deserialize)]
@@ -358,9 +453,14 @@ pub struct GatewayForm {
 }
 
 /// `POST /bitrix24/placement/gateway`: connects the instance and shows its QR.
-pub async fn gateway(state: web::Data<AppState>, f: web::Form<GatewayForm>) -> HttpResponse {
+pub async fn gateway(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    f: web::Form<GatewayForm>,
+) -> HttpResponse {
+    let lang = lang_of(&req);
     let f = f.into_inner();
-    let (portal, line) = match open(&state, &f.session).await {
+    let (portal, line) = match open(&state, lang, &f.session).await {
         Ok(x) => x,
         Err(p) => return p.respond(),
     };
@@ -373,10 +473,10 @@ pub async fn gateway(state: web::Data<AppState>, f: web::Form<GatewayForm>) -> H
         display_phone: String::new(),
     };
     match connect_gateway_instance(&state, &portal, req).await {
-        Ok(c) => connected_page(&state, &portal, &line, &c, None).respond(),
+        Ok(c) => connected_page(&state, lang, &portal, &line, &c, None).respond(),
         Err(e) => {
-            let (status, words) = api_words(&e);
-            failed(&state, &portal, &line, status, words)
+            let (status, words) = api_words(&e, lang);
+            failed(&state, lang, &portal, &line, status, words)
                 .await
                 .respond()
         }
@@ -399,7 +499,11 @@ async fn number_of_line(
     numbers::get(&state.ctx.db, id)
         .await?
         .filter(|n| n.portal_id == portal.id && n.line_id == line)
-        .ok_or_else(|| ApiError::not_found(ErrorCode::UnknownNumber, "no such number on this line"))
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::UnknownNumber, |l| {
+                tr!(l, "error-unknown-number-on-line")
+            })
+        })
 }
 
 /// `GET /bitrix24/placement/qr`: the page's QR poll (JSON).
@@ -407,9 +511,9 @@ pub async fn qr(
     state: web::Data<AppState>,
     q: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (portal, line) = open(&state, &q.session)
-        .await
-        .map_err(|_| ApiError::unauthorized(ErrorCode::SessionInvalid, "this page has expired"))?;
+    let (portal, line) = open(&state, Lang::en(), &q.session).await.map_err(|_| {
+        ApiError::unauthorized(ErrorCode::SessionInvalid, |l| tr!(l, "error-page-expired"))
+    })?;
     let n = number_of_line(&state, &portal, &line, q.number).await?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
 }
@@ -422,9 +526,14 @@ pub struct DisconnectForm {
 
 /// `POST /bitrix24/placement/disconnect`: the number stops relaying on this line and our
 /// connector is switched off there (`imconnector.activate` ACTIVE=0).
-pub async fn disconnect(state: web::Data<AppState>, f: web::Form<DisconnectForm>) -> HttpResponse {
+pub async fn disconnect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    f: web::Form<DisconnectForm>,
+) -> HttpResponse {
+    let lang = lang_of(&req);
     let f = f.into_inner();
-    let (portal, line) = match open(&state, &f.session).await {
+    let (portal, line) = match open(&state, lang, &f.session).await {
         Ok(x) => x,
         Err(p) => return p.respond(),
     };
@@ -437,14 +546,15 @@ pub async fn disconnect(state: web::Data<AppState>, f: web::Form<DisconnectForm>
     let notice = match res {
         Ok(n) => (
             true,
-            format!(
-                "+{} is disconnected from this line. Messages to it are no longer relayed here.",
-                n.display_phone
+            tr!(
+                lang,
+                "settings-disconnected",
+                phone = n.display_phone.trim_start_matches('+')
             ),
         ),
-        Err(e) => (false, api_words(&e).1),
+        Err(e) => (false, api_words(&e, lang).1),
     };
-    match main_page(&state, &portal, &line, Some(notice)).await {
+    match main_page(&state, lang, &portal, &line, Some(notice)).await {
         Ok(p) | Err(p) => p.respond(),
     }
 }

@@ -16,6 +16,7 @@ on_both_databases!(
     the_picker_lists_the_approved_templates_and_the_window,
     a_forged_picker_post_is_refused,
     a_gateway_chat_needs_no_templates,
+    a_russian_operator_reads_the_picker_in_russian,
 );
 
 const CUSTOMER: &str = "4917600000099";
@@ -75,7 +76,7 @@ async fn open_picker(app: &TestApp, b24_chat: &str) -> (u16, String) {
             .b24
             .open_chat_textarea_page(&picker_url(app), b24_chat)
             .await;
-        if !last.1.contains("not a WhatsApp chat of b24wa") {
+        if !last.1.contains("data-testid=\"not-ours\"") {
             return last;
         }
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -85,7 +86,16 @@ async fn open_picker(app: &TestApp, b24_chat: &str) -> (u16, String) {
 
 /// A Cloud API number with the templates synced and a customer who wrote `ago` seconds ago.
 async fn cloud_chat(backend: Backend, ago: i64) -> (TestApp, Number, String) {
-    let app = spawn_app(backend).await;
+    cloud_chat_in(backend, ago, "en").await
+}
+
+/// `cloud_chat` on a portal whose users' Bitrix24 speaks `language` (the pages' `LANG`).
+async fn cloud_chat_in(backend: Backend, ago: i64, language: &str) -> (TestApp, Number, String) {
+    let cfg = sim::BitrixSimConfig {
+        language: language.into(),
+        ..Default::default()
+    };
+    let app = common::spawn_app_with(backend, cfg, |_| {}).await;
     app.install().await;
     for t in templates() {
         app.graph.add_template(t);
@@ -161,6 +171,7 @@ async fn the_picker_lists_the_approved_templates_and_the_window(backend: Backend
     let (app, n, chat) = cloud_chat(backend, 30 * 3600).await;
     let (status, html) = open_picker(&app, &chat).await;
     assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
     assert!(html.contains(&format!("+{}", n.display_phone)), "{html}");
     assert!(html.contains("data-state=\"closed\""), "{html}");
     assert!(
@@ -295,4 +306,95 @@ async fn an_app_without_the_placement_scope_installs_all_the_same(backend: Backe
         "the bind was tried"
     );
     assert!(app.b24.placements().is_empty(), "and refused");
+}
+
+/// Catalogue message ids (of the pages and the errors) that show in `html`: a text that was
+/// never looked up, or one missing from the catalogue, shows as its id.
+fn catalogue_ids_in(html: &str) -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/i18n/locales/en");
+    ["pages.ftl", "errors.ftl"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(format!("{dir}/{f}")).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
+                .filter(|id| !id.is_empty() && !id.starts_with('#') && !id.contains(' '))
+                .collect::<Vec<_>>()
+        })
+        .filter(|id| html.contains(id.as_str()))
+        .collect()
+}
+
+/// An operator whose Bitrix24 speaks Russian (LANG=ru) reads the picker in Russian: the window
+/// with its date, the list, the reasons, the buttons and the script's own words.
+async fn a_russian_operator_reads_the_picker_in_russian(backend: Backend) {
+    let (app, n, chat) = cloud_chat_in(backend, 30 * 3600, "ru").await;
+    let (status, html) = open_picker(&app, &chat).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+    assert!(html.contains("<title>Шаблоны WhatsApp</title>"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "Отправить шаблон <span class=\"muted\">с номера +{}",
+            n.display_phone
+        )),
+        "{html}"
+    );
+    assert!(html.contains("Окно 24 часа закрыто с <time"), "{html}");
+    assert!(
+        html.contains("сейчас до клиента дойдёт только шаблон."),
+        "{html}"
+    );
+    // The date in Russian: "7 декабря 2026 г., 14:05 UTC".
+    let time = html
+        .split("<time data-ms=\"")
+        .nth(1)
+        .and_then(|s| s.split("</time>").next())
+        .unwrap_or_default();
+    let ms: i64 = time.split('"').next().unwrap_or("").parse().unwrap_or(0);
+    assert!(ms > 0, "{time}");
+    assert!(
+        time.ends_with(&b24wa::i18n::date_time(b24wa::i18n::Lang::ru(), ms)),
+        "{time}"
+    );
+    assert!(time.contains(" г., ") && time.ends_with(" UTC"), "{time}");
+    for words in [
+        "Нельзя отправить из чата: в заголовке картинка, видео или документ.",
+        "<span class=\"badge cat\">сервисный</span>",
+        "<span class=\"badge cat\">маркетинг</span>",
+        "Предпросмотр",
+        "Вставить в сообщение",
+        // The script's words.
+        "Заполните все значения.",
+        "Скопируйте это в поле сообщения и нажмите «Отправить»:",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+    assert!(!html.contains("Insert into message"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+    // Not from the portal, and a chat that is not ours: in Russian too.
+    let r = app
+        .http
+        .post(format!("{}?LANG=ru", picker_url(&app)))
+        .form(&[
+            ("member_id", app.b24.member_id().as_str()),
+            ("APPLICATION_TOKEN", "forged"),
+            ("PLACEMENT", "IM_TEXTAREA"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 401);
+    let html = r.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Откройте эту страницу из чата Открытых линий"),
+        "{html}"
+    );
+    let (status, html) = app
+        .b24
+        .open_chat_textarea_page(&picker_url(&app), "999999")
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Это не чат WhatsApp от b24wa"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
 }

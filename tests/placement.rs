@@ -13,6 +13,8 @@ on_both_databases!(
     cloud_number_is_checked_then_connected_from_the_settings_page,
     gateway_number_is_linked_by_qr_from_the_settings_page,
     the_page_refuses_strangers_and_expired_sessions,
+    a_russian_admin_reads_the_settings_page_in_russian,
+    the_page_follows_the_lang_bitrix24_sends_and_the_portal_keeps_it,
 );
 
 /// Opens the settings page for `line` as Bitrix24 does; (status, HTML, session).
@@ -33,6 +35,47 @@ async fn open_page(app: &TestApp, line: &str) -> (u16, String, String) {
         .replace("&amp;", "&")
         .to_string();
     (status, html, session)
+}
+
+/// The page as Bitrix24 opens it for an admin whose interface language is `lang` (a POST with
+/// the portal's own member_id and application token, `LANG` in the query).
+async fn open_page_in(app: &TestApp, line: &str, lang: &str) -> (u16, String) {
+    let options = format!("{{\"CONNECTOR\":\"b24wa_whatsapp\",\"LINE\":\"{line}\"}}");
+    let r = app
+        .http
+        .post(format!(
+            "{}/bitrix24/placement?DOMAIN={}&PROTOCOL=0&LANG={lang}&APP_SID=x",
+            app.url,
+            app.b24.domain()
+        ))
+        .form(&[
+            ("member_id", app.b24.member_id().as_str()),
+            ("APPLICATION_TOKEN", app.b24.application_token().as_str()),
+            ("PLACEMENT", "SETTING_CONNECTOR"),
+            ("PLACEMENT_OPTIONS", options.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST placement");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
+/// Catalogue message ids (of the pages and the errors) that show in `html`: a text that was
+/// never looked up, or one missing from the catalogue, shows as its id.
+fn catalogue_ids_in(html: &str) -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/i18n/locales/en");
+    ["pages.ftl", "errors.ftl"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(format!("{dir}/{f}")).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
+                .filter(|id| !id.is_empty() && !id.starts_with('#') && !id.contains(' '))
+                .collect::<Vec<_>>()
+        })
+        .filter(|id| html.contains(id.as_str()))
+        .collect()
 }
 
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
@@ -273,4 +316,124 @@ async fn the_page_refuses_strangers_and_expired_sessions(backend: Backend) {
         .await
         .expect("POST");
     assert!(r.headers().get("x-frame-options").is_none());
+}
+
+/// A portal whose admin works in Russian (Bitrix24 sends LANG=ru): the whole page, its forms'
+/// answers and its refusals are in Russian.
+async fn a_russian_admin_reads_the_settings_page_in_russian(backend: Backend) {
+    let cfg = sim::BitrixSimConfig {
+        language: "ru".into(),
+        ..Default::default()
+    };
+    let app = common::spawn_app_with(backend, cfg, |_| {}).await;
+    app.install().await;
+    app.graph
+        .add_number("1029384757", "meta-token-2", "meta-secret-2", "15551230001");
+    let (status, html, session) = open_page(&app, "3").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+    for words in [
+        "WhatsApp на открытой линии 3",
+        "Сейчас подключено",
+        "К этой линии пока не подключён ни один номер WhatsApp.",
+        "Проверить и подключить",
+        "Веб-шлюз WhatsApp",
+        "Подключить и показать QR-код",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+    assert!(!html.contains("Connected now"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+    // The page's own forms carry the language on.
+    assert!(html.contains("/bitrix24/placement/cloud?LANG=ru"), "{html}");
+    let cloud = |token: &'static str| {
+        let session = session.clone();
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                "/bitrix24/placement/cloud?LANG=ru",
+                &[
+                    ("session", &session),
+                    ("phone_number_id", "1029384757"),
+                    ("access_token", token),
+                    ("app_secret", "meta-secret-2"),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, html) = cloud("wrong").await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Meta не приняла эти данные"), "{html}");
+    let (status, html) = cloud("meta-token-2").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Коннектор подключён к этой линии."), "{html}");
+    assert!(html.contains("Проверочный токен показывается только сейчас."));
+    assert!(html.contains("<code id=\"verify\">"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+    // An expired session and a request not from the portal, said in Russian too.
+    let (status, html) = post_form(
+        &app,
+        "/bitrix24/placement/cloud?LANG=ru",
+        &[
+            ("session", "v1:AAAA"),
+            ("phone_number_id", "1"),
+            ("access_token", "x"),
+            ("app_secret", "y"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401, "{html}");
+    assert!(html.contains("Срок действия страницы истёк"), "{html}");
+    let r = app
+        .http
+        .post(format!("{}/bitrix24/placement?LANG=ru", app.url))
+        .form(&[
+            ("member_id", app.b24.member_id().as_str()),
+            ("APPLICATION_TOKEN", "forged"),
+            ("PLACEMENT_OPTIONS", "{\"LINE\":\"1\"}"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 401);
+    let html = r.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Откройте эту страницу из Контакт-центра"),
+        "{html}"
+    );
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+}
+
+/// The page is in the language of each `LANG` (English by default, a Russian-speaking portal's
+/// Kazakh in Russian), and an admin's `LANG` becomes the portal's language.
+async fn the_page_follows_the_lang_bitrix24_sends_and_the_portal_keeps_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let (status, html, _) = open_page(&app, "2").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(html.contains("WhatsApp on Open Line 2"), "{html}");
+    assert!(html.contains("/bitrix24/placement/cloud?LANG=en"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+    let (_, portals) = app.api_get("/api/v1/portals").await;
+    assert_eq!(portals["items"][0]["language"], "en", "{portals}");
+    // The same portal opened by an admin whose Bitrix24 speaks Russian.
+    let (status, html) = open_page_in(&app, "2", "ru").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+    assert!(html.contains("WhatsApp на открытой линии 2"), "{html}");
+    let (_, portals) = app.api_get("/api/v1/portals").await;
+    assert_eq!(
+        portals["items"][0]["language_from_bitrix24"], "ru",
+        "{portals}"
+    );
+    assert_eq!(portals["items"][0]["language"], "ru", "{portals}");
+    // Kazakh has no catalogue: Russian, by the fallback rule. Ukrainian: English.
+    let (_, html) = open_page_in(&app, "2", "kz").await;
+    assert!(html.contains("WhatsApp на открытой линии 2"), "{html}");
+    let (_, html) = open_page_in(&app, "2", "ua").await;
+    assert!(html.contains("WhatsApp on Open Line 2"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
 }

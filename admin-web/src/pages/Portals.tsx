@@ -52,7 +52,7 @@ function PortalCard({ portal, numbers, writable }: { portal: Portal; numbers: Nu
             </Text>
           </div>
         </Group>
-        <Badge color={p.installed ? 'green' : 'gray'} variant="light">
+        <Badge color={p.installed ? 'green' : 'gray'} variant="light" style={{ flexShrink: 0, maxWidth: 'none' }}>
           {p.installed ? t('portals.installed') : t('portals.uninstalled')}
         </Badge>
       </Group>

@@ -4,7 +4,7 @@
 // language chosen in the switcher is remembered after a reload. Screenshots: ru-*.png.
 
 import fs from 'node:fs';
-import { byTestId, cfg, check, log, login, nav, shot, title, TIMEOUT } from './lib.mjs';
+import { byTestId, cfg, check, LAPTOP, log, login, nav, PHONE, shot, title, TIMEOUT } from './lib.mjs';
 
 const PLURAL = /_(zero|one|two|few|many|other)$/;
 
@@ -107,6 +107,11 @@ async function ruAdminScenario(page) {
   await page.locator('.recharts-surface').first().waitFor({ timeout: TIMEOUT });
   await shot(page, 'usage');
   await russian(page, 'usage', ['Использование', 'От клиентов', 'От операторов', 'Сообщения по дням', 'Тариф', 'Экспорт в CSV']);
+  // The longer Russian words on a phone's width.
+  await page.setViewportSize(PHONE);
+  await byTestId(page, 'total-inbound').waitFor({ timeout: TIMEOUT });
+  await shot(page, 'usage-phone');
+  await page.setViewportSize(LAPTOP);
 
   await nav(page, 'conversations');
   await title(page, 'Диалоги');

@@ -40,7 +40,7 @@ function Stat({ label, value, icon, sub, testId }: { label: string; value: React
     <Card withBorder radius="md" padding="md" data-testid={testId}>
       <Group justify="space-between" wrap="nowrap" align="flex-start">
         <div style={{ minWidth: 0 }}>
-          <Text size="xs" c="dimmed" tt="uppercase" fw={700} style={{ overflowWrap: 'anywhere' }}>
+          <Text size="xs" c="dimmed" tt="uppercase" fw={700}>
             {label}
           </Text>
           <Text fz={26} fw={700} data-testid="stat-value">
@@ -73,7 +73,8 @@ function Report({ u, banner }: { u: UsageView; banner: boolean }) {
           <PlanUsage planUse={u.plan_use} plan={u.plan} />
         </>
       )}
-      <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }} spacing="sm">
+      {/* Six in a row only on a wide screen: the labels are long in some languages. */}
+      <SimpleGrid cols={{ base: 2, sm: 3, xl: 6 }} spacing="sm">
         <Stat testId="total-inbound" label={t('usage.fromCustomers')} value={formatNumber(n.inbound)} icon={<IconMessageCircle size={20} />} />
         <Stat testId="total-outbound" label={t('usage.fromOperators')} value={formatNumber(n.outbound)} icon={<IconSend size={20} />} />
         <Stat testId="total-all" label={t('usage.messages')} value={formatNumber(n.inbound + n.outbound)} icon={<IconArrowsDownUp size={20} />} />

@@ -359,7 +359,7 @@ async fn a_russian_operator_reads_the_picker_in_russian(backend: Backend) {
     );
     assert!(time.contains(" г., ") && time.ends_with(" UTC"), "{time}");
     for words in [
-        "Нельзя отправить из чата: в заголовке картинка, видео или документ.",
+        "Нельзя отправить из чата: в его заголовке картинка, видео или документ.",
         "<span class=\"badge cat\">сервисный</span>",
         "<span class=\"badge cat\">маркетинг</span>",
         "Предпросмотр",

@@ -157,7 +157,7 @@ async fn render(state: &AppState, lang: Lang, body: &[u8]) -> Result<Page, Page>
     let items: Vec<Value> = defs
         .iter()
         .zip(&all)
-        .map(|(row, def)| template_json(def, &row.category, &all))
+        .map(|(row, def)| template_json(lang, def, &row.category, &all))
         .collect();
     body.push_str(&picker_html(lang, &items));
     let head = format!(
@@ -248,8 +248,9 @@ fn example(component: &Value, kind: &str, name: &str) -> String {
         .to_string()
 }
 
-/// What the page's script needs of one template.
+/// What the page's script needs of one template (why it cannot go by command in `lang`).
 fn template_json(
+    lang: Lang,
     def: &relay_templates::TemplateDef,
     category: &str,
     all: &[relay_templates::TemplateDef],
@@ -268,7 +269,7 @@ fn template_json(
     let probe = vec!["x"; vars.len()].join(" | ");
     let why = match relay_templates::resolve(&format!("{} {} {probe}", def.name, def.language), all)
     {
-        Outcome::NotByCommand { why, .. } => Some(why.text(crate::i18n::Lang::en())),
+        Outcome::NotByCommand { why, .. } => Some(why.text(lang)),
         _ => None,
     };
     let buttons: Vec<String> = part(def, "BUTTONS")
@@ -294,17 +295,6 @@ fn category_words(lang: Lang, category: &str) -> String {
     }
 }
 
-/// Why a template cannot go by command, in words (`relay::templates` says it in English).
-fn unsendable_words(lang: Lang, why: &str) -> String {
-    if why.contains("header") {
-        tr!(lang, "picker-unsendable-media-header")
-    } else if why.contains("button") {
-        tr!(lang, "picker-unsendable-button")
-    } else {
-        why.to_string()
-    }
-}
-
 fn picker_html(lang: Lang, items: &[Value]) -> String {
     let mut list = String::new();
     for (i, t) in items.iter().enumerate() {
@@ -323,11 +313,7 @@ fn picker_html(lang: Lang, items: &[Value]) -> String {
             note = why
                 .map(|w| format!(
                     "<span class=\"muted why\">{}</span>",
-                    escape(&tr!(
-                        lang,
-                        "picker-unsendable",
-                        why = unsendable_words(lang, w)
-                    ))
+                    escape(&tr!(lang, "picker-unsendable", why = w))
                 ))
                 .unwrap_or_default(),
         ));

@@ -64,6 +64,7 @@ import {
 } from '../lib/sandbox';
 import { PANE_HEIGHT, Trace } from '../components/sandbox/Trace';
 import i18n from '../i18n';
+import { kindLabel } from '../lib/messages';
 import { WindowCard } from '../components/sandbox/WindowCard';
 
 const POLL_MS = 1000;
@@ -410,7 +411,7 @@ function PhoneBubble({ m, busy, run, canDelete }: { m: PhoneMessage; busy: strin
             <WhatsAppText text={m.text} />
           </Group>
         ) : (
-          <WhatsAppText text={m.text || `(${m.kind})`} />
+          <WhatsAppText text={m.text || `(${kindLabel(m.kind)})`} />
         )}
         <Group gap={4} justify="flex-end" mt={2} wrap="nowrap">
           {m.edited && !m.deleted && (

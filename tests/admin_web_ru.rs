@@ -1,10 +1,11 @@
 //! The admin app in Russian, end to end in headless Chromium (admin-web/e2e/i18n.mjs, through
 //! the harness of tests/web_e2e): a browser whose language is Russian gets sign-in, numbers,
 //! usage, conversations, portals and the sandbox in Russian, with no catalogue key and no English
-//! catalogue text on screen; a language chosen in the switcher outlives a reload; the portal's
-//! language for operators is chosen on the Portals page (once the service has it). Screenshots:
-//! `target/screenshots/ru-admin-*.png`, `ru-sandbox-*.png`. English stays the default for an
-//! English browser (tests/admin_web.rs).
+//! catalogue text on screen; the service's own error message comes in Russian (the app sends
+//! Accept-Language) with its code in English; a language chosen in the switcher outlives a
+//! reload; the portal's language for operators is chosen on the Portals page (once the service
+//! has it). Screenshots: `target/screenshots/ru-admin-*.png`, `ru-sandbox-*.png`. English stays
+//! the default for an English browser (tests/admin_web.rs).
 
 mod common;
 mod sim;

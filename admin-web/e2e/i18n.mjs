@@ -119,6 +119,19 @@ async function ruAdminScenario(page) {
   await shot(page, 'conversations');
   await russian(page, 'conversations', ['Диалоги', 'Клиент', 'Окно 24 часа']);
 
+  // The service's own words come in Russian too (the app asks with Accept-Language); the error's
+  // code stays an English identifier.
+  await page.goto(`${cfg.url}/admin/messages/999999`);
+  const refusal = byTestId(page, 'error');
+  await refusal.waitFor({ timeout: TIMEOUT });
+  const said = await refusal.innerText();
+  check(said.includes('Не найдено') && said.includes('(unknown_message)'), `a missing message: ${said}`);
+  const message = said.replace('Не найдено', '').replace('(unknown_message)', '').replace('Повторить', '');
+  check(/[А-Яа-яЁё]{3}/.test(message) && !/[A-Za-z]{3}/.test(message), `the service's message is Russian: ${message}`);
+  await shot(page, 'service-message');
+  await nav(page, 'conversations');
+  await title(page, 'Диалоги');
+
   // The user's choice beats the browser's language, and outlives a reload.
   await choose(page, 'en');
   await title(page, 'Conversations');

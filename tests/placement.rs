@@ -15,6 +15,7 @@ on_both_databases!(
     the_page_refuses_strangers_and_expired_sessions,
     a_russian_admin_reads_the_settings_page_in_russian,
     the_page_follows_the_lang_bitrix24_sends_and_the_portal_keeps_it,
+    the_install_page_speaks_the_admins_language,
 );
 
 /// Opens the settings page for `line` as Bitrix24 does; (status, HTML, session).
@@ -436,4 +437,48 @@ async fn the_page_follows_the_lang_bitrix24_sends_and_the_portal_keeps_it(backen
     let (_, html) = open_page_in(&app, "2", "ua").await;
     assert!(html.contains("WhatsApp on Open Line 2"), "{html}");
     assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+}
+
+/// The install page (an app with UI) in the installing admin's language, and a refused install
+/// said as a page in that language, with its code.
+async fn the_install_page_speaks_the_admins_language(backend: Backend) {
+    let cfg = sim::BitrixSimConfig {
+        language: "ru".into(),
+        ..Default::default()
+    };
+    let app = common::spawn_app_with(backend, cfg, |_| {}).await;
+    let (status, html) = app
+        .b24
+        .install_via_page_full(&format!("{}/bitrix24/install", app.url))
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+    assert!(html.contains("Коннектор WhatsApp установлен."), "{html}");
+    assert!(html.contains("откройте Контакт-центр"), "{html}");
+    assert!(html.contains("BX24.installFinish()"), "{html}");
+    assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
+    // A request that is not an install: refused as a page, in Russian, with the code.
+    let r = app
+        .http
+        .post(format!(
+            "{}/bitrix24/install?DOMAIN=x.bitrix24.ru&LANG=ru",
+            app.url
+        ))
+        .form(&[("AUTH_ID", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html")));
+    let html = r.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Запрос установки не удалось прочитать"),
+        "{html}"
+    );
+    assert!(html.contains("<code>invalid_install</code>"), "{html}");
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
 }

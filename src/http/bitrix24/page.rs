@@ -80,7 +80,7 @@ impl Page {
             "",
             &format!(
                 "<div class=\"err\">{}</div><p class=\"muted\">{} <code>{}</code></p>",
-                escape(&e.message(lang)),
+                escape(&capitalized(&e.message(lang))),
                 escape(&tr!(lang, "page-error-code")),
                 e.code(),
             ),
@@ -100,6 +100,15 @@ impl Page {
             .insert_header(("Cache-Control", "no-store"))
             .body(self.html)
     }
+}
+
+/// An API message (lower case, as in JSON) as the first words of a page's sentence.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 pub(super) fn escape(s: &str) -> String {

@@ -51,6 +51,11 @@ impl BitrixSim {
         self.post_page(app_install_url, "DEFAULT", None).await
     }
 
+    /// Like `install_via_page`, returning the page too: (status, HTML).
+    pub async fn install_via_page_full(&self, app_install_url: &str) -> (u16, String) {
+        self.post_page_full(app_install_url, "DEFAULT", None).await
+    }
+
     /// POST the SETTING_CONNECTOR placement (contract §5) for `line` to `placement_url`.
     pub async fn open_connector_settings(
         &self,

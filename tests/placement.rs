@@ -370,7 +370,7 @@ async fn a_russian_admin_reads_the_settings_page_in_russian(backend: Backend) {
     let (status, html) = cloud("meta-token-2").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Коннектор подключён к этой линии."), "{html}");
-    assert!(html.contains("Проверочный токен показывается только сейчас."));
+    assert!(html.contains("Маркер подтверждения показывается только сейчас."));
     assert!(html.contains("<code id=\"verify\">"), "{html}");
     assert_eq!(catalogue_ids_in(&html), Vec::<String>::new());
     // An expired session and a request not from the portal, said in Russian too.

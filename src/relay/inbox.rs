@@ -31,7 +31,7 @@ pub enum InboxItem {
         /// What `text` says in English when the words are ours (a tap, a location, …): the
         /// chat says it in the portal's language.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        shown: Option<Shown>,
+        shown: Option<Box<Shown>>,
     },
     /// A receipt for a message we sent.
     WaStatus {

@@ -308,7 +308,7 @@ async fn store(
                     reply_to: m.reply_to,
                     action: m.action.into(),
                     media: m.media.map(Into::into),
-                    shown: m.shown.map(Into::into),
+                    shown: m.shown.map(|s| Box::new(s.into())),
                 },
             ),
             Event::Status(s) => (

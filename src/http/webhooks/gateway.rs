@@ -92,7 +92,7 @@ pub async fn receive(
                 reply_to,
                 action: action.into(),
                 media: media.map(Into::into),
-                shown: shown.map(Into::into),
+                shown: shown.map(|s| Box::new((*s).into())),
             },
         ),
         GwEvent::Status {

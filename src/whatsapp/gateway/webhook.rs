@@ -29,7 +29,7 @@ pub enum GwEvent {
         action: Action,
         media: Option<MediaRef>,
         /// What `text` says in English when it is ours (a location, a contact, …).
-        shown: Option<Shown>,
+        shown: Option<Box<Shown>>,
     },
     /// A receipt for a message we sent. `status` is ours: sent, delivered, read, failed.
     Status {
@@ -240,9 +240,9 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
 
 /// `ours` in English (the message's text), kept in `shown` for the chat to render again in the
 /// portal's language.
-fn english(shown: &mut Option<Shown>, ours: Shown) -> String {
+fn english(shown: &mut Option<Box<Shown>>, ours: Shown) -> String {
     let text = ours.text(Lang::en());
-    *shown = Some(ours);
+    *shown = Some(Box::new(ours));
     text
 }
 

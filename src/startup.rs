@@ -222,6 +222,28 @@ impl Application {
                         }),
                 )
                 .app_data(web::PayloadConfig::default().limit(4 << 20))
+                // The other extractors' refusals are JSON errors too, in the caller's language.
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    let detail = err.to_string();
+                    ApiError::not_found(ErrorCode::NotFound, move |l| {
+                        crate::tr!(l, "error-bad-path", detail = &detail)
+                    })
+                    .into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    let detail = err.to_string();
+                    ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                        crate::tr!(l, "error-bad-query", detail = &detail)
+                    })
+                    .into()
+                }))
+                .app_data(web::FormConfig::default().error_handler(|err, _| {
+                    let detail = err.to_string();
+                    ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                        crate::tr!(l, "error-bad-form", detail = &detail)
+                    })
+                    .into()
+                }))
                 .configure(|cfg| {
                     if let Some(extra) = &extra {
                         extra(cfg)

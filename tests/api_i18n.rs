@@ -93,6 +93,21 @@ async fn api_errors_speak_the_callers_language(backend: Backend) {
     assert_eq!(status, 404, "{body}");
     assert_eq!(error(&body), ("unknown_number", "no number with this id"));
 
+    // A path or a query the extractors cannot read: JSON errors too, in the caller's language.
+    let (status, body) = get(&app, "/api/v1/numbers/abc/templates", Some("ru"), true).await;
+    assert_eq!(status, 404, "{body}");
+    let (code, message) = error(&body);
+    assert_eq!(code, "not_found", "{body}");
+    assert!(message.starts_with("здесь ничего нет: "), "{message}");
+    let (status, body) = get(&app, "/bitrix24/placement/qr?number=x", None, false).await;
+    assert_eq!(status, 400, "{body}");
+    let (code, message) = error(&body);
+    assert_eq!(code, "invalid_field", "{body}");
+    assert!(
+        message.starts_with("the query could not be read: "),
+        "{message}"
+    );
+
     // A body that is not JSON: serde's own words inside a sentence in the caller's language.
     let r = app
         .http

@@ -100,6 +100,11 @@ error-portal-uninstalled = the Bitrix24 app of this number's portal is uninstall
 ## Requests
 error-invalid-json = the body is not the JSON this route reads: { $detail }
 
+## Other parts of a request ($detail: the parser's own words)
+error-bad-path = nothing is here: { $detail }
+error-bad-query = the query could not be read: { $detail }
+error-bad-form = the form could not be read: { $detail }
+
 ## Bitrix24 events, install and the settings page
 error-invalid-event = the event could not be read: { $detail }
 error-portal-not-installed = this portal has not installed the app

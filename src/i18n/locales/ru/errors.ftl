@@ -109,6 +109,11 @@ error-portal-uninstalled = приложение Битрикс24 на порта
 ## Запросы
 error-invalid-json = тело запроса — не тот JSON, который ожидает этот метод: { $detail }
 
+## Другие части запроса ($detail — слова самого парсера)
+error-bad-path = здесь ничего нет: { $detail }
+error-bad-query = параметры запроса не удалось прочитать: { $detail }
+error-bad-form = форму не удалось прочитать: { $detail }
+
 ## События Битрикс24, установка и страница настроек
 error-invalid-event = событие не удалось прочитать: { $detail }
 error-portal-not-installed = на этом портале приложение не установлено

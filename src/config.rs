@@ -171,7 +171,8 @@ pub struct Settings {
     /// `off`) turns transcription off.
     #[serde(default = "d_transcribe_model")]
     pub transcribe_model: Option<PathBuf>,
-    /// "auto" (detect) or a fixed language code such as "ru".
+    /// "portal" (each note in its portal's language, detected when that is unknown), "auto"
+    /// (always detect) or a fixed language code such as "ru".
     #[serde(default = "d_transcribe_language")]
     pub transcribe_language: String,
     /// Threads (whisper lanes, ~90 MB each) one note may use: 2 by default (1 on one core).
@@ -524,15 +525,30 @@ impl Settings {
         self.database_url().starts_with("sqlite:")
     }
 
+    /// Whether each voice note is transcribed in its portal's language
+    /// (`B24WA_TRANSCRIBE_LANGUAGE=portal`).
+    pub fn transcribe_follows_portal(&self) -> bool {
+        self.transcribe_language
+            .trim()
+            .eq_ignore_ascii_case("portal")
+    }
+
     /// The transcriber pool's settings (`model_path: None` = transcription off).
     pub fn transcribe(&self) -> crate::transcribe::TranscribeSettings {
         let model_path = self.transcribe_model.clone().filter(|p| {
             let s = p.as_os_str();
             !(s.is_empty() || s == "off" || s == "none")
         });
+        let follow_portal = self.transcribe_follows_portal();
         crate::transcribe::TranscribeSettings {
             model_path,
-            language: self.transcribe_language.clone(),
+            // With "portal" a note whose portal's language is unknown is detected.
+            language: if follow_portal {
+                "auto".into()
+            } else {
+                self.transcribe_language.clone()
+            },
+            follow_portal,
             threads: self.transcribe_threads.max(1),
             workers: self.transcribe_workers.max(1),
             max_seconds: self.transcribe_max_seconds,

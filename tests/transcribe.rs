@@ -30,6 +30,7 @@ fn settings(language: &str, workers: usize) -> TranscribeSettings {
     TranscribeSettings {
         model_path: Some(model_path()),
         language: language.into(),
+        follow_portal: false,
         threads: 2,
         workers,
         max_seconds: 30.0,
@@ -60,10 +61,22 @@ async fn pool(language: &str, workers: usize) -> Addr<TranscribeWorker> {
 }
 
 async fn transcribe(pool: &Addr<TranscribeWorker>, audio: Vec<u8>) -> Outcome {
-    pool.send(Transcribe { audio })
-        .await
-        .expect("the pool answers")
-        .expect("transcription works")
+    transcribe_in(pool, audio, None).await
+}
+
+/// With the note's own language (as the portal's language will give it).
+async fn transcribe_in(
+    pool: &Addr<TranscribeWorker>,
+    audio: Vec<u8>,
+    language: Option<&str>,
+) -> Outcome {
+    pool.send(Transcribe {
+        audio,
+        language: language.map(str::to_string),
+    })
+    .await
+    .expect("the pool answers")
+    .expect("transcription works")
 }
 
 fn text_of(outcome: &Outcome) -> (String, String) {
@@ -163,6 +176,34 @@ async fn russian_is_detected_when_the_language_is_auto() {
     let (text, language) = text_of(&outcome);
     assert_eq!(language, "ru", "{text}");
     assert_words(&text, &["добрый", "день", "заказ"]);
+}
+
+#[actix_rt::test]
+async fn a_notes_own_language_overrides_the_configured_one() {
+    // Configured for English; the request says Russian (a Russian portal's note).
+    let pool = pool("en", 1).await;
+    let note = say(&[
+        "ru",
+        "Добрый день. Мне нужна консультация по вашему заказу.",
+    ]);
+    let (text, language) = text_of(&transcribe_in(&pool, note.clone(), Some("ru")).await);
+    assert_eq!(language, "ru", "{text}");
+    assert_words(&text, &["добрый", "день", "заказ"]);
+    // "auto" in the request: detected.
+    let (text, language) = text_of(&transcribe_in(&pool, note.clone(), Some("auto")).await);
+    assert_eq!(language, "ru", "{text}");
+    // A code whisper does not know, and no code: the configured English.
+    for hint in [Some("xx"), None] {
+        let (text, language) = text_of(&transcribe_in(&pool, note.clone(), hint).await);
+        assert_eq!(language, "en", "{hint:?}: {text}");
+        assert!(!text.contains("заказ"), "{hint:?}: {text}");
+    }
+    // And the other way round: a pool configured for Russian given an English note.
+    let pool = self::pool("ru", 1).await;
+    let note = say(&["en", "Please send me the invoice today."]);
+    let (text, language) = text_of(&transcribe_in(&pool, note, Some("en")).await);
+    assert_eq!(language, "en", "{text}");
+    assert_words(&text, &["invoice", "today"]);
 }
 
 #[actix_rt::test]
@@ -296,7 +337,10 @@ async fn the_pool_survives_a_panicking_worker_and_serves_in_parallel() {
     ];
     let replies = futures::future::join_all(notes.iter().map(|(sentence, _)| {
         let note = say(&["en", sentence]);
-        pool.send(Transcribe { audio: note })
+        pool.send(Transcribe {
+            audio: note,
+            language: None,
+        })
     }))
     .await;
     for (reply, (sentence, words)) in replies.into_iter().zip(notes.iter()) {

@@ -16,6 +16,10 @@ use crate::transcribe::{Model, Outcome, TranscribeError, TranscribeSettings, Tra
 #[rtype(result = "Result<Outcome, TranscribeError>")]
 pub struct Transcribe {
     pub audio: Vec<u8>,
+    /// The note's language when known (ISO 639-1, "ru", "en": the portal's language), so
+    /// whisper neither guesses it nor spends time detecting it; `None` = the configured
+    /// default (`B24WA_TRANSCRIBE_LANGUAGE`, "auto" = detect).
+    pub language: Option<String>,
 }
 
 /// Tests only (the `faults` feature): makes the worker that takes it panic inside its handler.
@@ -94,7 +98,10 @@ impl Handler<Transcribe> for TranscribeWorker {
     type Result = Result<Outcome, TranscribeError>;
 
     fn handle(&mut self, msg: Transcribe, _ctx: &mut Self::Context) -> Self::Result {
-        self.guarded(|w| w.transcriber()?.transcribe(&msg.audio))
+        self.guarded(|w| {
+            w.transcriber()?
+                .transcribe(&msg.audio, msg.language.as_deref())
+        })
     }
 }
 

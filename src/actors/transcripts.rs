@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     relay::{inbox::InboxItem, jobs::Job, to_bitrix24::TranscriptNote},
-    store::{self, inbox, jobs, media},
+    store::{self, inbox, jobs, media, portals},
     transcribe::Outcome,
 };
 
@@ -147,9 +147,18 @@ async fn run(
                 .get(&f.storage_key)
                 .await
                 .map_err(|e| format!("reading the voice note: {e}"))?;
+            let language = if services.settings.transcribe_follows_portal() {
+                portals::bitrix24_language_of_number(&services.db, number_id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .as_deref()
+                    .and_then(crate::transcribe::speech_language)
+            } else {
+                None
+            };
             let started = std::time::Instant::now();
             let result = pool
-                .send(crate::actors::transcriber::Transcribe { audio })
+                .send(crate::actors::transcriber::Transcribe { audio, language })
                 .await;
             match result {
                 Ok(Ok(outcome)) => {

@@ -99,6 +99,23 @@ pub async fn language_of<C: ConnectionTrait>(c: &C, id: i64) -> Result<Lang, DbE
     Ok(get(c, id).await?.as_ref().map_or_else(Lang::en, language))
 }
 
+/// The Bitrix24 language id of the portal that number `number_id` belongs to (the portal's
+/// own, else the admin app's choice); `None` when neither is known or the number is gone.
+pub async fn bitrix24_language_of_number<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+) -> Result<Option<String>, DbErr> {
+    let Some(number) = entity::numbers::Entity::find_by_id(number_id)
+        .one(c)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(get(c, number.portal_id)
+        .await?
+        .and_then(|p| p.language_b24.or(p.language_override)))
+}
+
 /// A Bitrix24 language id as we store it: lower case, letters only, at most 8 (`ru`, `ua`, `de`);
 /// `None` for anything else (a form field is not trusted).
 fn clean_language_id(raw: &str) -> Option<String> {

@@ -353,7 +353,7 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 pub struct Engine {
     lane: Lane,
     helpers: Vec<Helper>,
-    /// `None` = detect.
+    /// The language of a note that comes without one; `None` = detect.
     language: Option<&'static str>,
     threads: i32,
     /// The language last detected: with "auto", helper lanes start decoding in it while the
@@ -365,8 +365,9 @@ pub struct Engine {
 type Slots = Vec<Option<PieceResult>>;
 
 impl Engine {
-    /// `language`: "auto" or a code whisper knows ("ru", "en", …). An English-only model
-    /// always transcribes English. `threads`: the cores one note may use.
+    /// `language`: "auto" or a code whisper knows ("ru", "en", …), for notes transcribed
+    /// without a language of their own. An English-only model always transcribes English.
+    /// `threads`: the cores one note may use.
     pub fn new(model: &Model, language: &str, threads: usize) -> Result<Self, TranscribeError> {
         let language = resolve_language(model, language)?;
         let threads = threads.clamp(1, 64);
@@ -396,7 +397,15 @@ impl Engine {
     /// is detected once per note on our lane while the helpers already decode their pieces
     /// in the language detected last (a one-piece note goes to a helper then); a helper's
     /// piece is redone only if the guess was wrong.
-    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Heard, TranscribeError> {
+    ///
+    /// `language`: this note's language ("ru", "en", "auto"), `None` = the engine's own; a
+    /// code whisper does not know is logged and the engine's own used instead.
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        language: Option<&str>,
+    ) -> Result<Heard, TranscribeError> {
+        let fixed = self.language_of_note(language);
         // whisper.cpp ignores input under 100 ms; pad very short notes with silence.
         let min_len = SAMPLE_RATE as usize / 2;
         let padded;
@@ -413,7 +422,7 @@ impl Engine {
         let pieces = self.pieces(samples);
         let lanes = self.helpers.len() + 1;
         let mut slots: Slots = (0..pieces.len()).map(|_| None).collect();
-        let language = match self.language {
+        let language = match fixed {
             Some(code) => {
                 let sent = self.dispatch(samples, &pieces, code, 0)?;
                 self.run_own(samples, &pieces, code, 0, &mut slots, sent.1 > 0);
@@ -467,6 +476,20 @@ impl Engine {
             language: language.to_string(),
             no_speech,
         })
+    }
+
+    /// The fixed language for a note (`None` = detect): its own when it has a usable one.
+    fn language_of_note(&self, hint: Option<&str>) -> Option<&'static str> {
+        let Some(code) = hint else {
+            return self.language;
+        };
+        match resolve_language(&self.lane.model, code) {
+            Ok(language) => language,
+            Err(e) => {
+                tracing::warn!(language = code, error = %e, "note's language not usable; using the configured one");
+                self.language
+            }
+        }
     }
 
     /// ggml threads for a pass that has the engine to itself (detection, a one-piece note).

@@ -30,6 +30,24 @@ fluent_templates::static_loader! {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Lang(&'static LanguageIdentifier);
 
+/// The ISO 639-1 code of a Bitrix24 interface language id (lower-cased): Bitrix24's ids are
+/// its own for a few languages (`ua` → `uk`, `kz` → `kk`, `by` → `be`, `sc`/`tc` → `zh`,
+/// `br` → `pt`, `vn` → `vi`, `la` → `es`); any other id is returned as it is.
+pub fn iso_of_bitrix24(id: &str) -> String {
+    let id = id.trim().to_ascii_lowercase();
+    match id.as_str() {
+        "ua" => "uk",
+        "kz" => "kk",
+        "by" => "be",
+        "sc" | "tc" => "zh",
+        "br" => "pt",
+        "vn" => "vi",
+        "la" => "es",
+        other => other,
+    }
+    .to_string()
+}
+
 impl Lang {
     /// English: the fallback for any language the catalogues do not hold.
     pub fn en() -> Self {
@@ -63,19 +81,8 @@ impl Lang {
     /// The language for a Bitrix24 interface language id (`ru`, `ua`, `kz`, `en`, `de`, …:
     /// install `data[LANGUAGE_ID]`, a page's `LANG`, `app.info`).
     pub fn from_bitrix24(id: &str) -> Self {
-        let id = id.trim().to_ascii_lowercase();
-        // Bitrix24's ids are its own, not ISO 639-1, for a few languages.
-        let iso = match id.as_str() {
-            "ua" => "uk",
-            "kz" => "kk",
-            "by" => "be",
-            "sc" | "tc" => "zh",
-            "br" => "pt",
-            "vn" => "vi",
-            "la" => "es",
-            other => other,
-        };
-        Self::held(iso).unwrap_or_else(|| fallback_for(iso))
+        let iso = iso_of_bitrix24(id);
+        Self::held(&iso).unwrap_or_else(|| fallback_for(&iso))
     }
 
     /// The first language of an `Accept-Language` header the catalogues can answer in (by its

@@ -31,22 +31,12 @@ pub enum Outcome {
 }
 
 /// The language whisper is told a note from a portal is spoken in: the portal's Bitrix24
-/// language id (`ru`, `ua`, `kz`, … from bitrix24-crm.md §4) as whisper names it (`ua` → `uk`,
-/// `kz` → `kk`, `by` → `be`, `br` → `pt`, `la` → `es`, `sc`/`tc` → `zh`, `vn` → `vi`); `None`
-/// for an id that is no language code (the note's language is then detected).
+/// language id (`ru`, `ua`, `kz`, … from bitrix24-crm.md §4) as ISO 639-1
+/// ([`crate::i18n::iso_of_bitrix24`]: `ua` → `uk`, `kz` → `kk`, …); `None` for an id that is
+/// no language code (the note's language is then detected).
 pub fn speech_language(bitrix24_id: &str) -> Option<String> {
-    let id = bitrix24_id.trim().to_ascii_lowercase();
-    let code = match id.as_str() {
-        "ua" => "uk",
-        "kz" => "kk",
-        "by" => "be",
-        "br" => "pt",
-        "la" => "es",
-        "sc" | "tc" => "zh",
-        "vn" => "vi",
-        other => other,
-    };
-    (code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase())).then(|| code.to_string())
+    let code = crate::i18n::iso_of_bitrix24(bitrix24_id);
+    (code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase())).then_some(code)
 }
 
 /// How transcription runs (from `config::Settings::transcribe`).

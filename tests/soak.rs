@@ -330,7 +330,23 @@ async fn soak_under_kills_and_faults_loses_and_doubles_nothing(backend: Backend)
     println!("bench soak_backward_ticks {} count", f.backward_ticks);
     println!("bench soak_drain_s {drain_s:.2} s");
     if drained.is_none() {
-        // What is still waiting, for the report.
+        // What is still waiting, for the report: first the service's errors and the portal's
+        // state (short, so they survive a truncated report), then the jobs.
+        let log = app.log();
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("b24wa serve, start"))
+            .collect();
+        eprintln!(
+            "soak: the service's ERROR lines ({} of them, the last 20):",
+            errors.len()
+        );
+        for line in &errors[errors.len().saturating_sub(20)..] {
+            eprintln!("soak:   {}", &line[..line.len().min(400)]);
+        }
+        let (_, v) = app.api_get("/api/v1/portals").await;
+        eprintln!("soak: /api/v1/portals: {v}");
+        eprintln!("soak: Bitrix24 refreshes: {}", app.b24.refresh_count());
         for path in [
             "/api/v1/jobs?status=pending&per_page=5".to_string(),
             "/api/v1/jobs?status=dead&per_page=5".to_string(),

@@ -87,6 +87,9 @@ pub struct Event {
     pub name: String,
     pub member_id: String,
     pub application_token: String,
+    /// The access token the event came with (an hour's, of the user behind it; absent when
+    /// the event has no author), and its lifetime in seconds.
+    pub access: Option<(SecretString, i64)>,
     pub kind: EventKind,
 }
 
@@ -202,10 +205,22 @@ pub fn decode_event(v: &Value) -> Result<Event, EventError> {
         },
         other => EventKind::Other(other.to_string()),
     };
+    let access = match str_at(v, &["auth", "access_token"]).filter(|t| !t.is_empty()) {
+        Some(token) => Some((
+            SecretString::from(token.to_string()),
+            expires_in(
+                v.get("auth").unwrap_or(&Value::Null),
+                "expires_in",
+                "auth[expires_in]",
+            )?,
+        )),
+        None => None,
+    };
     Ok(Event {
         name,
         member_id,
         application_token,
+        access,
         kind,
     })
 }
@@ -269,6 +284,7 @@ mod tests {
         let ev = decode_event(&parse(body.as_bytes())).expect("decodes");
         assert_eq!(ev.member_id, "bac1");
         assert_eq!(ev.application_token, "831c");
+        assert!(ev.access.is_none(), "no auth[access_token] in this one");
         let EventKind::MessageAdd { line, messages, .. } = ev.kind else {
             panic!("not a message add");
         };
@@ -284,6 +300,18 @@ mod tests {
                 files: Vec::new(),
             }]
         );
+    }
+
+    #[test]
+    fn an_events_access_token_and_its_lifetime_are_kept() {
+        use secrecy::ExposeSecret;
+        let body = "event=ONCRMDEALUPDATE&auth%5Baccess_token%5D=c978b990&auth%5Bexpires_in%5D=1800&auth%5Bmember_id%5D=m&auth%5Bapplication_token%5D=t";
+        let ev = decode_event(&parse(body.as_bytes())).expect("decodes");
+        let (token, expires_in) = ev.access.expect("an access token");
+        assert_eq!((token.expose_secret(), expires_in), ("c978b990", 1800));
+        let bad = body.replace("1800", "soon");
+        let e = decode_event(&parse(bad.as_bytes())).expect_err("a lifetime that is no number");
+        assert_eq!(e, EventError::Invalid("auth[expires_in]"));
     }
 
     #[test]

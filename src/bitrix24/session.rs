@@ -341,6 +341,15 @@ impl PortalSession {
     /// portal needs re-authorisation, and its jobs wait for it (`NeedsReauth`) instead of
     /// asking the OAuth server again and again.
     async fn refresh_locked(&self, t: &mut Tokens) -> Result<(), B24Error> {
+        use secrecy::ExposeSecret;
+        if t.refresh.expose_secret().is_empty() {
+            // Refused before (see below): asking again cannot help. Not blocked: the held jobs
+            // try again (with backoff) with the access token in hand, which the next event may
+            // have replaced, until an admin opens the app.
+            return Err(B24Error::NeedsReauth(
+                "no refresh token: the OAuth server refused the last one".to_string(),
+            ));
+        }
         let pair = match self.client.refresh(&t.server_endpoint, &t.refresh).await {
             Ok(pair) => pair,
             Err(e @ B24Error::OAuth { .. }) => {
@@ -350,6 +359,19 @@ impl PortalSession {
                     error = %e,
                     "the OAuth server refused the portal's refresh: it needs re-authorisation (install the app again); its jobs wait"
                 );
+                // Forgotten in the store, so that the next event's access token can stand in
+                // (a refresh whose answer was lost, to a crash or the network, ends here too:
+                // the OAuth server had already replaced the token).
+                if let Err(err) = portals::forget_refresh_token(
+                    &self.db,
+                    &self.secrets,
+                    self.portal_id,
+                    &t.refresh,
+                )
+                .await
+                {
+                    tracing::warn!(portal = self.portal_id, error = %err, "forgetting the refused refresh token failed");
+                }
                 let why = e.to_string();
                 t.blocked = Some(Blocked::Reauth(why.clone()));
                 return Err(B24Error::NeedsReauth(why));

@@ -307,6 +307,70 @@ pub async fn update_tokens<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The OAuth server refused `refused` (`invalid_grant`: used, expired or the app removed): the
+/// stored refresh token becomes empty, so no node asks with it again and an event's access
+/// token may stand in (`adopt_event_access_token`). Only if `refused` is still the stored one:
+/// a pair stored meanwhile (another node's refresh, a reinstall) stays. Returns whether it did.
+pub async fn forget_refresh_token<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    id: i64,
+    refused: &SecretString,
+) -> Result<bool, StoreError> {
+    let Some(m) = get(c, id).await? else {
+        return Ok(false);
+    };
+    if sb.decrypt(&m.refresh_token_enc)?.expose_secret() != refused.expose_secret() {
+        return Ok(false);
+    }
+    let res = portals::Entity::update_many()
+        .col_expr(portals::Column::RefreshTokenEnc, sb.encrypt("").into())
+        .col_expr(portals::Column::UpdatedAt, now_ms().into())
+        .filter(portals::Column::Id.eq(id))
+        .filter(portals::Column::RefreshTokenEnc.eq(m.refresh_token_enc))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// An event's access token (bitrix24-crm.md §1: usable while it lives, an hour) stored for a
+/// portal whose refresh token was refused, so its calls go on until an admin opens the app
+/// again (which brings a new pair). Nothing changes for a portal that has a refresh token, or
+/// that is uninstalled. Returns whether it was taken.
+pub async fn adopt_event_access_token<C: ConnectionTrait>(
+    c: &C,
+    sb: &SecretBox,
+    id: i64,
+    access: &SecretString,
+    expires_in: i64,
+) -> Result<bool, StoreError> {
+    let Some(m) = get(c, id).await? else {
+        return Ok(false);
+    };
+    if !m.installed || !sb.decrypt(&m.refresh_token_enc)?.expose_secret().is_empty() {
+        return Ok(false);
+    }
+    if sb.decrypt(&m.access_token_enc)?.expose_secret() == access.expose_secret() {
+        return Ok(false);
+    }
+    let now = now_ms();
+    let res = portals::Entity::update_many()
+        .col_expr(
+            portals::Column::AccessTokenEnc,
+            sb.encrypt(access.expose_secret()).into(),
+        )
+        .col_expr(
+            portals::Column::TokenExpiresAt,
+            (now + expires_in * 1000).into(),
+        )
+        .col_expr(portals::Column::UpdatedAt, now.into())
+        .filter(portals::Column::Id.eq(id))
+        .filter(portals::Column::RefreshTokenEnc.eq(m.refresh_token_enc))
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// The portal moved: its new REST base, and the domain taken from it.
 pub async fn set_client_endpoint<C: ConnectionTrait>(
     c: &C,

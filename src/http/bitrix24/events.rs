@@ -50,6 +50,9 @@ pub async fn receive(
         ));
     }
     state.limits.check_tenant(portal.tenant_id)?;
+    if let Some((access, expires_in)) = &ev.access {
+        adopt_access_token(&state, portal.id, access, *expires_in).await;
+    }
     let connector = &state.ctx.settings.connector_id;
     match ev.kind {
         EventKind::MessageAdd {
@@ -163,6 +166,38 @@ pub async fn receive(
         }
     }
     Ok(HttpResponse::Ok().body("ok"))
+}
+
+/// A portal whose refresh token was refused calls with the access token its events bring
+/// until an admin opens the app again (bitrix24-crm.md §1). Best effort: the event itself is
+/// stored whatever happens here.
+async fn adopt_access_token(
+    state: &AppState,
+    portal_id: i64,
+    access: &secrecy::SecretString,
+    expires_in: i64,
+) {
+    match portals::adopt_event_access_token(
+        &state.ctx.db,
+        &state.ctx.secrets,
+        portal_id,
+        access,
+        expires_in,
+    )
+    .await
+    {
+        Ok(true) => {
+            tracing::warn!(
+                portal = portal_id,
+                "the portal has no refresh token; an event's access token is used until the app is opened again"
+            );
+            state.registry.do_send(Reload(Owner::Portal(portal_id)));
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(portal = portal_id, error = %e, "taking an event's access token failed")
+        }
+    }
 }
 
 /// Stores a portal's items in the inbox (one transaction, duplicates dropped), then hands the

@@ -131,6 +131,14 @@ impl BitrixSim {
     pub fn invalidate_access_tokens(&self) {
         self.st().valid_access.clear();
     }
+    /// A new access token, valid at once, that the events posted from now on carry (as
+    /// Bitrix24 gives each event its author's token); the refresh token is untouched.
+    pub fn issue_access_token(&self) {
+        let mut st = self.st();
+        st.access_token = random_hex(16);
+        let at = st.access_token.clone();
+        st.valid_access.insert(at);
+    }
     /// Kill the refresh token (next refresh → invalid_grant).
     pub fn revoke_refresh_token(&self) {
         self.st().refresh_token.clear();

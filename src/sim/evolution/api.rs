@@ -103,7 +103,7 @@ pub(super) async fn handler(
         .path()
         .trim_matches('/')
         .split('/')
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let parsed: Result<Value, String> = if body.is_empty() {
         Ok(Value::Null)
@@ -214,14 +214,14 @@ fn admit(data: &Data, r: &Req) -> Result<(), Reply> {
         if !global && (key.is_empty() || key != i.token) {
             return Err(unauthorized());
         }
-    } else if !global
-        && !(r.action == "fetchInstances"
-            && st
-                .instances
-                .values()
-                .any(|i| i.token == key && !key.is_empty()))
-    {
-        return Err(unauthorized());
+    } else {
+        // An instance token lists its own instance.
+        let own_listing = r.action == "fetchInstances"
+            && !key.is_empty()
+            && st.instances.values().any(|i| i.token == key);
+        if !(global || own_listing) {
+            return Err(unauthorized());
+        }
     }
     Ok(())
 }

@@ -46,6 +46,9 @@ pub enum EvolutionError {
     Decode(String),
     #[error("invalid Evolution API base URL: {0}")]
     BadUrl(String),
+    /// The key has characters an HTTP header cannot carry (a paste gone wrong).
+    #[error("the Evolution API key is not a valid header value")]
+    BadKey,
 }
 
 impl EvolutionError {
@@ -70,6 +73,7 @@ impl EvolutionError {
                 | EvolutionError::UnknownInstance(_)
                 | EvolutionError::NotConnected(_)
                 | EvolutionError::BadUrl(_)
+                | EvolutionError::BadKey
         )
     }
 }
@@ -190,10 +194,11 @@ impl EvolutionClient {
         url: url::Url,
         body: Option<&Value>,
     ) -> Result<Value, EvolutionError> {
-        let mut req = self
-            .http
-            .request(method, url)
-            .header("apikey", inst.api_key.expose_secret());
+        // Marked sensitive: reqwest and hyper redact it from any debug output.
+        let mut key = reqwest::header::HeaderValue::from_str(inst.api_key.expose_secret())
+            .map_err(|_| EvolutionError::BadKey)?;
+        key.set_sensitive(true);
+        let mut req = self.http.request(method, url).header("apikey", key);
         if let Some(b) = body {
             req = req.json(b);
         }

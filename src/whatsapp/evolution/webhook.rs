@@ -5,6 +5,12 @@
 //!
 //! Evolution posts events concurrently and retries them: the same event can come twice and
 //! out of order. Every event here carries the id to dedupe on.
+//!
+//! Against the GREEN-API parser's `GwEvent`: `Message` is `GwEvent::Message` with `from` =
+//! `peer.key()` plus who wrote it (`author`; GREEN-API drops the phone's own messages) and a
+//! media reference by message id (the URL is encrypted); `Status` is `GwEvent::Status` without
+//! a timestamp; `State` carries Evolution's words (open / connecting / close / refused), not
+//! GREEN-API's (authorized / notAuthorized / starting).
 
 use secrecy::SecretString;
 use serde_json::Value;

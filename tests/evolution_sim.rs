@@ -274,7 +274,11 @@ async fn create_connect_qr_and_link() {
         c.connection_state(&ghost).await,
         Err(EvolutionError::UnknownInstance(_))
     ));
-    assert_eq!(c.fetch_instance(&ghost).await.ok().flatten(), None);
+    let ghost_global = Instance {
+        name: "ghost".into(),
+        ..admin.clone()
+    };
+    assert_eq!(c.fetch_instance(&ghost_global).await.expect("fetch"), None);
     // QR webhooks, then the scan.
     evo.rotate_qr(NAME).await;
     assert_eq!(evo.link(NAME, OWN).await, 200);
@@ -634,6 +638,17 @@ async fn faults_surface_as_the_right_error_kinds() {
     );
     // Not on WhatsApp; empty text.
     evo.set_not_on_whatsapp("5511000000000", true);
+    let checks = c
+        .check_numbers(&inst, &["+55 11 98888-7777", "5511000000000"])
+        .await
+        .expect("check");
+    assert_eq!(
+        checks
+            .iter()
+            .map(|n| (n.number.as_str(), n.exists))
+            .collect::<Vec<_>>(),
+        [(MARIA, true), ("5511000000000", false)]
+    );
     let e = c
         .send_text(&inst, "5511000000000", "x", None)
         .await

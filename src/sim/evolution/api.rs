@@ -262,6 +262,9 @@ async fn process(data: &Data, client: &reqwest::Client, r: &Req) -> Result<Reply
             let key = r.apikey.as_deref().unwrap_or("");
             let global = key == st.cfg.global_key;
             let want = r.query.get("instanceName");
+            if let Some(w) = want.filter(|w| !st.instances.contains_key(*w)) {
+                return Err(err(404, json!([format!("Instance \"{w}\" not found")])));
+            }
             let rows: Vec<Value> = st
                 .instances
                 .iter()

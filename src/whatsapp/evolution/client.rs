@@ -286,8 +286,11 @@ impl EvolutionClient {
         let mut url = Self::url(inst, "instance", "fetchInstances", false)?;
         url.query_pairs_mut()
             .append_pair("instanceName", &inst.name);
+        // 2.x answers an unknown name 404 `Instance "x" not found` (not the guard's words).
         let v = match self.call(inst, Method::GET, url, None).await {
-            Err(EvolutionError::UnknownInstance(_)) => return Ok(None),
+            Err(
+                EvolutionError::UnknownInstance(_) | EvolutionError::Rejected { status: 404, .. },
+            ) => return Ok(None),
             other => other?,
         };
         let rows = match &v {
@@ -565,6 +568,31 @@ impl EvolutionClient {
             mime: str_at(&v, "/mimetype"),
             bytes,
         })
+    }
+
+    /// `whatsappNumbers`: which numbers have WhatsApp (every send checks this itself and
+    /// answers 400 `exists:false`; this asks before a chat is opened).
+    pub async fn check_numbers(
+        &self,
+        inst: &Instance,
+        numbers: &[&str],
+    ) -> Result<Vec<NumberCheck>, EvolutionError> {
+        let body = json!({ "numbers": numbers });
+        let v = self
+            .scoped(inst, Method::POST, "chat", "whatsappNumbers", Some(&body))
+            .await?;
+        let rows = v
+            .as_array()
+            .ok_or_else(|| EvolutionError::Decode("not a list".into()))?;
+        Ok(rows
+            .iter()
+            .map(|r| NumberCheck {
+                number: str_at(r, "/number").unwrap_or_default(),
+                jid: str_at(r, "/jid").unwrap_or_default(),
+                exists: r.get("exists").and_then(Value::as_bool).unwrap_or(false),
+                lid: str_at(r, "/lid"),
+            })
+            .collect())
     }
 
     /// `fetchProfilePictureUrl`: the customer's avatar link (None: hidden or none).

@@ -174,6 +174,16 @@ pub struct InstanceInfo {
     pub profile_name: Option<String>,
 }
 
+/// One answer of `whatsappNumbers`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberCheck {
+    pub number: String,
+    pub jid: String,
+    pub exists: bool,
+    /// The account's LID, when the server knows it.
+    pub lid: Option<String>,
+}
+
 /// A file `getBase64FromMediaMessage` returned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaFile {

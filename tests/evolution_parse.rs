@@ -590,3 +590,69 @@ fn bad_input_is_a_typed_error() {
         let _ = parse(body.to_string().as_bytes());
     }
 }
+
+/// Every node of every fixture replaced in turn by each other JSON kind, or removed: the parser
+/// answers (an event or a typed error) and never panics.
+#[test]
+fn every_fixture_mutated_never_panics() {
+    fn paths(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    out.push(p.clone());
+                    paths(x, p, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let p = format!("{at}/{i}");
+                    out.push(p.clone());
+                    paths(x, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let kinds = [
+        Value::Null,
+        json!(true),
+        json!(-1),
+        json!(1.5e300),
+        json!(""),
+        json!("x@lid"),
+        json!([]),
+        json!({}),
+    ];
+    let mut parsed = 0;
+    for name in CHECKED {
+        let base: Value = serde_json::from_slice(&fixture(name)).expect("json");
+        // The send answer is checked as send.message's data too.
+        let base = if base.get("event").is_none() {
+            json!({"event": "send.message", "instance": "i", "data": base})
+        } else {
+            base
+        };
+        let mut all = Vec::new();
+        paths(&base, String::new(), &mut all);
+        for p in &all {
+            for k in &kinds {
+                let mut v = base.clone();
+                if let Some(slot) = v.pointer_mut(p) {
+                    *slot = k.clone();
+                }
+                let _ = parse(v.to_string().as_bytes());
+                parsed += 1;
+            }
+            // Removed.
+            let mut v = base.clone();
+            if let Some((parent, key)) = p.rsplit_once('/') {
+                if let Some(Value::Object(o)) = v.pointer_mut(parent) {
+                    o.remove(&key.replace("~1", "/").replace("~0", "~"));
+                }
+            }
+            let _ = parse(v.to_string().as_bytes());
+        }
+    }
+    assert!(parsed > 1000, "{parsed}");
+}

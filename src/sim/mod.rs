@@ -3,7 +3,9 @@
 //! - `bitrix::BitrixSim`: one Bitrix24 portal (REST, OAuth server, Open Lines connector, events),
 //! - `graph::GraphSim`: the WhatsApp Cloud API (Graph API sends, signed webhooks),
 //! - `gateway::GatewaySim`: the WhatsApp Web gateway (GREEN-API protocol: QR-linked instances,
-//!   sends / edits / deletes, webhooks with retries).
+//!   sends / edits / deletes, webhooks with retries),
+//! - `evolution::EvolutionSim`: the self-hosted Web gateway Evolution API (instances, QR /
+//!   pairing code, sends / edits / deletes, unordered webhooks with retries).
 //!
 //! All are actix-web servers on 127.0.0.1:0 started inside the caller's actix System, record every
 //! call and support fault injection. See /work/shared/contracts/ for the behaviour they reproduce.
@@ -13,6 +15,7 @@
 //! with a message saying so; `try_start` reports a failure to listen as an error.
 
 pub mod bitrix;
+pub mod evolution;
 mod faults;
 pub mod gateway;
 pub mod graph;
@@ -20,6 +23,8 @@ mod server;
 
 // Every public name of the gateway sim starts with `Gateway` / `GATEWAY_` (no clash with graph's).
 pub use bitrix::*;
+// Every public name of the Evolution sim starts with `Evolution` / `EVOLUTION_`.
+pub use evolution::*;
 pub use gateway::*;
 pub use graph::*;
 pub use server::Sim;

@@ -4,6 +4,7 @@ use crate::{i18n::Lang, tr};
 
 pub mod cloud;
 pub mod errors;
+pub mod evolution;
 pub mod gateway;
 
 /// Sends `req` and reads the answer: its HTTP status and body, or what failed, in words that

@@ -23,6 +23,8 @@ mod state;
 mod types;
 mod webhooks;
 
+/// The QR stand-in PNG, shared with the Evolution sim.
+pub(crate) use state::qr_png;
 pub use types::*;
 
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -269,7 +269,7 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
 
 /// A 116×116 1-bit grayscale PNG looking like a QR code, derived from `seed` (also stored in a
 /// `tEXt` "Comment" chunk).
-fn qr_png(seed: &str) -> Vec<u8> {
+pub(crate) fn qr_png(seed: &str) -> Vec<u8> {
     const MODULES: usize = 25;
     const QUIET: usize = 2;
     const SCALE: usize = 4;

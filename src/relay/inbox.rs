@@ -12,8 +12,6 @@ use crate::{bitrix24::events as b24, whatsapp};
 /// What an inbox row carries, decoded from the provider's payload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
-// A message is the common case and is moved once; boxing it would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 pub enum InboxItem {
     /// A customer's WhatsApp message (Cloud API).
     WaMessage {

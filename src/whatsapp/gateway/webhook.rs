@@ -17,8 +17,6 @@ pub enum GwWebhookError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-// A message is the common case and is moved once; boxing it would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 pub enum GwEvent {
     /// A customer's message (or their edit, delete or reaction).
     Message {

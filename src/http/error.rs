@@ -5,10 +5,7 @@
 use actix_web::{
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::{
-        header::{ACCEPT_LANGUAGE, CONTENT_TYPE},
-        StatusCode,
-    },
+    http::{header::CONTENT_TYPE, StatusCode},
     middleware::Next,
     HttpResponse, ResponseError,
 };
@@ -219,11 +216,7 @@ pub async fn localize(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let lang = req
-        .headers()
-        .get(ACCEPT_LANGUAGE)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(Lang::en, Lang::from_accept_language);
+    let lang = super::lang::of_headers(req.headers());
     if lang == Lang::en() {
         return next
             .call(req)

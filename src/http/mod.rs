@@ -10,6 +10,7 @@ pub mod bitrix24;
 pub mod codes;
 pub mod error;
 pub mod health;
+pub mod lang;
 pub mod limits;
 pub mod media;
 pub mod observe;

@@ -29,7 +29,8 @@ use super::{
     VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
 };
 use crate::{
-    http::{ApiError, AppState, ErrorCode},
+    http::{lang::ReaderLang, ApiError, AppState, ErrorCode},
+    i18n::Lang,
     sim::GraphSim,
     store, tr,
 };
@@ -113,7 +114,7 @@ fn customer_chat() -> String {
     format!("{CUSTOMER_PHONE}@c.us")
 }
 
-fn phone_view(s: &SandboxState) -> Value {
+fn phone_view(s: &SandboxState, lang: Lang) -> Value {
     let g = &s.gateway;
     let messages = view::phone_messages(
         s.instance,
@@ -125,7 +126,7 @@ fn phone_view(s: &SandboxState) -> Value {
     );
     json!({
         "customer": {"name": CUSTOMER_NAME, "phone": CUSTOMER_PHONE},
-        "business": {"name": "Your company", "phone": BUSINESS_PHONE},
+        "business": {"name": tr!(lang, "sandbox-business-name"), "phone": BUSINESS_PHONE},
         "messages": messages,
     })
 }
@@ -159,8 +160,9 @@ fn console_of(s: &SandboxState, line: &str, chat_id: &str, failed: &[String]) ->
     })
 }
 
-fn trace_view(s: &SandboxState) -> Value {
+fn trace_view(s: &SandboxState, lang: Lang) -> Value {
     json!(view::trace(
+        lang,
         s.instance,
         &s.gateway.webhook_deliveries(),
         &s.gateway.calls(),
@@ -183,10 +185,10 @@ pub struct StateQuery {
 }
 
 /// The two numbers, for the page's switch.
-fn numbers() -> Value {
+fn numbers(lang: Lang) -> Value {
     json!([
-        {"key": "gateway", "transport": "Web gateway", "phone": BUSINESS_PHONE, "line": LINE},
-        {"key": "cloud", "transport": "Cloud API", "phone": cloud::PHONE, "line": cloud::LINE},
+        {"key": "gateway", "transport": tr!(lang, "sandbox-transport-gateway"), "phone": BUSINESS_PHONE, "line": LINE},
+        {"key": "cloud", "transport": tr!(lang, "sandbox-transport-cloud"), "phone": cloud::PHONE, "line": cloud::LINE},
     ])
 }
 
@@ -194,6 +196,7 @@ async fn all(
     s: State,
     app: web::Data<AppState>,
     q: web::Query<StateQuery>,
+    ReaderLang(lang): ReaderLang,
 ) -> Result<HttpResponse, ApiError> {
     let setup = json!({
         "transcription": s.transcription,
@@ -202,10 +205,10 @@ async fn all(
     match q.number.as_deref() {
         None | Some("gateway") => Ok(no_store(json!({
             "number": "gateway",
-            "numbers": numbers(),
-            "phone": phone_view(&s),
+            "numbers": numbers(lang),
+            "phone": phone_view(&s, lang),
             "console": console_view(&s),
-            "trace": trace_view(&s),
+            "trace": trace_view(&s, lang),
             "window": null,
             "templates": [],
             "setup": setup,
@@ -234,10 +237,10 @@ async fn all(
                 .collect();
             Ok(no_store(json!({
                 "number": "cloud",
-                "numbers": numbers(),
-                "phone": cloud_phone_view(&s),
+                "numbers": numbers(lang),
+                "phone": cloud_phone_view(&s, lang),
                 "console": console_of(&s, cloud::LINE, &s.cloud_chat_id, &failed),
-                "trace": cloud_trace_view(&s),
+                "trace": cloud_trace_view(&s, lang),
                 "window": window,
                 "templates": templates,
                 "setup": setup,
@@ -269,7 +272,7 @@ async fn failed_operator_messages(
     Ok(ids.into_iter().flatten().collect())
 }
 
-fn cloud_phone_view(s: &SandboxState) -> Value {
+fn cloud_phone_view(s: &SandboxState, lang: Lang) -> Value {
     let g = &s.graph;
     let messages = cloud::phone_messages(
         cloud::PNID,
@@ -281,36 +284,40 @@ fn cloud_phone_view(s: &SandboxState) -> Value {
     );
     json!({
         "customer": {"name": CUSTOMER_NAME, "phone": CUSTOMER_PHONE},
-        "business": {"name": "Your company", "phone": cloud::PHONE},
+        "business": {"name": tr!(lang, "sandbox-business-name"), "phone": cloud::PHONE},
         "messages": messages,
     })
 }
 
-fn cloud_trace_view(s: &SandboxState) -> Value {
-    let mut out: Vec<view::TraceEntry> =
-        cloud::whatsapp_hops(cloud::PNID, &s.graph.webhook_deliveries(), &s.graph.calls())
-            .into_iter()
-            .map(|(at_ms, hop, text, status)| view::TraceEntry {
-                at_ms,
-                hop,
-                text,
-                status,
-            })
-            .collect();
-    out.extend(view::b24_hops(&s.b24.calls(), &s.b24.events_sent()));
+fn cloud_trace_view(s: &SandboxState, lang: Lang) -> Value {
+    let mut out: Vec<view::TraceEntry> = cloud::whatsapp_hops(
+        lang,
+        cloud::PNID,
+        &s.graph.webhook_deliveries(),
+        &s.graph.calls(),
+    )
+    .into_iter()
+    .map(|(at_ms, hop, text, status)| view::TraceEntry {
+        at_ms,
+        hop,
+        text,
+        status,
+    })
+    .collect();
+    out.extend(view::b24_hops(lang, &s.b24.calls(), &s.b24.events_sent()));
     json!(view::newest_first(out, TRACE_LIMIT))
 }
 
-async fn phone(s: State) -> HttpResponse {
-    no_store(phone_view(&s))
+async fn phone(s: State, ReaderLang(lang): ReaderLang) -> HttpResponse {
+    no_store(phone_view(&s, lang))
 }
 
 async fn console(s: State) -> HttpResponse {
     no_store(console_view(&s))
 }
 
-async fn trace(s: State) -> HttpResponse {
-    no_store(trace_view(&s))
+async fn trace(s: State, ReaderLang(lang): ReaderLang) -> HttpResponse {
+    no_store(trace_view(&s, lang))
 }
 
 /// What a simulated action led to: the id it made and how the service answered the webhook or

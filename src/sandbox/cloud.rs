@@ -9,8 +9,10 @@ use serde_json::{json, Value};
 
 use super::view::{receipt_ticks, PhoneMessage};
 use crate::{
+    i18n::Lang,
     relay::window::{self, Window},
     sim::{GraphCall, SentMsg, WebhookDelivery},
+    tr,
 };
 
 /// The Cloud API number's phone_number_id on the simulated Graph API.
@@ -280,6 +282,7 @@ fn digits(s: &str) -> String {
 /// Hops between WhatsApp and b24wa for Cloud number `pnid`, for the trace: (at_ms, hop, text,
 /// status).
 pub fn whatsapp_hops(
+    lang: Lang,
     pnid: &str,
     deliveries: &[WebhookDelivery],
     calls: &[GraphCall],
@@ -291,44 +294,38 @@ pub fn whatsapp_hops(
             continue;
         }
         let text = match (d.kind.as_str(), value["messages"][0]["type"].as_str()) {
-            ("inbound", Some("button")) => {
-                "the customer tapped a template's button (webhook)".into()
-            }
-            ("inbound", Some(_)) => "the customer's message (webhook)".into(),
+            ("inbound", Some("button")) => tr!(lang, "sandbox-trace-customer-button"),
+            ("inbound", Some(_)) => tr!(lang, "sandbox-trace-customer-message"),
             ("status", _) => match d.status_name.as_deref() {
-                Some("failed") => "status: WhatsApp reports the message failed".into(),
-                Some(s) => format!("status: the phone reports {s}"),
-                None => "status webhook".into(),
+                Some("failed") => tr!(lang, "sandbox-trace-failed"),
+                Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
+                None => tr!(lang, "sandbox-trace-receipt-any"),
             },
             _ => continue,
-        };
-        let retry = if d.attempt > 1 {
-            format!(" (attempt {})", d.attempt)
-        } else {
-            String::new()
         };
         out.push((
             d.at_ms,
             "whatsapp→b24wa",
-            format!("{text}{retry}"),
+            super::view::with_attempt(lang, text, d.attempt),
             d.status,
         ));
     }
     for c in calls {
         let text = if c.path.ends_with("/message_templates") {
-            "GET message_templates: the account's templates are synced".to_string()
+            tr!(lang, "sandbox-trace-cloud-templates")
         } else if c.phone_number_id.as_deref() != Some(pnid) || !c.path.ends_with("/messages") {
             continue;
         } else if c.body.get("status").is_some() {
-            "POST messages: the customer's messages are marked read".to_string()
+            tr!(lang, "sandbox-trace-cloud-read")
         } else {
             match c.body["type"].as_str().unwrap_or("text") {
-                "template" => format!(
-                    "POST messages: template {} goes to the phone",
-                    c.body["template"]["name"].as_str().unwrap_or("")
+                "template" => tr!(
+                    lang,
+                    "sandbox-trace-cloud-template",
+                    name = c.body["template"]["name"].as_str().unwrap_or("")
                 ),
-                "text" => "POST messages: the operator's text goes to the phone".to_string(),
-                kind => format!("POST messages: the operator's {kind} goes to the phone"),
+                "text" => tr!(lang, "sandbox-trace-cloud-text"),
+                kind => tr!(lang, "sandbox-trace-cloud-media", kind = kind),
             }
         };
         out.push((c.at_ms, "b24wa→whatsapp", text, c.status));

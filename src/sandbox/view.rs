@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::{i18n::Lang, tr};
+
 use crate::sim::{
     Call, CustomerMsg, EventDelivery, GatewayCall, GatewayDelivery, GatewayInbound, GatewaySent,
     OperatorMessage, SystemNotice,
@@ -368,6 +370,7 @@ pub struct TraceEntry {
 
 /// The message hops recorded by both simulators, newest first, at most `limit`.
 pub fn trace(
+    lang: Lang,
     instance: u64,
     gateway_deliveries: &[GatewayDelivery],
     gateway_calls: &[GatewayCall],
@@ -380,34 +383,30 @@ pub fn trace(
         .iter()
         .filter(|d| d.instance == Some(instance))
     {
+        let status = d.status_name.as_deref();
         let text = match d.type_webhook.as_str() {
             "incomingMessageReceived" => {
                 match d.body["messageData"]["typeMessage"].as_str().unwrap_or("") {
-                    "deletedMessage" => "the customer deleted a message".to_string(),
-                    "editedMessage" => "the customer edited a message".to_string(),
-                    "audioMessage" => "the customer's voice note (webhook)".to_string(),
-                    _ => "the customer's message (webhook)".to_string(),
+                    "deletedMessage" => tr!(lang, "sandbox-trace-customer-deleted"),
+                    "editedMessage" => tr!(lang, "sandbox-trace-customer-edited"),
+                    "audioMessage" => tr!(lang, "sandbox-trace-customer-voice"),
+                    _ => tr!(lang, "sandbox-trace-customer-message"),
                 }
             }
-            "outgoingMessageStatus" => format!(
-                "receipt: the phone reports {}",
-                d.status_name.as_deref().unwrap_or("a status")
-            ),
-            "stateInstanceChanged" => format!(
-                "the phone's session is {}",
-                d.status_name.as_deref().unwrap_or("changed")
-            ),
+            "outgoingMessageStatus" => match status {
+                Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
+                None => tr!(lang, "sandbox-trace-receipt-any"),
+            },
+            "stateInstanceChanged" => match status {
+                Some(state) => tr!(lang, "sandbox-trace-session", state = state),
+                None => tr!(lang, "sandbox-trace-session-changed"),
+            },
             _ => continue,
-        };
-        let retry = if d.attempt > 1 {
-            format!(" (attempt {})", d.attempt)
-        } else {
-            String::new()
         };
         out.push(TraceEntry {
             at_ms: d.at_ms,
             hop: "whatsapp→b24wa",
-            text: format!("{text}{retry}"),
+            text: with_attempt(lang, text, d.attempt),
             status: d.status,
         });
     }
@@ -416,23 +415,37 @@ pub fn trace(
         .filter(|c| c.instance == Some(instance))
     {
         let text = match c.method.as_str() {
-            "sendMessage" => "sendMessage: the operator's reply goes to the phone",
-            "sendFileByUrl" => "sendFileByUrl: the operator's file goes to the phone",
-            "editMessage" => "editMessage: the operator's edit is applied in WhatsApp",
-            "deleteMessage" => "deleteMessage: deleted for everyone in WhatsApp",
-            "readChat" => "readChat: the customer's messages are marked read",
-            "downloadFile" => "downloadFile: a fresh link to the customer's file",
+            "sendMessage" => tr!(lang, "sandbox-trace-gw-send"),
+            "sendFileByUrl" => tr!(lang, "sandbox-trace-gw-file"),
+            "editMessage" => tr!(lang, "sandbox-trace-gw-edit"),
+            "deleteMessage" => tr!(lang, "sandbox-trace-gw-delete"),
+            "readChat" => tr!(lang, "sandbox-trace-gw-read"),
+            "downloadFile" => tr!(lang, "sandbox-trace-gw-download"),
             _ => continue,
         };
         out.push(TraceEntry {
             at_ms: c.at_ms,
             hop: "b24wa→whatsapp",
-            text: text.to_string(),
+            text,
             status: c.status,
         });
     }
-    out.extend(b24_hops(b24_calls, b24_events));
+    out.extend(b24_hops(lang, b24_calls, b24_events));
     newest_first(out, limit)
+}
+
+/// `text`, saying which attempt it was when a webhook was delivered again.
+pub fn with_attempt(lang: Lang, text: String, attempt: u32) -> String {
+    if attempt > 1 {
+        tr!(
+            lang,
+            "sandbox-trace-attempt",
+            text = text,
+            attempt = attempt
+        )
+    } else {
+        text
+    }
 }
 
 /// Newest first (equal times keep the order they were gathered in), at most `limit`.
@@ -443,48 +456,36 @@ pub fn newest_first(mut out: Vec<TraceEntry>, limit: usize) -> Vec<TraceEntry> {
 }
 
 /// The hops between b24wa and the portal (both ways).
-pub fn b24_hops(b24_calls: &[Call], b24_events: &[EventDelivery]) -> Vec<TraceEntry> {
+pub fn b24_hops(lang: Lang, b24_calls: &[Call], b24_events: &[EventDelivery]) -> Vec<TraceEntry> {
     let mut out = Vec::new();
     for c in b24_calls.iter().filter(|c| c.method != "batch") {
         let text = match c.method.as_str() {
-            "imconnector.send.messages" => {
-                "imconnector.send.messages: the customer's message enters the Open Line"
-            }
-            "imconnector.update.messages" => {
-                "imconnector.update.messages: the message is updated (an edit or a transcript)"
-            }
-            "imconnector.delete.messages" => {
-                "imconnector.delete.messages: the customer's delete is mirrored"
-            }
-            "imconnector.send.status.delivery" => {
-                "imconnector.send.status.delivery: the operator's reply shows delivered"
-            }
-            "imconnector.send.status.reading" => {
-                "imconnector.send.status.reading: the operator's reply shows read"
-            }
-            "im.message.add" => "im.message.add: a notice for the operator",
+            "imconnector.send.messages" => tr!(lang, "sandbox-trace-b24-send"),
+            "imconnector.update.messages" => tr!(lang, "sandbox-trace-b24-update"),
+            "imconnector.delete.messages" => tr!(lang, "sandbox-trace-b24-delete"),
+            "imconnector.send.status.delivery" => tr!(lang, "sandbox-trace-b24-delivered"),
+            "imconnector.send.status.reading" => tr!(lang, "sandbox-trace-b24-read"),
+            "im.message.add" => tr!(lang, "sandbox-trace-b24-notice"),
             _ => continue,
         };
         out.push(TraceEntry {
             at_ms: c.at_ms,
             hop: "b24wa→bitrix24",
-            text: text.to_string(),
+            text,
             status: c.status,
         });
     }
     for e in b24_events {
         let text = match e.event.to_ascii_uppercase().as_str() {
-            "ONIMCONNECTORMESSAGEADD" => "event OnImConnectorMessageAdd: the operator replied",
-            "ONIMCONNECTORMESSAGEUPDATE" => "event OnImConnectorMessageUpdate: the operator edited",
-            "ONIMCONNECTORMESSAGEDELETE" => {
-                "event OnImConnectorMessageDelete: the operator deleted"
-            }
+            "ONIMCONNECTORMESSAGEADD" => tr!(lang, "sandbox-trace-event-add"),
+            "ONIMCONNECTORMESSAGEUPDATE" => tr!(lang, "sandbox-trace-event-update"),
+            "ONIMCONNECTORMESSAGEDELETE" => tr!(lang, "sandbox-trace-event-delete"),
             _ => continue,
         };
         out.push(TraceEntry {
             at_ms: e.at_ms,
             hop: "bitrix24→b24wa",
-            text: text.to_string(),
+            text,
             status: e.status,
         });
     }

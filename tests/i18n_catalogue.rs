@@ -198,7 +198,10 @@ fn every_key_in_the_code_exists_and_every_message_is_used() {
             .unwrap_or_else(|| panic!("no folder for {lang}"));
         let ids: BTreeSet<&String> = files.values().flat_map(|ms| ms.keys()).collect();
         for (key, at) in &used {
-            assert!(ids.contains(key), "{at}: {key} is not in the {lang} catalogue");
+            assert!(
+                ids.contains(key),
+                "{at}: {key} is not in the {lang} catalogue"
+            );
         }
     }
     for (lang, files) in &all {

@@ -125,7 +125,9 @@ impl Lang {
 
     /// Whether `key` exists in this language's catalogue (for the catalogue checks).
     pub fn has(self, key: &str) -> bool {
-        LOCALES.lookup_no_default_fallback::<&str>(self.0, key, None).is_some()
+        LOCALES
+            .lookup_no_default_fallback::<&str>(self.0, key, None)
+            .is_some()
     }
 }
 

@@ -17,8 +17,14 @@ fn bitrix24_ids_pick_a_held_language_or_the_documented_fallback() {
 
 #[test]
 fn accept_language_follows_q_values_and_falls_back_to_english() {
-    assert_eq!(Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"), Lang::ru());
-    assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,ru;q=0.8"), Lang::en());
+    assert_eq!(
+        Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"),
+        Lang::ru()
+    );
+    assert_eq!(
+        Lang::from_accept_language("en-US,en;q=0.9,ru;q=0.8"),
+        Lang::en()
+    );
     assert_eq!(Lang::from_accept_language("de;q=0.9, ru;q=0.5"), Lang::ru());
     assert_eq!(Lang::from_accept_language("en;q=0.1, ru"), Lang::ru());
     assert_eq!(Lang::from_accept_language("kk-KZ"), Lang::ru());
@@ -29,10 +35,15 @@ fn accept_language_follows_q_values_and_falls_back_to_english() {
 
 #[test]
 fn languages_serialize_as_their_code_and_refuse_unknown_ones() {
-    assert_eq!(serde_json::to_string(&Lang::ru()).ok().as_deref(), Some("\"ru\""));
+    assert_eq!(
+        serde_json::to_string(&Lang::ru()).ok().as_deref(),
+        Some("\"ru\"")
+    );
     let back: Result<Lang, _> = serde_json::from_str("\"en\"");
     assert_eq!(back.ok(), Some(Lang::en()));
-    let bad = serde_json::from_str::<Lang>("\"xx\"").err().map(|e| e.to_string());
+    let bad = serde_json::from_str::<Lang>("\"xx\"")
+        .err()
+        .map(|e| e.to_string());
     assert!(bad.is_some_and(|e| e.contains("unknown language \"xx\"")));
 }
 

@@ -29,7 +29,7 @@ use super::{
     VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
 };
 use crate::{
-    http::{ApiError, AppState, ErrorCode},
+    http::{route_table, ApiError, AppState, ErrorCode},
     sim::GraphSim,
     store, tr,
 };
@@ -41,51 +41,25 @@ const TRACE_LIMIT: usize = 40;
 type State = web::Data<SandboxState>;
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: State) {
-    cfg.service(
-        web::scope("/sandbox/api")
-            .app_data(state)
-            .route("/state", web::get().to(all))
-            .route("/phone", web::get().to(phone))
-            .route("/console", web::get().to(console))
-            .route("/trace", web::get().to(trace))
-            .route("/phone/messages", web::post().to(customer_writes))
-            .route("/phone/voice", web::post().to(customer_voice))
-            .route(
-                "/phone/messages/{id}/delete",
-                web::post().to(customer_deletes),
-            )
-            .route("/console/messages", web::post().to(operator_writes))
-            .route(
-                "/console/messages/{id}/edit",
-                web::post().to(operator_edits),
-            )
-            .route(
-                "/console/messages/{id}/delete",
-                web::post().to(operator_deletes),
-            )
-            .route("/voice-sample.ogg", web::get().to(voice_sample))
-            .route(
-                "/cloud/phone/messages",
-                web::post().to(cloud_customer_writes),
-            )
-            .route(
-                "/cloud/phone/messages/{id}/tap",
-                web::post().to(cloud_customer_taps),
-            )
-            .route("/cloud/window/age", web::post().to(cloud_age_window))
-            .route(
-                "/cloud/console/messages",
-                web::post().to(cloud_operator_writes),
-            )
-            .route(
-                "/cloud/console/messages/{id}/edit",
-                web::post().to(cloud_operator_edits),
-            )
-            .route(
-                "/cloud/console/messages/{id}/delete",
-                web::post().to(cloud_operator_deletes),
-            ),
-    );
+    cfg.service(route_table!(web::scope("/sandbox/api").app_data(state);
+        get "/state" => all,
+        get "/phone" => phone,
+        get "/console" => console,
+        get "/trace" => trace,
+        post "/phone/messages" => customer_writes,
+        post "/phone/voice" => customer_voice,
+        post "/phone/messages/{id}/delete" => customer_deletes,
+        post "/console/messages" => operator_writes,
+        post "/console/messages/{id}/edit" => operator_edits,
+        post "/console/messages/{id}/delete" => operator_deletes,
+        get "/voice-sample.ogg" => voice_sample,
+        post "/cloud/phone/messages" => cloud_customer_writes,
+        post "/cloud/phone/messages/{id}/tap" => cloud_customer_taps,
+        post "/cloud/window/age" => cloud_age_window,
+        post "/cloud/console/messages" => cloud_operator_writes,
+        post "/cloud/console/messages/{id}/edit" => cloud_operator_edits,
+        post "/cloud/console/messages/{id}/delete" => cloud_operator_deletes,
+    ));
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::{bitrix24::events as b24, whatsapp};
 
 /// What an inbox row carries, decoded from the provider's payload.
+// Items are short-lived (decoded, handled, dropped): boxing the message variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboxItem {

@@ -16,6 +16,8 @@ pub enum GwWebhookError {
     Missing(&'static str),
 }
 
+// A webhook yields one short-lived event: boxing the message buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum GwEvent {
     /// A customer's message (or their edit, delete or reaction).

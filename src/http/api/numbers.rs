@@ -207,6 +207,24 @@ pub(crate) struct Connected {
     pub webhook_url: String,
 }
 
+impl Connected {
+    /// `number`, stored, with our connector activated on its line ([`activate`]).
+    pub(super) async fn activating(
+        state: &AppState,
+        portal_id: i64,
+        number: entity::numbers::Model,
+        webhook_url: String,
+    ) -> Result<Self, ApiError> {
+        let (activation, activation_error) = activate(state, portal_id, &number).await?;
+        Ok(Self {
+            number,
+            activation,
+            activation_error,
+            webhook_url,
+        })
+    }
+}
+
 /// Stores a Cloud API number on `portal`'s line and activates our connector there.
 pub(crate) async fn connect_cloud_number(
     state: &AppState,
@@ -243,17 +261,11 @@ pub(crate) async fn connect_cloud_number(
             }
         });
     }
-    let (activation, activation_error) = activate(state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",
         state.ctx.public_url, number.phone_number_id
     );
-    Ok(Connected {
-        number,
-        activation,
-        activation_error,
-        webhook_url,
-    })
+    Connected::activating(state, portal.id, number, webhook_url).await
 }
 
 /// How a number reaches WhatsApp (for the document; stored as text).
@@ -330,7 +342,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.
-pub(super) async fn activate(
+async fn activate(
     state: &AppState,
     portal_id: i64,
     number: &entity::numbers::Model,

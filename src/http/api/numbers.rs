@@ -15,7 +15,7 @@ use super::{
     openapi::{BadFilter, ConnectRefused, NumberId},
     page::{self, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
-    scope::{sees, tenant_of, visible_tenant},
+    scope::{sees, tenant_of, visible_rows},
 };
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
@@ -321,7 +321,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             }
         })
         .transpose()?;
-    let mut filter = numbers::Filter {
+    let filter = numbers::Filter {
         tenant: None,
         portal_id: page::id(&q, "portal_id")?,
         transport: page::one_of(
@@ -334,11 +334,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         active: page::flag(&q, "active")?,
         text: page::search(&q, "q", MAX_SEARCH)?,
     };
-    let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paging.answer(Vec::<NumberView>::new(), 0));
-    };
-    filter.tenant = tenant;
-    paging.rows::<NumberView, _>(&state.ctx.db, &filter).await
+    visible_rows::<NumberView, _>(&state, &caller, paging, filter, |f, t| f.tenant = t).await
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.

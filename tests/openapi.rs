@@ -25,9 +25,10 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// `(method, path)` of every route `api::routes` registers: `.route("<path>", web::<method>()`
-/// and `web::resource("<path>")…​.route(web::<method>()`. Anything else that registers routes
-/// (a scope, `configure`, a bare `service`) fails the test, so nothing slips past unparsed.
+/// `(method, path)` of every route `api::routes` registers: `.route("<path>", web::<method>()`,
+/// `web::resource("<path>")…​.route(web::<method>()` and each `<method> "<path>" => <handler>,`
+/// of a `route_table!(cfg; …)` table. Anything else that registers routes (a scope, `configure`, a
+/// bare `service`) fails the test, so nothing slips past unparsed.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/api/mod.rs");
     let src = std::fs::read_to_string(path).expect("read src/http/api/mod.rs");
@@ -64,6 +65,22 @@ fn registered_routes() -> BTreeSet<(String, String)> {
             routes.insert((method(after), path));
             resource = None;
             i += ".route(\"".len() + used;
+        } else if let Some(table) = rest.strip_prefix("route_table!(cfg;") {
+            // `<method>"<path>"=><handler>,` (whitespace gone) up to the closing `)`.
+            let end = table.find(')').expect("the end of route_table!(cfg; …)");
+            for entry in table[..end].split_terminator(',') {
+                let (method, r) = entry
+                    .split_once('"')
+                    .unwrap_or_else(|| panic!("cannot read the table entry {entry}"));
+                let (path, used) = quoted(r);
+                assert!(
+                    r[used..].starts_with("=>"),
+                    "cannot read the table entry {entry}"
+                );
+                routes.insert((method.to_string(), path));
+            }
+            resource = None;
+            i += "route_table!(cfg;".len() + end + 1;
         } else if let Some(r) = rest.strip_prefix("web::resource(\"") {
             let (path, used) = quoted(r);
             resource = Some(path);

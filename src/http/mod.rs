@@ -82,63 +82,51 @@ fn provider_scope(
         .wrap(from_fn(observe::webhook))
 }
 
+/// Adds each route of a table to `$base` (a `ServiceConfig`, scope or app): `method "path" =>
+/// handler`, in the order given (actix tries them in that order).
+macro_rules! route_table {
+    ($base:expr; $($method:ident $path:literal => $handler:path,)*) => {
+        $base$(.route($path, actix_web::web::$method().to($handler)))*
+    };
+}
+pub(crate) use route_table;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
-        .service(
-            provider_scope("/webhooks/whatsapp/cloud")
-                .route("", web::get().to(webhooks::cloud::verify))
-                .route("", web::post().to(webhooks::cloud::receive))
-                .route(
-                    "/{phone_number_id}",
-                    web::get().to(webhooks::cloud::verify_for),
-                )
-                .route(
-                    "/{phone_number_id}",
-                    web::post().to(webhooks::cloud::receive_for),
-                ),
-        )
-        .service(
-            web::resource("/webhooks/whatsapp/gateway/{number_id}")
-                .app_data(webhook_body())
-                .wrap(from_fn(limits::per_ip))
-                .wrap(from_fn(observe::webhook))
-                .route(web::post().to(webhooks::gateway::receive)),
-        )
-        .service(
-            provider_scope("/bitrix24")
-                .route("/install", web::post().to(bitrix24::install::install))
-                .route("/events", web::post().to(bitrix24::events::receive))
-                .route(
-                    "/messageservice",
-                    web::post().to(bitrix24::messageservice::receive),
-                )
-                .route("/placement", web::post().to(bitrix24::placement::page))
-                .route("/placement", web::get().to(bitrix24::placement::page))
-                .route(
-                    "/placement/cloud",
-                    web::post().to(bitrix24::placement::cloud),
-                )
-                .route(
-                    "/placement/gateway",
-                    web::post().to(bitrix24::placement::gateway),
-                )
-                .route("/placement/qr", web::get().to(bitrix24::placement::qr))
-                .route(
-                    "/placement/templates",
-                    web::post().to(bitrix24::picker::page),
-                )
-                .route(
-                    "/placement/disconnect",
-                    web::post().to(bitrix24::placement::disconnect),
-                ),
-        )
-        .service(
-            web::resource("/media/{token}/{name}")
-                .wrap(from_fn(limits::per_ip))
-                .route(web::get().to(media::serve)),
-        )
-        .service(web::scope("/api/v1").configure(api::routes))
-        .configure(admin_web::routes);
+    route_table!(cfg;
+        get "/healthz" => health::healthz,
+        get "/readyz" => health::readyz,
+        get "/metrics" => health::metrics,
+    )
+    .service(route_table!(provider_scope("/webhooks/whatsapp/cloud");
+        get "" => webhooks::cloud::verify,
+        post "" => webhooks::cloud::receive,
+        get "/{phone_number_id}" => webhooks::cloud::verify_for,
+        post "/{phone_number_id}" => webhooks::cloud::receive_for,
+    ))
+    .service(
+        web::resource("/webhooks/whatsapp/gateway/{number_id}")
+            .app_data(webhook_body())
+            .wrap(from_fn(limits::per_ip))
+            .wrap(from_fn(observe::webhook))
+            .route(web::post().to(webhooks::gateway::receive)),
+    )
+    .service(route_table!(provider_scope("/bitrix24");
+        post "/install" => bitrix24::install::install,
+        post "/events" => bitrix24::events::receive,
+        post "/messageservice" => bitrix24::messageservice::receive,
+        post "/placement" => bitrix24::placement::page,
+        get "/placement" => bitrix24::placement::page,
+        post "/placement/cloud" => bitrix24::placement::cloud,
+        post "/placement/gateway" => bitrix24::placement::gateway,
+        get "/placement/qr" => bitrix24::placement::qr,
+        post "/placement/templates" => bitrix24::picker::page,
+        post "/placement/disconnect" => bitrix24::placement::disconnect,
+    ))
+    .service(
+        web::resource("/media/{token}/{name}")
+            .wrap(from_fn(limits::per_ip))
+            .route(web::get().to(media::serve)),
+    )
+    .service(web::scope("/api/v1").configure(api::routes))
+    .configure(admin_web::routes);
 }

@@ -101,6 +101,22 @@ pub enum InboxItem {
 }
 
 impl InboxItem {
+    /// A customer's message to the number `phone_number_id` (either provider's), as stored.
+    pub fn wa_message(phone_number_id: String, m: whatsapp::Incoming) -> Self {
+        InboxItem::WaMessage {
+            phone_number_id,
+            from: m.from,
+            name: m.name,
+            wamid: m.wamid,
+            timestamp: m.timestamp,
+            text: m.text,
+            reply_to: m.reply_to,
+            action: m.action.into(),
+            media: m.media.map(Into::into),
+            shown: m.shown.map(|s| Box::new(s.into())),
+        }
+    }
+
     /// The customer (`wa_id`) whose chat an item belongs to; `None` for a number's own items
     /// (session states) and for what cannot be routed.
     pub fn customer(&self) -> Option<&str> {

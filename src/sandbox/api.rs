@@ -29,7 +29,7 @@ use super::{
     VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
 };
 use crate::{
-    http::{lang::ReaderLang, ApiError, AppState, ErrorCode},
+    http::{lang::ReaderLang, route_table, ApiError, AppState, ErrorCode},
     i18n::Lang,
     sim::GraphSim,
     store, tr,
@@ -42,51 +42,25 @@ const TRACE_LIMIT: usize = 40;
 type State = web::Data<SandboxState>;
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: State) {
-    cfg.service(
-        web::scope("/sandbox/api")
-            .app_data(state)
-            .route("/state", web::get().to(all))
-            .route("/phone", web::get().to(phone))
-            .route("/console", web::get().to(console))
-            .route("/trace", web::get().to(trace))
-            .route("/phone/messages", web::post().to(customer_writes))
-            .route("/phone/voice", web::post().to(customer_voice))
-            .route(
-                "/phone/messages/{id}/delete",
-                web::post().to(customer_deletes),
-            )
-            .route("/console/messages", web::post().to(operator_writes))
-            .route(
-                "/console/messages/{id}/edit",
-                web::post().to(operator_edits),
-            )
-            .route(
-                "/console/messages/{id}/delete",
-                web::post().to(operator_deletes),
-            )
-            .route("/voice-sample.ogg", web::get().to(voice_sample))
-            .route(
-                "/cloud/phone/messages",
-                web::post().to(cloud_customer_writes),
-            )
-            .route(
-                "/cloud/phone/messages/{id}/tap",
-                web::post().to(cloud_customer_taps),
-            )
-            .route("/cloud/window/age", web::post().to(cloud_age_window))
-            .route(
-                "/cloud/console/messages",
-                web::post().to(cloud_operator_writes),
-            )
-            .route(
-                "/cloud/console/messages/{id}/edit",
-                web::post().to(cloud_operator_edits),
-            )
-            .route(
-                "/cloud/console/messages/{id}/delete",
-                web::post().to(cloud_operator_deletes),
-            ),
-    );
+    cfg.service(route_table!(web::scope("/sandbox/api").app_data(state);
+        get "/state" => all,
+        get "/phone" => phone,
+        get "/console" => console,
+        get "/trace" => trace,
+        post "/phone/messages" => customer_writes,
+        post "/phone/voice" => customer_voice,
+        post "/phone/messages/{id}/delete" => customer_deletes,
+        post "/console/messages" => operator_writes::<false>,
+        post "/console/messages/{id}/edit" => operator_edits::<false>,
+        post "/console/messages/{id}/delete" => operator_deletes::<false>,
+        get "/voice-sample.ogg" => voice_sample,
+        post "/cloud/phone/messages" => cloud_customer_writes,
+        post "/cloud/phone/messages/{id}/tap" => cloud_customer_taps,
+        post "/cloud/window/age" => cloud_age_window,
+        post "/cloud/console/messages" => operator_writes::<true>,
+        post "/cloud/console/messages/{id}/edit" => operator_edits::<true>,
+        post "/cloud/console/messages/{id}/delete" => operator_deletes::<true>,
+    ));
 }
 
 #[derive(Deserialize)]
@@ -402,25 +376,14 @@ fn chat_of(s: &SandboxState, cloud: bool) -> (&'static str, &str) {
     }
 }
 
-async fn operator_writes(s: State, body: web::Json<TextBody>) -> Result<HttpResponse, ApiError> {
-    operator_writes_in(&s, false, &body).await
-}
-
-async fn cloud_operator_writes(
+/// The operator writes in the Cloud API number's chat (`CLOUD`) or the gateway number's.
+async fn operator_writes<const CLOUD: bool>(
     s: State,
     body: web::Json<TextBody>,
 ) -> Result<HttpResponse, ApiError> {
-    operator_writes_in(&s, true, &body).await
-}
-
-async fn operator_writes_in(
-    s: &SandboxState,
-    cloud: bool,
-    body: &TextBody,
-) -> Result<HttpResponse, ApiError> {
-    let text = text_of(body)?;
-    let (line, chat_id) = chat_of(s, cloud);
-    if !has_chat(s, line, chat_id) {
+    let text = text_of(&body)?;
+    let (line, chat_id) = chat_of(&s, CLOUD);
+    if !has_chat(&s, line, chat_id) {
         return Err(ApiError::conflict(ErrorCode::NoConversation, |l| {
             tr!(l, "error-sandbox-no-chat")
         }));
@@ -461,42 +424,26 @@ fn operator_message(s: &SandboxState, cloud: bool, id: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-async fn operator_edits(
+/// The operator edits message `id` in the Cloud API number's chat (`CLOUD`) or the gateway
+/// number's.
+async fn operator_edits<const CLOUD: bool>(
     s: State,
     id: web::Path<String>,
     body: web::Json<TextBody>,
 ) -> Result<HttpResponse, ApiError> {
-    edits_in(&s, false, &id, &body).await
-}
-
-async fn cloud_operator_edits(
-    s: State,
-    id: web::Path<String>,
-    body: web::Json<TextBody>,
-) -> Result<HttpResponse, ApiError> {
-    edits_in(&s, true, &id, &body).await
-}
-
-async fn edits_in(
-    s: &SandboxState,
-    cloud: bool,
-    id: &str,
-    body: &TextBody,
-) -> Result<HttpResponse, ApiError> {
-    let text = text_of(body)?;
-    operator_message(s, cloud, id)?;
-    let status = s.b24.operator_edit(id, &text).await;
-    accepted(id, status)
-}
-
-async fn operator_deletes(s: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    operator_message(&s, false, &id)?;
-    let status = s.b24.operator_delete(&id).await;
+    let text = text_of(&body)?;
+    operator_message(&s, CLOUD, &id)?;
+    let status = s.b24.operator_edit(&id, &text).await;
     accepted(&id, status)
 }
 
-async fn cloud_operator_deletes(s: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    operator_message(&s, true, &id)?;
+/// The operator deletes message `id` in the Cloud API number's chat (`CLOUD`) or the gateway
+/// number's.
+async fn operator_deletes<const CLOUD: bool>(
+    s: State,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    operator_message(&s, CLOUD, &id)?;
     let status = s.b24.operator_delete(&id).await;
     accepted(&id, status)
 }

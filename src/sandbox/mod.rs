@@ -256,12 +256,10 @@ impl Sandbox {
             async move { !b24.registered_connectors().is_empty() && b24.bindings().len() >= 7 }
         })
         .await;
-        if !ok {
-            return Err(SandboxError::Setup(
-                "the connector was not registered on the simulated portal within 20 s".into(),
-            ));
-        }
-        Ok(())
+        in_time(
+            ok,
+            "the connector was not registered on the simulated portal",
+        )
     }
 
     async fn connect_number(
@@ -293,12 +291,7 @@ impl Sandbox {
                 })
             })
             .await;
-        if !linked {
-            return Err(SandboxError::Setup(
-                "the simulated phone was not linked within 20 s".into(),
-            ));
-        }
-        Ok(())
+        in_time(linked, "the simulated phone was not linked")
     }
 }
 
@@ -337,12 +330,7 @@ impl Sandbox {
                 body["templates"].as_array().map(Vec::len) == Some(want)
             })
             .await;
-        if !synced {
-            return Err(SandboxError::Setup(
-                "the Cloud API number's templates were not synced within 20 s".into(),
-            ));
-        }
-        Ok(())
+        in_time(synced, "the Cloud API number's templates were not synced")
     }
 }
 
@@ -389,6 +377,16 @@ impl Sandbox {
             }
         })
         .await
+    }
+}
+
+/// A setup step's outcome: `done`, or the error that says `what` did not happen in time (the
+/// polls' 20 s).
+fn in_time(done: bool, what: &str) -> Result<(), SandboxError> {
+    if done {
+        Ok(())
+    } else {
+        Err(SandboxError::Setup(format!("{what} within 20 s")))
     }
 }
 

@@ -46,6 +46,31 @@ pub enum Action {
     Reaction { target: String, emoji: String },
 }
 
+/// A customer's message as a provider's webhook delivers it, decoded (the same for both
+/// providers; the inbox stores it as `InboxItem::WaMessage`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The customer's WhatsApp id.
+    pub from: String,
+    /// The customer's profile name ("" when the provider gives none).
+    pub name: String,
+    /// The provider's message id (Cloud API wamid, gateway idMessage).
+    pub wamid: String,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// The text shown to the operator, as Bitrix24 BBCode: the customer's words escaped and their
+    /// WhatsApp formatting made tags (`bbcode::from_whatsapp`), or what `shown` says in English.
+    pub text: String,
+    pub reply_to: Option<String>,
+    /// What the message does to the conversation.
+    pub action: Action,
+    /// The file of an image, video, audio, voice, document or sticker message.
+    pub media: Option<MediaRef>,
+    /// What `text` says in English when it is ours (a tap, a location, a contact, …), for the
+    /// chat to say it in the portal's language.
+    pub shown: Option<Shown>,
+}
+
 /// A customer's message that is not words they typed (a tap, a shared location or contact, a
 /// kind we cannot show): the parsers know no reader, so the message's `text` has it in English
 /// and the chat renders it again in the portal's language (`text`). (The inbox stores its own
@@ -79,6 +104,25 @@ pub enum EmptyKind {
 }
 
 impl Shown {
+    /// A shared location from a provider's fields: without both coordinates it shows as an empty
+    /// one.
+    pub fn location(
+        lat: Option<f64>,
+        lon: Option<f64>,
+        name: Option<&str>,
+        address: Option<&str>,
+    ) -> Self {
+        match (lat, lon) {
+            (Some(lat), Some(lon)) => Shown::Location {
+                lat,
+                lon,
+                name: name.map(str::to_string),
+                address: address.map(str::to_string),
+            },
+            _ => Shown::Empty(EmptyKind::Location),
+        }
+    }
+
     /// The message as BBCode in `lang`: our words, and the customer's (names, labels, places)
     /// escaped, so the only live tags are ours.
     pub fn text(&self, lang: Lang) -> String {

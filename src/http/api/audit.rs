@@ -22,6 +22,25 @@ pub(super) trait Audited: Serialize {
     fn id(&self) -> i64;
 }
 
+/// The views audited changes are made to, each with its `KIND` (named by its `id` field).
+macro_rules! audited {
+    ($($view:ty => $kind:literal),* $(,)?) => {
+        $(impl Audited for $view {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> i64 {
+                self.id
+            }
+        })*
+    };
+}
+
+audited! {
+    super::jobs::JobView => "job",
+    super::portals::PortalView => "portal",
+    super::tenants::TenantView => "tenant",
+    super::users::UserView => "user",
+}
+
 /// Records a change `caller` made (`verb`: `create`, `update`, ...) in the change's transaction
 /// `txn`, with the target's state before, if it existed, and now (views, never secrets), and
 /// commits it.
@@ -46,14 +65,19 @@ pub(super) async fn commit_change<T: Audited>(
     Ok(())
 }
 
-/// Records an update `caller` made to an existing target, `[before, after]` (as
-/// [`commit_change`]), commits it, and answers `200` with the target's state after the update.
-pub(super) async fn commit_update<T: Audited>(
+/// Records an update `caller` made to an existing target, its rows `[before, after]` each shown
+/// as a `T` (as [`commit_change`]), commits it, and answers `200` with the target's state after
+/// the update.
+pub(super) async fn commit_update<T, M>(
     txn: DatabaseTransaction,
     caller: &Caller,
     verb: &str,
-    [before, after]: [T; 2],
-) -> Result<HttpResponse, ApiError> {
+    rows: [&M; 2],
+) -> Result<HttpResponse, ApiError>
+where
+    T: Audited + for<'a> From<&'a M>,
+{
+    let [before, after] = rows.map(T::from);
     commit_change(txn, caller, verb, Some(&before), &after).await?;
     Ok(HttpResponse::Ok().json(after))
 }

@@ -4,12 +4,36 @@
 
 use std::collections::HashMap;
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use futures::future::LocalBoxFuture;
+use actix_web::web;
 use serde::de::DeserializeOwned;
 
 use super::auth::Caller;
 use crate::http::AppState;
+
+/// Declares `FromRequest` for a type made from a tuple of extractors: the parts are extracted in
+/// the tuple's order (the first failing one's error wins), bound to the pattern, then `make`
+/// (which may `.await` and refuse with `?`) builds the value.
+/// `from_parts! { impl [generics] for Type; (Parts, ...) as pattern => make }`.
+macro_rules! from_parts {
+    (impl $([$($generics:tt)*])? for $ty:ty; $parts_ty:ty as $parts:pat => $make:expr) => {
+        impl $(<$($generics)*>)? actix_web::FromRequest for $ty {
+            type Error = actix_web::Error;
+            type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+            fn from_request(
+                req: &actix_web::HttpRequest,
+                payload: &mut actix_web::dev::Payload,
+            ) -> Self::Future {
+                let parts = <$parts_ty as actix_web::FromRequest>::from_request(req, payload);
+                Box::pin(async move {
+                    let $parts = parts.await?;
+                    $make
+                })
+            }
+        }
+    };
+}
+pub(crate) use from_parts;
 
 /// What a list handler takes: the state, the caller and the query. Paging is read from `q` with
 /// [`super::page::Paging::of`] in the handler, after its role check, so that a caller without access
@@ -20,25 +44,10 @@ pub struct ListRequest {
     pub q: HashMap<String, String>,
 }
 
-impl FromRequest for ListRequest {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parts = <(
-            web::Data<AppState>,
-            Caller,
-            web::Query<HashMap<String, String>>,
-        )>::from_request(req, payload);
-        Box::pin(async move {
-            let (state, caller, q) = parts.await?;
-            Ok(Self {
-                state,
-                caller,
-                q: q.into_inner(),
-            })
-        })
-    }
+from_parts! {
+    impl for ListRequest;
+    (web::Data<AppState>, Caller, web::Query<HashMap<String, String>>) as (state, caller, q) =>
+        Ok(Self { state, caller, q: q.into_inner() })
 }
 
 /// What a route that reads a JSON body takes (the body read last: a missing token is `401`
@@ -49,21 +58,10 @@ pub struct JsonRequest<T> {
     pub body: T,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonRequest<T> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parts = <(web::Data<AppState>, Caller, web::Json<T>)>::from_request(req, payload);
-        Box::pin(async move {
-            let (state, caller, body) = parts.await?;
-            Ok(Self {
-                state,
-                caller,
-                body: body.into_inner(),
-            })
-        })
-    }
+from_parts! {
+    impl [T: DeserializeOwned + 'static] for JsonRequest<T>;
+    (web::Data<AppState>, Caller, web::Json<T>) as (state, caller, body) =>
+        Ok(Self { state, caller, body: body.into_inner() })
 }
 
 /// What a route on one `{id}` in its path takes.
@@ -73,21 +71,10 @@ pub struct ById {
     pub id: i64,
 }
 
-impl FromRequest for ById {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parts = <(web::Data<AppState>, Caller, web::Path<i64>)>::from_request(req, payload);
-        Box::pin(async move {
-            let (state, caller, id) = parts.await?;
-            Ok(Self {
-                state,
-                caller,
-                id: id.into_inner(),
-            })
-        })
-    }
+from_parts! {
+    impl for ById;
+    (web::Data<AppState>, Caller, web::Path<i64>) as (state, caller, id) =>
+        Ok(Self { state, caller, id: id.into_inner() })
 }
 
 /// A change only support staff make: the target's `{id}` from the path and the JSON body, read
@@ -99,21 +86,10 @@ pub struct SupportChange<T> {
     pub body: T,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for SupportChange<T> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parts = <(ById, web::Json<T>)>::from_request(req, payload);
-        Box::pin(async move {
-            let (ById { state, caller, id }, body) = parts.await?;
-            caller.require_support()?;
-            Ok(Self {
-                state,
-                caller,
-                id,
-                body: body.into_inner(),
-            })
-        })
+from_parts! {
+    impl [T: DeserializeOwned + 'static] for SupportChange<T>;
+    (ById, web::Json<T>) as (ById { state, caller, id }, body) => {
+        caller.require_support()?;
+        Ok(Self { state, caller, id, body: body.into_inner() })
     }
 }

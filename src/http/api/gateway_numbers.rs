@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::extract::{ById, JsonRequest};
 use super::{
-    numbers::{activate, check_number_quota, non_empty, number_for, Connected, ConnectedView},
+    numbers::{check_number_quota, non_empty, number_for, Connected, ConnectedView},
     openapi::{ConnectRefused, GatewayUnavailable, NumberId},
     portals::visible_portal,
 };
@@ -138,13 +138,7 @@ pub(crate) async fn connect_gateway_instance(
         numbers::deactivate_one(&state.ctx.db, number.id).await?;
         return Err(gateway_error(e));
     }
-    let (activation, activation_error) = activate(state, portal.id, &number).await?;
-    Ok(Connected {
-        number,
-        activation,
-        activation_error,
-        webhook_url,
-    })
+    Connected::activating(state, portal.id, number, webhook_url).await
 }
 
 /// A gateway number's QR, or its state once the phone is linked.

@@ -41,13 +41,6 @@ pub struct JobView {
     pub updated_at: i64,
 }
 
-impl audit::Audited for JobView {
-    const KIND: &'static str = "job";
-    fn id(&self) -> i64 {
-        self.id
-    }
-}
-
 impl From<&entity::jobs::Model> for JobView {
     fn from(j: &entity::jobs::Model) -> Self {
         Self {
@@ -162,13 +155,8 @@ pub async fn redrive(ById { state, caller, id }: ById) -> Result<HttpResponse, A
         }
     }
     let owner = Owner::parse(&after.owner);
-    let answer = audit::commit_update(
-        txn,
-        &caller,
-        "redrive",
-        [&before, &after].map(JobView::from),
-    )
-    .await?;
+    let answer =
+        audit::commit_update::<JobView, _>(txn, &caller, "redrive", [&before, &after]).await?;
     if let Some(owner) = owner {
         state.registry.do_send(KickOwner(owner));
     }

@@ -15,7 +15,7 @@ use super::{
     openapi::{BadFilter, ConnectRefused, NumberId},
     page::{self, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
-    scope::{sees, tenant_of, visible_tenant},
+    scope::{sees, tenant_of, visible_rows},
 };
 use crate::{
     actors::registry::{KickOwner, Owner, Reload},
@@ -207,6 +207,24 @@ pub(crate) struct Connected {
     pub webhook_url: String,
 }
 
+impl Connected {
+    /// `number`, stored, with our connector activated on its line ([`activate`]).
+    pub(super) async fn activating(
+        state: &AppState,
+        portal_id: i64,
+        number: entity::numbers::Model,
+        webhook_url: String,
+    ) -> Result<Self, ApiError> {
+        let (activation, activation_error) = activate(state, portal_id, &number).await?;
+        Ok(Self {
+            number,
+            activation,
+            activation_error,
+            webhook_url,
+        })
+    }
+}
+
 /// Stores a Cloud API number on `portal`'s line and activates our connector there.
 pub(crate) async fn connect_cloud_number(
     state: &AppState,
@@ -243,17 +261,11 @@ pub(crate) async fn connect_cloud_number(
             }
         });
     }
-    let (activation, activation_error) = activate(state, portal.id, &number).await?;
     let webhook_url = format!(
         "{}/webhooks/whatsapp/cloud/{}",
         state.ctx.public_url, number.phone_number_id
     );
-    Ok(Connected {
-        number,
-        activation,
-        activation_error,
-        webhook_url,
-    })
+    Connected::activating(state, portal.id, number, webhook_url).await
 }
 
 /// How a number reaches WhatsApp (for the document; stored as text).
@@ -309,7 +321,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             }
         })
         .transpose()?;
-    let mut filter = numbers::Filter {
+    let filter = numbers::Filter {
         tenant: None,
         portal_id: page::id(&q, "portal_id")?,
         transport: page::one_of(
@@ -322,15 +334,11 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
         active: page::flag(&q, "active")?,
         text: page::search(&q, "q", MAX_SEARCH)?,
     };
-    let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paging.answer(Vec::<NumberView>::new(), 0));
-    };
-    filter.tenant = tenant;
-    paging.rows::<NumberView, _>(&state.ctx.db, &filter).await
+    visible_rows::<NumberView, _>(&state, &caller, paging, filter, |f, t| f.tenant = t).await
 }
 
 /// Activates our connector on the number's line (a stored job) and waits up to 10 s for it.
-pub(super) async fn activate(
+async fn activate(
     state: &AppState,
     portal_id: i64,
     number: &entity::numbers::Model,

@@ -20,13 +20,6 @@ use crate::{
     tr,
 };
 
-impl audit::Audited for PortalView {
-    const KIND: &'static str = "portal";
-    fn id(&self) -> i64 {
-        self.id
-    }
-}
-
 /// A portal's `{id}` in the path.
 #[derive(IntoParams)]
 #[into_params(names("id"), parameter_in = Path)]
@@ -80,13 +73,8 @@ pub async fn set_language(
     else {
         return Err(not_found());
     };
-    let answer = audit::commit_update(
-        txn,
-        &caller,
-        "language",
-        [&before, &after].map(PortalView::from),
-    )
-    .await?;
+    let answer =
+        audit::commit_update::<PortalView, _>(txn, &caller, "language", [&before, &after]).await?;
     // A new language re-registers the connector (a job in the portal's outbox): run it now.
     state.registry.do_send(KickOwner(Owner::Portal(id)));
     Ok(answer)

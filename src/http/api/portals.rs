@@ -9,7 +9,7 @@ use super::{
     auth::Caller,
     openapi::BadFilter,
     page::{self, Page, PageParams, Paging, MAX_SEARCH},
-    scope::{sees, tenant_of, visible_tenant},
+    scope::{sees, tenant_of, visible_rows},
 };
 use crate::{
     http::{ApiError, AppState, ErrorCode},
@@ -79,16 +79,12 @@ pub async fn list_portals(
     ListRequest { state, caller, q }: ListRequest,
 ) -> Result<HttpResponse, ApiError> {
     let paging = Paging::of(&q)?;
-    let mut filter = portals::Filter {
+    let filter = portals::Filter {
         tenant: None,
         domain: page::search(&q, "q", MAX_SEARCH)?,
         installed: page::flag(&q, "installed")?,
     };
-    let Some(tenant) = visible_tenant(&caller) else {
-        return Ok(paging.answer(Vec::<PortalView>::new(), 0));
-    };
-    filter.tenant = tenant;
-    paging.rows::<PortalView, _>(&state.ctx.db, &filter).await
+    visible_rows::<PortalView, _>(&state, &caller, paging, filter, |f, t| f.tenant = t).await
 }
 
 /// Checks the line id and finds the installed portal it belongs to.

@@ -1,13 +1,17 @@
 //! What a caller sees: support and billing every tenant, a tenant admin its own. The filters
 //! the list handlers pass to the store, and the checks on one portal or number.
 
-use super::auth::Caller;
+use actix_web::HttpResponse;
+use sea_orm::EntityTrait;
+use serde::Serialize;
+
+use super::{auth::Caller, page::Paging};
 use crate::{
     http::{ApiError, AppState},
     store::{
         jobs,
         search::{self, Scope},
-        tenants,
+        tenants, Selection,
     },
 };
 
@@ -25,12 +29,34 @@ pub(super) fn sees(caller: &Caller, p: &entity::portals::Model) -> bool {
 /// `sees` for a whole list, as a store filter: `Some(None)` every portal (support, billing),
 /// `Some(Some(t))` tenant `t`'s only, `None` nothing (a tenant admin without a tenant, which
 /// token verification already refuses).
-pub(super) fn visible_tenant(caller: &Caller) -> Option<Option<i64>> {
+fn visible_tenant(caller: &Caller) -> Option<Option<i64>> {
     if caller.role().is_global() {
         Some(None)
     } else {
         caller.tenant().map(Some)
     }
+}
+
+/// This page of what `filter` selects, each row shown as a `V`, within what the caller sees:
+/// `within` puts the caller's tenant (`None`: every tenant) into the filter; a caller who sees
+/// no tenant gets an empty page.
+pub(super) async fn visible_rows<V, F>(
+    state: &AppState,
+    caller: &Caller,
+    paging: Paging,
+    mut filter: F,
+    within: impl FnOnce(&mut F, Option<i64>),
+) -> Result<HttpResponse, ApiError>
+where
+    F: Selection,
+    <F::Entity as EntityTrait>::Model: Sync,
+    V: for<'a> From<&'a <F::Entity as EntityTrait>::Model> + Serialize,
+{
+    let Some(tenant) = visible_tenant(caller) else {
+        return Ok(paging.answer(Vec::<V>::new(), 0));
+    };
+    within(&mut filter, tenant);
+    paging.rows::<V, F>(&state.ctx.db, &filter).await
 }
 
 /// The numbers a caller may see: every number for support and billing, its tenant's for a

@@ -3,14 +3,13 @@
 //! Support staff see and manage every tenant (each change is audited in the same transaction);
 //! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use entity::tenants as tenant_rows;
-use futures::future::LocalBoxFuture;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ById, JsonRequest, ListRequest, SupportChange};
+use super::extract::{from_parts, ById, JsonRequest, ListRequest, SupportChange};
 use super::{
     audit,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
@@ -29,13 +28,6 @@ pub struct TenantView {
     pub name: String,
     pub plan: String,
     pub created_at: i64,
-}
-
-impl audit::Audited for TenantView {
-    const KIND: &'static str = "tenant";
-    fn id(&self) -> i64 {
-        self.id
-    }
 }
 
 impl From<&tenant_rows::Model> for TenantView {
@@ -141,23 +133,17 @@ pub struct ReadableTenant {
     pub tenant: tenant_rows::Model,
 }
 
-impl FromRequest for ReadableTenant {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let target = ById::from_request(req, payload);
-        Box::pin(async move {
-            let ById { state, caller, id } = target.await?;
-            caller.require_tenant_access(id)?;
-            let tenant = tenants::get(&state.ctx.db, id)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or_else(|| {
-                    ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
-                })?;
-            Ok(Self { state, tenant })
-        })
+from_parts! {
+    impl for ReadableTenant;
+    ById as ById { state, caller, id } => {
+        caller.require_tenant_access(id)?;
+        let tenant = tenants::get(&state.ctx.db, id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| {
+                ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
+            })?;
+        Ok(Self { state, tenant })
     }
 }
 
@@ -236,11 +222,5 @@ pub async fn update_tenant(
             tr!(l, "error-no-such-tenant")
         }));
     };
-    audit::commit_update(
-        txn,
-        &caller,
-        "update",
-        [&before, &after].map(TenantView::from),
-    )
-    .await
+    audit::commit_update::<TenantView, _>(txn, &caller, "update", [&before, &after]).await
 }

@@ -73,13 +73,6 @@ pub async fn list_tenant_users(
     Ok(HttpResponse::Ok().json(list))
 }
 
-impl audit::Audited for UserView {
-    const KIND: &'static str = "user";
-    fn id(&self) -> i64 {
-        self.id
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct NewTenantUser {
     pub email: String,
@@ -176,11 +169,5 @@ pub async fn update_user(
             tr!(l, "error-no-such-user")
         }));
     };
-    audit::commit_update(
-        txn,
-        &caller,
-        "update",
-        [&before, &after].map(UserView::from),
-    )
-    .await
+    audit::commit_update::<UserView, _>(txn, &caller, "update", [&before, &after]).await
 }

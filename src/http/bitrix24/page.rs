@@ -37,6 +37,7 @@ pub(super) fn lang_query(lang: Lang) -> String {
 }
 
 /// An HTML answer (the page, or an error in words).
+#[derive(Debug, Clone)]
 pub(super) struct Page {
     pub status: StatusCode,
     pub html: String,

@@ -8,9 +8,10 @@
 //! a short-lived session (portal and line, encrypted with our key), so only a page that Bitrix24
 //! opened with the portal's application token can act on that portal's line. Framing is allowed.
 
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, http::StatusCode, web, FromRequest, HttpRequest, HttpResponse};
+use futures::future::LocalBoxFuture;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::page::{
     escape, lang_id, lang_of, lang_query, layout, placement_options, portal_of, script_json, Page,
@@ -78,6 +79,118 @@ async fn open(
         .filter(|p| p.installed)
         .ok_or_else(refused)?;
     Ok((portal, s.line))
+}
+
+/// The line a page acts on: one portal's line, in the page's language.
+pub struct OnLine {
+    state: web::Data<AppState>,
+    lang: Lang,
+    portal: entity::portals::Model,
+    line: String,
+}
+
+impl OnLine {
+    /// The main page with `words` saying what went wrong (`status` kept).
+    async fn failed(&self, status: StatusCode, words: String) -> HttpResponse {
+        failed(
+            &self.state,
+            self.lang,
+            &self.portal,
+            &self.line,
+            status,
+            words,
+        )
+        .await
+        .respond()
+    }
+
+    /// A connect's answer: the connected number's page, or the main page with the refusal.
+    async fn connected(
+        &self,
+        res: Result<Connected, ApiError>,
+        verify_token: Option<&str>,
+    ) -> HttpResponse {
+        match res {
+            Ok(c) => connected_page(
+                &self.state,
+                self.lang,
+                &self.portal,
+                &self.line,
+                &c,
+                verify_token,
+            )
+            .respond(),
+            Err(e) => {
+                let (status, words) = api_words(&e, self.lang);
+                self.failed(status, words).await
+            }
+        }
+    }
+}
+
+/// A form the page posts, with the line its session names. Extracted in the order the handlers'
+/// arguments had (the state, then the form); a refused session answers with its page before the
+/// handler runs.
+pub struct LineForm<F> {
+    on: OnLine,
+    form: F,
+}
+
+/// The forms that carry a page session (in their `session` field).
+pub trait SessionForm: DeserializeOwned + 'static {
+    fn session(&self) -> &str;
+}
+
+macro_rules! session_forms {
+    ($($form:ty),*) => {
+        $(impl SessionForm for $form {
+            fn session(&self) -> &str {
+                &self.session
+            }
+        })*
+    };
+}
+session_forms!(CloudForm, GatewayForm, DisconnectForm);
+
+/// A page that refuses the request, as the extractor's error.
+#[derive(Debug)]
+struct Refused(Page);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "page session refused ({})", self.0.status)
+    }
+}
+
+impl actix_web::ResponseError for Refused {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        self.0.clone().respond()
+    }
+}
+
+impl<F: SessionForm> FromRequest for LineForm<F> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parts = <(web::Data<AppState>, web::Form<F>)>::from_request(req, payload);
+        let lang = lang_of(req);
+        Box::pin(async move {
+            let (state, form) = parts.await?;
+            let form = form.into_inner();
+            let (portal, line) = open(&state, lang, form.session()).await.map_err(Refused)?;
+            let on = OnLine {
+                state,
+                lang,
+                portal,
+                line,
+            };
+            Ok(Self { on, form })
+        })
+    }
 }
 
 fn hidden(session: &str) -> String {
@@ -270,31 +383,19 @@ fn api_words(e: &ApiError, lang: Lang) -> (StatusCode, String) {
 
 /// `POST /bitrix24/placement/cloud`: checks the credentials with the Graph API, saves the
 /// number with a fresh verify token, activates the connector on the line.
-pub async fn cloud(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    f: web::Form<CloudForm>,
-) -> HttpResponse {
-    let lang = lang_of(&req);
-    let f = f.into_inner();
-    let (portal, line) = match open(&state, lang, &f.session).await {
-        Ok(x) => x,
-        Err(p) => return p.respond(),
-    };
+pub async fn cloud(LineForm { on, form: f }: LineForm<CloudForm>) -> HttpResponse {
+    let lang = on.lang;
     let pnid = f.phone_number_id.trim().to_string();
     if pnid.is_empty() || !pnid.chars().all(|c| c.is_ascii_digit()) {
-        return failed(
-            &state,
-            lang,
-            &portal,
-            &line,
-            StatusCode::BAD_REQUEST,
-            tr!(lang, "settings-phone-number-id-digits"),
-        )
-        .await
-        .respond();
+        return on
+            .failed(
+                StatusCode::BAD_REQUEST,
+                tr!(lang, "settings-phone-number-id-digits"),
+            )
+            .await;
     }
-    let display = match state
+    let display = match on
+        .state
         .outbound
         .graph
         .phone_number(&pnid, &f.access_token)
@@ -312,15 +413,13 @@ pub async fn cloud(
                     tr!(lang, "settings-meta-unreachable"),
                 ),
             };
-            return failed(&state, lang, &portal, &line, status, words)
-                .await
-                .respond();
+            return on.failed(status, words).await;
         }
     };
     let verify = random_token()[..32].to_string();
     let req = ConnectCloudNumber {
-        member_id: portal.member_id.clone(),
-        line: line.clone(),
+        member_id: on.portal.member_id.clone(),
+        line: on.line.clone(),
         phone_number_id: pnid,
         display_phone: display.chars().filter(char::is_ascii_digit).collect(),
         access_token: f.access_token,
@@ -328,15 +427,8 @@ pub async fn cloud(
         verify_token: SecretString::from(verify.clone()),
         waba_id: None,
     };
-    match connect_cloud_number(&state, &portal, req).await {
-        Ok(c) => connected_page(&state, lang, &portal, &line, &c, Some(&verify)).respond(),
-        Err(e) => {
-            let (status, words) = api_words(&e, lang);
-            failed(&state, lang, &portal, &line, status, words)
-                .await
-                .respond()
-        }
-    }
+    let res = connect_cloud_number(&on.state, &on.portal, req).await;
+    on.connected(res, Some(&verify)).await
 }
 
 fn connected_page(
@@ -453,34 +545,17 @@ pub struct GatewayForm {
 }
 
 /// `POST /bitrix24/placement/gateway`: connects the instance and shows its QR.
-pub async fn gateway(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    f: web::Form<GatewayForm>,
-) -> HttpResponse {
-    let lang = lang_of(&req);
-    let f = f.into_inner();
-    let (portal, line) = match open(&state, lang, &f.session).await {
-        Ok(x) => x,
-        Err(p) => return p.respond(),
-    };
+pub async fn gateway(LineForm { on, form: f }: LineForm<GatewayForm>) -> HttpResponse {
     let req = ConnectGatewayNumber {
-        member_id: portal.member_id.clone(),
-        line: line.clone(),
+        member_id: on.portal.member_id.clone(),
+        line: on.line.clone(),
         api_url: f.api_url.trim().to_string(),
         id_instance: f.id_instance.trim().to_string(),
         api_token_instance: f.api_token_instance,
         display_phone: String::new(),
     };
-    match connect_gateway_instance(&state, &portal, req).await {
-        Ok(c) => connected_page(&state, lang, &portal, &line, &c, None).respond(),
-        Err(e) => {
-            let (status, words) = api_words(&e, lang);
-            failed(&state, lang, &portal, &line, status, words)
-                .await
-                .respond()
-        }
-    }
+    let res = connect_gateway_instance(&on.state, &on.portal, req).await;
+    on.connected(res, None).await
 }
 
 #[derive(Deserialize)]
@@ -526,20 +601,11 @@ pub struct DisconnectForm {
 
 /// `POST /bitrix24/placement/disconnect`: the number stops relaying on this line and our
 /// connector is switched off there (`imconnector.activate` ACTIVE=0).
-pub async fn disconnect(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    f: web::Form<DisconnectForm>,
-) -> HttpResponse {
-    let lang = lang_of(&req);
-    let f = f.into_inner();
-    let (portal, line) = match open(&state, lang, &f.session).await {
-        Ok(x) => x,
-        Err(p) => return p.respond(),
-    };
+pub async fn disconnect(LineForm { on, form: f }: LineForm<DisconnectForm>) -> HttpResponse {
+    let lang = on.lang;
     let res = async {
-        let n = number_of_line(&state, &portal, &line, f.number).await?;
-        disconnect_number(&state, &n).await?;
+        let n = number_of_line(&on.state, &on.portal, &on.line, f.number).await?;
+        disconnect_number(&on.state, &n).await?;
         Ok::<_, ApiError>(n)
     }
     .await;
@@ -554,7 +620,7 @@ pub async fn disconnect(
         ),
         Err(e) => (false, api_words(&e, lang).1),
     };
-    match main_page(&state, lang, &portal, &line, Some(notice)).await {
+    match main_page(&on.state, lang, &on.portal, &on.line, Some(notice)).await {
         Ok(p) | Err(p) => p.respond(),
     }
 }

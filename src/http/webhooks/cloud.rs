@@ -297,19 +297,8 @@ async fn store(
         let (pnid, external_id, item) = match ev {
             Event::Message(m) => (
                 m.phone_number_id.clone(),
-                m.wamid.clone(),
-                InboxItem::WaMessage {
-                    phone_number_id: m.phone_number_id,
-                    from: m.from,
-                    name: m.name,
-                    wamid: m.wamid,
-                    timestamp: m.timestamp,
-                    text: m.text,
-                    reply_to: m.reply_to,
-                    action: m.action.into(),
-                    media: m.media.map(Into::into),
-                    shown: m.shown.map(|s| Box::new(s.into())),
-                },
+                m.message.wamid.clone(),
+                InboxItem::wa_message(m.phone_number_id, m.message),
             ),
             Event::Status(s) => (
                 s.phone_number_id.clone(),

@@ -70,30 +70,9 @@ pub async fn receive(
         })
     })?;
     let (external_id, item) = match event {
-        GwEvent::Message {
-            from,
-            name,
-            id,
-            timestamp,
-            text,
-            reply_to,
-            action,
-            media,
-            shown,
-        } => (
-            id.clone(),
-            InboxItem::WaMessage {
-                phone_number_id: n.phone_number_id.clone(),
-                from,
-                name,
-                wamid: id,
-                timestamp,
-                text,
-                reply_to,
-                action: action.into(),
-                media: media.map(Into::into),
-                shown: shown.map(|s| Box::new((*s).into())),
-            },
+        GwEvent::Message(m) => (
+            m.wamid.clone(),
+            InboxItem::wa_message(n.phone_number_id.clone(), m),
         ),
         GwEvent::Status {
             id,

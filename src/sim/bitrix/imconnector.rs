@@ -97,18 +97,10 @@ impl BitrixState {
     }
 
     pub(super) fn m_im_add(&mut self, p: &Value) -> Result<Value, ApiErr> {
-        let dialog = sval(param(p, "DIALOG_ID"));
-        if dialog.is_empty() {
-            return Err(ApiErr::new(
-                400,
-                "DIALOG_ID_EMPTY",
-                "Dialog ID can't be empty",
-            ));
-        }
-        let msg = sval(param(p, "MESSAGE"));
-        if msg.is_empty() {
-            return Err(ApiErr::new(400, "MESSAGE_EMPTY", "Message can't be empty"));
-        }
+        let dialog = nonempty(p, "DIALOG_ID")
+            .ok_or_else(|| ApiErr::new(400, "DIALOG_ID_EMPTY", "Dialog ID can't be empty"))?;
+        let msg = nonempty(p, "MESSAGE")
+            .ok_or_else(|| ApiErr::new(400, "MESSAGE_EMPTY", "Message can't be empty"))?;
         let chat = dialog.strip_prefix("chat").unwrap_or("").to_string();
         if !self.conversations.iter().any(|c| c.b24_chat_id == chat) {
             return Err(ApiErr::new(

@@ -2,7 +2,7 @@
 //! a user sending an SMS from a CRM card or a robot (the form POSTed to the provider's HANDLER,
 //! once, never retried), and the five statuses the provider may report back.
 
-use super::params::{param, php_form_pairs, sval};
+use super::params::{nonempty, param, php_form_pairs, sval};
 use super::*;
 use crate::sim::{random_hex, unix_now};
 
@@ -80,14 +80,9 @@ impl BitrixState {
     }
 
     pub(super) fn m_sender_update(&mut self, p: &Value) -> Result<Value, ApiErr> {
-        let code = sval(param(p, "CODE"));
-        if code.is_empty() {
-            return Err(ApiErr::new(
-                400,
-                "ERROR_SENDER_CODE_REQUIRED",
-                "Sender code required!",
-            ));
-        }
+        let code = nonempty(p, "CODE").ok_or_else(|| {
+            ApiErr::new(400, "ERROR_SENDER_CODE_REQUIRED", "Sender code required!")
+        })?;
         let Some(provider) = self.providers.get_mut(&code) else {
             return Err(ApiErr::new(
                 400,

@@ -28,6 +28,11 @@ pub(super) fn sval(v: Option<&Value>) -> String {
     }
 }
 
+/// A parameter given with a value (not missing, not empty).
+pub(super) fn nonempty(p: &Value, key: &str) -> Option<String> {
+    Some(sval(param(p, key))).filter(|v| !v.is_empty())
+}
+
 pub(super) fn truthy(v: Option<&Value>) -> Option<bool> {
     match v? {
         Value::Bool(b) => Some(*b),

@@ -147,32 +147,18 @@ pub struct ErrorData {
     pub details: String,
 }
 
-/// A customer message, decoded.
+/// A customer message, decoded, with the number it was sent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound {
     pub phone_number_id: String,
-    pub from: String,
-    pub name: String,
-    pub wamid: String,
-    pub timestamp: i64,
-    /// The text shown to the operator, as Bitrix24 BBCode: the customer's words escaped and their
-    /// WhatsApp formatting made tags (`bbcode::from_whatsapp`), or a placeholder for kinds we do
-    /// not relay yet.
-    pub text: String,
+    /// The Cloud API's message type (`text`, `image`, `interactive`, …).
     pub kind: String,
-    pub reply_to: Option<String>,
-    /// What the message does to the conversation.
-    pub action: Action,
-    /// The file of an image, video, audio, voice, document or sticker message.
-    pub media: Option<MediaRef>,
-    /// What `text` says in English when it is ours (a tap, a location, …), for the chat to say it
-    /// in the portal's language.
-    pub shown: Option<Shown>,
+    pub message: Incoming,
 }
 
 use crate::bitrix24::bbcode;
 use crate::i18n::Lang;
-pub use crate::whatsapp::{Action, MediaRef, Shown};
+pub use crate::whatsapp::{Action, Incoming, MediaRef, Shown};
 use crate::whatsapp::{EmptyKind, MediaSource};
 
 /// A receipt for a message we sent.
@@ -238,16 +224,18 @@ pub fn events(p: &Payload) -> Vec<Event> {
             let (text, shown) = message_text(m);
             out.push(Event::Message(Inbound {
                 phone_number_id: pnid.clone(),
-                from: m.from.clone(),
-                name,
-                wamid: m.id.clone(),
-                timestamp: m.timestamp.parse().unwrap_or(0),
-                text,
-                shown,
-                media: media(m),
                 kind: m.kind.clone(),
-                reply_to: m.context.as_ref().and_then(|c| c.id.clone()),
-                action: action(m),
+                message: Incoming {
+                    from: m.from.clone(),
+                    name,
+                    wamid: m.id.clone(),
+                    timestamp: m.timestamp.parse().unwrap_or(0),
+                    text,
+                    shown,
+                    media: media(m),
+                    reply_to: m.context.as_ref().and_then(|c| c.id.clone()),
+                    action: action(m),
+                },
             }));
         }
         for s in &change.value.statuses {
@@ -347,15 +335,12 @@ fn message_text(m: &RawMessage) -> (String, Option<Shown>) {
                 obj.and_then(|o| o.get(k))
                     .and_then(serde_json::Value::as_f64)
             };
-            match (num("latitude"), num("longitude")) {
-                (Some(lat), Some(lon)) => Shown::Location {
-                    lat,
-                    lon,
-                    name: str_in(obj, "/name").map(str::to_string),
-                    address: str_in(obj, "/address").map(str::to_string),
-                },
-                _ => Shown::Empty(EmptyKind::Location),
-            }
+            Shown::location(
+                num("latitude"),
+                num("longitude"),
+                str_in(obj, "/name"),
+                str_in(obj, "/address"),
+            )
         }
         ("contacts", _) => {
             let cards: Vec<(String, Vec<String>)> = obj
@@ -464,16 +449,18 @@ mod tests {
             events(&p),
             vec![Event::Message(Inbound {
                 phone_number_id: "1122334455667".into(),
-                from: "972987654321".into(),
-                name: "Test Name".into(),
-                wamid: "wamid.xyzxyz".into(),
-                timestamp: 1697043223,
-                text: "Body Text".into(),
                 kind: "text".into(),
-                reply_to: None,
-                action: Action::New,
-                media: None,
-                shown: None,
+                message: Incoming {
+                    from: "972987654321".into(),
+                    name: "Test Name".into(),
+                    wamid: "wamid.xyzxyz".into(),
+                    timestamp: 1697043223,
+                    text: "Body Text".into(),
+                    reply_to: None,
+                    action: Action::New,
+                    media: None,
+                    shown: None,
+                },
             })]
         );
     }
@@ -487,11 +474,11 @@ mod tests {
         let Some(Event::Message(m)) = events(&p).into_iter().next() else {
             panic!("a message")
         };
-        assert_eq!(m.text, "[i]Tapped the button:[/i] SIM");
+        assert_eq!(m.message.text, "[i]Tapped the button:[/i] SIM");
         // The chat says it in the portal's language.
-        let shown = m.shown.clone().expect("a tap");
+        let shown = m.message.shown.clone().expect("a tap");
         assert_eq!(shown.text(Lang::ru()), "[i]Нажата кнопка:[/i] SIM");
-        assert!(m.reply_to.is_some(), "linked to our template");
+        assert!(m.message.reply_to.is_some(), "linked to our template");
         let p = parse(&fixture(
             "27-meta-webhook-incoming-interactive-button-reply.json",
         ))
@@ -500,9 +487,9 @@ mod tests {
             panic!("a message")
         };
         assert!(
-            m.text.starts_with("[i]Tapped the button:[/i] "),
+            m.message.text.starts_with("[i]Tapped the button:[/i] "),
             "{}",
-            m.text
+            m.message.text
         );
         assert_eq!(m.kind, "interactive");
     }
@@ -513,9 +500,9 @@ mod tests {
         let Event::Message(m) = &events(&p)[0] else {
             panic!("expected a message");
         };
-        assert_eq!(m.text, "");
+        assert_eq!(m.message.text, "");
         assert_eq!(
-            m.media,
+            m.message.media,
             Some(MediaRef {
                 kind: "voice".into(),
                 source: MediaSource::Cloud {
@@ -548,27 +535,32 @@ mod tests {
             serde_json::json!({"id": "D1", "mime_type": "application/pdf", "sha256": "x",
                 "filename": "invoice.pdf", "caption": "the invoice"}),
         );
-        let media = doc.media.expect("document media");
+        let media = doc.message.media.expect("document media");
         assert_eq!(
             (media.kind.as_str(), media.file_name.as_deref()),
             ("document", Some("invoice.pdf"))
         );
-        assert_eq!(doc.text, "the invoice");
+        assert_eq!(doc.message.text, "the invoice");
         for kind in ["image", "video", "sticker"] {
             let m = one(
                 kind,
                 serde_json::json!({"id": "M", "mime_type": "image/webp"}),
             );
-            assert_eq!(m.media.map(|x| x.kind), Some(kind.to_string()));
+            assert_eq!(m.message.media.map(|x| x.kind), Some(kind.to_string()));
         }
         let audio = one(
             "audio",
             serde_json::json!({"id": "A", "mime_type": "audio/mpeg", "voice": false}),
         );
-        assert_eq!(audio.media.map(|x| x.kind), Some("audio".to_string()));
+        assert_eq!(
+            audio.message.media.map(|x| x.kind),
+            Some("audio".to_string())
+        );
         // A media message without an id cannot be fetched: shown as text only.
         assert_eq!(
-            one("image", serde_json::json!({"caption": "c"})).media,
+            one("image", serde_json::json!({"caption": "c"}))
+                .message
+                .media,
             None
         );
 
@@ -576,16 +568,27 @@ mod tests {
             "location",
             serde_json::json!({"latitude": 55.75, "longitude": 37.61, "name": "Office", "address": "Tverskaya 1"}),
         );
-        assert!(loc.media.is_none());
-        assert!(loc.text.contains("Office, Tverskaya 1"), "{}", loc.text);
-        assert!(loc.text.contains("mlat=55.75&mlon=37.61"), "{}", loc.text);
+        assert!(loc.message.media.is_none());
+        assert!(
+            loc.message.text.contains("Office, Tverskaya 1"),
+            "{}",
+            loc.message.text
+        );
+        assert!(
+            loc.message.text.contains("mlat=55.75&mlon=37.61"),
+            "{}",
+            loc.message.text
+        );
 
         let card = one(
             "contacts",
             serde_json::json!([{"name": {"formatted_name": "Ivan Petrov"},
                 "phones": [{"phone": "+7 900 111-22-33", "wa_id": "79001112233"}]}]),
         );
-        assert_eq!(card.text, "👤 Contact: Ivan Petrov, +7 900 111-22-33");
+        assert_eq!(
+            card.message.text,
+            "👤 Contact: Ivan Petrov, +7 900 111-22-33"
+        );
     }
 
     #[test]
@@ -595,13 +598,13 @@ mod tests {
         let Event::Message(m) = &events(&p)[0] else {
             panic!("expected a message");
         };
-        assert!(m.reply_to.is_some());
+        assert!(m.message.reply_to.is_some());
         let p = parse(&fixture("04-meta-webhook-incoming-unsupported.json")).expect("parses");
         let Event::Message(m) = &events(&p)[0] else {
             panic!("expected a message");
         };
         assert_eq!(m.kind, "unsupported");
-        assert!(m.text.contains("cannot be shown"));
+        assert!(m.message.text.contains("cannot be shown"));
     }
 
     #[test]
@@ -635,7 +638,7 @@ mod tests {
             panic!("a message")
         };
         assert_eq!(
-            m.action,
+            m.message.action,
             Action::Revoke {
                 original: "<ORIGINAL_WHATSAPP_MESSAGE_ID>".into()
             }
@@ -649,7 +652,7 @@ mod tests {
         let actions: Vec<Action> = ev
             .iter()
             .filter_map(|e| match e {
-                Event::Message(m) => Some(m.action.clone()),
+                Event::Message(m) => Some(m.message.action.clone()),
                 _ => None,
             })
             .collect();
@@ -691,9 +694,9 @@ mod tests {
         let texts: Vec<String> = ev
             .iter()
             .filter_map(|e| match e {
-                Event::Message(m) => Some(match &m.action {
+                Event::Message(m) => Some(match &m.message.action {
                     Action::Edit { text, .. } => text.clone(),
-                    _ => m.text.clone(),
+                    _ => m.message.text.clone(),
                 }),
                 _ => None,
             })

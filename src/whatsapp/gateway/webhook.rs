@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::wa_id;
 use crate::bitrix24::bbcode;
 use crate::i18n::Lang;
-use crate::whatsapp::{vcard_phones, Action, EmptyKind, MediaRef, MediaSource, Shown};
+use crate::whatsapp::{vcard_phones, Action, Incoming, MediaRef, MediaSource, Shown};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GwWebhookError {
@@ -16,21 +16,12 @@ pub enum GwWebhookError {
     Missing(&'static str),
 }
 
+// A webhook yields one short-lived event: boxing the message buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum GwEvent {
     /// A customer's message (or their edit, delete or reaction).
-    Message {
-        from: String,
-        name: String,
-        id: String,
-        timestamp: i64,
-        text: String,
-        reply_to: Option<String>,
-        action: Action,
-        media: Option<MediaRef>,
-        /// What `text` says in English when it is ours (a location, a contact, …).
-        shown: Option<Box<Shown>>,
-    },
+    Message(Incoming),
     /// A receipt for a message we sent. `status` is ours: sent, delivered, read, failed.
     Status {
         id: String,
@@ -199,15 +190,12 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
                 md.pointer(&format!("/locationMessageData/{k}"))
                     .and_then(Value::as_f64)
             };
-            let ours = match (num("latitude"), num("longitude")) {
-                (Some(lat), Some(lon)) => Shown::Location {
-                    lat,
-                    lon,
-                    name: s(md, "/locationMessageData/nameLocation").map(str::to_string),
-                    address: s(md, "/locationMessageData/address").map(str::to_string),
-                },
-                _ => Shown::Empty(EmptyKind::Location),
-            };
+            let ours = Shown::location(
+                num("latitude"),
+                num("longitude"),
+                s(md, "/locationMessageData/nameLocation"),
+                s(md, "/locationMessageData/address"),
+            );
             english(&mut shown, ours)
         }
         "contactMessage" => {
@@ -225,24 +213,24 @@ fn incoming(v: &Value, timestamp: i64) -> Result<GwEvent, GwWebhookError> {
             english(&mut shown, Shown::Unsupported { kind })
         }
     };
-    Ok(GwEvent::Message {
+    Ok(GwEvent::Message(Incoming {
         from: from.to_string(),
         name,
-        id: id.to_string(),
+        wamid: id.to_string(),
         timestamp,
         text,
         reply_to,
         action,
         media,
         shown,
-    })
+    }))
 }
 
 /// `ours` in English (the message's text), kept in `shown` for the chat to render again in the
 /// portal's language.
-fn english(shown: &mut Option<Box<Shown>>, ours: Shown) -> String {
+fn english(shown: &mut Option<Shown>, ours: Shown) -> String {
     let text = ours.text(Lang::en());
-    *shown = Some(Box::new(ours));
+    *shown = Some(ours);
     text
 }
 
@@ -256,17 +244,17 @@ mod tests {
         let ev = parse(&fixture("13-greenapi-webhook-incoming-text.json")).expect("parses");
         assert_eq!(
             ev,
-            GwEvent::Message {
+            GwEvent::Message(Incoming {
                 from: "79001234568".into(),
                 name: "GREEN-API".into(),
-                id: "F7AEC1B7086ECDC7E6E45923F5EDB825".into(),
+                wamid: "F7AEC1B7086ECDC7E6E45923F5EDB825".into(),
                 timestamp: 1588091580,
                 text: "I use GREEN-API to send this message to you!".into(),
                 reply_to: None,
                 action: Action::New,
                 media: None,
                 shown: None,
-            }
+            })
         );
     }
 
@@ -285,7 +273,7 @@ mod tests {
     #[test]
     fn fixture_file_message_is_media() {
         let ev = parse(&fixture("14-greenapi-webhook-incoming-audio-file.json")).expect("parses");
-        let GwEvent::Message { media, text, .. } = ev else {
+        let GwEvent::Message(Incoming { media, text, .. }) = ev else {
             panic!("expected a message");
         };
         assert_eq!(text, "");
@@ -316,26 +304,28 @@ mod tests {
             r#"{"typeMessage":"audioMessage","fileMessageData":{"downloadUrl":"http://x/v.oga","caption":"","fileName":"v.oga","mimeType":"audio/ogg; codecs=opus"}}"#,
         );
         assert!(
-            matches!(ev, GwEvent::Message { media: Some(ref m), .. } if m.kind == "voice"),
+            matches!(ev, GwEvent::Message(Incoming { media: Some(ref m), .. }) if m.kind == "voice"),
             "{ev:?}"
         );
         let ev = incoming(
             r#"{"typeMessage":"locationMessage","locationMessageData":{"nameLocation":"Office","address":"","latitude":55.5,"longitude":37.25}}"#,
         );
         assert!(
-            matches!(ev, GwEvent::Message { ref text, media: None, .. } if text.contains("Office") && text.contains("mlat=55.5")),
+            matches!(ev, GwEvent::Message(Incoming { ref text, media: None, .. }) if text.contains("Office") && text.contains("mlat=55.5")),
             "{ev:?}"
         );
         let ev = incoming(
             r#"{"typeMessage":"contactMessage","contactMessageData":{"displayName":"Ivan","vcard":"BEGIN:VCARD\nVERSION:3.0\nFN:Ivan\nitem1.TEL;waid=79001112233:+7 900 111 22 33\nEND:VCARD"}}"#,
         );
         assert!(
-            matches!(ev, GwEvent::Message { ref text, .. } if text == "👤 Contact: Ivan, +7 900 111 22 33"),
+            matches!(ev, GwEvent::Message(Incoming { ref text, .. }) if text == "👤 Contact: Ivan, +7 900 111 22 33"),
             "{ev:?}"
         );
         // A file message whose link is missing is shown by its caption, never dropped.
         let ev = incoming(r#"{"typeMessage":"imageMessage","fileMessageData":{"caption":"look"}}"#);
-        assert!(matches!(ev, GwEvent::Message { ref text, media: None, .. } if text == "look"));
+        assert!(
+            matches!(ev, GwEvent::Message(Incoming { ref text, media: None, .. }) if text == "look")
+        );
     }
 
     #[test]
@@ -364,15 +354,15 @@ mod tests {
     fn edits_deletes_and_quotes() {
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"E1","senderData":{"chatId":"7900@c.us","senderName":"A"},"messageData":{"typeMessage":"editedMessage","editedMessageData":{"textMessage":"new","stanzaId":"O1"}}}"#;
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { action: Action::Edit { ref original, ref text }, .. }) if original == "O1" && text == "new")
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { action: Action::Edit { ref original, ref text }, .. })) if original == "O1" && text == "new")
         );
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"D1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"deletedMessage","deletedMessageData":{"stanzaId":"O1"}}}"#;
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { action: Action::Revoke { ref original }, .. }) if original == "O1")
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { action: Action::Revoke { ref original }, .. })) if original == "O1")
         );
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"Q1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"quotedMessage","extendedTextMessageData":{"text":"yes"},"quotedMessage":{"stanzaId":"O1"}}}"#;
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { ref reply_to, ref text, .. }) if reply_to.as_deref() == Some("O1") && text == "yes")
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { ref reply_to, ref text, .. })) if reply_to.as_deref() == Some("O1") && text == "yes")
         );
     }
 
@@ -381,20 +371,20 @@ mod tests {
         let wj = bbcode::INERT;
         let body = r#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"T1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"textMessage","textMessageData":{"textMessage":"[send=/pay]pay[/send] *срочно*"}}}"#;
         assert!(
-            matches!(parse(body.as_bytes()), Ok(GwEvent::Message { ref text, .. }) if *text == format!("[{wj}send=/pay]pay[{wj}/send] [b]срочно[/b]"))
+            matches!(parse(body.as_bytes()), Ok(GwEvent::Message(Incoming { ref text, .. })) if *text == format!("[{wj}send=/pay]pay[{wj}/send] [b]срочно[/b]"))
         );
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"E1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"editedMessage","editedMessageData":{"textMessage":"_[b]_","stanzaId":"O1"}}}"#;
         let edited = format!("[i][{wj}b][/i]");
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { action: Action::Edit { ref text, .. }, text: ref shown, .. }) if *text == edited && *shown == edited)
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { action: Action::Edit { ref text, .. }, text: ref shown, .. })) if *text == edited && *shown == edited)
         );
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"F1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"imageMessage","fileMessageData":{"downloadUrl":"https://gw.example/f","caption":"```[code]```","mimeType":"image/jpeg"}}}"#;
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { ref text, .. }) if *text == format!("[code][{wj}code][/code]"))
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { ref text, .. })) if *text == format!("[code][{wj}code][/code]"))
         );
         let body = br#"{"typeWebhook":"incomingMessageReceived","timestamp":1,"idMessage":"U1","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"[url=x]pollMessage"}}"#;
         assert!(
-            matches!(parse(body), Ok(GwEvent::Message { ref text, .. }) if !text.contains("[url"))
+            matches!(parse(body), Ok(GwEvent::Message(Incoming { ref text, .. })) if !text.contains("[url"))
         );
     }
 }

@@ -32,6 +32,20 @@ pub use server::Sim;
 use rand::RngCore;
 
 /// `n_bytes` random bytes as lower-case hex (`2 * n_bytes` characters).
+/// Polls `f` every 10 ms until it is true (then `true`) or `timeout` has passed (`false`).
+pub async fn poll_until(timeout: std::time::Duration, f: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn random_hex(n_bytes: usize) -> String {
     let mut buf = vec![0u8; n_bytes];
     rand::thread_rng().fill_bytes(&mut buf);

@@ -370,16 +370,7 @@ impl GatewaySim {
     }
     /// Poll `f` every 10 ms until true or `timeout`; returns the last result.
     pub async fn wait_for(&self, timeout: Duration, f: impl Fn(&GatewaySim) -> bool) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if f(self) {
-                return true;
-            }
-            if std::time::Instant::now() > deadline {
-                return false;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::sim::poll_until(timeout, || f(self)).await
     }
 
     // ----- faults -----

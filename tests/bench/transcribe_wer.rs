@@ -32,6 +32,11 @@ use b24wa::transcribe::{Model, Outcome, TranscribeSettings, Transcriber};
 /// whose 30 s note stays under this many seconds on 2 threads.
 pub const DEFAULT_RULE_MAX_SECONDS: f64 = 3.0;
 
+/// WERs closer than this (percentage points) are a tie: about three words of the Russian
+/// corpus, less than one sentence, which it cannot tell apart. A tie goes to English WER
+/// (same margin), then to the smaller model file (less memory per worker).
+pub const DEFAULT_RULE_TIE_PP: f64 = 1.0;
+
 /// The models measured unless B24WA_BENCH_WER_MODELS says otherwise (label, path, note when
 /// missing). Whisper small is listed so its absence is reported: PyPI has no complete copy.
 const MODELS: [(&str, &str, &str); 6] = [
@@ -88,6 +93,8 @@ struct ModelResult {
     /// lang → median wall time of the longest note (language fixed), its CPU time (all
     /// threads) and its length.
     walls_30s: Vec<(&'static str, f64, f64, f64)>,
+    /// The model file's size in bytes.
+    bytes: u64,
 }
 
 impl ModelResult {
@@ -306,6 +313,7 @@ fn measure(
         multilingual,
         passes: Vec::new(),
         walls_30s: Vec::new(),
+        bytes: std::fs::metadata(path).map_or(u64::MAX, |m| m.len()),
     };
     let logs = root.join("target/bench-transcribe/wer");
     for (lang, clips) in corpora {
@@ -509,31 +517,29 @@ pub fn run(root: &Path) -> Result<(), String> {
                 .all(|l| r.wall_30s(l).is_some_and(|w| w < DEFAULT_RULE_MAX_SECONDS))
         })
         .collect();
-    let ru_wer = |r: &ModelResult| {
-        r.pass("ru", false)
-            .map(|p| p.spelled.rate())
+    let wer = |r: &ModelResult, lang: &str| {
+        r.pass(lang, false)
+            .map(|p| p.spelled.rate() * 100.0)
             .unwrap_or(f64::MAX)
     };
+    // Lower WER wins only by more than the tie margin.
+    let by_wer = |a: f64, b: f64| {
+        if (a - b).abs() < DEFAULT_RULE_TIE_PP {
+            std::cmp::Ordering::Equal
+        } else {
+            a.total_cmp(&b)
+        }
+    };
     let best = eligible.iter().min_by(|a, b| {
-        ru_wer(a)
-            .total_cmp(&ru_wer(b))
-            .then_with(|| {
-                let en = |r: &ModelResult| {
-                    r.pass("en", false)
-                        .map(|p| p.spelled.rate())
-                        .unwrap_or(f64::MAX)
-                };
-                en(a).total_cmp(&en(b))
-            })
-            .then_with(|| {
-                let w = |r: &ModelResult| r.wall_30s("ru").unwrap_or(f64::MAX);
-                w(a).total_cmp(&w(b))
-            })
+        by_wer(wer(a, "ru"), wer(b, "ru"))
+            .then_with(|| by_wer(wer(a, "en"), wer(b, "en")))
+            .then_with(|| a.bytes.cmp(&b.bytes))
     });
     match best {
         Some(r) => println!(
             "default by the rule (lowest Russian WER with the language fixed among multilingual \
-             models whose 30 s note takes under {DEFAULT_RULE_MAX_SECONDS} s): {}",
+             models whose 30 s note takes under {DEFAULT_RULE_MAX_SECONDS} s; closer than \
+             {DEFAULT_RULE_TIE_PP} point is a tie, then English WER, then the smaller file): {}",
             r.label
         ),
         None => {

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::{env_or, median};
 use b24wa::transcribe::numbers::NumberLanguage;
 use b24wa::transcribe::wer::{self, Normalization, Score};
 use b24wa::transcribe::{Model, Outcome, TranscribeSettings, Transcriber};
@@ -113,25 +114,6 @@ impl ModelResult {
     }
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    xs.sort_by(|a, b| a.total_cmp(b));
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
-}
 
 fn lines_of(path: &Path) -> Result<Vec<String>, String> {
     let text =

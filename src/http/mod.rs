@@ -52,6 +52,17 @@ pub struct Outbound {
     pub b24: crate::bitrix24::B24Client,
     pub graph: crate::whatsapp::cloud::CloudClient,
     pub gateway: crate::whatsapp::gateway::GatewayClient,
+    pub evolution: crate::whatsapp::evolution::EvolutionClient,
+}
+
+impl Outbound {
+    /// The Web gateways' clients, for [`crate::actors::transport::WebGateway`].
+    pub fn web(&self) -> crate::actors::transport::WebClients<'_> {
+        crate::actors::transport::WebClients {
+            green: &self.gateway,
+            evolution: &self.evolution,
+        }
+    }
 }
 
 /// Body caps of the public endpoints: provider webhooks and portal events are small (Meta batches

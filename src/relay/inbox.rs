@@ -272,6 +272,9 @@ pub enum MediaSource {
     Cloud { media_id: String },
     /// Web gateway: a direct link; when it has expired, `downloadFile` gives a new one.
     Gateway { url: String },
+    /// Evolution API: the file's link is WhatsApp's encrypted one; the server decrypts it
+    /// (`getBase64FromMediaMessage`) by the message's id.
+    Evolution { message_id: String },
 }
 
 /// One operator attachment, served by the portal at `link`.

@@ -9,6 +9,7 @@ pub mod cluster;
 #[cfg(feature = "faults")]
 pub mod debug;
 pub mod extract;
+pub mod evolution_numbers;
 pub mod gateway_numbers;
 pub mod jobs;
 pub mod messages;

@@ -78,6 +78,8 @@ error-gateway-credentials = the gateway rejected this instance id or token
 error-gateway-unavailable = the gateway did not answer as expected: { $detail }
 error-api-url = api_url must be an http(s) URL
 error-id-instance = id_instance must be digits
+error-evolution-credentials = the Evolution API server rejected this API key (or has no instance of this name)
+error-base-url = base_url must be an http(s) URL
 error-unknown-media = no such file
 error-media-expired = this file link has expired
 

@@ -87,6 +87,8 @@ error-gateway-credentials = шлюз не принял этот id инстан�
 error-gateway-unavailable = шлюз ответил не так, как ожидалось: { $detail }
 error-api-url = api_url: нужен адрес http(s)
 error-id-instance = id_instance: только цифры
+error-evolution-credentials = сервер Evolution API не принял этот API-ключ (или у него нет инстанса с таким именем)
+error-base-url = base_url: нужен адрес http(s)
 error-unknown-media = такого файла нет
 error-media-expired = срок действия ссылки на файл истёк
 

@@ -117,6 +117,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(webhooks::gateway::receive)),
         )
         .service(
+            web::resource("/webhooks/whatsapp/evolution/{number_id}")
+                .app_data(webhook_body())
+                .wrap(from_fn(limits::per_ip))
+                .wrap(from_fn(observe::webhook))
+                .route(web::post().to(webhooks::evolution::receive)),
+        )
+        .service(
             provider_scope("/bitrix24")
                 .route("/install", web::post().to(bitrix24::install::install))
                 .route("/events", web::post().to(bitrix24::events::receive))

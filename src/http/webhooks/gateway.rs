@@ -28,7 +28,9 @@ pub async fn receive(
     let number_id = path.into_inner();
     let Some(n) = numbers::get(&state.ctx.db, number_id)
         .await?
-        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
+        .filter(|n| {
+            n.transport == numbers::TRANSPORT_GATEWAY && n.gateway_kind != numbers::GATEWAY_EVOLUTION
+        })
     else {
         // Not a gateway number here (removed, or moved to the Cloud API): acknowledged and
         // dropped, since a refusal would have the gateway retry it for a day. Its token cannot

@@ -7,7 +7,7 @@ mod sim;
 
 use std::time::Duration;
 
-use sim::{EvolutionCustomer, EvolutionSim, EvolutionSimConfig};
+use sim::{EvolutionCustomer, EvolutionFile, EvolutionSim, EvolutionSimConfig};
 use common::{spawn_app, wait_until, Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -16,6 +16,10 @@ on_both_databases!(
     ticks_shuffled_and_duplicated_each_once_never_backwards,
     forged_webhook_is_401_and_nothing_stored,
     an_existing_instance_is_reused_with_its_token,
+    files_both_ways_downloaded_through_evolution,
+    operator_delete_and_edit_reach_whatsapp,
+    customer_edit_and_delete_are_mirrored,
+    phone_logout_tells_operators_holds_sends_until_linked_again,
 );
 
 const NAME: &str = "shop-1";
@@ -334,4 +338,198 @@ async fn an_existing_instance_is_reused_with_its_token(backend: Backend) {
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "invalid_json", "{body}");
+}
+
+async fn get_bytes(url: &str) -> Vec<u8> {
+    reqwest::get(url)
+        .await
+        .expect("GET")
+        .bytes()
+        .await
+        .expect("body")
+        .to_vec()
+}
+
+async fn wait_delivered(e: &Evo, im: &str) {
+    let b24 = e.app.b24.clone();
+    let im = im.to_string();
+    wait_until(10, "delivered", move || {
+        matches!(
+            b24.operator_message_state(&im).as_deref(),
+            Some("delivered" | "read")
+        )
+    })
+    .await;
+}
+
+/// Customers' files are decrypted by Evolution (`getBase64FromMediaMessage`: the webhook's
+/// link is WhatsApp's encrypted one); an operator's file goes out as `sendMedia` with our link.
+async fn files_both_ways_downloaded_through_evolution(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    let photo = b"\xff\xd8\xff\xe0 evolution photo".to_vec();
+    let file = |kind: &str, mime: &str, name: Option<&str>, caption: Option<&str>, bytes: &[u8]| {
+        EvolutionFile {
+            kind: kind.into(),
+            mime: mime.into(),
+            file_name: name.map(str::to_string),
+            caption: caption.map(str::to_string),
+            bytes: bytes.to_vec(),
+        }
+    };
+    e.evo
+        .customer_media(
+            NAME,
+            &maria(),
+            file("image", "image/jpeg", None, Some("do parque"), &photo),
+        )
+        .await;
+    let doc = b"%PDF-1.4 contrato".to_vec();
+    e.evo
+        .customer_media(
+            NAME,
+            &maria(),
+            file(
+                "document",
+                "application/pdf",
+                Some("contrato.pdf"),
+                None,
+                &doc,
+            ),
+        )
+        .await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "both files in Bitrix24", move || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let got = e.app.b24.customer_messages();
+    assert_eq!(got[0].text, "do parque");
+    assert_eq!(got[1].files[0]["name"], "contrato.pdf");
+    for (m, bytes) in got.iter().zip([&photo, &doc]) {
+        let url = m.files[0]["url"].as_str().expect("url");
+        assert!(url.starts_with(&format!("{}/media/", e.app.url)), "{url}");
+        assert_eq!(&get_bytes(url).await, bytes);
+    }
+    assert_eq!(e.evo.calls_of("getBase64FromMediaMessage").len(), 2);
+    // The operator sends a file: Evolution is given our link to fetch.
+    let price = b"%PDF-1.4 precos".to_vec();
+    let op = e
+        .app
+        .b24
+        .operator_write_file(
+            "1",
+            &key(&e),
+            "Preços em anexo",
+            "precos.pdf",
+            "application/pdf",
+            price.clone(),
+        )
+        .await;
+    assert_eq!(op.http_status, 200);
+    let evo = e.evo.clone();
+    wait_until(10, "sendMedia", move || {
+        evo.sent().iter().any(|m| m.media.is_some())
+    })
+    .await;
+    let sent = e
+        .evo
+        .sent()
+        .into_iter()
+        .find(|m| m.media.is_some())
+        .expect("file sent");
+    assert_eq!(sent.kind, "document");
+    assert!(sent.text.ends_with("Preços em anexo"), "{}", sent.text);
+    let link = sent.media.expect("media");
+    assert!(link.starts_with(&format!("{}/media/", e.app.url)), "{link}");
+    assert_eq!(get_bytes(&link).await, price);
+}
+
+async fn operator_delete_and_edit_reach_whatsapp(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    customer_writes(&e, "oi", 1).await;
+    let (im1, id1) = operator_writes(&e, "preço errado").await;
+    wait_delivered(&e, &im1).await;
+    assert_eq!(e.app.b24.operator_delete(&im1).await, 200);
+    let evo = e.evo.clone();
+    let id = id1.clone();
+    wait_until(10, "deleted for everyone", move || {
+        evo.sent_message(&id).is_some_and(|m| m.deleted)
+    })
+    .await;
+    let call = e.evo.calls_of("deleteMessageForEveryone");
+    assert_eq!(call[0].body["fromMe"], true);
+    assert_eq!(call[0].body["remoteJid"], format!("{CUSTOMER}@s.whatsapp.net"));
+    let (im2, id2) = operator_writes(&e, "O preço é 10").await;
+    wait_delivered(&e, &im2).await;
+    assert_eq!(e.app.b24.operator_edit(&im2, "O preço é 12").await, 200);
+    let evo = e.evo.clone();
+    wait_until(10, "edited in WhatsApp", move || {
+        evo.sent_message(&id2)
+            .is_some_and(|m| m.current_text().ends_with("O preço é 12"))
+    })
+    .await;
+}
+
+async fn customer_edit_and_delete_are_mirrored(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    let id = customer_writes(&e, "olá tuod bem", 1).await;
+    assert_eq!(
+        e.evo.customer_edit(NAME, &maria(), &id, "olá tudo bem").await,
+        200
+    );
+    let b24 = e.app.b24.clone();
+    wait_until(10, "edit mirrored", move || {
+        b24.customer_messages()
+            .iter()
+            .any(|m| m.edited && m.text == "olá tudo bem")
+    })
+    .await;
+    assert_eq!(e.evo.customer_delete(NAME, &maria(), &id).await, 200);
+    let b24 = e.app.b24.clone();
+    wait_until(10, "delete mirrored", move || {
+        b24.customer_messages().iter().any(|m| m.deleted)
+    })
+    .await;
+    assert_eq!(e.app.b24.customer_messages().len(), 1);
+}
+
+/// The phone logs the session out (`connection.update` close, 401): the number is
+/// `notAuthorized`, operators of its chats are told, sends wait; once the QR is scanned again
+/// everything waiting goes out in order.
+async fn phone_logout_tells_operators_holds_sends_until_linked_again(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    customer_writes(&e, "oi", 1).await;
+    operator_writes(&e, "antes").await;
+    assert_eq!(e.evo.logout_phone(NAME).await, 200);
+    wait_state(&e.app, e.number_id, "notAuthorized").await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "session-lost notice", move || {
+        b24.system_notices()
+            .iter()
+            .any(|n| n.message.contains("not linked"))
+    })
+    .await;
+    let texts: Vec<String> = (0..3).map(|i| format!("na fila {i}")).collect();
+    for t in &texts {
+        let op = e.app.b24.operator_write("1", &key(&e), t).await;
+        assert_eq!(op.http_status, 200);
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(e.evo.sent().len(), 1, "nothing sent while logged out");
+    link(&e).await;
+    let evo = e.evo.clone();
+    wait_until(15, "all sent after relinking", move || evo.sent().len() >= 4).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<String> = e
+        .evo
+        .sent()
+        .iter()
+        .skip(1)
+        .map(|m| m.text.lines().last().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(sent, texts);
 }

@@ -20,6 +20,8 @@ on_both_databases!(
     operator_delete_and_edit_reach_whatsapp,
     customer_edit_and_delete_are_mirrored,
     phone_logout_tells_operators_holds_sends_until_linked_again,
+    lid_senders_with_and_without_a_phone,
+    statuses_before_the_send_returned_are_applied,
 );
 
 const NAME: &str = "shop-1";
@@ -532,4 +534,61 @@ async fn phone_logout_tells_operators_holds_sends_until_linked_again(backend: Ba
         .map(|m| m.text.lines().last().unwrap_or_default().to_string())
         .collect();
     assert_eq!(sent, texts);
+}
+
+/// `@lid` senders: with the phone in `remoteJidAlt` the chat is the phone's (and answers go to
+/// the phone); with the LID alone the chat is kept under the LID, never merged with another
+/// customer, and answers go to the LID.
+async fn lid_senders_with_and_without_a_phone(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    let with_phone = EvolutionCustomer::lid_with_phone("207700000001", CUSTOMER, "Maria");
+    e.evo.customer_text(NAME, &with_phone, "by lid", None).await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "the LID+phone message", move || {
+        !b24.customer_messages().is_empty()
+    })
+    .await;
+    let m = &e.app.b24.customer_messages()[0];
+    assert_eq!(m.chat_id, key(&e));
+    assert_eq!(m.phone, format!("+{CUSTOMER}"));
+    operator_writes(&e, "to the phone").await;
+    assert_eq!(
+        e.evo.sent()[0].remote_jid,
+        format!("{CUSTOMER}@s.whatsapp.net")
+    );
+    let hidden = EvolutionCustomer::lid_only("207700000002", "Ana");
+    e.evo.customer_text(NAME, &hidden, "no phone here", None).await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "the LID-only message", move || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let m = e.app.b24.customer_messages()[1].clone();
+    let lid_key = format!("207700000002@lid@{}", phone_number_id(&e));
+    assert_eq!(m.chat_id, lid_key);
+    assert_eq!(m.phone, "");
+    let before = e.evo.sent().len();
+    let op = e.app.b24.operator_write("1", &lid_key, "to the lid").await;
+    assert_eq!(op.http_status, 200);
+    let evo = e.evo.clone();
+    wait_until(10, "sent to the LID", move || evo.sent().len() > before).await;
+    assert_eq!(e.evo.sent()[before].remote_jid, "207700000002@lid");
+}
+
+/// A status that arrives before the send call returned is kept and applied.
+async fn statuses_before_the_send_returned_are_applied(backend: Backend) {
+    let cfg = EvolutionSimConfig {
+        statuses_before_reply: true,
+        ..Default::default()
+    };
+    let e = connect_with(backend, cfg).await;
+    link(&e).await;
+    customer_writes(&e, "oi", 1).await;
+    let (im, _) = operator_writes(&e, "rápido").await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "read in Bitrix24", move || {
+        b24.operator_message_state(&im).as_deref() == Some("read")
+    })
+    .await;
 }

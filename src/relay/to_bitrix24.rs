@@ -147,9 +147,15 @@ pub fn new_message(
 ) -> Value {
     let display = names::user_name(name);
     // The title keeps the name as the customer wrote it (emoji too), next to the number.
+    // A customer known only by LID (`<lid>@lid`, Evolution) has no phone to show or pass on.
+    let phone = if c.wa_id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+{}", c.wa_id)
+    } else {
+        c.wa_id.to_string()
+    };
     let title = match names::display_name(name) {
-        n if n.is_empty() => format!("WhatsApp +{}", c.wa_id),
-        n => format!("{} · WhatsApp +{}", bbcode::escape(&n), c.wa_id),
+        n if n.is_empty() => format!("WhatsApp {phone}"),
+        n => format!("{} · WhatsApp {phone}", bbcode::escape(&n)),
     };
     let mut message = json!({
         "id": wamid,
@@ -162,8 +168,8 @@ pub fn new_message(
     json!({
         "user": {
             "id": c.wa_id,
-            "name": if display.is_empty() { format!("+{}", c.wa_id) } else { display },
-            "phone": format!("+{}", c.wa_id),
+            "name": if display.is_empty() { phone.clone() } else { display },
+            "phone": if phone.starts_with('+') { phone.clone() } else { String::new() },
             "skip_phone_validate": "Y",
         },
         "message": message,

@@ -22,6 +22,7 @@ on_both_databases!(
     phone_logout_tells_operators_holds_sends_until_linked_again,
     lid_senders_with_and_without_a_phone,
     statuses_before_the_send_returned_are_applied,
+    replies_reactions_and_a_failed_send,
 );
 
 const NAME: &str = "shop-1";
@@ -591,4 +592,45 @@ async fn statuses_before_the_send_returned_are_applied(backend: Backend) {
         b24.operator_message_state(&im).as_deref() == Some("read")
     })
     .await;
+}
+
+/// A customer's reply shows what it quotes, a reaction is told with the message it is on, and
+/// a send WhatsApp refuses (`SERVER_ACK` then `ERROR`) reaches the operator as a failure.
+async fn replies_reactions_and_a_failed_send(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    customer_writes(&e, "oi", 1).await;
+    let (im, id) = operator_writes(&e, "Qual tamanho você precisa?").await;
+    wait_delivered(&e, &im).await;
+    e.evo
+        .customer_text(NAME, &maria(), "GG por favor", Some(&id))
+        .await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "reply in Bitrix24", move || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let m = &e.app.b24.customer_messages()[1];
+    assert!(m.text.contains("Qual tamanho você precisa?"), "{}", m.text);
+    assert!(m.text.ends_with("GG por favor"), "{}", m.text);
+    e.evo.customer_reaction(NAME, &maria(), &id, "👍").await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "reaction in Bitrix24", move || {
+        b24.customer_messages()
+            .iter()
+            .any(|m| m.text.contains("👍") && m.text.contains("Qual tamanho"))
+    })
+    .await;
+    e.evo.set_failing(CUSTOMER, true);
+    let notices = e.app.b24.system_notices().len();
+    let (im2, _) = operator_writes(&e, "não vai chegar").await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "the failure told", move || {
+        b24.system_notices().len() > notices
+    })
+    .await;
+    assert_ne!(
+        e.app.b24.operator_message_state(&im2).as_deref(),
+        Some("read")
+    );
 }

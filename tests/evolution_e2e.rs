@@ -23,6 +23,7 @@ on_both_databases!(
     lid_senders_with_and_without_a_phone,
     statuses_before_the_send_returned_are_applied,
     replies_reactions_and_a_failed_send,
+    messages_typed_on_the_phone_show_as_the_companys,
 );
 
 const NAME: &str = "shop-1";
@@ -633,4 +634,36 @@ async fn replies_reactions_and_a_failed_send(backend: Backend) {
         e.app.b24.operator_message_state(&im2).as_deref(),
         Some("read")
     );
+}
+
+/// What someone types on the linked phone itself (`messages.upsert` with `fromMe:true`) shows
+/// in the chat as the company's words, once, and is not taken for the customer's.
+async fn messages_typed_on_the_phone_show_as_the_companys(backend: Backend) {
+    let e = connect(backend).await;
+    link(&e).await;
+    customer_writes(&e, "oi", 1).await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "the chat opened", move || {
+        !b24.calls_of("imconnector.send.messages").is_empty()
+    })
+    .await;
+    e.evo.phone_text(NAME, &maria(), "Respondi pelo celular").await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "the phone's message in the chat", move || {
+        b24.system_notices()
+            .iter()
+            .any(|n| n.message.contains("Respondi pelo celular"))
+    })
+    .await;
+    let n = e
+        .app
+        .b24
+        .system_notices()
+        .into_iter()
+        .find(|n| n.message.contains("Respondi pelo celular"))
+        .expect("notice");
+    assert!(n.message.contains("linked phone"), "{}", n.message);
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(e.app.b24.customer_messages().len(), 1);
+    assert!(e.evo.sent().is_empty(), "nothing sent back");
 }

@@ -202,6 +202,9 @@ pub(super) async fn process(
                     )
                     .await?
                 }
+                InboxItem::WaPhoneMessage { text, .. } => {
+                    super::customer::phone_message(&txn, info, &mut chat, text).await?
+                }
                 // Handled by the number actor; never routed to a chat.
                 InboxItem::WaSessionState { .. } => Vec::new(),
             };

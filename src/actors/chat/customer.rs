@@ -348,3 +348,24 @@ async fn crm_receipt(
     let job = super::crm::status_job(&code, id, status);
     queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
 }
+
+/// A message typed on the linked phone itself (outside b24wa): a notice in the chat, so the
+/// Open Lines history matches the phone. A chat Bitrix24 has not opened yet has nowhere to show
+/// it (nothing the customer wrote is waiting there): it is left out.
+pub(super) async fn phone_message(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
+    text: &str,
+) -> Result<Vec<Owner>, DbErr> {
+    let chat_id = chat_row(txn, info, cache, "").await?;
+    let Some(im_chat_id) = chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id) else {
+        return Ok(Vec::new());
+    };
+    let lang = info.lang(txn).await?;
+    let notice = Job::B24Notice {
+        im_chat_id,
+        text: crate::tr!(lang, "phone-message", text = text),
+    };
+    queue_kick(txn, Owner::Portal(info.portal_id), chat_id, &notice).await
+}

@@ -100,9 +100,24 @@ pub async fn receive(
         EvoEvent::Message(m) => {
             let m = *m;
             let from = m.peer.key();
-            // The phone's own messages and echoes of our sends are not relayed (yet).
-            if m.author != Author::Customer || from.is_empty() {
+            // Echoes of our own sends (`send.message`) are known by the id the send returned.
+            if m.author == Author::Api || from.is_empty() {
                 return ignored(format!("{:?} message {}", m.author, m.id));
+            }
+            // Typed on the linked phone itself: new words are shown as the company's; its
+            // edits, deletes and reactions are not (nothing in Open Lines stands for them).
+            if m.author == Author::Phone {
+                if m.action != crate::whatsapp::Action::New || m.text.is_empty() {
+                    return ignored(format!("phone action on {}", m.id));
+                }
+                let item = InboxItem::WaPhoneMessage {
+                    phone_number_id: n.phone_number_id.clone(),
+                    to: from,
+                    wamid: m.id.clone(),
+                    timestamp: m.timestamp,
+                    text: m.text,
+                };
+                return store(&state, &n, m.id, item).await;
             }
             (
                 m.id.clone(),
@@ -163,6 +178,16 @@ pub async fn receive(
         }
         EvoEvent::Ignored(what) => return ignored(what),
     };
+    store(&state, &n, external_id, item).await
+}
+
+/// Stores an event in the number's inbox (once per `external_id`) and hands it to the number.
+async fn store(
+    state: &AppState,
+    n: &entity::numbers::Model,
+    external_id: String,
+    item: InboxItem,
+) -> Result<HttpResponse, ApiError> {
     let owner = jobs::number_owner(n.id);
     // Back-pressure, before storing: Evolution keeps the event and retries it.
     state.limits.inbox.check(&state.ctx.db, &owner).await?;

@@ -133,6 +133,21 @@ pub async fn receive(
                 timestamp,
             },
         ),
+        GwEvent::PhoneMessage {
+            to,
+            id,
+            timestamp,
+            text,
+        } => (
+            id.clone(),
+            InboxItem::WaPhoneMessage {
+                phone_number_id: n.phone_number_id.clone(),
+                to,
+                wamid: id,
+                timestamp,
+                text,
+            },
+        ),
         GwEvent::Ignored(what) => {
             tracing::debug!(number = n.id, what = %what, "gateway webhook not relayed");
             return Ok(HttpResponse::Ok().body("ignored"));

@@ -152,6 +152,7 @@ impl GatewayClient {
             "webhookUrlToken": webhook_token.expose_secret(),
             "incomingWebhook": "yes",
             "outgoingWebhook": "yes",
+            "outgoingMessageWebhook": "yes",
             "outgoingAPIMessageWebhook": "yes",
             "stateWebhook": "yes",
             "deletedMessageWebhook": "yes",

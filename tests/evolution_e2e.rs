@@ -7,9 +7,9 @@ mod sim;
 
 use std::time::Duration;
 
-use sim::{EvolutionCustomer, EvolutionFile, EvolutionSim, EvolutionSimConfig};
 use common::{spawn_app, wait_until, Backend, TestApp};
 use serde_json::{json, Value};
+use sim::{EvolutionCustomer, EvolutionFile, EvolutionSim, EvolutionSimConfig};
 
 on_both_databases!(
     connect_shows_qr_until_linked_then_relays_both_ways,
@@ -73,7 +73,10 @@ async fn connect_with(backend: Backend, cfg: EvolutionSimConfig) -> Evo {
         .is_some_and(|s| s.len() >= 32));
     // Every later call uses the instance's own token, not the global key.
     let calls = evo.calls_of("set");
-    assert_eq!(calls.last().and_then(|c| c.apikey.clone()), Some(evo.token(NAME)));
+    assert_eq!(
+        calls.last().and_then(|c| c.apikey.clone()),
+        Some(evo.token(NAME))
+    );
     Evo {
         app,
         evo,
@@ -287,9 +290,10 @@ async fn forged_webhook_is_401_and_nothing_stored(backend: Backend) {
         assert_eq!(v["error"]["code"], "webhook_token_invalid", "{v}");
     }
     // The GREEN-API route does not take an Evolution number's events either.
-    let gw_url = e
-        .webhook_url
-        .replace("/webhooks/whatsapp/evolution/", "/webhooks/whatsapp/gateway/");
+    let gw_url = e.webhook_url.replace(
+        "/webhooks/whatsapp/evolution/",
+        "/webhooks/whatsapp/gateway/",
+    );
     let r = e
         .app
         .http
@@ -328,7 +332,10 @@ async fn an_existing_instance_is_reused_with_its_token(backend: Backend) {
     let token = evo.add_instance(NAME);
     let (status, body) = post_connect(&app, &evo, "wrong-key").await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["code"], "gateway_credentials_invalid", "{body}");
+    assert_eq!(
+        body["error"]["code"], "gateway_credentials_invalid",
+        "{body}"
+    );
     let (status, body) = post_connect(&app, &evo, &token).await;
     assert_eq!(status, 201, "{body}");
     assert!(evo.calls_of("create").is_empty());
@@ -464,7 +471,10 @@ async fn operator_delete_and_edit_reach_whatsapp(backend: Backend) {
     .await;
     let call = e.evo.calls_of("deleteMessageForEveryone");
     assert_eq!(call[0].body["fromMe"], true);
-    assert_eq!(call[0].body["remoteJid"], format!("{CUSTOMER}@s.whatsapp.net"));
+    assert_eq!(
+        call[0].body["remoteJid"],
+        format!("{CUSTOMER}@s.whatsapp.net")
+    );
     let (im2, id2) = operator_writes(&e, "O preço é 10").await;
     wait_delivered(&e, &im2).await;
     assert_eq!(e.app.b24.operator_edit(&im2, "O preço é 12").await, 200);
@@ -481,7 +491,9 @@ async fn customer_edit_and_delete_are_mirrored(backend: Backend) {
     link(&e).await;
     let id = customer_writes(&e, "olá tuod bem", 1).await;
     assert_eq!(
-        e.evo.customer_edit(NAME, &maria(), &id, "olá tudo bem").await,
+        e.evo
+            .customer_edit(NAME, &maria(), &id, "olá tudo bem")
+            .await,
         200
     );
     let b24 = e.app.b24.clone();
@@ -526,7 +538,10 @@ async fn phone_logout_tells_operators_holds_sends_until_linked_again(backend: Ba
     assert_eq!(e.evo.sent().len(), 1, "nothing sent while logged out");
     link(&e).await;
     let evo = e.evo.clone();
-    wait_until(15, "all sent after relinking", move || evo.sent().len() >= 4).await;
+    wait_until(15, "all sent after relinking", move || {
+        evo.sent().len() >= 4
+    })
+    .await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let sent: Vec<String> = e
         .evo
@@ -560,7 +575,9 @@ async fn lid_senders_with_and_without_a_phone(backend: Backend) {
         format!("{CUSTOMER}@s.whatsapp.net")
     );
     let hidden = EvolutionCustomer::lid_only("207700000002", "Ana");
-    e.evo.customer_text(NAME, &hidden, "no phone here", None).await;
+    e.evo
+        .customer_text(NAME, &hidden, "no phone here", None)
+        .await;
     let b24 = e.app.b24.clone();
     wait_until(10, "the LID-only message", move || {
         b24.customer_messages().len() >= 2
@@ -647,7 +664,9 @@ async fn messages_typed_on_the_phone_show_as_the_companys(backend: Backend) {
         !b24.calls_of("imconnector.send.messages").is_empty()
     })
     .await;
-    e.evo.phone_text(NAME, &maria(), "Respondi pelo celular").await;
+    e.evo
+        .phone_text(NAME, &maria(), "Respondi pelo celular")
+        .await;
     let b24 = e.app.b24.clone();
     wait_until(10, "the phone's message in the chat", move || {
         b24.system_notices()

@@ -43,9 +43,9 @@ async fn words_typed_on_the_phone_show_as_the_companys(backend: Backend) {
         .await;
     let b24 = app.b24.clone();
     wait_until(10, "the phone's words in the chat", move || {
-        b24.system_notices()
-            .iter()
-            .any(|n| n.message.contains("answered from the phone") && n.message.contains("linked phone"))
+        b24.system_notices().iter().any(|n| {
+            n.message.contains("answered from the phone") && n.message.contains("linked phone")
+        })
     })
     .await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;

@@ -452,7 +452,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         );
     }
     println!(
-        "{:<14} {:<4} {:<7} {:>7} {:>7} {:>10} {:>7} {:>10} {:>9} {:>7}  {}",
+        "{:<14} {:<4} {:<7} {:>7} {:>7} {:>10} {:>7} {:>10} {:>9} {:>7}  30 s note CPU",
         "model",
         "lang",
         "mode",
@@ -463,7 +463,6 @@ pub fn run(root: &Path) -> Result<(), String> {
         "wrong lang",
         "30 s note",
         "pass",
-        "30 s note CPU"
     );
     for r in &results {
         for (lang, detect, p) in &r.passes {

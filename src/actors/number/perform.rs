@@ -3,12 +3,12 @@
 
 use super::Transport;
 use crate::{
+    actors::transport::{web::FileToSend, WebError},
     actors::Ctx,
     i18n::Lang,
     relay::jobs::Job,
     store::{media as media_rows, messages},
     tr,
-    actors::transport::{web::FileToSend, WebError},
     whatsapp::{cloud::GraphError, gateway::MessageOp},
 };
 

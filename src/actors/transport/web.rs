@@ -164,7 +164,9 @@ impl WebGateway {
     pub async fn state(&self, c: WebClients<'_>) -> Result<String, WebError> {
         match self {
             WebGateway::GreenApi(i) => Ok(c.green.state(i).await?),
-            WebGateway::Evolution(i) => Ok(evolution_state(&c.evolution.connection_state(i).await?)),
+            WebGateway::Evolution(i) => {
+                Ok(evolution_state(&c.evolution.connection_state(i).await?))
+            }
         }
     }
 
@@ -244,8 +246,7 @@ impl WebGateway {
                     file_name: Some(f.name),
                     caption: Some(f.caption),
                 };
-                Ok(c
-                    .evolution
+                Ok(c.evolution
                     .send_media(i, &evo_number(to), &media, None)
                     .await?
                     .id)
@@ -262,13 +263,12 @@ impl WebGateway {
         op: MessageOp<'_>,
     ) -> Result<(), WebError> {
         match self {
-            WebGateway::GreenApi(i) => Ok(c
-                .green
-                .on_message(i, &gateway::chat_id(to), id, op)
-                .await?),
+            WebGateway::GreenApi(i) => {
+                Ok(c.green.on_message(i, &gateway::chat_id(to), id, op).await?)
+            }
             WebGateway::Evolution(i) => {
                 let e = &c.evolution;
-                Ok(match op {
+                match op {
                     // A read is of the customer's message; deletes and edits of ours.
                     MessageOp::Read => e.mark_read(i, &[evo_key(to, id, false)]).await?,
                     MessageOp::Delete => e.delete_for_everyone(i, &evo_key(to, id, true)).await?,
@@ -276,7 +276,8 @@ impl WebGateway {
                         e.edit_text(i, &evo_number(to), &evo_key(to, id, true), text)
                             .await?
                     }
-                })
+                }
+                Ok(())
             }
         }
     }

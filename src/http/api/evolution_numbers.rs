@@ -99,10 +99,7 @@ pub(crate) async fn connect_evolution_instance(
             inst.api_key = hash;
         }
     }
-    let session = evo
-        .connection_state(&inst)
-        .await
-        .map_err(evolution_error)?;
+    let session = evo.connection_state(&inst).await.map_err(evolution_error)?;
     let secret = SecretString::from(crate::store::crypto::random_token());
     let new = numbers::NewGatewayNumber {
         kind: numbers::GATEWAY_EVOLUTION,

@@ -13,10 +13,10 @@ use super::{
     portals::visible_portal,
 };
 use crate::{
+    actors::transport::{QrShown, Transport, WebError},
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::numbers,
     tr,
-    actors::transport::{QrShown, Transport, WebError},
     whatsapp::gateway::{self, GatewayError, Instance},
 };
 
@@ -70,7 +70,9 @@ impl<'de> Deserialize<'de> for ConnectGateway {
 impl utoipa::PartialSchema for ConnectGateway {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::OneOfBuilder::new()
-            .item(utoipa::openapi::Ref::from_schema_name("ConnectGatewayNumber"))
+            .item(utoipa::openapi::Ref::from_schema_name(
+                "ConnectGatewayNumber",
+            ))
             .item(utoipa::openapi::Ref::from_schema_name(
                 "ConnectEvolutionNumber",
             ))

@@ -163,10 +163,7 @@ pub async fn receive(
             let s = evolution_state(&s);
             let ts = now_secs();
             (
-                format!(
-                    "state:{ts}:{s}:{}",
-                    hex::encode(rand::random::<[u8; 8]>())
-                ),
+                format!("state:{ts}:{s}:{}", hex::encode(rand::random::<[u8; 8]>())),
                 InboxItem::WaSessionState {
                     state: s,
                     timestamp: ts,

@@ -21,6 +21,9 @@ pub const GATEWAY_EVOLUTION: &str = "evolution";
 pub struct NewGatewayNumber {
     /// [`GATEWAY_GREEN_API`] or [`GATEWAY_EVOLUTION`].
     pub kind: &'static str,
+    /// Stored under this key instead of the kind's own: a number moved from another gateway
+    /// keeps its key, so its chats (and their ids in Open Lines) stay.
+    pub key: Option<String>,
     pub portal_id: i64,
     pub line_id: String,
     /// GREEN-API's `apiUrl`; Evolution's server URL.
@@ -53,7 +56,9 @@ pub fn evolution_key(base_url: &str, instance: &str) -> String {
 
 /// The key a gateway number of `n.kind` is stored under.
 pub fn key_of(n: &NewGatewayNumber) -> String {
-    if n.kind == GATEWAY_EVOLUTION {
+    if let Some(k) = &n.key {
+        k.clone()
+    } else if n.kind == GATEWAY_EVOLUTION {
         evolution_key(&n.api_url, &n.instance_id)
     } else {
         gateway_key(&n.instance_id)

@@ -42,6 +42,10 @@ pub struct ConnectEvolutionNumber {
     pub api_key: SecretString,
     #[serde(default)]
     pub display_phone: String,
+    /// The id of a Web gateway number of this portal (a GREEN-API one) that this instance now
+    /// serves: the number is moved, keeping its chats and their ids in Open Lines.
+    #[serde(default)]
+    pub replaces: Option<i64>,
 }
 
 /// Evolution's refusal as the API tells it.
@@ -54,6 +58,24 @@ fn evolution_error(e: EvolutionError) -> ApiError {
         }
         e => super::gateway_numbers::web_error(e),
     }
+}
+
+/// The key of gateway number `id` of `portal` that an Evolution instance takes over (404 when
+/// there is none: another portal's, a Cloud API number, or no such number).
+async fn replaced_key(
+    state: &AppState,
+    portal: &entity::portals::Model,
+    id: i64,
+) -> Result<String, ApiError> {
+    numbers::get(&state.ctx.db, id)
+        .await?
+        .filter(|n| n.portal_id == portal.id && n.transport == numbers::TRANSPORT_GATEWAY)
+        .map(|n| n.phone_number_id)
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::UnknownNumber, |l| {
+                tr!(l, "error-unknown-gateway-number")
+            })
+        })
 }
 
 /// Connects an Evolution instance on `portal`'s line: the instance created or reused, its
@@ -71,12 +93,14 @@ pub(crate) async fn connect_evolution_instance(
         }));
     }
     let base_url = b.base_url.trim_end_matches('/').to_string();
-    check_number_quota(
-        state,
-        portal,
-        &numbers::evolution_key(&base_url, &b.instance),
-    )
-    .await?;
+    let kept_key = match b.replaces {
+        Some(id) => Some(replaced_key(state, portal, id).await?),
+        None => None,
+    };
+    let key = kept_key
+        .clone()
+        .unwrap_or_else(|| numbers::evolution_key(&base_url, &b.instance));
+    check_number_quota(state, portal, &key).await?;
     let mut inst = Instance {
         base_url,
         name: b.instance.clone(),
@@ -103,6 +127,7 @@ pub(crate) async fn connect_evolution_instance(
     let secret = SecretString::from(crate::store::crypto::random_token());
     let new = numbers::NewGatewayNumber {
         kind: numbers::GATEWAY_EVOLUTION,
+        key: kept_key,
         portal_id: portal.id,
         line_id: b.line.clone(),
         api_url: inst.base_url.clone(),

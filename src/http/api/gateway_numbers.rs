@@ -196,6 +196,7 @@ pub(crate) async fn connect_gateway_instance(
     let webhook_token = SecretString::from(crate::store::crypto::random_token());
     let new = numbers::NewGatewayNumber {
         kind: numbers::GATEWAY_GREEN_API,
+        key: None,
         portal_id: portal.id,
         line_id: b.line.clone(),
         api_url: inst.api_url.clone(),

@@ -144,6 +144,7 @@ pub fn new_message(
     timestamp: i64,
     text: &str,
     files: Vec<Value>,
+    picture: Option<&str>,
 ) -> Value {
     let display = names::user_name(name);
     // The title keeps the name as the customer wrote it (emoji too), next to the number.
@@ -165,7 +166,7 @@ pub fn new_message(
     if !files.is_empty() {
         message["files"] = Value::from(files);
     }
-    json!({
+    let mut v = json!({
         "user": {
             "id": c.wa_id,
             "name": if display.is_empty() { phone.clone() } else { display },
@@ -177,7 +178,11 @@ pub fn new_message(
             "id": c.key(),
             "name": title,
         },
-    })
+    });
+    if let Some(url) = picture {
+        v["user"]["picture"] = json!({ "url": url });
+    }
+    v
 }
 
 /// The line a voice note's transcript (or the reason there is none) adds under it.
@@ -293,7 +298,15 @@ mod tests {
 
     #[test]
     fn a_new_message_names_the_customer_and_the_chat() {
-        let v = new_message(C, "Ann 🌸 Lee", "wamid.1", 1_700_000_000, "hi", vec![]);
+        let v = new_message(
+            C,
+            "Ann 🌸 Lee",
+            "wamid.1",
+            1_700_000_000,
+            "hi",
+            vec![],
+            None,
+        );
         assert_eq!(v["user"]["id"], "79001234567");
         assert_eq!(v["user"]["phone"], "+79001234567");
         assert_eq!(v["user"]["skip_phone_validate"], "Y");
@@ -305,7 +318,16 @@ mod tests {
         assert_eq!(v["chat"]["name"], "Ann 🌸 Lee · WhatsApp +79001234567");
         assert!(v["message"].get("files").is_none());
 
-        let v = new_message(C, "", "w", 1, "", vec![file_entry("https://m/a", "a.png")]);
+        let v = new_message(
+            C,
+            "",
+            "w",
+            1,
+            "",
+            vec![file_entry("https://m/a", "a.png")],
+            Some("https://pps/a.jpg"),
+        );
+        assert_eq!(v["user"]["picture"]["url"], "https://pps/a.jpg");
         assert_eq!(v["user"]["name"], "+79001234567");
         assert_eq!(v["chat"]["name"], "WhatsApp +79001234567");
         assert_eq!(

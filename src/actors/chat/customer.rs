@@ -126,7 +126,22 @@ pub(super) async fn customer_message(
             None => text = format!("{text}[br][i]{notice}[/i]"),
         }
     }
-    let item = to_b24::new_message(info.customer(), name, wamid, timestamp, &text, files);
+    // A Web gateway customer's avatar, as last asked (at most daily, before the batch).
+    let picture = match info.transport.as_str() {
+        crate::store::numbers::TRANSPORT_GATEWAY => {
+            chats::get(txn, chat_id).await?.and_then(|c| c.avatar_url)
+        }
+        _ => None,
+    };
+    let item = to_b24::new_message(
+        info.customer(),
+        name,
+        wamid,
+        timestamp,
+        &text,
+        files,
+        picture.as_deref(),
+    );
     let job = Job::B24SendMessage {
         message_id,
         chat_id,

@@ -282,6 +282,18 @@ impl WebGateway {
         }
     }
 
+    /// Customer `wa_id`'s avatar URL (`None`: none, or hidden by their privacy settings).
+    pub async fn avatar(&self, c: WebClients<'_>, wa_id: &str) -> Result<Option<String>, WebError> {
+        match self {
+            // GREEN-API's getAvatar is not asked yet: its chats show no avatar.
+            WebGateway::GreenApi(_) => Ok(None),
+            WebGateway::Evolution(i) => Ok(c
+                .evolution
+                .profile_picture_url(i, &evo_number(wa_id))
+                .await?),
+        }
+    }
+
     /// Downloads customer `wa_id`'s file of message `message_id` from where the webhook said.
     pub async fn download(
         &self,

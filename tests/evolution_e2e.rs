@@ -124,6 +124,11 @@ async fn link(e: &Evo) {
         "{body}"
     );
     assert_eq!(e.evo.state(NAME), "connecting");
+    // The phone was named when connecting: a pairing code to type instead of scanning.
+    assert!(
+        body["pairing_code"].as_str().is_some_and(|c| c.len() == 8),
+        "{body}"
+    );
     // Asked again while the QR shows: still a QR.
     let (_, body) = e.app.api_get(&qr_path).await;
     assert!(body["qr"].is_string(), "{body}");

@@ -170,8 +170,9 @@ impl WebGateway {
         }
     }
 
-    /// The QR to show until the phone is linked.
-    pub async fn qr(&self, c: WebClients<'_>) -> Result<QrShown, WebError> {
+    /// The QR to show until the phone is linked; with the `phone` to be linked (digits), a
+    /// pairing code too where the gateway gives one.
+    pub async fn qr(&self, c: WebClients<'_>, phone: &str) -> Result<QrShown, WebError> {
         match self {
             WebGateway::GreenApi(i) => {
                 let (kind, message) = c.green.qr(i).await?;
@@ -184,17 +185,21 @@ impl WebGateway {
                     _ => QrShown::Other(message),
                 })
             }
-            WebGateway::Evolution(i) => Ok(match c.evolution.connect(i, None).await? {
-                evolution::Connect::Qr(q) => match q.png_base64() {
-                    Some(png) => QrShown::Qr {
-                        png_base64: png.to_string(),
-                        pairing_code: q.pairing_code.clone(),
+            WebGateway::Evolution(i) => {
+                let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+                let number = Some(digits.as_str()).filter(|d| !d.is_empty());
+                Ok(match c.evolution.connect(i, number).await? {
+                    evolution::Connect::Qr(q) => match q.png_base64() {
+                        Some(png) => QrShown::Qr {
+                            png_base64: png.to_string(),
+                            pairing_code: q.pairing_code.clone(),
+                        },
+                        None => QrShown::Pending,
                     },
-                    None => QrShown::Pending,
-                },
-                evolution::Connect::State(ConnState::Open) => QrShown::Linked,
-                evolution::Connect::State(_) | evolution::Connect::NoQr => QrShown::Pending,
-            }),
+                    evolution::Connect::State(ConnState::Open) => QrShown::Linked,
+                    evolution::Connect::State(_) | evolution::Connect::NoQr => QrShown::Pending,
+                })
+            }
         }
     }
 

@@ -285,7 +285,10 @@ pub(crate) async fn gateway_qr(
             }))
         }
     };
-    let shown = web.qr(state.outbound.web()).await.map_err(web_error)?;
+    let shown = web
+        .qr(state.outbound.web(), &n.display_phone)
+        .await
+        .map_err(web_error)?;
     let view = |qr, message, pairing_code| QrView {
         state: n.session_state.clone(),
         qr,

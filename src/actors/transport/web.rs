@@ -290,8 +290,7 @@ impl WebGateway {
     /// Customer `wa_id`'s avatar URL (`None`: none, or hidden by their privacy settings).
     pub async fn avatar(&self, c: WebClients<'_>, wa_id: &str) -> Result<Option<String>, WebError> {
         match self {
-            // GREEN-API's getAvatar is not asked yet: its chats show no avatar.
-            WebGateway::GreenApi(_) => Ok(None),
+            WebGateway::GreenApi(i) => Ok(c.green.avatar(i, &gateway::chat_id(wa_id)).await?),
             WebGateway::Evolution(i) => Ok(c
                 .evolution
                 .profile_picture_url(i, &evo_number(wa_id))

@@ -216,6 +216,20 @@ impl GatewayClient {
         Self::id_message(&self.call(inst, "sendFileByUrl", Some(&body)).await?)
     }
 
+    /// The avatar of `chat_id` (`getAvatar`): `None` when it has none or hides it.
+    pub async fn avatar(
+        &self,
+        inst: &Instance,
+        chat_id: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        let body = json!({ "chatId": chat_id });
+        let v = self.call(inst, "getAvatar", Some(&body)).await?;
+        Ok(v.get("urlAvatar")
+            .and_then(Value::as_str)
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(str::to_string))
+    }
+
     /// A fresh link to an incoming file whose webhook link has expired.
     pub async fn download_file(
         &self,

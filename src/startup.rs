@@ -124,6 +124,7 @@ impl Application {
             b24,
             graph,
             gateway,
+            evolution,
         } = outbound_clients(&settings)?;
         let handler_clients = Arc::new(outbound_clients(&settings)?);
         let media =
@@ -174,6 +175,7 @@ impl Application {
             b24,
             graph,
             gateway,
+            evolution,
             media: Arc::new(media),
             media_http,
             transcription: pool.is_some(),
@@ -346,6 +348,8 @@ fn outbound_clients(settings: &Settings) -> Result<Outbound, StartupError> {
         graph: CloudClient::new(&settings.graph_base_url, &settings.graph_version, timeout)
             .map_err(client_error)?,
         gateway: crate::whatsapp::gateway::GatewayClient::new(timeout).map_err(client_error)?,
+        evolution: crate::whatsapp::evolution::EvolutionClient::new(timeout)
+            .map_err(client_error)?,
     })
 }
 

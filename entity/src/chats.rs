@@ -21,6 +21,11 @@ pub struct Model {
     pub last_inbound_at: Option<i64>,
     /// When a 131047 failure said the window is closed (until the customer writes again).
     pub window_closed_at: Option<i64>,
+    /// Web gateway chats: the customer's avatar as the gateway gave it, and when it was last
+    /// asked (at most daily).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub avatar_url: Option<String>,
+    pub avatar_checked_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -36,6 +36,11 @@ pub struct Model {
     pub gateway_api_url: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub gateway_instance_id: Option<String>,
+    /// Web gateway only: which gateway (`green-api`, `evolution`). An Evolution number keeps
+    /// its server URL and instance name in the two columns above, its API key and webhook
+    /// secret where a GREEN-API number keeps its token and webhook token.
+    #[sea_orm(column_type = "Text")]
+    pub gateway_kind: String,
     /// Cloud API only: the WhatsApp Business Account the number belongs to (its templates are
     /// listed per account); `None` until an administrator names it.
     #[sea_orm(column_type = "Text", nullable)]

@@ -14,6 +14,7 @@ mod m20261130_000011_portal_refreshed_at;
 mod m20261207_000012_conversations;
 mod m20261207_000013_default_template;
 mod m20261207_000014_portal_language;
+mod m20261207_000015_gateway_kind;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_conversations::Migration),
             Box::new(m20261207_000013_default_template::Migration),
             Box::new(m20261207_000014_portal_language::Migration),
+            Box::new(m20261207_000015_gateway_kind::Migration),
         ]
     }
 }

@@ -71,6 +71,9 @@ async fn exercise_entities(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
     .insert(db)
     .await?;
+    // Migration 15: a number stored without naming its gateway is a GREEN-API one (every
+    // gateway number from before Evolution).
+    assert_eq!(number.gateway_kind, "green-api");
 
     let chat = chats::ActiveModel {
         number_id: Set(number.id),

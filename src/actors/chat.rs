@@ -11,6 +11,7 @@ use actix::prelude::*;
 use sea_orm::DbErr;
 
 mod apply;
+mod avatar;
 pub(crate) mod crm;
 mod customer;
 mod operator;
@@ -218,6 +219,7 @@ impl ChatActor {
             let Some(_guard) = services.lifecycle.enter() else {
                 return ran;
             };
+            avatar::refresh(&services, &info, &items).await;
             // Files first, outside the transaction: a message goes out with its file, and what
             // follows it waits until it has.
             let (files, upto, fetch_error) = prefetch(&services, &info, &items, give_up).await;

@@ -12,10 +12,7 @@ use crate::{
     relay::inbox::{MediaRef, MediaSource},
     store::{self, crypto::random_token, media as rows, media::NewMedia, numbers, portals},
     tr,
-    whatsapp::{
-        cloud::GraphError,
-        gateway::{self, GatewayError},
-    },
+    whatsapp::cloud::GraphError,
 };
 
 /// Why a file could not be fetched this time.
@@ -143,28 +140,24 @@ async fn download(
             }
             media::fetch(&services.media_http, &url, Some(&c.access_token), max).await
         }
-        (Transport::Gateway(inst), MediaSource::Gateway { url }) => {
-            match media::fetch(&services.media_http, url, None, max).await {
-                // The webhook's link has expired: the gateway gives a new one.
-                Err(FetchError::Gone(_)) => {
-                    let fresh = match services
-                        .gateway
-                        .download_file(inst, &gateway::chat_id(wa_id), message_id)
-                        .await
-                    {
-                        Ok(u) => u,
-                        Err(e)
-                            if e.is_transient() || matches!(e, GatewayError::NotAuthorized(_)) =>
-                        {
-                            return Err(MediaFailure::Transient(e.to_string()))
-                        }
-                        Err(e) => {
-                            return Ok(Outcome::Rejected(Rejection::GatewayGone(e.to_string())))
-                        }
-                    };
-                    media::fetch(&services.media_http, &fresh, None, max).await
-                }
-                other => other,
+        (Transport::Web(w), source) => {
+            use super::transport::WebMediaError as E;
+            match w
+                .download(
+                    services.web(),
+                    &services.media_http,
+                    wa_id,
+                    message_id,
+                    source,
+                    max,
+                )
+                .await
+            {
+                Ok(f) => Ok(f),
+                Err(E::Fetch(e)) => Err(e),
+                Err(E::Transient(why)) => return Err(MediaFailure::Transient(why)),
+                Err(E::Gone(why)) => return Ok(Outcome::Rejected(Rejection::GatewayGone(why))),
+                Err(E::WrongSource) => return Ok(Outcome::Rejected(Rejection::WrongTransport)),
             }
         }
         _ => return Ok(Outcome::Rejected(Rejection::WrongTransport)),

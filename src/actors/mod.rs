@@ -42,6 +42,7 @@ pub struct Services {
     pub b24: B24Client,
     pub graph: CloudClient,
     pub gateway: GatewayClient,
+    pub evolution: crate::whatsapp::evolution::EvolutionClient,
     /// Where media files are kept.
     pub media: Arc<dyn crate::media::MediaStore>,
     /// For media downloads and uploads (a longer time limit than API calls).
@@ -58,6 +59,14 @@ pub struct Services {
 }
 
 impl Services {
+    /// The Web gateways' clients, for [`transport::WebGateway`].
+    pub fn web(&self) -> transport::WebClients<'_> {
+        transport::WebClients {
+            green: &self.gateway,
+            evolution: &self.evolution,
+        }
+    }
+
     /// Whether this node may run `owner`'s work (`jobs.owner` key): always on a single node;
     /// in cluster mode only while it holds the owner's lease.
     pub fn holds(&self, owner: &str) -> bool {

@@ -53,6 +53,17 @@ pub struct Outbound {
     pub b24: crate::bitrix24::B24Client,
     pub graph: crate::whatsapp::cloud::CloudClient,
     pub gateway: crate::whatsapp::gateway::GatewayClient,
+    pub evolution: crate::whatsapp::evolution::EvolutionClient,
+}
+
+impl Outbound {
+    /// The Web gateways' clients, for [`crate::actors::transport::WebGateway`].
+    pub fn web(&self) -> crate::actors::transport::WebClients<'_> {
+        crate::actors::transport::WebClients {
+            green: &self.gateway,
+            evolution: &self.evolution,
+        }
+    }
 }
 
 /// Body caps of the public endpoints: provider webhooks and portal events are small (Meta batches
@@ -109,6 +120,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(limits::per_ip))
             .wrap(from_fn(observe::webhook))
             .route(web::post().to(webhooks::gateway::receive)),
+    )
+    .service(
+        web::resource("/webhooks/whatsapp/evolution/{number_id}")
+            .app_data(webhook_body())
+            .wrap(from_fn(limits::per_ip))
+            .wrap(from_fn(observe::webhook))
+            .route(web::post().to(webhooks::evolution::receive)),
     )
     .service(route_table!(provider_scope("/bitrix24");
         post "/install" => bitrix24::install::install,

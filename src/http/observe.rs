@@ -21,7 +21,9 @@ use crate::{
 fn source(path: &str) -> Option<&'static str> {
     if path.starts_with("/webhooks/whatsapp/cloud") {
         Some(metrics::SOURCE_CLOUD)
-    } else if path.starts_with("/webhooks/whatsapp/gateway/") {
+    } else if path.starts_with("/webhooks/whatsapp/gateway/")
+        || path.starts_with("/webhooks/whatsapp/evolution/")
+    {
         Some(metrics::SOURCE_GATEWAY)
     } else if path == "/bitrix24/events" {
         Some(metrics::SOURCE_BITRIX24)

@@ -7,9 +7,11 @@ pub fn chat_key(wa_id: &str, phone_number_id: &str) -> String {
     format!("{wa_id}@{phone_number_id}")
 }
 
-/// Splits a chat key into `(wa_id, phone_number_id)`; `None` when it is not one of ours.
+/// Splits a chat key into `(wa_id, phone_number_id)`; `None` when it is not one of ours. Split
+/// at the last `@`: our phone_number_ids never hold one, while a customer known only by LID
+/// (Evolution) has the wa_id `<lid>@lid`.
 pub fn parse_chat_key(key: &str) -> Option<(&str, &str)> {
-    let (wa, pnid) = key.split_once('@')?;
+    let (wa, pnid) = key.rsplit_once('@')?;
     (!wa.is_empty() && !pnid.is_empty()).then_some((wa, pnid))
 }
 
@@ -22,6 +24,11 @@ mod tests {
         let k = chat_key("79001234567", "1055");
         assert_eq!(k, "79001234567@1055");
         assert_eq!(parse_chat_key(&k), Some(("79001234567", "1055")));
+        let lid = chat_key("123456789@lid", "evo0011223344556677");
+        assert_eq!(
+            parse_chat_key(&lid),
+            Some(("123456789@lid", "evo0011223344556677"))
+        );
         for bad in ["", "@", "7900@", "@1055", "79001234567"] {
             assert_eq!(parse_chat_key(bad), None, "{bad:?}");
         }

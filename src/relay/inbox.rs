@@ -33,6 +33,16 @@ pub enum InboxItem {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         shown: Option<Box<Shown>>,
     },
+    /// A message typed on a Web gateway's linked phone itself, outside b24wa (`text`: BBCode):
+    /// shown in the chat as the company's words, so the Open Lines history matches the phone.
+    WaPhoneMessage {
+        phone_number_id: String,
+        /// The customer it was written to.
+        to: String,
+        wamid: String,
+        timestamp: i64,
+        text: String,
+    },
     /// A receipt for a message we sent.
     WaStatus {
         phone_number_id: String,
@@ -122,6 +132,7 @@ impl InboxItem {
     pub fn customer(&self) -> Option<&str> {
         match self {
             InboxItem::WaMessage { from, .. } => Some(from),
+            InboxItem::WaPhoneMessage { to, .. } => Some(to),
             InboxItem::WaStatus { recipient_id, .. } => Some(recipient_id),
             InboxItem::Transcript { wa_id, .. } => Some(wa_id),
             InboxItem::B24CrmMessage { to, .. } => Some(to),
@@ -288,6 +299,9 @@ pub enum MediaSource {
     Cloud { media_id: String },
     /// Web gateway: a direct link; when it has expired, `downloadFile` gives a new one.
     Gateway { url: String },
+    /// Evolution API: the file's link is WhatsApp's encrypted one; the server decrypts it
+    /// (`getBase64FromMediaMessage`) by the message's id.
+    Evolution { message_id: String },
 }
 
 /// One operator attachment, served by the portal at `link`.

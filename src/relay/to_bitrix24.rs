@@ -144,12 +144,19 @@ pub fn new_message(
     timestamp: i64,
     text: &str,
     files: Vec<Value>,
+    picture: Option<&str>,
 ) -> Value {
     let display = names::user_name(name);
     // The title keeps the name as the customer wrote it (emoji too), next to the number.
+    // A customer known only by LID (`<lid>@lid`, Evolution) has no phone to show or pass on.
+    let phone = if c.wa_id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+{}", c.wa_id)
+    } else {
+        c.wa_id.to_string()
+    };
     let title = match names::display_name(name) {
-        n if n.is_empty() => format!("WhatsApp +{}", c.wa_id),
-        n => format!("{} · WhatsApp +{}", bbcode::escape(&n), c.wa_id),
+        n if n.is_empty() => format!("WhatsApp {phone}"),
+        n => format!("{} · WhatsApp {phone}", bbcode::escape(&n)),
     };
     let mut message = json!({
         "id": wamid,
@@ -159,11 +166,11 @@ pub fn new_message(
     if !files.is_empty() {
         message["files"] = Value::from(files);
     }
-    json!({
+    let mut v = json!({
         "user": {
             "id": c.wa_id,
-            "name": if display.is_empty() { format!("+{}", c.wa_id) } else { display },
-            "phone": format!("+{}", c.wa_id),
+            "name": if display.is_empty() { phone.clone() } else { display },
+            "phone": if phone.starts_with('+') { phone.clone() } else { String::new() },
             "skip_phone_validate": "Y",
         },
         "message": message,
@@ -171,7 +178,11 @@ pub fn new_message(
             "id": c.key(),
             "name": title,
         },
-    })
+    });
+    if let Some(url) = picture {
+        v["user"]["picture"] = json!({ "url": url });
+    }
+    v
 }
 
 /// The line a voice note's transcript (or the reason there is none) adds under it.
@@ -287,7 +298,15 @@ mod tests {
 
     #[test]
     fn a_new_message_names_the_customer_and_the_chat() {
-        let v = new_message(C, "Ann 🌸 Lee", "wamid.1", 1_700_000_000, "hi", vec![]);
+        let v = new_message(
+            C,
+            "Ann 🌸 Lee",
+            "wamid.1",
+            1_700_000_000,
+            "hi",
+            vec![],
+            None,
+        );
         assert_eq!(v["user"]["id"], "79001234567");
         assert_eq!(v["user"]["phone"], "+79001234567");
         assert_eq!(v["user"]["skip_phone_validate"], "Y");
@@ -299,7 +318,16 @@ mod tests {
         assert_eq!(v["chat"]["name"], "Ann 🌸 Lee · WhatsApp +79001234567");
         assert!(v["message"].get("files").is_none());
 
-        let v = new_message(C, "", "w", 1, "", vec![file_entry("https://m/a", "a.png")]);
+        let v = new_message(
+            C,
+            "",
+            "w",
+            1,
+            "",
+            vec![file_entry("https://m/a", "a.png")],
+            Some("https://pps/a.jpg"),
+        );
+        assert_eq!(v["user"]["picture"]["url"], "https://pps/a.jpg");
         assert_eq!(v["user"]["name"], "+79001234567");
         assert_eq!(v["chat"]["name"], "WhatsApp +79001234567");
         assert_eq!(

@@ -129,3 +129,34 @@ pub async fn close_window<C: ConnectionTrait>(c: &C, id: i64, at: i64) -> Result
     let chat = chats::Column::Id.eq(id);
     super::query::set_where(c, chats::Column::WindowClosedAt, at, chat).await
 }
+
+/// How long a customer's avatar is trusted before the gateway is asked again.
+pub const AVATAR_TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// Whether the customer's avatar should be asked for now (never asked, or a day ago).
+pub fn avatar_due(chat: Option<&chats::Model>, now: i64) -> bool {
+    chat.and_then(|c| c.avatar_checked_at)
+        .is_none_or(|at| now - at >= AVATAR_TTL_MS)
+}
+
+/// Stores what the gateway said of the customer's avatar (`None`: none, or hidden) at `now`,
+/// creating the chat when it is the customer's first message.
+pub async fn set_avatar<C: ConnectionTrait>(
+    c: &C,
+    number_id: i64,
+    wa_id: &str,
+    url: Option<&str>,
+    now: i64,
+) -> Result<(), DbErr> {
+    let chat = get_or_create(c, number_id, wa_id, "").await?;
+    chats::Entity::update_many()
+        .col_expr(
+            chats::Column::AvatarUrl,
+            Expr::value(url.map(str::to_string)),
+        )
+        .col_expr(chats::Column::AvatarCheckedAt, Expr::value(now))
+        .filter(chats::Column::Id.eq(chat.id))
+        .exec(c)
+        .await?;
+    Ok(())
+}

@@ -12,16 +12,29 @@ use super::{crypto::SecretBox, now_ms, StoreError};
 pub const TRANSPORT_CLOUD: &str = "cloud";
 pub const TRANSPORT_GATEWAY: &str = "gateway";
 
+/// Which Web gateway a gateway number speaks (`numbers.gateway_kind`).
+pub const GATEWAY_GREEN_API: &str = "green-api";
+pub const GATEWAY_EVOLUTION: &str = "evolution";
+
 /// A number connected through a Web gateway instance.
 #[derive(Debug, Clone)]
 pub struct NewGatewayNumber {
+    /// [`GATEWAY_GREEN_API`] or [`GATEWAY_EVOLUTION`].
+    pub kind: &'static str,
+    /// Stored under this key instead of the kind's own: a number moved from another gateway
+    /// keeps its key, so its chats (and their ids in Open Lines) stay.
+    pub key: Option<String>,
     pub portal_id: i64,
     pub line_id: String,
+    /// GREEN-API's `apiUrl`; Evolution's server URL.
     pub api_url: String,
+    /// GREEN-API's `idInstance`; Evolution's instance name.
     pub instance_id: String,
     pub display_phone: String,
+    /// GREEN-API's `apiTokenInstance`; Evolution's API key (the instance's token).
     pub api_token: SecretString,
-    /// What the instance's webhooks must present (`Authorization: Bearer …`).
+    /// What the instance's webhooks must present (GREEN-API: `Authorization: Bearer …`;
+    /// Evolution: the `x-b24wa-secret` header).
     pub webhook_token: SecretString,
     /// The instance state read while connecting.
     pub state: String,
@@ -32,14 +45,35 @@ pub fn gateway_key(instance_id: &str) -> String {
     format!("gw{instance_id}")
 }
 
+/// Our key for an Evolution number: `evo` and 16 hex digits of a hash of the server and the
+/// instance name (two servers may both have an instance `shop`; chat ids use the key, so it
+/// stays short and free of `@`).
+pub fn evolution_key(base_url: &str, instance: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("{}\n{instance}", base_url.trim_end_matches('/')));
+    format!("evo{}", &hex::encode(h)[..16])
+}
+
+/// The key a gateway number of `n.kind` is stored under.
+pub fn key_of(n: &NewGatewayNumber) -> String {
+    if let Some(k) = &n.key {
+        k.clone()
+    } else if n.kind == GATEWAY_EVOLUTION {
+        evolution_key(&n.api_url, &n.instance_id)
+    } else {
+        gateway_key(&n.instance_id)
+    }
+}
+
 /// Creates the gateway number or, when the instance is known, rebinds and updates it.
 pub async fn upsert_gateway<C: ConnectionTrait>(
     c: &C,
     sb: &SecretBox,
     n: &NewGatewayNumber,
 ) -> Result<numbers::Model, DbErr> {
-    let key = gateway_key(&n.instance_id);
+    let key = key_of(n);
     let mut am = bound(c, &key, n.portal_id, &n.line_id, &n.display_phone).await?;
+    am.gateway_kind = Set(n.kind.to_string());
     am.gateway_api_url = Set(Some(n.api_url.clone()));
     am.gateway_instance_id = Set(Some(n.instance_id.clone()));
     let secrets = [
@@ -53,6 +87,7 @@ pub async fn upsert_gateway<C: ConnectionTrait>(
 /// Whether the number's session lets messages out now.
 pub fn can_send(m: &numbers::Model) -> bool {
     match m.transport.as_str() {
+        // Both gateways' states are stored in GREEN-API's words (Evolution's are translated).
         TRANSPORT_GATEWAY => m.session_state == "authorized",
         _ => m.session_state == SESSION_OK,
     }

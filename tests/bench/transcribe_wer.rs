@@ -114,7 +114,6 @@ impl ModelResult {
     }
 }
 
-
 fn lines_of(path: &Path) -> Result<Vec<String>, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;

@@ -7,6 +7,7 @@ import type {
   ChatMessages,
   ConnectCloud,
   ConnectedView,
+  ConnectEvolution,
   ConnectGateway,
   Job,
   Me,
@@ -46,7 +47,7 @@ export function endpoints(c: ApiClient) {
     numbers: (q: PageQuery & { portal_id?: number; transport?: string; state?: string; active?: boolean; q?: string }, signal?: AbortSignal) =>
       page<NumberView>('/numbers', { ...q }, signal),
     connectCloud: (body: ConnectCloud) => c.post<ConnectedView>('/numbers', body),
-    connectGateway: (body: ConnectGateway) => c.post<ConnectedView>('/numbers/gateway', body),
+    connectGateway: (body: ConnectGateway | ConnectEvolution) => c.post<ConnectedView>('/numbers/gateway', body),
     qr: (id: number, signal?: AbortSignal) => c.get<QrView>(`/numbers/${id}/qr`, undefined, signal),
     disconnect: (id: number) => c.post<{ number: NumberView }>(`/numbers/${id}/disconnect`),
     templates: (id: number, signal?: AbortSignal) => c.get<TemplatesView>(`/numbers/${id}/templates`, undefined, signal),

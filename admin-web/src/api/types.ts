@@ -173,6 +173,17 @@ export interface ConnectGateway {
   display_phone: string;
 }
 
+/** An Evolution API instance (the self-hosted gateway): created or reused on the server. */
+export interface ConnectEvolution {
+  provider: 'evolution';
+  member_id: string;
+  line: string;
+  base_url: string;
+  instance: string;
+  api_key: string;
+  display_phone: string;
+}
+
 export interface QrView {
   state: string;
   /** `data:image/png;base64,...` while the phone is not linked. */

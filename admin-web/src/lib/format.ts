@@ -77,6 +77,9 @@ export function formatNumber(n: number, maximumFractionDigits = 1): string {
 /** `+` and the digits of a WhatsApp id or display phone. */
 export function formatPhone(digits: string | null | undefined): string {
   if (!digits) return '—';
+  // A customer WhatsApp names only by LID (an Evolution number, no phone in the payload).
+  const lid = /^(\d+)@lid$/.exec(digits);
+  if (lid) return i18n.t('chats.lidOnly', { lid: lid[1] });
   return /^\d+$/.test(digits) ? `+${digits}` : digits;
 }
 

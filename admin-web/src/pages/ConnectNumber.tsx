@@ -1,5 +1,5 @@
 // Connecting a number to an Open Line: a Cloud API number (Meta's credentials), or a Web gateway
-// instance (then paired by QR).
+// instance, GREEN-API or the tenant's own Evolution API server (then paired by QR).
 
 import { Alert, Button, Code, CopyButton, Group, Modal, PasswordInput, Select, Stack, Tabs, Text, TextInput } from '@mantine/core';
 import { IconAlertTriangle, IconBrandWhatsapp, IconCheck, IconQrcode } from '@tabler/icons-react';
@@ -46,6 +46,16 @@ const GATEWAY_FIELDS: Field[] = [
   { name: 'display_phone', label: () => i18n.t('connect.field.displayPhone'), hint: () => i18n.t('connect.field.gatewayPhoneHint') },
 ];
 
+const EVOLUTION_FIELDS: Field[] = [
+  { name: 'base_url', label: () => i18n.t('connect.field.baseUrl'), hint: () => i18n.t('connect.field.baseUrlHint') },
+  { name: 'instance', label: () => i18n.t('connect.field.instance'), hint: () => i18n.t('connect.field.instanceHint') },
+  { name: 'api_key', label: () => i18n.t('connect.field.apiKey'), secret: true, hint: () => i18n.t('connect.field.apiKeyHint') },
+  { name: 'display_phone', label: () => i18n.t('connect.field.displayPhone'), hint: () => i18n.t('connect.field.gatewayPhoneHint') },
+];
+
+/** Tabs whose number is a linked phone shown by QR once connected. */
+const QR_TABS = new Set(['gateway', 'evolution']);
+
 export function ConnectNumber({ opened, onClose, onConnected }: Props) {
   const { t } = useTranslation();
   const [tab, setTab] = useState<string | null>('cloud');
@@ -90,6 +100,8 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
       const res =
         tab === 'gateway'
           ? await api.connectGateway({ ...base, api_url: f('api_url'), id_instance: f('id_instance'), api_token_instance: f('api_token_instance'), display_phone: f('display_phone') })
+          : tab === 'evolution'
+          ? await api.connectGateway({ ...base, provider: 'evolution', base_url: f('base_url'), instance: f('instance'), api_key: f('api_key'), display_phone: f('display_phone') })
           : await api.connectCloud({
               ...base,
               phone_number_id: f('phone_number_id'),
@@ -99,7 +111,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
               verify_token: f('verify_token'),
               waba_id: f('waba_id') || undefined,
             });
-      if (tab === 'gateway') {
+      if (QR_TABS.has(tab ?? '')) {
         reset();
         onConnected(res.number);
       } else {
@@ -112,7 +124,8 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
     }
   };
 
-  const list = tab === 'gateway' ? GATEWAY_FIELDS : CLOUD_FIELDS;
+  const list = tab === 'gateway' ? GATEWAY_FIELDS : tab === 'evolution' ? EVOLUTION_FIELDS : CLOUD_FIELDS;
+  const qr = QR_TABS.has(tab ?? '');
 
   return (
     <Modal opened={opened} onClose={close} title={t('connect.title')} size="lg" centered>
@@ -161,6 +174,9 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
                 <Tabs.Tab value="gateway" leftSection={<IconQrcode size={16} />} data-testid="tab-gateway">
                   {t('connect.gatewayTab')}
                 </Tabs.Tab>
+                <Tabs.Tab value="evolution" leftSection={<IconQrcode size={16} />} data-testid="tab-evolution">
+                  {t('connect.evolutionTab')}
+                </Tabs.Tab>
               </Tabs.List>
             </Tabs>
             {error && (
@@ -188,9 +204,9 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
                 <TextInput key={`${tab}-${f.name}`} label={f.label()} description={f.hint?.()} value={fields[f.name] ?? ''} onChange={set(f.name)} name={f.name} required={!OPTIONAL.has(f.name)} />
               ),
             )}
-            {tab === 'gateway' && (
+            {qr && (
               <Text size="xs" c="dimmed">
-                {t('connect.gatewayHint')}
+                {tab === 'evolution' ? t('connect.evolutionHint') : t('connect.gatewayHint')}
               </Text>
             )}
             <Group justify="flex-end">
@@ -198,7 +214,7 @@ export function ConnectNumber({ opened, onClose, onConnected }: Props) {
                 {t('common.cancel')}
               </Button>
               <Button type="submit" loading={busy} data-testid="connect-submit">
-                {tab === 'gateway' ? t('connect.submitGateway') : t('connect.submit')}
+                {qr ? t('connect.submitGateway') : t('connect.submit')}
               </Button>
             </Group>
           </Stack>

@@ -22,6 +22,9 @@ use crate::{
     trace,
 };
 
+/// How long a receipt waits for the send it names before it is taken for one that is not ours.
+const ORPHAN_RECEIPT_MS: i64 = 3600 * 1000;
+
 /// Applies items in order in one transaction; returns the inbox ids that are done with (applied,
 /// already applied, or a receipt that must wait for its send) and the owners whose outbox got
 /// new jobs.
@@ -134,6 +137,13 @@ pub(super) async fn process(
                 .await?
                 {
                     Some(kicks) => kicks,
+                    // An hour on, no send of ours will claim it: a receipt for a message typed
+                    // or a file sent on a gateway's phone itself. Done with, rather than brought
+                    // back by every sweep for good.
+                    None if crate::store::now_ms() - *stored_at > ORPHAN_RECEIPT_MS => {
+                        tracing::debug!(wamid = %wamid, "receipt for no message of ours dropped");
+                        Vec::new()
+                    }
                     // The send that produced this wamid is not stored yet: the item stays open in
                     // the inbox and the sweep brings it back (receipt() wrote nothing).
                     None => return Ok(None),
@@ -201,6 +211,9 @@ pub(super) async fn process(
                         user_id.as_deref(),
                     )
                     .await?
+                }
+                InboxItem::WaPhoneMessage { text, .. } => {
+                    super::customer::phone_message(&txn, info, &mut chat, text).await?
                 }
                 // Handled by the number actor; never routed to a chat.
                 InboxItem::WaSessionState { .. } => Vec::new(),

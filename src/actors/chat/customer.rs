@@ -126,7 +126,22 @@ pub(super) async fn customer_message(
             None => text = format!("{text}[br][i]{notice}[/i]"),
         }
     }
-    let item = to_b24::new_message(info.customer(), name, wamid, timestamp, &text, files);
+    // A Web gateway customer's avatar, as last asked (at most daily, before the batch).
+    let picture = match info.transport.as_str() {
+        crate::store::numbers::TRANSPORT_GATEWAY => {
+            chats::get(txn, chat_id).await?.and_then(|c| c.avatar_url)
+        }
+        _ => None,
+    };
+    let item = to_b24::new_message(
+        info.customer(),
+        name,
+        wamid,
+        timestamp,
+        &text,
+        files,
+        picture.as_deref(),
+    );
     let job = Job::B24SendMessage {
         message_id,
         chat_id,
@@ -347,4 +362,25 @@ async fn crm_receipt(
     let code = messageservice::provider_code(info.number_id);
     let job = super::crm::status_job(&code, id, status);
     queue_kick(txn, Owner::Portal(info.portal_id), msg.chat_id, &job).await
+}
+
+/// A message typed on the linked phone itself (outside b24wa): a notice in the chat, so the
+/// Open Lines history matches the phone. A chat Bitrix24 has not opened yet has nowhere to show
+/// it (nothing the customer wrote is waiting there): it is left out.
+pub(super) async fn phone_message(
+    txn: &DatabaseTransaction,
+    info: &ChatInfo,
+    cache: &mut Option<(i64, String)>,
+    text: &str,
+) -> Result<Vec<Owner>, DbErr> {
+    let chat_id = chat_row(txn, info, cache, "").await?;
+    let Some(im_chat_id) = chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id) else {
+        return Ok(Vec::new());
+    };
+    let lang = info.lang(txn).await?;
+    let notice = Job::B24Notice {
+        im_chat_id,
+        text: crate::tr!(lang, "phone-message", text = text),
+    };
+    queue_kick(txn, Owner::Portal(info.portal_id), chat_id, &notice).await
 }

@@ -3,15 +3,13 @@
 
 use super::Transport;
 use crate::{
+    actors::transport::{web::FileToSend, WebError},
     actors::Ctx,
     i18n::Lang,
     relay::jobs::Job,
     store::{media as media_rows, messages},
     tr,
-    whatsapp::{
-        cloud::GraphError,
-        gateway::{self, GatewayError, MessageOp},
-    },
+    whatsapp::{cloud::GraphError, gateway::MessageOp},
 };
 
 /// Why a job did not go out, in the terms the outbox acts on.
@@ -83,15 +81,15 @@ impl From<GraphError> for SendFailure {
     }
 }
 
-impl From<GatewayError> for SendFailure {
-    fn from(e: GatewayError) -> Self {
+impl From<WebError> for SendFailure {
+    fn from(e: WebError) -> Self {
         match e {
-            GatewayError::NotAuthorized(_) => SendFailure::NotAuthorized(e.to_string()),
-            GatewayError::Credentials(_) => SendFailure::Auth(e.to_string()),
-            e if e.is_transient() => SendFailure::Transient(e.to_string()),
-            e => SendFailure::Permanent {
+            WebError::NotAuthorized(m) => SendFailure::NotAuthorized(m),
+            WebError::Credentials(m) => SendFailure::Auth(m),
+            WebError::Transient(m) => SendFailure::Transient(m),
+            WebError::Rejected(message) => SendFailure::Permanent {
                 code: None,
-                message: e.to_string(),
+                message,
             },
         }
     }
@@ -154,34 +152,27 @@ pub(super) async fn perform(
                 .await?;
             Ok(String::new())
         }
-        (Transport::Gateway(i), Job::WaSendText { to, text, .. }) => Ok(services
-            .gateway
-            .send_message(i, &gateway::chat_id(to), text, None)
-            .await?),
-        (Transport::Gateway(i), Job::WaMarkRead { wamid, to }) => {
+        (Transport::Web(w), Job::WaSendText { to, text, .. }) => {
+            Ok(w.send_text(services.web(), to, text).await?)
+        }
+        (Transport::Web(w), Job::WaMarkRead { wamid, to }) => {
             let to = to.as_deref().unwrap_or_default();
-            services
-                .gateway
-                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Read)
+            w.on_message(services.web(), to, wamid, MessageOp::Read)
                 .await?;
             Ok(String::new())
         }
-        (Transport::Gateway(i), Job::WaDelete { to, wamid, .. }) => {
-            services
-                .gateway
-                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Delete)
+        (Transport::Web(w), Job::WaDelete { to, wamid, .. }) => {
+            w.on_message(services.web(), to, wamid, MessageOp::Delete)
                 .await?;
             Ok(String::new())
         }
         (
-            Transport::Gateway(i),
+            Transport::Web(w),
             Job::WaEdit {
                 to, wamid, text, ..
             },
         ) => {
-            services
-                .gateway
-                .on_message(i, &gateway::chat_id(to), wamid, MessageOp::Edit(text))
+            w.on_message(services.web(), to, wamid, MessageOp::Edit(text))
                 .await?;
             Ok(String::new())
         }
@@ -231,7 +222,7 @@ struct MediaSend<'a> {
 }
 
 /// Fetches an operator's attachment from the portal (once: a retry reuses the stored file) and
-/// sends it: the Cloud API gets an upload and a typed message; the gateway fetches our link.
+/// sends it: the Cloud API gets an upload and a typed message; a Web gateway fetches our link.
 async fn send_media(
     services: &Ctx,
     number_id: i64,
@@ -293,14 +284,16 @@ async fn send_media(
                 )
                 .await?)
         }
-        Transport::Gateway(i) => Ok(services
-            .gateway
-            .send_file_by_url(
-                i,
-                &gateway::chat_id(f.to),
+        Transport::Web(w) => Ok(w
+            .send_file(
+                services.web(),
+                f.to,
                 &crate::actors::media::public_url(services, &stored),
-                f.name,
-                f.caption,
+                &FileToSend {
+                    name: f.name,
+                    mime: &stored.mime,
+                    caption: f.caption,
+                },
             )
             .await?),
     }

@@ -102,7 +102,7 @@ impl NumberActor {
     /// Gateway numbers: ask the instance for its state now and then, in case a state webhook
     /// was lost.
     pub(super) fn poll_state(&mut self, ctx: &mut Context<Self>) {
-        let Some((m, Transport::Gateway(inst))) = self.session.clone() else {
+        let Some((m, Transport::Web(web))) = self.session.clone() else {
             return;
         };
         if self.ctx.lifecycle.is_stopping() {
@@ -110,7 +110,7 @@ impl NumberActor {
         }
         let services = self.ctx.clone();
         let fut = async move {
-            match services.gateway.state(&inst).await {
+            match web.state(services.web()).await {
                 Ok(state) => numbers::set_session_state(&services.db, m.id, &state)
                     .await
                     .map(|changed| (changed, state))

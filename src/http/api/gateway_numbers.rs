@@ -7,15 +7,17 @@ use utoipa::ToSchema;
 
 use super::extract::{ById, JsonRequest};
 use super::{
+    evolution_numbers::ConnectEvolutionNumber,
     numbers::{check_number_quota, non_empty, number_for, Connected, ConnectedView},
     openapi::{ConnectRefused, GatewayUnavailable, NumberId},
     portals::visible_portal,
 };
 use crate::{
+    actors::transport::{QrShown, Transport, WebError},
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     store::numbers,
     tr,
-    whatsapp::gateway::{GatewayError, Instance},
+    whatsapp::gateway::{self, GatewayError, Instance},
 };
 
 /// A Web gateway instance to connect to an Open Line of an installed portal.
@@ -35,9 +37,77 @@ pub struct ConnectGatewayNumber {
     pub display_phone: String,
 }
 
+/// A Web gateway to connect: GREEN-API (no `provider`, or `"green-api"`) or Evolution API
+/// (`"provider": "evolution"`). Read by `provider` first, so a body's error names the fields of
+/// the gateway it is for.
+pub enum ConnectGateway {
+    GreenApi(ConnectGatewayNumber),
+    Evolution(ConnectEvolutionNumber),
+}
+
+impl<'de> Deserialize<'de> for ConnectGateway {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let provider = v.get("provider").cloned().unwrap_or_default();
+        match provider.as_str() {
+            Some("evolution") => serde_json::from_value(v)
+                .map(ConnectGateway::Evolution)
+                .map_err(D::Error::custom),
+            Some("green-api") => serde_json::from_value(v)
+                .map(ConnectGateway::GreenApi)
+                .map_err(D::Error::custom),
+            _ if provider.is_null() => serde_json::from_value(v)
+                .map(ConnectGateway::GreenApi)
+                .map_err(D::Error::custom),
+            _ => Err(D::Error::custom(format!(
+                "unknown provider {provider}, expected \"green-api\" or \"evolution\""
+            ))),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for ConnectGateway {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(
+                "ConnectGatewayNumber",
+            ))
+            .item(utoipa::openapi::Ref::from_schema_name(
+                "ConnectEvolutionNumber",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ConnectGateway {
+    fn schemas(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        out.push((
+            "ConnectGatewayNumber".into(),
+            ConnectGatewayNumber::schema(),
+        ));
+        out.push((
+            "ConnectEvolutionNumber".into(),
+            ConnectEvolutionNumber::schema(),
+        ));
+        <ConnectEvolutionNumber as ToSchema>::schemas(out);
+    }
+}
+
 fn gateway_error(e: GatewayError) -> ApiError {
+    web_error(e.into())
+}
+
+/// A Web gateway's refusal as the API tells it: our credentials (422) or the gateway (502).
+pub(crate) fn web_error(e: WebError) -> ApiError {
     match e {
-        GatewayError::Credentials(_) => {
+        WebError::Credentials(_) => {
             ApiError::unprocessable(ErrorCode::GatewayCredentialsInvalid, |l| {
                 tr!(l, "error-gateway-credentials")
             })
@@ -53,19 +123,21 @@ fn gateway_error(e: GatewayError) -> ApiError {
 
 /// Connect a Web gateway instance to a line
 ///
-/// The credentials are checked against the gateway (`getStateInstance`), its webhooks are
-/// pointed at us with a fresh per-number token (`setSettings`), and the connector is activated
-/// on the line.
+/// GREEN-API: the credentials are checked against the gateway (`getStateInstance`), its
+/// webhooks are pointed at us with a fresh per-number token (`setSettings`). Evolution API
+/// (`"provider": "evolution"`): the instance is created (with the global key) or reused, its
+/// webhook is pointed at us with a fresh per-number secret header. Then the connector is
+/// activated on the line; `GET /api/v1/numbers/{id}/qr` shows the QR until the phone is linked.
 #[utoipa::path(
     post,
     path = "/api/v1/numbers/gateway",
     tag = "numbers",
-    request_body = ConnectGatewayNumber,
+    request_body = ConnectGateway,
     responses(
         (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
-        (status = 400, description = "`invalid_field` (line, api_url, id_instance), `invalid_json`", body = ErrorBody),
+        (status = 400, description = "`invalid_field` (line, api_url, id_instance; base_url, instance, api_key), `invalid_json`", body = ErrorBody),
         ConnectRefused,
-        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token", body = ErrorBody),
+        (status = 422, description = "`gateway_credentials_invalid`: the gateway rejected the instance id or token (Evolution: the API key or instance)", body = ErrorBody),
         GatewayUnavailable,
     ),
 )]
@@ -74,10 +146,18 @@ pub async fn connect_gateway(
         state,
         caller,
         body: b,
-    }: JsonRequest<ConnectGatewayNumber>,
+    }: JsonRequest<ConnectGateway>,
 ) -> Result<HttpResponse, ApiError> {
-    let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
-    let c = connect_gateway_instance(&state, &portal, b).await?;
+    let c = match b {
+        ConnectGateway::GreenApi(b) => {
+            let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
+            connect_gateway_instance(&state, &portal, b).await?
+        }
+        ConnectGateway::Evolution(b) => {
+            let portal = visible_portal(&state, &caller, &b.member_id, &b.line).await?;
+            super::evolution_numbers::connect_evolution_instance(&state, &portal, b).await?
+        }
+    };
     Ok(HttpResponse::Created().json(ConnectedView::from(c)))
 }
 
@@ -115,6 +195,8 @@ pub(crate) async fn connect_gateway_instance(
         .map_err(gateway_error)?;
     let webhook_token = SecretString::from(crate::store::crypto::random_token());
     let new = numbers::NewGatewayNumber {
+        kind: numbers::GATEWAY_GREEN_API,
+        key: None,
         portal_id: portal.id,
         line_id: b.line.clone(),
         api_url: inst.api_url.clone(),
@@ -151,6 +233,9 @@ pub struct QrView {
     /// What the gateway said instead of a QR, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The code to type on the phone instead of scanning (Evolution, when it gave one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairing_code: Option<String>,
 }
 
 /// A gateway number's QR
@@ -186,35 +271,38 @@ pub(crate) async fn gateway_qr(
     state: &AppState,
     n: &entity::numbers::Model,
 ) -> Result<QrView, ApiError> {
-    let inst = match crate::actors::number::Transport::load(&state.ctx.secrets, n)? {
-        crate::actors::number::Transport::Gateway(i) => i,
-        crate::actors::number::Transport::Cloud(_) => {
+    let web = match Transport::load(&state.ctx.secrets, n)? {
+        Transport::Web(w) => w,
+        Transport::Cloud(_) => {
             return Err(ApiError::not_found(ErrorCode::UnknownNumber, |l| {
                 tr!(l, "error-unknown-gateway-number")
             }))
         }
     };
-    let (kind, message) = state
-        .outbound
-        .gateway
-        .qr(&inst)
+    let shown = web
+        .qr(state.outbound.web(), &n.display_phone)
         .await
-        .map_err(gateway_error)?;
-    Ok(match kind.as_str() {
-        "qrCode" => QrView {
-            state: n.session_state.clone(),
-            qr: Some(format!("data:image/png;base64,{message}")),
-            message: None,
+        .map_err(web_error)?;
+    let view = |qr, message, pairing_code| QrView {
+        state: n.session_state.clone(),
+        qr,
+        message,
+        pairing_code,
+    };
+    Ok(match shown {
+        QrShown::Qr {
+            png_base64,
+            pairing_code,
+        } => view(
+            Some(format!("data:image/png;base64,{png_base64}")),
+            None,
+            pairing_code,
+        ),
+        QrShown::Linked => QrView {
+            state: gateway::AUTHORIZED.into(),
+            ..view(None, None, None)
         },
-        "alreadyLogged" => QrView {
-            state: "authorized".into(),
-            qr: None,
-            message: None,
-        },
-        _ => QrView {
-            state: n.session_state.clone(),
-            qr: None,
-            message: Some(message),
-        },
+        QrShown::Pending => view(None, None, None),
+        QrShown::Other(message) => view(None, Some(message), None),
     })
 }

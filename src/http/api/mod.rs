@@ -8,6 +8,7 @@ pub mod billing;
 pub mod cluster;
 #[cfg(feature = "faults")]
 pub mod debug;
+pub mod evolution_numbers;
 pub mod extract;
 pub mod gateway_numbers;
 pub mod jobs;

@@ -26,10 +26,9 @@ pub async fn receive(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let number_id = path.into_inner();
-    let Some(n) = numbers::get(&state.ctx.db, number_id)
-        .await?
-        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
-    else {
+    let Some(n) = numbers::get(&state.ctx.db, number_id).await?.filter(|n| {
+        n.transport == numbers::TRANSPORT_GATEWAY && n.gateway_kind != numbers::GATEWAY_EVOLUTION
+    }) else {
         // Not a gateway number here (removed, or moved to the Cloud API): acknowledged and
         // dropped, since a refusal would have the gateway retry it for a day. Its token cannot
         // be checked without the number; nothing is stored, so a forger gains nothing.
@@ -108,6 +107,21 @@ pub async fn receive(
             InboxItem::WaSessionState {
                 state: s,
                 timestamp,
+            },
+        ),
+        GwEvent::PhoneMessage {
+            to,
+            id,
+            timestamp,
+            text,
+        } => (
+            id.clone(),
+            InboxItem::WaPhoneMessage {
+                phone_number_id: n.phone_number_id.clone(),
+                to,
+                wamid: id,
+                timestamp,
+                text,
             },
         ),
         GwEvent::Ignored(what) => {

@@ -1,6 +1,7 @@
 //! Where WhatsApp messages and receipts enter.
 
 pub mod cloud;
+pub mod evolution;
 pub mod gateway;
 
 use std::{

@@ -198,6 +198,15 @@ pub(super) async fn process(
             Ok(ok_json(json!({"setRead": true})))
         }
         "downloadFile" => download_file(data, id, &b),
+        "getAvatar" => {
+            let chat_id = chat_id_of(&b)?;
+            let st = lock(data);
+            let url = st.avatars.get(&chat_id).cloned().unwrap_or_default();
+            let reason = if url.is_empty() { "bad size" } else { "" };
+            Ok(ok_json(
+                json!({"existsWhatsapp": true, "urlAvatar": url, "reason": reason}),
+            ))
+        }
         _ => Err(text(404, "Not Found")),
     }
 }

@@ -93,6 +93,8 @@ pub struct GatewayState {
     down: bool,
     files: HashMap<String, StoredFile>,
     no_account: HashSet<String>,
+    /// `getAvatar`'s `urlAvatar` per chat id (none: an empty one).
+    avatars: HashMap<String, String>,
 }
 
 fn wall_ms() -> i64 {
@@ -155,6 +157,7 @@ impl GatewaySim {
             down: false,
             files: HashMap::new(),
             no_account: HashSet::new(),
+            avatars: HashMap::new(),
         };
         Sim::serve(listener, state, 16 << 20, plain_client(), |app| {
             // one client per worker thread (its connections live on this worker's runtime)
@@ -228,6 +231,11 @@ impl GatewaySim {
         };
     }
     /// Sends to this number end with status `noAccount` instead of the automatic statuses.
+    /// The avatar `getAvatar` answers for this phone.
+    pub fn set_avatar(&self, phone: &str, url: &str) {
+        self.st().avatars.insert(chat_of(phone), url.to_string());
+    }
+
     pub fn set_no_account(&self, phone: &str, no_account: bool) {
         let chat = chat_of(phone);
         let mut st = self.st();

@@ -145,7 +145,7 @@ pub(super) fn verb_of(method: &str) -> Option<&'static str> {
     match method {
         "getStateInstance" | "qr" | "getSettings" => Some("GET"),
         "setSettings" | "logout" | "reboot" | "sendMessage" | "sendFileByUrl" | "editMessage"
-        | "deleteMessage" | "readChat" | "downloadFile" => Some("POST"),
+        | "deleteMessage" | "readChat" | "downloadFile" | "getAvatar" => Some("POST"),
         _ => None,
     }
 }

@@ -152,6 +152,7 @@ impl GatewayClient {
             "webhookUrlToken": webhook_token.expose_secret(),
             "incomingWebhook": "yes",
             "outgoingWebhook": "yes",
+            "outgoingMessageWebhook": "yes",
             "outgoingAPIMessageWebhook": "yes",
             "stateWebhook": "yes",
             "deletedMessageWebhook": "yes",
@@ -213,6 +214,20 @@ impl GatewayClient {
             body["caption"] = Value::from(caption);
         }
         Self::id_message(&self.call(inst, "sendFileByUrl", Some(&body)).await?)
+    }
+
+    /// The avatar of `chat_id` (`getAvatar`): `None` when it has none or hides it.
+    pub async fn avatar(
+        &self,
+        inst: &Instance,
+        chat_id: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        let body = json!({ "chatId": chat_id });
+        let v = self.call(inst, "getAvatar", Some(&body)).await?;
+        Ok(v.get("urlAvatar")
+            .and_then(Value::as_str)
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(str::to_string))
     }
 
     /// A fresh link to an incoming file whose webhook link has expired.

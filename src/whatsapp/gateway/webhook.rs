@@ -33,7 +33,14 @@ pub enum GwEvent {
     },
     /// The instance's session state changed.
     State { state: String, timestamp: i64 },
-    /// Acknowledged and not relayed (calls, groups, messages typed on the phone itself…).
+    /// Words typed on the linked phone itself to customer `to` (`outgoingMessageReceived`).
+    PhoneMessage {
+        to: String,
+        id: String,
+        timestamp: i64,
+        text: String,
+    },
+    /// Acknowledged and not relayed (calls, groups, files sent from the phone itself…).
     Ignored(String),
 }
 
@@ -47,6 +54,26 @@ pub fn parse(body: &[u8]) -> Result<GwEvent, GwWebhookError> {
     let timestamp = v.get("timestamp").and_then(Value::as_i64).unwrap_or(0);
     match kind {
         "incomingMessageReceived" => incoming(&v, timestamp),
+        // Typed on the phone: its new words are shown as the company's; its files, edits and
+        // deletes are not (nothing in Open Lines stands for them).
+        "outgoingMessageReceived" => Ok(match incoming(&v, timestamp)? {
+            GwEvent::Message(Incoming {
+                from,
+                wamid,
+                timestamp,
+                text,
+                action: Action::New,
+                media: None,
+                shown: None,
+                ..
+            }) if !text.is_empty() => GwEvent::PhoneMessage {
+                to: from,
+                id: wamid,
+                timestamp,
+                text,
+            },
+            _ => GwEvent::Ignored(kind.to_string()),
+        }),
         "outgoingMessageStatus" => {
             let id = s(&v, "/idMessage").ok_or(GwWebhookError::Missing("idMessage"))?;
             let chat = s(&v, "/chatId").ok_or(GwWebhookError::Missing("chatId"))?;
@@ -326,6 +353,22 @@ mod tests {
         assert!(
             matches!(ev, GwEvent::Message(Incoming { ref text, media: None, .. }) if text == "look")
         );
+    }
+
+    #[test]
+    fn words_typed_on_the_phone_are_the_companys() {
+        let body = br#"{"typeWebhook":"outgoingMessageReceived","timestamp":7,"idMessage":"P1","senderData":{"chatId":"7900@c.us","sender":"7999@c.us","senderName":""},"messageData":{"typeMessage":"textMessage","textMessageData":{"textMessage":"*on my way*"}}}"#;
+        assert_eq!(
+            parse(body),
+            Ok(GwEvent::PhoneMessage {
+                to: "7900".into(),
+                id: "P1".into(),
+                timestamp: 7,
+                text: "[b]on my way[/b]".into(),
+            })
+        );
+        let file = br#"{"typeWebhook":"outgoingMessageReceived","timestamp":7,"idMessage":"P2","senderData":{"chatId":"7900@c.us"},"messageData":{"typeMessage":"imageMessage","fileMessageData":{"downloadUrl":"https://gw.example/f","mimeType":"image/jpeg"}}}"#;
+        assert!(matches!(parse(file), Ok(GwEvent::Ignored(_))));
     }
 
     #[test]

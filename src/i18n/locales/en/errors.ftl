@@ -78,6 +78,8 @@ error-gateway-credentials = the gateway rejected this instance id or token
 error-gateway-unavailable = the gateway did not answer as expected: { $detail }
 error-api-url = api_url must be an http(s) URL
 error-id-instance = id_instance must be digits
+error-evolution-credentials = the Evolution API server rejected this API key (or has no instance of this name)
+error-base-url = base_url must be an http(s) URL
 error-unknown-media = no such file
 error-media-expired = this file link has expired
 
@@ -94,6 +96,7 @@ error-signature-invalid = X-Hub-Signature-256 does not match the body
 error-webhook-json = body is not valid JSON: { $detail }
 error-unsupported-object = not a WhatsApp Business Account webhook (object = { $object })
 error-webhook-token = Authorization does not carry this number's webhook token
+error-evolution-webhook-secret = x-b24wa-secret does not carry this number's webhook secret, or the body's instance is not this number's
 error-invalid-webhook = the gateway webhook could not be read: { $detail }
 error-portal-uninstalled = the Bitrix24 app of this number's portal is uninstalled; retry later
 

@@ -5,6 +5,8 @@
 
 quote-earlier-message = an earlier message
 reaction-added = [i]reacted[/i] { $emoji } [i]to[/i] “{ $quoted }”
+# $text: what was typed on the phone (BBCode)
+phone-message = [i]Sent from the linked phone:[/i] { $text }
 reaction-removed = [i]removed the reaction to[/i] “{ $quoted }”
 # $kind: voice, audio, image, video, sticker, or anything else (a file).
 file-not-relayed = { $kind ->

@@ -87,6 +87,8 @@ error-gateway-credentials = шлюз не принял этот id инстан�
 error-gateway-unavailable = шлюз ответил не так, как ожидалось: { $detail }
 error-api-url = api_url: нужен адрес http(s)
 error-id-instance = id_instance: только цифры
+error-evolution-credentials = сервер Evolution API не принял этот API-ключ (или у него нет инстанса с таким именем)
+error-base-url = base_url: нужен адрес http(s)
 error-unknown-media = такого файла нет
 error-media-expired = срок действия ссылки на файл истёк
 
@@ -103,6 +105,7 @@ error-signature-invalid = X-Hub-Signature-256 не соответствует т
 error-webhook-json = тело запроса — некорректный JSON: { $detail }
 error-unsupported-object = это не вебхук аккаунта WhatsApp Business (object = { $object })
 error-webhook-token = в Authorization нет вебхук-токена этого номера
+error-evolution-webhook-secret = в x-b24wa-secret нет вебхук-секрета этого номера, или instance в теле — не инстанс этого номера
 error-invalid-webhook = вебхук шлюза не удалось прочитать: { $detail }
 error-portal-uninstalled = приложение Битрикс24 на портале этого номера удалено; повторите позже
 

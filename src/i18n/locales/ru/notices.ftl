@@ -5,6 +5,8 @@
 
 quote-earlier-message = более раннее сообщение
 reaction-added = [i]поставил(а) реакцию[/i] { $emoji } [i]на[/i] «{ $quoted }»
+# $text: what was typed on the phone (BBCode)
+phone-message = [i]Отправлено с привязанного телефона:[/i] { $text }
 reaction-removed = [i]убрал(а) реакцию на[/i] «{ $quoted }»
 # $kind: voice, audio, image, video, sticker или что-то другое (файл).
 file-not-relayed = { $kind ->

@@ -7,6 +7,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::web_number::{self, Found};
 use crate::{
     actors::{
         registry::{Dispatch, Owner},
@@ -17,7 +18,6 @@ use crate::{
     store::{inbox, jobs, numbers},
     tr,
     whatsapp::evolution::{
-        secret_matches,
         webhook::{self, Author, EvoEvent, EvoMedia},
         ConnState, SECRET_HEADER,
     },
@@ -51,29 +51,22 @@ pub async fn receive(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let number_id = path.into_inner();
-    let Some(n) = numbers::get(&state.ctx.db, number_id).await?.filter(|n| {
-        n.transport == numbers::TRANSPORT_GATEWAY && n.gateway_kind == numbers::GATEWAY_EVOLUTION
-    }) else {
-        // Not an Evolution number here: acknowledged and dropped (a refusal would be retried);
-        // nothing is stored, so a forger gains nothing.
-        return Ok(super::ignored_unknown(
-            crate::metrics::SOURCE_GATEWAY,
-            &format!("evolution:{number_id}"),
-        ));
-    };
-    let expected = state
-        .ctx
-        .secrets
-        .decrypt(&n.app_secret_enc)
-        .map_err(crate::store::StoreError::from)?;
     let given = req
         .headers()
         .get(SECRET_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !secret_matches(given, &expected) {
-        return Err(refused());
-    }
+    let n = match web_number::authenticated(
+        &state,
+        path.into_inner(),
+        numbers::GATEWAY_EVOLUTION,
+        given,
+        refused,
+    )
+    .await?
+    {
+        Found::Number(n) => *n,
+        Found::Answer(answer) => return Ok(answer),
+    };
     let hook = webhook::parse(&body).map_err(|e| {
         let detail = e.to_string();
         ApiError::bad_request(ErrorCode::InvalidWebhook, move |l| {
@@ -84,13 +77,8 @@ pub async fn receive(
     if n.gateway_instance_id.as_deref() != Some(hook.instance.as_str()) {
         return Err(refused());
     }
-    super::refuse_if_suspended(&n)?;
-    state
-        .limits
-        .check_portal(&state.ctx.db, n.portal_id)
-        .await?;
-    if !super::relayed(&n) {
-        return Ok(super::ignored_disconnected());
+    if let Some(answer) = web_number::admitted(&state, &n).await? {
+        return Ok(answer);
     }
     let ignored = |what: String| {
         tracing::debug!(number = n.id, what = %what, "evolution webhook not relayed");

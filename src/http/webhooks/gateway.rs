@@ -3,8 +3,8 @@
 //! compared in constant time), stored in the inbox, and only then acknowledged.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use secrecy::ExposeSecret;
 
+use super::web_number::{self, Found};
 use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState, ErrorCode},
@@ -13,6 +13,12 @@ use crate::{
     tr,
     whatsapp::gateway::webhook::{self, GwEvent},
 };
+
+fn refused() -> ApiError {
+    ApiError::unauthorized(ErrorCode::WebhookTokenInvalid, |l| {
+        tr!(l, "error-webhook-token")
+    })
+}
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
     let v = req.headers().get("Authorization")?.to_str().ok()?;
@@ -25,42 +31,20 @@ pub async fn receive(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let number_id = path.into_inner();
-    let Some(n) = numbers::get(&state.ctx.db, number_id).await?.filter(|n| {
-        n.transport == numbers::TRANSPORT_GATEWAY && n.gateway_kind != numbers::GATEWAY_EVOLUTION
-    }) else {
-        // Not a gateway number here (removed, or moved to the Cloud API): acknowledged and
-        // dropped, since a refusal would have the gateway retry it for a day. Its token cannot
-        // be checked without the number; nothing is stored, so a forger gains nothing.
-        return Ok(super::ignored_unknown(
-            crate::metrics::SOURCE_GATEWAY,
-            &format!("gateway:{number_id}"),
-        ));
+    let n = match web_number::authenticated(
+        &state,
+        path.into_inner(),
+        numbers::GATEWAY_GREEN_API,
+        bearer(&req),
+        refused,
+    )
+    .await?
+    {
+        Found::Number(n) => *n,
+        Found::Answer(answer) => return Ok(answer),
     };
-    let expected = state
-        .ctx
-        .secrets
-        .decrypt(&n.app_secret_enc)
-        .map_err(crate::store::StoreError::from)?;
-    let given = bearer(&req).unwrap_or("");
-    let ok = {
-        use subtle::ConstantTimeEq;
-        let e = expected.expose_secret().as_bytes();
-        e.len() == given.len() && bool::from(e.ct_eq(given.as_bytes()))
-    };
-    if !ok {
-        return Err(ApiError::unauthorized(
-            ErrorCode::WebhookTokenInvalid,
-            |l| tr!(l, "error-webhook-token"),
-        ));
-    }
-    super::refuse_if_suspended(&n)?;
-    state
-        .limits
-        .check_portal(&state.ctx.db, n.portal_id)
-        .await?;
-    if !super::relayed(&n) {
-        return Ok(super::ignored_disconnected());
+    if let Some(answer) = web_number::admitted(&state, &n).await? {
+        return Ok(answer);
     }
     let event = webhook::parse(&body).map_err(|e| {
         let detail = e.to_string();

@@ -3,6 +3,7 @@
 pub mod cloud;
 pub mod evolution;
 pub mod gateway;
+pub(crate) mod web_number;
 
 use std::{
     collections::HashMap,

@@ -13,7 +13,7 @@
 //! `webhook.headers`, (b) `headers.jwt_key` turned into an HS256 `Authorization: Bearer` JWT,
 //! (c) a secret in the URL, (d) the body's `apikey`), b24wa uses **(a)**: a random per-number
 //! secret, sent as the [`SECRET_HEADER`] header, compared in constant time
-//! ([`secret_matches`]), plus a check that the body's `instance` is the number's instance.
+//! (`http::webhooks::web_number::secret_matches`), plus a check that the body's `instance` is the number's instance.
 //! - (c) is out: Evolution echoes the configured URL in every body (`destination`), so the
 //!   secret would land in every log that keeps a body, besides proxies' access logs.
 //! - (d) is out: `apikey` is `null` unless the server exposes tokens
@@ -37,7 +37,7 @@ pub use client::{EvolutionClient, EvolutionError};
 pub use types::*;
 pub use webhook::{EvoEvent, EvoWebhookError, Webhook};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// One Evolution instance: the server, the instance's name, and the key the client sends as
 /// `apikey` (the server's global key, needed to create the instance, or the instance's own
@@ -78,17 +78,6 @@ pub const WEBHOOK_EVENTS: [&str; 8] = [
     "CONNECTION_UPDATE",
     "QRCODE_UPDATED",
 ];
-
-/// Whether a webhook's `presented` secret header is `expected`, in constant time.
-pub fn secret_matches(presented: Option<&str>, expected: &SecretString) -> bool {
-    use subtle::ConstantTimeEq;
-    let Some(p) = presented else {
-        return false;
-    };
-    let e = expected.expose_secret().as_bytes();
-    // An empty configured secret would accept an empty header: never.
-    !e.is_empty() && bool::from(p.as_bytes().ct_eq(e))
-}
 
 /// A session state (`connectionState`, `connection.update`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,16 +226,6 @@ mod tests {
         assert_eq!(lid.key(), "99@lid");
         assert_eq!(lid.address(), "99@lid");
         assert!(lid.lid_only());
-    }
-
-    #[test]
-    fn secrets_compare() {
-        let s = SecretString::from("k1");
-        assert!(secret_matches(Some("k1"), &s));
-        assert!(!secret_matches(Some("k2"), &s));
-        assert!(!secret_matches(Some("k1x"), &s));
-        assert!(!secret_matches(None, &s));
-        assert!(!secret_matches(Some(""), &SecretString::from("")));
     }
 
     #[test]

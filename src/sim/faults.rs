@@ -3,6 +3,32 @@
 
 use std::collections::VecDeque;
 
+/// The fault controls of a simulator whose state (`self.st()`) holds `faults: FaultQueue<F>` and
+/// `down: bool`: `inject`, `inject_for`, `pending_faults`, `set_down`.
+macro_rules! fault_controls {
+    ($sim:ty, $fault:ty) => {
+        impl $sim {
+            /// The next `times` API calls (any call) get `fault`.
+            pub fn inject(&self, fault: $fault, times: usize) {
+                self.st().faults.push(None, fault, times);
+            }
+            /// The next `times` calls of `call` (its method or action name) get `fault`. Rules
+            /// are consumed in the order added.
+            pub fn inject_for(&self, call: &str, fault: $fault, times: usize) {
+                self.st().faults.push(Some(call.to_string()), fault, times);
+            }
+            pub fn pending_faults(&self) -> usize {
+                self.st().faults.pending()
+            }
+            /// Every call fails as the provider's server does when it is down.
+            pub fn set_down(&self, down: bool) {
+                self.st().down = down;
+            }
+        }
+    };
+}
+pub(crate) use fault_controls;
+
 struct Rule<F> {
     /// The method the rule is for (None: any, as the simulator decides).
     method: Option<String>,

@@ -600,26 +600,6 @@ impl EvolutionSim {
         crate::sim::poll_until(timeout, || f(self)).await
     }
 
-    // ----- faults -----
-
-    /// The next `times` API calls (any action) get `fault`.
-    pub fn inject(&self, fault: EvolutionFault, times: usize) {
-        self.st().faults.push(None, fault, times);
-    }
-    /// The next `times` calls of `action` ("sendText", "connect", …) get `fault`.
-    pub fn inject_for(&self, action: &str, fault: EvolutionFault, times: usize) {
-        self.st()
-            .faults
-            .push(Some(action.to_string()), fault, times);
-    }
-    pub fn pending_faults(&self) -> usize {
-        self.st().faults.pending()
-    }
-    /// Every call answers 502 (the server is down behind its proxy).
-    pub fn set_down(&self, down: bool) {
-        self.st().down = down;
-    }
-
     // ----- helpers -----
 
     fn own_jid(&self, name: &str) -> String {
@@ -673,3 +653,5 @@ impl EvolutionSim {
         }
     }
 }
+
+crate::sim::faults::fault_controls!(EvolutionSim, EvolutionFault);

@@ -380,22 +380,6 @@ impl GatewaySim {
     pub async fn wait_for(&self, timeout: Duration, f: impl Fn(&GatewaySim) -> bool) -> bool {
         crate::sim::poll_until(timeout, || f(self)).await
     }
-
-    // ----- faults -----
-    /// The next `times` API calls (any method) get `fault`.
-    pub fn inject(&self, fault: GatewayFault, times: usize) {
-        self.st().faults.push(None, fault, times);
-    }
-    /// The next `times` calls of `method` get `fault`. Rules are consumed in the order added.
-    pub fn inject_for(&self, method: &str, fault: GatewayFault, times: usize) {
-        self.st()
-            .faults
-            .push(Some(method.to_string()), fault, times);
-    }
-    pub fn pending_faults(&self) -> usize {
-        self.st().faults.pending()
-    }
-    pub fn set_down(&self, down: bool) {
-        self.st().down = down;
-    }
 }
+
+crate::sim::faults::fault_controls!(GatewaySim, GatewayFault);

@@ -4,7 +4,7 @@
 import { Alert, Anchor, Group, List, Text } from '@mantine/core';
 import { IconQrcode } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
-import { Link } from 'react-router';
+import { Link, useLocation } from 'react-router';
 import { api } from '../api';
 import type { NumberView } from '../api/types';
 import { useMe } from '../auth/AuthContext';
@@ -58,9 +58,11 @@ export function RelinkAlert({ numbers, total }: { numbers: NumberView[]; total?:
 export function RelinkBanner() {
   const me = useMe();
   const manages = me.role === 'tenant_admin' || me.role === 'support';
+  // Looked at again on every page change too (a number just connected or linked shows at once).
+  const { pathname } = useLocation();
   const list = useApi(
     manages ? (signal) => api.numbers({ transport: 'gateway', state: NOT_LINKED, active: true, per_page: 50 }, signal) : null,
-    [manages],
+    [manages, pathname],
     { pollMs: POLL_MS },
   );
   if (!list.data) return null;

@@ -538,6 +538,7 @@ async fn e2e_sandbox_a_message_travels_ticks_turn_blue_and_a_delete_reaches_the_
             data_dir: dir.path().join("sandbox"),
             transcribe_model: transcription.then_some(model),
             receipt_delay: Duration::from_millis(300),
+            gateway: b24wa::sandbox::WebGateway::GreenApi,
         },
     )
     .await
@@ -557,7 +558,12 @@ async fn e2e_sandbox_a_message_travels_ticks_turn_blue_and_a_delete_reaches_the_
     let shot = screenshots().join("sandbox.png");
     assert!(shot.is_file(), "{} was written", shot.display());
     // What the browser did, seen from the simulators: the reply was deleted for everyone.
-    let sent = sandbox.state().gateway.sent();
+    let sent = sandbox
+        .state()
+        .web
+        .green_api()
+        .expect("the GREEN-API sandbox")
+        .sent();
     assert!(
         sent.iter()
             .any(|m| m.text.contains("it ships today") && m.deleted_for_everyone),

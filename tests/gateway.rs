@@ -104,7 +104,10 @@ async fn ticks_come_from_gateway_statuses(kind: Kind, backend: Backend) {
             // ERROR with no reason): the ERROR is told to the operator, and it is not read.
             let notices = g.app.b24.system_notices().len();
             let (im2, id2) = g.operator_writes("are you there?").await;
-            assert_eq!(g.evolution().push_status("shop-1", &id2, "ERROR").await, 200);
+            assert_eq!(
+                g.evolution().push_status("shop-1", &id2, "ERROR").await,
+                200
+            );
             let b24 = g.app.b24.clone();
             wait_until(10, "failure notice", move || {
                 b24.system_notices().len() > notices
@@ -132,10 +135,7 @@ async fn operator_delete_within_72h_deletes_in_whatsapp_and_after_gives_notice(
     }
     assert_eq!(g.app.b24.operator_delete(&im1).await, 200);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !g
-        .sent_message(&id1)
-        .is_some_and(|m| m.deleted_for_everyone)
-    {
+    while !g.sent_message(&id1).is_some_and(|m| m.deleted_for_everyone) {
         assert!(
             std::time::Instant::now() < deadline,
             "not deleted for everyone"
@@ -352,7 +352,11 @@ async fn rate_limits_and_gateway_errors_are_retried_quota_is_told(kind: Kind, ba
         g.green_api()
             .inject_for("sendMessage", GatewayFault::QuotaExceeded, 1);
         assert_eq!(
-            g.app.b24.operator_write("1", &g.key(), "c").await.http_status,
+            g.app
+                .b24
+                .operator_write("1", &g.key(), "c")
+                .await
+                .http_status,
             200
         );
         let b24 = g.app.b24.clone();
@@ -421,15 +425,20 @@ async fn files_both_ways_with_an_expired_link_fetched_again(kind: Kind, backend:
         ),
         // Evolution's webhook link is WhatsApp's encrypted one, never fetched: every file is
         // asked of Evolution (getBase64FromMediaMessage); a failed ask is asked again.
-        Kind::Evolution => g.evolution().inject_for(
-            "getBase64FromMediaMessage",
-            EvolutionFault::Http5xx,
-            1,
-        ),
+        Kind::Evolution => {
+            g.evolution()
+                .inject_for("getBase64FromMediaMessage", EvolutionFault::Http5xx, 1)
+        }
     }
     let doc = b"%PDF-1.4 contract".to_vec();
-    g.customer_file("document", "application/pdf", "contract.pdf", doc.clone(), "")
-        .await;
+    g.customer_file(
+        "document",
+        "application/pdf",
+        "contract.pdf",
+        doc.clone(),
+        "",
+    )
+    .await;
     let b24 = g.app.b24.clone();
     wait_until(10, "the document in Bitrix24", || {
         b24.customer_messages().len() >= 2
@@ -493,7 +502,12 @@ async fn files_both_ways_with_an_expired_link_fetched_again(kind: Kind, backend:
     match kind {
         // The simulator fetched it as GREEN-API does.
         Kind::GreenApi => {
-            let file = g.green_api().sent().into_iter().find_map(|m| m.file).expect("file");
+            let file = g
+                .green_api()
+                .sent()
+                .into_iter()
+                .find_map(|m| m.file)
+                .expect("file");
             assert_eq!(
                 file.bytes.as_deref(),
                 Some(price.as_slice()),

@@ -27,8 +27,8 @@ use serde_json::{json, Value};
 use super::{
     cloud, view,
     web_number::{DeleteRefused, WebGateway},
-    SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME,
-    VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
+    SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME, VOICE_SAMPLE,
+    VOICE_SAMPLE_TEXT,
 };
 use crate::{
     http::{lang::ReaderLang, route_table, ApiError, AppState, ErrorCode},

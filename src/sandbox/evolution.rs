@@ -131,10 +131,7 @@ pub fn phone_messages(
     for m in &customer {
         // A read of a message covers it and every earlier one.
         let read = read_marks.iter().any(|r| {
-            r.at_ms >= m.at_ms
-                && customer
-                    .iter()
-                    .any(|x| x.id == r.id && x.at_ms >= m.at_ms)
+            r.at_ms >= m.at_ms && customer.iter().any(|x| x.id == r.id && x.at_ms >= m.at_ms)
         });
         let edits = edits(m.id);
         out.push(PhoneMessage {
@@ -250,7 +247,13 @@ mod tests {
 
     const JID: &str = "7900@s.whatsapp.net";
 
-    fn delivery(event: &str, data: Value, status: u16, attempt: u32, at_ms: i64) -> EvolutionDelivery {
+    fn delivery(
+        event: &str,
+        data: Value,
+        status: u16,
+        attempt: u32,
+        at_ms: i64,
+    ) -> EvolutionDelivery {
         EvolutionDelivery {
             url: "http://x/hook".into(),
             instance: "sandbox".into(),

@@ -333,7 +333,10 @@ impl Sandbox {
 }
 
 /// The Web number's simulator, started: receipts of replies come after `receipt_delay` each.
-async fn start_web_sim(gateway: WebGateway, receipt_delay: Duration) -> Result<WebSim, SandboxError> {
+async fn start_web_sim(
+    gateway: WebGateway,
+    receipt_delay: Duration,
+) -> Result<WebSim, SandboxError> {
     Ok(match gateway {
         WebGateway::GreenApi => WebSim::GreenApi {
             sim: GatewaySim::try_start(GatewaySimConfig {

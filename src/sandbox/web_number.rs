@@ -91,12 +91,9 @@ impl WebSim {
     /// The hops between the phone and b24wa, both ways.
     pub fn whatsapp_hops(&self, lang: Lang) -> Vec<view::TraceEntry> {
         match self {
-            Self::GreenApi { sim, instance } => view::gateway_hops(
-                lang,
-                *instance,
-                &sim.webhook_deliveries(),
-                &sim.calls(),
-            ),
+            Self::GreenApi { sim, instance } => {
+                view::gateway_hops(lang, *instance, &sim.webhook_deliveries(), &sim.calls())
+            }
             Self::Evolution { sim, instance } => {
                 evolution::whatsapp_hops(lang, instance, &sim.deliveries(), &sim.calls())
             }

@@ -56,7 +56,7 @@ pub enum Kind {
 pub const CUSTOMER: &str = "79001234567";
 pub const CUSTOMER_NAME: &str = "Ivan";
 pub const OWN: &str = "79990000000";
-const INSTANCE: u64 = 1101000001;
+pub const INSTANCE: u64 = 1101000001;
 const TOKEN: &str = "gw-instance-token";
 const NAME: &str = "shop-1";
 
@@ -369,6 +369,18 @@ impl Gw {
         }
     }
 
+    /// Someone types `text` to the customer on the linked phone itself (not through b24wa).
+    pub async fn phone_text(&self, text: &str) {
+        match &self.phone {
+            Phone::GreenApi(gw) => {
+                gw.phone_text(INSTANCE, CUSTOMER, text).await;
+            }
+            Phone::Evolution(evo) => {
+                evo.phone_text(NAME, &customer(), text).await;
+            }
+        }
+    }
+
     // ----- WhatsApp's side of our sends -----
 
     /// Every message that reached WhatsApp, in order.
@@ -409,8 +421,8 @@ impl Gw {
                             None
                         },
                         file_url: m.media,
-                    kind: m.kind,
-                    text: m.text,
+                        kind: m.kind,
+                        text: m.text,
                         deleted_for_everyone: m.deleted,
                         deleted: m.deleted,
                     })

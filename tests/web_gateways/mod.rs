@@ -381,6 +381,27 @@ impl Gw {
         }
     }
 
+    /// The customer's profile picture, as WhatsApp gives it.
+    pub fn set_avatar(&self, url: &str) {
+        match &self.phone {
+            Phone::GreenApi(gw) => gw.set_avatar(CUSTOMER, url),
+            Phone::Evolution(evo) => evo.set_profile_picture(CUSTOMER, url),
+        }
+    }
+
+    /// How often we asked for a customer's picture (GREEN-API `getAvatar`, Evolution
+    /// `fetchProfilePictureUrl`).
+    pub fn avatar_asks(&self) -> usize {
+        match &self.phone {
+            Phone::GreenApi(gw) => gw
+                .calls()
+                .iter()
+                .filter(|c| c.method == "getAvatar")
+                .count(),
+            Phone::Evolution(evo) => evo.calls_of("fetchProfilePictureUrl").len(),
+        }
+    }
+
     // ----- WhatsApp's side of our sends -----
 
     /// Every message that reached WhatsApp, in order.

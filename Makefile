@@ -23,10 +23,12 @@ run: deps-run
 
 ## Try it without accounts: the service with a simulated Bitrix24 portal and a simulated WhatsApp
 ## number (throwaway data in a temporary folder), at http://127.0.0.1:8090/admin/sandbox.
-## Voice notes get transcripts when the speech model is there (`make model`).
+## Voice notes get transcripts when the speech model is there (`make model`). The Web number speaks
+## GREEN-API by default; `make sandbox GATEWAY=evolution` puts it on (simulated) Evolution API.
+GATEWAY ?= green-api
 sandbox: deps-run
 	@$(MAKE) --no-print-directory web
-	$(CARGO) run --bin b24wa -- sandbox
+	$(CARGO) run --bin b24wa -- sandbox --gateway $(GATEWAY)
 
 ## Every test: unit, parser (fixtures), simulators, and end-to-end over HTTP on SQLite and PostgreSQL;
 ## the admin web app's unit tests (Vitest) and its end-to-end tests in headless Chromium

@@ -100,6 +100,7 @@ async fn e2e_sandbox_in_russian() {
             data_dir: dir.path().join("sandbox"),
             transcribe_model: None,
             receipt_delay: Duration::from_millis(300),
+            gateway: b24wa::sandbox::WebGateway::GreenApi,
         },
     )
     .await
@@ -120,7 +121,12 @@ async fn e2e_sandbox_in_russian() {
         .join("ru-sandbox-02-conversation.png")
         .is_file());
     // The operator's answer reached the phone.
-    let sent = sandbox.state().gateway.sent();
+    let sent = sandbox
+        .state()
+        .web
+        .green_api()
+        .expect("the GREEN-API sandbox")
+        .sent();
     assert!(
         sent.iter().any(|m| m.text.contains("отправим сегодня")),
         "{sent:?}"

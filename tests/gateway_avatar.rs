@@ -1,48 +1,33 @@
-//! A customer's avatar on a GREEN-API number: asked with `getAvatar` when they write (at most
-//! daily) and passed to Bitrix24 with their messages (`user.picture`), as on Evolution
-//! (tests/evolution_avatar.rs).
+//! A customer's avatar on a Web gateway number (GREEN-API `getAvatar`, Evolution
+//! `fetchProfilePictureUrl`): asked when they write, at most daily, and passed to Bitrix24 with
+//! their messages (`user.picture`); on both gateways (tests/web_gateways) and both databases.
 
 mod common;
 mod sim;
+mod web_gateways;
 
-use common::{spawn_app, wait_until, Backend};
+use common::{wait_until, Backend};
 use serde_json::json;
-use sim::{GatewaySim, GatewaySimConfig};
+use web_gateways::{connect, Kind};
 
-on_both_databases!(the_customers_avatar_reaches_bitrix24_asked_at_most_daily);
+on_both_gateways!(the_customers_avatar_reaches_bitrix24_asked_at_most_daily);
 
-const INSTANCE: u64 = 1101000099;
-const CUSTOMER: &str = "79001234567";
 const PICTURE: &str = "https://pps.whatsapp.net/v/t61.sim/ivan.jpg";
 
-async fn the_customers_avatar_reaches_bitrix24_asked_at_most_daily(backend: Backend) {
-    let app = spawn_app(backend).await;
-    app.install().await;
-    let gw = GatewaySim::start(GatewaySimConfig::default()).await;
-    gw.add_instance(INSTANCE, "gw-token-99", "79990000099");
-    let (status, body) = app
-        .api_post(
-            "/api/v1/numbers/gateway",
-            json!({"member_id": app.b24.member_id(), "line": "1", "api_url": gw.base_url(),
-                   "id_instance": INSTANCE.to_string(), "api_token_instance": "gw-token-99"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["number"]["id"].as_i64().expect("id");
-    app.api_get(&format!("/api/v1/numbers/{id}/qr")).await;
-    assert_eq!(gw.scan_qr(INSTANCE).await, 200);
-    gw.set_avatar(CUSTOMER, PICTURE);
+async fn the_customers_avatar_reaches_bitrix24_asked_at_most_daily(kind: Kind, backend: Backend) {
+    let g = connect(kind, backend).await;
+    g.link().await;
+    g.set_avatar(PICTURE);
     for (i, text) in ["hi", "are you there?"].into_iter().enumerate() {
-        gw.customer_text(INSTANCE, CUSTOMER, "Ivan", text).await;
-        let b24 = app.b24.clone();
+        g.customer_text(text).await;
+        let b24 = g.app.b24.clone();
         wait_until(10, "the message in Bitrix24", move || {
             b24.customer_messages().len() > i
         })
         .await;
     }
-    let pictures: Vec<_> = app
-        .b24
-        .calls_of("imconnector.send.messages")
+    let sent = g.app.b24.calls_of("imconnector.send.messages");
+    let pictures: Vec<_> = sent
         .iter()
         .flat_map(|c| {
             c.body["MESSAGES"]
@@ -53,11 +38,6 @@ async fn the_customers_avatar_reaches_bitrix24_asked_at_most_daily(backend: Back
                 .map(|m| m["user"]["picture"]["url"].clone())
         })
         .collect();
-    assert_eq!(pictures, vec![json!(PICTURE), json!(PICTURE)]);
-    let asked = gw
-        .calls()
-        .iter()
-        .filter(|c| c.method == "getAvatar")
-        .count();
-    assert_eq!(asked, 1);
+    assert_eq!(pictures, vec![json!(PICTURE), json!(PICTURE)], "{sent:?}");
+    assert_eq!(g.avatar_asks(), 1);
 }

@@ -4,7 +4,9 @@
 //! sides, an operator's delete takes it off the phone, and a voice note gets its transcript. On
 //! the Cloud API number the window closes when the customer's last message is made 25 hours old:
 //! free text is held back with a notice, a template goes, and a tap on its button reopens it.
-//! `b24wa serve` has none of `/sandbox/api/…`. The voice test needs `make model`.
+//! `b24wa serve` has none of `/sandbox/api/…`. The Web number's tests run twice, with the same
+//! assertions: on GREEN-API (the default) and on Evolution API (`--gateway evolution`). The voice
+//! tests need `make model`.
 
 use std::{
     path::PathBuf,
@@ -13,11 +15,15 @@ use std::{
 
 use b24wa::{
     config::Settings,
-    sandbox::{Sandbox, SandboxOptions},
+    sandbox::{Sandbox, SandboxOptions, WebGateway},
 };
 use serde_json::{json, Value};
 
 async fn start(model: Option<PathBuf>) -> (Sandbox, tempfile::TempDir) {
+    start_on(model, WebGateway::GreenApi).await
+}
+
+async fn start_on(model: Option<PathBuf>, gateway: WebGateway) -> (Sandbox, tempfile::TempDir) {
     b24wa::telemetry::init("warn");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::defaults().expect("defaults");
@@ -29,6 +35,7 @@ async fn start(model: Option<PathBuf>) -> (Sandbox, tempfile::TempDir) {
         data_dir: dir.path().join("sandbox"),
         transcribe_model: model,
         receipt_delay: Duration::from_millis(150),
+        gateway,
     };
     let sandbox = Sandbox::start(settings, opts)
         .await
@@ -121,9 +128,25 @@ fn find<'a>(state: &'a Value, side: &str, from: &str, text: &str) -> Option<&'a 
 }
 
 #[actix_web::test]
-async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates() {
-    let (sandbox, _dir) = start(None).await;
+async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates_green_api() {
+    messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates(WebGateway::GreenApi).await;
+}
+
+#[actix_web::test]
+async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates_evolution() {
+    messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates(WebGateway::Evolution).await;
+}
+
+async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates(gateway: WebGateway) {
+    let (sandbox, _dir) = start_on(None, gateway).await;
     let api = Client::new(&sandbox);
+    let state = api.state().await;
+    let label = match gateway {
+        WebGateway::GreenApi => ("green-api", "Web gateway"),
+        WebGateway::Evolution => ("evolution", "Web gateway (Evolution API)"),
+    };
+    assert_eq!(state["setup"]["gateway"], label.0);
+    assert_eq!(state["numbers"][0]["transport"], label.1);
 
     // The operator cannot write first: Open Lines has no chat yet.
     let (status, body) = api
@@ -254,14 +277,23 @@ async fn messages_travel_both_ways_ticks_go_to_read_and_a_delete_propagates() {
 }
 
 #[actix_web::test]
-async fn a_voice_note_reaches_the_operator_and_gets_its_transcript() {
+async fn a_voice_note_reaches_the_operator_and_gets_its_transcript_green_api() {
+    a_voice_note_reaches_the_operator_and_gets_its_transcript(WebGateway::GreenApi).await;
+}
+
+#[actix_web::test]
+async fn a_voice_note_reaches_the_operator_and_gets_its_transcript_evolution() {
+    a_voice_note_reaches_the_operator_and_gets_its_transcript(WebGateway::Evolution).await;
+}
+
+async fn a_voice_note_reaches_the_operator_and_gets_its_transcript(gateway: WebGateway) {
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/ggml-base-q8_0.bin");
     assert!(
         model.exists(),
         "{} is missing: run `make model` first",
         model.display()
     );
-    let (sandbox, _dir) = start(Some(model)).await;
+    let (sandbox, _dir) = start_on(Some(model), gateway).await;
     let api = Client::new(&sandbox);
     assert_eq!(api.state().await["setup"]["transcription"], true);
     let (status, body) = api.post("/phone/voice", json!({})).await;

@@ -53,11 +53,21 @@ async function tenantScenario(page) {
     const src = await qr.getAttribute('src');
     check(src?.startsWith('data:image/png;base64,'), `the QR is a PNG data URL: ${src?.slice(0, 40)}`);
     await shot(page, 'qr');
+    // Until the phone scans it, the banner over the page names the number with a link to this QR
+    // (the test scans only once the QR screen asked twice, after the banner was drawn).
+    const qrPath = new URL(page.url()).pathname;
+    const relink = page.locator('[data-testid="relink-banner"] [data-testid="relink-qr"]');
+    await relink.first().waitFor({ timeout: TIMEOUT });
+    const hrefs = await relink.evaluateAll((links) => links.map((a) => new URL(a.href).pathname));
+    check(hrefs.includes(qrPath), `the relink banner links to ${qrPath}: ${hrefs}`);
+    await shot(page, 'relink-banner');
     await byTestId(page, 'qr-linked').waitFor({ timeout: 40_000 });
     await shot(page, 'qr-linked');
     await nav(page, 'numbers');
     const gw = page.locator('[data-testid="row"]', { hasText: `+${g.display_phone}` });
     await gw.locator('[data-testid="session-state"][data-state="authorized"]').waitFor({ timeout: TIMEOUT });
+    // Linked: the banner is gone.
+    await byTestId(page, 'relink-banner').waitFor({ state: 'detached', timeout: TIMEOUT });
     // The portal with both lines: the Cloud number on one, the linked phone on the other.
     await nav(page, 'portals');
     await title(page, 'Portals');

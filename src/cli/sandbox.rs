@@ -10,6 +10,17 @@ pub struct Args {
     /// Seconds before each receipt of a reply (sent, delivered, read), to watch ticks change.
     #[arg(long, default_value_t = 1.5)]
     receipt_delay_secs: f64,
+    /// The gateway the Web number on Open Line 1 speaks (both simulated).
+    #[arg(long, value_enum, default_value_t = Gateway::GreenApi)]
+    gateway: Gateway,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Gateway {
+    /// GREEN-API (hosted).
+    GreenApi,
+    /// Evolution API (self-hosted).
+    Evolution,
 }
 
 pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
@@ -21,11 +32,19 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         data_dir: dir.clone(),
         transcribe_model: settings.transcribe_model.clone(),
         receipt_delay: delay,
+        gateway: match args.gateway {
+            Gateway::GreenApi => sandbox::WebGateway::GreenApi,
+            Gateway::Evolution => sandbox::WebGateway::Evolution,
+        },
     };
     let sandbox = sandbox::Sandbox::start(settings, opts).await?;
     println!("b24wa sandbox: open {}", sandbox.page_url());
     println!(
-        "  (simulated portal, a Web gateway number on line 1 and a Cloud API number on line 2; data in {}, removed on exit)",
+        "  (simulated portal, a Web gateway number ({}) on line 1 and a Cloud API number on line 2; data in {}, removed on exit)",
+        match args.gateway {
+            Gateway::GreenApi => "GREEN-API",
+            Gateway::Evolution => "Evolution API",
+        },
         dir.display()
     );
     let result = sandbox.run_until_stopped().await;

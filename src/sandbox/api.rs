@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | GET | `/state` | phone, operator console, trace and setup in one answer (the page polls it); `?number=cloud` for the Cloud API number, with its window and templates |
 //! | GET | `/phone`, `/console`, `/trace` | each part alone |
-//! | POST | `/phone/messages` | `{text}`: the customer writes (a signed gateway webhook to the service) |
+//! | POST | `/phone/messages` | `{text}`: the customer writes (a signed gateway webhook to the service: GREEN-API's or Evolution API's, see [`super::web_number`]) |
 //! | POST | `/phone/voice` | the customer sends the bundled voice note |
 //! | POST | `/phone/messages/{id}/delete` | the customer deletes their message for everyone |
 //! | POST | `/console/messages` | `{text}`: the operator replies (OnImConnectorMessageAdd) |
@@ -25,8 +25,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    cloud, view, SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME,
-    VOICE_SAMPLE, VOICE_SAMPLE_TEXT,
+    cloud, view,
+    web_number::{DeleteRefused, WebGateway},
+    SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME, VOICE_SAMPLE,
+    VOICE_SAMPLE_TEXT,
 };
 use crate::{
     http::{lang::ReaderLang, route_table, ApiError, AppState, ErrorCode},
@@ -84,20 +86,8 @@ fn text_of(body: &TextBody) -> Result<String, ApiError> {
     Ok(text.to_string())
 }
 
-fn customer_chat() -> String {
-    format!("{CUSTOMER_PHONE}@c.us")
-}
-
 fn phone_view(s: &SandboxState, lang: Lang) -> Value {
-    let g = &s.gateway;
-    let messages = view::phone_messages(
-        s.instance,
-        &customer_chat(),
-        &g.customer_messages(),
-        &g.sent(),
-        &g.webhook_deliveries(),
-        &g.calls(),
-    );
+    let messages = s.web.phone_messages();
     json!({
         "customer": {"name": CUSTOMER_NAME, "phone": CUSTOMER_PHONE},
         "business": {"name": tr!(lang, "sandbox-business-name"), "phone": BUSINESS_PHONE},
@@ -135,15 +125,9 @@ fn console_of(s: &SandboxState, line: &str, chat_id: &str, failed: &[String]) ->
 }
 
 fn trace_view(s: &SandboxState, lang: Lang) -> Value {
-    json!(view::trace(
-        lang,
-        s.instance,
-        &s.gateway.webhook_deliveries(),
-        &s.gateway.calls(),
-        &s.b24.calls(),
-        &s.b24.events_sent(),
-        TRACE_LIMIT,
-    ))
+    let mut out = s.web.whatsapp_hops(lang);
+    out.extend(view::b24_hops(lang, &s.b24.calls(), &s.b24.events_sent()));
+    json!(view::newest_first(out, TRACE_LIMIT))
 }
 
 fn no_store(body: Value) -> HttpResponse {
@@ -159,9 +143,13 @@ pub struct StateQuery {
 }
 
 /// The two numbers, for the page's switch.
-fn numbers(lang: Lang) -> Value {
+fn numbers(s: &SandboxState, lang: Lang) -> Value {
+    let web = match s.web.gateway() {
+        WebGateway::GreenApi => tr!(lang, "sandbox-transport-gateway"),
+        WebGateway::Evolution => tr!(lang, "sandbox-transport-evolution"),
+    };
     json!([
-        {"key": "gateway", "transport": tr!(lang, "sandbox-transport-gateway"), "phone": BUSINESS_PHONE, "line": LINE},
+        {"key": "gateway", "transport": web, "phone": BUSINESS_PHONE, "line": LINE},
         {"key": "cloud", "transport": tr!(lang, "sandbox-transport-cloud"), "phone": cloud::PHONE, "line": cloud::LINE},
     ])
 }
@@ -175,11 +163,15 @@ async fn all(
     let setup = json!({
         "transcription": s.transcription,
         "voice_sample_text": VOICE_SAMPLE_TEXT,
+        "gateway": match s.web.gateway() {
+            WebGateway::GreenApi => "green-api",
+            WebGateway::Evolution => "evolution",
+        },
     });
     match q.number.as_deref() {
         None | Some("gateway") => Ok(no_store(json!({
             "number": "gateway",
-            "numbers": numbers(lang),
+            "numbers": numbers(&s, lang),
             "phone": phone_view(&s, lang),
             "console": console_view(&s),
             "trace": trace_view(&s, lang),
@@ -211,7 +203,7 @@ async fn all(
                 .collect();
             Ok(no_store(json!({
                 "number": "cloud",
-                "numbers": numbers(lang),
+                "numbers": numbers(&s, lang),
                 "phone": cloud_phone_view(&s, lang),
                 "console": console_of(&s, cloud::LINE, &s.cloud_chat_id, &failed),
                 "trace": cloud_trace_view(&s, lang),
@@ -305,65 +297,28 @@ fn accepted(id: &str, status: u16) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(json!({"id": id, "status": status})))
 }
 
-/// The first webhook attempt's answer for gateway message `id`.
-fn webhook_status(s: &SandboxState, id: &str) -> u16 {
-    s.gateway
-        .webhook_deliveries()
-        .iter()
-        .find(|d| d.id_message.as_deref() == Some(id))
-        .map_or(0, |d| d.status)
-}
-
 async fn customer_writes(s: State, body: web::Json<TextBody>) -> Result<HttpResponse, ApiError> {
     let text = text_of(&body)?;
-    let id = s
-        .gateway
-        .customer_text(s.instance, CUSTOMER_PHONE, CUSTOMER_NAME, &text)
-        .await;
-    accepted(&id, webhook_status(&s, &id))
+    let (id, status) = s.web.customer_text(&text).await;
+    accepted(&id, status)
 }
 
 async fn customer_voice(s: State) -> Result<HttpResponse, ApiError> {
-    let id = s
-        .gateway
-        .customer_file(
-            s.instance,
-            CUSTOMER_PHONE,
-            CUSTOMER_NAME,
-            "audioMessage",
-            "audio/ogg; codecs=opus",
-            "voice-note.ogg",
-            VOICE_SAMPLE.to_vec(),
-            "",
-        )
-        .await;
-    accepted(&id, webhook_status(&s, &id))
+    let (id, status) = s.web.customer_voice().await;
+    accepted(&id, status)
 }
 
 async fn customer_deletes(s: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let view = view::phone_messages(
-        s.instance,
-        &customer_chat(),
-        &s.gateway.customer_messages(),
-        &[],
-        &[],
-        &[],
-    );
-    match view.iter().find(|m| m.id == id) {
-        None => Err(ApiError::not_found(ErrorCode::NotFound, |l| {
+    match s.web.customer_delete(&id).await {
+        Err(DeleteRefused::NotFound) => Err(ApiError::not_found(ErrorCode::NotFound, |l| {
             tr!(l, "error-sandbox-no-phone-message")
         })),
-        Some(m) if m.deleted => Err(ApiError::conflict(ErrorCode::AlreadyDeleted, |l| {
-            tr!(l, "error-sandbox-already-deleted")
-        })),
-        Some(_) => {
-            let del = s
-                .gateway
-                .customer_delete(s.instance, CUSTOMER_PHONE, &id)
-                .await;
-            accepted(&del, webhook_status(&s, &del))
+        Err(DeleteRefused::AlreadyDeleted) => {
+            Err(ApiError::conflict(ErrorCode::AlreadyDeleted, |l| {
+                tr!(l, "error-sandbox-already-deleted")
+            }))
         }
+        Ok((del, status)) => accepted(&del, status),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `b24wa sandbox`: the service with a simulated Bitrix24 portal and two simulated WhatsApp
 //! numbers (the simulators of `crate::sim`, which the tests use), so the relay can be tried
 //! without any account. It installs the app on the portal, connects a Web gateway number to Open
-//! Line 1 and links it, connects a Cloud API number with its account's templates to Open Line 2
+//! Line 1 and links it (on GREEN-API, or on Evolution API with `--gateway evolution`: see [`web_number`]), connects a Cloud API number with its account's templates to Open Line 2
 //! (see [`cloud`]), and mounts `/sandbox/api/…` (see [`api`]) for the admin web app's page
 //! `/admin/sandbox`: a customer's phone on one side, the operator's Open Lines chat on the other.
 //!
@@ -9,7 +9,11 @@
 
 pub mod api;
 pub mod cloud;
+pub mod evolution;
 pub mod view;
+pub mod web_number;
+
+pub use web_number::{WebGateway, WebSim};
 
 use std::{
     path::PathBuf,
@@ -25,8 +29,8 @@ use crate::{
     config::Settings,
     http::api::auth::{JwtKeys, Role},
     sim::{
-        random_hex, BitrixSim, BitrixSimConfig, GatewaySim, GatewaySimConfig, GraphSim,
-        GraphSimConfig,
+        random_hex, BitrixSim, BitrixSimConfig, EvolutionSim, EvolutionSimConfig, GatewaySim,
+        GatewaySimConfig, GraphSim, GraphSimConfig,
     },
     startup::{self, Application, Stopper},
 };
@@ -39,6 +43,8 @@ pub const BUSINESS_PHONE: &str = "79990000000";
 /// The Open Line the number is connected to.
 pub const LINE: &str = "1";
 const INSTANCE: u64 = 7_105_000_001;
+/// The Evolution instance's name (`--gateway evolution`).
+const EVOLUTION_INSTANCE: &str = "sandbox";
 const OPERATOR_NAME: &str = "Maria (operator)";
 /// A voice note (OGG/Opus, about 6 s of English speech made by `scripts/speech/say.sh`).
 pub const VOICE_SAMPLE: &[u8] = include_bytes!("voice-sample.ogg");
@@ -70,13 +76,15 @@ pub struct SandboxOptions {
     /// Pause before each automatic receipt (sent, delivered, read) of a message sent to the
     /// phone, so the ticks can be watched changing.
     pub receipt_delay: Duration,
+    /// Which gateway the Web number on line 1 speaks.
+    pub gateway: WebGateway,
 }
 
 /// What the sandbox API works on: the two simulators and who is who.
 pub struct SandboxState {
     pub b24: BitrixSim,
-    pub gateway: GatewaySim,
-    pub instance: u64,
+    /// The Web number's gateway simulator (GREEN-API or Evolution API).
+    pub web: WebSim,
     /// Our chat id in Open Lines for the customer (`chat.id` of `imconnector.send.messages`).
     pub chat_id: String,
     pub transcription: bool,
@@ -120,14 +128,7 @@ impl Sandbox {
         let b24 = BitrixSim::try_start(b24_cfg.clone())
             .await
             .map_err(SandboxError::Sim)?;
-        let gateway = GatewaySim::try_start(GatewaySimConfig {
-            status_delay: opts.receipt_delay,
-            ..GatewaySimConfig::default()
-        })
-        .await
-        .map_err(SandboxError::Sim)?;
-        let api_token = random_hex(16);
-        gateway.add_instance(INSTANCE, &api_token, BUSINESS_PHONE);
+        let web = start_web_sim(opts.gateway, opts.receipt_delay).await?;
         let graph = GraphSim::try_start(GraphSimConfig {
             status_delay: opts.receipt_delay,
             auto_statuses: vec!["sent", "delivered", "read"],
@@ -179,11 +180,17 @@ impl Sandbox {
             .insert("free".into(), crate::billing::Plan::default());
         let transcription = settings.transcribe().model_path.is_some();
 
+        let chat_id = match &web {
+            WebSim::GreenApi { instance, .. } => format!("{CUSTOMER_PHONE}@gw{instance}"),
+            WebSim::Evolution { sim, instance } => format!(
+                "{CUSTOMER_PHONE}@{}",
+                crate::store::numbers::evolution_key(&sim.base_url(), instance)
+            ),
+        };
         let state = web::Data::new(SandboxState {
             b24: b24.clone(),
-            gateway: gateway.clone(),
-            instance: INSTANCE,
-            chat_id: format!("{CUSTOMER_PHONE}@gw{INSTANCE}"),
+            web,
+            chat_id,
             transcription,
             graph: graph.clone(),
             cloud_number_id: OnceLock::new(),
@@ -208,9 +215,7 @@ impl Sandbox {
             .issue("sandbox", Role::Support, None, 3600)
             .map_err(|e| SandboxError::Token(e.to_string()))?;
         sandbox.install(&b24).await?;
-        sandbox
-            .connect_number(&gateway, &b24, &token, &api_token)
-            .await?;
+        sandbox.connect_number(&b24, &token).await?;
         sandbox
             .connect_cloud_number(&graph, &b24, &token, &cloud_token, &cloud_secret)
             .await?;
@@ -262,26 +267,58 @@ impl Sandbox {
         )
     }
 
-    async fn connect_number(
-        &self,
-        gateway: &GatewaySim,
-        b24: &BitrixSim,
-        token: &str,
-        api_token: &str,
-    ) -> Result<(), SandboxError> {
-        let body = json!({
-            "member_id": b24.member_id(),
-            "line": LINE,
-            "api_url": gateway.base_url(),
-            "id_instance": INSTANCE.to_string(),
-            "api_token_instance": api_token,
-            "display_phone": BUSINESS_PHONE,
-        });
-        let number_id = self
-            .connect_via_api(token, "/api/v1/numbers/gateway", body)
-            .await?;
-        // The phone scans the QR: the gateway tells us the session is authorized.
-        gateway.scan_qr(INSTANCE).await;
+    /// Connects the Web number to Open Line 1 through the admin API, as a user would, and
+    /// links it: the phone scans the QR.
+    async fn connect_number(&self, b24: &BitrixSim, token: &str) -> Result<(), SandboxError> {
+        let number_id = match &self.state.web {
+            WebSim::GreenApi { sim, instance } => {
+                let api_token = random_hex(16);
+                sim.add_instance(*instance, &api_token, BUSINESS_PHONE);
+                let body = json!({
+                    "member_id": b24.member_id(),
+                    "line": LINE,
+                    "api_url": sim.base_url(),
+                    "id_instance": instance.to_string(),
+                    "api_token_instance": api_token,
+                    "display_phone": BUSINESS_PHONE,
+                });
+                let number_id = self
+                    .connect_via_api(token, "/api/v1/numbers/gateway", body)
+                    .await?;
+                // The phone scans the QR: the gateway tells us the session is authorized.
+                sim.scan_qr(*instance).await;
+                number_id
+            }
+            WebSim::Evolution { sim, instance } => {
+                // b24wa creates the instance with the server's global key, as a tenant would.
+                let body = json!({
+                    "provider": "evolution",
+                    "member_id": b24.member_id(),
+                    "line": LINE,
+                    "base_url": sim.base_url(),
+                    "instance": instance,
+                    "api_key": sim.global_key(),
+                    "display_phone": BUSINESS_PHONE,
+                });
+                let number_id = self
+                    .connect_via_api(token, "/api/v1/numbers/gateway", body)
+                    .await?;
+                // As the admin app's QR page does: asking for the QR makes Evolution show one.
+                let path = format!("/api/v1/numbers/{number_id}/qr");
+                let qr = self
+                    .api_until(token, &path, |body| body["qr"].is_string())
+                    .await;
+                in_time(qr, "the Evolution number's QR was not shown")?;
+                let showing_qr = sim
+                    .wait_for(Duration::from_secs(20), |s| {
+                        s.has_instance(instance) && s.state(instance) == "connecting"
+                    })
+                    .await;
+                in_time(showing_qr, "the Evolution instance did not show a QR")?;
+                sim.link(instance, BUSINESS_PHONE).await;
+                number_id
+            }
+        };
         let linked = self
             .api_until(token, "/api/v1/numbers", |list| {
                 list["items"].as_array().is_some_and(|items| {
@@ -293,6 +330,33 @@ impl Sandbox {
             .await;
         in_time(linked, "the simulated phone was not linked")
     }
+}
+
+/// The Web number's simulator, started: receipts of replies come after `receipt_delay` each.
+async fn start_web_sim(
+    gateway: WebGateway,
+    receipt_delay: Duration,
+) -> Result<WebSim, SandboxError> {
+    Ok(match gateway {
+        WebGateway::GreenApi => WebSim::GreenApi {
+            sim: GatewaySim::try_start(GatewaySimConfig {
+                status_delay: receipt_delay,
+                ..GatewaySimConfig::default()
+            })
+            .await
+            .map_err(SandboxError::Sim)?,
+            instance: INSTANCE,
+        },
+        WebGateway::Evolution => WebSim::Evolution {
+            sim: EvolutionSim::try_start(EvolutionSimConfig {
+                status_delay: receipt_delay,
+                ..EvolutionSimConfig::default()
+            })
+            .await
+            .map_err(SandboxError::Sim)?,
+            instance: EVOLUTION_INSTANCE.to_string(),
+        },
+    })
 }
 
 impl Sandbox {

@@ -368,15 +368,12 @@ pub struct TraceEntry {
     pub status: u16,
 }
 
-/// The message hops recorded by both simulators, newest first, at most `limit`.
-pub fn trace(
+/// The hops between GREEN-API instance `instance` and b24wa (both ways), for the trace.
+pub fn gateway_hops(
     lang: Lang,
     instance: u64,
     gateway_deliveries: &[GatewayDelivery],
     gateway_calls: &[GatewayCall],
-    b24_calls: &[Call],
-    b24_events: &[EventDelivery],
-    limit: usize,
 ) -> Vec<TraceEntry> {
     let mut out = Vec::new();
     for d in gateway_deliveries
@@ -430,8 +427,7 @@ pub fn trace(
             status: c.status,
         });
     }
-    out.extend(b24_hops(lang, b24_calls, b24_events));
-    newest_first(out, limit)
+    out
 }
 
 /// `text`, saying which attempt it was when a webhook was delivered again.

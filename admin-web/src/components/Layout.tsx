@@ -22,6 +22,7 @@ import { useAuth, useMe } from '../auth/AuthContext';
 import { navFor, roleLabel, sectionLabel, type NavItem } from '../lib/roles';
 import { LanguageSwitch } from './LanguageSwitch';
 import { TenantQuotaBanner } from './PlanUsage';
+import { RelinkBanner } from './RelinkBanner';
 
 const ICONS: Record<string, ReactNode> = {
   '/portals': <IconBuildingStore size={18} />,
@@ -131,6 +132,7 @@ export function Layout() {
       <AppShell.Main bg="var(--mantine-color-gray-0)">
         <div style={{ maxWidth: 1200, margin: '0 auto' }}>
           <TenantQuotaBanner />
+          <RelinkBanner />
           <Outlet />
         </div>
       </AppShell.Main>

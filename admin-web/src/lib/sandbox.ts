@@ -82,7 +82,8 @@ export interface SandboxState {
   /** Cloud API number only. */
   window: ChatWindow | null;
   templates: SandboxTemplate[];
-  setup: { transcription: boolean; voice_sample_text: string };
+  /** `gateway`: what the Web number speaks (`b24wa sandbox --gateway …`). */
+  setup: { transcription: boolean; voice_sample_text: string; gateway?: 'green-api' | 'evolution' };
 }
 
 export const SANDBOX_API = '/sandbox/api';

@@ -236,7 +236,7 @@ function Intro({ state, number, onNumber }: { state: SandboxState | null; number
           value={number}
           onChange={(v) => onNumber(v === 'cloud' ? 'cloud' : 'gateway')}
           data={[
-            { value: 'gateway', label: t('sandbox.gatewayNumber') },
+            { value: 'gateway', label: state?.setup.gateway === 'evolution' ? t('sandbox.evolutionNumber') : t('sandbox.gatewayNumber') },
             { value: 'cloud', label: t('sandbox.cloudNumber') },
           ]}
           data-testid="number-switch"

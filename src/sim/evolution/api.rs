@@ -185,6 +185,7 @@ async fn handle(data: Data, client: reqwest::Client, r: Req) -> Reply {
         body: r.recorded.clone(),
         status: reply.status(),
         apikey: r.apikey.clone(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
     });
     reply
 }
@@ -365,6 +366,7 @@ async fn process(data: &Data, client: &reqwest::Client, r: &Req) -> Result<Reply
                         instance: name.clone(),
                         remote_jid: jid.into(),
                         id: id.into(),
+                        at_ms: chrono::Utc::now().timestamp_millis(),
                     });
                 }
             }

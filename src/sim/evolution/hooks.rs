@@ -165,6 +165,7 @@ async fn attempt(data: &Data, client: &reqwest::Client, hook: &Hook, n: u32) -> 
         body: hook.body.clone(),
         status,
         attempt: n,
+        at_ms: chrono::Utc::now().timestamp_millis(),
     });
     status
 }

@@ -255,6 +255,7 @@ pub(super) async fn send(
             edits: Vec::new(),
             deleted: false,
             statuses: Vec::new(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
         });
         let job = AfterSend {
             instance: name.to_string(),

@@ -191,6 +191,8 @@ pub struct EvolutionCall {
     pub status: u16,
     /// The `apikey` header.
     pub apikey: Option<String>,
+    /// When it was answered (Unix ms).
+    pub at_ms: i64,
 }
 
 /// A message that reached WhatsApp (an accepted send).
@@ -210,6 +212,8 @@ pub struct EvolutionSent {
     pub deleted: bool,
     /// Statuses posted, in order.
     pub statuses: Vec<String>,
+    /// When it was accepted (Unix ms).
+    pub at_ms: i64,
 }
 
 impl EvolutionSent {
@@ -224,6 +228,8 @@ pub struct EvolutionRead {
     pub instance: String,
     pub remote_jid: String,
     pub id: String,
+    /// When it was accepted (Unix ms).
+    pub at_ms: i64,
 }
 
 /// One webhook POST attempt.
@@ -244,4 +250,6 @@ pub struct EvolutionDelivery {
     pub status: u16,
     /// 1 for the first try.
     pub attempt: u32,
+    /// When it was answered (Unix ms).
+    pub at_ms: i64,
 }

@@ -4,6 +4,7 @@
 sandbox-business-name = Your company
 sandbox-transport-gateway = Web gateway
 sandbox-transport-cloud = Cloud API
+sandbox-transport-evolution = Web gateway (Evolution API)
 
 ## A hop delivered again ($text: the hop, $attempt: 2, 3, …)
 sandbox-trace-attempt = { $text } (attempt { $attempt })
@@ -47,3 +48,11 @@ sandbox-trace-b24-notice = im.message.add: a notice for the operator
 sandbox-trace-event-add = event OnImConnectorMessageAdd: the operator replied
 sandbox-trace-event-update = event OnImConnectorMessageUpdate: the operator edited
 sandbox-trace-event-delete = event OnImConnectorMessageDelete: the operator deleted
+
+## b24wa → WhatsApp on Evolution API (calls; `b24wa sandbox --gateway evolution`)
+sandbox-trace-evo-send = sendText: the operator's reply goes to the phone
+sandbox-trace-evo-file = sendMedia: the operator's file goes to the phone
+sandbox-trace-evo-edit = updateMessage: the operator's edit is applied in WhatsApp
+sandbox-trace-evo-delete = deleteMessageForEveryone: deleted for everyone in WhatsApp
+sandbox-trace-evo-read = markMessageAsRead: the customer's messages are marked read
+sandbox-trace-evo-download = getBase64FromMediaMessage: the customer's file is fetched

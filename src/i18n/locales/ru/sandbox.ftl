@@ -4,6 +4,7 @@
 sandbox-business-name = Ваша компания
 sandbox-transport-gateway = Веб-шлюз
 sandbox-transport-cloud = Cloud API
+sandbox-transport-evolution = Веб-шлюз (Evolution API)
 
 ## Шаг, доставленный повторно ($text — шаг, $attempt — 2, 3, …)
 sandbox-trace-attempt = { $text } (попытка { $attempt })
@@ -47,3 +48,11 @@ sandbox-trace-b24-notice = im.message.add: уведомление для опе�
 sandbox-trace-event-add = событие OnImConnectorMessageAdd: оператор ответил
 sandbox-trace-event-update = событие OnImConnectorMessageUpdate: оператор изменил сообщение
 sandbox-trace-event-delete = событие OnImConnectorMessageDelete: оператор удалил сообщение
+
+## b24wa → WhatsApp через Evolution API (вызовы; `b24wa sandbox --gateway evolution`)
+sandbox-trace-evo-send = sendText: ответ оператора уходит на телефон
+sandbox-trace-evo-file = sendMedia: файл оператора уходит на телефон
+sandbox-trace-evo-edit = updateMessage: правка оператора применяется в WhatsApp
+sandbox-trace-evo-delete = deleteMessageForEveryone: удалено у всех в WhatsApp
+sandbox-trace-evo-read = markMessageAsRead: сообщения клиента отмечены прочитанными
+sandbox-trace-evo-download = getBase64FromMediaMessage: файл клиента загружен

@@ -146,11 +146,11 @@ async fn operator_delete_within_72h_deletes_in_whatsapp_and_after_gives_notice(
         // 73 hours later (the gateway's clock) a delete is refused.
         Kind::GreenApi => g.green_api().advance_clock(Duration::from_secs(73 * 3600)),
         // Evolution does not check WhatsApp's limit itself (contract §4): WhatsApp's refusal
-        // reaches us as its error answer to the delete.
+        // reaches us as the delete's own error answer, a 500.
         Kind::Evolution => g.evolution().inject_for(
             "deleteMessageForEveryone",
             EvolutionFault::Status(
-                400,
+                500,
                 serde_json::json!(["Error while deleting message for everyone"]),
             ),
             1,

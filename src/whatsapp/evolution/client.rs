@@ -506,6 +506,17 @@ impl EvolutionClient {
         )
         .await
         .map(|_| ())
+        .map_err(|e| match e {
+            // Evolution answers every failure of the delete itself with this 500 (contract §4),
+            // WhatsApp's refusal of a late delete included; asking again gets the same answer,
+            // so it is final (the operator is told) rather than a server fault to retry.
+            EvolutionError::Server { status, message }
+                if message.contains("Error while deleting message for everyone") =>
+            {
+                EvolutionError::Rejected { status, message }
+            }
+            other => other,
+        })
     }
 
     /// `updateMessage`: the new text of our message `key` (WhatsApp allows 15 min; Evolution

@@ -310,7 +310,7 @@ async fn only_voice_notes_actually_transcribed_cost_minutes(backend: Backend) {
 
 const DAY: i64 = usage::DAY_MS;
 /// 2026-11-02T00:00:00Z.
-const NOV_2: i64 = 1_762_041_600_000;
+const NOV_2: i64 = 1_793_577_600_000;
 
 /// The totals as the report computed them from history before the ledger (its queries, as
 /// SQL): (inbound, outbound, media, transcribed, transcribed seconds, active numbers).

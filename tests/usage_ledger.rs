@@ -72,8 +72,13 @@ async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
 }
 
 async fn customer_sends(app: &TestApp, n: &Number, message: Value) {
-    let body =
-        sim::GraphSim::inbound_body(&n.phone_number_id, &n.display_phone, CUSTOMER, "Ivan", message);
+    let body = sim::GraphSim::inbound_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        CUSTOMER,
+        "Ivan",
+        message,
+    );
     assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
 }
 
@@ -139,11 +144,19 @@ async fn operator_attachments_count_as_media(backend: Backend) {
     // One row per kind and message: exactly one for the operator's attachment.
     let db = db_of(&app).await;
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM usage_ledger WHERE kind = 'media_out'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM usage_ledger WHERE kind = 'media_out'"
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM usage_ledger WHERE kind = 'media_in'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM usage_ledger WHERE kind = 'media_in'"
+        )
+        .await,
         1
     );
     // Settling the send again (a replayed write) adds nothing: still one row, still 2 media.
@@ -186,11 +199,12 @@ async fn totals_stay_after_messages_and_media_are_purged(backend: Backend) {
         "{after}"
     );
     // And the period listing billing reads says the same.
-    let (s, all) = app.api_get(&format!(
-        "/api/v1/usage?from={d}&to={d}",
-        d = chrono::Utc::now().date_naive()
-    ))
-    .await;
+    let (s, all) = app
+        .api_get(&format!(
+            "/api/v1/usage?from={d}&to={d}",
+            d = chrono::Utc::now().date_naive()
+        ))
+        .await;
     assert_eq!(s, 200, "{all}");
     assert_eq!(all["items"][0]["totals"], before["totals"], "{all}");
     db.close().await.ok();
@@ -282,7 +296,9 @@ async fn only_voice_notes_actually_transcribed_cost_minutes(backend: Backend) {
     );
     let v = usage_today(&app).await;
     assert_eq!(v["totals"]["transcribed"], 1, "{v}");
-    let charged = v["totals"]["transcribed_seconds"].as_f64().expect("seconds");
+    let charged = v["totals"]["transcribed_seconds"]
+        .as_f64()
+        .expect("seconds");
     assert!(
         (charged - seconds).abs() <= 0.1,
         "charged {charged} s for a note of {seconds} s: {v}"
@@ -307,6 +323,9 @@ async fn only_voice_notes_actually_transcribed_cost_minutes(backend: Backend) {
     );
     db.close().await.ok();
 }
+
+/// A message as stored before the ledger: (chat, direction, media, transcript, created at).
+type HistoryMessage = (i64, &'static str, Option<i64>, Option<&'static str>, i64);
 
 const DAY: i64 = usage::DAY_MS;
 /// 2026-11-02T00:00:00Z.
@@ -415,11 +434,17 @@ async fn the_backfill_gives_the_totals_of_before(backend: Backend) {
     }
     // (chat, direction, media, transcript, at): tenant 1 over two days of November and one
     // day of October (outside the period); tenant 2 on the first day.
-    let messages: [(i64, &str, Option<i64>, Option<&str>, i64); 9] = [
+    let messages: [HistoryMessage; 9] = [
         (1, "in", None, None, NOV_2 + 500),
         (1, "in", Some(1), Some("call me"), NOV_2 + 1_000),
         (1, "out", None, None, NOV_2 + 2_000),
-        (1, "in", Some(2), Some("Voice message of 40 seconds: not transcribed"), NOV_2 + DAY + 1_000),
+        (
+            1,
+            "in",
+            Some(2),
+            Some("Voice message of 40 seconds: not transcribed"),
+            NOV_2 + DAY + 1_000,
+        ),
         (1, "in", Some(3), None, NOV_2 + DAY + 2_000),
         (1, "out", None, None, NOV_2 + DAY + 3_000),
         (1, "in", None, None, NOV_2 - 5 * DAY),
@@ -464,7 +489,13 @@ async fn the_backfill_gives_the_totals_of_before(backend: Backend) {
         .iter()
         .map(|d| {
             let f = &d.figures;
-            (f.inbound, f.outbound, f.media, f.transcribed, f.transcribed_seconds)
+            (
+                f.inbound,
+                f.outbound,
+                f.media,
+                f.transcribed,
+                f.transcribed_seconds,
+            )
         })
         .collect();
     assert_eq!(days, [(2, 1, 1, 1, 7.5), (2, 1, 2, 1, 40.0)], "{r:?}");

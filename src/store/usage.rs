@@ -4,8 +4,8 @@
 
 use entity::{numbers, usage_ledger};
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 
@@ -63,11 +63,7 @@ fn date_of(day: i64) -> String {
 }
 
 /// The tenant's ledger rows from `from_ms` (inclusive) to `to_ms` (exclusive).
-fn of_tenant(
-    tenant_id: i64,
-    from_ms: i64,
-    to_ms: i64,
-) -> sea_orm::Select<usage_ledger::Entity> {
+fn of_tenant(tenant_id: i64, from_ms: i64, to_ms: i64) -> sea_orm::Select<usage_ledger::Entity> {
     usage_ledger::Entity::find()
         .filter(usage_ledger::Column::TenantId.eq(tenant_id))
         .filter(usage_ledger::Column::At.gte(from_ms))
@@ -77,7 +73,10 @@ fn of_tenant(
 /// Per kind: how many rows and the sum of their quantities (seconds for transcriptions).
 const COUNT_AND_SUM: [(&str, &str); 2] = [
     ("COUNT(*)", "n"),
-    ("CAST(COALESCE(SUM(quantity), 0) AS DOUBLE PRECISION)", "total"),
+    (
+        "CAST(COALESCE(SUM(quantity), 0) AS DOUBLE PRECISION)",
+        "total",
+    ),
 ];
 
 /// The tenant's figures from `from_ms` to `to_ms` in one sum (what the quotas need).
@@ -169,9 +168,7 @@ pub async fn report<C: ConnectionTrait>(
     report.active_numbers = of_tenant(tenant_id, from_ms, to_ms)
         .select_only()
         .column_as(Expr::cust("COUNT(DISTINCT number_id)"), "n")
-        .filter(
-            usage_ledger::Column::Kind.is_in([Kind::Inbound.as_str(), Kind::Outbound.as_str()]),
-        )
+        .filter(usage_ledger::Column::Kind.is_in([Kind::Inbound.as_str(), Kind::Outbound.as_str()]))
         .into_tuple::<i64>()
         .one(c)
         .await?

@@ -132,7 +132,7 @@ async fn relay_some(app: &TestApp) -> Number {
 
 async fn operator_attachments_count_as_media(backend: Backend) {
     let app = spawn_app(backend).await;
-    relay_some(&app).await;
+    let n = relay_some(&app).await;
     // The customer's picture and the operator's, each once.
     let v = usage_when(&app, "the attachment counted", |v| {
         v["totals"]["media"] == 2
@@ -159,9 +159,19 @@ async fn operator_attachments_count_as_media(backend: Backend) {
         .await,
         1
     );
-    // Settling the send again (a replayed write) adds nothing: still one row, still 2 media.
+    // WhatsApp delivering a message again counts nothing: still 3 in, one row each.
+    app.customer_writes(&n, CUSTOMER, "wamid.L1", "hello").await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(usage_today(&app).await["totals"]["media"], 2);
+    let again = usage_today(&app).await;
+    assert_eq!(again["totals"], v["totals"], "{again}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM usage_ledger WHERE kind = 'inbound'"
+        )
+        .await,
+        3
+    );
     db.close().await.ok();
 }
 

@@ -14,6 +14,7 @@ pub mod portals;
 pub mod quota_events;
 pub mod templates;
 pub mod tenants;
+pub mod usage_ledger;
 pub mod users;
 
 pub mod prelude {
@@ -29,5 +30,6 @@ pub mod prelude {
     pub use super::quota_events::Entity as QuotaEvents;
     pub use super::templates::Entity as Templates;
     pub use super::tenants::Entity as Tenants;
+    pub use super::usage_ledger::Entity as UsageLedger;
     pub use super::users::Entity as Users;
 }

@@ -8,14 +8,22 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use entity::{chats, inbox, jobs, messages, numbers, portals};
+use entity::{chats, inbox, jobs, messages, numbers, portals, usage_ledger};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm_migration::sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
     EntityTrait, PaginatorTrait, Set,
 };
 
-const TABLES: [&str; 6] = ["portals", "numbers", "chats", "messages", "inbox", "jobs"];
+const TABLES: [&str; 7] = [
+    "portals",
+    "numbers",
+    "chats",
+    "messages",
+    "inbox",
+    "jobs",
+    "usage_ledger",
+];
 
 async fn assert_tables(db: &DatabaseConnection, present: bool) -> Result<(), DbErr> {
     let manager = SchemaManager::new(db);
@@ -152,11 +160,31 @@ async fn exercise_entities(db: &DatabaseConnection) -> Result<(), DbErr> {
     let found = jobs::Entity::find_by_id(job.id).one(db).await?;
     assert_eq!(found, Some(job));
 
+    // Migration 16: one usage row per (kind, message); a second write of it is refused.
+    let usage = |kind: &str| usage_ledger::ActiveModel {
+        tenant_id: Set(None),
+        number_id: Set(number.id),
+        kind: Set(kind.into()),
+        message_id: Set(m1.id),
+        quantity: Set(7.5),
+        at: Set(now),
+        ..Default::default()
+    };
+    let row = usage("transcription").insert(db).await?;
+    assert_eq!(row.quantity, 7.5);
+    assert!(
+        usage("transcription").insert(db).await.is_err(),
+        "dup usage"
+    );
+    usage("inbound").insert(db).await?;
+
     // Cascades: removing the portal removes its numbers, chats and messages.
     portals::Entity::delete_by_id(portal.id).exec(db).await?;
     assert_eq!(numbers::Entity::find().count(db).await?, 0);
     assert_eq!(chats::Entity::find().count(db).await?, 0);
     assert_eq!(messages::Entity::find().count(db).await?, 0);
+    // Usage is not history: it stays when the messages it counted are gone.
+    assert_eq!(usage_ledger::Entity::find().count(db).await?, 2);
     Ok(())
 }
 

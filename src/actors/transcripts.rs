@@ -140,7 +140,7 @@ async fn run(
     let file = media::get(&services.db, media_id)
         .await
         .map_err(|e| e.to_string())?;
-    let (text, note) = match file {
+    let (text, note, seconds) = match file {
         Some(f) if f.state == media::STORED => {
             let audio = services
                 .media
@@ -156,6 +156,12 @@ async fn run(
             } else {
                 None
             };
+            // The note's length, for its minutes if it is transcribed (the container says it;
+            // a note that does not say costs none).
+            let seconds = crate::transcribe::audio::probe_seconds(&audio)
+                .ok()
+                .flatten()
+                .filter(|s| s.is_finite() && *s > 0.0);
             let started = std::time::Instant::now();
             let result = pool
                 .send(crate::actors::transcriber::Transcribe { audio, language })
@@ -169,15 +175,22 @@ async fn run(
                         outcome = outcome_name(&outcome),
                         "voice note transcribed"
                     );
-                    words(outcome, services.settings.transcribe_max_seconds)
+                    let (text, note) = words(outcome, services.settings.transcribe_max_seconds);
+                    let seconds = text.as_ref().and(seconds);
+                    (text, note, seconds)
                 }
                 Ok(Err(e)) => return retry(services, row, &e.to_string()).await,
                 Err(e) => return retry(services, row, &format!("transcriber pool: {e}")).await,
             }
         }
-        _ => (None, Some(TranscriptNote::NoFile)),
+        _ => (None, Some(TranscriptNote::NoFile), None),
     };
-    deliver(services, row.id, number_id, wa_id, message_id, text, note).await
+    let result = Transcribed {
+        text,
+        reason: note,
+        seconds,
+    };
+    deliver(services, row.id, number_id, wa_id, message_id, result).await
 }
 
 fn outcome_name(o: &Outcome) -> &'static str {
@@ -221,16 +234,12 @@ async fn retry(
             ..
         }) = jobs::decode(row)
         {
-            return deliver(
-                services,
-                row.id,
-                number_id,
-                wa_id,
-                message_id,
-                None,
-                Some(TranscriptNote::Failed),
-            )
-            .await;
+            let failed = Transcribed {
+                text: None,
+                reason: Some(TranscriptNote::Failed),
+                seconds: None,
+            };
+            return deliver(services, row.id, number_id, wa_id, message_id, failed).await;
         }
     }
     let delay = jobs::backoff_ms(row.attempts, s.retry_base_ms, s.retry_max_ms);
@@ -240,21 +249,28 @@ async fn retry(
     Err(why.to_string())
 }
 
+/// A job's result: the transcript and its note's seconds, or why there is none.
+struct Transcribed {
+    text: Option<String>,
+    reason: Option<TranscriptNote>,
+    seconds: Option<f32>,
+}
+
 async fn deliver(
     services: &Ctx,
     job_id: i64,
     number_id: i64,
     wa_id: String,
     message_id: i64,
-    text: Option<String>,
-    reason: Option<TranscriptNote>,
+    result: Transcribed,
 ) -> Result<Option<(i64, (i64, InboxItem))>, String> {
     let item = InboxItem::Transcript {
         wa_id,
         message_id,
-        text,
+        text: result.text,
         note: None,
-        reason,
+        reason: result.reason,
+        seconds: result.seconds,
     };
     let fut = async {
         let txn = services.db.begin().await?;

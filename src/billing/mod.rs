@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 pub use plans::{Plan, Quota};
 
-use crate::store::{now_ms, quotas, search, usage};
+use crate::store::{now_ms, quotas, usage};
 
 pub use quotas::events_in;
 
@@ -218,8 +218,8 @@ impl Billing {
     }
 
     /// Adds `messages` and `seconds` to the tenant's month and answers the totals; recounts
-    /// from the database when the cache is stale or the month turned (the recount, made on
-    /// `c`, already includes what `c` wrote).
+    /// from the usage ledger when the cache is stale or the month turned (the recount, made on
+    /// `c`, already includes the ledger rows `c` wrote, so nothing is added to it).
     async fn count<C: ConnectionTrait>(
         &self,
         c: &C,
@@ -238,13 +238,12 @@ impl Billing {
                 }
             }
         }
-        let ids = search::tenant_numbers(c, tenant_id).await?;
-        let r = usage::report(c, &ids, from, to).await?;
+        let t = usage::totals(c, tenant_id, from, to).await?;
         let m = Month {
             key: key.clone(),
             counted: Instant::now(),
-            messages: r.totals.inbound + r.totals.outbound,
-            seconds: r.totals.transcribed_seconds + seconds,
+            messages: t.inbound + t.outbound,
+            seconds: t.transcribed_seconds,
         };
         let out = (key, m.messages, m.seconds);
         lock(&self.months).insert(tenant_id, m);
@@ -300,13 +299,14 @@ impl Billing {
         Ok(first.then_some(limit))
     }
 
-    /// Whether a voice note of `seconds` may be transcribed under the plan of `portal_id`'s
-    /// tenant; an allowed one is counted at once (its transcript comes later).
+    /// Whether a voice note may be transcribed under the plan of `portal_id`'s tenant: while
+    /// the month's minutes are not used up. Nothing is counted here: only seconds actually
+    /// transcribed count ([`Billing::transcribed`]), so a note that is too long or cannot be
+    /// transcribed costs nothing.
     pub async fn transcription<C: ConnectionTrait>(
         &self,
         c: &C,
         portal_id: i64,
-        seconds: f64,
     ) -> Result<Transcription, DbErr> {
         let Some((tenant_id, plan)) = self.tenant_of(c, portal_id).await? else {
             return Ok(Transcription::Allowed);
@@ -316,7 +316,6 @@ impl Billing {
         };
         let (month, _, used) = self.count(c, tenant_id, 0, 0.0).await?;
         if used < minutes as f64 * 60.0 {
-            self.count(c, tenant_id, 0, seconds).await?;
             return Ok(Transcription::Allowed);
         }
         self.record(
@@ -329,6 +328,20 @@ impl Billing {
         )
         .await?;
         Ok(Transcription::UsedUp(minutes))
+    }
+
+    /// A voice note of `portal_id` was transcribed (its ledger row written on `c`): its
+    /// `seconds` count against the month's minutes from now on.
+    pub async fn transcribed<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        portal_id: i64,
+        seconds: f64,
+    ) -> Result<(), DbErr> {
+        if let Some((tenant_id, _)) = self.tenant_of(c, portal_id).await? {
+            self.count(c, tenant_id, 0, seconds).await?;
+        }
+        Ok(())
     }
 }
 

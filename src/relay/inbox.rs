@@ -77,6 +77,9 @@ pub enum InboxItem {
         note: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<super::to_bitrix24::TranscriptNote>,
+        /// The note's length in seconds, when it was transcribed (what its minutes cost).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seconds: Option<f32>,
     },
     /// A gateway number's session state changed (`stateInstanceChanged`).
     WaSessionState { state: String, timestamp: i64 },

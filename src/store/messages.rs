@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::{
     hops::{self, Hop},
-    now_ms,
+    ledger, now_ms,
 };
 
 /// The directions and states (the product's, in `relay::states`), as stored.
@@ -77,6 +77,8 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
         sent.at = at_ms;
         hops::record(c, vec![sent, Hop::now(id, hops::RECEIVED)]).await?;
+        // Billed as it is taken in, with it: a redelivery inserts nothing and counts nothing.
+        ledger::record(c, ledger::Kind::Inbound, id, 1.0).await?;
     }
     Ok(id)
 }
@@ -99,6 +101,7 @@ pub async fn insert_outbound<C: ConnectionTrait>(
         vec![Hop::now(id, hops::FROM_OPERATOR).with(format!("Open Lines message {b24_message_id}"))],
     )
     .await?;
+    ledger::record(c, ledger::Kind::Outbound, id, 1.0).await?;
     Ok(id)
 }
 

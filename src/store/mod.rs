@@ -7,6 +7,7 @@ pub mod health;
 pub mod hops;
 pub mod inbox;
 pub mod jobs;
+pub mod ledger;
 pub mod media;
 pub mod messages;
 pub mod numbers;

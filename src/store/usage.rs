@@ -1,14 +1,15 @@
-//! Usage figures per tenant and period, counted from what was relayed: messages each way, media,
-//! voice notes transcribed (and their seconds), numbers active.
+//! Usage figures per tenant and period, summed from the usage ledger (`store::ledger`):
+//! messages each way, files each way, voice notes transcribed (and their seconds), numbers
+//! active. Nothing here reads message history, so purging messages changes no total.
 
-use entity::{media, messages, numbers};
+use entity::{numbers, usage_ledger};
 use sea_orm::{
-    sea_query::{Expr, Query},
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 
-use super::messages::{IN, OUT};
+use super::ledger::Kind;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -19,6 +20,21 @@ pub struct Figures {
     pub media: i64,
     pub transcribed: i64,
     pub transcribed_seconds: f64,
+}
+
+impl Figures {
+    /// Adds `n` rows of `kind` whose quantities sum to `sum`.
+    fn add(&mut self, kind: Kind, n: i64, sum: f64) {
+        match kind {
+            Kind::Inbound => self.inbound += n,
+            Kind::Outbound => self.outbound += n,
+            Kind::MediaIn | Kind::MediaOut => self.media += n,
+            Kind::Transcription => {
+                self.transcribed += n;
+                self.transcribed_seconds += sum;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -46,10 +62,55 @@ fn date_of(day: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Figures for the numbers `number_ids` from `from_ms` (inclusive) to `to_ms` (exclusive), both
-/// at UTC midnight.
+/// The tenant's ledger rows from `from_ms` (inclusive) to `to_ms` (exclusive).
+fn of_tenant(tenant_id: i64, from_ms: i64, to_ms: i64) -> sea_orm::Select<usage_ledger::Entity> {
+    usage_ledger::Entity::find()
+        .filter(usage_ledger::Column::TenantId.eq(tenant_id))
+        .filter(usage_ledger::Column::At.gte(from_ms))
+        .filter(usage_ledger::Column::At.lt(to_ms))
+}
+
+/// Per kind: how many rows and the sum of their quantities (seconds for transcriptions).
+const COUNT_AND_SUM: [(&str, &str); 2] = [
+    ("COUNT(*)", "n"),
+    (
+        "CAST(COALESCE(SUM(quantity), 0) AS DOUBLE PRECISION)",
+        "total",
+    ),
+];
+
+/// The tenant's figures from `from_ms` to `to_ms` in one sum (what the quotas need).
+pub async fn totals<C: ConnectionTrait>(
+    c: &C,
+    tenant_id: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Figures, DbErr> {
+    let mut q = of_tenant(tenant_id, from_ms, to_ms)
+        .select_only()
+        .column(usage_ledger::Column::Kind);
+    for (expr, alias) in COUNT_AND_SUM {
+        q = q.column_as(Expr::cust(expr), alias);
+    }
+    let rows: Vec<(String, i64, f64)> = q
+        .group_by(usage_ledger::Column::Kind)
+        .into_tuple()
+        .all(c)
+        .await?;
+    let mut f = Figures::default();
+    for (kind, n, sum) in rows {
+        if let Some(k) = Kind::parse(&kind) {
+            f.add(k, n, sum);
+        }
+    }
+    Ok(f)
+}
+
+/// The tenant's figures per UTC day from `from_ms` (inclusive) to `to_ms` (exclusive), both at
+/// UTC midnight; `number_ids`: the tenant's numbers (those connected now are counted).
 pub async fn report<C: ConnectionTrait>(
     c: &C,
+    tenant_id: i64,
     number_ids: &[i64],
     from_ms: i64,
     to_ms: i64,
@@ -68,85 +129,33 @@ pub async fn report<C: ConnectionTrait>(
         active_numbers: 0,
         connected_numbers: 0,
     };
-    if number_ids.is_empty() || to_ms <= from_ms {
+    if to_ms <= from_ms {
         report.days = days;
         return Ok(report);
     }
-    let chats_of_numbers = Query::select()
-        .column(entity::chats::Column::Id)
-        .from(entity::chats::Entity)
-        .and_where(entity::chats::Column::NumberId.is_in(number_ids.iter().copied()))
-        .to_owned();
-    // Per day and direction: messages, those with a file, those with a transcript.
-    let rows: Vec<(i64, String, i64, i64, i64)> = messages::Entity::find()
+    let mut q = of_tenant(tenant_id, from_ms, to_ms)
         .select_only()
-        .column_as(Expr::cust(format!("created_at / {DAY_MS}")), "day")
-        .column(messages::Column::Direction)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(
-            Expr::cust("SUM(CASE WHEN media_id IS NULL THEN 0 ELSE 1 END)"),
-            "with_media",
-        )
-        .column_as(
-            Expr::cust("SUM(CASE WHEN transcript IS NULL THEN 0 ELSE 1 END)"),
-            "with_transcript",
-        )
-        .filter(messages::Column::ChatId.in_subquery(chats_of_numbers))
-        .filter(messages::Column::CreatedAt.gte(from_ms))
-        .filter(messages::Column::CreatedAt.lt(to_ms))
+        .column_as(Expr::cust(format!("at / {DAY_MS}")), "day")
+        .column(usage_ledger::Column::Kind);
+    for (expr, alias) in COUNT_AND_SUM {
+        q = q.column_as(Expr::cust(expr), alias);
+    }
+    let rows: Vec<(i64, String, i64, f64)> = q
         .group_by(Expr::cust("1"))
-        .group_by(messages::Column::Direction)
+        .group_by(usage_ledger::Column::Kind)
         .into_tuple()
         .all(c)
         .await?;
-    for (day, direction, n, with_media, with_transcript) in rows {
-        let Some(d) = usize::try_from(day - first)
-            .ok()
-            .and_then(|i| days.get_mut(i))
-        else {
+    for (day, kind, n, sum) in rows {
+        let (Some(d), Some(k)) = (
+            usize::try_from(day - first)
+                .ok()
+                .and_then(|i| days.get_mut(i)),
+            Kind::parse(&kind),
+        ) else {
             continue;
         };
-        match direction.as_str() {
-            IN => d.figures.inbound += n,
-            OUT => d.figures.outbound += n,
-            _ => {}
-        }
-        d.figures.media += with_media;
-        d.figures.transcribed += with_transcript;
-    }
-    // Seconds of the voice notes that got a transcript, by the day their file was stored.
-    let seconds: Vec<(i64, Option<f64>)> = media::Entity::find()
-        .select_only()
-        .column_as(Expr::cust(format!("created_at / {DAY_MS}")), "day")
-        .column_as(
-            Expr::cust("CAST(SUM(seconds) AS DOUBLE PRECISION)"),
-            "seconds",
-        )
-        .filter(media::Column::NumberId.is_in(number_ids.iter().copied()))
-        .filter(media::Column::Kind.eq("voice"))
-        .filter(media::Column::CreatedAt.gte(from_ms))
-        .filter(media::Column::CreatedAt.lt(to_ms))
-        .filter(
-            media::Column::Id.in_subquery(
-                Query::select()
-                    .column(messages::Column::MediaId)
-                    .from(messages::Entity)
-                    .and_where(messages::Column::Transcript.is_not_null())
-                    .and_where(messages::Column::MediaId.is_not_null())
-                    .to_owned(),
-            ),
-        )
-        .group_by(Expr::cust("1"))
-        .into_tuple()
-        .all(c)
-        .await?;
-    for (day, s) in seconds {
-        if let Some(d) = usize::try_from(day - first)
-            .ok()
-            .and_then(|i| days.get_mut(i))
-        {
-            d.figures.transcribed_seconds += s.unwrap_or(0.0);
-        }
+        d.figures.add(k, n, sum);
     }
     for d in &days {
         report.totals.inbound += d.figures.inbound;
@@ -156,29 +165,21 @@ pub async fn report<C: ConnectionTrait>(
         report.totals.transcribed_seconds += d.figures.transcribed_seconds;
     }
     report.totals.transcribed_seconds = (report.totals.transcribed_seconds * 10.0).round() / 10.0;
-    report.active_numbers = entity::chats::Entity::find()
+    report.active_numbers = of_tenant(tenant_id, from_ms, to_ms)
         .select_only()
         .column_as(Expr::cust("COUNT(DISTINCT number_id)"), "n")
-        .filter(entity::chats::Column::NumberId.is_in(number_ids.iter().copied()))
-        .filter(
-            entity::chats::Column::Id.in_subquery(
-                Query::select()
-                    .column(messages::Column::ChatId)
-                    .from(messages::Entity)
-                    .and_where(messages::Column::CreatedAt.gte(from_ms))
-                    .and_where(messages::Column::CreatedAt.lt(to_ms))
-                    .to_owned(),
-            ),
-        )
+        .filter(usage_ledger::Column::Kind.is_in([Kind::Inbound.as_str(), Kind::Outbound.as_str()]))
         .into_tuple::<i64>()
         .one(c)
         .await?
         .unwrap_or(0);
-    report.connected_numbers = numbers::Entity::find()
-        .filter(numbers::Column::Id.is_in(number_ids.iter().copied()))
-        .filter(numbers::Column::Active.eq(true))
-        .count(c)
-        .await? as i64;
+    if !number_ids.is_empty() {
+        report.connected_numbers = numbers::Entity::find()
+            .filter(numbers::Column::Id.is_in(number_ids.iter().copied()))
+            .filter(numbers::Column::Active.eq(true))
+            .count(c)
+            .await? as i64;
+    }
     report.days = days;
     Ok(report)
 }

@@ -173,6 +173,7 @@ pub(super) async fn process(
                     text,
                     note,
                     reason,
+                    seconds,
                     ..
                 } => {
                     transcript_ready(
@@ -183,6 +184,7 @@ pub(super) async fn process(
                         text.as_deref(),
                         note.as_deref(),
                         *reason,
+                        *seconds,
                     )
                     .await?
                 }

@@ -19,7 +19,7 @@ use crate::{
         to_bitrix24 as to_b24, window,
     },
     store::{
-        chats, jobs, media as media_rows,
+        chats, jobs, ledger, media as media_rows,
         messages::{self, Content},
     },
     whatsapp::errors::{explain, no_detail},
@@ -88,6 +88,10 @@ pub(super) async fn customer_message(
         // Seen before (a redelivery under another inbox id): already relayed.
         return Ok(Vec::new());
     };
+    if stored.is_some() {
+        // A file that reached us is relayed with the message; one we could not keep is not.
+        ledger::record(txn, ledger::Kind::MediaIn, message_id, 1.0).await?;
+    }
     // Any customer message (a button tap too) opens the Cloud API window for 24 h from its time.
     chats::note_inbound(txn, chat_id, timestamp * 1000).await?;
     // Quotas never hold a message back: over the plan it is relayed all the same, and the
@@ -97,12 +101,9 @@ pub(super) async fn customer_message(
         None => None,
     };
     let mut transcribe = services.transcription;
-    if let (true, Some(("voice", _)), Some(m)) = (transcribe, file, stored) {
-        let seconds = f64::from(m.seconds.unwrap_or(0.0));
-        if let Transcription::UsedUp(minutes) = services
-            .billing
-            .transcription(txn, info.portal_id, seconds)
-            .await?
+    if let (true, Some(("voice", _)), Some(_)) = (transcribe, file, stored) {
+        if let Transcription::UsedUp(minutes) =
+            services.billing.transcription(txn, info.portal_id).await?
         {
             transcribe = false;
             let used_up = to_b24::transcription_used_up(info.lang(txn).await?, minutes);
@@ -176,6 +177,8 @@ pub(super) async fn customer_message(
 
 /// A voice note's transcript (or why there is none) is attached to the message already in
 /// Open Lines: the same message is updated, keeping its file, so the text shows next to it.
+/// `seconds`: the note's length, billed when there is a transcript.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn transcript_ready(
     txn: &DatabaseTransaction,
     services: &Ctx,
@@ -184,6 +187,7 @@ pub(super) async fn transcript_ready(
     text: Option<&str>,
     note: Option<&str>,
     reason: Option<to_b24::TranscriptNote>,
+    seconds: Option<f32>,
 ) -> Result<Vec<Owner>, DbErr> {
     let Some(msg) = messages::get(txn, message_id).await? else {
         return Ok(Vec::new());
@@ -199,6 +203,17 @@ pub(super) async fn transcript_ready(
     let note = reason.map(|r| r.text(lang)).or(note.map(str::to_string));
     let line = to_b24::transcript_line(lang, text, note.as_deref());
     messages::set_transcript(txn, msg.id, text.or(note.as_deref()).unwrap_or("")).await?;
+    // Only a transcript costs minutes, its note's own seconds, billed as it is stored; a note
+    // saying why there is none (too long, silent, undecodable, failed) costs nothing.
+    if text.is_some() {
+        let seconds = f64::from(seconds.unwrap_or(0.0));
+        if ledger::record(txn, ledger::Kind::Transcription, msg.id, seconds).await? {
+            services
+                .billing
+                .transcribed(txn, info.portal_id, seconds)
+                .await?;
+        }
+    }
     let full = to_b24::append_line(&msg.text, &line);
     let file = match msg.media_id {
         Some(media_id) => media_rows::get(txn, media_id)

@@ -22,7 +22,7 @@ use crate::{
     i18n::Lang,
     metrics::Settled,
     relay::jobs::Job,
-    store::{self, chats, jobs, messages, numbers, portals},
+    store::{self, chats, jobs, ledger, messages, numbers, portals},
     tr,
     whatsapp::{errors::explain, gateway},
 };
@@ -116,9 +116,13 @@ async fn settle(
         Ok(provider_id) => {
             match &job {
                 Some(Job::WaSendText { message_id, .. })
-                | Some(Job::WaSendMedia { message_id, .. })
                 | Some(Job::WaSendTemplate { message_id, .. }) => {
                     messages::set_wamid(&txn, *message_id, &provider_id).await?;
+                }
+                Some(Job::WaSendMedia { message_id, .. }) => {
+                    messages::set_wamid(&txn, *message_id, &provider_id).await?;
+                    // The attachment reached WhatsApp: billed with its WhatsApp id, once.
+                    ledger::record(&txn, ledger::Kind::MediaOut, *message_id, 1.0).await?;
                 }
                 Some(Job::WaDelete { message_id, .. }) => {
                     messages::set_status_many(&txn, &[*message_id], messages::DELETED).await?;

@@ -66,7 +66,7 @@ pub async fn plan_use(
 ) -> Result<PlanUseView, ApiError> {
     let (month, from, to) = billing::this_month();
     let ids = search::tenant_numbers(&state.ctx.db, tenant.id).await?;
-    let r = usage::report(&state.ctx.db, &ids, from, to).await?;
+    let r = usage::report(&state.ctx.db, tenant.id, &ids, from, to).await?;
     let plan = state.ctx.billing.plan(&tenant.plan);
     let quotas = billing::usage_against(
         plan,

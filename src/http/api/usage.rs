@@ -134,9 +134,10 @@ pub struct FiguresView {
     pub inbound: i64,
     /// Operator messages relayed to WhatsApp.
     pub outbound: i64,
-    /// Messages with a file (either way).
+    /// Files relayed, either way: customers' files delivered to Open Lines and operators'
+    /// attachments sent to WhatsApp.
     pub media: i64,
-    /// Voice notes with a transcript (or a note why there is none).
+    /// Voice notes transcribed (a note too long, silent or not transcribable is not counted).
     pub transcribed: i64,
     /// Seconds of the voice notes transcribed.
     pub transcribed_seconds: f64,
@@ -188,7 +189,7 @@ async fn report(
 ) -> Result<UsageView, ApiError> {
     let (from, to, from_ms, to_ms) = period(q)?;
     let numbers = search::tenant_numbers(&state.ctx.db, tenant.id).await?;
-    let r = usage::report(&state.ctx.db, &numbers, from_ms, to_ms).await?;
+    let r = usage::report(&state.ctx.db, tenant.id, &numbers, from_ms, to_ms).await?;
     let plan_use = super::billing::plan_use(state, tenant).await?;
     Ok(UsageView {
         plan_use,

@@ -31,6 +31,7 @@ on_both_databases!(
     an_uninstall_without_clean_keeps_the_data,
     a_reinstall_inside_the_grace_period_keeps_everything,
     retention_changes_are_bounded_by_the_plan_and_the_tenant,
+    an_uninstalled_portals_numbers_send_nothing_until_it_is_installed_again,
 );
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -527,4 +528,51 @@ async fn retention_changes_are_bounded_by_the_plan_and_the_tenant(backend: Backe
     sweep(&app, store::now_ms(), None).await;
     assert_eq!(messages_with(&db, "hello").await, 0, "past the tenant's 60 days");
     assert_eq!(messages_with(&db, "recent").await, 1);
+}
+
+async fn an_uninstalled_portals_numbers_send_nothing_until_it_is_installed_again(backend: Backend) {
+    let app = app(backend, |_| {}).await;
+    let n = portal_with_history(&app, "700100007").await;
+    let db = db(&app).await;
+    assert_eq!(app.b24.uninstall_with(false).await, 200);
+    // A send still queued when the app went away (an operator's reply).
+    let chat = count(&db, "SELECT id FROM chats").await;
+    let message = count(&db, "SELECT MIN(id) FROM messages").await;
+    let job = store::jobs::Job::WaSendText {
+        message_id: message,
+        to: CUSTOMER.into(),
+        text: "queued before the uninstall".into(),
+    };
+    store::jobs::enqueue(
+        &db,
+        &store::jobs::number_owner(n.id),
+        &store::jobs::chat_queue(chat),
+        &job,
+    )
+    .await
+    .expect("enqueue");
+    // The recovery sweep wakes the number (every 300 ms here) several times: nothing goes.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let sent = |app: &TestApp| {
+        app.graph
+            .sent_messages()
+            .iter()
+            .filter(|m| m.text == "queued before the uninstall")
+            .count()
+    };
+    assert_eq!(sent(&app), 0, "nothing is sent for an uninstalled portal");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'wa_send_text'").await,
+        1,
+        "the send waits"
+    );
+    app.install().await;
+    let graph = app.graph.clone();
+    wait_until(20, "the send after the reinstall", move || {
+        graph
+            .sent_messages()
+            .iter()
+            .any(|m| m.text == "queued before the uninstall")
+    })
+    .await;
 }

@@ -72,12 +72,17 @@ async fn sweep(app: &TestApp, now: i64, batches: Option<usize>) -> Report {
 }
 
 async fn sql(db: &DatabaseConnection, q: &str) {
-    db.execute_unprepared(q).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+    db.execute_unprepared(q)
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
 }
 
 async fn count(db: &DatabaseConnection, q: &str) -> i64 {
     let row = db
-        .query_one(sea_orm::Statement::from_string(db.get_database_backend(), q))
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            q,
+        ))
         .await
         .unwrap_or_else(|e| panic!("{q}: {e}"))
         .expect("a row");
@@ -103,7 +108,9 @@ async fn customer_text(app: &TestApp, n: &Number, wa_id: &str, wamid: &str, text
 }
 
 async fn customer_image(app: &TestApp, n: &Number, wamid: &str, caption: &str) {
-    let id = app.graph.add_media("image/jpeg", b"\xff\xd8\xff\xe0 jpeg bytes".to_vec());
+    let id = app
+        .graph
+        .add_media("image/jpeg", b"\xff\xd8\xff\xe0 jpeg bytes".to_vec());
     let message = json!({"from": CUSTOMER, "id": wamid, "timestamp": sim::unix_now().to_string(),
         "type": "image", "image": {"id": id, "mime_type": "image/jpeg", "sha256": "x", "caption": caption}});
     let body = sim::GraphSim::inbound_body(
@@ -154,7 +161,11 @@ async fn files(app: &TestApp, db: &DatabaseConnection, filter: &str) -> Vec<std:
 }
 
 async fn messages_with(db: &DatabaseConnection, text: &str) -> i64 {
-    count(db, &format!("SELECT COUNT(*) FROM messages WHERE text LIKE '%{text}%'")).await
+    count(
+        db,
+        &format!("SELECT COUNT(*) FROM messages WHERE text LIKE '%{text}%'"),
+    )
+    .await
 }
 
 async fn installed_with_number(app: &TestApp, phone_number_id: &str) -> Number {
@@ -235,7 +246,10 @@ async fn the_sweep_deletes_old_rows_and_files_and_keeps_new_and_unfinished_work(
     assert_eq!(left.len(), 2, "{left:?}");
     assert_eq!(left[0].0, "purged", "{left:?}");
     assert_eq!(left[1].0, "stored", "{left:?}");
-    assert!(!old_files[0].exists() && !old_files[1].exists(), "{old_files:?}");
+    assert!(
+        !old_files[0].exists() && !old_files[1].exists(),
+        "{old_files:?}"
+    );
     assert!(old_files[2].is_file(), "today's photo kept");
     assert_eq!(report.files, 2, "{report:?}");
     assert_eq!(report.rows("messages"), 2, "{report:?}");
@@ -256,14 +270,34 @@ async fn the_sweep_deletes_old_rows_and_files_and_keeps_new_and_unfinished_work(
     );
     // Finished inbox items and jobs past 30 days went; today's and the pending job stayed.
     let inbox_after = count(&db, "SELECT COUNT(*) FROM inbox").await;
-    assert!(inbox_after < inbox_before && inbox_after >= 2, "{inbox_before} → {inbox_after}");
+    assert!(
+        inbox_after < inbox_before && inbox_after >= 2,
+        "{inbox_before} → {inbox_after}"
+    );
     assert_eq!(
-        count(&db, &format!("SELECT COUNT(*) FROM inbox WHERE created_at < {}", store::now_ms() - 30 * DAY_MS)).await,
+        count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM inbox WHERE created_at < {}",
+                store::now_ms() - 30 * DAY_MS
+            )
+        )
+        .await,
         0
     );
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM jobs WHERE status = 'pending'").await, 1);
     assert_eq!(
-        count(&db, &format!("SELECT COUNT(*) FROM jobs WHERE updated_at < {}", store::now_ms() - 30 * DAY_MS)).await,
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE status = 'pending'").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM jobs WHERE updated_at < {}",
+                store::now_ms() - 30 * DAY_MS
+            )
+        )
+        .await,
         1,
         "only the pending one is old"
     );
@@ -291,7 +325,14 @@ async fn a_sweep_cut_off_is_finished_by_the_next(backend: Backend) {
     let n = installed_with_number(&app, "700100002").await;
     let db = db(&app).await;
     for i in 0..5 {
-        customer_text(&app, &n, CUSTOMER, &format!("wamid.C{i}"), &format!("old {i}")).await;
+        customer_text(
+            &app,
+            &n,
+            CUSTOMER,
+            &format!("wamid.C{i}"),
+            &format!("old {i}"),
+        )
+        .await;
     }
     customer_image(&app, &n, "wamid.C9", "old photo").await;
     relayed(&app, 6).await;
@@ -310,7 +351,9 @@ async fn a_sweep_cut_off_is_finished_by_the_next(backend: Backend) {
     // A crash between marking a file's row and deleting the file: the row says purging, the
     // file is still there.
     let id = count(&db, "SELECT id FROM media").await;
-    store::retention::mark_purging(&db, &[id]).await.expect("mark");
+    store::retention::mark_purging(&db, &[id])
+        .await
+        .expect("mark");
     assert!(photo[0].is_file());
 
     let rest = sweep(&app, store::now_ms(), None).await;
@@ -374,7 +417,8 @@ async fn an_uninstall_with_clean_purges_the_portal_after_the_grace_period(backen
     );
     // Relaying stopped at once: the customer's message is refused (WhatsApp retries it).
     assert_ne!(
-        app.customer_writes(&n, CUSTOMER, "wamid.U3", "while away").await,
+        app.customer_writes(&n, CUSTOMER, "wamid.U3", "while away")
+            .await,
         200
     );
     let before = totals(&db).await;
@@ -402,13 +446,23 @@ async fn an_uninstall_without_clean_keeps_the_data(backend: Backend) {
     assert!(p["purge_after"].is_null(), "{p}");
     let before = totals(&db).await;
     let report = sweep(&app, store::now_ms() + 60 * DAY_MS, None).await;
-    assert_eq!(report.rows("messages") + report.rows("chats") + report.rows("numbers"), 0);
+    assert_eq!(
+        report.rows("messages") + report.rows("chats") + report.rows("numbers"),
+        0
+    );
     let after = totals(&db).await;
     // Only finished inbox items and jobs (past 30 days) may go; messages, chats, files and
     // numbers stay under the tenant's retention.
-    assert_eq!([after[0], after[1], after[2], after[5], after[6]], [before[0], before[1], before[2], before[5], before[6]]);
+    assert_eq!(
+        [after[0], after[1], after[2], after[5], after[6]],
+        [before[0], before[1], before[2], before[5], before[6]]
+    );
     let kept = files(&app, &db, "state = 'stored'").await;
-    assert_eq!(kept.len(), 1, "60 days: the photo is within the 90 days of media retention");
+    assert_eq!(
+        kept.len(),
+        1,
+        "60 days: the photo is within the 90 days of media retention"
+    );
     assert!(kept[0].is_file());
 }
 
@@ -424,9 +478,16 @@ async fn a_reinstall_inside_the_grace_period_keeps_everything(backend: Backend) 
     at_rest(&db).await;
     let before = totals(&db).await;
     let report = sweep(&app, store::now_ms() + 8 * DAY_MS, None).await;
-    assert_eq!(report.rows("messages") + report.rows("chats") + report.rows("numbers"), 0, "{report:?}");
+    assert_eq!(
+        report.rows("messages") + report.rows("chats") + report.rows("numbers"),
+        0,
+        "{report:?}"
+    );
     let after = totals(&db).await;
-    assert_eq!([after[0], after[1], after[2], after[6]], [before[0], before[1], before[2], before[6]]);
+    assert_eq!(
+        [after[0], after[1], after[2], after[6]],
+        [before[0], before[1], before[2], before[6]]
+    );
     // And the number relays again.
     customer_text(&app, &n, CUSTOMER, "wamid.U9", "back again").await;
     relayed(&app, 3).await;
@@ -480,7 +541,10 @@ async fn retention_changes_are_bounded_by_the_plan_and_the_tenant(backend: Backe
     let db = db(&app).await;
     let a = count(&db, "SELECT tenant_id FROM portals").await;
     let (status, b) = app
-        .api_post("/api/v1/tenants", json!({"name": "Other Ltd", "plan": "pro"}))
+        .api_post(
+            "/api/v1/tenants",
+            json!({"name": "Other Ltd", "plan": "pro"}),
+        )
         .await;
     assert_eq!(status, 201, "{b}");
     let b = b["id"].as_i64().expect("tenant id");
@@ -493,26 +557,64 @@ async fn retention_changes_are_bounded_by_the_plan_and_the_tenant(backend: Backe
     assert_eq!(view["effective_media_days"], 30, "{view}");
     assert_eq!(view["max_messages_days"], 90, "{view}");
 
-    let (status, view) = put(&app, &admin_a, a, json!({"messages_days": 60, "media_days": 10})).await;
+    let (status, view) = put(
+        &app,
+        &admin_a,
+        a,
+        json!({"messages_days": 60, "media_days": 10}),
+    )
+    .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["messages_days"], 60);
     assert_eq!(view["effective_media_days"], 10);
-    for over in [json!({"messages_days": 91, "media_days": null}), json!({"messages_days": 0, "media_days": null}), json!({"messages_days": null, "media_days": 31})] {
+    for over in [
+        json!({"messages_days": 91, "media_days": null}),
+        json!({"messages_days": 0, "media_days": null}),
+        json!({"messages_days": null, "media_days": 31}),
+    ] {
         let (status, body) = put(&app, &admin_a, a, over.clone()).await;
         assert_eq!(status, 400, "{over}: {body}");
         assert_eq!(body["error"]["code"], "retention_out_of_plan", "{body}");
     }
     let (_, view) = get(&app, &admin_a, a).await;
-    assert_eq!(view["messages_days"], 60, "refused changes change nothing: {view}");
+    assert_eq!(
+        view["messages_days"], 60,
+        "refused changes change nothing: {view}"
+    );
 
     // Tenant A's admin cannot see or change tenant B; billing changes nothing; support can.
     assert_eq!(get(&app, &admin_a, b).await.0, 404);
-    let (status, body) = put(&app, &admin_a, b, json!({"messages_days": 1, "media_days": 1})).await;
+    let (status, body) = put(
+        &app,
+        &admin_a,
+        b,
+        json!({"messages_days": 1, "media_days": 1}),
+    )
+    .await;
     assert_eq!(status, 404, "{body}");
     let billing = token(&app, Role::Billing, None);
-    assert_eq!(put(&app, &billing, a, json!({"messages_days": 5, "media_days": 5})).await.0, 403);
-    let (status, view) = put(&app, &app.token, b, json!({"messages_days": 0, "media_days": 0})).await;
-    assert_eq!(status, 200, "pro has no maximum: for ever is allowed: {view}");
+    assert_eq!(
+        put(
+            &app,
+            &billing,
+            a,
+            json!({"messages_days": 5, "media_days": 5})
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, view) = put(
+        &app,
+        &app.token,
+        b,
+        json!({"messages_days": 0, "media_days": 0}),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "pro has no maximum: for ever is allowed: {view}"
+    );
     assert_eq!(view["effective_messages_days"], 0);
     let (_, view) = get(&app, &admin_a, a).await;
     assert_eq!(view["messages_days"], 60, "tenant A untouched: {view}");
@@ -526,7 +628,11 @@ async fn retention_changes_are_bounded_by_the_plan_and_the_tenant(backend: Backe
     relayed(&app, 3).await;
     at_rest(&db).await;
     sweep(&app, store::now_ms(), None).await;
-    assert_eq!(messages_with(&db, "hello").await, 0, "past the tenant's 60 days");
+    assert_eq!(
+        messages_with(&db, "hello").await,
+        0,
+        "past the tenant's 60 days"
+    );
     assert_eq!(messages_with(&db, "recent").await, 1);
 }
 
@@ -562,7 +668,11 @@ async fn an_uninstalled_portals_numbers_send_nothing_until_it_is_installed_again
     };
     assert_eq!(sent(&app), 0, "nothing is sent for an uninstalled portal");
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'wa_send_text'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'wa_send_text'"
+        )
+        .await,
         1,
         "the send waits"
     );

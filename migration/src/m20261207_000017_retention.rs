@@ -68,7 +68,11 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        for col in [Portals::UninstalledAt, Portals::PurgeAfter, Portals::PurgedAt] {
+        for col in [
+            Portals::UninstalledAt,
+            Portals::PurgeAfter,
+            Portals::PurgedAt,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -112,7 +116,11 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
                 .await?;
         }
-        for col in [Portals::PurgedAt, Portals::PurgeAfter, Portals::UninstalledAt] {
+        for col in [
+            Portals::PurgedAt,
+            Portals::PurgeAfter,
+            Portals::UninstalledAt,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

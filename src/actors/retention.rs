@@ -70,7 +70,11 @@ pub struct Policy {
 
 impl Policy {
     /// A tenant's retention: its own choice, else the configured default, within its plan.
-    pub fn of(settings: &Settings, plan: Option<&Plan>, tenant: Option<&entity::tenants::Model>) -> Self {
+    pub fn of(
+        settings: &Settings,
+        plan: Option<&Plan>,
+        tenant: Option<&entity::tenants::Model>,
+    ) -> Self {
         Self {
             messages_days: plans::retention_days(
                 tenant.and_then(|t| t.retention_messages_days),
@@ -230,7 +234,8 @@ impl Pass<'_, '_> {
         if let Some(before) = cutoff(self.now, policy.media_days) {
             loop {
                 let busy: InFlight = rows::in_flight(self.db()).await?;
-                let ids = rows::media_before(self.db(), &numbers, before, &busy, self.batch).await?;
+                let ids =
+                    rows::media_before(self.db(), &numbers, before, &busy, self.batch).await?;
                 if ids.is_empty() {
                     break;
                 }
@@ -335,7 +340,10 @@ impl Pass<'_, '_> {
     async fn purge_portal(&mut self, portal_id: i64) -> Go {
         let numbers = rows::number_ids(self.db(), portal_id).await?;
         let owners = rows::owners(portal_id, &numbers);
-        tracing::info!(portal = portal_id, "purging the data of an uninstalled portal");
+        tracing::info!(
+            portal = portal_id,
+            "purging the data of an uninstalled portal"
+        );
         loop {
             if !self.still_due(portal_id).await? {
                 return Ok(true);
@@ -375,7 +383,10 @@ impl Pass<'_, '_> {
                 return Ok(false);
             }
             if n == 0 {
-                tracing::warn!(portal = portal_id, "chats not purged; the next sweep tries again");
+                tracing::warn!(
+                    portal = portal_id,
+                    "chats not purged; the next sweep tries again"
+                );
                 return Ok(true);
             }
         }
@@ -469,7 +480,9 @@ pub fn start(services: Ctx) {
                     "retention sweep"
                 ),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed; the next one goes on"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed; the next one goes on")
+                }
             }
         }
     });

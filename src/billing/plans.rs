@@ -84,7 +84,10 @@ fn plan(numbers: u64, messages: u64, minutes: u64, retention: Option<(u32, u32)>
 pub fn default_plans() -> BTreeMap<String, Plan> {
     BTreeMap::from([
         ("free".to_string(), plan(1, 1_000, 30, Some((365, 90)))),
-        ("standard".to_string(), plan(5, 20_000, 600, Some((730, 365)))),
+        (
+            "standard".to_string(),
+            plan(5, 20_000, 600, Some((730, 365))),
+        ),
         ("pro".to_string(), plan(25, 200_000, 6_000, None)),
     ])
 }

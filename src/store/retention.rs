@@ -108,7 +108,9 @@ pub async fn purge_due<C: ConnectionTrait>(c: &C, id: i64, now: i64) -> Result<b
     Ok(portals::Entity::find_by_id(id)
         .one(c)
         .await?
-        .is_some_and(|p| !p.installed && p.purged_at.is_none() && p.purge_after.is_some_and(|t| t <= now)))
+        .is_some_and(|p| {
+            !p.installed && p.purged_at.is_none() && p.purge_after.is_some_and(|t| t <= now)
+        }))
 }
 
 /// The purge of portal `id` is finished.
@@ -358,7 +360,9 @@ pub async fn stored_bytes<C: ConnectionTrait>(c: &C) -> Result<i64, DbErr> {
     let sum: Option<Option<i64>> = media::Entity::find()
         .select_only()
         .column_as(
-            Expr::col(media::Column::Size).sum().cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
+            Expr::col(media::Column::Size)
+                .sum()
+                .cast_as(sea_orm::sea_query::Alias::new("BIGINT")),
             "bytes",
         )
         .filter(media::Column::State.eq(media_rows::STORED))
@@ -427,9 +431,9 @@ pub async fn jobs_before<C: ConnectionTrait>(
             .filter(jobs::Column::Owner.is_in(owners.iter().cloned()))
             .filter(jobs::Column::Status.is_in([job_rows::DONE, job_rows::DEAD])),
         JobScope::All(owners, chat_ids) => {
-            let queues = chat_ids.iter().flat_map(|id| {
-                [job_rows::chat_queue(*id), format!("voice:{id}")]
-            });
+            let queues = chat_ids
+                .iter()
+                .flat_map(|id| [job_rows::chat_queue(*id), format!("voice:{id}")]);
             q.filter(
                 jobs::Column::Owner
                     .is_in(owners.iter().cloned())

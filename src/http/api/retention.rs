@@ -140,8 +140,7 @@ pub async fn set_retention(
     )?;
     let as_db = |d: Option<u32>| d.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
     let Some((before, after)) =
-        tenants::set_retention(&txn, id, as_db(body.messages_days), as_db(body.media_days))
-            .await?
+        tenants::set_retention(&txn, id, as_db(body.messages_days), as_db(body.media_days)).await?
     else {
         return Err(not_found());
     };

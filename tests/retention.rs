@@ -19,7 +19,7 @@ use b24wa::{
     media::LocalStore,
     store,
 };
-use common::{spawn_app_with, wait_until, Backend, Number, TestApp};
+use common::{spawn_app_with, spawn_process_with, wait_until, Backend, Number, Peers, TestApp};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{json, Value};
 use sim::BitrixSimConfig;
@@ -32,6 +32,7 @@ on_both_databases!(
     a_reinstall_inside_the_grace_period_keeps_everything,
     retention_changes_are_bounded_by_the_plan_and_the_tenant,
     an_uninstalled_portals_numbers_send_nothing_until_it_is_installed_again,
+    a_killed_service_finishes_its_sweep_after_a_restart,
 );
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -103,11 +104,11 @@ async fn age_everything(db: &DatabaseConnection, days: i64) {
     }
 }
 
-async fn customer_text(app: &TestApp, n: &Number, wa_id: &str, wamid: &str, text: &str) {
+async fn customer_text(app: &Peers, n: &Number, wa_id: &str, wamid: &str, text: &str) {
     assert_eq!(app.customer_writes(n, wa_id, wamid, text).await, 200);
 }
 
-async fn customer_image(app: &TestApp, n: &Number, wamid: &str, caption: &str) {
+async fn customer_image(app: &Peers, n: &Number, wamid: &str, caption: &str) {
     let id = app
         .graph
         .add_media("image/jpeg", b"\xff\xd8\xff\xe0 jpeg bytes".to_vec());
@@ -123,7 +124,7 @@ async fn customer_image(app: &TestApp, n: &Number, wamid: &str, caption: &str) {
     assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
 }
 
-async fn relayed(app: &TestApp, n: usize) {
+async fn relayed(app: &Peers, n: usize) {
     let b24 = app.b24.clone();
     wait_until(20, &format!("{n} messages in Bitrix24"), move || {
         b24.customer_messages().len() >= n
@@ -685,4 +686,92 @@ async fn an_uninstalled_portals_numbers_send_nothing_until_it_is_installed_again
             .any(|m| m.text == "queued before the uninstall")
     })
     .await;
+}
+
+async fn a_killed_service_finishes_its_sweep_after_a_restart(backend: Backend) {
+    // The real binary, sweeping every second one row per transaction, killed (SIGKILL) as soon
+    // as its sweep has begun deleting.
+    let app = spawn_process_with(backend, |s| {
+        s.retention_sweep_secs = 1;
+        s.retention_batch = 1;
+    })
+    .await;
+    app.install().await;
+    let n = app.connect("1", "700100008").await;
+    let db = store::connect(&app.settings.database_url())
+        .await
+        .expect("test's own connection");
+    const OLD: usize = 30;
+    for i in 0..OLD {
+        customer_text(
+            &app,
+            &n,
+            CUSTOMER,
+            &format!("wamid.K{i}"),
+            &format!("old {i}"),
+        )
+        .await;
+    }
+    customer_image(&app, &n, "wamid.K99", "old photo").await;
+    relayed(&app, OLD + 1).await;
+    at_rest(&db).await;
+    let key = {
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT storage_key FROM media".to_string(),
+            ))
+            .await
+            .expect("media")
+            .expect("a photo");
+        row.try_get_by_index::<String>(0).expect("key")
+    };
+    let photo = app.settings.media_dir().join(key);
+    assert!(photo.is_file());
+    age_everything(&db, 400).await;
+    let all = (OLD + 1) as i64;
+    let mut left = all;
+    for _ in 0..2000 {
+        left = messages_with(&db, "old").await;
+        if left < all {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    app.kill();
+    assert!(left < all, "the sweep had begun");
+    let after_kill = messages_with(&db, "old").await;
+    eprintln!("retention kill test: {after_kill} of {all} old messages left at the kill");
+    assert!(
+        after_kill > 0,
+        "killed in the middle of the sweep, not after it"
+    );
+
+    app.restart().await;
+    customer_text(&app, &n, CUSTOMER, "wamid.K100", "fresh after restart").await;
+    let watch = db.clone();
+    let mut done = false;
+    for _ in 0..400 {
+        let old = messages_with(&watch, "old").await;
+        let media = count(&watch, "SELECT COUNT(*) FROM media").await;
+        if old == 0 && media == 0 {
+            done = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the restarted service finished the sweep ({after_kill} old messages were left at the kill)");
+    assert!(!photo.exists(), "the photo's file is deleted");
+    relayed(&app, OLD + 2).await;
+    // Two more sweeps: the new message stays.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(messages_with(&db, "fresh after restart").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM message_hops WHERE message_id NOT IN (SELECT id FROM messages)"
+        )
+        .await,
+        0
+    );
 }

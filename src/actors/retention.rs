@@ -31,6 +31,8 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const MIN_WORK_DAYS: u32 = 7;
 /// Chats taken at once by an uninstall's purge.
 const PURGE_CHATS: u64 = 50;
+/// What a purge's last transaction takes of what arrived after its batches (a few rows at most).
+const LEFTOVERS: u64 = 1_000;
 
 /// One sweep over the database and the media store.
 pub struct Sweep<'a> {
@@ -438,9 +440,17 @@ impl Pass<'_, '_> {
         if !rows::purge_due(&txn, portal_id, self.now).await? {
             return Ok(true);
         }
+        // Anything stored for them since their batches (a transcript finishing meanwhile).
+        let late = rows::inbox_before(&txn, &owners, i64::MAX, true, LEFTOVERS).await?;
+        let n_inbox = rows::delete_inbox(&txn, &late).await?;
+        let late =
+            rows::jobs_before(&txn, JobScope::All(&owners, &[]), i64::MAX, LEFTOVERS).await?;
+        let n_jobs = rows::delete_jobs(&txn, &late).await?;
         let n = rows::delete_numbers(&txn, &numbers).await?;
         rows::mark_purged(&txn, portal_id, self.now).await?;
         txn.commit().await?;
+        self.count(metrics::TABLE_INBOX, n_inbox);
+        self.count(metrics::TABLE_JOBS, n_jobs);
         self.count(metrics::TABLE_NUMBERS, n);
         tracing::info!(portal = portal_id, "uninstalled portal's data purged");
         Ok(self.tick())

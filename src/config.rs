@@ -214,6 +214,48 @@ pub struct Settings {
     /// The `Retry-After` of that `503`, in seconds.
     #[serde(default = "d_inbox_retry_after_secs")]
     pub inbox_retry_after_secs: u64,
+    /// Days messages (with transcripts and hops) are kept when the tenant set nothing; `0`:
+    /// for ever. A tenant's plan may cap it (`billing::plans`).
+    #[serde(default = "d_retention_messages_days")]
+    pub retention_messages_days: u32,
+    /// Days media files are kept on disk when the tenant set nothing; `0`: for ever.
+    #[serde(default = "d_retention_media_days")]
+    pub retention_media_days: u32,
+    /// Days finished inbox items and finished (done or dead) jobs are kept (at least 7: they
+    /// deduplicate the providers' redeliveries), or fewer when the tenant's message retention
+    /// is shorter; `0`: for ever.
+    #[serde(default = "d_retention_work_days")]
+    pub retention_work_days: u32,
+    /// How often the retention sweep runs (each node; batches are idempotent); `0`: not on
+    /// this node.
+    #[serde(default = "d_retention_sweep_secs")]
+    pub retention_sweep_secs: u64,
+    /// Rows deleted per transaction by the sweep (short transactions, no long locks).
+    #[serde(default = "d_retention_batch")]
+    pub retention_batch: u64,
+    /// After an uninstall with `CLEAN=1`, days before the portal's data is purged (a reinstall
+    /// within them keeps everything).
+    #[serde(default = "d_uninstall_grace_days")]
+    pub uninstall_grace_days: u32,
+}
+
+fn d_retention_messages_days() -> u32 {
+    365
+}
+fn d_retention_media_days() -> u32 {
+    90
+}
+fn d_retention_work_days() -> u32 {
+    30
+}
+fn d_retention_sweep_secs() -> u64 {
+    3600
+}
+fn d_retention_batch() -> u64 {
+    500
+}
+fn d_uninstall_grace_days() -> u32 {
+    7
 }
 
 fn d_host() -> String {

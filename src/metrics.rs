@@ -47,6 +47,35 @@ pub const QUEUE_ITEMS: &str = "b24wa_queue_items";
 /// stored backlog (read back later in order); label `queue` (`chat`, `number`, `route`).
 pub const QUEUE_SPILLED: &str = "b24wa_queue_spilled_total";
 
+/// Bytes of the files in the media store (all nodes; set by each retention sweep).
+pub const MEDIA_STORE_BYTES: &str = "b24wa_media_store_bytes";
+/// Rows the retention sweep (and an uninstall's purge) deleted; label `table` (see the
+/// `TABLE_*` constants).
+pub const RETENTION_ROWS_PURGED: &str = "b24wa_retention_rows_purged_total";
+/// Media files the retention sweep (and an uninstall's purge) deleted from the media store.
+pub const RETENTION_FILES_PURGED: &str = "b24wa_retention_files_purged_total";
+
+pub const TABLE_MESSAGES: &str = "messages";
+/// Messages deleted that held a voice note's transcript (also counted in `messages`).
+pub const TABLE_TRANSCRIPTS: &str = "transcripts";
+pub const TABLE_HOPS: &str = "message_hops";
+pub const TABLE_INBOX: &str = "inbox";
+pub const TABLE_JOBS: &str = "jobs";
+pub const TABLE_MEDIA: &str = "media";
+pub const TABLE_CHATS: &str = "chats";
+pub const TABLE_NUMBERS: &str = "numbers";
+/// Every `table` label value of `RETENTION_ROWS_PURGED`.
+pub const PURGE_TABLES: [&str; 8] = [
+    TABLE_MESSAGES,
+    TABLE_TRANSCRIPTS,
+    TABLE_HOPS,
+    TABLE_INBOX,
+    TABLE_JOBS,
+    TABLE_MEDIA,
+    TABLE_CHATS,
+    TABLE_NUMBERS,
+];
+
 pub const SOURCE_CLOUD: &str = "cloud";
 pub const SOURCE_GATEWAY: &str = "gateway";
 pub const SOURCE_BITRIX24: &str = "bitrix24";
@@ -173,8 +202,25 @@ fn describe() {
         QUEUE_SPILLED,
         "Live items left in the inbox by an actor over its cap or catching up, by queue"
     );
+    describe_gauge!(
+        MEDIA_STORE_BYTES,
+        metrics::Unit::Bytes,
+        "Bytes of the files in the media store (set by the retention sweep)"
+    );
+    describe_counter!(
+        RETENTION_ROWS_PURGED,
+        "Rows deleted by the retention sweep or an uninstall's purge, by table"
+    );
+    describe_counter!(
+        RETENTION_FILES_PURGED,
+        "Media files deleted by the retention sweep or an uninstall's purge"
+    );
     // Present from the start, so dashboards and alerts see a 0 rather than no series.
     counter!(LEASE_MOVES).absolute(0);
+    counter!(RETENTION_FILES_PURGED).increment(0);
+    for table in PURGE_TABLES {
+        counter!(RETENTION_ROWS_PURGED, "table" => table).increment(0);
+    }
     for source in [SOURCE_CLOUD, SOURCE_GATEWAY] {
         counter!(WEBHOOK_UNKNOWN_NUMBER, "source" => source).increment(0);
     }
@@ -187,6 +233,21 @@ fn describe() {
     for kind in [ACTOR_PORTAL, ACTOR_NUMBER, ACTOR_CHAT, ACTOR_TRANSCRIBER] {
         gauge!(ACTORS_ALIVE, "kind" => kind).increment(0.0);
     }
+}
+
+/// The retention sweep deleted `rows` rows of `table`.
+pub fn rows_purged(table: &'static str, rows: u64) {
+    counter!(RETENTION_ROWS_PURGED, "table" => table).increment(rows);
+}
+
+/// The retention sweep deleted `files` media files.
+pub fn files_purged(files: u64) {
+    counter!(RETENTION_FILES_PURGED).increment(files);
+}
+
+/// The bytes now in the media store.
+pub fn media_store_bytes(bytes: i64) {
+    gauge!(MEDIA_STORE_BYTES).set(bytes as f64);
 }
 
 /// The Prometheus text of everything recorded so far.

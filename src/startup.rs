@@ -195,6 +195,7 @@ impl Application {
         if let Some(r) = &runner {
             r.do_send(SetRegistry(registry.clone().recipient()));
         }
+        crate::actors::retention::start(ctx.clone());
         let limits = Arc::new(http::limits::PublicLimits::from_settings(&ctx.settings));
         let state = AppState {
             jwt: JwtKeys::from_settings(&ctx.settings, jwt_secret),

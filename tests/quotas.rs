@@ -30,6 +30,7 @@ fn tiny(numbers: u64, messages: u64) -> Plan {
         numbers: Some(numbers),
         messages_per_month: Some(messages),
         transcription_minutes: Some(1),
+        ..Plan::default()
     }
 }
 

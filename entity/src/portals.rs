@@ -39,6 +39,13 @@ pub struct Model {
     /// A language set in the admin app (`ru`, `en`), over the portal's own; `None`: follow it.
     #[sea_orm(column_type = "Text", nullable)]
     pub language_override: Option<String>,
+    /// When the app was last uninstalled (epoch ms); `None` while installed.
+    pub uninstalled_at: Option<i64>,
+    /// An uninstall with `CLEAN=1`: the portal's data is purged by the retention sweep after
+    /// this (epoch ms); a reinstall before it clears it and keeps everything.
+    pub purge_after: Option<i64>,
+    /// When that purge finished (the portal row itself stays, for billing).
+    pub purged_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -12,6 +12,11 @@ pub struct Model {
     pub name: String,
     #[sea_orm(column_type = "Text")]
     pub plan: String,
+    /// Days messages (with their transcripts and hops) are kept; `None`: the configured
+    /// default; `0`: for ever. Bounded by the plan.
+    pub retention_messages_days: Option<i32>,
+    /// Days media files are kept on disk; `None`: the configured default; `0`: for ever.
+    pub retention_media_days: Option<i32>,
     pub created_at: i64,
 }
 

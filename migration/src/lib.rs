@@ -16,6 +16,7 @@ mod m20261207_000013_default_template;
 mod m20261207_000014_portal_language;
 mod m20261207_000015_gateway_kind;
 mod m20261207_000016_usage_ledger;
+mod m20261207_000017_retention;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_portal_language::Migration),
             Box::new(m20261207_000015_gateway_kind::Migration),
             Box::new(m20261207_000016_usage_ledger::Migration),
+            Box::new(m20261207_000017_retention::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod portal;
 pub mod queue;
 pub mod registry;
+pub mod retention;
 pub mod templates;
 pub mod transcriber;
 pub mod transcripts;

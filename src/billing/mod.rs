@@ -369,6 +369,7 @@ mod tests {
             numbers: Some(1),
             messages_per_month: Some(1000),
             transcription_minutes: None,
+            ..Plan::default()
         };
         let rows = usage_against(Some(&plan), 1, 1001, 90.0);
         assert!(rows[0].over, "at the number limit");

@@ -17,7 +17,30 @@ pub struct Plan {
     pub messages_per_month: Option<u64>,
     /// Minutes of voice notes transcribed per calendar month (UTC).
     pub transcription_minutes: Option<u64>,
+    /// The longest message retention (days) a tenant may choose; `None`: any, including
+    /// `0` (for ever).
+    pub max_retention_messages_days: Option<u32>,
+    /// The longest media file retention (days) a tenant may choose; `None`: any.
+    pub max_retention_media_days: Option<u32>,
 }
+
+/// The retention in days that applies: the tenant's own choice, else the configured default,
+/// capped by the plan's maximum (`0`, for ever, is over any maximum).
+pub fn retention_days(own: Option<i32>, default: u32, max: Option<u32>) -> u32 {
+    let days = own.map_or(default, |d| u32::try_from(d).unwrap_or(0));
+    match max {
+        Some(m) if days == 0 || days > m => m,
+        _ => days,
+    }
+}
+
+/// Whether a tenant may choose `days` under a plan maximum `max` (`0`: for ever).
+pub fn retention_allowed(days: u32, max: Option<u32>) -> bool {
+    days <= MAX_RETENTION_DAYS && max.is_none_or(|m| days != 0 && days <= m)
+}
+
+/// The longest retention anyone may set (a hundred years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 impl Plan {
     pub fn limit(&self, quota: Quota) -> Option<u64> {
@@ -47,20 +70,25 @@ impl Quota {
     }
 }
 
-fn plan(numbers: u64, messages: u64, minutes: u64) -> Plan {
+fn plan(numbers: u64, messages: u64, minutes: u64, retention: Option<(u32, u32)>) -> Plan {
     Plan {
         numbers: Some(numbers),
         messages_per_month: Some(messages),
         transcription_minutes: Some(minutes),
+        max_retention_messages_days: retention.map(|r| r.0),
+        max_retention_media_days: retention.map(|r| r.1),
     }
 }
 
 /// The built-in plans.
 pub fn default_plans() -> BTreeMap<String, Plan> {
     BTreeMap::from([
-        ("free".to_string(), plan(1, 1_000, 30)),
-        ("standard".to_string(), plan(5, 20_000, 600)),
-        ("pro".to_string(), plan(25, 200_000, 6_000)),
+        ("free".to_string(), plan(1, 1_000, 30, Some((365, 90)))),
+        (
+            "standard".to_string(),
+            plan(5, 20_000, 600, Some((730, 365))),
+        ),
+        ("pro".to_string(), plan(25, 200_000, 6_000, None)),
     ])
 }
 
@@ -102,6 +130,21 @@ mod tests {
         assert_eq!(plans["free"].messages_per_month, None);
         assert_eq!(plans["team"].limit(Quota::Messages), Some(5));
         assert_eq!(plans["pro"].numbers, Some(25));
+    }
+
+    #[test]
+    fn retention_is_the_tenants_or_the_default_capped_by_the_plan() {
+        assert_eq!(retention_days(None, 365, None), 365);
+        assert_eq!(retention_days(Some(30), 365, None), 30);
+        assert_eq!(retention_days(Some(0), 365, None), 0);
+        assert_eq!(retention_days(None, 365, Some(90)), 90);
+        assert_eq!(retention_days(None, 0, Some(90)), 90);
+        assert_eq!(retention_days(Some(10), 365, Some(90)), 10);
+        assert!(retention_allowed(0, None));
+        assert!(retention_allowed(90, Some(90)));
+        assert!(!retention_allowed(91, Some(90)));
+        assert!(!retention_allowed(0, Some(90)));
+        assert!(!retention_allowed(MAX_RETENTION_DAYS + 1, None));
     }
 
     #[derive(Deserialize)]

@@ -79,6 +79,9 @@ error_codes! {
     EmailTaken = "email_taken",
     /// The tenant's plan allows no more of this.
     QuotaExceeded = "quota_exceeded",
+    /// A retention longer than the tenant's plan allows (or for ever under a plan with a
+    /// maximum).
+    RetentionOutOfPlan = "retention_out_of_plan",
     /// Only a failed (dead) job can be re-driven.
     JobNotFailed = "job_not_failed",
     // WhatsApp numbers and gateways

@@ -39,7 +39,7 @@ pub struct Health {
     pub pending_jobs: i64,
     /// Portals whose jobs fail on the access token.
     pub portals_token_errors: i64,
-    /// Portals that uninstalled the app.
+    /// Portals that uninstalled the app (not those whose data was purged since: they are gone).
     pub portals_uninstalled: i64,
     /// The newest message either way (unix ms).
     pub last_message_at: Option<i64>,
@@ -97,7 +97,10 @@ async fn count<C: ConnectionTrait>(c: &C, tenant_id: i64, h: &mut Health) -> Res
         .filter(portals::Column::TenantId.eq(tenant_id))
         .all(c)
         .await?;
-    h.portals_uninstalled = portal_rows.iter().filter(|p| !p.installed).count() as i64;
+    h.portals_uninstalled = portal_rows
+        .iter()
+        .filter(|p| !p.installed && p.purged_at.is_none())
+        .count() as i64;
     if portal_rows.is_empty() {
         return Ok(());
     }

@@ -15,6 +15,7 @@ pub mod portals;
 mod query;
 pub mod quotas;
 pub mod rekey;
+pub mod retention;
 pub mod search;
 pub mod templates;
 pub mod tenants;

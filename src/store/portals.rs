@@ -73,6 +73,9 @@ pub async fn upsert_install<C: ConnectionTrait>(
         am.language_b24 = Set(Some(lang));
     }
     am.installed = Set(true);
+    // A reinstall inside an uninstall's grace period cancels its purge: everything is kept.
+    am.uninstalled_at = Set(None);
+    am.purge_after = Set(None);
     // An install hands over a fresh pair (and `install_portal` refreshed it once more).
     am.refreshed_at = Set(Some(now));
     am.updated_at = Set(now);
@@ -411,14 +414,23 @@ pub async fn set_installed<C: ConnectionTrait>(
 }
 
 /// The app was uninstalled: the portal is kept (history, billing) but its OAuth tokens are
-/// wiped; a reinstall brings new ones.
-pub async fn uninstall<C: ConnectionTrait>(c: &C, id: i64) -> Result<(), DbErr> {
+/// wiped; a reinstall brings new ones. `purge_after`: the uninstall asked for the app's data
+/// to be deleted (`CLEAN=1`); the retention sweep purges it after that time unless the app is
+/// installed again first. `None`: the data stays under the tenant's retention.
+pub async fn uninstall<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    purge_after: Option<i64>,
+) -> Result<(), DbErr> {
     if let Some(m) = get(c, id).await? {
+        let now = now_ms();
         let mut am = m.into_active_model();
         am.installed = Set(false);
         am.access_token_enc = Set(String::new());
         am.refresh_token_enc = Set(String::new());
-        am.updated_at = Set(now_ms());
+        am.uninstalled_at = Set(Some(now));
+        am.purge_after = Set(purge_after);
+        am.updated_at = Set(now);
         am.update(c).await?;
     }
     Ok(())

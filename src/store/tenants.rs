@@ -70,3 +70,21 @@ pub async fn portals_of<C: ConnectionTrait>(
 ) -> Result<Vec<portals::Model>, DbErr> {
     super::query::all_by(c, portals::Column::TenantId, tenant_id).await
 }
+
+/// Sets a tenant's own retention (days; `None`: the configured default); returns the tenant
+/// before and after, or `None` if there is none.
+pub async fn set_retention<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    messages_days: Option<i32>,
+    media_days: Option<i32>,
+) -> Result<Option<(tenants::Model, tenants::Model)>, DbErr> {
+    let Some(before) = get(c, id).await? else {
+        return Ok(None);
+    };
+    let mut am = before.clone().into_active_model();
+    am.retention_messages_days = Set(messages_days);
+    am.retention_media_days = Set(media_days);
+    let after = am.update(c).await?;
+    Ok(Some((before, after)))
+}

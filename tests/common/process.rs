@@ -87,6 +87,27 @@ pub fn settings_env(s: &Settings) -> Vec<(String, String)> {
             "B24WA_TRANSCRIBE_MAX_SECONDS",
             s.transcribe_max_seconds.to_string(),
         ),
+        (
+            "B24WA_RETENTION_MESSAGES_DAYS",
+            s.retention_messages_days.to_string(),
+        ),
+        (
+            "B24WA_RETENTION_MEDIA_DAYS",
+            s.retention_media_days.to_string(),
+        ),
+        (
+            "B24WA_RETENTION_WORK_DAYS",
+            s.retention_work_days.to_string(),
+        ),
+        (
+            "B24WA_RETENTION_SWEEP_SECS",
+            s.retention_sweep_secs.to_string(),
+        ),
+        ("B24WA_RETENTION_BATCH", s.retention_batch.to_string()),
+        (
+            "B24WA_UNINSTALL_GRACE_DAYS",
+            s.uninstall_grace_days.to_string(),
+        ),
     ];
     let optional = [
         (

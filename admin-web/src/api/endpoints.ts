@@ -3,6 +3,8 @@
 import { ApiClient, asPage } from './client';
 import type {
   AuditRecord,
+  RetentionChange,
+  RetentionView,
   Chat,
   ChatMessages,
   ConnectCloud,
@@ -73,6 +75,8 @@ export function endpoints(c: ApiClient) {
     tenantsHealth: (q: PageQuery, signal?: AbortSignal) => page<TenantHealth>('/tenants/health', { ...q }, signal),
     plans: (signal?: AbortSignal) => c.get<{ items: Plan[]; unknown_plan: string }>('/plans', undefined, signal),
     tenant: (id: number, signal?: AbortSignal) => c.get<TenantDetail>(`/tenants/${id}`, undefined, signal),
+    retention: (id: number, signal?: AbortSignal) => c.get<RetentionView>(`/tenants/${id}/retention`, undefined, signal),
+    setRetention: (id: number, body: RetentionChange) => c.put<RetentionView>(`/tenants/${id}/retention`, body),
     audit: (q: PageQuery & { actor?: string; action?: string }, signal?: AbortSignal) => page<AuditRecord>('/audit', { ...q }, signal),
 
     usage: (tenantId: number, period: Period, signal?: AbortSignal) =>

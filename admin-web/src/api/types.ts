@@ -67,6 +67,31 @@ export interface Portal {
   language_from_bitrix24?: string | null;
   /** Chosen in the admin app; null: follow Bitrix24. */
   language_override?: PortalLanguage | null;
+  /** When the app was uninstalled (ms); null while installed. */
+  uninstalled_at?: number | null;
+  /** An uninstall that asked to delete the app's data: purged after this (ms) unless reinstalled. */
+  purge_after?: number | null;
+  /** When that purge was done (ms). */
+  purged_at?: number | null;
+}
+
+/** A tenant's retention in days (0: for ever); `null` own values follow the service's defaults. */
+export interface RetentionView {
+  id: number;
+  messages_days: number | null;
+  media_days: number | null;
+  effective_messages_days: number;
+  effective_media_days: number;
+  default_messages_days: number;
+  default_media_days: number;
+  /** The plan's cap; null: none (0 allowed). */
+  max_messages_days: number | null;
+  max_media_days: number | null;
+}
+
+export interface RetentionChange {
+  messages_days: number | null;
+  media_days: number | null;
 }
 
 export interface TenantDetail extends Tenant {

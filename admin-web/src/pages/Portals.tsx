@@ -1,7 +1,7 @@
 // Bitrix24 portals and their Open Lines: which number relays on which line, and its state; the
 // language of each portal's operator notices.
 
-import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Text, ThemeIcon } from '@mantine/core';
+import { Anchor, Badge, Box, Card, Group, SimpleGrid, Stack, Text, ThemeIcon } from '@mantine/core';
 import { IconBuildingStore, IconPlugConnected } from '@tabler/icons-react';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -12,10 +12,11 @@ import { SessionBadge } from '../components/Badges';
 import { PageFooter } from '../components/DataList';
 import { PageHeader } from '../components/Layout';
 import { PortalLanguageSelect } from '../components/PortalLanguage';
+import { RetentionCard } from '../components/Retention';
 import { useMe } from '../auth/AuthContext';
 import { canWrite } from '../lib/roles';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
-import { formatPhone } from '../lib/format';
+import { formatDateTime, formatPhone } from '../lib/format';
 import { useApi } from '../lib/useApi';
 import { usePageParam } from '../lib/usePage';
 
@@ -56,6 +57,11 @@ function PortalCard({ portal, numbers, writable }: { portal: Portal; numbers: Nu
           {p.installed ? t('portals.installed') : t('portals.uninstalled')}
         </Badge>
       </Group>
+      {!p.installed && (p.purged_at || p.purge_after) ? (
+        <Text size="sm" c={p.purged_at ? 'dimmed' : 'red'} mb="xs" data-testid="portal-purge">
+          {p.purged_at ? t('tenant.purged') : t('tenant.purgeOn', { date: formatDateTime(p.purge_after) })}
+        </Text>
+      ) : null}
       {lines.length === 0 ? (
         <Text size="sm" c="dimmed">
           {t('portals.noNumber')}{' '}
@@ -89,7 +95,8 @@ function PortalCard({ portal, numbers, writable }: { portal: Portal; numbers: Nu
 
 export function Portals() {
   const { t } = useTranslation();
-  const writable = canWrite(useMe().role);
+  const me = useMe();
+  const writable = canWrite(me.role);
   const [page, setPage] = usePageParam();
   const portals = useApi((signal) => api.portals({ page, per_page: PER_PAGE }, signal), [page]);
   // Every number of the visible portals; one page of 200 covers a tenant's lines.
@@ -111,6 +118,11 @@ export function Portals() {
             ))}
           </SimpleGrid>
           <PageFooter page={portals.data} onPage={setPage} />
+          {me.tenant !== null && (
+            <Box mt="md">
+              <RetentionCard tenantId={me.tenant} writable={writable} />
+            </Box>
+          )}
         </>
       )}
     </>

@@ -5,14 +5,18 @@ import { IconArrowLeft, IconChartBar } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
+import { useMe } from '../auth/AuthContext';
+import { RetentionCard } from '../components/Retention';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
 import { formatDateTime } from '../lib/format';
+import { canWrite } from '../lib/roles';
 import { useApi } from '../lib/useApi';
 
 export function TenantDetail() {
   const { t } = useTranslation();
   const id = Number(useParams().id);
   const tenant = useApi((signal) => api.tenant(id, signal), [id]);
+  const writable = canWrite(useMe().role);
   return (
     <Stack>
       <Anchor component={Link} to="/tenants" size="sm">
@@ -69,6 +73,15 @@ export function TenantDetail() {
                           <Badge color={p.installed ? 'green' : 'gray'} variant="light">
                             {p.installed ? t('tenant.installed') : t('portals.uninstalled')}
                           </Badge>
+                          {p.purged_at ? (
+                            <Badge color="gray" variant="outline" ml={4} data-testid="portal-purged">
+                              {t('tenant.purged')}
+                            </Badge>
+                          ) : p.purge_after ? (
+                            <Badge color="red" variant="light" ml={4} data-testid="portal-purge-after">
+                              {t('tenant.purgeOn', { date: formatDateTime(p.purge_after) })}
+                            </Badge>
+                          ) : null}
                         </Table.Td>
                         <Table.Td data-testid="portal-language-of">
                           {p.language ? `${t('language.name', { lng: p.language })}${p.language_override ? '' : ` (${t('tenant.fromBitrix24')})`}` : '—'}
@@ -80,6 +93,7 @@ export function TenantDetail() {
               </Table.ScrollContainer>
             )}
           </Paper>
+          <RetentionCard tenantId={tenant.data.id} writable={writable} />
         </>
       )}
     </Stack>

@@ -40,12 +40,13 @@ pub(super) struct Sender {
 }
 
 impl Drain for Sender {
-    /// A dead token or an unlinked phone stops all sending until the session is back (a
-    /// reconnect or a state webhook kicks us).
+    /// A dead token, an unlinked phone or an uninstalled portal stops all sending until the
+    /// session is back (a reconnect, a state webhook or a reinstall kicks us).
     async fn ready(&self) -> Result<bool, sea_orm::DbErr> {
         Ok(numbers::get(&self.services.db, self.number.id)
             .await?
-            .is_some_and(|n| numbers::can_send(&n)))
+            // A number whose portal uninstalled the app sends nothing until a reinstall.
+            .is_some_and(|n| numbers::can_send(&n) && !n.suspended))
     }
 
     async fn wave(&self, runnable: Vec<&entity::jobs::Model>) -> Result<bool, sea_orm::DbErr> {

@@ -37,6 +37,7 @@ macro_rules! audited {
 audited! {
     super::jobs::JobView => "job",
     super::portals::PortalView => "portal",
+    super::retention::RetentionView => "retention",
     super::tenants::TenantView => "tenant",
     super::users::UserView => "user",
 }

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod page;
 pub mod portal_language;
 pub mod portals;
+pub mod retention;
 pub mod scope;
 pub mod sessions;
 pub mod templates;
@@ -67,6 +68,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         get "/jobs" => jobs::list,
         post "/jobs/{id}/redrive" => jobs::redrive,
         get "/tenants/{id}/usage" => usage::tenant_usage,
+        get "/tenants/{id}/retention" => retention::get_retention,
+        put "/tenants/{id}/retention" => retention::set_retention,
         get "/usage" => usage::all_usage,
         get "/cluster" => cluster::state,
     );

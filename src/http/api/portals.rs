@@ -36,6 +36,13 @@ pub struct PortalView {
     /// The language set here (`PUT /api/v1/portals/{id}/language`), over the portal's own;
     /// `null`: follow Bitrix24.
     pub language_override: Option<String>,
+    /// When the app was uninstalled (epoch ms); `null` while installed.
+    pub uninstalled_at: Option<i64>,
+    /// The uninstall asked for the app's data to be deleted (`CLEAN=1`): it is purged after
+    /// this (epoch ms) unless the app is installed again first.
+    pub purge_after: Option<i64>,
+    /// When that purge was done (the portal's messages, chats, files and numbers are gone).
+    pub purged_at: Option<i64>,
 }
 
 impl From<&entity::portals::Model> for PortalView {
@@ -48,6 +55,9 @@ impl From<&entity::portals::Model> for PortalView {
             language: portals::language(p).code().to_string(),
             language_from_bitrix24: p.language_b24.clone(),
             language_override: p.language_override.clone(),
+            uninstalled_at: p.uninstalled_at,
+            purge_after: p.purge_after,
+            purged_at: p.purged_at,
         }
     }
 }

@@ -139,9 +139,14 @@ pub async fn receive(
             tracing::info!(portal = portal.id, line = %line, numbers = n, "line deleted");
         }
         EventKind::Uninstall { clean } => {
-            // History stays (billing, support); tokens go; the numbers stop until a reinstall.
+            // Tokens go and the numbers stop at once (their webhooks are refused, so WhatsApp
+            // keeps retrying; their sends wait) until a reinstall. The data stays under the
+            // tenant's retention, or with CLEAN=1 the retention sweep purges it once the grace
+            // period is over (a reinstall before then keeps everything).
+            let grace = i64::from(state.ctx.settings.uninstall_grace_days) * 24 * 3600 * 1000;
+            let purge_after = clean.then(|| crate::store::now_ms() + grace);
             let txn = state.ctx.db.begin().await?;
-            portals::uninstall(&txn, portal.id).await?;
+            portals::uninstall(&txn, portal.id, purge_after).await?;
             let suspended = numbers::suspend_portal(&txn, portal.id).await?;
             txn.commit().await?;
             for n in &suspended {

@@ -31,6 +31,7 @@ error-period-reversed = to must not be before from
 error-period-too-long = a report covers at most { $days } days
 error-tenant-name-length = name must have 1 to 200 characters
 error-plan-name = plan must be 1 to 64 of [a-z0-9_-]
+error-retention-out-of-plan = { $field } must be from 1 to { $max } days on this plan
 
 ## Users and logins
 error-user-role = role: only tenant_admin users belong to a tenant

@@ -38,6 +38,10 @@ error-period-too-long = отчёт охватывает не более { $days 
 }
 error-tenant-name-length = name: от 1 до 200 символов
 error-plan-name = plan: от 1 до 64 символов из [a-z0-9_-]
+error-retention-out-of-plan = { $field }: на этом тарифе — от 1 до { $max ->
+    [one] { $max } дня
+   *[other] { $max } дней
+}
 
 ## Пользователи и вход
 error-user-role = role: к организации относятся только пользователи tenant_admin

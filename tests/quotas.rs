@@ -52,12 +52,6 @@ async fn get_as(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn tenant_of_install(app: &TestApp) -> i64 {
-    let (s, v) = app.api_get("/api/v1/tenants").await;
-    assert_eq!(s, 200, "{v}");
-    v["items"][0]["id"].as_i64().expect("tenant id")
-}
-
 fn quota<'a>(usage: &'a Value, name: &str) -> &'a Value {
     usage["plan_use"]["quotas"]
         .as_array()
@@ -137,7 +131,7 @@ async fn a_number_beyond_the_plan_is_refused(backend: Backend) {
     assert_eq!(again.id, n.id);
 
     // The plans are listed for anyone signed in; the tenant sees its quota used up.
-    let tenant = tenant_of_install(&app).await;
+    let tenant = app.tenant_of_install().await;
     let admin = token(&app, Role::TenantAdmin, Some(tenant));
     let (s, plans) = get_as(&app, &admin, "/api/v1/plans").await;
     assert_eq!(s, 200, "{plans}");
@@ -218,7 +212,7 @@ async fn messages_over_the_quota_still_arrive_and_operators_are_told_once(backen
     assert!(notice.message.contains("still flow"), "{}", notice.message);
 
     // The tenant's usage says so (its admin-web banner reads this).
-    let tenant = tenant_of_install(&app).await;
+    let tenant = app.tenant_of_install().await;
     let (s, usage) = app
         .api_get(&format!("/api/v1/tenants/{tenant}/usage"))
         .await;
@@ -360,7 +354,7 @@ async fn voice_notes_past_the_transcription_minutes_arrive_with_a_note(backend: 
     assert_eq!(jobs["total"], 0, "{jobs}");
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     assert!(app.b24.customer_messages().iter().all(|m| !m.edited));
-    let tenant = tenant_of_install(&app).await;
+    let tenant = app.tenant_of_install().await;
     let (_, usage) = app
         .api_get(&format!("/api/v1/tenants/{tenant}/usage"))
         .await;

@@ -213,8 +213,15 @@ async fn the_sweep_deletes_old_rows_and_files_and_keeps_new_and_unfinished_work(
     let hops_before = count(&db, "SELECT COUNT(*) FROM message_hops").await;
     let inbox_before = count(&db, "SELECT COUNT(*) FROM inbox").await;
 
+    let usage_before = app.usage_today().await["totals"].clone();
     let report = sweep(&app, store::now_ms(), None).await;
     assert!(report.finished, "{report:?}");
+    // The usage ledger keeps what the purged messages counted.
+    assert_eq!(app.usage_today().await["totals"], usage_before);
+    assert!(
+        usage_before["inbound"].as_i64() >= Some(6),
+        "{usage_before}"
+    );
 
     assert_eq!(messages_with(&db, "ancient text").await, 0, "past 365 days");
     assert_eq!(messages_with(&db, "ancient photo").await, 0);
@@ -429,9 +436,15 @@ async fn an_uninstall_with_clean_purges_the_portal_after_the_grace_period(backen
     assert_eq!(inside.rows.values().sum::<u64>(), 0, "{inside:?}");
     assert_eq!(totals(&db).await, before, "kept during the grace period");
 
+    let usage_before = app.usage_today().await["totals"].clone();
     let after = sweep(&app, now + 8 * DAY_MS, None).await;
     assert!(after.finished, "{after:?}");
     assert_eq!(totals(&db).await, [0; 7], "{after:?}");
+    assert_eq!(
+        app.usage_today().await["totals"],
+        usage_before,
+        "usage outlives the purge"
+    );
     assert!(!photo[0].exists(), "the file is deleted");
     let p = portal(&app).await;
     assert!(p["purged_at"].as_i64().is_some(), "{p}");

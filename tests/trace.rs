@@ -64,13 +64,6 @@ fn hops(trace: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The first tenant (the one install created).
-async fn tenant_of_install(app: &TestApp) -> i64 {
-    let (s, v) = get(app, &app.token, "/api/v1/tenants").await;
-    assert_eq!(s, 200, "{v}");
-    items(&v)[0]["id"].as_i64().expect("tenant id")
-}
-
 async fn a_message_is_found_by_any_id_phone_or_text_and_its_hops_are_in_order(backend: Backend) {
     let app = spawn_app(backend).await;
     app.install().await;
@@ -219,7 +212,7 @@ async fn a_message_is_found_by_any_id_phone_or_text_and_its_hops_are_in_order(ba
     );
 
     // Another tenant's admin finds nothing and cannot open the trace; the owner's admin can.
-    let owner = tenant_of_install(&app).await;
+    let owner = app.tenant_of_install().await;
     let (s, other) = post_json(&app, "/api/v1/tenants", json!({"name": "Other"})).await;
     assert_eq!(s, 201, "{other}");
     let stranger = token(&app, Role::TenantAdmin, other["id"].as_i64());
@@ -278,7 +271,7 @@ async fn support_redrives_a_failed_job_and_the_message_arrives(backend: Backend)
     assert_eq!(t["jobs"][0]["id"].as_i64(), Some(job_id));
 
     // Billing and tenant admins may look (admins: their own) but not re-drive.
-    let owner = tenant_of_install(&app).await;
+    let owner = app.tenant_of_install().await;
     let admin = token(&app, Role::TenantAdmin, Some(owner));
     let (s, v) = get(&app, &admin, "/api/v1/jobs?status=dead").await;
     assert_eq!((s, v["total"].as_i64()), (200, Some(1)), "{v}");
@@ -363,7 +356,7 @@ async fn usage_counts_what_was_relayed_per_tenant(backend: Backend) {
     })
     .await;
 
-    let owner = tenant_of_install(&app).await;
+    let owner = app.tenant_of_install().await;
     let today = chrono::Utc::now().date_naive();
     let path = format!("/api/v1/tenants/{owner}/usage?from={today}&to={today}");
     let admin = token(&app, Role::TenantAdmin, Some(owner));

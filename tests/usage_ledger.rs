@@ -25,35 +25,16 @@ on_both_databases!(
 
 const CUSTOMER: &str = "79001112299";
 
-async fn tenant_of_install(app: &TestApp) -> i64 {
-    let (s, v) = app.api_get("/api/v1/tenants").await;
-    assert_eq!(s, 200, "{v}");
-    v["items"][0]["id"].as_i64().expect("tenant id")
-}
-
-/// Today's usage report of the installed portal's tenant.
-async fn usage_today(app: &TestApp) -> Value {
-    let tenant = tenant_of_install(app).await;
-    let today = chrono::Utc::now().date_naive();
-    let (s, v) = app
-        .api_get(&format!(
-            "/api/v1/tenants/{tenant}/usage?from={today}&to={today}"
-        ))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
 /// Polls today's report until `done` holds (the ledger row of a send is written when it settles).
 async fn usage_when(app: &TestApp, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
-        let v = usage_today(app).await;
+        let v = app.usage_today().await;
         if done(&v) {
             return v;
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out waiting for {what}: {}", usage_today(app).await);
+    panic!("timed out waiting for {what}: {}", app.usage_today().await);
 }
 
 async fn db_of(app: &TestApp) -> DatabaseConnection {
@@ -162,7 +143,7 @@ async fn operator_attachments_count_as_media(backend: Backend) {
     // WhatsApp delivering a message again counts nothing: still 3 in, one row each.
     app.customer_writes(&n, CUSTOMER, "wamid.L1", "hello").await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    let again = usage_today(&app).await;
+    let again = app.usage_today().await;
     assert_eq!(again["totals"], v["totals"], "{again}");
     assert_eq!(
         count(
@@ -200,7 +181,7 @@ async fn totals_stay_after_messages_and_media_are_purged(backend: Backend) {
     }
     assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM media").await, 0);
-    let after = usage_today(&app).await;
+    let after = app.usage_today().await;
     for field in ["totals", "days", "active_numbers", "connected_numbers"] {
         assert_eq!(after[field], before[field], "{field}: {after} vs {before}");
     }
@@ -304,7 +285,7 @@ async fn only_voice_notes_actually_transcribed_cost_minutes(backend: Backend) {
         texts.iter().any(|t| t.contains("could not be decoded")),
         "{texts:?}"
     );
-    let v = usage_today(&app).await;
+    let v = app.usage_today().await;
     assert_eq!(v["totals"]["transcribed"], 1, "{v}");
     let charged = v["totals"]["transcribed_seconds"]
         .as_f64()

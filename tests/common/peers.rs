@@ -176,6 +176,26 @@ impl Peers {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The first tenant (the one the install created).
+    pub async fn tenant_of_install(&self) -> i64 {
+        let (s, v) = self.api_get("/api/v1/tenants").await;
+        assert_eq!(s, 200, "{v}");
+        v["items"][0]["id"].as_i64().expect("tenant id")
+    }
+
+    /// Today's usage report of the install's tenant.
+    pub async fn usage_today(&self) -> Value {
+        let tenant = self.tenant_of_install().await;
+        let today = chrono::Utc::now().date_naive();
+        let (s, v) = self
+            .api_get(&format!(
+                "/api/v1/tenants/{tenant}/usage?from={today}&to={today}"
+            ))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
     /// A customer writes `text` (signed like Meta, to the app-wide callback).
     pub async fn customer_writes(&self, n: &Number, wa_id: &str, wamid: &str, text: &str) -> u16 {
         let body = GraphSim::inbound_text_body(

@@ -15,6 +15,7 @@ mod m20261207_000012_conversations;
 mod m20261207_000013_default_template;
 mod m20261207_000014_portal_language;
 mod m20261207_000015_gateway_kind;
+mod m20261207_000018_media_links;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_default_template::Migration),
             Box::new(m20261207_000014_portal_language::Migration),
             Box::new(m20261207_000015_gateway_kind::Migration),
+            Box::new(m20261207_000018_media_links::Migration),
         ]
     }
 }

@@ -15,6 +15,9 @@ pub trait MediaStore: Send + Sync {
         &'a self,
         key: &'a str,
     ) -> BoxFuture<'a, io::Result<BoxStream<'static, io::Result<Bytes>>>>;
+    /// Removes the bytes under `key`; a key with nothing under it is not an error (an erase
+    /// that is run again, or one cut off after some files went, finishes the rest).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>>;
 }
 
 /// Files under one directory (`<data dir>/media` by default).
@@ -70,6 +73,15 @@ impl MediaStore for LocalStore {
             Ok(tokio_util::io::ReaderStream::new(file).boxed())
         })
     }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(self.path(key)?).await {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -92,5 +104,9 @@ mod tests {
             assert!(s.put(bad, b"x").await.is_err(), "{bad}");
         }
         assert!(s.get("ab/missing").await.is_err());
+        s.delete("ab/cd").await.expect("delete");
+        assert!(s.get("ab/cd").await.is_err(), "gone");
+        s.delete("ab/cd").await.expect("deleting again is fine");
+        assert!(s.delete("../x").await.is_err());
     }
 }

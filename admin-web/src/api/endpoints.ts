@@ -9,6 +9,8 @@ import type {
   ConnectedView,
   ConnectEvolution,
   ConnectGateway,
+  ConversationExport,
+  ErasedCustomer,
   Job,
   Me,
   Message,
@@ -74,6 +76,14 @@ export function endpoints(c: ApiClient) {
     plans: (signal?: AbortSignal) => c.get<{ items: Plan[]; unknown_plan: string }>('/plans', undefined, signal),
     tenant: (id: number, signal?: AbortSignal) => c.get<TenantDetail>(`/tenants/${id}`, undefined, signal),
     audit: (q: PageQuery & { actor?: string; action?: string }, signal?: AbortSignal) => page<AuditRecord>('/audit', { ...q }, signal),
+
+    /** Erases everything stored about one customer of the tenant (typed phone, WhatsApp id or LID). */
+    eraseCustomer: (tenantId: number, customer: string) => c.post<ErasedCustomer>(`/tenants/${tenantId}/customers/erase`, { customer }),
+    /** One customer's conversation, for a data-access request (file links expire). */
+    exportConversation: (tenantId: number, customer: string) =>
+      c.get<ConversationExport>(`/tenants/${tenantId}/customers/export`, { customer, format: 'json' }),
+    exportConversationCsv: (tenantId: number, customer: string) =>
+      c.getText(`/tenants/${tenantId}/customers/export`, { customer, format: 'csv' }),
 
     usage: (tenantId: number, period: Period, signal?: AbortSignal) =>
       c.get<Usage>(`/tenants/${tenantId}/usage`, { ...period }, signal),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cluster;
+pub mod customers;
 #[cfg(feature = "faults")]
 pub mod debug;
 pub mod evolution_numbers;
@@ -67,6 +68,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         get "/jobs" => jobs::list,
         post "/jobs/{id}/redrive" => jobs::redrive,
         get "/tenants/{id}/usage" => usage::tenant_usage,
+        post "/tenants/{id}/customers/erase" => customers::erase_customer,
+        get "/tenants/{id}/customers/export" => customers::export_conversation,
         get "/usage" => usage::all_usage,
         get "/cluster" => cluster::state,
     );

@@ -36,6 +36,8 @@ pub struct PortalView {
     /// The language set here (`PUT /api/v1/portals/{id}/language`), over the portal's own;
     /// `null`: follow Bitrix24.
     pub language_override: Option<String>,
+    /// The tenant that owns the portal (`null` only for portals older than tenants).
+    pub tenant_id: Option<i64>,
 }
 
 impl From<&entity::portals::Model> for PortalView {
@@ -48,6 +50,7 @@ impl From<&entity::portals::Model> for PortalView {
             language: portals::language(p).code().to_string(),
             language_from_bitrix24: p.language_b24.clone(),
             language_override: p.language_override.clone(),
+            tenant_id: p.tenant_id,
         }
     }
 }

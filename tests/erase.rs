@@ -26,19 +26,40 @@ const ALICE_JPEG: &[u8] = b"\xff\xd8\xff\xe0 alice private photo";
 const BORIS_JPEG: &[u8] = b"\xff\xd8\xff\xe0 boris holiday photo";
 const ALICE_PDF: &[u8] = b"%PDF-1.4 alice contract";
 
-async fn sends_image(app: &TestApp, n: &Number, who: &str, wamid: &str, bytes: &[u8], caption: &str) {
+async fn sends_image(
+    app: &TestApp,
+    n: &Number,
+    who: &str,
+    wamid: &str,
+    bytes: &[u8],
+    caption: &str,
+) {
     let id = app.graph.add_media("image/jpeg", bytes.to_vec());
     let message = json!({"from": who, "id": wamid, "timestamp": sim::unix_now().to_string(),
         "type": "image", "image": {"id": id, "mime_type": "image/jpeg", "caption": caption}});
-    let body = sim::GraphSim::inbound_body(&n.phone_number_id, &n.display_phone, who, "Alice Smith", message);
+    let body = sim::GraphSim::inbound_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        who,
+        "Alice Smith",
+        message,
+    );
     assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
 }
 
 async fn sends_voice(app: &TestApp, n: &Number, who: &str, wamid: &str, bytes: &[u8]) {
-    let id = app.graph.add_media("audio/ogg; codecs=opus", bytes.to_vec());
+    let id = app
+        .graph
+        .add_media("audio/ogg; codecs=opus", bytes.to_vec());
     let message = json!({"from": who, "id": wamid, "timestamp": sim::unix_now().to_string(),
         "type": "audio", "audio": {"id": id, "mime_type": "audio/ogg; codecs=opus", "voice": true}});
-    let body = sim::GraphSim::inbound_body(&n.phone_number_id, &n.display_phone, who, "Alice Smith", message);
+    let body = sim::GraphSim::inbound_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        who,
+        "Alice Smith",
+        message,
+    );
     assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
 }
 
@@ -46,7 +67,9 @@ async fn sends_voice(app: &TestApp, n: &Number, who: &str, wamid: &str, bytes: &
 async fn tenant_of_portal(app: &TestApp) -> i64 {
     let (status, portals) = app.api_get("/api/v1/portals").await;
     assert_eq!(status, 200, "{portals}");
-    portals["items"][0]["tenant_id"].as_i64().expect("the portal's tenant")
+    portals["items"][0]["tenant_id"]
+        .as_i64()
+        .expect("the portal's tenant")
 }
 
 async fn db(app: &TestApp) -> DatabaseConnection {
@@ -58,7 +81,10 @@ async fn db(app: &TestApp) -> DatabaseConnection {
 /// Every row of every table, as JSON text, with its table's name.
 async fn every_row(db: &DatabaseConnection) -> Vec<(&'static str, String)> {
     use entity::prelude::*;
-    async fn rows<E: EntityTrait>(db: &DatabaseConnection, name: &'static str) -> Vec<(&'static str, String)> {
+    async fn rows<E: EntityTrait>(
+        db: &DatabaseConnection,
+        name: &'static str,
+    ) -> Vec<(&'static str, String)> {
         E::find()
             .into_json()
             .all(db)
@@ -119,17 +145,23 @@ fn media_dir(app: &TestApp) -> std::path::PathBuf {
         .unwrap_or_else(|| app.settings.data_dir.join("media"))
 }
 
-/// Waits until `n` messages to `who` are delivered.
-async fn delivered_to(app: &TestApp, who: &str, n: usize) {
+/// Waits until every message to `who` is delivered.
+async fn delivered_to(app: &TestApp, who: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (_, page) = app
-            .api_get(&format!("/api/v1/messages?q={who}&direction=out&status=delivered"))
-            .await;
-        if page["total"].as_u64().unwrap_or(0) as usize >= n {
+        let sent = total(app, &format!("/api/v1/messages?q={who}&direction=out")).await;
+        let delivered = total(
+            app,
+            &format!("/api/v1/messages?q={who}&direction=out&status=delivered"),
+        )
+        .await;
+        if sent > 0 && delivered == sent {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "{n} delivered to {who}: {page}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{delivered} of {sent} delivered to {who}"
+        );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -145,11 +177,23 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     app.install().await;
     let n = app.connect("1", "555000181").await;
     // Alice: two texts, a photo, and an operator's reply with a file; Boris: a text and a photo.
-    assert_eq!(app.customer_writes(&n, ALICE, "wamid.A1", "alpha order one").await, 200);
-    assert_eq!(app.customer_writes(&n, BORIS, "wamid.B1", "bravo hello").await, 200);
+    assert_eq!(
+        app.customer_writes(&n, ALICE, "wamid.A1", "alpha order one")
+            .await,
+        200
+    );
+    assert_eq!(
+        app.customer_writes(&n, BORIS, "wamid.B1", "bravo hello")
+            .await,
+        200
+    );
     sends_image(&app, &n, ALICE, "wamid.A2", ALICE_JPEG, "alpha photo").await;
     sends_image(&app, &n, BORIS, "wamid.B2", BORIS_JPEG, "bravo photo").await;
-    assert_eq!(app.customer_writes(&n, ALICE, "wamid.A3", "alpha order two").await, 200);
+    assert_eq!(
+        app.customer_writes(&n, ALICE, "wamid.A3", "alpha order two")
+            .await,
+        200
+    );
     let b24 = app.b24.clone();
     wait_until(20, "five customer messages in Open Lines", || {
         b24.customer_messages().len() >= 5
@@ -157,34 +201,55 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     .await;
     let op = app
         .b24
-        .operator_write_file(&n.line, &chat_key(ALICE, &n), "alpha reply", "contract.pdf", "application/pdf", ALICE_PDF.to_vec())
+        .operator_write_file(
+            &n.line,
+            &chat_key(ALICE, &n),
+            "alpha reply",
+            "contract.pdf",
+            "application/pdf",
+            ALICE_PDF.to_vec(),
+        )
         .await;
     assert_eq!(op.http_status, 200);
     let graph = app.graph.clone();
     wait_until(20, "the operator's reply and file in WhatsApp", || {
-        graph.sent_messages().iter().filter(|m| m.to == ALICE).count() >= 2
+        graph
+            .sent_messages()
+            .iter()
+            .any(|m| m.to == ALICE && m.kind == "document")
     })
     .await;
     let files_before = files_under(&media_dir(&app));
     for bytes in [ALICE_JPEG, BORIS_JPEG, ALICE_PDF] {
-        assert!(files_before.iter().any(|f| f == bytes), "stored before the erase");
+        assert!(
+            files_before.iter().any(|f| f == bytes),
+            "stored before the erase"
+        );
     }
     let tenant = tenant_of_portal(&app).await;
     let db = db(&app).await;
-    assert!(!rows_with(&db, ALICE).await.is_empty(), "Alice is in the database before");
+    assert!(
+        !rows_with(&db, ALICE).await.is_empty(),
+        "Alice is in the database before"
+    );
     // WhatsApp's receipts of what was sent to her arrive before the erase (a receipt stored
     // after it would be kept, as anything after the erase is).
-    delivered_to(&app, ALICE, 2).await;
+    delivered_to(&app, ALICE).await;
 
     // Another tenant's admin cannot erase tenant A's customer: 404, and nothing changes.
-    let (status, other) = app.api_post("/api/v1/tenants", json!({"name": "Other Co"})).await;
+    let (status, other) = app
+        .api_post("/api/v1/tenants", json!({"name": "Other Co"}))
+        .await;
     assert_eq!(status, 201, "{other}");
     let other_admin = JwtKeys::new(app.settings.jwt_secret.clone().expect("jwt secret"))
         .issue("other-admin", Role::TenantAdmin, other["id"].as_i64(), 600)
         .expect("sign");
     let r = app
         .http
-        .post(format!("{}/api/v1/tenants/{tenant}/customers/erase", app.url))
+        .post(format!(
+            "{}/api/v1/tenants/{tenant}/customers/erase",
+            app.url
+        ))
         .bearer_auth(&other_admin)
         .json(&json!({"customer": ALICE}))
         .send()
@@ -193,24 +258,44 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     assert_eq!(r.status().as_u16(), 404);
     let r = app
         .http
-        .post(format!("{}/api/v1/tenants/{}/customers/erase", app.url, other["id"]))
+        .post(format!(
+            "{}/api/v1/tenants/{}/customers/erase",
+            app.url, other["id"]
+        ))
         .bearer_auth(&other_admin)
         .json(&json!({"customer": ALICE}))
         .send()
         .await
         .expect("erase in its own tenant");
-    assert_eq!(r.status().as_u16(), 200, "its own tenant has no such customer: a no-op");
-    assert_eq!(total(&app, &format!("/api/v1/messages?q={ALICE}")).await, 4, "Alice untouched");
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "its own tenant has no such customer: a no-op"
+    );
+    assert_eq!(
+        total(&app, &format!("/api/v1/messages?q={ALICE}")).await,
+        4,
+        "Alice untouched"
+    );
 
     // A phone that is not one is refused.
     let (status, body) = app
-        .api_post(&format!("/api/v1/tenants/{tenant}/customers/erase"), json!({"customer": "12"}))
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": "12"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_field")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_field"))
+    );
 
     // Erase Alice, typed as people type phones.
     let (status, erased) = app
-        .api_post(&format!("/api/v1/tenants/{tenant}/customers/erase"), json!({"customer": "+7 (900) 111-22-33"}))
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": "+7 (900) 111-22-33"}),
+        )
         .await;
     assert_eq!(status, 200, "{erased}");
     assert_eq!(erased["customer"], ALICE);
@@ -227,9 +312,14 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
         .await;
     assert_eq!(status, 404, "her chat is gone");
     let (status, body) = app
-        .api_get(&format!("/api/v1/tenants/{tenant}/customers/export?customer={ALICE}"))
+        .api_get(&format!(
+            "/api/v1/tenants/{tenant}/customers/export?customer={ALICE}"
+        ))
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_chat")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_chat"))
+    );
     // No table mentions her phone, her words or her files' names.
     for needle in [ALICE, "alpha", "contract.pdf"] {
         let left = rows_with(&db, needle).await;
@@ -237,9 +327,18 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     }
     // Her files are gone from disk; Boris's stays.
     let files_after = files_under(&media_dir(&app));
-    assert!(!files_after.iter().any(|f| f == ALICE_JPEG), "her photo is deleted");
-    assert!(!files_after.iter().any(|f| f == ALICE_PDF), "the file sent to her is deleted");
-    assert!(files_after.iter().any(|f| f == BORIS_JPEG), "Boris's photo stays");
+    assert!(
+        !files_after.iter().any(|f| f == ALICE_JPEG),
+        "her photo is deleted"
+    );
+    assert!(
+        !files_after.iter().any(|f| f == ALICE_PDF),
+        "the file sent to her is deleted"
+    );
+    assert!(
+        files_after.iter().any(|f| f == BORIS_JPEG),
+        "Boris's photo stays"
+    );
     // Boris is untouched.
     assert_eq!(total(&app, &format!("/api/v1/messages?q={BORIS}")).await, 2);
     assert_eq!(total(&app, "/api/v1/messages?q=bravo").await, 2);
@@ -257,7 +356,10 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
 
     // Erasing again is a no-op success.
     let (status, again) = app
-        .api_post(&format!("/api/v1/tenants/{tenant}/customers/erase"), json!({"customer": ALICE}))
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": ALICE}),
+        )
         .await;
     assert_eq!(status, 200, "{again}");
     for k in ["chats", "messages", "files", "inbox_items", "jobs"] {
@@ -266,12 +368,19 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
 
     // She writes again: relayed, and kept.
     let before = app.texts_in_bitrix(ALICE).len();
-    assert_eq!(app.customer_writes(&n, ALICE, "wamid.A9", "alpha is back").await, 200);
+    assert_eq!(
+        app.customer_writes(&n, ALICE, "wamid.A9", "alpha is back")
+            .await,
+        200
+    );
     wait_until(20, "her new message in Open Lines", || {
         app.texts_in_bitrix(ALICE).len() > before
     })
     .await;
-    assert_eq!(app.texts_in_bitrix(ALICE).last().map(String::as_str), Some("alpha is back"));
+    assert_eq!(
+        app.texts_in_bitrix(ALICE).last().map(String::as_str),
+        Some("alpha is back")
+    );
     let (status, page) = app.api_get(&format!("/api/v1/messages?q={ALICE}")).await;
     assert_eq!(status, 200);
     let texts: Vec<&str> = page["items"]
@@ -281,11 +390,16 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     assert_eq!(texts, ["alpha is back"], "{page}");
     // And the operator can answer her in the new conversation.
     let sent = app.graph.sent_messages().len();
-    let op = app.b24.operator_write(&n.line, &chat_key(ALICE, &n), "welcome back").await;
+    let op = app
+        .b24
+        .operator_write(&n.line, &chat_key(ALICE, &n), "welcome back")
+        .await;
     assert_eq!(op.http_status, 200);
     let graph = app.graph.clone();
     wait_until(20, "the answer in WhatsApp", || {
-        graph.sent_messages()[sent..].iter().any(|m| m.to == ALICE && m.text == "welcome back")
+        graph.sent_messages()[sent..]
+            .iter()
+            .any(|m| m.to == ALICE && m.text.ends_with("welcome back"))
     })
     .await;
 }
@@ -297,20 +411,34 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     .await;
     app.install().await;
     let n = app.connect("1", "555000182").await;
-    assert_eq!(app.customer_writes(&n, ALICE, "wamid.E1", "where is my order?").await, 200);
+    assert_eq!(
+        app.customer_writes(&n, ALICE, "wamid.E1", "where is my order?")
+            .await,
+        200
+    );
     sends_image(&app, &n, ALICE, "wamid.E2", ALICE_JPEG, "this one").await;
     sends_voice(&app, &n, ALICE, "wamid.E3", b"OggS voice bytes").await;
-    assert_eq!(app.customer_writes(&n, BORIS, "wamid.EB", "not alice").await, 200);
+    assert_eq!(
+        app.customer_writes(&n, BORIS, "wamid.EB", "not alice")
+            .await,
+        200
+    );
     let b24 = app.b24.clone();
-    wait_until(20, "four messages in Open Lines", || b24.customer_messages().len() >= 4).await;
-    let op = app.b24.operator_write(&n.line, &chat_key(ALICE, &n), "it ships today").await;
+    wait_until(20, "four messages in Open Lines", || {
+        b24.customer_messages().len() >= 4
+    })
+    .await;
+    let op = app
+        .b24
+        .operator_write(&n.line, &chat_key(ALICE, &n), "it ships today")
+        .await;
     assert_eq!(op.http_status, 200);
     let graph = app.graph.clone();
     wait_until(20, "the reply in WhatsApp", || {
         graph.sent_messages().iter().any(|m| m.to == ALICE)
     })
     .await;
-    delivered_to(&app, ALICE, 1).await;
+    delivered_to(&app, ALICE).await;
     // Transcription needs the speech model (tests/voice.rs); here the voice note's transcript
     // is stored as the transcriber would store it.
     let db = db(&app).await;
@@ -332,7 +460,9 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     let tenant = tenant_of_portal(&app).await;
 
     let (status, export) = app
-        .api_get(&format!("/api/v1/tenants/{tenant}/customers/export?customer={ALICE}"))
+        .api_get(&format!(
+            "/api/v1/tenants/{tenant}/customers/export?customer={ALICE}"
+        ))
         .await;
     assert_eq!(status, 200, "{export}");
     assert_eq!(export["customer"], ALICE);
@@ -361,14 +491,24 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     ];
     assert_eq!(rows, expect, "{export}");
     assert_eq!(relayed_in[0], "where is my order?");
-    assert_eq!(sent_out[0], "it ships today");
+    assert!(sent_out[0].ends_with("it ships today"), "{sent_out:?}");
     assert_eq!(messages[2]["transcript"], "call me back please");
-    assert!(messages.iter().all(|m| m["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
-    assert!(messages.iter().all(|m| m["status"].as_str().is_some_and(|s| !s.is_empty())));
-    assert!(!export.to_string().contains("not alice"), "only her conversation");
+    assert!(messages
+        .iter()
+        .all(|m| m["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
+    assert!(messages
+        .iter()
+        .all(|m| m["status"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(
+        !export.to_string().contains("not alice"),
+        "only her conversation"
+    );
 
     // Her photo's link works without a token, then expires.
-    let url = messages[1]["file"]["url"].as_str().expect("the photo's link").to_string();
+    let url = messages[1]["file"]["url"]
+        .as_str()
+        .expect("the photo's link")
+        .to_string();
     assert!(url.starts_with(&format!("{}/media/", app.url)), "{url}");
     let r = reqwest::get(&url).await.expect("GET the export link");
     assert_eq!(r.status().as_u16(), 200);
@@ -377,7 +517,10 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     // The same as CSV, one row per message after the header.
     let r = app
         .http
-        .get(format!("{}/api/v1/tenants/{tenant}/customers/export?customer={ALICE}&format=csv", app.url))
+        .get(format!(
+            "{}/api/v1/tenants/{tenant}/customers/export?customer={ALICE}&format=csv",
+            app.url
+        ))
         .bearer_auth(&app.token)
         .send()
         .await
@@ -392,15 +535,26 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(lines[0].starts_with("\"time\",\"direction\",\"kind\",\"text\",\"transcript\""));
-    assert!(lines[1].contains("\"in\",\"text\",\"where is my order?\""), "{csv}");
+    assert!(
+        lines[1].contains("\"in\",\"text\",\"where is my order?\""),
+        "{csv}"
+    );
     assert!(lines[3].contains("\"call me back please\""), "{csv}");
-    assert!(lines[4].contains("\"out\",\"text\",\"it ships today\""), "{csv}");
+    assert!(
+        lines[4].contains(&format!("\"out\",\"text\",\"{}\"", sent_out[0])),
+        "{csv}"
+    );
     assert!(lines[2].contains("/media/"), "the photo's link: {csv}");
 
     let (status, bad) = app
-        .api_get(&format!("/api/v1/tenants/{tenant}/customers/export?customer={ALICE}&format=xml"))
+        .api_get(&format!(
+            "/api/v1/tenants/{tenant}/customers/export?customer={ALICE}&format=xml"
+        ))
         .await;
-    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("invalid_field")));
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_field"))
+    );
 
     // After the links' lifetime: 410.
     actix_web::rt::time::sleep(std::time::Duration::from_millis(4_500)).await;
@@ -408,7 +562,10 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     assert_eq!(r.status().as_u16(), 410);
     // An erase takes the export's links with the file.
     let (status, _) = app
-        .api_post(&format!("/api/v1/tenants/{tenant}/customers/erase"), json!({"customer": ALICE}))
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": ALICE}),
+        )
         .await;
     assert_eq!(status, 200);
     let r = reqwest::get(&url).await.expect("GET an erased file's link");

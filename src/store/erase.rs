@@ -110,7 +110,10 @@ pub async fn customer<C: ConnectionTrait>(
         }
         // The chat's queued work: to Bitrix24 and WhatsApp (`chat:<id>`) and its voice notes'
         // transcriptions (`voice:<id>`). An operator's attachment is stored under its job.
-        let queues = [super::jobs::chat_queue(chat.id), format!("voice:{}", chat.id)];
+        let queues = [
+            super::jobs::chat_queue(chat.id),
+            format!("voice:{}", chat.id),
+        ];
         let job_cond = Condition::all()
             .add(jobs::Column::QueueKey.is_in(queues))
             .add(jobs::Column::CreatedAt.lt(cutoff));

@@ -9,8 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::{auth::Caller, extract::ById, openapi::TenantId};
 use crate::{
     actors::registry::{Owner, Reload},
+    bitrix24::bbcode,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     relay::phone::customer_key,
+    relay::states::OUT,
     store::{self, audit, erase, export, tenants},
     tr,
 };
@@ -44,16 +46,18 @@ pub struct ErasedView {
 /// `403`).
 async fn writable_tenant(state: &AppState, caller: &Caller, id: i64) -> Result<i64, ApiError> {
     caller.require_tenant_access(id)?;
-    tenants::get(&state.ctx.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant")))?;
+    tenants::get(&state.ctx.db, id).await?.ok_or_else(|| {
+        ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
+    })?;
     caller.require_write(id)?;
     Ok(id)
 }
 
 fn customer_of(typed: &str) -> Result<String, ApiError> {
     customer_key(typed).ok_or_else(|| {
-        ApiError::bad_request(ErrorCode::InvalidField, |l| tr!(l, "error-customer-invalid"))
+        ApiError::bad_request(ErrorCode::InvalidField, |l| {
+            tr!(l, "error-customer-invalid")
+        })
     })
 }
 
@@ -163,6 +167,7 @@ pub struct ExportedMessage {
     pub direction: String,
     /// `text`, `image`, `voice`, `document`, ...
     pub kind: String,
+    /// What the customer wrote, or the operator's words as WhatsApp showed them to the customer.
     pub text: String,
     /// A voice note's transcript, or why there is none.
     pub transcript: Option<String>,
@@ -238,9 +243,15 @@ pub async fn export_conversation(
         .map(|r| ExportedMessage {
             at: r.message.created_at,
             time: rfc3339(r.message.created_at),
-            direction: r.message.direction,
+            direction: r.message.direction.clone(),
             kind: r.message.kind,
-            text: r.message.text,
+            // What the customer wrote, or what they got: an operator's words are stored as
+            // Bitrix24 BBCode and went to WhatsApp in its own markup.
+            text: if r.message.direction == OUT {
+                bbcode::to_whatsapp(&r.message.text)
+            } else {
+                r.message.text.clone()
+            },
             transcript: r.message.transcript,
             status: r.message.status,
             error: r.message.error,
@@ -263,7 +274,9 @@ pub async fn export_conversation(
     };
     let stem = format!(
         "conversation-{}",
-        export.customer.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        export
+            .customer
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
     );
     if csv {
         Ok(HttpResponse::Ok()
@@ -382,6 +395,8 @@ mod tests {
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(lines.len(), 3, "header, one row, end: {csv:?}");
         assert!(lines[0].starts_with("\"time\",\"direction\""));
-        assert!(lines[1].starts_with("\"1970-01-01T00:00:00.000Z\",\"in\",\"text\",\"Привет, мир\""));
+        assert!(
+            lines[1].starts_with("\"1970-01-01T00:00:00.000Z\",\"in\",\"text\",\"Привет, мир\"")
+        );
     }
 }

@@ -18,6 +18,7 @@ use sim::BitrixSimConfig;
 on_both_databases!(
     an_erased_customer_is_gone_everywhere_and_later_messages_stay,
     an_export_holds_the_relayed_conversation_and_its_links_expire,
+    an_erase_while_the_customer_keeps_writing_leaves_a_consistent_chat,
 );
 
 const ALICE: &str = "79001112233";
@@ -570,4 +571,112 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     assert_eq!(status, 200);
     let r = reqwest::get(&url).await.expect("GET an erased file's link");
     assert_eq!(r.status().as_u16(), 404);
+}
+
+async fn an_erase_while_the_customer_keeps_writing_leaves_a_consistent_chat(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "555000183").await;
+    for i in 0..3 {
+        let wamid = format!("wamid.P{i}");
+        let text = format!("before {i}");
+        assert_eq!(app.customer_writes(&n, ALICE, &wamid, &text).await, 200);
+    }
+    wait_until(20, "three messages in Open Lines", || {
+        app.texts_in_bitrix(ALICE).len() == 3
+    })
+    .await;
+    let tenant = tenant_of_portal(&app).await;
+    // She keeps writing while the erase runs.
+    let graph = app.graph.clone();
+    let (pnid, display) = (n.phone_number_id.clone(), n.display_phone.clone());
+    let writer = actix_web::rt::spawn(async move {
+        for i in 0..12 {
+            let body = sim::GraphSim::inbound_text_body(
+                &pnid,
+                &display,
+                ALICE,
+                "Alice Smith",
+                &format!("wamid.D{i}"),
+                &format!("during {i}"),
+                sim::unix_now(),
+            );
+            assert_eq!(graph.post_signed(&pnid, body).await, 200);
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (status, erased) = app
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": ALICE}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert!(erased["messages"].as_u64() >= Some(3), "{erased}");
+    writer.await.expect("the writer");
+    assert_eq!(
+        app.customer_writes(&n, ALICE, "wamid.Z", "after the erase")
+            .await,
+        200
+    );
+    wait_until(30, "her message after the erase in Open Lines", || {
+        app.texts_in_bitrix(ALICE)
+            .iter()
+            .any(|t| t == "after the erase")
+    })
+    .await;
+    // Every message she sent reached Open Lines, in order, erase or not.
+    let mut want: Vec<String> = (0..3).map(|i| format!("before {i}")).collect();
+    want.extend((0..12).map(|i| format!("during {i}")));
+    want.push("after the erase".into());
+    wait_until(30, "every message in Open Lines", || {
+        app.texts_in_bitrix(ALICE).len() >= want.len()
+    })
+    .await;
+    assert_eq!(
+        app.texts_in_bitrix(ALICE),
+        want,
+        "all relayed once, in order"
+    );
+
+    // What is stored of her: no message of before the erase, the message after it, and every
+    // kept message in a chat that exists (nothing erased came back, nothing is orphaned).
+    let db = db(&app).await;
+    let chats = entity::chats::Entity::find().all(&db).await.expect("chats");
+    let kept: Vec<entity::messages::Model> = entity::messages::Entity::find()
+        .all(&db)
+        .await
+        .expect("messages");
+    for m in &kept {
+        assert!(
+            chats
+                .iter()
+                .any(|c| c.id == m.chat_id && c.customer_wa_id == ALICE),
+            "message {} ({:?}) is in chat {}, which is not hers or gone",
+            m.id,
+            m.text,
+            m.chat_id
+        );
+        assert!(
+            !m.text.starts_with("before"),
+            "an erased message is back: {m:?}"
+        );
+    }
+    assert!(kept.iter().any(|m| m.text == "after the erase"));
+    assert_eq!(
+        chats.iter().filter(|c| c.customer_wa_id == ALICE).count(),
+        1,
+        "one chat of hers: {chats:?}"
+    );
+    let hops = entity::message_hops::Entity::find()
+        .all(&db)
+        .await
+        .expect("hops");
+    let orphans: Vec<_> = hops
+        .iter()
+        .filter(|h| !kept.iter().any(|m| m.id == h.message_id))
+        .collect();
+    assert!(orphans.is_empty(), "hops of erased messages: {orphans:#?}");
+    assert!(rows_with(&db, "before 1").await.is_empty());
 }

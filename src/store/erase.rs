@@ -80,6 +80,18 @@ pub async fn customer<C: ConnectionTrait>(
     let mut media_ids: HashSet<i64> = HashSet::new();
     let mut media_sources: Vec<String> = Vec::new();
     for chat in &chats {
+        // The chat row locked first (PostgreSQL; SQLite has one connection, which serialises
+        // everything): a transaction storing a message in it holds a key-share lock on it, so
+        // this waits for those in flight, whose messages are then seen and erased, and stores
+        // of later ones wait for this erase (and find the chat gone when it went).
+        if chats::Entity::find_by_id(chat.id)
+            .lock_exclusive()
+            .one(c)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
         let rows: Vec<(i64, Option<String>, Option<i64>)> = messages::Entity::find()
             .select_only()
             .column(messages::Column::Id)
@@ -97,16 +109,18 @@ pub async fn customer<C: ConnectionTrait>(
                 media_sources.push(media_rows::inbound_key(chat.number_id, w));
             }
         }
+        // Messages first: deleting them waits for a transaction that is updating one (a
+        // receipt, a status), so their hops, deleted next, include what that wrote.
         for batch in ids.chunks(500) {
-            message_hops::Entity::delete_many()
-                .filter(message_hops::Column::MessageId.is_in(batch.iter().copied()))
-                .exec(c)
-                .await?;
             out.messages += messages::Entity::delete_many()
                 .filter(messages::Column::Id.is_in(batch.iter().copied()))
                 .exec(c)
                 .await?
                 .rows_affected;
+            message_hops::Entity::delete_many()
+                .filter(message_hops::Column::MessageId.is_in(batch.iter().copied()))
+                .exec(c)
+                .await?;
         }
         // The chat's queued work: to Bitrix24 and WhatsApp (`chat:<id>`) and its voice notes'
         // transcriptions (`voice:<id>`). An operator's attachment is stored under its job.

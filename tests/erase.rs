@@ -561,6 +561,33 @@ async fn an_export_holds_the_relayed_conversation_and_its_links_expire(backend: 
     actix_web::rt::time::sleep(std::time::Duration::from_millis(4_500)).await;
     let r = reqwest::get(&url).await.expect("GET the expired link");
     assert_eq!(r.status().as_u16(), 410);
+    // So has the link Bitrix24 got when the photo was relayed; a new export makes new links
+    // that work again.
+    let relayed = app.b24.customer_messages();
+    let bitrix_url = relayed
+        .iter()
+        .find(|m| m.message_id == "wamid.E2")
+        .and_then(|m| m.files.first())
+        .and_then(|f| f["url"].as_str())
+        .expect("the photo's link in Bitrix24")
+        .to_string();
+    let r = reqwest::get(&bitrix_url)
+        .await
+        .expect("GET the relayed link");
+    assert_eq!(r.status().as_u16(), 410);
+    let (status, again) = app
+        .api_get(&format!(
+            "/api/v1/tenants/{tenant}/customers/export?customer={ALICE}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let url = again["messages"][1]["file"]["url"]
+        .as_str()
+        .expect("a new link")
+        .to_string();
+    let r = reqwest::get(&url).await.expect("GET the new export link");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), ALICE_JPEG);
     // An erase takes the export's links with the file.
     let (status, _) = app
         .api_post(

@@ -24,6 +24,7 @@ on_both_databases!(
     statuses_before_the_send_returned_are_applied,
     replies_reactions_and_a_failed_send,
     messages_typed_on_the_phone_show_as_the_companys,
+    a_customer_known_only_by_lid_is_erased_by_it,
 );
 
 const NAME: &str = "shop-1";
@@ -690,4 +691,55 @@ async fn messages_typed_on_the_phone_show_as_the_companys(backend: Backend) {
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(e.app.b24.customer_messages().len(), 1);
     assert!(e.evo.sent().is_empty(), "nothing sent back");
+}
+
+/// A customer WhatsApp shows only by LID is erased by `<lid>@lid` (issue 19): nothing of them is
+/// found by search or in the chats and messages tables; another LID customer stays.
+async fn a_customer_known_only_by_lid_is_erased_by_it(backend: Backend) {
+    use sea_orm::EntityTrait;
+    let e = connect(backend).await;
+    link(&e).await;
+    let ana = EvolutionCustomer::lid_only("207700000002", "Ana");
+    let bia = EvolutionCustomer::lid_only("207700000003", "Bia");
+    e.evo
+        .customer_text(NAME, &ana, "ana private words", None)
+        .await;
+    e.evo.customer_text(NAME, &bia, "bia stays", None).await;
+    let b24 = e.app.b24.clone();
+    wait_until(10, "both LID messages", move || {
+        b24.customer_messages().len() >= 2
+    })
+    .await;
+    let (_, tenants) = e.app.api_get("/api/v1/tenants").await;
+    let tenant = tenants["items"][0]["id"].as_i64().expect("the tenant");
+    let (status, erased) = e
+        .app
+        .api_post(
+            &format!("/api/v1/tenants/{tenant}/customers/erase"),
+            json!({"customer": "207700000002@lid"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["customer"], "207700000002@lid");
+    assert_eq!(
+        (erased["chats"].as_u64(), erased["messages"].as_u64()),
+        (Some(1), Some(1)),
+        "{erased}"
+    );
+    let (_, found) = e.app.api_get("/api/v1/messages?q=ana%20private").await;
+    assert_eq!(found["total"], 0, "{found}");
+    let (_, found) = e.app.api_get("/api/v1/messages?q=bia%20stays").await;
+    assert_eq!(found["total"], 1, "{found}");
+    let db = sea_orm::Database::connect(e.app.settings.database_url())
+        .await
+        .expect("the database");
+    let chats = entity::chats::Entity::find().all(&db).await.expect("chats");
+    let keys: Vec<&str> = chats.iter().map(|c| c.customer_wa_id.as_str()).collect();
+    assert_eq!(keys, ["207700000003@lid"]);
+    let inbox = entity::inbox::Entity::find().all(&db).await.expect("inbox");
+    assert!(
+        inbox.iter().all(|r| !r.payload.contains("207700000002")),
+        "{inbox:#?}"
+    );
+    assert!(inbox.iter().any(|r| r.payload.contains("207700000003")));
 }

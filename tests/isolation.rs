@@ -137,6 +137,16 @@ async fn a_tenant_never_sees_or_changes_another_tenants_data(backend: Backend) {
         ),
         (Method::GET, format!("/api/v1/tenants/{tenant_a}"), None),
         (
+            Method::POST,
+            format!("/api/v1/tenants/{tenant_a}/customers/erase"),
+            Some(json!({"customer": "79004440011"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tenants/{tenant_a}/customers/export?customer=79004440011"),
+            None,
+        ),
+        (
             Method::GET,
             format!("/api/v1/tenants/{tenant_a}/users"),
             None,

@@ -7,6 +7,7 @@ pub mod chats;
 pub mod inbox;
 pub mod jobs;
 pub mod media;
+pub mod media_links;
 pub mod message_hops;
 pub mod messages;
 pub mod numbers;
@@ -23,6 +24,7 @@ pub mod prelude {
     pub use super::inbox::Entity as Inbox;
     pub use super::jobs::Entity as Jobs;
     pub use super::media::Entity as Media;
+    pub use super::media_links::Entity as MediaLinks;
     pub use super::message_hops::Entity as MessageHops;
     pub use super::messages::Entity as Messages;
     pub use super::numbers::Entity as Numbers;

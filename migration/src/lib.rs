@@ -17,6 +17,7 @@ mod m20261207_000014_portal_language;
 mod m20261207_000015_gateway_kind;
 mod m20261207_000016_usage_ledger;
 mod m20261207_000017_retention;
+mod m20261207_000018_media_links;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_gateway_kind::Migration),
             Box::new(m20261207_000016_usage_ledger::Migration),
             Box::new(m20261207_000017_retention::Migration),
+            Box::new(m20261207_000018_media_links::Migration),
         ]
     }
 }

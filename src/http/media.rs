@@ -6,7 +6,7 @@ use actix_web::{body::SizedStream, http::header, web, HttpResponse};
 
 use super::{ApiError, AppState, ErrorCode};
 use crate::{
-    store::{self, media},
+    store::{self, export, media},
     tr,
 };
 
@@ -20,11 +20,19 @@ pub async fn serve(
     if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(not_found());
     }
-    let m = media::by_token(&state.ctx.db, &token)
-        .await?
-        .filter(|m| m.state == media::STORED)
+    // The file's own link (given to Bitrix24 or a gateway), else an export's link to it, each
+    // with its own expiry.
+    let found = match media::by_token(&state.ctx.db, &token).await? {
+        Some(m) => {
+            let expires_at = m.expires_at;
+            Some((m, expires_at))
+        }
+        None => export::by_link(&state.ctx.db, &token).await?,
+    };
+    let (m, expires_at) = found
+        .filter(|(m, _)| m.state == media::STORED)
         .ok_or_else(not_found)?;
-    if m.expires_at < store::now_ms() {
+    if expires_at < store::now_ms() {
         return Err(ApiError::gone(ErrorCode::MediaExpired, |l| {
             tr!(l, "error-media-expired")
         }));

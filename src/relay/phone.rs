@@ -21,9 +21,44 @@ pub fn customer_id(typed: &str) -> Option<String> {
     (8..=15).contains(&digits.len()).then_some(digits)
 }
 
+/// The key a customer's chats are stored under, from what an administrator typed: a phone as
+/// [`customer_id`] reads it, a WhatsApp id (`79991234567@s.whatsapp.net` → its digits), or a
+/// LID key kept as is (`123456789@lid`: a customer WhatsApp shows without a phone).
+pub fn customer_key(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    match typed.split_once('@') {
+        Some((id, domain)) => {
+            let digits = !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+            match domain.to_ascii_lowercase().as_str() {
+                "lid" if digits => Some(format!("{id}@lid")),
+                "s.whatsapp.net" | "c.us" if digits => customer_id(id),
+                _ => None,
+            }
+        }
+        None => customer_id(typed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::customer_id;
+    use super::{customer_id, customer_key};
+
+    #[test]
+    fn typed_customers_become_chat_keys() {
+        for (typed, key) in [
+            ("+7 (999) 123-45-67", Some("79991234567")),
+            (" 123456789@lid ", Some("123456789@lid")),
+            ("123456789@LID", Some("123456789@lid")),
+            ("79991234567@s.whatsapp.net", Some("79991234567")),
+            ("79991234567@c.us", Some("79991234567")),
+            ("abc@lid", None),
+            ("@lid", None),
+            ("123@example.com", None),
+            ("12", None),
+        ] {
+            assert_eq!(customer_key(typed).as_deref(), key, "{typed}");
+        }
+    }
 
     #[test]
     fn crm_phones_become_whatsapp_ids() {

@@ -4,7 +4,8 @@ use entity::messages;
 use sea_orm::{
     sea_query::{Expr, IntoCondition},
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, UpdateMany, Value,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    UpdateMany, Value,
 };
 
 use super::{
@@ -130,22 +131,44 @@ fn update(cond: impl IntoCondition) -> UpdateMany<messages::Entity> {
         .filter(cond)
 }
 
-/// Sets one column of message `id` (and its `updated_at`).
+/// Sets one column of message `id` (and its `updated_at`); whether the message is there.
 async fn set<C: ConnectionTrait>(
     c: &C,
     id: i64,
     col: messages::Column,
     value: impl Into<Value>,
-) -> Result<(), DbErr> {
-    update(messages::Column::Id.eq(id))
+) -> Result<bool, DbErr> {
+    let res = update(messages::Column::Id.eq(id))
         .col_expr(col, Expr::value(value))
         .exec(c)
         .await?;
-    Ok(())
+    Ok(res.rows_affected > 0)
+}
+
+/// The hops of the messages among `ids` that an update found (`updated` rows). A message
+/// erased while its work was in flight (`store::erase`) gets no hop: a trace of a message that
+/// is gone would outlive the erase. (The update waits for the erase's lock on the row, so it
+/// sees the erase once committed.)
+async fn existing<C: ConnectionTrait>(c: &C, ids: &[i64], updated: u64) -> Result<Vec<i64>, DbErr> {
+    if updated as usize >= ids.len() {
+        return Ok(ids.to_vec());
+    }
+    if updated == 0 {
+        return Ok(Vec::new());
+    }
+    messages::Entity::find()
+        .select_only()
+        .column(messages::Column::Id)
+        .filter(messages::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(c)
+        .await
 }
 
 pub async fn set_wamid<C: ConnectionTrait>(c: &C, id: i64, wamid: &str) -> Result<(), DbErr> {
-    set(c, id, messages::Column::Wamid, wamid).await?;
+    if !set(c, id, messages::Column::Wamid, wamid).await? {
+        return Ok(());
+    }
     hops::record(c, vec![Hop::now(id, hops::TO_WHATSAPP).with(wamid)]).await
 }
 
@@ -157,10 +180,11 @@ pub async fn set_status_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    update(messages::Column::Id.is_in(ids.iter().copied()))
+    let updated = update(messages::Column::Id.is_in(ids.iter().copied()))
         .col_expr(messages::Column::Status, Expr::value(status))
         .exec(c)
-        .await?;
+        .await?
+        .rows_affected;
     let hop = match status {
         FORWARDED => hops::TO_BITRIX24,
         DELETED => hops::DELETED,
@@ -170,6 +194,7 @@ pub async fn set_status_many<C: ConnectionTrait>(
         FAILED => hops::FAILED,
         _ => return Ok(()),
     };
+    let ids = existing(c, ids, updated).await?;
     hops::record(c, ids.iter().map(|&id| Hop::now(id, hop)).collect()).await
 }
 
@@ -188,7 +213,9 @@ pub async fn advance<C: ConnectionTrait>(
         READ => q.col_expr(messages::Column::ReadAt, Expr::value(at_ms)),
         _ => q,
     };
-    q.exec(c).await?;
+    if q.exec(c).await?.rows_affected == 0 {
+        return Ok(());
+    }
     let hop = match status {
         SENT => hops::SENT,
         DELIVERED => hops::DELIVERED,
@@ -211,11 +238,13 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
     if ids.is_empty() {
         return Ok(());
     }
-    update(messages::Column::Id.is_in(ids.iter().copied()))
+    let updated = update(messages::Column::Id.is_in(ids.iter().copied()))
         .col_expr(messages::Column::Status, Expr::value(FAILED))
         .col_expr(messages::Column::Error, Expr::value(error))
         .exec(c)
-        .await?;
+        .await?
+        .rows_affected;
+    let ids = existing(c, ids, updated).await?;
     hops::record(
         c,
         ids.iter()
@@ -226,7 +255,9 @@ pub async fn fail<C: ConnectionTrait>(c: &C, ids: &[i64], error: &str) -> Result
 }
 
 pub async fn set_text<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
-    set(c, id, messages::Column::Text, text).await?;
+    if !set(c, id, messages::Column::Text, text).await? {
+        return Ok(());
+    }
     hops::record(c, vec![Hop::now(id, hops::EDITED)]).await
 }
 
@@ -246,7 +277,9 @@ pub async fn latest_unread_inbound<C: ConnectionTrait>(
 
 /// Records when we marked an inbound message read (the operator answered).
 pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Result<(), DbErr> {
-    set(c, id, messages::Column::ReadAt, at_ms).await?;
+    if !set(c, id, messages::Column::ReadAt, at_ms).await? {
+        return Ok(());
+    }
     let mut h = Hop::now(id, hops::READ_BY_OPERATOR);
     h.at = at_ms;
     hops::record(c, vec![h]).await
@@ -254,13 +287,17 @@ pub async fn set_read_at<C: ConnectionTrait>(c: &C, id: i64, at_ms: i64) -> Resu
 
 /// Stores a voice note's transcript (or the reason there is none).
 pub async fn set_transcript<C: ConnectionTrait>(c: &C, id: i64, text: &str) -> Result<(), DbErr> {
-    set(c, id, messages::Column::Transcript, text).await?;
+    if !set(c, id, messages::Column::Transcript, text).await? {
+        return Ok(());
+    }
     hops::record(c, vec![Hop::now(id, hops::TRANSCRIPT).with(text)]).await
 }
 
 /// Points a message at its file (an operator attachment stored once fetched).
 pub async fn set_media<C: ConnectionTrait>(c: &C, id: i64, media_id: i64) -> Result<(), DbErr> {
-    set(c, id, messages::Column::MediaId, media_id).await
+    set(c, id, messages::Column::MediaId, media_id)
+        .await
+        .map(|_| ())
 }
 
 /// A failed message goes back to a state before sending (its job was re-driven).

@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod chats;
 pub mod crypto;
+pub mod erase;
+pub mod export;
 pub mod health;
 pub mod hops;
 pub mod inbox;

@@ -74,6 +74,8 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
+  /** Read the answer as text (a CSV download) rather than JSON. */
+  text?: boolean;
 }
 
 /** Codes with which the service refuses an access token that a refresh may replace. */
@@ -161,6 +163,11 @@ export class ApiClient {
     return this.request<T>('GET', path, { query, signal });
   }
 
+  /** A GET whose answer is a text file (CSV), returned as is. */
+  getText(path: string, query?: Query): Promise<string> {
+    return this.request<string>('GET', path, { query, text: true });
+  }
+
   put<T>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('PUT', path, { body });
   }
@@ -192,6 +199,7 @@ export class ApiClient {
     }
     if (!res.ok) throw await errorOf(res, this.words);
     if (res.status === 204) return undefined as T;
+    if (opts.text) return (await res.text()) as T;
     return (await res.json()) as T;
   }
 

@@ -11,6 +11,8 @@ import type {
   ConnectedView,
   ConnectEvolution,
   ConnectGateway,
+  ConversationExport,
+  ErasedCustomer,
   Job,
   Me,
   Message,
@@ -78,6 +80,14 @@ export function endpoints(c: ApiClient) {
     retention: (id: number, signal?: AbortSignal) => c.get<RetentionView>(`/tenants/${id}/retention`, undefined, signal),
     setRetention: (id: number, body: RetentionChange) => c.put<RetentionView>(`/tenants/${id}/retention`, body),
     audit: (q: PageQuery & { actor?: string; action?: string }, signal?: AbortSignal) => page<AuditRecord>('/audit', { ...q }, signal),
+
+    /** Erases everything stored about one customer of the tenant (typed phone, WhatsApp id or LID). */
+    eraseCustomer: (tenantId: number, customer: string) => c.post<ErasedCustomer>(`/tenants/${tenantId}/customers/erase`, { customer }),
+    /** One customer's conversation, for a data-access request (file links expire). */
+    exportConversation: (tenantId: number, customer: string) =>
+      c.get<ConversationExport>(`/tenants/${tenantId}/customers/export`, { customer, format: 'json' }),
+    exportConversationCsv: (tenantId: number, customer: string) =>
+      c.getText(`/tenants/${tenantId}/customers/export`, { customer, format: 'csv' }),
 
     usage: (tenantId: number, period: Period, signal?: AbortSignal) =>
       c.get<Usage>(`/tenants/${tenantId}/usage`, { ...period }, signal),

@@ -67,6 +67,8 @@ export interface Portal {
   language_from_bitrix24?: string | null;
   /** Chosen in the admin app; null: follow Bitrix24. */
   language_override?: PortalLanguage | null;
+  /** The tenant that owns the portal (null only for portals older than tenants). */
+  tenant_id?: number | null;
   /** When the app was uninstalled (ms); null while installed. */
   uninstalled_at?: number | null;
   /** An uninstall that asked to delete the app's data: purged after this (ms) unless reinstalled. */
@@ -376,4 +378,36 @@ export interface TenantHealth {
   portals_uninstalled: number;
   last_message_at: number | null;
   over_quota: string[];
+}
+
+/** What erasing a customer removed (all zero when nothing was left). */
+export interface ErasedCustomer {
+  customer: string;
+  chats: number;
+  messages: number;
+  files: number;
+  inbox_items: number;
+  jobs: number;
+}
+
+export interface ExportedMessage {
+  at: number;
+  time: string;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string;
+  transcript: string | null;
+  status: string;
+  error: string | null;
+  number: string;
+  file: { name: string; mime: string; size: number; url: string; expires_at: number } | null;
+}
+
+/** A customer's conversation, as exported for a data-access request. */
+export interface ConversationExport {
+  tenant_id: number;
+  customer: string;
+  customer_name: string;
+  exported_at: number;
+  messages: ExportedMessage[];
 }

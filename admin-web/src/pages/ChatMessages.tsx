@@ -3,8 +3,10 @@
 import { Alert, Anchor, Avatar, Badge, Group, Paper, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import { IconAlertTriangle, IconArrowLeft, IconMicrophone, IconPaperclip } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { api } from '../api';
+import { useMe } from '../auth/AuthContext';
+import { CustomerData } from '../components/CustomerData';
 import type { Message } from '../api/types';
 import { RichText } from '../components/RichText';
 import { EmptyState, ErrorState, LoadingState } from '../components/States';
@@ -79,6 +81,14 @@ export function ChatMessages() {
   const waId = params.waId ?? '';
   const res = useApi((signal) => api.chatMessages(numberId, waId, signal), [numberId, waId], { pollMs: POLL_MS });
   const name = res.data?.chat.customer_name;
+  const me = useMe();
+  const navigate = useNavigate();
+  // The chat's tenant: a tenant admin's own; for support, that of the number's portal.
+  const staff = me.tenant === null;
+  const numbers = useApi(staff ? (signal) => api.numbers({ per_page: 200 }, signal) : null, [staff]);
+  const portals = useApi(staff ? (signal) => api.portals({ per_page: 200 }, signal) : null, [staff]);
+  const portalId = numbers.data?.items.find((n) => n.id === numberId)?.portal_id;
+  const tenantId = me.tenant ?? portals.data?.items.find((p) => p.id === portalId)?.tenant_id ?? null;
 
   return (
     <Stack>
@@ -101,6 +111,7 @@ export function ChatMessages() {
           </Text>
         </div>
       </Group>
+      <CustomerData tenantId={tenantId} waId={waId} onErased={() => navigate('/conversations')} />
       <Paper withBorder radius="md" p={0} style={{ background: '#efeae2' }}>
         <ScrollArea.Autosize mah="calc(100vh - 260px)" type="auto">
           <Stack gap="xs" p="md" data-testid="messages">

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cluster;
+pub mod customers;
 #[cfg(feature = "faults")]
 pub mod debug;
 pub mod evolution_numbers;
@@ -70,6 +71,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         get "/tenants/{id}/usage" => usage::tenant_usage,
         get "/tenants/{id}/retention" => retention::get_retention,
         put "/tenants/{id}/retention" => retention::set_retention,
+        post "/tenants/{id}/customers/erase" => customers::erase_customer,
+        get "/tenants/{id}/customers/export" => customers::export_conversation,
         get "/usage" => usage::all_usage,
         get "/cluster" => cluster::state,
     );

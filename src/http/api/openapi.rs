@@ -23,7 +23,7 @@ use utoipa::{
 };
 
 use super::{
-    audit, billing, cluster, gateway_numbers, jobs, messages, number_chats, numbers,
+    audit, billing, cluster, customers, gateway_numbers, jobs, messages, number_chats, numbers,
     portal_language, portals, retention, sessions, templates, tenants, usage, users,
 };
 use crate::http::{error::ErrorBody, ApiError, ErrorCode};
@@ -73,6 +73,8 @@ pub const BEARER: &str = "bearer";
         usage::tenant_usage,
         retention::get_retention,
         retention::set_retention,
+        customers::erase_customer,
+        customers::export_conversation,
         usage::all_usage,
         usage::plans,
         billing::tenants_health,

@@ -43,6 +43,8 @@ pub struct PortalView {
     pub purge_after: Option<i64>,
     /// When that purge was done (the portal's messages, chats, files and numbers are gone).
     pub purged_at: Option<i64>,
+    /// The tenant that owns the portal (`null` only for portals older than tenants).
+    pub tenant_id: Option<i64>,
 }
 
 impl From<&entity::portals::Model> for PortalView {
@@ -58,6 +60,7 @@ impl From<&entity::portals::Model> for PortalView {
             uninstalled_at: p.uninstalled_at,
             purge_after: p.purge_after,
             purged_at: p.purged_at,
+            tenant_id: p.tenant_id,
         }
     }
 }

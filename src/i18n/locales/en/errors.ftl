@@ -140,3 +140,7 @@ error-sandbox-not-delivered-yet = the message has not reached WhatsApp yet: try 
 error-sandbox-no-business-message = no such message from the business on the phone
 error-sandbox-no-button = that message has no such quick-reply button
 error-sandbox-customer-first = the customer has not written to this number yet: write as the customer first
+# Erasing and exporting a customer (admin API)
+error-customer-invalid = `customer` must be the customer's phone number (8 to 15 digits), WhatsApp id, or LID (`123456789@lid`)
+error-customer-unknown = this tenant has no conversation with this customer
+error-export-format = `format` must be `json` or `csv`

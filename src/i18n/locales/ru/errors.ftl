@@ -155,3 +155,7 @@ error-sandbox-not-delivered-yet = сообщение ещё не дошло до
 error-sandbox-no-business-message = на телефоне нет такого сообщения от компании
 error-sandbox-no-button = у этого сообщения нет такой кнопки быстрого ответа
 error-sandbox-customer-first = клиент ещё не писал на этот номер: сначала напишите от имени клиента
+# Удаление данных клиента и выгрузка переписки (API администратора)
+error-customer-invalid = в `customer` нужен номер телефона клиента (от 8 до 15 цифр), его WhatsApp id или LID (`123456789@lid`)
+error-customer-unknown = у этой организации нет переписки с этим клиентом
+error-export-format = `format` должен быть `json` или `csv`

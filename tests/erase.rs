@@ -167,6 +167,18 @@ async fn delivered_to(app: &TestApp, who: &str) {
     }
 }
 
+/// Today's usage totals of `tenant`.
+async fn usage_totals(app: &TestApp, tenant: i64) -> Value {
+    let today = chrono::Utc::now().date_naive();
+    let (status, v) = app
+        .api_get(&format!(
+            "/api/v1/tenants/{tenant}/usage?from={today}&to={today}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v["totals"].clone()
+}
+
 async fn total(app: &TestApp, path: &str) -> u64 {
     let (status, page) = app.api_get(path).await;
     assert_eq!(status, 200, "{path}: {page}");
@@ -236,6 +248,8 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     // WhatsApp's receipts of what was sent to her arrive before the erase (a receipt stored
     // after it would be kept, as anything after the erase is).
     delivered_to(&app, ALICE).await;
+    let usage_before = usage_totals(&app, tenant).await;
+    assert!(usage_before["inbound"].as_i64() >= Some(5), "{usage_before}");
 
     // Another tenant's admin cannot erase tenant A's customer: 404, and nothing changes.
     let (status, other) = app
@@ -303,6 +317,9 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     assert_eq!(erased["chats"], 1, "{erased}");
     assert_eq!(erased["messages"], 4, "{erased}");
     assert_eq!(erased["files"], 2, "{erased}");
+
+    // Her messages stay counted (the usage ledger is not her data).
+    assert_eq!(usage_totals(&app, tenant).await, usage_before);
 
     // Search and the API find nothing of her.
     assert_eq!(total(&app, &format!("/api/v1/messages?q={ALICE}")).await, 0);

@@ -249,7 +249,10 @@ async fn an_erased_customer_is_gone_everywhere_and_later_messages_stay(backend: 
     // after it would be kept, as anything after the erase is).
     delivered_to(&app, ALICE).await;
     let usage_before = usage_totals(&app, tenant).await;
-    assert!(usage_before["inbound"].as_i64() >= Some(5), "{usage_before}");
+    assert!(
+        usage_before["inbound"].as_i64() >= Some(5),
+        "{usage_before}"
+    );
 
     // Another tenant's admin cannot erase tenant A's customer: 404, and nothing changes.
     let (status, other) = app

@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{contains_ci, media as media_rows, search, tenants};
+use super::{contains_ci, media as media_rows, query::delete_in, search, tenants};
 use crate::relay::inbox::InboxItem;
 
 /// What one erase removed (counts for the answer; never written to the audit log).
@@ -112,15 +112,8 @@ pub async fn customer<C: ConnectionTrait>(
         // Messages first: deleting them waits for a transaction that is updating one (a
         // receipt, a status), so their hops, deleted next, include what that wrote.
         for batch in ids.chunks(500) {
-            out.messages += messages::Entity::delete_many()
-                .filter(messages::Column::Id.is_in(batch.iter().copied()))
-                .exec(c)
-                .await?
-                .rows_affected;
-            message_hops::Entity::delete_many()
-                .filter(message_hops::Column::MessageId.is_in(batch.iter().copied()))
-                .exec(c)
-                .await?;
+            out.messages += delete_in(c, messages::Column::Id, batch).await?;
+            delete_in(c, message_hops::Column::MessageId, batch).await?;
         }
         // The chat's queued work: to Bitrix24 and WhatsApp (`chat:<id>`) and its voice notes'
         // transcriptions (`voice:<id>`). An operator's attachment is stored under its job.
@@ -179,15 +172,8 @@ pub async fn customer<C: ConnectionTrait>(
             .await?;
         let ids: Vec<i64> = files.iter().map(|(id, _, _)| *id).collect();
         for batch in ids.chunks(500) {
-            media_links::Entity::delete_many()
-                .filter(media_links::Column::MediaId.is_in(batch.iter().copied()))
-                .exec(c)
-                .await?;
-            out.files += media::Entity::delete_many()
-                .filter(media::Column::Id.is_in(batch.iter().copied()))
-                .exec(c)
-                .await?
-                .rows_affected;
+            delete_in(c, media_links::Column::MediaId, batch).await?;
+            out.files += delete_in(c, media::Column::Id, batch).await?;
         }
         out.storage_keys = files
             .into_iter()
@@ -231,11 +217,7 @@ async fn erase_inbox<C: ConnectionTrait>(
         .collect();
     let mut n = 0;
     for batch in ids.chunks(500) {
-        n += inbox::Entity::delete_many()
-            .filter(inbox::Column::Id.is_in(batch.iter().copied()))
-            .exec(c)
-            .await?
-            .rows_affected;
+        n += delete_in(c, inbox::Column::Id, batch).await?;
     }
     Ok(n)
 }

@@ -69,6 +69,33 @@ pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
     Ok(())
 }
 
+/// Deletes the rows of `col`'s table whose `col` is one of `ids` (none: no statement); how many.
+pub(crate) async fn delete_in<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    ids: &[i64],
+) -> Result<u64, DbErr> {
+    delete_in_where(c, col, ids, sea_orm::Condition::all()).await
+}
+
+/// [`delete_in`] of the rows that `cond` also selects.
+pub(crate) async fn delete_in_where<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    col: impl ColumnTrait<EntityName = E>,
+    ids: &[i64],
+    cond: impl IntoCondition,
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(E::delete_many()
+        .filter(col.is_in(ids.iter().copied()))
+        .filter(cond)
+        .exec(c)
+        .await?
+        .rows_affected)
+}
+
 /// One page (1-based; 0 reads as 1) of what `q` selects, in its order, and how many rows it
 /// selects in all.
 pub(crate) async fn paged<E, C>(

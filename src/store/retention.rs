@@ -13,11 +13,14 @@ use std::collections::HashSet;
 use entity::{chats, inbox, jobs, media, message_hops, messages, numbers, portals, templates};
 use sea_orm::{
     sea_query::{Expr, Query},
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
-use super::{jobs as job_rows, media as media_rows};
+use super::{
+    jobs as job_rows, media as media_rows,
+    query::{delete_in, delete_in_where},
+};
 
 /// A file being deleted: its row is decided, the file may still be on disk.
 pub const PURGING: &str = "purging";
@@ -201,30 +204,16 @@ pub async fn delete_messages<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Removed::default());
     }
-    let hops = message_hops::Entity::delete_many()
-        .filter(message_hops::Column::MessageId.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?
-        .rows_affected;
+    let hops = delete_in(c, message_hops::Column::MessageId, ids).await?;
     let transcripts = messages::Entity::find()
         .filter(messages::Column::Id.is_in(ids.iter().copied()))
         .filter(messages::Column::Transcript.is_not_null())
         .count(c)
         .await?;
     mark_purging(c, files).await?;
-    let messages = messages::Entity::delete_many()
-        .filter(messages::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?
-        .rows_affected;
+    let messages = delete_in(c, messages::Column::Id, ids).await?;
     // Files already purged by the media retention: only their rows were left, for the messages.
-    if !files.is_empty() {
-        media::Entity::delete_many()
-            .filter(media::Column::Id.is_in(files.iter().copied()))
-            .filter(media::Column::State.eq(PURGED))
-            .exec(c)
-            .await?;
-    }
+    delete_in_where(c, media::Column::Id, files, media::Column::State.eq(PURGED)).await?;
     Ok(Removed {
         messages,
         transcripts,
@@ -279,15 +268,13 @@ pub async fn delete_purged_media_of_numbers<C: ConnectionTrait>(
     c: &C,
     number_ids: &[i64],
 ) -> Result<u64, DbErr> {
-    if number_ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(media::Entity::delete_many()
-        .filter(media::Column::NumberId.is_in(number_ids.iter().copied()))
-        .filter(media::Column::State.eq(PURGED))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in_where(
+        c,
+        media::Column::NumberId,
+        number_ids,
+        media::Column::State.eq(PURGED),
+    )
+    .await
 }
 
 /// Up to `limit` media rows of the numbers whose files are not being deleted or gone yet (an
@@ -347,12 +334,13 @@ pub async fn finish_purged<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64
         .from(messages::Entity)
         .and_where(messages::Column::MediaId.is_in(ids.iter().copied()))
         .to_owned();
-    Ok(media::Entity::delete_many()
-        .filter(media::Column::Id.is_in(ids.iter().copied()))
-        .filter(media::Column::Id.not_in_subquery(referenced))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in_where(
+        c,
+        media::Column::Id,
+        ids,
+        media::Column::Id.not_in_subquery(referenced),
+    )
+    .await
 }
 
 /// Bytes of the files in the media store (rows `stored`).
@@ -397,14 +385,7 @@ pub async fn inbox_before<C: ConnectionTrait>(
 }
 
 pub async fn delete_inbox<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(inbox::Entity::delete_many()
-        .filter(inbox::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in(c, inbox::Column::Id, ids).await
 }
 
 /// Which jobs a delete looks at.
@@ -449,14 +430,7 @@ pub async fn jobs_before<C: ConnectionTrait>(
 }
 
 pub async fn delete_jobs<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(jobs::Entity::delete_many()
-        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in(c, jobs::Column::Id, ids).await
 }
 
 /// Up to `limit` chats of the numbers (an uninstall's purge).
@@ -507,12 +481,13 @@ pub async fn delete_empty_chats<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Resul
         .from(messages::Entity)
         .and_where(messages::Column::ChatId.is_in(ids.iter().copied()))
         .to_owned();
-    Ok(chats::Entity::delete_many()
-        .filter(chats::Column::Id.is_in(ids.iter().copied()))
-        .filter(chats::Column::Id.not_in_subquery(with_messages))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in_where(
+        c,
+        chats::Column::Id,
+        ids,
+        chats::Column::Id.not_in_subquery(with_messages),
+    )
+    .await
 }
 
 /// Deletes numbers (their bindings to the portal's lines, their credentials and templates)
@@ -521,10 +496,7 @@ pub async fn delete_numbers<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u6
     if ids.is_empty() {
         return Ok(0);
     }
-    templates::Entity::delete_many()
-        .filter(templates::Column::NumberId.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?;
+    delete_in(c, templates::Column::NumberId, ids).await?;
     let with_chats = Query::select()
         .column(chats::Column::NumberId)
         .from(chats::Entity)
@@ -535,13 +507,15 @@ pub async fn delete_numbers<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u6
         .from(media::Entity)
         .and_where(media::Column::NumberId.is_in(ids.iter().copied()))
         .to_owned();
-    Ok(numbers::Entity::delete_many()
-        .filter(numbers::Column::Id.is_in(ids.iter().copied()))
-        .filter(numbers::Column::Id.not_in_subquery(with_chats))
-        .filter(numbers::Column::Id.not_in_subquery(with_media))
-        .exec(c)
-        .await?
-        .rows_affected)
+    delete_in_where(
+        c,
+        numbers::Column::Id,
+        ids,
+        Condition::all()
+            .add(numbers::Column::Id.not_in_subquery(with_chats))
+            .add(numbers::Column::Id.not_in_subquery(with_media)),
+    )
+    .await
 }
 
 /// Up to `limit` finished jobs of the transcriber (one owner for every tenant) last changed

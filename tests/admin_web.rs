@@ -250,7 +250,7 @@ async fn e2e_tenant_admin_links_a_gateway_number_and_sees_a_message_with_ticks()
                     "api_token_instance": GW_TOKEN, "display_phone": "79990000042"},
         "expect": {"display_phone": n.display_phone, "customer_name": "Anna Kowalska",
                    "inbound_text": inbound, "outbound_text": outbound, "failed_text": refused,
-                   "inbound_total": 1},
+                   "inbound_total": 1, "customer_phone": customer},
     });
     // The phone scans the QR once the page has asked for it twice (a poll later: by then the
     // page has shown the relink banner naming the number).

@@ -114,6 +114,30 @@ async function tenantScenario(page) {
   await byTestId(page, 'plan-usage').locator('[data-testid="quota-messages"]').waitFor({ timeout: TIMEOUT });
   await shot(page, 'usage');
 
+  // A data-access request: the conversation exported as CSV (a real download), then the customer
+  // erased, which waits for their phone to be typed; the usage stays as it was.
+  await nav(page, 'conversations');
+  await page.locator('[data-testid="row"]', { hasText: x.customer_name }).click();
+  await inbound.waitFor({ timeout: TIMEOUT });
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT }), byTestId(page, 'export-csv').click()]);
+  const exported = path.join(shots, `${cfg.scenario}-conversation.csv`);
+  await download.saveAs(exported);
+  const csv = fs.readFileSync(exported, 'utf8');
+  check(csv.includes(x.inbound_text) && csv.includes(x.outbound_text), `the export holds both sides: ${csv.slice(0, 300)}`);
+  await byTestId(page, 'erase-customer').click();
+  const erase = byTestId(page, 'erase-confirm');
+  await erase.waitFor({ timeout: TIMEOUT });
+  check(await erase.isDisabled(), 'erasing waits for the phone to be typed');
+  await byTestId(page, 'erase-confirm-input').fill('+1 555 000');
+  check(await erase.isDisabled(), 'another phone does not confirm');
+  await byTestId(page, 'erase-confirm-input').fill(`+${x.customer_phone}`);
+  await shot(page, 'erase-confirm');
+  await erase.click();
+  await page.waitForURL(/\/admin\/conversations$/, { timeout: TIMEOUT });
+  await page.locator('[data-testid="row"]', { hasText: x.customer_name }).waitFor({ state: 'detached', timeout: TIMEOUT });
+  await nav(page, 'usage');
+  await byTestId(page, 'total-inbound').locator('[data-testid="stat-value"]', { hasText: String(x.inbound_total) }).waitFor({ timeout: TIMEOUT });
+
   // The access token (8 s here) was refreshed without the user noticing.
   const deadline = Date.now() + TIMEOUT;
   while ((await session())?.accessToken === first.accessToken && Date.now() < deadline) await page.waitForTimeout(250);

@@ -147,9 +147,22 @@ async fn free_text_into_an_expired_window_is_held_with_a_notice(backend: Backend
         held["error"].as_str().unwrap_or("").contains("window"),
         "{held}"
     );
+    // Never relayed, so never billed.
+    let usage = app.usage_today().await;
+    assert_eq!(usage["totals"]["outbound"], 0, "{usage}");
     // The customer writes: the window opens again and free text goes.
     customer_writes_at(&app, &n, "wamid.AGAIN", "Hi again", sim::unix_now()).await;
     operator_reply_goes(&app, &n, "Welcome back").await;
+    // That one was relayed: counted once WhatsApp took it.
+    let mut outbound = Value::Null;
+    for _ in 0..200 {
+        outbound = app.usage_today().await["totals"]["outbound"].clone();
+        if outbound != 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(outbound, 1);
 }
 
 async fn a_131047_status_closes_the_window_until_the_customer_writes(backend: Backend) {

@@ -102,7 +102,6 @@ pub async fn insert_outbound<C: ConnectionTrait>(
         vec![Hop::now(id, hops::FROM_OPERATOR).with(format!("Open Lines message {b24_message_id}"))],
     )
     .await?;
-    ledger::record(c, ledger::Kind::Outbound, id, 1.0).await?;
     Ok(id)
 }
 

@@ -116,13 +116,16 @@ async fn settle(
     match res {
         Ok(provider_id) => {
             match &job {
+                // Relayed: WhatsApp took the message (billed once, with its WhatsApp id; one
+                // held by a closed window or refused was never relayed and costs nothing).
                 Some(Job::WaSendText { message_id, .. })
                 | Some(Job::WaSendTemplate { message_id, .. }) => {
                     messages::set_wamid(&txn, *message_id, &provider_id).await?;
+                    ledger::record(&txn, ledger::Kind::Outbound, *message_id, 1.0).await?;
                 }
                 Some(Job::WaSendMedia { message_id, .. }) => {
                     messages::set_wamid(&txn, *message_id, &provider_id).await?;
-                    // The attachment reached WhatsApp: billed with its WhatsApp id, once.
+                    ledger::record(&txn, ledger::Kind::Outbound, *message_id, 1.0).await?;
                     ledger::record(&txn, ledger::Kind::MediaOut, *message_id, 1.0).await?;
                 }
                 Some(Job::WaDelete { message_id, .. }) => {

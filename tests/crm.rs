@@ -19,6 +19,7 @@ on_both_databases!(
     a_forged_post_stores_nothing,
     a_closed_window_goes_as_the_default_template,
     a_restart_between_storing_and_sending_sends_once,
+    a_crm_message_while_the_chat_is_on_its_way_to_open_lines_is_shown_there,
 );
 
 const PHONE_TYPED: &str = "8 (999) 123-45-67";
@@ -410,4 +411,50 @@ async fn a_restart_between_storing_and_sending_sends_once(backend: Backend) {
         sms_statuses(&app, &message_id, 2).await,
         vec!["sent", "delivered"]
     );
+}
+
+/// Bitrix24 is down when a customer's first message comes, so its Open Lines chat is not known
+/// yet when the CRM sends: the notice waits behind that message and shows in its chat.
+async fn a_crm_message_while_the_chat_is_on_its_way_to_open_lines_is_shown_there(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.install().await;
+    let n = app.connect("1", "5108").await;
+    provider_for(&app, &n).await;
+    app.b24.set_down(true);
+    let body = GraphSim::inbound_text_body(
+        &n.phone_number_id,
+        &n.display_phone,
+        CUSTOMER,
+        "Olga",
+        "wamid.WHILE.DOWN",
+        "Hello while you are down",
+        sim::unix_now() - 60,
+    );
+    assert_eq!(app.graph.post_signed(&n.phone_number_id, body).await, 200);
+    let mut stored = 0;
+    for _ in 0..200 {
+        let (status, page) = app.api_get("/api/v1/messages?q=while%20you").await;
+        assert_eq!(status, 200, "{page}");
+        stored = page["total"].as_u64().unwrap_or(0);
+        if stored > 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored, 1, "the customer's message is stored");
+    assert_eq!(app.b24.customer_message_count(), 0, "not in Open Lines yet");
+    let (status, _) = app
+        .b24
+        .send_from_crm(&code(&n), PHONE_TYPED, "Your invoice is ready")
+        .await;
+    assert_eq!(status, 200);
+    app.b24.set_down(false);
+    let b24 = app.b24.clone();
+    wait_until(30, "the CRM message shown in Open Lines", move || {
+        b24.system_notices()
+            .iter()
+            .any(|s| s.message.contains("invoice"))
+    })
+    .await;
+    assert_eq!(app.b24.customer_message_count(), 1);
 }

@@ -43,7 +43,12 @@ pub enum Job {
     /// What the CRM sent, shown in the customer's Open Lines chat as context: `user_id` (the
     /// sender) is named by `user.get` when the notice goes out.
     B24CrmNotice {
+        /// Empty: the chat's Open Lines chat was not known yet (its first message still on its
+        /// way there); it is read from chat `chat_id` when the notice goes, after that message.
+        #[serde(default)]
         im_chat_id: String,
+        #[serde(default)]
+        chat_id: Option<i64>,
         #[serde(default)]
         user_id: Option<String>,
         /// Why it went as a template or did not go (empty when it went as text).

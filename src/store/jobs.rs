@@ -234,6 +234,7 @@ mod tests {
             },
             Job::B24CrmNotice {
                 im_chat_id: s(),
+                chat_id: Some(1),
                 user_id: None,
                 note: s(),
                 text: s(),

@@ -93,11 +93,14 @@ pub(super) async fn crm_message(
         queue(txn, Owner::Number(info.number_id), chat_id, &job).await?;
         kicks.push(Owner::Number(info.number_id));
     }
-    // The operators of the customer's Open Lines chat see what the CRM sent.
-    if let Some(im_chat_id) = chat.and_then(|c| c.b24_chat_id) {
+    // The operators of the customer's Open Lines chat see what the CRM sent. A chat whose first
+    // message is still on its way to Open Lines has no Open Lines chat id yet: the notice, queued
+    // after that message, reads it when it goes.
+    if let Some(chat) = chat.filter(|c| c.b24_chat_id.is_some() || c.last_inbound_at.is_some()) {
         let note = to_bitrix24::crm_note(info.lang(txn).await?, open, sent);
         let notice = Job::B24CrmNotice {
-            im_chat_id,
+            im_chat_id: chat.b24_chat_id.unwrap_or_default(),
+            chat_id: Some(chat_id),
             user_id: user_id.map(str::to_string),
             note,
             text: text.to_string(),

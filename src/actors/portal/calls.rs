@@ -17,7 +17,7 @@ use crate::{
     bitrix24::{client::messages_params, messageservice, B24Error},
     i18n::Lang,
     relay::{jobs::Job, to_bitrix24},
-    store::{numbers, portals},
+    store::{chats, numbers, portals},
     tr,
 };
 
@@ -145,10 +145,23 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
         } => activate(services, session, *number_id, line, *active).await,
         Job::B24CrmNotice {
             im_chat_id,
+            chat_id,
             user_id,
             note,
             text,
         } => {
+            let im_chat_id = match (im_chat_id.as_str(), chat_id) {
+                ("", Some(id)) => chats::get(&services.db, *id)
+                    .await
+                    .map_err(|e| B24Error::Network(format!("database: {e}")))?
+                    .and_then(|c| c.b24_chat_id),
+                ("", None) => None,
+                (known, _) => Some(known.to_string()),
+            };
+            // The customer's message never reached Open Lines: no chat to show it in.
+            let Some(im_chat_id) = im_chat_id else {
+                return Ok(Value::Null);
+            };
             let lang = language(services, session).await?;
             let by = match user_id {
                 Some(id) => Some(

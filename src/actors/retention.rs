@@ -22,7 +22,10 @@ use crate::{
     config::Settings,
     media::MediaStore,
     metrics,
-    store::retention::{self as rows, InFlight, JobScope},
+    store::{
+        jobs::TRANSCRIBER_OWNER,
+        retention::{self as rows, Batch, Found, JobScope, Table},
+    },
 };
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -127,8 +130,23 @@ struct Pass<'s, 'a> {
     report: Report,
 }
 
-/// `Ok(false)`: the sweep stops here (budget spent, node stopping, or a reinstall).
-type Go = Result<bool, SweepError>;
+/// Why a pass stops short of its end.
+enum Halt {
+    /// The batch budget is spent or the node is stopping: the sweep ends here.
+    Stop,
+    /// A portal's purge ends here (the portal was installed again, or its chats could not be
+    /// deleted); the sweep goes on with the next portal.
+    PurgeCancelled,
+    Db(DbErr),
+}
+
+impl From<DbErr> for Halt {
+    fn from(e: DbErr) -> Self {
+        Halt::Db(e)
+    }
+}
+
+type Step = Result<(), Halt>;
 
 impl Sweep<'_> {
     /// Runs the sweep as of `now` (epoch ms; tests pass a later time instead of waiting),
@@ -141,8 +159,12 @@ impl Sweep<'_> {
             budget: max_batches,
             report: Report::default(),
         };
-        let finished = pass.all().await?;
-        pass.report.finished = finished;
+        pass.report.finished = match pass.all().await {
+            // (`all` takes a purge's own end, at its portal.)
+            Ok(()) | Err(Halt::PurgeCancelled) => true,
+            Err(Halt::Stop) => false,
+            Err(Halt::Db(e)) => return Err(e.into()),
+        };
         match rows::stored_bytes(self.db).await {
             Ok(bytes) => metrics::media_store_bytes(bytes),
             Err(e) => tracing::warn!(error = %e, "media store size not read"),
@@ -151,15 +173,26 @@ impl Sweep<'_> {
     }
 }
 
+/// The metric a table's deleted rows count under.
+fn table_metric(table: Table) -> &'static str {
+    match table {
+        Table::Inbox => metrics::TABLE_INBOX,
+        Table::Jobs => metrics::TABLE_JOBS,
+    }
+}
+
 impl Pass<'_, '_> {
     fn db(&self) -> &DatabaseConnection {
         self.sweep.db
     }
 
-    /// Counts a committed batch; `false` once the budget is spent or the node is stopping.
-    fn tick(&mut self) -> bool {
+    /// Counts a committed batch; [`Halt::Stop`] once the budget is spent or the node is stopping.
+    fn tick(&mut self) -> Step {
         self.report.batches += 1;
-        !(self.budget.is_some_and(|b| self.report.batches >= b) || (self.sweep.stop)())
+        if self.budget.is_some_and(|b| self.report.batches >= b) || (self.sweep.stop)() {
+            return Err(Halt::Stop);
+        }
+        Ok(())
     }
 
     fn count(&mut self, table: &'static str, n: u64) {
@@ -169,11 +202,9 @@ impl Pass<'_, '_> {
         }
     }
 
-    async fn all(&mut self) -> Go {
+    async fn all(&mut self) -> Step {
         // What a cut-off sweep left half done first.
-        if !self.finish_files().await? {
-            return Ok(false);
-        }
+        self.finish_files().await?;
         let portals = rows::live_portals(self.db()).await?;
         let tenants: HashMap<i64, entity::tenants::Model> = entity::tenants::Entity::find()
             .all(self.db())
@@ -183,17 +214,15 @@ impl Pass<'_, '_> {
             .collect();
         for p in &portals {
             if rows::purge_due(self.db(), p.id, self.now).await? {
-                if !self.purge_portal(p.id).await? {
-                    return Ok(false);
+                match self.purge_portal(p.id).await {
+                    Ok(()) | Err(Halt::PurgeCancelled) => continue,
+                    Err(halt) => return Err(halt),
                 }
-                continue;
             }
             let tenant = p.tenant_id.and_then(|id| tenants.get(&id));
             let plan = tenant.and_then(|t| self.sweep.plans.get(&t.plan));
             let policy = Policy::of(self.sweep.settings, plan, tenant);
-            if !self.portal(p.id, policy).await? {
-                return Ok(false);
-            }
+            self.portal(p.id, policy).await?;
         }
         let work = Policy {
             messages_days: 0,
@@ -201,82 +230,60 @@ impl Pass<'_, '_> {
         }
         .work_days(self.sweep.settings);
         if let Some(before) = cutoff(self.now, work) {
-            loop {
-                let ids = rows::transcriber_jobs_before(self.db(), before, self.batch).await?;
-                if ids.is_empty() {
-                    break;
-                }
-                let n = rows::delete_jobs(self.db(), &ids).await?;
-                self.count(metrics::TABLE_JOBS, n);
-                if !self.tick() {
-                    return Ok(false);
-                }
-            }
+            // The transcriber's jobs (one owner for every tenant).
+            let owners = [TRANSCRIBER_OWNER.to_string()];
+            let batch = Batch::Jobs(JobScope::Finished(&owners), before);
+            self.drain(batch, None).await?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// One portal's rows and files past its tenant's retention.
-    async fn portal(&mut self, portal_id: i64, policy: Policy) -> Go {
+    async fn portal(&mut self, portal_id: i64, policy: Policy) -> Step {
         let numbers = rows::number_ids(self.db(), portal_id).await?;
         let owners = rows::owners(portal_id, &numbers);
-        if let Some(before) = cutoff(self.now, policy.messages_days) {
-            loop {
-                let busy = rows::in_flight(self.db()).await?;
-                let found =
-                    rows::messages_before(self.db(), &numbers, before, &busy, self.batch).await?;
-                if found.is_empty() {
-                    break;
+        let work = cutoff(self.now, policy.work_days(self.sweep.settings));
+        let batches = [
+            cutoff(self.now, policy.messages_days).map(|t| Batch::MessagesBefore(&numbers, t)),
+            cutoff(self.now, policy.media_days).map(|t| Batch::MediaBefore(&numbers, t)),
+            work.map(|t| Batch::Inbox(&owners, t, false)),
+            work.map(|t| Batch::Jobs(JobScope::Finished(&owners), t)),
+        ];
+        for batch in batches.into_iter().flatten() {
+            self.drain(batch, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes what `batch` finds, a batch at a time, until nothing is left. With `purge`,
+    /// before each batch: that portal must still be due its purge.
+    async fn drain(&mut self, batch: Batch<'_>, purge: Option<i64>) -> Step {
+        loop {
+            if let Some(portal_id) = purge {
+                self.still_due(portal_id).await?;
+            }
+            let found = rows::find(self.db(), batch, self.batch).await?;
+            if found.is_empty() {
+                return Ok(());
+            }
+            match found {
+                Found::Messages(found) => self.delete_messages(&found).await?,
+                Found::Media(ids) => {
+                    rows::mark_purging(self.db(), &ids).await?;
+                    self.tick()?;
+                    self.finish_files().await?;
                 }
-                if !self.delete_messages(&found).await? {
-                    return Ok(false);
+                Found::Rows(table, ids) => {
+                    let n = rows::delete_rows(self.db(), table, &ids).await?;
+                    self.count(table_metric(table), n);
+                    self.tick()?;
                 }
             }
         }
-        if let Some(before) = cutoff(self.now, policy.media_days) {
-            loop {
-                let busy: InFlight = rows::in_flight(self.db()).await?;
-                let ids =
-                    rows::media_before(self.db(), &numbers, before, &busy, self.batch).await?;
-                if ids.is_empty() {
-                    break;
-                }
-                rows::mark_purging(self.db(), &ids).await?;
-                if !self.tick() || !self.finish_files().await? {
-                    return Ok(false);
-                }
-            }
-        }
-        if let Some(before) = cutoff(self.now, policy.work_days(self.sweep.settings)) {
-            loop {
-                let ids = rows::inbox_before(self.db(), &owners, before, false, self.batch).await?;
-                if ids.is_empty() {
-                    break;
-                }
-                let n = rows::delete_inbox(self.db(), &ids).await?;
-                self.count(metrics::TABLE_INBOX, n);
-                if !self.tick() {
-                    return Ok(false);
-                }
-            }
-            loop {
-                let scope = JobScope::Finished(&owners);
-                let ids = rows::jobs_before(self.db(), scope, before, self.batch).await?;
-                if ids.is_empty() {
-                    break;
-                }
-                let n = rows::delete_jobs(self.db(), &ids).await?;
-                self.count(metrics::TABLE_JOBS, n);
-                if !self.tick() {
-                    return Ok(false);
-                }
-            }
-        }
-        Ok(true)
     }
 
     /// Deletes messages (with hops, transcripts and, after the commit, their files).
-    async fn delete_messages(&mut self, found: &[(i64, Option<i64>)]) -> Go {
+    async fn delete_messages(&mut self, found: &[(i64, Option<i64>)]) -> Step {
         let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
         let files: Vec<i64> = found.iter().filter_map(|(_, f)| *f).collect();
         let txn = self.db().begin().await?;
@@ -285,18 +292,16 @@ impl Pass<'_, '_> {
         self.count(metrics::TABLE_MESSAGES, removed.messages);
         self.count(metrics::TABLE_TRANSCRIPTS, removed.transcripts);
         self.count(metrics::TABLE_HOPS, removed.hops);
-        if !self.tick() {
-            return Ok(false);
-        }
+        self.tick()?;
         self.finish_files().await
     }
 
     /// Deletes the files of rows marked `purging`, then finishes their rows.
-    async fn finish_files(&mut self) -> Go {
+    async fn finish_files(&mut self) -> Step {
         loop {
             let found = rows::purging(self.db(), self.batch).await?;
             if found.is_empty() {
-                return Ok(true);
+                return Ok(());
             }
             let mut done = Vec::with_capacity(found.len());
             let mut failed = false;
@@ -320,140 +325,81 @@ impl Pass<'_, '_> {
             }
             let n = rows::finish_purged(self.db(), &done).await?;
             self.count(metrics::TABLE_MEDIA, n);
-            if !self.tick() {
-                return Ok(false);
-            }
+            self.tick()?;
             if failed {
                 // Not over and over within one sweep.
-                return Ok(true);
+                return Ok(());
             }
         }
     }
 
-    /// Whether portal `id` is still due its purge (a reinstall cancels it): checked before
-    /// each of its batches.
-    async fn still_due(&self, id: i64) -> Result<bool, SweepError> {
-        Ok(rows::purge_due(self.db(), id, self.now).await?)
+    /// Portal `id` is still due its purge ([`Halt::PurgeCancelled`]: a reinstall cancelled it).
+    async fn still_due(&self, id: i64) -> Step {
+        if rows::purge_due(self.db(), id, self.now).await? {
+            Ok(())
+        } else {
+            Err(Halt::PurgeCancelled)
+        }
     }
 
     /// An uninstall with `CLEAN=1` whose grace period is over: every message, chat, file,
     /// inbox item, job and hop of the portal, and its numbers. The portal row stays (billing),
     /// marked purged.
-    async fn purge_portal(&mut self, portal_id: i64) -> Go {
+    async fn purge_portal(&mut self, portal_id: i64) -> Step {
         let numbers = rows::number_ids(self.db(), portal_id).await?;
         let owners = rows::owners(portal_id, &numbers);
+        let due = Some(portal_id);
         tracing::info!(
             portal = portal_id,
             "purging the data of an uninstalled portal"
         );
         loop {
-            if !self.still_due(portal_id).await? {
-                return Ok(true);
-            }
+            self.still_due(portal_id).await?;
             let chats = rows::chats_of_numbers(self.db(), &numbers, PURGE_CHATS).await?;
             if chats.is_empty() {
                 break;
             }
-            loop {
-                let ids =
-                    rows::jobs_before(self.db(), JobScope::All(&[], &chats), i64::MAX, self.batch)
-                        .await?;
-                if ids.is_empty() {
-                    break;
-                }
-                let n = rows::delete_jobs(self.db(), &ids).await?;
-                self.count(metrics::TABLE_JOBS, n);
-                if !self.tick() {
-                    return Ok(false);
-                }
-            }
-            loop {
-                if !self.still_due(portal_id).await? {
-                    return Ok(true);
-                }
-                let found = rows::messages_of_chats(self.db(), &chats, self.batch).await?;
-                if found.is_empty() {
-                    break;
-                }
-                if !self.delete_messages(&found).await? {
-                    return Ok(false);
-                }
-            }
+            let queues = Batch::Jobs(JobScope::All(&[], &chats), i64::MAX);
+            self.drain(queues, None).await?;
+            self.drain(Batch::MessagesOfChats(&chats), due).await?;
             let n = rows::delete_empty_chats(self.db(), &chats).await?;
             self.count(metrics::TABLE_CHATS, n);
-            if !self.tick() {
-                return Ok(false);
-            }
+            self.tick()?;
             if n == 0 {
                 tracing::warn!(
                     portal = portal_id,
                     "chats not purged; the next sweep tries again"
                 );
-                return Ok(true);
+                return Err(Halt::PurgeCancelled);
             }
         }
-        loop {
-            if !self.still_due(portal_id).await? {
-                return Ok(true);
-            }
-            let scope = JobScope::All(&owners, &[]);
-            let ids = rows::jobs_before(self.db(), scope, i64::MAX, self.batch).await?;
-            if ids.is_empty() {
-                break;
-            }
-            let n = rows::delete_jobs(self.db(), &ids).await?;
-            self.count(metrics::TABLE_JOBS, n);
-            if !self.tick() {
-                return Ok(false);
-            }
-        }
-        loop {
-            if !self.still_due(portal_id).await? {
-                return Ok(true);
-            }
-            let ids = rows::inbox_before(self.db(), &owners, i64::MAX, true, self.batch).await?;
-            if ids.is_empty() {
-                break;
-            }
-            let n = rows::delete_inbox(self.db(), &ids).await?;
-            self.count(metrics::TABLE_INBOX, n);
-            if !self.tick() {
-                return Ok(false);
-            }
-        }
+        let all_jobs = Batch::Jobs(JobScope::All(&owners, &[]), i64::MAX);
+        let all_inbox = Batch::Inbox(&owners, i64::MAX, true);
+        self.drain(all_jobs, due).await?;
+        self.drain(all_inbox, due).await?;
         let n = rows::delete_purged_media_of_numbers(self.db(), &numbers).await?;
         self.count(metrics::TABLE_MEDIA, n);
-        loop {
-            if !self.still_due(portal_id).await? {
-                return Ok(true);
-            }
-            let ids = rows::media_of_numbers(self.db(), &numbers, self.batch).await?;
-            if ids.is_empty() {
-                break;
-            }
-            rows::mark_purging(self.db(), &ids).await?;
-            if !self.tick() || !self.finish_files().await? {
-                return Ok(false);
-            }
-        }
+        self.drain(Batch::MediaOfNumbers(&numbers), due).await?;
         let txn = self.db().begin().await?;
         if !rows::purge_due(&txn, portal_id, self.now).await? {
-            return Ok(true);
+            return Err(Halt::PurgeCancelled);
         }
         // Anything stored for them since their batches (a transcript finishing meanwhile).
-        let late = rows::inbox_before(&txn, &owners, i64::MAX, true, LEFTOVERS).await?;
-        let n_inbox = rows::delete_inbox(&txn, &late).await?;
-        let late =
-            rows::jobs_before(&txn, JobScope::All(&owners, &[]), i64::MAX, LEFTOVERS).await?;
-        let n_jobs = rows::delete_jobs(&txn, &late).await?;
+        let mut late = Vec::new();
+        for batch in [all_inbox, all_jobs] {
+            if let Found::Rows(table, ids) = rows::find(&txn, batch, LEFTOVERS).await? {
+                late.push((table, rows::delete_rows(&txn, table, &ids).await?));
+            }
+        }
         let n = rows::delete_numbers(&txn, &numbers).await?;
         rows::mark_purged(&txn, portal_id, self.now).await?;
         txn.commit().await?;
-        self.count(metrics::TABLE_INBOX, n_inbox);
-        self.count(metrics::TABLE_JOBS, n_jobs);
+        for (table, n) in late {
+            self.count(table_metric(table), n);
+        }
         self.count(metrics::TABLE_NUMBERS, n);
         tracing::info!(portal = portal_id, "uninstalled portal's data purged");
-        Ok(self.tick())
+        self.tick()
     }
 }
 

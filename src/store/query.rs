@@ -1,11 +1,13 @@
 //! The query shapes every table's module would otherwise write out again: rows by a column's
-//! value, a column's distinct values, one page of a listing with its total, an insert that
-//! leaves an existing row alone, an update of one column; and what a list's filter selects.
+//! value, a column's distinct values, a batch of ids, one page of a listing with its total, an
+//! insert that leaves an existing row alone, an update of some columns or of one row; and what
+//! a list's filter selects.
 
 use sea_orm::{
     sea_query::{Expr, IntoCondition, OnConflict},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
-    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, Iterable, PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, TryGetableMany, Value,
 };
 
 /// What `col` = `value` selects in `col`'s table.
@@ -54,6 +56,37 @@ pub(crate) async fn distinct<E: EntityTrait, C: ConnectionTrait>(
         .await
 }
 
+/// Columns `cols` of the rows `cond` selects (read with `into_tuple`).
+pub(crate) fn pick<E: EntityTrait, Col: ColumnTrait<EntityName = E>>(
+    cols: impl IntoIterator<Item = Col>,
+    cond: impl IntoCondition,
+) -> Select<E> {
+    E::find().select_only().columns(cols).filter(cond)
+}
+
+/// Up to `limit` of the rows `cond` selects, lowest `id` first: their `id` and `more` columns,
+/// as the tuple `T` (a batch of rows to work through by id).
+pub(crate) async fn first<E, Col, T, C>(
+    c: &C,
+    id: Col,
+    more: &[Col],
+    cond: impl IntoCondition,
+    limit: u64,
+) -> Result<Vec<T>, DbErr>
+where
+    E: EntityTrait,
+    Col: ColumnTrait<EntityName = E>,
+    T: TryGetableMany,
+    C: ConnectionTrait,
+{
+    pick(std::iter::once(id).chain(more.iter().copied()), cond)
+        .order_by_asc(id)
+        .limit(limit)
+        .into_tuple()
+        .all(c)
+        .await
+}
+
 /// Sets `col` to `value` in the rows `cond` selects, and nothing else (no `updated_at`).
 pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
@@ -61,13 +94,64 @@ pub(crate) async fn set_where<E: EntityTrait, C: ConnectionTrait>(
     value: impl Into<Value>,
     cond: impl IntoCondition,
 ) -> Result<(), DbErr> {
-    E::update_many()
-        .col_expr(col, Expr::value(value))
-        .filter(cond)
-        .exec(c)
-        .await?;
+    update_where(c, [(col, value.into())], cond).await?;
     Ok(())
 }
+
+/// Sets each column of `sets` to its value in the rows `cond` selects, and nothing else; how
+/// many rows it changed.
+pub(crate) async fn update_where<E, Col, C>(
+    c: &C,
+    sets: impl IntoIterator<Item = (Col, Value)>,
+    cond: impl IntoCondition,
+) -> Result<u64, DbErr>
+where
+    E: EntityTrait,
+    Col: ColumnTrait<EntityName = E>,
+    C: ConnectionTrait,
+{
+    let mut q = E::update_many();
+    for (col, value) in sets {
+        q = q.col_expr(col, Expr::value(value));
+    }
+    Ok(q.filter(cond).exec(c).await?.rows_affected)
+}
+
+/// Row `id` of `E` as `edit` changes it, stored: the row before and after (`None`: there is no
+/// such row).
+pub(crate) async fn edit_by_id<E, C>(
+    c: &C,
+    id: i64,
+    edit: impl FnOnce(&mut E::ActiveModel),
+) -> Result<Option<(E::Model, E::Model)>, DbErr>
+where
+    E: EntityTrait,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = i64>,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+    C: ConnectionTrait,
+{
+    let Some(before) = E::find_by_id(id).one(c).await? else {
+        return Ok(None);
+    };
+    let mut am = before.clone().into_active_model();
+    edit(&mut am);
+    let after = am.update(c).await?;
+    Ok(Some((before, after)))
+}
+
+/// A list filter's optional conditions: each applies only when the filter has a value for it.
+pub(crate) trait FilterIf: QueryFilter + Sized {
+    /// `col = value`, when there is a value.
+    fn eq_if<V: Into<Value>>(self, col: impl ColumnTrait, value: Option<V>) -> Self {
+        match value {
+            Some(v) => self.filter(col.eq(v)),
+            None => self,
+        }
+    }
+}
+
+impl<Q: QueryFilter> FilterIf for Q {}
 
 /// Deletes the rows of `col`'s table whose `col` is one of `ids` (none: no statement); how many.
 pub(crate) async fn delete_in<E: EntityTrait, C: ConnectionTrait>(

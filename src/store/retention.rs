@@ -12,14 +12,14 @@ use std::collections::HashSet;
 
 use entity::{chats, inbox, jobs, media, message_hops, messages, numbers, portals, templates};
 use sea_orm::{
-    sea_query::{Expr, Query},
+    sea_query::{Expr, Query, SelectStatement, SimpleExpr},
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 
 use super::{
     jobs as job_rows, media as media_rows,
-    query::{delete_in, delete_in_where},
+    query::{delete_in, delete_in_where, first, pick, set_where, update_where},
 };
 
 /// A file being deleted: its row is decided, the file may still be on disk.
@@ -29,26 +29,25 @@ pub const PURGED: &str = "purged";
 
 /// Work that is not finished, which the sweep leaves alone whatever its age.
 #[derive(Debug, Default, Clone)]
-pub struct InFlight {
+struct InFlight {
     /// Chats with a pending job in their queues (a message being relayed, a receipt, a
     /// transcription).
-    pub chats: HashSet<i64>,
+    chats: HashSet<i64>,
     /// Messages whose transcript is stored but not yet applied.
-    pub messages: HashSet<i64>,
+    messages: HashSet<i64>,
     /// Files of those chats' and messages' messages, and attachments of pending sends.
-    pub media: HashSet<i64>,
+    media: HashSet<i64>,
 }
 
 /// Reads what is in flight now.
-pub async fn in_flight<C: ConnectionTrait>(c: &C) -> Result<InFlight, DbErr> {
-    let pending: Vec<(i64, String)> = jobs::Entity::find()
-        .select_only()
-        .column(jobs::Column::Id)
-        .column(jobs::Column::QueueKey)
-        .filter(jobs::Column::Status.eq(job_rows::PENDING))
-        .into_tuple()
-        .all(c)
-        .await?;
+async fn in_flight<C: ConnectionTrait>(c: &C) -> Result<InFlight, DbErr> {
+    let pending: Vec<(i64, String)> = pick(
+        [jobs::Column::Id, jobs::Column::QueueKey],
+        jobs::Column::Status.eq(job_rows::PENDING),
+    )
+    .into_tuple()
+    .all(c)
+    .await?;
     let mut busy = InFlight::default();
     let mut out_keys = Vec::new();
     for (id, queue) in &pending {
@@ -59,41 +58,39 @@ pub async fn in_flight<C: ConnectionTrait>(c: &C) -> Result<InFlight, DbErr> {
         }
         out_keys.push(media_rows::outbound_key(*id));
     }
-    let transcripts: Vec<String> = inbox::Entity::find()
-        .select_only()
-        .column(inbox::Column::ExternalId)
-        .filter(inbox::Column::Source.eq(super::inbox::SOURCE_TRANSCRIPT))
-        .filter(inbox::Column::Processed.eq(false))
+    let unapplied = Condition::all()
+        .add(inbox::Column::Source.eq(super::inbox::SOURCE_TRANSCRIPT))
+        .add(inbox::Column::Processed.eq(false));
+    let transcripts: Vec<String> = pick([inbox::Column::ExternalId], unapplied)
         .into_tuple()
         .all(c)
         .await?;
     busy.messages = transcripts.iter().filter_map(|s| s.parse().ok()).collect();
     if !busy.chats.is_empty() || !busy.messages.is_empty() {
-        let files: Vec<Option<i64>> = messages::Entity::find()
-            .select_only()
-            .column(messages::Column::MediaId)
-            .filter(
+        let theirs = Condition::all()
+            .add(
                 messages::Column::ChatId
                     .is_in(busy.chats.iter().copied())
                     .or(messages::Column::Id.is_in(busy.messages.iter().copied())),
             )
-            .filter(messages::Column::MediaId.is_not_null())
+            .add(messages::Column::MediaId.is_not_null());
+        let files: Vec<Option<i64>> = pick([messages::Column::MediaId], theirs)
             .into_tuple()
             .all(c)
             .await?;
         busy.media.extend(files.into_iter().flatten());
     }
     for keys in out_keys.chunks(500) {
-        let ids: Vec<i64> = media::Entity::find()
-            .select_only()
-            .column(media::Column::Id)
-            .filter(media::Column::SourceKey.is_in(keys.iter().cloned()))
-            .into_tuple()
-            .all(c)
-            .await?;
+        let sends = media::Column::SourceKey.is_in(keys.iter().cloned());
+        let ids: Vec<i64> = pick([media::Column::Id], sends).into_tuple().all(c).await?;
         busy.media.extend(ids);
     }
     Ok(busy)
+}
+
+/// `col` is none of `ids`; no condition when there are none.
+fn none_of(col: impl ColumnTrait, ids: &HashSet<i64>) -> Option<SimpleExpr> {
+    (!ids.is_empty()).then(|| col.is_not_in(ids.iter().copied()))
 }
 
 /// Portals whose data is kept (not purged after an uninstall).
@@ -118,25 +115,24 @@ pub async fn purge_due<C: ConnectionTrait>(c: &C, id: i64, now: i64) -> Result<b
 
 /// The purge of portal `id` is finished.
 pub async fn mark_purged<C: ConnectionTrait>(c: &C, id: i64, now: i64) -> Result<(), DbErr> {
-    portals::Entity::update_many()
-        .col_expr(portals::Column::PurgedAt, Expr::value(now))
-        .col_expr(portals::Column::UpdatedAt, Expr::value(now))
-        .filter(portals::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    let sets = [
+        (portals::Column::PurgedAt, now.into()),
+        (portals::Column::UpdatedAt, now.into()),
+    ];
+    update_where(c, sets, portals::Column::Id.eq(id)).await?;
     Ok(())
 }
 
 /// The ids of a portal's numbers.
 pub async fn number_ids<C: ConnectionTrait>(c: &C, portal_id: i64) -> Result<Vec<i64>, DbErr> {
-    numbers::Entity::find()
-        .select_only()
-        .column(numbers::Column::Id)
-        .filter(numbers::Column::PortalId.eq(portal_id))
-        .order_by_asc(numbers::Column::Id)
-        .into_tuple()
-        .all(c)
-        .await
+    pick(
+        [numbers::Column::Id],
+        numbers::Column::PortalId.eq(portal_id),
+    )
+    .order_by_asc(numbers::Column::Id)
+    .into_tuple()
+    .all(c)
+    .await
 }
 
 /// The `jobs.owner` / `inbox.owner` keys of a portal and its numbers.
@@ -146,43 +142,35 @@ pub fn owners(portal_id: i64, number_ids: &[i64]) -> Vec<String> {
         .collect()
 }
 
-fn chats_of(number_ids: &[i64]) -> sea_orm::sea_query::SelectStatement {
+/// `SELECT col FROM its table WHERE by IN ids` (a subquery).
+fn select_in(col: impl ColumnTrait, by: impl ColumnTrait, ids: &[i64]) -> SelectStatement {
     Query::select()
-        .column(chats::Column::Id)
-        .from(chats::Entity)
-        .and_where(chats::Column::NumberId.is_in(number_ids.iter().copied()))
+        .column(col)
+        .from(col.entity_name())
+        .and_where(by.is_in(ids.iter().copied()))
         .to_owned()
 }
 
-/// Up to `limit` messages of the numbers' chats created before `before` and not in flight:
-/// their ids and files.
-pub async fn messages_before<C: ConnectionTrait>(
+/// The values among `ids` that column `col` holds (a subquery: which of them its rows refer to).
+fn referred(col: impl ColumnTrait, ids: &[i64]) -> SelectStatement {
+    select_in(col, col, ids)
+}
+
+/// Deletes the rows `ids` of `id`'s table that none of the `refs` refers to; how many.
+async fn delete_unreferenced<E, C>(
     c: &C,
-    number_ids: &[i64],
-    before: i64,
-    busy: &InFlight,
-    limit: u64,
-) -> Result<Vec<(i64, Option<i64>)>, DbErr> {
-    if number_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = messages::Entity::find()
-        .select_only()
-        .column(messages::Column::Id)
-        .column(messages::Column::MediaId)
-        .filter(messages::Column::ChatId.in_subquery(chats_of(number_ids)))
-        .filter(messages::Column::CreatedAt.lt(before));
-    if !busy.chats.is_empty() {
-        q = q.filter(messages::Column::ChatId.is_not_in(busy.chats.iter().copied()));
-    }
-    if !busy.messages.is_empty() {
-        q = q.filter(messages::Column::Id.is_not_in(busy.messages.iter().copied()));
-    }
-    q.order_by_asc(messages::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
+    id: impl ColumnTrait<EntityName = E>,
+    ids: &[i64],
+    refs: impl IntoIterator<Item = SelectStatement>,
+) -> Result<u64, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let unreferenced = refs
+        .into_iter()
+        .fold(Condition::all(), |cond, r| cond.add(id.not_in_subquery(r)));
+    delete_in_where(c, id, ids, unreferenced).await
 }
 
 /// What one delete removed, per table.
@@ -226,40 +214,10 @@ pub async fn mark_purging<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), 
     if ids.is_empty() {
         return Ok(());
     }
-    media::Entity::update_many()
-        .col_expr(media::Column::State, Expr::value(PURGING))
-        .filter(media::Column::Id.is_in(ids.iter().copied()))
-        .filter(media::Column::State.ne(PURGED))
-        .exec(c)
-        .await?;
-    Ok(())
-}
-
-/// Up to `limit` stored files of the numbers created before `before` and not in flight.
-pub async fn media_before<C: ConnectionTrait>(
-    c: &C,
-    number_ids: &[i64],
-    before: i64,
-    busy: &InFlight,
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    if number_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = media::Entity::find()
-        .select_only()
-        .column(media::Column::Id)
-        .filter(media::Column::NumberId.is_in(number_ids.iter().copied()))
-        .filter(media::Column::State.eq(media_rows::STORED))
-        .filter(media::Column::CreatedAt.lt(before));
-    if !busy.media.is_empty() {
-        q = q.filter(media::Column::Id.is_not_in(busy.media.iter().copied()));
-    }
-    q.order_by_asc(media::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
+    let unpurged = media::Column::Id
+        .is_in(ids.iter().copied())
+        .and(media::Column::State.ne(PURGED));
+    set_where(c, media::Column::State, PURGING, unpurged).await
 }
 
 /// Deletes the numbers' rows of files already purged (an uninstall's purge, once their
@@ -277,44 +235,20 @@ pub async fn delete_purged_media_of_numbers<C: ConnectionTrait>(
     .await
 }
 
-/// Up to `limit` media rows of the numbers whose files are not being deleted or gone yet (an
-/// uninstall's purge).
-pub async fn media_of_numbers<C: ConnectionTrait>(
-    c: &C,
-    number_ids: &[i64],
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    if number_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    media::Entity::find()
-        .select_only()
-        .column(media::Column::Id)
-        .filter(media::Column::NumberId.is_in(number_ids.iter().copied()))
-        .filter(media::Column::State.is_not_in([PURGING, PURGED]))
-        .order_by_asc(media::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
-}
-
 /// Up to `limit` rows marked `purging`: id, storage key and size.
 pub async fn purging<C: ConnectionTrait>(
     c: &C,
     limit: u64,
 ) -> Result<Vec<(i64, String, i64)>, DbErr> {
-    media::Entity::find()
-        .select_only()
-        .column(media::Column::Id)
-        .column(media::Column::StorageKey)
-        .column(media::Column::Size)
-        .filter(media::Column::State.eq(PURGING))
-        .order_by_asc(media::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
+    let more = [media::Column::StorageKey, media::Column::Size];
+    first(
+        c,
+        media::Column::Id,
+        &more,
+        media::Column::State.eq(PURGING),
+        limit,
+    )
+    .await
 }
 
 /// The files of `ids` are gone: rows no message refers to any more are deleted, the others
@@ -323,24 +257,13 @@ pub async fn finish_purged<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64
     if ids.is_empty() {
         return Ok(0);
     }
-    media::Entity::update_many()
-        .col_expr(media::Column::State, Expr::value(PURGED))
-        .col_expr(media::Column::StorageKey, Expr::value(""))
-        .filter(media::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?;
-    let referenced = Query::select()
-        .column(messages::Column::MediaId)
-        .from(messages::Entity)
-        .and_where(messages::Column::MediaId.is_in(ids.iter().copied()))
-        .to_owned();
-    delete_in_where(
-        c,
-        media::Column::Id,
-        ids,
-        media::Column::Id.not_in_subquery(referenced),
-    )
-    .await
+    let sets = [
+        (media::Column::State, PURGED.into()),
+        (media::Column::StorageKey, "".into()),
+    ];
+    update_where(c, sets, media::Column::Id.is_in(ids.iter().copied())).await?;
+    let refs = [referred(messages::Column::MediaId, ids)];
+    delete_unreferenced(c, media::Column::Id, ids, refs).await
 }
 
 /// Bytes of the files in the media store (rows `stored`).
@@ -360,77 +283,147 @@ pub async fn stored_bytes<C: ConnectionTrait>(c: &C) -> Result<i64, DbErr> {
     Ok(sum.flatten().unwrap_or(0))
 }
 
-/// Up to `limit` processed inbox items of `owners` stored before `before` (all of them,
-/// processed or not, when `all`: an uninstall's purge).
-pub async fn inbox_before<C: ConnectionTrait>(
-    c: &C,
-    owners: &[String],
-    before: i64,
-    all: bool,
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    let mut q = inbox::Entity::find()
-        .select_only()
-        .column(inbox::Column::Id)
-        .filter(inbox::Column::Owner.is_in(owners.iter().cloned()))
-        .filter(inbox::Column::CreatedAt.lt(before));
-    if !all {
-        q = q.filter(inbox::Column::Processed.eq(true));
-    }
-    q.order_by_asc(inbox::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
-}
-
-pub async fn delete_inbox<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    delete_in(c, inbox::Column::Id, ids).await
-}
-
-/// Which jobs a delete looks at.
+/// Which jobs a batch takes.
+#[derive(Debug, Clone, Copy)]
 pub enum JobScope<'a> {
-    /// Finished (done or dead) jobs of these owners last changed before the time.
+    /// Finished (done or dead) jobs of these owners.
     Finished(&'a [String]),
     /// Every job of these owners, and of these chats' queues (an uninstall's purge).
     All(&'a [String], &'a [i64]),
 }
 
-/// Up to `limit` jobs in `scope` last changed before `before`.
-pub async fn jobs_before<C: ConnectionTrait>(
-    c: &C,
-    scope: JobScope<'_>,
-    before: i64,
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    let mut q = jobs::Entity::find()
-        .select_only()
-        .column(jobs::Column::Id)
-        .filter(jobs::Column::UpdatedAt.lt(before));
-    q = match scope {
-        JobScope::Finished(owners) => q
-            .filter(jobs::Column::Owner.is_in(owners.iter().cloned()))
-            .filter(jobs::Column::Status.is_in([job_rows::DONE, job_rows::DEAD])),
-        JobScope::All(owners, chat_ids) => {
-            let queues = chat_ids
-                .iter()
-                .flat_map(|id| [job_rows::chat_queue(*id), format!("voice:{id}")]);
-            q.filter(
-                jobs::Column::Owner
-                    .is_in(owners.iter().cloned())
-                    .or(jobs::Column::QueueKey.is_in(queues)),
-            )
-        }
-    };
-    q.order_by_asc(jobs::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
+/// Which rows the sweep deletes, a batch at a time: the cases of [`find`].
+#[derive(Debug, Clone, Copy)]
+pub enum Batch<'a> {
+    /// Messages of the numbers' chats created before the time and not in flight.
+    MessagesBefore(&'a [i64], i64),
+    /// Every message of these chats (an uninstall's purge).
+    MessagesOfChats(&'a [i64]),
+    /// Stored files of the numbers created before the time and not in flight.
+    MediaBefore(&'a [i64], i64),
+    /// The numbers' files not being deleted or gone yet (an uninstall's purge).
+    MediaOfNumbers(&'a [i64]),
+    /// Inbox items of the owners stored before the time: processed ones, or (`true`: an
+    /// uninstall's purge) all of them.
+    Inbox(&'a [String], i64, bool),
+    /// Jobs in the scope last changed before the time.
+    Jobs(JobScope<'a>, i64),
 }
 
-pub async fn delete_jobs<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    delete_in(c, jobs::Column::Id, ids).await
+/// Tables whose rows go by id alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Inbox,
+    Jobs,
+}
+
+/// What one batch found.
+#[derive(Debug)]
+pub enum Found {
+    /// Messages with their files ([`delete_messages`]).
+    Messages(Vec<(i64, Option<i64>)>),
+    /// Files to delete ([`mark_purging`], then [`purging`]).
+    Media(Vec<i64>),
+    /// Rows to delete ([`delete_rows`]).
+    Rows(Table, Vec<i64>),
+}
+
+impl Found {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Found::Messages(m) => m.is_empty(),
+            Found::Media(ids) | Found::Rows(_, ids) => ids.is_empty(),
+        }
+    }
+}
+
+/// Up to `limit` rows of `batch`, lowest ids first.
+pub async fn find<C: ConnectionTrait>(c: &C, batch: Batch<'_>, limit: u64) -> Result<Found, DbErr> {
+    use messages::Column as M;
+    let found = match batch {
+        Batch::MessagesBefore(numbers, before) => {
+            let busy = in_flight(c).await?;
+            if numbers.is_empty() {
+                return Ok(Found::Messages(Vec::new()));
+            }
+            let cond = Condition::all()
+                .add(M::ChatId.in_subquery(select_in(
+                    chats::Column::Id,
+                    chats::Column::NumberId,
+                    numbers,
+                )))
+                .add(M::CreatedAt.lt(before))
+                .add_option(none_of(M::ChatId, &busy.chats))
+                .add_option(none_of(M::Id, &busy.messages));
+            Found::Messages(first(c, M::Id, &[M::MediaId], cond, limit).await?)
+        }
+        Batch::MessagesOfChats(chats) => {
+            let cond = M::ChatId.is_in(chats.iter().copied());
+            Found::Messages(first(c, M::Id, &[M::MediaId], cond, limit).await?)
+        }
+        Batch::MediaBefore(numbers, before) => {
+            let busy = in_flight(c).await?;
+            if numbers.is_empty() {
+                return Ok(Found::Media(Vec::new()));
+            }
+            let cond = Condition::all()
+                .add(media::Column::NumberId.is_in(numbers.iter().copied()))
+                .add(media::Column::State.eq(media_rows::STORED))
+                .add(media::Column::CreatedAt.lt(before))
+                .add_option(none_of(media::Column::Id, &busy.media));
+            Found::Media(first(c, media::Column::Id, &[], cond, limit).await?)
+        }
+        Batch::MediaOfNumbers(numbers) => {
+            if numbers.is_empty() {
+                return Ok(Found::Media(Vec::new()));
+            }
+            let cond = media::Column::NumberId
+                .is_in(numbers.iter().copied())
+                .and(media::Column::State.is_not_in([PURGING, PURGED]));
+            Found::Media(first(c, media::Column::Id, &[], cond, limit).await?)
+        }
+        Batch::Inbox(owners, before, all) => {
+            let cond = Condition::all()
+                .add(inbox::Column::Owner.is_in(owners.iter().cloned()))
+                .add(inbox::Column::CreatedAt.lt(before))
+                .add_option((!all).then(|| inbox::Column::Processed.eq(true)));
+            let ids = first(c, inbox::Column::Id, &[], cond, limit).await?;
+            Found::Rows(Table::Inbox, ids)
+        }
+        Batch::Jobs(scope, before) => {
+            let which = match scope {
+                JobScope::Finished(owners) => jobs::Column::Owner
+                    .is_in(owners.iter().cloned())
+                    .and(jobs::Column::Status.is_in([job_rows::DONE, job_rows::DEAD])),
+                JobScope::All(owners, chat_ids) => {
+                    let queues = chat_ids
+                        .iter()
+                        .flat_map(|id| [job_rows::chat_queue(*id), format!("voice:{id}")]);
+                    jobs::Column::Owner
+                        .is_in(owners.iter().cloned())
+                        .or(jobs::Column::QueueKey.is_in(queues))
+                }
+            };
+            let cond = Condition::all()
+                .add(jobs::Column::UpdatedAt.lt(before))
+                .add(which);
+            let ids = first(c, jobs::Column::Id, &[], cond, limit).await?;
+            Found::Rows(Table::Jobs, ids)
+        }
+    };
+    Ok(found)
+}
+
+/// Deletes rows `ids` of `table`; how many.
+pub async fn delete_rows<C: ConnectionTrait>(
+    c: &C,
+    table: Table,
+    ids: &[i64],
+) -> Result<u64, DbErr> {
+    match table {
+        Table::Inbox => delete_in(c, inbox::Column::Id, ids).await,
+        Table::Jobs => delete_in(c, jobs::Column::Id, ids).await,
+    }
 }
 
 /// Up to `limit` chats of the numbers (an uninstall's purge).
@@ -442,89 +435,23 @@ pub async fn chats_of_numbers<C: ConnectionTrait>(
     if number_ids.is_empty() {
         return Ok(Vec::new());
     }
-    chats::Entity::find()
-        .select_only()
-        .column(chats::Column::Id)
-        .filter(chats::Column::NumberId.is_in(number_ids.iter().copied()))
-        .order_by_asc(chats::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
-}
-
-/// Up to `limit` messages of the chats, with their files (an uninstall's purge).
-pub async fn messages_of_chats<C: ConnectionTrait>(
-    c: &C,
-    chat_ids: &[i64],
-    limit: u64,
-) -> Result<Vec<(i64, Option<i64>)>, DbErr> {
-    messages::Entity::find()
-        .select_only()
-        .column(messages::Column::Id)
-        .column(messages::Column::MediaId)
-        .filter(messages::Column::ChatId.is_in(chat_ids.iter().copied()))
-        .order_by_asc(messages::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(c)
-        .await
+    let cond = chats::Column::NumberId.is_in(number_ids.iter().copied());
+    first(c, chats::Column::Id, &[], cond, limit).await
 }
 
 /// Deletes chats that have no message left; returns how many.
 pub async fn delete_empty_chats<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let with_messages = Query::select()
-        .column(messages::Column::ChatId)
-        .from(messages::Entity)
-        .and_where(messages::Column::ChatId.is_in(ids.iter().copied()))
-        .to_owned();
-    delete_in_where(
-        c,
-        chats::Column::Id,
-        ids,
-        chats::Column::Id.not_in_subquery(with_messages),
-    )
-    .await
+    let refs = [referred(messages::Column::ChatId, ids)];
+    delete_unreferenced(c, chats::Column::Id, ids, refs).await
 }
 
 /// Deletes numbers (their bindings to the portal's lines, their credentials and templates)
 /// that have no chat and no file row left; returns how many.
 pub async fn delete_numbers<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
     delete_in(c, templates::Column::NumberId, ids).await?;
-    let with_chats = Query::select()
-        .column(chats::Column::NumberId)
-        .from(chats::Entity)
-        .and_where(chats::Column::NumberId.is_in(ids.iter().copied()))
-        .to_owned();
-    let with_media = Query::select()
-        .column(media::Column::NumberId)
-        .from(media::Entity)
-        .and_where(media::Column::NumberId.is_in(ids.iter().copied()))
-        .to_owned();
-    delete_in_where(
-        c,
-        numbers::Column::Id,
-        ids,
-        Condition::all()
-            .add(numbers::Column::Id.not_in_subquery(with_chats))
-            .add(numbers::Column::Id.not_in_subquery(with_media)),
-    )
-    .await
-}
-
-/// Up to `limit` finished jobs of the transcriber (one owner for every tenant) last changed
-/// before `before`.
-pub async fn transcriber_jobs_before<C: ConnectionTrait>(
-    c: &C,
-    before: i64,
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    let owners = [job_rows::TRANSCRIBER_OWNER.to_string()];
-    jobs_before(c, JobScope::Finished(&owners), before, limit).await
+    let refs = [
+        referred(chats::Column::NumberId, ids),
+        referred(media::Column::NumberId, ids),
+    ];
+    delete_unreferenced(c, numbers::Column::Id, ids, refs).await
 }

@@ -3,12 +3,11 @@
 
 use entity::audit_log;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QueryTrait, Select,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Select,
 };
 use serde_json::Value;
 
-use super::now_ms;
+use super::{now_ms, query::FilterIf};
 
 /// Writes one audit record. `before` / `after` are the target's state (no secrets in them).
 pub async fn record<C: ConnectionTrait>(
@@ -44,12 +43,8 @@ impl super::Selection for Filter {
 
     fn select(&self) -> Select<audit_log::Entity> {
         audit_log::Entity::find()
-            .apply_if(self.actor.as_deref(), |q, a| {
-                q.filter(audit_log::Column::Actor.eq(a))
-            })
-            .apply_if(self.action.as_deref(), |q, a| {
-                q.filter(audit_log::Column::Action.eq(a))
-            })
+            .eq_if(audit_log::Column::Actor, self.actor.as_deref())
+            .eq_if(audit_log::Column::Action, self.action.as_deref())
             .order_by_desc(audit_log::Column::Id)
     }
 }

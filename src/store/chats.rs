@@ -2,11 +2,11 @@
 
 use entity::chats;
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use super::now_ms;
+use super::{now_ms, query::update_where};
 
 pub async fn find<C: ConnectionTrait>(
     c: &C,
@@ -58,19 +58,12 @@ pub async fn set_b24_ids<C: ConnectionTrait>(
     b24_chat_id: &str,
     b24_session_id: &str,
 ) -> Result<(), DbErr> {
-    chats::Entity::update_many()
-        .col_expr(
-            chats::Column::B24ChatId,
-            Expr::value(b24_chat_id.to_string()),
-        )
-        .col_expr(
-            chats::Column::B24SessionId,
-            Expr::value(b24_session_id.to_string()),
-        )
-        .col_expr(chats::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(chats::Column::Id.eq(id))
-        .exec(c)
-        .await?;
+    let sets = [
+        (chats::Column::B24ChatId, b24_chat_id.into()),
+        (chats::Column::B24SessionId, b24_session_id.into()),
+        (chats::Column::UpdatedAt, now_ms().into()),
+    ];
+    update_where(c, sets, chats::Column::Id.eq(id)).await?;
     Ok(())
 }
 
@@ -149,14 +142,10 @@ pub async fn set_avatar<C: ConnectionTrait>(
     now: i64,
 ) -> Result<(), DbErr> {
     let chat = get_or_create(c, number_id, wa_id, "").await?;
-    chats::Entity::update_many()
-        .col_expr(
-            chats::Column::AvatarUrl,
-            Expr::value(url.map(str::to_string)),
-        )
-        .col_expr(chats::Column::AvatarCheckedAt, Expr::value(now))
-        .filter(chats::Column::Id.eq(chat.id))
-        .exec(c)
-        .await?;
+    let sets = [
+        (chats::Column::AvatarUrl, url.into()),
+        (chats::Column::AvatarCheckedAt, now.into()),
+    ];
+    update_where(c, sets, chats::Column::Id.eq(chat.id)).await?;
     Ok(())
 }

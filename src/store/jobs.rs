@@ -7,7 +7,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, UpdateMany,
 };
 
-use super::now_ms;
+use super::{
+    now_ms,
+    query::{update_where, FilterIf},
+};
 
 pub const PENDING: &str = "pending";
 pub const DONE: &str = "done";
@@ -102,12 +105,11 @@ pub async fn mark_done<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), DbE
     if ids.is_empty() {
         return Ok(());
     }
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(DONE))
-        .col_expr(jobs::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
-        .exec(c)
-        .await?;
+    let sets = [
+        (jobs::Column::Status, DONE.into()),
+        (jobs::Column::UpdatedAt, now_ms().into()),
+    ];
+    update_where(c, sets, jobs::Column::Id.is_in(ids.iter().copied())).await?;
     Ok(())
 }
 
@@ -347,15 +349,9 @@ impl super::Selection for Filter {
 
     fn select(&self) -> Select<jobs::Entity> {
         jobs::Entity::find()
-            .apply_if(self.status.as_deref(), |q, s| {
-                q.filter(jobs::Column::Status.eq(s))
-            })
-            .apply_if(self.kind.as_deref(), |q, k| {
-                q.filter(jobs::Column::Kind.eq(k))
-            })
-            .apply_if(self.owner.as_deref(), |q, o| {
-                q.filter(jobs::Column::Owner.eq(o))
-            })
+            .eq_if(jobs::Column::Status, self.status.as_deref())
+            .eq_if(jobs::Column::Kind, self.kind.as_deref())
+            .eq_if(jobs::Column::Owner, self.owner.as_deref())
             .apply_if(self.owners.clone(), |q, o| {
                 q.filter(jobs::Column::Owner.is_in(o))
             })
@@ -367,16 +363,14 @@ impl super::Selection for Filter {
 /// stays for the record until the next attempt replaces it. `None` if it is not dead.
 pub async fn redrive<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<jobs::Model>, DbErr> {
     let now = now_ms();
-    let res = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(PENDING))
-        .col_expr(jobs::Column::Attempts, Expr::value(0))
-        .col_expr(jobs::Column::NextAttemptAt, Expr::value(now))
-        .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
-        .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::Status.eq(DEAD))
-        .exec(c)
-        .await?;
-    if res.rows_affected == 0 {
+    let sets = [
+        (jobs::Column::Status, PENDING.into()),
+        (jobs::Column::Attempts, 0.into()),
+        (jobs::Column::NextAttemptAt, now.into()),
+        (jobs::Column::UpdatedAt, now.into()),
+    ];
+    let dead = jobs::Column::Id.eq(id).and(jobs::Column::Status.eq(DEAD));
+    if update_where(c, sets, dead).await? == 0 {
         return Ok(None);
     }
     get(c, id).await

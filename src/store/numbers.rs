@@ -7,7 +7,12 @@ use sea_orm::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{crypto::SecretBox, now_ms, StoreError};
+use super::{
+    crypto::SecretBox,
+    now_ms,
+    query::{update_where, FilterIf},
+    StoreError,
+};
 
 pub const TRANSPORT_CLOUD: &str = "cloud";
 pub const TRANSPORT_GATEWAY: &str = "gateway";
@@ -206,17 +211,16 @@ pub async fn set_session_state_since<C: ConnectionTrait>(
     state: &str,
     token_enc: Option<&str>,
 ) -> Result<bool, DbErr> {
-    use sea_orm::sea_query::Expr;
-    let mut q = numbers::Entity::update_many()
-        .col_expr(numbers::Column::SessionState, Expr::value(state))
-        .col_expr(numbers::Column::SessionChangedAt, Expr::value(now_ms()))
-        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(numbers::Column::Id.eq(id))
-        .filter(numbers::Column::SessionState.ne(state));
-    if let Some(t) = token_enc {
-        q = q.filter(numbers::Column::AccessTokenEnc.eq(t));
-    }
-    Ok(q.exec(c).await?.rows_affected > 0)
+    let sets = [
+        (numbers::Column::SessionState, state.into()),
+        (numbers::Column::SessionChangedAt, now_ms().into()),
+        (numbers::Column::UpdatedAt, now_ms().into()),
+    ];
+    let changed = Condition::all()
+        .add(numbers::Column::Id.eq(id))
+        .add(numbers::Column::SessionState.ne(state))
+        .add_option(token_enc.map(|t| numbers::Column::AccessTokenEnc.eq(t)));
+    Ok(update_where(c, sets, changed).await? > 0)
 }
 
 pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<numbers::Model>, DbErr> {
@@ -279,17 +283,11 @@ impl super::Selection for Filter {
         use numbers::Column;
         numbers::Entity::find()
             .inner_join(portals::Entity)
-            .apply_if(self.tenant, |q, t| {
-                q.filter(portals::Column::TenantId.eq(t))
-            })
-            .apply_if(self.portal_id, |q, p| q.filter(Column::PortalId.eq(p)))
-            .apply_if(self.transport.as_deref(), |q, t| {
-                q.filter(Column::Transport.eq(t))
-            })
-            .apply_if(self.session_state.as_deref(), |q, s| {
-                q.filter(Column::SessionState.eq(s))
-            })
-            .apply_if(self.active, |q, a| q.filter(Column::Active.eq(a)))
+            .eq_if(portals::Column::TenantId, self.tenant)
+            .eq_if(Column::PortalId, self.portal_id)
+            .eq_if(Column::Transport, self.transport.as_deref())
+            .eq_if(Column::SessionState, self.session_state.as_deref())
+            .eq_if(Column::Active, self.active)
             .apply_if(self.text.as_deref(), |q, text| {
                 q.filter(
                     Condition::any()
@@ -326,14 +324,11 @@ pub fn credentials(sb: &SecretBox, m: &numbers::Model) -> Result<CloudCredential
 
 /// `active = false` for the numbers `filter` selects.
 async fn set_inactive<C: ConnectionTrait>(c: &C, filter: sea_orm::Condition) -> Result<u64, DbErr> {
-    use sea_orm::sea_query::Expr;
-    Ok(numbers::Entity::update_many()
-        .col_expr(numbers::Column::Active, Expr::value(false))
-        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(filter)
-        .exec(c)
-        .await?
-        .rows_affected)
+    let sets = [
+        (numbers::Column::Active, false.into()),
+        (numbers::Column::UpdatedAt, now_ms().into()),
+    ];
+    update_where(c, sets, filter).await
 }
 
 /// The portal uninstalled the app: its active numbers stop routing and are marked so that a
@@ -360,7 +355,6 @@ async fn set_suspended<C: ConnectionTrait>(
     portal_id: i64,
     suspend: bool,
 ) -> Result<Vec<numbers::Model>, DbErr> {
-    use sea_orm::sea_query::Expr;
     let from = if suspend {
         numbers::Column::Active
     } else {
@@ -370,13 +364,12 @@ async fn set_suspended<C: ConnectionTrait>(
         .add(numbers::Column::PortalId.eq(portal_id))
         .add(from.eq(true));
     let moved = numbers::Entity::find().filter(cond.clone()).all(c).await?;
-    numbers::Entity::update_many()
-        .col_expr(numbers::Column::Active, Expr::value(!suspend))
-        .col_expr(numbers::Column::Suspended, Expr::value(suspend))
-        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(cond)
-        .exec(c)
-        .await?;
+    let sets = [
+        (numbers::Column::Active, (!suspend).into()),
+        (numbers::Column::Suspended, suspend.into()),
+        (numbers::Column::UpdatedAt, now_ms().into()),
+    ];
+    update_where(c, sets, cond).await?;
     Ok(moved)
 }
 

@@ -2,12 +2,17 @@
 
 use entity::portals;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{crypto::SecretBox, now_ms, StoreError};
+use super::{
+    crypto::SecretBox,
+    now_ms,
+    query::{edit_by_id, update_where, FilterIf},
+    StoreError,
+};
 use crate::i18n::Lang;
 
 /// What an install (event or page) hands us: tokens and endpoints, as decoded from the portal's
@@ -161,16 +166,14 @@ pub async fn set_language_override<C: ConnectionTrait>(
     id: i64,
     lang: Option<Lang>,
 ) -> Result<Option<(portals::Model, portals::Model)>, DbErr> {
-    let Some(m) = get(c, id).await? else {
-        return Ok(None);
-    };
-    let before = m.clone();
-    let mut am = m.into_active_model();
-    am.language_override = Set(lang.map(|l| l.code().to_string()));
-    am.updated_at = Set(now_ms());
-    let after = am.update(c).await?;
-    language_changed(c, &after, language(&before)).await?;
-    Ok(Some((before, after)))
+    let changed = edit(c, id, |am, _| {
+        am.language_override = Set(lang.map(|l| l.code().to_string()));
+    })
+    .await?;
+    if let Some((before, after)) = &changed {
+        language_changed(c, after, language(before)).await?;
+    }
+    Ok(changed)
 }
 
 /// Queues the connector's registration again (its NAME is in the portal's language) when the
@@ -194,6 +197,21 @@ async fn language_changed<C: ConnectionTrait>(
         .await?;
     }
     Ok(true)
+}
+
+/// Portal `id` as `change` edits it (given the time now), with `updated_at` now, stored: the
+/// portal before and after (`None`: there is no such portal).
+async fn edit<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    change: impl FnOnce(&mut portals::ActiveModel, i64),
+) -> Result<Option<(portals::Model, portals::Model)>, DbErr> {
+    let now = now_ms();
+    edit_by_id::<portals::Entity, _>(c, id, |am| {
+        change(am, now);
+        am.updated_at = Set(now);
+    })
+    .await
 }
 
 pub async fn find_by_member<C: ConnectionTrait>(
@@ -249,15 +267,11 @@ impl super::Selection for Filter {
 
     fn select(&self) -> Select<portals::Entity> {
         portals::Entity::find()
-            .apply_if(self.tenant, |q, t| {
-                q.filter(portals::Column::TenantId.eq(t))
-            })
+            .eq_if(portals::Column::TenantId, self.tenant)
             .apply_if(self.domain.as_deref(), |q, d| {
                 q.filter(super::contains_ci(portals::Column::Domain, d))
             })
-            .apply_if(self.installed, |q, i| {
-                q.filter(portals::Column::Installed.eq(i))
-            })
+            .eq_if(portals::Column::Installed, self.installed)
             .order_by_asc(portals::Column::Id)
     }
 }
@@ -293,20 +307,17 @@ pub async fn update_tokens<C: ConnectionTrait>(
     expires_in: i64,
     client_endpoint: Option<&str>,
 ) -> Result<(), DbErr> {
-    let Some(m) = get(c, id).await? else {
-        return Err(DbErr::RecordNotFound(format!("portal {id}")));
-    };
-    let now = now_ms();
-    let mut am = m.into_active_model();
-    am.access_token_enc = Set(sb.encrypt(access.expose_secret()));
-    am.refresh_token_enc = Set(sb.encrypt(refresh.expose_secret()));
-    am.token_expires_at = Set(now + expires_in * 1000);
-    am.refreshed_at = Set(Some(now));
-    if let Some(ep) = client_endpoint {
-        am.client_endpoint = Set(ep.to_string());
-    }
-    am.updated_at = Set(now);
-    am.update(c).await?;
+    edit(c, id, |am, now| {
+        am.access_token_enc = Set(sb.encrypt(access.expose_secret()));
+        am.refresh_token_enc = Set(sb.encrypt(refresh.expose_secret()));
+        am.token_expires_at = Set(now + expires_in * 1000);
+        am.refreshed_at = Set(Some(now));
+        if let Some(ep) = client_endpoint {
+            am.client_endpoint = Set(ep.to_string());
+        }
+    })
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound(format!("portal {id}")))?;
     Ok(())
 }
 
@@ -326,14 +337,11 @@ pub async fn forget_refresh_token<C: ConnectionTrait>(
     if sb.decrypt(&m.refresh_token_enc)?.expose_secret() != refused.expose_secret() {
         return Ok(false);
     }
-    let res = portals::Entity::update_many()
-        .col_expr(portals::Column::RefreshTokenEnc, sb.encrypt("").into())
-        .col_expr(portals::Column::UpdatedAt, now_ms().into())
-        .filter(portals::Column::Id.eq(id))
-        .filter(portals::Column::RefreshTokenEnc.eq(m.refresh_token_enc))
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected == 1)
+    let sets = [
+        (portals::Column::RefreshTokenEnc, sb.encrypt("").into()),
+        (portals::Column::UpdatedAt, now_ms().into()),
+    ];
+    Ok(update_where(c, sets, still_refreshing(id, m.refresh_token_enc)).await? == 1)
 }
 
 /// An event's access token (bitrix24-crm.md §1: usable while it lives, an hour) stored for a
@@ -357,21 +365,26 @@ pub async fn adopt_event_access_token<C: ConnectionTrait>(
         return Ok(false);
     }
     let now = now_ms();
-    let res = portals::Entity::update_many()
-        .col_expr(
+    let sets = [
+        (
             portals::Column::AccessTokenEnc,
             sb.encrypt(access.expose_secret()).into(),
-        )
-        .col_expr(
+        ),
+        (
             portals::Column::TokenExpiresAt,
             (now + expires_in * 1000).into(),
-        )
-        .col_expr(portals::Column::UpdatedAt, now.into())
-        .filter(portals::Column::Id.eq(id))
-        .filter(portals::Column::RefreshTokenEnc.eq(m.refresh_token_enc))
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected == 1)
+        ),
+        (portals::Column::UpdatedAt, now.into()),
+    ];
+    Ok(update_where(c, sets, still_refreshing(id, m.refresh_token_enc)).await? == 1)
+}
+
+/// Portal `id` while its stored refresh token is still `refresh_token_enc` (read before a
+/// change that depends on it; a pair stored meanwhile wins).
+fn still_refreshing(id: i64, refresh_token_enc: String) -> Condition {
+    Condition::all()
+        .add(portals::Column::Id.eq(id))
+        .add(portals::Column::RefreshTokenEnc.eq(refresh_token_enc))
 }
 
 /// The portal moved: its new REST base, and the domain taken from it.
@@ -380,22 +393,19 @@ pub async fn set_client_endpoint<C: ConnectionTrait>(
     id: i64,
     client_endpoint: &str,
 ) -> Result<(), DbErr> {
-    use sea_orm::sea_query::Expr;
-    let mut q = portals::Entity::update_many()
-        .col_expr(
-            portals::Column::ClientEndpoint,
-            Expr::value(client_endpoint),
-        )
-        .col_expr(portals::Column::UpdatedAt, Expr::value(now_ms()));
+    let mut sets = vec![
+        (portals::Column::ClientEndpoint, client_endpoint.into()),
+        (portals::Column::UpdatedAt, now_ms().into()),
+    ];
     if let Some(host) = url::Url::parse(client_endpoint).ok().and_then(|u| {
         u.host_str().map(|h| match u.port() {
             Some(p) => format!("{h}:{p}"),
             None => h.to_string(),
         })
     }) {
-        q = q.col_expr(portals::Column::Domain, Expr::value(host));
+        sets.push((portals::Column::Domain, host.into()));
     }
-    q.filter(portals::Column::Id.eq(id)).exec(c).await?;
+    update_where(c, sets, portals::Column::Id.eq(id)).await?;
     Ok(())
 }
 
@@ -404,12 +414,7 @@ pub async fn set_installed<C: ConnectionTrait>(
     id: i64,
     installed: bool,
 ) -> Result<(), DbErr> {
-    if let Some(m) = get(c, id).await? {
-        let mut am = m.into_active_model();
-        am.installed = Set(installed);
-        am.updated_at = Set(now_ms());
-        am.update(c).await?;
-    }
+    edit(c, id, |am, _| am.installed = Set(installed)).await?;
     Ok(())
 }
 
@@ -422,16 +427,13 @@ pub async fn uninstall<C: ConnectionTrait>(
     id: i64,
     purge_after: Option<i64>,
 ) -> Result<(), DbErr> {
-    if let Some(m) = get(c, id).await? {
-        let now = now_ms();
-        let mut am = m.into_active_model();
+    edit(c, id, |am, now| {
         am.installed = Set(false);
         am.access_token_enc = Set(String::new());
         am.refresh_token_enc = Set(String::new());
         am.uninstalled_at = Set(Some(now));
         am.purge_after = Set(purge_after);
-        am.updated_at = Set(now);
-        am.update(c).await?;
-    }
+    })
+    .await?;
     Ok(())
 }

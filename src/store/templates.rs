@@ -3,11 +3,11 @@
 
 use entity::{numbers, templates};
 use sea_orm::{
-    sea_query::{Expr, OnConflict},
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::OnConflict, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
-use super::now_ms;
+use super::{now_ms, query::update_where};
 
 /// A template as the account lists it.
 #[derive(Debug, Clone)]
@@ -101,15 +101,15 @@ pub async fn set_status<C: ConnectionTrait>(
     } else {
         by_id.or(by_name)
     };
-    let res = templates::Entity::update_many()
-        .col_expr(templates::Column::Status, Expr::value(status))
-        .col_expr(templates::Column::Reason, Expr::value(reason))
-        .col_expr(templates::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(templates::Column::NumberId.is_in(numbers))
-        .filter(which)
-        .exec(c)
-        .await?;
-    Ok(res.rows_affected)
+    let sets = [
+        (templates::Column::Status, status.into()),
+        (templates::Column::Reason, reason.into()),
+        (templates::Column::UpdatedAt, now_ms().into()),
+    ];
+    let cond = Condition::all()
+        .add(templates::Column::NumberId.is_in(numbers))
+        .add(which);
+    update_where(c, sets, cond).await
 }
 
 /// The Cloud API numbers of account `waba_id`.
@@ -154,16 +154,12 @@ pub async fn set_default<C: ConnectionTrait>(
     template: Option<(&str, &str)>,
 ) -> Result<(), DbErr> {
     let (name, language) = template.unzip();
-    numbers::Entity::update_many()
-        .col_expr(numbers::Column::DefaultTemplateName, Expr::value(name))
-        .col_expr(
-            numbers::Column::DefaultTemplateLanguage,
-            Expr::value(language),
-        )
-        .col_expr(numbers::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(numbers::Column::Id.eq(number_id))
-        .exec(c)
-        .await?;
+    let sets = [
+        (numbers::Column::DefaultTemplateName, name.into()),
+        (numbers::Column::DefaultTemplateLanguage, language.into()),
+        (numbers::Column::UpdatedAt, now_ms().into()),
+    ];
+    update_where(c, sets, numbers::Column::Id.eq(number_id)).await?;
     Ok(())
 }
 

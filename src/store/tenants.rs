@@ -2,11 +2,10 @@
 
 use entity::{portals, tenants};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryOrder, Select,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Select,
 };
 
-use super::now_ms;
+use super::{now_ms, query::edit_by_id};
 
 /// The plan a new tenant starts on.
 pub const DEFAULT_PLAN: &str = "free";
@@ -49,18 +48,15 @@ pub async fn update<C: ConnectionTrait>(
     name: Option<&str>,
     plan: Option<&str>,
 ) -> Result<Option<(tenants::Model, tenants::Model)>, DbErr> {
-    let Some(before) = get(c, id).await? else {
-        return Ok(None);
-    };
-    let mut am = before.clone().into_active_model();
-    if let Some(name) = name {
-        am.name = Set(name.to_string());
-    }
-    if let Some(plan) = plan {
-        am.plan = Set(plan.to_string());
-    }
-    let after = am.update(c).await?;
-    Ok(Some((before, after)))
+    edit_by_id::<tenants::Entity, _>(c, id, |am| {
+        if let Some(name) = name {
+            am.name = Set(name.to_string());
+        }
+        if let Some(plan) = plan {
+            am.plan = Set(plan.to_string());
+        }
+    })
+    .await
 }
 
 /// The portals a tenant owns.
@@ -79,12 +75,9 @@ pub async fn set_retention<C: ConnectionTrait>(
     messages_days: Option<i32>,
     media_days: Option<i32>,
 ) -> Result<Option<(tenants::Model, tenants::Model)>, DbErr> {
-    let Some(before) = get(c, id).await? else {
-        return Ok(None);
-    };
-    let mut am = before.clone().into_active_model();
-    am.retention_messages_days = Set(messages_days);
-    am.retention_media_days = Set(media_days);
-    let after = am.update(c).await?;
-    Ok(Some((before, after)))
+    edit_by_id::<tenants::Entity, _>(c, id, |am| {
+        am.retention_messages_days = Set(messages_days);
+        am.retention_media_days = Set(media_days);
+    })
+    .await
 }

@@ -4,10 +4,10 @@
 use entity::users;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryOrder, SqlErr,
+    PaginatorTrait, QueryOrder, SqlErr,
 };
 
-use super::now_ms;
+use super::{now_ms, query::edit_by_id};
 
 /// The form every stored email has: trimmed, lower-case.
 pub fn normalize_email(email: &str) -> String {
@@ -98,11 +98,5 @@ pub async fn set_disabled<C: ConnectionTrait>(
     id: i64,
     disabled: bool,
 ) -> Result<Option<(users::Model, users::Model)>, DbErr> {
-    let Some(before) = get(c, id).await? else {
-        return Ok(None);
-    };
-    let mut am = before.clone().into_active_model();
-    am.disabled = Set(disabled);
-    let after = am.update(c).await?;
-    Ok(Some((before, after)))
+    edit_by_id::<users::Entity, _>(c, id, |am| am.disabled = Set(disabled)).await
 }

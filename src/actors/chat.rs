@@ -28,7 +28,10 @@ use super::{
 };
 use crate::{
     relay::inbox::{CustomerAction, InboxItem},
-    store::{inbox, jobs},
+    store::{
+        inbox::{self, Unprocessed},
+        jobs,
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -137,7 +140,9 @@ impl ChatActor {
         let services = self.ctx.clone();
         let owner = jobs::number_owner(self.info.number_id);
         let page = self.ctx.settings.inbox_page.max(1);
-        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        let fut = async move {
+            inbox::unprocessed(&services.db, &owner, Unprocessed::After(after), page).await
+        };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(rows) => {
                 let mut last = None;

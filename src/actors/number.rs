@@ -24,7 +24,11 @@ use super::{
 };
 use crate::{
     relay::inbox::InboxItem,
-    store::{self, inbox, jobs, numbers},
+    store::{
+        self,
+        inbox::{self, Unprocessed},
+        jobs, numbers,
+    },
 };
 
 pub struct NumberActor {
@@ -130,7 +134,9 @@ impl NumberActor {
         let services = self.ctx.clone();
         let owner = self.owner();
         let page = self.ctx.settings.inbox_page.max(1);
-        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        let fut = async move {
+            inbox::unprocessed(&services.db, &owner, Unprocessed::After(after), page).await
+        };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             if act.epoch != epoch {
                 return;
@@ -211,7 +217,15 @@ impl NumberActor {
         // that had to wait (a receipt before its send), so it looks only at older ones and does
         // not re-route a busy actor's whole backlog each period.
         let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
-        let fut = async move { inbox::unprocessed(&services.db, &owner, before, 1000).await };
+        let fut = async move {
+            inbox::unprocessed(
+                &services.db,
+                &owner,
+                Unprocessed::StoredBefore(before),
+                1000,
+            )
+            .await
+        };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             // Catching up reads everything in order anyway.
             Ok(_) if act.overflow.is_spilled() => {}

@@ -21,7 +21,11 @@ use super::{
 };
 use crate::{
     relay::inbox::InboxItem,
-    store::{self, inbox, jobs, portals},
+    store::{
+        self,
+        inbox::{self, Unprocessed},
+        jobs, portals,
+    },
 };
 
 /// Events we bind on every install (and re-bind after an app update).
@@ -99,7 +103,9 @@ impl PortalActor {
             .settings
             .inbox_page
             .clamp(1, cap.saturating_sub(self.queued).max(1) as u64);
-        let fut = async move { inbox::unprocessed_after(&services.db, &owner, after, page).await };
+        let fut = async move {
+            inbox::unprocessed(&services.db, &owner, Unprocessed::After(after), page).await
+        };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(rows) => {
                 let last = rows.last().map(|r| r.id);
@@ -220,7 +226,9 @@ impl PortalActor {
         // that had to wait (a receipt before its send), so it looks only at older ones and does
         // not re-route a busy actor's whole backlog each period.
         let before = store::now_ms() - 4 * self.ctx.settings.sweep_ms as i64;
-        let fut = async move { inbox::unprocessed(&services.db, &owner, before, 500).await };
+        let fut = async move {
+            inbox::unprocessed(&services.db, &owner, Unprocessed::StoredBefore(before), 500).await
+        };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             // Catching up (or over the cap) reads everything in order anyway.
             Ok(_) if act.overflow.is_spilled() => {}

@@ -84,23 +84,32 @@ pub async fn unprocessed_among<C: ConnectionTrait>(
         .collect())
 }
 
-/// Unprocessed items of one owner created before `before_ms` (recovery sweep).
+/// Which of an owner's unprocessed items a page takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Unprocessed {
+    /// Those stored before the time (the recovery sweep).
+    StoredBefore(i64),
+    /// Those up to this id. In cluster mode an item stored on another node may be announced
+    /// after a later one stored here; routing everything up to the newest keeps each chat in
+    /// arrival order.
+    UpTo(i64),
+    /// Those with an id above this one: one page of a bounded reload (actors read their stored
+    /// backlog a page at a time, never all of it).
+    After(i64),
+}
+
+/// One owner's unprocessed items that `which` takes, in id order, at most `limit`.
 pub async fn unprocessed<C: ConnectionTrait>(
     c: &C,
     owner: &str,
-    before_ms: i64,
+    which: Unprocessed,
     limit: u64,
 ) -> Result<Vec<inbox::Model>, DbErr> {
-    unprocessed_page(c, owner, inbox::Column::CreatedAt.lt(before_ms), limit).await
-}
-
-/// One owner's unprocessed items that also meet `cond`, in id order, at most `limit`.
-async fn unprocessed_page<C: ConnectionTrait>(
-    c: &C,
-    owner: &str,
-    cond: sea_orm::sea_query::SimpleExpr,
-    limit: u64,
-) -> Result<Vec<inbox::Model>, DbErr> {
+    let cond = match which {
+        Unprocessed::StoredBefore(ms) => inbox::Column::CreatedAt.lt(ms),
+        Unprocessed::UpTo(id) => inbox::Column::Id.lte(id),
+        Unprocessed::After(id) => inbox::Column::Id.gt(id),
+    };
     inbox::Entity::find()
         .filter(inbox::Column::Owner.eq(owner))
         .filter(inbox::Column::Processed.eq(false))
@@ -111,32 +120,9 @@ async fn unprocessed_page<C: ConnectionTrait>(
         .await
 }
 
-/// Unprocessed items of one owner up to id `max_id`, in id order. In cluster mode an item
-/// stored on another node may be announced after a later one stored here; routing everything
-/// up to the newest keeps each chat in arrival order.
-pub async fn unprocessed_upto<C: ConnectionTrait>(
-    c: &C,
-    owner: &str,
-    max_id: i64,
-    limit: u64,
-) -> Result<Vec<inbox::Model>, DbErr> {
-    unprocessed_page(c, owner, inbox::Column::Id.lte(max_id), limit).await
-}
-
 /// Owners that still have unprocessed items (to start their actors after a restart).
 pub async fn owners_with_unprocessed<C: ConnectionTrait>(c: &C) -> Result<Vec<String>, DbErr> {
     super::query::distinct(c, inbox::Column::Owner, inbox::Column::Processed.eq(false)).await
-}
-
-/// Unprocessed items of one owner with an id above `after_id`, in id order: one page of a
-/// bounded reload (actors read their stored backlog a page at a time, never all of it).
-pub async fn unprocessed_after<C: ConnectionTrait>(
-    c: &C,
-    owner: &str,
-    after_id: i64,
-    limit: u64,
-) -> Result<Vec<inbox::Model>, DbErr> {
-    unprocessed_page(c, owner, inbox::Column::Id.gt(after_id), limit).await
 }
 
 /// Whether `owner` has at least `n` unprocessed items. Walks at most `n` entries of the

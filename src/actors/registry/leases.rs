@@ -12,7 +12,7 @@ use crate::{
     cluster::{self, Claim, Note},
     metrics,
     relay::inbox::InboxItem,
-    store::inbox,
+    store::inbox::{self, Unprocessed},
 };
 
 impl Registry {
@@ -120,8 +120,9 @@ impl Registry {
         load.busy = true;
         let services = self.ctx.clone();
         let key = owner.key();
-        let fut =
-            async move { inbox::unprocessed_upto(&services.db, &key, max_id, DISPATCH_PAGE).await };
+        let fut = async move {
+            inbox::unprocessed(&services.db, &key, Unprocessed::UpTo(max_id), DISPATCH_PAGE).await
+        };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             match res {
                 Ok(rows) => {

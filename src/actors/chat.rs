@@ -20,8 +20,7 @@ mod template;
 use apply::process;
 
 use super::{
-    guarded,
-    media::{self, MediaFailure},
+    guarded, media,
     messages::{KickOwner, Owner},
     queue::{low_water, Overflow, Page},
     Ctx, FaultSwitch,
@@ -309,14 +308,8 @@ async fn prefetch(
         else {
             continue;
         };
-        let got =
-            match media::customer_file(services, info.number_id, &info.wa_id, wamid, mref).await {
-                Err(MediaFailure::Transient(why)) if give_up => {
-                    media::give_up(services, info.number_id, wamid, mref, &why).await
-                }
-                other => other,
-            };
-        match got {
+        let (number_id, wa_id) = (info.number_id, &info.wa_id);
+        match media::customer_file(services, number_id, wa_id, wamid, mref, give_up).await {
             Ok(m) => {
                 files.insert(wamid.clone(), m);
             }

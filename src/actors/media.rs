@@ -242,49 +242,41 @@ async fn keep(
 }
 
 /// The stored file of a customer's message, downloading it on first use. A permanent problem
-/// (too large, gone) is stored as a rejected row with the reason, so it is not retried.
+/// (too large, gone) is stored as a rejected row with the reason, so it is not retried. With
+/// `give_up` (after repeated transient failures) a transient one is stored so too, with the last
+/// reason, so the message still reaches the operator with a note.
 pub async fn customer_file(
     services: &Ctx,
     number_id: i64,
     wa_id: &str,
     message_id: &str,
     mref: &MediaRef,
+    give_up: bool,
 ) -> Result<entity::media::Model, MediaFailure> {
     let key = rows::inbound_key(number_id, message_id);
-    if let Some(m) = rows::by_source(&services.db, &key).await? {
-        return Ok(m);
+    let got = async {
+        if let Some(m) = rows::by_source(&services.db, &key).await? {
+            return Ok(m);
+        }
+        let Some(number) = numbers::get(&services.db, number_id).await? else {
+            return Err(MediaFailure::Transient("number not found".into()));
+        };
+        let name = mref
+            .file_name
+            .clone()
+            .unwrap_or_else(|| media::default_name(&mref.kind, message_id, &mref.mime));
+        let outcome = download(services, &number, wa_id, message_id, mref).await?;
+        keep(services, &key, number_id, &mref.kind, &name, outcome).await
     }
-    let Some(number) = numbers::get(&services.db, number_id).await? else {
-        return Err(MediaFailure::Transient("number not found".into()));
-    };
-    let name = mref
-        .file_name
-        .clone()
-        .unwrap_or_else(|| media::default_name(&mref.kind, message_id, &mref.mime));
-    let outcome = download(services, &number, wa_id, message_id, mref).await?;
-    keep(services, &key, number_id, &mref.kind, &name, outcome).await
-}
-
-/// Gives up on a customer's file after repeated transient failures: stored as rejected with
-/// the last reason, so the message still reaches the operator with a note.
-pub async fn give_up(
-    services: &Ctx,
-    number_id: i64,
-    message_id: &str,
-    mref: &MediaRef,
-    why: &str,
-) -> Result<entity::media::Model, MediaFailure> {
-    let key = rows::inbound_key(number_id, message_id);
-    let name = mref.file_name.clone().unwrap_or_default();
-    keep(
-        services,
-        &key,
-        number_id,
-        &mref.kind,
-        &name,
-        Outcome::Rejected(Rejection::Download(why.to_string())),
-    )
-    .await
+    .await;
+    match got {
+        Err(MediaFailure::Transient(why)) if give_up => {
+            let name = mref.file_name.clone().unwrap_or_default();
+            let outcome = Outcome::Rejected(Rejection::Download(why));
+            keep(services, &key, number_id, &mref.kind, &name, outcome).await
+        }
+        other => other,
+    }
 }
 
 /// An operator's attachment, fetched from the portal's public link on first use.

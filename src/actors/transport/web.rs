@@ -106,6 +106,15 @@ pub enum WebMediaError {
     WrongSource,
 }
 
+/// A gateway's failure to hand over a customer's file: worth another try later (the network,
+/// an unlinked phone), or the file is gone.
+fn file_refused(e: impl Into<WebError>) -> WebMediaError {
+    match e.into() {
+        WebError::Transient(w) | WebError::NotAuthorized(w) => WebMediaError::Transient(w),
+        other => WebMediaError::Gone(other.to_string()),
+    }
+}
+
 /// Evolution's session words in the stored vocabulary (GREEN-API's).
 pub fn evolution_state(s: &ConnState) -> String {
     match s {
@@ -317,12 +326,7 @@ impl WebGateway {
                             .green
                             .download_file(inst, &gateway::chat_id(wa_id), message_id)
                             .await
-                            .map_err(|e| match WebError::from(e) {
-                                WebError::Transient(w) | WebError::NotAuthorized(w) => {
-                                    WebMediaError::Transient(w)
-                                }
-                                other => WebMediaError::Gone(other.to_string()),
-                            })?;
+                            .map_err(file_refused)?;
                         crate::media::fetch(http, &fresh, None, max)
                             .await
                             .map_err(WebMediaError::Fetch)
@@ -336,12 +340,7 @@ impl WebGateway {
                     .evolution
                     .media_base64(inst, message_id)
                     .await
-                    .map_err(|e| match WebError::from(e) {
-                        WebError::Transient(w) | WebError::NotAuthorized(w) => {
-                            WebMediaError::Transient(w)
-                        }
-                        other => WebMediaError::Gone(other.to_string()),
-                    })?;
+                    .map_err(file_refused)?;
                 if f.bytes.len() as u64 > max {
                     return Err(WebMediaError::Fetch(FetchError::TooLarge {
                         size: Some(f.bytes.len() as u64),

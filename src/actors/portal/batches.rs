@@ -113,14 +113,19 @@ mod tests {
             .collect()
     }
 
+    /// Jobs 1 and 2, chat 1's read of a message and delivered of the next one; then `third`.
+    fn chat1_then(third: entity::jobs::Model) -> [entity::jobs::Model; 3] {
+        [
+            job(1, "chat:1", &status(10, true)),
+            job(2, "chat:1", &status(11, false)),
+            third,
+        ]
+    }
+
     #[test]
     fn a_read_never_goes_ahead_of_its_delivered() {
         // chat 1: read of m0, then delivered and read of m1 (read came first from WhatsApp).
-        let rows = [
-            job(1, "chat:1", &status(10, true)),
-            job(2, "chat:1", &status(11, false)),
-            job(3, "chat:1", &status(11, true)),
-        ];
+        let rows = chat1_then(job(3, "chat:1", &status(11, true)));
         assert_eq!(sent_order(&rows), [1, 2, 3]);
         // Many messages' statuses still take two calls.
         let rows: Vec<_> = (0..10)
@@ -156,11 +161,7 @@ mod tests {
 
     #[test]
     fn other_queues_still_share_batches() {
-        let rows = [
-            job(1, "chat:1", &status(10, true)),
-            job(2, "chat:1", &status(11, false)),
-            job(3, "chat:2", &status(20, true)),
-        ];
+        let rows = chat1_then(job(3, "chat:2", &status(20, true)));
         let batches = batches_of(&rows);
         assert_eq!(batches.len(), 2, "chat 2's read rides with chat 1's");
         assert_eq!(

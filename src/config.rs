@@ -20,7 +20,7 @@ pub struct Settings {
     #[serde(default = "d_host")]
     pub host: String,
     /// Port to listen on; 0 picks a free one (tests).
-    #[serde(default = "d_port")]
+    #[serde(default = "num::<_, 8080>")]
     pub port: u16,
     /// Where the embedded default keeps its SQLite file and generated keys.
     #[serde(default = "d_data_dir")]
@@ -44,7 +44,7 @@ pub struct Settings {
     /// Id under which we register the Open Lines connector on each portal.
     #[serde(default = "d_connector_id")]
     pub connector_id: String,
-    #[serde(default = "d_connector_name")]
+    #[serde(default = "default_connector_name")]
     pub connector_name: String,
     /// Graph API base (production `https://graph.facebook.com`).
     #[serde(default = "d_graph_base")]
@@ -67,29 +67,33 @@ pub struct Settings {
     #[serde(default, deserialize_with = "secret_list")]
     pub jwt_previous_secrets: Vec<SecretString>,
     /// Lifetime of an access token (login, refresh).
-    #[serde(default = "d_jwt_ttl_secs")]
+    #[serde(default = "num::<_, 3600>")]
     pub jwt_ttl_secs: i64,
     /// Lifetime of a refresh token.
-    #[serde(default = "d_refresh_ttl_secs")]
+    #[serde(default = "days_in_secs::<_, 14>")]
     pub refresh_ttl_secs: i64,
     /// Login brute-force limits: failed attempts per account and per client IP within the
     /// window, after which logins answer 429 until the window ends (in memory, per node).
-    #[serde(default = "d_login_max_failures_per_account")]
+    #[serde(default = "num::<_, 5>")]
     pub login_max_failures_per_account: u32,
-    #[serde(default = "d_login_max_failures_per_ip")]
+    #[serde(default = "num::<_, 20>")]
     pub login_max_failures_per_ip: u32,
-    #[serde(default = "d_login_window_secs")]
+    #[serde(default = "num::<_, 900>")]
     pub login_window_secs: u64,
     /// Rate limits of the public endpoints (webhooks, portal events, settings page, media):
     /// requests per second and burst, per client IP and per tenant; 0 switches one off. Over a
     /// limit: 429 with Retry-After (providers retry).
-    #[serde(default = "d_public_rate_per_ip")]
+    // Meta delivers every tenant's webhooks from a few addresses, so the per-IP limit only stops
+    // a flood; a number sends up to 80 messages per second by default (1,000 on high tiers), and
+    // each message brings about three receipts, so a tenant's limit allows that several times
+    // over.
+    #[serde(default = "num::<_, 5_000>")]
     pub public_rate_per_ip: u32,
-    #[serde(default = "d_public_burst_per_ip")]
+    #[serde(default = "num::<_, 20_000>")]
     pub public_burst_per_ip: u32,
-    #[serde(default = "d_public_rate_per_tenant")]
+    #[serde(default = "num::<_, 2_000>")]
     pub public_rate_per_tenant: u32,
-    #[serde(default = "d_public_burst_per_tenant")]
+    #[serde(default = "num::<_, 10_000>")]
     pub public_burst_per_tenant: u32,
     /// Behind a reverse proxy: take the client IP from `X-Forwarded-For` (only then; anyone
     /// can send the header).
@@ -102,50 +106,50 @@ pub struct Settings {
     #[serde(default = "d_oauth_hosts", deserialize_with = "string_list")]
     pub b24_oauth_hosts: Vec<String>,
     /// Client-side leaky bucket per portal (Bitrix24 default: burst 50, 2 per second).
-    #[serde(default = "d_rate_burst")]
+    #[serde(default = "num::<_, 50>")]
     pub b24_rate_burst: f64,
-    #[serde(default = "d_rate_per_sec")]
+    #[serde(default = "num::<_, 2>")]
     pub b24_rate_per_sec: f64,
     /// Timeout of one outbound HTTP call.
-    #[serde(default = "d_http_timeout_ms")]
+    #[serde(default = "num::<_, 15_000>")]
     pub http_timeout_ms: u64,
     /// Retry backoff: base * 2^attempts, capped.
-    #[serde(default = "d_retry_base_ms")]
+    #[serde(default = "num::<_, 500>")]
     pub retry_base_ms: u64,
-    #[serde(default = "d_retry_max_ms")]
+    #[serde(default = "num::<_, 60_000>")]
     pub retry_max_ms: u64,
     /// A job that failed this many times is parked as dead.
-    #[serde(default = "d_max_attempts")]
+    #[serde(default = "num::<_, 50>")]
     pub max_attempts: i32,
     /// Chat actors idle this long are stopped (revived on demand).
-    #[serde(default = "d_chat_idle_secs")]
+    #[serde(default = "num::<_, 300>")]
     pub chat_idle_secs: u64,
     /// How often unfinished inbox items and due jobs are swept (crash recovery, late retries).
-    #[serde(default = "d_sweep_ms")]
+    #[serde(default = "num::<_, 2_000>")]
     pub sweep_ms: u64,
     /// On SIGTERM/SIGINT: the longest the service takes to stop (HTTP requests in flight get
     /// half, the actors' work in flight the rest; what is cut off resumes on the next start).
-    #[serde(default = "d_shutdown_secs")]
+    #[serde(default = "num::<_, 10>")]
     pub shutdown_secs: u64,
     /// A portal's tokens are refreshed by the idle-token sweep once their last refresh is this
     /// old (refresh tokens live 180 days; Bitrix24 asks apps not to refresh much more often).
-    #[serde(default = "d_token_refresh_after_secs")]
+    #[serde(default = "days_in_secs::<_, 120>")]
     pub token_refresh_after_secs: u64,
     /// How often the idle-token sweep looks for such portals (each portal's own check is
     /// jittered within the first minutes).
-    #[serde(default = "d_token_sweep_secs")]
+    #[serde(default = "days_in_secs::<_, 1>")]
     pub token_sweep_secs: u64,
     /// How often a gateway number's instance state is polled (state webhooks may be lost).
-    #[serde(default = "d_gateway_poll_secs")]
+    #[serde(default = "num::<_, 60>")]
     pub gateway_poll_secs: u64,
     /// Where media files are kept (default `<data_dir>/media`).
     #[serde(default)]
     pub media_dir: Option<PathBuf>,
     /// How long a `/media/…` link handed to Bitrix24 or a gateway works.
-    #[serde(default = "d_media_url_ttl_secs")]
+    #[serde(default = "days_in_secs::<_, 7>")]
     pub media_url_ttl_secs: u64,
     /// Time limit of one media download or upload (files are up to 100 MB).
-    #[serde(default = "d_media_timeout_secs")]
+    #[serde(default = "num::<_, 120>")]
     pub media_timeout_secs: u64,
     /// Cluster mode: Redis shared by every node (`REDIS_URL`). Unset = one node, in-process.
     #[serde(default)]
@@ -158,7 +162,7 @@ pub struct Settings {
     pub node_id: Option<String>,
     /// Life of an actor lease in cluster mode; renewed every third of it. A dead node's actors
     /// move to another node about this long after it stopped renewing.
-    #[serde(default = "d_lease_ms")]
+    #[serde(default = "num::<_, 3_000>")]
     pub lease_ms: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
     #[serde(default)]
@@ -182,7 +186,7 @@ pub struct Settings {
     #[serde(default = "d_transcribe_workers")]
     pub transcribe_workers: usize,
     /// Longer voice notes are not transcribed.
-    #[serde(default = "d_transcribe_max_seconds")]
+    #[serde(default = "num::<_, 30>")]
     pub transcribe_max_seconds: f32,
     #[serde(default = "d_log")]
     pub log: String,
@@ -192,77 +196,65 @@ pub struct Settings {
     pub plans: std::collections::BTreeMap<String, crate::billing::Plan>,
     /// How long a tenant's monthly counts are trusted before they are counted again (quotas
     /// are checked per message against the cached figure).
-    #[serde(default = "d_quota_cache_secs")]
+    #[serde(default = "num::<_, 30>")]
     pub quota_cache_secs: u64,
     /// The admin web app's build folder, served under `/admin/` (`make web` builds it).
     #[serde(default = "d_admin_web_dir")]
     pub admin_web_dir: PathBuf,
     /// Inbox items one chat actor holds in memory; beyond it the chat spills and reads the rest
     /// back from the inbox, in order, once it has worked through half.
-    #[serde(default = "d_chat_queue_cap")]
+    #[serde(default = "num::<_, 256>")]
     pub chat_queue_cap: usize,
     /// Inbox items a portal actor holds in memory waiting to be routed to a number.
-    #[serde(default = "d_route_queue_cap")]
+    #[serde(default = "num::<_, 1_000>")]
     pub route_queue_cap: usize,
     /// Rows read per page when an actor reads its stored backlog back from the inbox.
-    #[serde(default = "d_inbox_page")]
+    #[serde(default = "num::<_, 500>")]
     pub inbox_page: u64,
     /// Unprocessed inbox items of one number (or portal) from which its webhooks are refused,
     /// before storing, with `503` and `Retry-After`; `0` switches it off.
-    #[serde(default = "d_inbox_high_water")]
+    #[serde(default = "num::<_, 20_000>")]
     pub inbox_high_water: u64,
     /// The `Retry-After` of that `503`, in seconds.
-    #[serde(default = "d_inbox_retry_after_secs")]
+    #[serde(default = "num::<_, 30>")]
     pub inbox_retry_after_secs: u64,
     /// Days messages (with transcripts and hops) are kept when the tenant set nothing; `0`:
     /// for ever. A tenant's plan may cap it (`billing::plans`).
-    #[serde(default = "d_retention_messages_days")]
+    #[serde(default = "num::<_, 365>")]
     pub retention_messages_days: u32,
     /// Days media files are kept on disk when the tenant set nothing; `0`: for ever.
-    #[serde(default = "d_retention_media_days")]
+    #[serde(default = "num::<_, 90>")]
     pub retention_media_days: u32,
     /// Days finished inbox items and finished (done or dead) jobs are kept (at least 7: they
     /// deduplicate the providers' redeliveries), or fewer when the tenant's message retention
     /// is shorter; `0`: for ever.
-    #[serde(default = "d_retention_work_days")]
+    #[serde(default = "num::<_, 30>")]
     pub retention_work_days: u32,
     /// How often the retention sweep runs (each node; batches are idempotent); `0`: not on
     /// this node.
-    #[serde(default = "d_retention_sweep_secs")]
+    #[serde(default = "num::<_, 3600>")]
     pub retention_sweep_secs: u64,
     /// Rows deleted per transaction by the sweep (short transactions, no long locks).
-    #[serde(default = "d_retention_batch")]
+    #[serde(default = "num::<_, 500>")]
     pub retention_batch: u64,
     /// After an uninstall with `CLEAN=1`, days before the portal's data is purged (a reinstall
     /// within them keeps everything).
-    #[serde(default = "d_uninstall_grace_days")]
+    #[serde(default = "num::<_, 7>")]
     pub uninstall_grace_days: u32,
 }
 
-fn d_retention_messages_days() -> u32 {
-    365
+/// A number setting's default: `N` (serde's `default` names a function).
+fn num<T: From<u16>, const N: u16>() -> T {
+    T::from(N)
 }
-fn d_retention_media_days() -> u32 {
-    90
-}
-fn d_retention_work_days() -> u32 {
-    30
-}
-fn d_retention_sweep_secs() -> u64 {
-    3600
-}
-fn d_retention_batch() -> u64 {
-    500
-}
-fn d_uninstall_grace_days() -> u32 {
-    7
+
+/// A setting's default in seconds: `D` days.
+fn days_in_secs<T: From<u32>, const D: u32>() -> T {
+    T::from(D * 24 * 3600)
 }
 
 fn d_host() -> String {
     "127.0.0.1".into()
-}
-fn d_port() -> u16 {
-    8080
 }
 fn d_data_dir() -> PathBuf {
     PathBuf::from("data")
@@ -279,9 +271,6 @@ fn d_connector_id() -> String {
 /// The connector's name when none is configured (then it is the catalogue's, in the portal's
 /// language).
 pub(crate) fn default_connector_name() -> String {
-    d_connector_name()
-}
-fn d_connector_name() -> String {
     "WhatsApp (b24wa)".into()
 }
 fn d_graph_base() -> String {
@@ -290,107 +279,14 @@ fn d_graph_base() -> String {
 fn d_graph_version() -> String {
     "v21.0".into()
 }
-fn d_rate_burst() -> f64 {
-    50.0
-}
-fn d_rate_per_sec() -> f64 {
-    2.0
-}
-fn d_http_timeout_ms() -> u64 {
-    15_000
-}
-fn d_retry_base_ms() -> u64 {
-    500
-}
-fn d_retry_max_ms() -> u64 {
-    60_000
-}
 fn d_redis_prefix() -> String {
     "b24wa".into()
-}
-fn d_lease_ms() -> u64 {
-    3_000
-}
-fn d_max_attempts() -> i32 {
-    50
-}
-fn d_chat_idle_secs() -> u64 {
-    300
-}
-fn d_sweep_ms() -> u64 {
-    2_000
-}
-fn d_shutdown_secs() -> u64 {
-    10
-}
-fn d_token_refresh_after_secs() -> u64 {
-    120 * 24 * 3600
-}
-fn d_token_sweep_secs() -> u64 {
-    24 * 3600
-}
-fn d_gateway_poll_secs() -> u64 {
-    60
-}
-fn d_media_url_ttl_secs() -> u64 {
-    7 * 24 * 3600
-}
-fn d_media_timeout_secs() -> u64 {
-    120
 }
 fn d_admin_web_dir() -> PathBuf {
     PathBuf::from("admin-web/dist")
 }
-fn d_quota_cache_secs() -> u64 {
-    30
-}
-fn d_chat_queue_cap() -> usize {
-    256
-}
-fn d_route_queue_cap() -> usize {
-    1_000
-}
-fn d_inbox_page() -> u64 {
-    500
-}
-fn d_inbox_high_water() -> u64 {
-    20_000
-}
-fn d_inbox_retry_after_secs() -> u64 {
-    30
-}
 fn d_log() -> String {
     "info".into()
-}
-fn d_jwt_ttl_secs() -> i64 {
-    3600
-}
-fn d_refresh_ttl_secs() -> i64 {
-    14 * 24 * 3600
-}
-// Meta delivers every tenant's webhooks from a few addresses, so the per-IP limit only stops a
-// flood; a number sends up to 80 messages per second by default (1,000 on high tiers), and each
-// message brings about three receipts, so a tenant's limit allows that several times over.
-fn d_public_rate_per_ip() -> u32 {
-    5_000
-}
-fn d_public_burst_per_ip() -> u32 {
-    20_000
-}
-fn d_public_rate_per_tenant() -> u32 {
-    2_000
-}
-fn d_public_burst_per_tenant() -> u32 {
-    10_000
-}
-fn d_login_max_failures_per_account() -> u32 {
-    5
-}
-fn d_login_max_failures_per_ip() -> u32 {
-    20
-}
-fn d_login_window_secs() -> u64 {
-    15 * 60
 }
 fn d_oauth_hosts() -> Vec<String> {
     vec!["oauth.bitrix.info".into()]
@@ -455,9 +351,6 @@ fn d_transcribe_threads() -> usize {
 }
 fn d_transcribe_workers() -> usize {
     cores()
-}
-fn d_transcribe_max_seconds() -> f32 {
-    30.0
 }
 
 impl Settings {

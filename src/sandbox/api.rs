@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    cloud, view,
+    cloud, console, view,
     web_number::{DeleteRefused, WebGateway},
     SandboxState, BUSINESS_PHONE, CUSTOMER_NAME, CUSTOMER_PHONE, LINE, OPERATOR_NAME, VOICE_SAMPLE,
     VOICE_SAMPLE_TEXT,
@@ -44,7 +44,7 @@ const TRACE_LIMIT: usize = 40;
 type State = web::Data<SandboxState>;
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: State) {
-    cfg.service(route_table!(web::scope("/sandbox/api").app_data(state);
+    let scope = route_table!(web::scope("/sandbox/api").app_data(state);
         get "/state" => all,
         get "/phone" => phone,
         get "/console" => console,
@@ -52,17 +52,29 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: State) {
         post "/phone/messages" => customer_writes,
         post "/phone/voice" => customer_voice,
         post "/phone/messages/{id}/delete" => customer_deletes,
-        post "/console/messages" => operator_writes::<false>,
-        post "/console/messages/{id}/edit" => operator_edits::<false>,
-        post "/console/messages/{id}/delete" => operator_deletes::<false>,
+    );
+    let scope = route_table!(operator_routes::<false>(scope, "/console/messages");
         get "/voice-sample.ogg" => voice_sample,
         post "/cloud/phone/messages" => cloud_customer_writes,
         post "/cloud/phone/messages/{id}/tap" => cloud_customer_taps,
         post "/cloud/window/age" => cloud_age_window,
-        post "/cloud/console/messages" => operator_writes::<true>,
-        post "/cloud/console/messages/{id}/edit" => operator_edits::<true>,
-        post "/cloud/console/messages/{id}/delete" => operator_deletes::<true>,
-    ));
+    );
+    cfg.service(operator_routes::<true>(scope, "/cloud/console/messages"));
+}
+
+/// What the operator does in the chat at `messages` (the Cloud API number's when `CLOUD`):
+/// write, edit and delete.
+fn operator_routes<const CLOUD: bool>(scope: actix_web::Scope, messages: &str) -> actix_web::Scope {
+    scope
+        .route(messages, web::post().to(operator_writes::<CLOUD>))
+        .route(
+            &format!("{messages}/{{id}}/edit"),
+            web::post().to(operator_edits::<CLOUD>),
+        )
+        .route(
+            &format!("{messages}/{{id}}/delete"),
+            web::post().to(operator_deletes::<CLOUD>),
+        )
 }
 
 #[derive(Deserialize)]
@@ -103,7 +115,7 @@ fn console_view(s: &SandboxState) -> Value {
 /// were not sent, which the page shows.
 fn console_of(s: &SandboxState, line: &str, chat_id: &str, failed: &[String]) -> Value {
     let b = &s.b24;
-    let mut messages = view::console_messages(
+    let mut messages = console::console_messages(
         line,
         chat_id,
         OPERATOR_NAME,
@@ -125,9 +137,13 @@ fn console_of(s: &SandboxState, line: &str, chat_id: &str, failed: &[String]) ->
 }
 
 fn trace_view(s: &SandboxState, lang: Lang) -> Value {
-    let mut out = s.web.whatsapp_hops(lang);
-    out.extend(view::b24_hops(lang, &s.b24.calls(), &s.b24.events_sent()));
-    json!(view::newest_first(out, TRACE_LIMIT))
+    trace_of(s, lang, s.web.whatsapp_hops(lang))
+}
+
+/// The trace of a number: its `whatsapp` hops and the portal's, newest first.
+fn trace_of(s: &SandboxState, lang: Lang, mut whatsapp: Vec<view::TraceEntry>) -> Value {
+    whatsapp.extend(view::b24_hops(lang, &s.b24.calls(), &s.b24.events_sent()));
+    json!(view::newest_first(whatsapp, TRACE_LIMIT))
 }
 
 fn no_store(body: Value) -> HttpResponse {
@@ -256,22 +272,9 @@ fn cloud_phone_view(s: &SandboxState, lang: Lang) -> Value {
 }
 
 fn cloud_trace_view(s: &SandboxState, lang: Lang) -> Value {
-    let mut out: Vec<view::TraceEntry> = cloud::whatsapp_hops(
-        lang,
-        cloud::PNID,
-        &s.graph.webhook_deliveries(),
-        &s.graph.calls(),
-    )
-    .into_iter()
-    .map(|(at_ms, hop, text, status)| view::TraceEntry {
-        at_ms,
-        hop,
-        text,
-        status,
-    })
-    .collect();
-    out.extend(view::b24_hops(lang, &s.b24.calls(), &s.b24.events_sent()));
-    json!(view::newest_first(out, TRACE_LIMIT))
+    let g = &s.graph;
+    let hops = cloud::whatsapp_hops(lang, cloud::PNID, &g.webhook_deliveries(), &g.calls());
+    trace_of(s, lang, hops)
 }
 
 async fn phone(s: State, ReaderLang(lang): ReaderLang) -> HttpResponse {

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::view::{receipt_ticks, PhoneMessage};
+use super::view::{hops, oldest_first, with_attempt, PhoneMessage, TraceEntry};
 use crate::{
     i18n::Lang,
     relay::window::{self, Window},
@@ -221,24 +221,11 @@ pub fn phone_messages(
             "button" => ("button", m["button"]["text"].as_str().unwrap_or("")),
             _ => continue,
         };
-        let ticks = if last_read.is_some_and(|r| i <= r) {
-            "read"
-        } else if *status == 200 {
-            "delivered"
-        } else {
-            "sent"
-        };
-        out.push(PhoneMessage {
-            id: m["id"].as_str().unwrap_or("").to_string(),
-            from: "customer",
-            kind: kind.into(),
-            text: text.to_string(),
-            ticks: Some(ticks),
-            deleted: false,
-            edited: false,
-            at_ms: shown_at(*at_ms, skips),
-            buttons: Vec::new(),
-        });
+        let id = m["id"].as_str().unwrap_or("").to_string();
+        let read = last_read.is_some_and(|r| i <= r);
+        let at_ms = shown_at(*at_ms, skips);
+        let message = PhoneMessage::customer(id, kind, text.into(), read, *status == 200, at_ms);
+        out.push(message);
     }
     for m in sent
         .iter()
@@ -259,77 +246,72 @@ pub fn phone_messages(
         } else {
             Vec::new()
         };
+        let (id, text, at_ms) = (m.wamid.clone(), m.text.clone(), shown_at(m.at_ms, skips));
         out.push(PhoneMessage {
-            id: m.wamid.clone(),
-            from: "business",
-            kind: m.kind.clone(),
-            text: m.text.clone(),
-            ticks: receipt_ticks(&statuses),
-            deleted: false,
-            edited: false,
-            at_ms: shown_at(m.at_ms, skips),
             buttons,
+            ..PhoneMessage::business(id, &m.kind, text, &statuses, at_ms)
         });
     }
-    out.sort_by_key(|m| m.at_ms);
-    out
+    oldest_first(out)
 }
 
 fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// Hops between WhatsApp and b24wa for Cloud number `pnid`, for the trace: (at_ms, hop, text,
-/// status).
+/// Hops between WhatsApp and b24wa for Cloud number `pnid`, for the trace.
 pub fn whatsapp_hops(
     lang: Lang,
     pnid: &str,
     deliveries: &[WebhookDelivery],
     calls: &[GraphCall],
-) -> Vec<(i64, &'static str, String, u16)> {
-    let mut out = Vec::new();
-    for d in deliveries {
-        let value = &d.body["entry"][0]["changes"][0]["value"];
-        if value["metadata"]["phone_number_id"] != pnid {
-            continue;
-        }
-        let text = match (d.kind.as_str(), value["messages"][0]["type"].as_str()) {
-            ("inbound", Some("button")) => tr!(lang, "sandbox-trace-customer-button"),
-            ("inbound", Some(_)) => tr!(lang, "sandbox-trace-customer-message"),
-            ("status", _) => match d.status_name.as_deref() {
-                Some("failed") => tr!(lang, "sandbox-trace-failed"),
-                Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
-                None => tr!(lang, "sandbox-trace-receipt-any"),
-            },
-            _ => continue,
-        };
-        out.push((
-            d.at_ms,
-            "whatsapp→b24wa",
-            super::view::with_attempt(lang, text, d.attempt),
-            d.status,
-        ));
-    }
-    for c in calls {
-        let text = if c.path.ends_with("/message_templates") {
-            tr!(lang, "sandbox-trace-cloud-templates")
-        } else if c.phone_number_id.as_deref() != Some(pnid) || !c.path.ends_with("/messages") {
-            continue;
-        } else if c.body.get("status").is_some() {
-            tr!(lang, "sandbox-trace-cloud-read")
-        } else {
-            match c.body["type"].as_str().unwrap_or("text") {
-                "template" => tr!(
-                    lang,
-                    "sandbox-trace-cloud-template",
-                    name = c.body["template"]["name"].as_str().unwrap_or("")
-                ),
-                "text" => tr!(lang, "sandbox-trace-cloud-text"),
-                kind => tr!(lang, "sandbox-trace-cloud-media", kind = kind),
+) -> Vec<TraceEntry> {
+    let mut out = hops(
+        "whatsapp→b24wa",
+        deliveries,
+        |d| (d.at_ms, d.status),
+        |d| {
+            let value = &d.body["entry"][0]["changes"][0]["value"];
+            if value["metadata"]["phone_number_id"] != pnid {
+                return None;
             }
-        };
-        out.push((c.at_ms, "b24wa→whatsapp", text, c.status));
-    }
+            let text = match (d.kind.as_str(), value["messages"][0]["type"].as_str()) {
+                ("inbound", Some("button")) => tr!(lang, "sandbox-trace-customer-button"),
+                ("inbound", Some(_)) => tr!(lang, "sandbox-trace-customer-message"),
+                ("status", _) => match d.status_name.as_deref() {
+                    Some("failed") => tr!(lang, "sandbox-trace-failed"),
+                    Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
+                    None => tr!(lang, "sandbox-trace-receipt-any"),
+                },
+                _ => return None,
+            };
+            Some(with_attempt(lang, text, d.attempt))
+        },
+    );
+    out.extend(hops(
+        "b24wa→whatsapp",
+        calls,
+        |c| (c.at_ms, c.status),
+        |c| {
+            Some(if c.path.ends_with("/message_templates") {
+                tr!(lang, "sandbox-trace-cloud-templates")
+            } else if c.phone_number_id.as_deref() != Some(pnid) || !c.path.ends_with("/messages") {
+                return None;
+            } else if c.body.get("status").is_some() {
+                tr!(lang, "sandbox-trace-cloud-read")
+            } else {
+                match c.body["type"].as_str().unwrap_or("text") {
+                    "template" => tr!(
+                        lang,
+                        "sandbox-trace-cloud-template",
+                        name = c.body["template"]["name"].as_str().unwrap_or("")
+                    ),
+                    "text" => tr!(lang, "sandbox-trace-cloud-text"),
+                    kind => tr!(lang, "sandbox-trace-cloud-media", kind = kind),
+                }
+            })
+        },
+    ));
     out
 }
 

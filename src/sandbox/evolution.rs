@@ -1,12 +1,12 @@
 //! The sandbox page's view of a Web number on Evolution API (`b24wa sandbox --gateway
 //! evolution`), computed from the Evolution simulator's records: the customer's phone and the
-//! WhatsApp side of the trace. The GREEN-API number's are in [`super::view`]; both give the page
+//! WhatsApp side of the trace. The GREEN-API number's are in [`super::green_api`]; both give the page
 //! the same shapes, so the page does not know which gateway it shows.
 //! Pure functions over the records, so they are unit-tested here.
 
 use serde_json::Value;
 
-use super::view::{receipt_ticks, with_attempt, PhoneMessage, TraceEntry};
+use super::view::{hops, oldest_first, with_attempt, PhoneMessage, TraceEntry};
 use crate::{
     i18n::Lang,
     sim::{EvolutionCall, EvolutionDelivery, EvolutionRead, EvolutionSent},
@@ -134,22 +134,12 @@ pub fn phone_messages(
             r.at_ms >= m.at_ms && customer.iter().any(|x| x.id == r.id && x.at_ms >= m.at_ms)
         });
         let edits = edits(m.id);
+        let text = edits.last().cloned().unwrap_or_else(|| m.text.clone());
+        let id = m.id.to_string();
         out.push(PhoneMessage {
-            id: m.id.to_string(),
-            from: "customer",
-            kind: m.kind.into(),
-            text: edits.last().cloned().unwrap_or_else(|| m.text.clone()),
-            ticks: Some(if read {
-                "read"
-            } else if m.delivered {
-                "delivered"
-            } else {
-                "sent"
-            }),
             deleted: deleted(m.id),
             edited: !edits.is_empty(),
-            at_ms: m.at_ms,
-            buttons: Vec::new(),
+            ..PhoneMessage::customer(id, m.kind, text, read, m.delivered, m.at_ms)
         });
     }
     for m in sent
@@ -162,21 +152,14 @@ pub fn phone_messages(
             .filter_map(|s| tick_name(s))
             .map(str::to_string)
             .collect();
+        let (id, text) = (m.id.clone(), m.current_text().to_string());
         out.push(PhoneMessage {
-            id: m.id.clone(),
-            from: "business",
-            kind: m.kind.clone(),
-            text: m.current_text().to_string(),
-            ticks: receipt_ticks(&statuses),
             deleted: m.deleted,
             edited: !m.edits.is_empty(),
-            at_ms: m.at_ms,
-            buttons: Vec::new(),
+            ..PhoneMessage::business(id, &m.kind, text, &statuses, m.at_ms)
         });
     }
-    // Stable: equal times keep customer-then-business order.
-    out.sort_by_key(|m| m.at_ms);
-    out
+    oldest_first(out)
 }
 
 /// The hops between the phone (Evolution) and b24wa for `instance`, both ways, for the trace.
@@ -186,57 +169,56 @@ pub fn whatsapp_hops(
     deliveries: &[EvolutionDelivery],
     calls: &[EvolutionCall],
 ) -> Vec<TraceEntry> {
-    let mut out = Vec::new();
-    for d in deliveries.iter().filter(|d| d.instance == instance) {
-        let data = &d.body["data"];
-        let text = match d.event.as_str() {
-            "messages.upsert" if data["key"]["fromMe"] == false => {
-                match data["messageType"].as_str().unwrap_or("") {
-                    "audioMessage" => tr!(lang, "sandbox-trace-customer-voice"),
-                    _ => tr!(lang, "sandbox-trace-customer-message"),
+    let deliveries = deliveries.iter().filter(|d| d.instance == instance);
+    let mut out = hops(
+        "whatsapp→b24wa",
+        deliveries,
+        |d| (d.at_ms, d.status),
+        |d| {
+            let data = &d.body["data"];
+            let text = match d.event.as_str() {
+                "messages.upsert" if data["key"]["fromMe"] == false => {
+                    match data["messageType"].as_str().unwrap_or("") {
+                        "audioMessage" => tr!(lang, "sandbox-trace-customer-voice"),
+                        _ => tr!(lang, "sandbox-trace-customer-message"),
+                    }
                 }
-            }
-            "messages.edited" => tr!(lang, "sandbox-trace-customer-edited"),
-            "messages.delete" => tr!(lang, "sandbox-trace-customer-deleted"),
-            "messages.update" => match d.status_name.as_deref() {
-                Some("ERROR") => tr!(lang, "sandbox-trace-failed"),
-                Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
-                None => tr!(lang, "sandbox-trace-receipt-any"),
-            },
-            "connection.update" => match d.status_name.as_deref() {
-                Some(state) => tr!(lang, "sandbox-trace-session", state = state),
-                None => tr!(lang, "sandbox-trace-session-changed"),
-            },
-            // The echo of our own send and the QR's updates say nothing new on this page.
-            _ => continue,
-        };
-        out.push(TraceEntry {
-            at_ms: d.at_ms,
-            hop: "whatsapp→b24wa",
-            text: with_attempt(lang, text, d.attempt),
-            status: d.status,
-        });
-    }
-    for c in calls
+                "messages.edited" => tr!(lang, "sandbox-trace-customer-edited"),
+                "messages.delete" => tr!(lang, "sandbox-trace-customer-deleted"),
+                "messages.update" => match d.status_name.as_deref() {
+                    Some("ERROR") => tr!(lang, "sandbox-trace-failed"),
+                    Some(status) => tr!(lang, "sandbox-trace-receipt", status = status),
+                    None => tr!(lang, "sandbox-trace-receipt-any"),
+                },
+                "connection.update" => match d.status_name.as_deref() {
+                    Some(state) => tr!(lang, "sandbox-trace-session", state = state),
+                    None => tr!(lang, "sandbox-trace-session-changed"),
+                },
+                // The echo of our own send and the QR's updates say nothing new on this page.
+                _ => return None,
+            };
+            Some(with_attempt(lang, text, d.attempt))
+        },
+    );
+    let calls = calls
         .iter()
-        .filter(|c| c.instance.as_deref() == Some(instance))
-    {
-        let text = match c.action.as_str() {
-            "sendText" => tr!(lang, "sandbox-trace-evo-send"),
-            "sendMedia" | "sendWhatsAppAudio" => tr!(lang, "sandbox-trace-evo-file"),
-            "updateMessage" => tr!(lang, "sandbox-trace-evo-edit"),
-            "deleteMessageForEveryone" => tr!(lang, "sandbox-trace-evo-delete"),
-            "markMessageAsRead" => tr!(lang, "sandbox-trace-evo-read"),
-            "getBase64FromMediaMessage" => tr!(lang, "sandbox-trace-evo-download"),
-            _ => continue,
-        };
-        out.push(TraceEntry {
-            at_ms: c.at_ms,
-            hop: "b24wa→whatsapp",
-            text,
-            status: c.status,
-        });
-    }
+        .filter(|c| c.instance.as_deref() == Some(instance));
+    out.extend(hops(
+        "b24wa→whatsapp",
+        calls,
+        |c| (c.at_ms, c.status),
+        |c| {
+            Some(match c.action.as_str() {
+                "sendText" => tr!(lang, "sandbox-trace-evo-send"),
+                "sendMedia" | "sendWhatsAppAudio" => tr!(lang, "sandbox-trace-evo-file"),
+                "updateMessage" => tr!(lang, "sandbox-trace-evo-edit"),
+                "deleteMessageForEveryone" => tr!(lang, "sandbox-trace-evo-delete"),
+                "markMessageAsRead" => tr!(lang, "sandbox-trace-evo-read"),
+                "getBase64FromMediaMessage" => tr!(lang, "sandbox-trace-evo-download"),
+                _ => return None,
+            })
+        },
+    ));
     out
 }
 

@@ -9,7 +9,9 @@
 
 pub mod api;
 pub mod cloud;
+pub mod console;
 pub mod evolution;
+pub mod green_api;
 pub mod view;
 pub mod web_number;
 
@@ -29,8 +31,8 @@ use crate::{
     config::Settings,
     http::api::auth::{JwtKeys, Role},
     sim::{
-        random_hex, BitrixSim, BitrixSimConfig, EvolutionSim, EvolutionSimConfig, GatewaySim,
-        GatewaySimConfig, GraphSim, GraphSimConfig,
+        random_hex, BitrixSim, BitrixSimConfig, EvolutionSimConfig, GatewaySimConfig, GraphSim,
+        GraphSimConfig, Sim, Simulated,
     },
     startup::{self, Application, Stopper},
 };
@@ -125,17 +127,14 @@ impl Sandbox {
             lines: 2,
             ..BitrixSimConfig::default()
         };
-        let b24 = BitrixSim::try_start(b24_cfg.clone())
-            .await
-            .map_err(SandboxError::Sim)?;
+        let b24: BitrixSim = started(b24_cfg.clone()).await?;
         let web = start_web_sim(opts.gateway, opts.receipt_delay).await?;
-        let graph = GraphSim::try_start(GraphSimConfig {
+        let graph: GraphSim = started(GraphSimConfig {
             status_delay: opts.receipt_delay,
             auto_statuses: vec!["sent", "delivered", "read"],
             ..GraphSimConfig::default()
         })
-        .await
-        .map_err(SandboxError::Sim)?;
+        .await?;
         let cloud_token = format!("EAAG{}", random_hex(16));
         let cloud_secret = random_hex(16);
         graph.add_number(cloud::PNID, &cloud_token, &cloud_secret, cloud::PHONE);
@@ -338,25 +337,32 @@ async fn start_web_sim(
     receipt_delay: Duration,
 ) -> Result<WebSim, SandboxError> {
     Ok(match gateway {
-        WebGateway::GreenApi => WebSim::GreenApi {
-            sim: GatewaySim::try_start(GatewaySimConfig {
+        WebGateway::GreenApi => {
+            let cfg = GatewaySimConfig {
                 status_delay: receipt_delay,
                 ..GatewaySimConfig::default()
-            })
-            .await
-            .map_err(SandboxError::Sim)?,
-            instance: INSTANCE,
-        },
-        WebGateway::Evolution => WebSim::Evolution {
-            sim: EvolutionSim::try_start(EvolutionSimConfig {
+            };
+            WebSim::GreenApi {
+                sim: started(cfg).await?,
+                instance: INSTANCE,
+            }
+        }
+        WebGateway::Evolution => {
+            let cfg = EvolutionSimConfig {
                 status_delay: receipt_delay,
                 ..EvolutionSimConfig::default()
-            })
-            .await
-            .map_err(SandboxError::Sim)?,
-            instance: EVOLUTION_INSTANCE.to_string(),
-        },
+            };
+            WebSim::Evolution {
+                sim: started(cfg).await?,
+                instance: EVOLUTION_INSTANCE.to_string(),
+            }
+        }
     })
+}
+
+/// A simulator started for the sandbox.
+async fn started<S: Simulated>(cfg: S::Config) -> Result<Sim<S>, SandboxError> {
+    Sim::try_start(cfg).await.map_err(SandboxError::Sim)
 }
 
 impl Sandbox {

@@ -7,7 +7,7 @@ use crate::{
     sim::{EvolutionCustomer, EvolutionFile, EvolutionSim, GatewaySim},
 };
 
-use super::{evolution, view, CUSTOMER_NAME, CUSTOMER_PHONE, VOICE_SAMPLE};
+use super::{evolution, green_api, view, CUSTOMER_NAME, CUSTOMER_PHONE, VOICE_SAMPLE};
 
 /// Which gateway the sandbox's Web number speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl WebSim {
     pub fn phone_messages(&self) -> Vec<view::PhoneMessage> {
         let chat = self.customer_chat();
         match self {
-            Self::GreenApi { sim, instance } => view::phone_messages(
+            Self::GreenApi { sim, instance } => green_api::phone_messages(
                 *instance,
                 &chat,
                 &sim.customer_messages(),
@@ -92,7 +92,7 @@ impl WebSim {
     pub fn whatsapp_hops(&self, lang: Lang) -> Vec<view::TraceEntry> {
         match self {
             Self::GreenApi { sim, instance } => {
-                view::gateway_hops(lang, *instance, &sim.webhook_deliveries(), &sim.calls())
+                green_api::whatsapp_hops(lang, *instance, &sim.webhook_deliveries(), &sim.calls())
             }
             Self::Evolution { sim, instance } => {
                 evolution::whatsapp_hops(lang, instance, &sim.deliveries(), &sim.calls())

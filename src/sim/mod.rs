@@ -27,11 +27,10 @@ pub use bitrix::*;
 pub use evolution::*;
 pub use gateway::*;
 pub use graph::*;
-pub use server::Sim;
+pub use server::{Sim, Simulated};
 
 use rand::RngCore;
 
-/// `n_bytes` random bytes as lower-case hex (`2 * n_bytes` characters).
 /// Polls `f` every 10 ms until it is true (then `true`) or `timeout` has passed (`false`).
 pub async fn poll_until(timeout: std::time::Duration, f: impl Fn() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;
@@ -46,6 +45,41 @@ pub async fn poll_until(timeout: std::time::Duration, f: impl Fn() -> bool) -> b
     }
 }
 
+/// The records `keep` accepts, cloned (what the simulators' inspection methods answer).
+pub(crate) fn cloned_where<T: Clone>(records: &[T], keep: impl Fn(&T) -> bool) -> Vec<T> {
+    records.iter().filter(|r| keep(r)).cloned().collect()
+}
+
+/// The inspection both Web gateway simulators offer over their state's `pending`, `calls`,
+/// `deliveries` and `reads`: `pending_webhooks`, `clear_records`.
+macro_rules! web_gateway_records {
+    ($sim:ty) => {
+        impl $sim {
+            /// Webhooks held because the instance is not linked.
+            pub fn pending_webhooks(&self) -> usize {
+                self.st().pending.len()
+            }
+            /// Forget recorded calls, deliveries and reads (not sent messages or state).
+            pub fn clear_records(&self) {
+                let mut st = self.st();
+                st.calls.clear();
+                st.deliveries.clear();
+                st.reads.clear();
+            }
+        }
+    };
+}
+pub(crate) use web_gateway_records;
+
+/// Takes the items `mine` accepts out of `items` (the others stay, in order): the webhooks held
+/// for an instance that has just linked.
+pub(crate) fn take_where<T>(items: &mut Vec<T>, mine: impl Fn(&T) -> bool) -> Vec<T> {
+    let (taken, rest) = std::mem::take(items).into_iter().partition(|i| mine(i));
+    *items = rest;
+    taken
+}
+
+/// `n_bytes` random bytes as lower-case hex (`2 * n_bytes` characters).
 pub fn random_hex(n_bytes: usize) -> String {
     let mut buf = vec![0u8; n_bytes];
     rand::thread_rng().fill_bytes(&mut buf);

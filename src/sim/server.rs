@@ -69,9 +69,64 @@ impl Loopback {
     }
 }
 
-/// A running simulator: [`BitrixSim`](super::BitrixSim), [`GatewaySim`](super::GatewaySim) and
-/// [`GraphSim`](super::GraphSim) are this over their own state. Clones share the state and the
-/// server.
+/// What a simulator's state brings to the start-up they share ([`Sim::start`]).
+pub trait Simulated: Send + Sized + 'static {
+    type Config;
+    /// Names the simulator when it cannot listen.
+    const NAME: &'static str;
+    /// The largest request body it accepts, in bytes.
+    const PAYLOAD_LIMIT: usize;
+    /// The state of a simulator listening at `base` ("http://127.0.0.1:PORT"), whose host is
+    /// `host` ("127.0.0.1:PORT").
+    fn new(cfg: Self::Config, base: String, host: String) -> Self;
+    /// What the simulator calls our app with (webhooks, events).
+    fn client() -> reqwest::Client;
+    /// Its routes (called once per worker: per-worker clients belong there); the state is app
+    /// data already.
+    fn routes(app: &mut web::ServiceConfig);
+}
+
+/// [`Simulated`] for a simulator's state, from one line in its module:
+/// `State(Config): "name", largest body, client, routes`, and `new = f` when the state needs
+/// more than `Self { cfg, base, ..Self::default() }` (`f` takes the configuration, the base URL
+/// and the host).
+macro_rules! simulated {
+    ($state:ident($config:ty): $name:literal, $limit:expr, $client:path, $routes:path) => {
+        $crate::sim::server::simulated!($state($config): $name, $limit, $client, $routes,
+            new = |cfg, base, _host| $state { cfg, base, ..$state::default() });
+    };
+    ($state:ident($config:ty): $name:literal, $limit:expr, $client:path, $routes:path,
+     new = $new:expr) => {
+        impl $crate::sim::Simulated for $state {
+            type Config = $config;
+            const NAME: &'static str = $name;
+            const PAYLOAD_LIMIT: usize = $limit;
+            fn new(cfg: $config, base: String, host: String) -> Self {
+                let new: fn($config, String, String) -> Self = $new;
+                new(cfg, base, host)
+            }
+            fn client() -> reqwest::Client {
+                $client()
+            }
+            fn routes(app: &mut actix_web::web::ServiceConfig) {
+                $routes(app)
+            }
+        }
+    };
+}
+pub(crate) use simulated;
+
+/// A client that follows no redirect (the Web gateways' webhooks and file fetches).
+pub(crate) fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+/// A running simulator: [`BitrixSim`](super::BitrixSim), [`GatewaySim`](super::GatewaySim),
+/// [`GraphSim`](super::GraphSim) and [`EvolutionSim`](super::EvolutionSim) are this over their
+/// own state. Clones share the state and the server.
 pub struct Sim<S> {
     /// The state, shared with the server's handlers (they take it as `web::Data<Mutex<S>>`).
     pub(super) data: web::Data<Mutex<S>>,
@@ -91,29 +146,30 @@ impl<S> Clone for Sim<S> {
     }
 }
 
-impl<S: Send + 'static> Sim<S> {
-    /// Serve `routes` on `listener` with `state` as their app data, accepting bodies up to
-    /// `payload_limit` bytes. Must run inside an actix System.
-    pub(super) fn serve<F>(
-        listener: Loopback,
-        state: S,
-        payload_limit: usize,
-        client: reqwest::Client,
-        routes: F,
-    ) -> std::io::Result<Self>
-    where
-        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
-    {
+impl<S: Simulated> Sim<S> {
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
+    /// listen (tests); [`Sim::try_start`] reports that instead.
+    pub async fn start(cfg: S::Config) -> Self {
+        match Self::try_start(cfg).await {
+            Ok(sim) => sim,
+            Err(e) => panic!("{} sim: cannot listen on 127.0.0.1: {e}", S::NAME),
+        }
+    }
+
+    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
+    pub async fn try_start(cfg: S::Config) -> std::io::Result<Self> {
+        let listener = Loopback::bind()?;
+        let state = S::new(cfg, listener.base.clone(), listener.host.clone());
         let data = web::Data::new(Mutex::new(state));
         let shared = data.clone();
-        let server = listener.serve(payload_limit, move |app| {
+        let server = listener.serve(S::PAYLOAD_LIMIT, move |app| {
             app.app_data(shared.clone());
-            routes(app);
+            S::routes(app);
         })?;
         Ok(Self {
             data,
             server,
-            client,
+            client: S::client(),
         })
     }
 }
@@ -129,6 +185,11 @@ impl<S> Sim<S> {
         self.server.base.clone()
     }
 
+    /// Polls `f` every 10 ms until true or `timeout`; returns the last result.
+    pub async fn wait_for(&self, timeout: std::time::Duration, f: impl Fn(&Self) -> bool) -> bool {
+        super::poll_until(timeout, || f(self)).await
+    }
+
     pub(super) fn st(&self) -> MutexGuard<'_, S> {
         lock(&self.data)
     }
@@ -138,14 +199,6 @@ impl<S> Sim<S> {
 /// panic reports it; the other calls go on).
 pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// What a simulator's `start` does with `try_start`'s answer: tests want a panic that says why.
-pub(crate) fn or_panic<T>(sim: &str, started: std::io::Result<T>) -> T {
-    match started {
-        Ok(sim) => sim,
-        Err(e) => panic!("{sim} sim: cannot listen on 127.0.0.1: {e}"),
-    }
 }
 
 /// A request's `Content-Type` ("" when it has none, or none in text).

@@ -41,8 +41,8 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::faults::FaultQueue;
-use super::server::{lock, or_panic, status_code, Loopback, Sim};
-use super::test_client;
+use super::server::{lock, status_code, Sim};
+use super::{cloned_where, test_client};
 use params::normalize_method;
 
 // ---------------------------------------------------------------------------------------------
@@ -166,34 +166,27 @@ async fn not_found() -> HttpResponse {
 /// The simulator handle (its state is only ever read through it).
 pub type BitrixSim = Sim<BitrixState>;
 
+super::server::simulated! {
+    BitrixState(BitrixSimConfig): "bitrix", 64 << 20, test_client, routes, new = BitrixState::create
+}
+
+fn routes(app: &mut web::ServiceConfig) {
+    app.route("/rest/{method}", web::route().to(rest::old_rest_handler))
+        .route("/moved/rest/{method}", web::route().to(rest::rest_handler))
+        // With or without the trailing slash, as Bitrix24 takes it.
+        .route(
+            "/oauth-server/oauth/token{slash:/?}",
+            web::route().to(oauth::oauth_handler),
+        )
+        .route("/~{id}", web::get().to(operator::file_handler))
+        .route(
+            "/app/im-textarea",
+            web::get().to(placements::im_textarea_handler),
+        )
+        .default_service(web::route().to(not_found));
+}
+
 impl BitrixSim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
-    /// listen (tests); [`BitrixSim::try_start`] reports that instead.
-    pub async fn start(cfg: BitrixSimConfig) -> Self {
-        or_panic("bitrix", Self::try_start(cfg).await)
-    }
-
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
-    pub async fn try_start(cfg: BitrixSimConfig) -> std::io::Result<Self> {
-        let listener = Loopback::bind()?;
-        let state = BitrixState::new(cfg, listener.base.clone(), listener.host.clone());
-        Sim::serve(listener, state, 64 << 20, test_client(), |app| {
-            app.route("/rest/{method}", web::route().to(rest::old_rest_handler))
-                .route("/moved/rest/{method}", web::route().to(rest::rest_handler))
-                // With or without the trailing slash, as Bitrix24 takes it.
-                .route(
-                    "/oauth-server/oauth/token{slash:/?}",
-                    web::route().to(oauth::oauth_handler),
-                )
-                .route("/~{id}", web::get().to(operator::file_handler))
-                .route(
-                    "/app/im-textarea",
-                    web::get().to(placements::im_textarea_handler),
-                )
-                .default_service(web::route().to(not_found));
-        })
-    }
-
     /// "127.0.0.1:PORT" (the portal's domain)
     pub fn domain(&self) -> String {
         self.st().host.clone()
@@ -237,12 +230,7 @@ impl BitrixSim {
     /// Calls of one method (name compared case-insensitively, `.json` ignored), batch sub-calls included.
     pub fn calls_of(&self, method: &str) -> Vec<Call> {
         let m = normalize_method(method);
-        self.st()
-            .calls
-            .iter()
-            .filter(|c| c.method == m)
-            .cloned()
-            .collect()
+        cloned_where(&self.st().calls, |c| c.method == m)
     }
     pub fn clear_calls(&self) {
         self.st().calls.clear();

@@ -5,7 +5,7 @@ use super::*;
 use crate::sim::random_hex;
 
 impl BitrixState {
-    pub(super) fn new(cfg: BitrixSimConfig, base: String, host: String) -> Self {
+    pub(super) fn create(cfg: BitrixSimConfig, base: String, host: String) -> Self {
         let access = random_hex(16);
         let refresh = random_hex(16);
         let lines = (1..=cfg.lines as u64)

@@ -21,14 +21,13 @@ pub use types::*;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use actix_web::web;
 use serde_json::{json, Map, Value};
 
 use super::faults::FaultQueue;
-use super::random_hex;
-use super::server::{or_panic, Loopback, Sim};
+use super::server::{plain_client, Sim};
+use super::{cloned_where, random_hex, take_where};
 use hooks::post_event;
 
 struct Inst {
@@ -59,6 +58,7 @@ struct Pending {
 }
 
 /// The simulated server's state: public only as [`EvolutionSim`]'s parameter.
+#[derive(Default)]
 pub struct EvolutionState {
     cfg: EvolutionSimConfig,
     base: String,
@@ -162,45 +162,17 @@ type Data = web::Data<Mutex<EvolutionState>>;
 /// The simulator handle (its state is only ever read through it).
 pub type EvolutionSim = Sim<EvolutionState>;
 
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+// Evolution takes bodies up to 136 MB; the sim's files are small.
+super::server::simulated! {
+    EvolutionState(EvolutionSimConfig): "evolution", 32 << 20, plain_client, routes
+}
+
+fn routes(app: &mut web::ServiceConfig) {
+    app.app_data(web::Data::new(plain_client()))
+        .default_service(web::route().to(api::handler));
 }
 
 impl EvolutionSim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
-    /// listen (tests); [`EvolutionSim::try_start`] reports that instead.
-    pub async fn start(cfg: EvolutionSimConfig) -> Self {
-        or_panic("evolution", Self::try_start(cfg).await)
-    }
-
-    pub async fn try_start(cfg: EvolutionSimConfig) -> std::io::Result<Self> {
-        let listener = Loopback::bind()?;
-        let state = EvolutionState {
-            cfg,
-            base: listener.base.clone(),
-            instances: HashMap::new(),
-            calls: Vec::new(),
-            sent: Vec::new(),
-            reads: Vec::new(),
-            deliveries: Vec::new(),
-            faults: FaultQueue::default(),
-            media: HashMap::new(),
-            pending: Vec::new(),
-            not_on_whatsapp: HashSet::new(),
-            failing: HashSet::new(),
-            pictures: HashMap::new(),
-            down: false,
-        };
-        // Evolution takes bodies up to 136 MB; the sim's files are small.
-        Sim::serve(listener, state, 32 << 20, plain_client(), |app| {
-            app.app_data(web::Data::new(plain_client()))
-                .default_service(web::route().to(api::handler));
-        })
-    }
-
     /// The server's global key.
     pub fn global_key(&self) -> String {
         self.st().cfg.global_key.clone()
@@ -364,16 +336,13 @@ impl EvolutionSim {
         text: &str,
         quoted: Option<&str>,
     ) -> (String, u16) {
-        let id = message_id("3A");
-        let mut data = self.upsert_data(name, who, &id, false);
-        data["message"] = json!({"conversation": text});
-        data["messageType"] = json!("conversation");
+        let (id, mut data) = self.upsert_data(name, who, false);
         if let Some(q) = quoted {
             data["contextInfo"] = json!({"stanzaId": q, "participant": self.own_jid(name),
                                          "quotedMessage": {"conversation": ""}});
         }
-        let s = self.post_or_hold(name, "messages.upsert", data).await;
-        (id, s)
+        let message = json!({"conversation": text});
+        self.upsert(name, id, data, "conversation", message).await
     }
 
     /// Someone types on the linked phone itself (`messages.upsert` with `fromMe:true`).
@@ -383,12 +352,9 @@ impl EvolutionSim {
         to: &EvolutionCustomer,
         text: &str,
     ) -> (String, u16) {
-        let id = message_id("3A");
-        let mut data = self.upsert_data(name, to, &id, true);
-        data["message"] = json!({"conversation": text});
-        data["messageType"] = json!("conversation");
-        let s = self.post_or_hold(name, "messages.upsert", data).await;
-        (id, s)
+        let (id, data) = self.upsert_data(name, to, true);
+        let message = json!({"conversation": text});
+        self.upsert(name, id, data, "conversation", message).await
     }
 
     /// The customer sends a file (kept for `getBase64FromMediaMessage`; inline when the
@@ -400,8 +366,7 @@ impl EvolutionSim {
         file: EvolutionFile,
     ) -> (String, u16) {
         use base64::Engine;
-        let id = message_id("3A");
-        let mut data = self.upsert_data(name, who, &id, false);
+        let (id, data) = self.upsert_data(name, who, false);
         let kind = match file.kind.as_str() {
             "voice" => "audioMessage".to_string(),
             k => format!("{k}Message"),
@@ -436,8 +401,6 @@ impl EvolutionSim {
             message["base64"] =
                 json!(base64::engine::general_purpose::STANDARD.encode(&file.bytes));
         }
-        data["message"] = message;
-        data["messageType"] = json!(kind);
         self.st().media.insert(
             id.clone(),
             Stored {
@@ -445,8 +408,7 @@ impl EvolutionSim {
                 file,
             },
         );
-        let s = self.post_or_hold(name, "messages.upsert", data).await;
-        (id, s)
+        self.upsert(name, id, data, &kind, message).await
     }
 
     /// The customer reacts to `target` (`""` removes the reaction).
@@ -457,14 +419,12 @@ impl EvolutionSim {
         target: &str,
         emoji: &str,
     ) -> (String, u16) {
-        let id = message_id("3A");
-        let mut data = self.upsert_data(name, who, &id, false);
+        let (id, data) = self.upsert_data(name, who, false);
         let target_key = json!({"remoteJid": who.jid(), "fromMe": true, "id": target});
-        data["message"] = json!({"reactionMessage": {"key": target_key, "text": emoji,
+        let message = json!({"reactionMessage": {"key": target_key, "text": emoji,
             "senderTimestampMs": (chrono::Utc::now().timestamp_millis()).to_string()}});
-        data["messageType"] = json!("reactionMessage");
-        let s = self.post_or_hold(name, "messages.upsert", data).await;
-        (id, s)
+        self.upsert(name, id, data, "reactionMessage", message)
+            .await
     }
 
     /// The customer edits their message `original` (`messages.edited`).
@@ -558,12 +518,7 @@ impl EvolutionSim {
         self.st().calls.clone()
     }
     pub fn calls_of(&self, action: &str) -> Vec<EvolutionCall> {
-        self.st()
-            .calls
-            .iter()
-            .filter(|c| c.action == action)
-            .cloned()
-            .collect()
+        cloned_where(&self.st().calls, |c| c.action == action)
     }
     pub fn sent(&self) -> Vec<EvolutionSent> {
         self.st().sent.clone()
@@ -579,25 +534,7 @@ impl EvolutionSim {
         self.st().deliveries.clone()
     }
     pub fn deliveries_of(&self, event: &str) -> Vec<EvolutionDelivery> {
-        self.st()
-            .deliveries
-            .iter()
-            .filter(|d| d.event == event)
-            .cloned()
-            .collect()
-    }
-    pub fn pending_webhooks(&self) -> usize {
-        self.st().pending.len()
-    }
-    pub fn clear_records(&self) {
-        let mut st = self.st();
-        st.calls.clear();
-        st.deliveries.clear();
-        st.reads.clear();
-    }
-    /// Poll `f` every 10 ms until true or `timeout`; returns the last result.
-    pub async fn wait_for(&self, timeout: Duration, f: impl Fn(&EvolutionSim) -> bool) -> bool {
-        crate::sim::poll_until(timeout, || f(self)).await
+        cloned_where(&self.st().deliveries, |d| d.event == event)
     }
 
     // ----- helpers -----
@@ -607,16 +544,36 @@ impl EvolutionSim {
         format!("{own}@s.whatsapp.net")
     }
 
-    fn upsert_data(&self, name: &str, who: &EvolutionCustomer, id: &str, from_me: bool) -> Value {
+    /// A new message in `who`'s chat from the WhatsApp side: its id and its `messages.upsert`
+    /// data, but for the message itself ([`Self::upsert`] adds it).
+    fn upsert_data(&self, name: &str, who: &EvolutionCustomer, from_me: bool) -> (String, Value) {
+        let id = message_id("3A");
         let st = self.st();
-        json!({
-            "key": who.key(id, from_me),
+        let data = json!({
+            "key": who.key(&id, from_me),
             "pushName": if from_me { "Sim Shop".to_string() } else { who.name.clone() },
             "status": "DELIVERY_ACK",
             "messageTimestamp": chrono::Utc::now().timestamp(),
             "instanceId": st.inst(name).id,
             "source": "android",
-        })
+        });
+        (id, data)
+    }
+
+    /// `messages.upsert` of message `id` (`data` with `message` of type `kind`), posted now or
+    /// held until `link`: (id, the webhook's first status; 0 = held or not posted).
+    async fn upsert(
+        &self,
+        name: &str,
+        id: String,
+        mut data: Value,
+        kind: &str,
+        message: Value,
+    ) -> (String, u16) {
+        data["message"] = message;
+        data["messageType"] = json!(kind);
+        let s = self.post_or_hold(name, "messages.upsert", data).await;
+        (id, s)
     }
 
     async fn post(&self, name: &str, event: &str, data: Value) -> u16 {
@@ -640,14 +597,7 @@ impl EvolutionSim {
     }
 
     async fn flush_pending(&self, name: &str) {
-        let mine: Vec<Pending> = {
-            let mut st = self.st();
-            let (mine, rest) = std::mem::take(&mut st.pending)
-                .into_iter()
-                .partition(|p| p.instance == name);
-            st.pending = rest;
-            mine
-        };
+        let mine = take_where(&mut self.st().pending, |p| p.instance == name);
         for p in mine {
             self.post(name, p.event, p.data).await;
         }
@@ -655,3 +605,4 @@ impl EvolutionSim {
 }
 
 crate::sim::faults::fault_controls!(EvolutionSim, EvolutionFault);
+crate::sim::web_gateway_records!(EvolutionSim);

@@ -115,6 +115,123 @@ fn str_of<'a>(b: &'a Obj, k: &str) -> Result<&'a str, Reply> {
 
 type Obj = Map<String, Value>;
 
+/// What a send puts on WhatsApp: the record's kind and text, the `media` / `audio` as given,
+/// and the message (`{message_type: body}`).
+struct Content {
+    kind: &'static str,
+    text: String,
+    media: Option<String>,
+    message_type: String,
+    body: Value,
+}
+
+impl Content {
+    fn new(
+        kind: &'static str,
+        text: &str,
+        media: Option<&str>,
+        message_type: String,
+        body: Value,
+    ) -> Self {
+        Self {
+            kind,
+            text: text.to_string(),
+            media: media.map(str::to_string),
+            message_type,
+            body,
+        }
+    }
+}
+
+/// `sendReaction`'s chat (the key's) and content.
+fn reaction(b: &Obj) -> Result<(String, Content), Reply> {
+    let key = b
+        .get("key")
+        .filter(|k| k.get("id").and_then(Value::as_str).is_some())
+        .ok_or_else(|| bad("instance requires property \"key\""))?;
+    let emoji = str_of(b, "reaction")?;
+    let jid = key
+        .get("remoteJid")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("instance requires property \"remoteJid\""))?;
+    let body = json!({"key": key, "text": emoji});
+    let content = Content::new("reaction", emoji, None, "reactionMessage".into(), body);
+    Ok((jid.to_string(), content))
+}
+
+/// The content of `sendText`, `sendWhatsAppAudio` or `sendMedia` (any other action).
+fn content(action: &str, b: &Obj) -> Result<Content, Reply> {
+    match action {
+        "sendText" => {
+            let text = str_of(b, "text")?;
+            if text.is_empty() {
+                return Err(bad("Text is required"));
+            }
+            let body = json!(text);
+            Ok(Content::new(
+                "text",
+                text,
+                None,
+                "conversation".into(),
+                body,
+            ))
+        }
+        "sendWhatsAppAudio" => {
+            let audio = str_of(b, "audio")?;
+            if audio.is_empty() {
+                return Err(bad("Audio is required"));
+            }
+            let body = json!({"url": "https://mmg.whatsapp.net/v/t62.sim/out.enc",
+                "mimetype": "audio/ogg; codecs=opus", "ptt": true, "seconds": 1});
+            Ok(Content::new(
+                "voice",
+                "",
+                Some(audio),
+                "audioMessage".into(),
+                body,
+            ))
+        }
+        _ => {
+            let kind = str_of(b, "mediatype")?;
+            if !["image", "video", "document", "audio"].contains(&kind) {
+                return Err(bad(
+                    "mediatype must be one of image, video, document, audio",
+                ));
+            }
+            let media = str_of(b, "media")?;
+            if media.is_empty() {
+                return Err(bad("Media is required"));
+            }
+            let caption = b.get("caption").and_then(Value::as_str).unwrap_or("");
+            let mut body = json!({"url": "https://mmg.whatsapp.net/v/t62.sim/out.enc",
+                "mimetype": b.get("mimetype").and_then(Value::as_str)
+                    .map_or_else(|| mime_guess::from_path(
+                        b.get("fileName").and_then(Value::as_str).unwrap_or(media))
+                        .first_or_octet_stream().to_string(), str::to_string)});
+            if !caption.is_empty() {
+                body["caption"] = json!(caption);
+            }
+            if let Some(f) = b.get("fileName") {
+                body["fileName"] = f.clone();
+            }
+            let kind_static = match kind {
+                "image" => "image",
+                "video" => "video",
+                "document" => "document",
+                _ => "audio",
+            };
+            let message_type = format!("{kind}Message");
+            Ok(Content::new(
+                kind_static,
+                caption,
+                Some(media),
+                message_type,
+                body,
+            ))
+        }
+    }
+}
+
 /// sendText, sendMedia, sendWhatsAppAudio, sendReaction: 201 with the sent message's record;
 /// then `send.message` and the statuses (before the answer with `statuses_before_reply`).
 pub(super) async fn send(
@@ -126,102 +243,14 @@ pub(super) async fn send(
 ) -> Result<Reply, Reply> {
     let (job, record, early) = {
         let mut st = lock(data);
-        let (jid, phone, kind, text, media, message, message_type) = match action {
+        let (jid, phone, c) = match action {
             "sendReaction" => {
-                let key = b
-                    .get("key")
-                    .filter(|k| k.get("id").and_then(Value::as_str).is_some())
-                    .ok_or_else(|| bad("instance requires property \"key\""))?;
-                let emoji = str_of(b, "reaction")?;
-                let jid = key
-                    .get("remoteJid")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad("instance requires property \"remoteJid\""))?;
-                (
-                    jid.to_string(),
-                    None,
-                    "reaction",
-                    emoji.to_string(),
-                    None,
-                    json!({"reactionMessage": {"key": key, "text": emoji}}),
-                    "reactionMessage".to_string(),
-                )
+                let (jid, c) = reaction(b)?;
+                (jid, None, c)
             }
             _ => {
-                let number = str_of(b, "number")?;
-                let (jid, phone) = recipient(&st, number)?;
-                match action {
-                    "sendText" => {
-                        let text = str_of(b, "text")?;
-                        if text.is_empty() {
-                            return Err(bad("Text is required"));
-                        }
-                        (
-                            jid,
-                            phone,
-                            "text",
-                            text.to_string(),
-                            None,
-                            json!({"conversation": text}),
-                            "conversation".to_string(),
-                        )
-                    }
-                    "sendWhatsAppAudio" => {
-                        let audio = str_of(b, "audio")?;
-                        if audio.is_empty() {
-                            return Err(bad("Audio is required"));
-                        }
-                        (
-                            jid,
-                            phone,
-                            "voice",
-                            String::new(),
-                            Some(audio.to_string()),
-                            json!({"audioMessage": {"url": "https://mmg.whatsapp.net/v/t62.sim/out.enc",
-                                "mimetype": "audio/ogg; codecs=opus", "ptt": true, "seconds": 1}}),
-                            "audioMessage".to_string(),
-                        )
-                    }
-                    _ => {
-                        let kind = str_of(b, "mediatype")?;
-                        if !["image", "video", "document", "audio"].contains(&kind) {
-                            return Err(bad(
-                                "mediatype must be one of image, video, document, audio",
-                            ));
-                        }
-                        let media = str_of(b, "media")?;
-                        if media.is_empty() {
-                            return Err(bad("Media is required"));
-                        }
-                        let caption = b.get("caption").and_then(Value::as_str).unwrap_or("");
-                        let mut body = json!({"url": "https://mmg.whatsapp.net/v/t62.sim/out.enc",
-                            "mimetype": b.get("mimetype").and_then(Value::as_str)
-                                .map_or_else(|| mime_guess::from_path(
-                                    b.get("fileName").and_then(Value::as_str).unwrap_or(media))
-                                    .first_or_octet_stream().to_string(), str::to_string)});
-                        if !caption.is_empty() {
-                            body["caption"] = json!(caption);
-                        }
-                        if let Some(f) = b.get("fileName") {
-                            body["fileName"] = f.clone();
-                        }
-                        let kind_static = match kind {
-                            "image" => "image",
-                            "video" => "video",
-                            "document" => "document",
-                            _ => "audio",
-                        };
-                        (
-                            jid,
-                            phone,
-                            kind_static,
-                            caption.to_string(),
-                            Some(media.to_string()),
-                            json!({ format!("{kind}Message"): body }),
-                            format!("{kind}Message"),
-                        )
-                    }
-                }
+                let (jid, phone) = recipient(&st, str_of(b, "number")?)?;
+                (jid, phone, content(action, b)?)
             }
         };
         ready(&st, name)?;
@@ -235,8 +264,8 @@ pub(super) async fn send(
             "key": {"remoteJid": jid, "fromMe": true, "id": id},
             "pushName": "Você",
             "status": "PENDING",
-            "message": message,
-            "messageType": message_type,
+            "message": {c.message_type.clone(): c.body},
+            "messageType": c.message_type,
             "messageTimestamp": chrono::Utc::now().timestamp(),
             "instanceId": st.inst(name).id,
             "source": "web",
@@ -247,9 +276,9 @@ pub(super) async fn send(
         st.sent.push(EvolutionSent {
             instance: name.to_string(),
             remote_jid: jid.clone(),
-            kind: kind.to_string(),
-            text,
-            media,
+            kind: c.kind.to_string(),
+            text: c.text,
+            media: c.media,
             quoted_id: quoted,
             id: id.clone(),
             edits: Vec::new(),
@@ -264,7 +293,7 @@ pub(super) async fn send(
             jid,
             phone,
             // WhatsApp acks reactions too, but nothing waits for them.
-            statuses: kind != "reaction",
+            statuses: c.kind != "reaction",
         };
         (job, record, st.cfg.statuses_before_reply)
     };

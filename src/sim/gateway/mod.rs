@@ -35,8 +35,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::faults::FaultQueue;
-use super::random_hex;
-use super::server::{lock, or_panic, Loopback, Sim};
+use super::server::{lock, plain_client, Sim};
+use super::{cloned_where, random_hex, take_where};
 use replies::{chat_of, text};
 use webhooks::after_state_change;
 
@@ -75,6 +75,7 @@ struct Pending {
 }
 
 /// The simulated gateway's state: public only as [`GatewaySim`]'s parameter.
+#[derive(Default)]
 pub struct GatewayState {
     cfg: GatewaySimConfig,
     base: String,
@@ -123,57 +124,26 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 /// The simulator handle (its state is only ever read through it).
 pub type GatewaySim = Sim<GatewayState>;
 
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+super::server::simulated! {
+    GatewayState(GatewaySimConfig): "gateway", 16 << 20, plain_client, routes,
+        new = |cfg, base, _host| GatewayState { cfg, base, nonce: random_hex(4), ..GatewayState::default() }
+}
+
+fn routes(app: &mut web::ServiceConfig) {
+    // one client per worker thread (its connections live on this worker's runtime)
+    app.app_data(web::Data::new(plain_client()))
+        .route(
+            "/dl/{key}/{name}",
+            web::get().to(messages::download_handler),
+        )
+        .route(
+            "/{instance}/{method}/{token}",
+            web::route().to(api::api_handler),
+        )
+        .default_service(web::route().to(not_found));
 }
 
 impl GatewaySim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
-    /// listen (tests); [`GatewaySim::try_start`] reports that instead.
-    pub async fn start(cfg: GatewaySimConfig) -> Self {
-        or_panic("gateway", Self::try_start(cfg).await)
-    }
-
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
-    pub async fn try_start(cfg: GatewaySimConfig) -> std::io::Result<Self> {
-        let listener = Loopback::bind()?;
-        let state = GatewayState {
-            cfg,
-            base: listener.base.clone(),
-            nonce: random_hex(4),
-            offset_ms: 0,
-            frozen_ms: None,
-            instances: HashMap::new(),
-            calls: Vec::new(),
-            sent: Vec::new(),
-            reads: Vec::new(),
-            deliveries: Vec::new(),
-            inbound: Vec::new(),
-            pending: Vec::new(),
-            faults: FaultQueue::default(),
-            down: false,
-            files: HashMap::new(),
-            no_account: HashSet::new(),
-            avatars: HashMap::new(),
-        };
-        Sim::serve(listener, state, 16 << 20, plain_client(), |app| {
-            // one client per worker thread (its connections live on this worker's runtime)
-            app.app_data(web::Data::new(plain_client()))
-                .route(
-                    "/dl/{key}/{name}",
-                    web::get().to(messages::download_handler),
-                )
-                .route(
-                    "/{instance}/{method}/{token}",
-                    web::route().to(api::api_handler),
-                )
-                .default_service(web::route().to(not_found));
-        })
-    }
-
     /// `{base}/waInstance{id}/{method}/{token}` with the instance's own token.
     pub fn method_url(&self, id_instance: u64, method: &str) -> String {
         let token = self.st().instance(id_instance).token.clone();
@@ -331,12 +301,7 @@ impl GatewaySim {
         self.st().calls.clone()
     }
     pub fn calls_of(&self, method: &str) -> Vec<GatewayCall> {
-        self.st()
-            .calls
-            .iter()
-            .filter(|c| c.method == method)
-            .cloned()
-            .collect()
+        cloned_where(&self.st().calls, |c| c.method == method)
     }
     /// Messages that reached WhatsApp, in order.
     pub fn sent(&self) -> Vec<GatewaySent> {
@@ -365,21 +330,7 @@ impl GatewaySim {
     pub fn customer_messages(&self) -> Vec<GatewayInbound> {
         self.st().inbound.clone()
     }
-    /// Webhooks held because the instance is not linked.
-    pub fn pending_webhooks(&self) -> usize {
-        self.st().pending.len()
-    }
-    /// Forget recorded calls, deliveries and reads (not sent messages or state).
-    pub fn clear_records(&self) {
-        let mut st = self.st();
-        st.calls.clear();
-        st.deliveries.clear();
-        st.reads.clear();
-    }
-    /// Poll `f` every 10 ms until true or `timeout`; returns the last result.
-    pub async fn wait_for(&self, timeout: Duration, f: impl Fn(&GatewaySim) -> bool) -> bool {
-        crate::sim::poll_until(timeout, || f(self)).await
-    }
 }
 
+crate::sim::web_gateway_records!(GatewaySim);
 crate::sim::faults::fault_controls!(GatewaySim, GatewayFault);

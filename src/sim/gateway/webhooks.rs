@@ -107,14 +107,7 @@ pub(super) async fn deliver(
 
 /// Deliver the webhooks held while `instance` was not linked.
 pub(super) async fn flush_pending(data: &Data, client: &reqwest::Client, instance: u64) {
-    let mine: Vec<Pending> = {
-        let mut st = lock(data);
-        let (mine, rest) = std::mem::take(&mut st.pending)
-            .into_iter()
-            .partition(|p| p.instance == instance);
-        st.pending = rest;
-        mine
-    };
+    let mine = take_where(&mut lock(data).pending, |p| p.instance == instance);
     for p in mine {
         deliver(data, client, instance, p.flag, p.body).await;
     }

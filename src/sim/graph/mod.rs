@@ -20,7 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::faults::FaultQueue;
-use super::server::{lock, or_panic, Loopback, Sim};
+use super::server::{lock, Sim};
 use super::test_client;
 use replies::{gerr, respond};
 
@@ -135,6 +135,7 @@ struct Media {
 }
 
 /// The simulated Cloud API's state: public only as [`GraphSim`]'s parameter.
+#[derive(Default)]
 pub struct GraphState {
     cfg: GraphSimConfig,
     base: String,
@@ -240,57 +241,35 @@ async fn not_found(req: HttpRequest, data: Data) -> HttpResponse {
 /// The simulator handle (its state is only ever read through it).
 pub type GraphSim = Sim<GraphState>;
 
+super::server::simulated! {
+    GraphState(GraphSimConfig): "graph", 128 << 20, test_client, routes
+}
+
+fn routes(app: &mut web::ServiceConfig) {
+    // one client per worker thread (its connections live on this worker's runtime)
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    app.app_data(web::Data::new(client))
+        .route("/media-dl/{id}", web::get().to(media::download_handler))
+        .route(
+            "/{version}/{pnid}/messages",
+            web::post().to(messages::messages_handler),
+        )
+        .route(
+            "/{version}/{waba}/message_templates",
+            web::get().to(templates::list_handler),
+        )
+        .route(
+            "/{version}/{pnid}/media",
+            web::post().to(media::upload_handler),
+        )
+        .route("/{version}/{id}", web::get().to(media::info_handler))
+        .default_service(web::route().to(not_found));
+}
+
 impl GraphSim {
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System. Panics when it cannot
-    /// listen (tests); [`GraphSim::try_start`] reports that instead.
-    pub async fn start(cfg: GraphSimConfig) -> Self {
-        or_panic("graph", Self::try_start(cfg).await)
-    }
-
-    /// Start on 127.0.0.1:<random port>. Must run inside an actix System.
-    pub async fn try_start(cfg: GraphSimConfig) -> std::io::Result<Self> {
-        let listener = Loopback::bind()?;
-        let state = GraphState {
-            cfg,
-            base: listener.base.clone(),
-            numbers: HashMap::new(),
-            webhook_url: None,
-            calls: Vec::new(),
-            sent: Vec::new(),
-            reads: Vec::new(),
-            deliveries: Vec::new(),
-            faults: FaultQueue::default(),
-            down: false,
-            media: HashMap::new(),
-            seq: 0,
-            last_inbound: HashMap::new(),
-            templates: Vec::new(),
-        };
-        Sim::serve(listener, state, 128 << 20, test_client(), |app| {
-            // one client per worker thread (its connections live on this worker's runtime)
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default();
-            app.app_data(web::Data::new(client))
-                .route("/media-dl/{id}", web::get().to(media::download_handler))
-                .route(
-                    "/{version}/{pnid}/messages",
-                    web::post().to(messages::messages_handler),
-                )
-                .route(
-                    "/{version}/{waba}/message_templates",
-                    web::get().to(templates::list_handler),
-                )
-                .route(
-                    "/{version}/{pnid}/media",
-                    web::post().to(media::upload_handler),
-                )
-                .route("/{version}/{id}", web::get().to(media::info_handler))
-                .default_service(web::route().to(not_found));
-        })
-    }
-
     pub fn version(&self) -> String {
         self.st().cfg.version.clone()
     }

@@ -21,9 +21,9 @@ use std::sync::Arc;
 use actix::Addr;
 use actix_web::{
     body::MessageBody,
-    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    dev::{HttpServiceFactory, ServiceFactory, ServiceRequest, ServiceResponse},
     middleware::from_fn,
-    web, Scope,
+    web, FromRequest, Handler, Responder, Scope,
 };
 
 use crate::actors::{registry::Registry, Ctx};
@@ -93,6 +93,21 @@ fn provider_scope(
         .wrap(from_fn(observe::webhook))
 }
 
+/// A Web gateway's per-number webhook (`POST`): what [`provider_scope`] puts on a scope, on one
+/// resource (a scope would also take every other path below it).
+fn number_webhook<F, Args>(path: &str, handler: F) -> impl HttpServiceFactory + 'static
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .app_data(webhook_body())
+        .wrap(from_fn(limits::per_ip))
+        .wrap(from_fn(observe::webhook))
+        .route(web::post().to(handler))
+}
+
 /// Adds each route of a table to `$base` (a `ServiceConfig`, scope or app): `method "path" =>
 /// handler`, in the order given (actix tries them in that order).
 macro_rules! route_table {
@@ -114,20 +129,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         get "/{phone_number_id}" => webhooks::cloud::verify_for,
         post "/{phone_number_id}" => webhooks::cloud::receive_for,
     ))
-    .service(
-        web::resource("/webhooks/whatsapp/gateway/{number_id}")
-            .app_data(webhook_body())
-            .wrap(from_fn(limits::per_ip))
-            .wrap(from_fn(observe::webhook))
-            .route(web::post().to(webhooks::gateway::receive)),
-    )
-    .service(
-        web::resource("/webhooks/whatsapp/evolution/{number_id}")
-            .app_data(webhook_body())
-            .wrap(from_fn(limits::per_ip))
-            .wrap(from_fn(observe::webhook))
-            .route(web::post().to(webhooks::evolution::receive)),
-    )
+    .service(number_webhook(
+        "/webhooks/whatsapp/gateway/{number_id}",
+        webhooks::gateway::receive,
+    ))
+    .service(number_webhook(
+        "/webhooks/whatsapp/evolution/{number_id}",
+        webhooks::evolution::receive,
+    ))
     .service(route_table!(provider_scope("/bitrix24");
         post "/install" => bitrix24::install::install,
         post "/events" => bitrix24::events::receive,

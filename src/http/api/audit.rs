@@ -83,6 +83,22 @@ where
     Ok(HttpResponse::Ok().json(after))
 }
 
+/// [`commit_update`] of the rows a store update found: `found` is `None` when there was no such
+/// target, answered `missing()` (nothing committed).
+pub(super) async fn commit_found<T, M>(
+    txn: DatabaseTransaction,
+    caller: &Caller,
+    verb: &str,
+    found: Option<(M, M)>,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Audited + for<'a> From<&'a M>,
+{
+    let (before, after) = found.ok_or_else(missing)?;
+    commit_update::<T, M>(txn, caller, verb, [&before, &after]).await
+}
+
 /// One audit record.
 #[derive(Serialize, ToSchema)]
 pub struct AuditView {

@@ -73,9 +73,7 @@ impl Caller {
         if self.0.role.is_global() || self.0.tenant == Some(tenant_id) {
             Ok(())
         } else {
-            Err(ApiError::not_found(ErrorCode::NotFound, |l| {
-                tr!(l, "error-no-such-tenant")
-            }))
+            Err(super::not_found::tenant())
         }
     }
 

@@ -6,6 +6,8 @@ use actix_web::{http::header, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::not_found;
+use super::page::invalid_field;
 use super::{auth::Caller, extract::ById, openapi::TenantId};
 use crate::{
     actors::registry::{Owner, Reload},
@@ -46,19 +48,15 @@ pub struct ErasedView {
 /// `403`).
 async fn writable_tenant(state: &AppState, caller: &Caller, id: i64) -> Result<i64, ApiError> {
     caller.require_tenant_access(id)?;
-    tenants::get(&state.ctx.db, id).await?.ok_or_else(|| {
-        ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
-    })?;
+    tenants::get(&state.ctx.db, id)
+        .await?
+        .ok_or_else(not_found::tenant)?;
     caller.require_write(id)?;
     Ok(id)
 }
 
 fn customer_of(typed: &str) -> Result<String, ApiError> {
-    customer_key(typed).ok_or_else(|| {
-        ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-customer-invalid")
-        })
-    })
+    customer_key(typed).ok_or_else(|| invalid_field(|l| tr!(l, "error-customer-invalid")))
 }
 
 /// The numbers on which the tenant has a chat with the customer: their actors drop what they
@@ -219,11 +217,7 @@ pub async fn export_conversation(
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-                tr!(l, "error-export-format")
-            }))
-        }
+        Some(_) => return Err(invalid_field(|l| tr!(l, "error-export-format"))),
     };
     let now = store::now_ms();
     let expires_at = now + state.ctx.settings.media_url_ttl_secs as i64 * 1000;

@@ -6,7 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::numbers::{check_number_quota, non_empty, Connected};
+use super::not_found;
+use super::numbers::{check_number_quota, http_url, non_empty, Connected};
 use crate::{
     actors::transport::{web::evolution_state, WebError},
     http::{ApiError, AppState, ErrorCode},
@@ -71,11 +72,7 @@ async fn replaced_key(
         .await?
         .filter(|n| n.portal_id == portal.id && n.transport == numbers::TRANSPORT_GATEWAY)
         .map(|n| n.phone_number_id)
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::UnknownNumber, |l| {
-                tr!(l, "error-unknown-gateway-number")
-            })
-        })
+        .ok_or_else(not_found::gateway_number)
 }
 
 /// Connects an Evolution instance on `portal`'s line: the instance created or reused, its
@@ -87,11 +84,7 @@ pub(crate) async fn connect_evolution_instance(
 ) -> Result<Connected, ApiError> {
     non_empty("instance", &b.instance)?;
     non_empty("api_key", b.api_key.expose_secret())?;
-    if !(b.base_url.starts_with("http://") || b.base_url.starts_with("https://")) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-base-url")
-        }));
-    }
+    http_url(&b.base_url, |l| tr!(l, "error-base-url"))?;
     let base_url = b.base_url.trim_end_matches('/').to_string();
     let kept_key = match b.replaces {
         Some(id) => Some(replaced_key(state, portal, id).await?),

@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ById, JsonRequest};
+use super::not_found;
+use super::page::invalid_field;
 use super::{
     evolution_numbers::ConnectEvolutionNumber,
-    numbers::{check_number_quota, non_empty, number_for, Connected, ConnectedView},
+    numbers::{check_number_quota, http_url, non_empty, number_for, Connected, ConnectedView},
     openapi::{ConnectRefused, GatewayUnavailable, NumberId},
     portals::visible_portal,
 };
@@ -171,15 +173,9 @@ pub(crate) async fn connect_gateway_instance(
     use secrecy::ExposeSecret;
     non_empty("id_instance", &b.id_instance)?;
     non_empty("api_token_instance", b.api_token_instance.expose_secret())?;
-    if !(b.api_url.starts_with("http://") || b.api_url.starts_with("https://")) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-api-url")
-        }));
-    }
+    http_url(&b.api_url, |l| tr!(l, "error-api-url"))?;
     if !b.id_instance.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-id-instance")
-        }));
+        return Err(invalid_field(|l| tr!(l, "error-id-instance")));
     }
     check_number_quota(state, portal, &numbers::gateway_key(&b.id_instance)).await?;
     let inst = Instance {
@@ -258,11 +254,7 @@ pub async fn qr(ById { state, caller, id }: ById) -> Result<HttpResponse, ApiErr
     let (n, _) = number_for(&state, &caller, id, false).await?;
     let n = Some(n)
         .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY)
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::UnknownNumber, |l| {
-                tr!(l, "error-unknown-gateway-number")
-            })
-        })?;
+        .ok_or_else(not_found::gateway_number)?;
     Ok(HttpResponse::Ok().json(gateway_qr(&state, &n).await?))
 }
 
@@ -273,11 +265,7 @@ pub(crate) async fn gateway_qr(
 ) -> Result<QrView, ApiError> {
     let web = match Transport::load(&state.ctx.secrets, n)? {
         Transport::Web(w) => w,
-        Transport::Cloud(_) => {
-            return Err(ApiError::not_found(ErrorCode::UnknownNumber, |l| {
-                tr!(l, "error-unknown-gateway-number")
-            }))
-        }
+        Transport::Cloud(_) => return Err(not_found::gateway_number()),
     };
     let shown = web
         .qr(state.outbound.web(), &n.display_phone)

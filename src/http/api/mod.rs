@@ -14,6 +14,7 @@ pub mod extract;
 pub mod gateway_numbers;
 pub mod jobs;
 pub mod messages;
+pub mod not_found;
 pub mod number_chats;
 pub mod numbers;
 pub mod openapi;

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ById, JsonRequest, ListRequest};
+use super::not_found;
 use super::{
     auth::Caller,
     openapi::{BadFilter, ConnectRefused, NumberId},
-    page::{self, Page, PageParams, Paging, MAX_SEARCH},
+    page::{self, invalid_field, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_rows},
 };
@@ -21,6 +22,7 @@ use crate::{
     actors::registry::{KickOwner, Owner, Reload},
     billing::QuotaError,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    i18n::text::Text,
     store::{jobs, numbers, portals},
     tr,
 };
@@ -81,13 +83,23 @@ impl From<&entity::numbers::Model> for NumberView {
     }
 }
 
+/// Refuses an empty (or blank) field `name`.
 pub(super) fn non_empty(name: &'static str, v: &str) -> Result<(), ApiError> {
     if v.trim().is_empty() {
-        Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+        Err(invalid_field(move |l| {
             tr!(l, "error-field-empty", name = name)
         }))
     } else {
         Ok(())
+    }
+}
+
+/// Refuses a provider's address that is not an http(s) URL, saying `message`.
+pub(super) fn http_url(url: &str, message: impl Into<Text>) -> Result<(), ApiError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(invalid_field(message))
     }
 }
 
@@ -99,14 +111,14 @@ pub(super) async fn number_for(
     id: i64,
     write: bool,
 ) -> Result<(entity::numbers::Model, entity::portals::Model), ApiError> {
-    let missing =
-        || ApiError::not_found(ErrorCode::UnknownNumber, |l| tr!(l, "error-unknown-number"));
-    let n = numbers::get(&state.ctx.db, id).await?.ok_or_else(missing)?;
+    let n = numbers::get(&state.ctx.db, id)
+        .await?
+        .ok_or_else(not_found::number)?;
     let p = portals::get(&state.ctx.db, n.portal_id)
         .await?
-        .ok_or_else(missing)?;
+        .ok_or_else(not_found::number)?;
     if !sees(caller, &p) {
-        return Err(missing());
+        return Err(not_found::number());
     }
     if write {
         caller.require_write(tenant_of(&p))?;
@@ -317,7 +329,7 @@ pub async fn list(ListRequest { state, caller, q }: ListRequest) -> Result<HttpR
             if s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 Ok(s.to_string())
             } else {
-                Err(page::invalid_field(|l| tr!(l, "error-session-state")))
+                Err(invalid_field(|l| tr!(l, "error-session-state")))
             }
         })
         .transpose()?;

@@ -68,13 +68,9 @@ pub async fn set_language(
         .filter(|p| sees(&caller, p))
         .ok_or_else(not_found)?;
     caller.require_write(tenant_of(&portal))?;
-    let Some((before, after)) =
-        portals::set_language_override(&txn, id, body.into_inner().language).await?
-    else {
-        return Err(not_found());
-    };
+    let found = portals::set_language_override(&txn, id, body.into_inner().language).await?;
     let answer =
-        audit::commit_update::<PortalView, _>(txn, &caller, "language", [&before, &after]).await?;
+        audit::commit_found::<PortalView, _>(txn, &caller, "language", found, not_found).await?;
     // A new language re-registers the connector (a job in the portal's outbox): run it now.
     state.registry.do_send(KickOwner(Owner::Portal(id)));
     Ok(answer)

@@ -5,6 +5,8 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::ListRequest;
+use super::not_found;
+use super::page::invalid_field;
 use super::{
     auth::Caller,
     openapi::BadFilter,
@@ -12,7 +14,7 @@ use super::{
     scope::{sees, tenant_of, visible_rows},
 };
 use crate::{
-    http::{ApiError, AppState, ErrorCode},
+    http::{ApiError, AppState},
     store::portals,
     tr,
 };
@@ -107,16 +109,12 @@ async fn line_of_installed_portal(
     line: &str,
 ) -> Result<entity::portals::Model, ApiError> {
     if line.is_empty() || !line.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-line-id")
-        }));
+        return Err(invalid_field(|l| tr!(l, "error-line-id")));
     }
     portals::find_by_member(&state.ctx.db, member_id)
         .await?
         .filter(|p| p.installed)
-        .ok_or_else(|| {
-            ApiError::not_found(ErrorCode::UnknownPortal, |l| tr!(l, "error-unknown-portal"))
-        })
+        .ok_or_else(not_found::portal)
 }
 
 /// The installed portal of `member_id` (not empty) if the caller may change it (another
@@ -130,9 +128,7 @@ pub(super) async fn visible_portal(
     super::numbers::non_empty("member_id", member_id)?;
     let portal = line_of_installed_portal(state, member_id, line).await?;
     if !sees(caller, &portal) {
-        return Err(ApiError::not_found(ErrorCode::UnknownPortal, |l| {
-            tr!(l, "error-unknown-portal")
-        }));
+        return Err(not_found::portal());
     }
     caller.require_write(tenant_of(&portal))?;
     Ok(portal)

@@ -7,6 +7,7 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::not_found;
 use super::{audit, extract::ById, openapi::TenantId, tenants::ReadableTenant};
 use crate::{
     actors::retention::Policy,
@@ -124,9 +125,10 @@ pub async fn set_retention(
     body: web::Json<RetentionChange>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_write(id)?;
-    let not_found = || ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"));
     let txn = state.ctx.db.begin().await?;
-    let tenant = tenants::get(&txn, id).await?.ok_or_else(not_found)?;
+    let tenant = tenants::get(&txn, id)
+        .await?
+        .ok_or_else(not_found::tenant)?;
     let plan = state.ctx.billing.plan(&tenant.plan);
     check(
         body.messages_days,
@@ -142,7 +144,7 @@ pub async fn set_retention(
     let Some((before, after)) =
         tenants::set_retention(&txn, id, as_db(body.messages_days), as_db(body.media_days)).await?
     else {
-        return Err(not_found());
+        return Err(not_found::tenant());
     };
     let settings = &state.ctx.settings;
     let [before, after] = [&before, &after].map(|t| RetentionView::of(settings, plan, t));

@@ -5,6 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::not_found;
+use super::page::invalid_field;
 use super::{
     extract::ById,
     numbers::number_for,
@@ -89,9 +91,7 @@ pub struct SyncRequest {
 /// A WhatsApp Business Account id as given: digits only.
 pub(super) fn account_id(waba_id: &str) -> Result<&str, ApiError> {
     if waba_id.is_empty() || waba_id.len() > 32 || !waba_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(ErrorCode::InvalidField, |l| {
-            tr!(l, "error-waba-id")
-        }));
+        return Err(invalid_field(|l| tr!(l, "error-waba-id")));
     }
     Ok(waba_id)
 }
@@ -164,9 +164,7 @@ pub async fn sync(
 
 fn sync_error(e: SyncError) -> ApiError {
     match e {
-        SyncError::NoNumber => {
-            ApiError::not_found(ErrorCode::UnknownNumber, |l| tr!(l, "error-unknown-number"))
-        }
+        SyncError::NoNumber => not_found::number(),
         SyncError::NotCloud => ApiError::conflict(ErrorCode::NotCloudNumber, |l| {
             tr!(l, "error-not-cloud-number")
         }),
@@ -225,7 +223,7 @@ pub async fn set_default(
             let found = store::templates::find(db, number.id, &t.name, &t.language).await?;
             let Some(found) = found else {
                 let (name, language) = (t.name.clone(), t.language.clone());
-                return Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                return Err(invalid_field(move |l| {
                     tr!(
                         l,
                         "error-no-such-template",
@@ -237,7 +235,7 @@ pub async fn set_default(
             let def = store::templates::def(found);
             let outcome = relay_templates::with_text(&def, "text");
             if !matches!(outcome, relay_templates::Outcome::Send(_)) {
-                return Err(ApiError::bad_request(ErrorCode::InvalidField, move |l| {
+                return Err(invalid_field(move |l| {
                     let why = relay_templates::notice(l, &outcome, std::slice::from_ref(&def))
                         .unwrap_or_default();
                     tr!(l, "error-template-unusable", why = &why)

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{from_parts, ById, JsonRequest, ListRequest, SupportChange};
+use super::not_found;
 use super::{
     audit,
     openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
@@ -17,7 +18,7 @@ use super::{
     portals::PortalView,
 };
 use crate::{
-    http::{error::ErrorBody, ApiError, AppState, ErrorCode},
+    http::{error::ErrorBody, ApiError, AppState},
     store::tenants,
     tr,
 };
@@ -140,9 +141,7 @@ from_parts! {
         let tenant = tenants::get(&state.ctx.db, id)
             .await
             .map_err(ApiError::from)?
-            .ok_or_else(|| {
-                ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-tenant"))
-            })?;
+            .ok_or_else(not_found::tenant)?;
         Ok(Self { state, tenant })
     }
 }
@@ -216,11 +215,6 @@ pub async fn update_tenant(
     let name = body.name.as_deref().map(check_name).transpose()?;
     let plan = body.plan.as_deref().map(check_plan).transpose()?;
     let txn = state.ctx.db.begin().await?;
-    let Some((before, after)) = tenants::update(&txn, id, name.as_deref(), plan.as_deref()).await?
-    else {
-        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
-            tr!(l, "error-no-such-tenant")
-        }));
-    };
-    audit::commit_update::<TenantView, _>(txn, &caller, "update", [&before, &after]).await
+    let found = tenants::update(&txn, id, name.as_deref(), plan.as_deref()).await?;
+    audit::commit_found::<TenantView, _>(txn, &caller, "update", found, not_found::tenant).await
 }

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::not_found;
 use super::{
     audit,
     extract::SupportChange,
@@ -123,9 +124,7 @@ pub async fn create_tenant_user(
         Err(CreateUserError::Invalid(problem)) => {
             Err(invalid_field(move |l| user_problem(l, &problem)))
         }
-        Err(CreateUserError::NoTenant) => Err(ApiError::not_found(ErrorCode::NotFound, |l| {
-            tr!(l, "error-no-such-tenant")
-        })),
+        Err(CreateUserError::NoTenant) => Err(not_found::tenant()),
         Err(CreateUserError::EmailTaken) => Err(ApiError::conflict(ErrorCode::EmailTaken, |l| {
             tr!(l, "error-email-taken")
         })),
@@ -164,10 +163,9 @@ pub async fn update_user(
     }: SupportChange<UserChange>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.ctx.db.begin().await?;
-    let Some((before, after)) = users::set_disabled(&txn, id, body.disabled).await? else {
-        return Err(ApiError::not_found(ErrorCode::NotFound, |l| {
-            tr!(l, "error-no-such-user")
-        }));
-    };
-    audit::commit_update::<UserView, _>(txn, &caller, "update", [&before, &after]).await
+    let found = users::set_disabled(&txn, id, body.disabled).await?;
+    audit::commit_found::<UserView, _>(txn, &caller, "update", found, || {
+        ApiError::not_found(ErrorCode::NotFound, |l| tr!(l, "error-no-such-user"))
+    })
+    .await
 }

@@ -5,17 +5,14 @@
 //! stores its events (deduplicated by message id; statuses by id and status, applied forward
 //! only by the chat), and only then acknowledged.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
-use super::web_number::{self, Found};
+use super::web_number::{self, NumberWebhook};
 use crate::{
-    actors::{
-        registry::{Dispatch, Owner},
-        transport::web::evolution_state,
-    },
-    http::{ApiError, AppState, ErrorCode},
+    actors::transport::web::evolution_state,
+    http::{ApiError, ErrorCode},
     relay::inbox::{InboxItem, MediaRef, MediaSource},
-    store::{inbox, jobs, numbers},
+    store::numbers,
     tr,
     whatsapp::evolution::{
         webhook::{self, Author, EvoEvent, EvoMedia},
@@ -45,34 +42,20 @@ fn now_secs() -> i64 {
     crate::store::now_ms() / 1000
 }
 
-pub async fn receive(
-    state: web::Data<AppState>,
-    path: web::Path<i64>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let given = req
-        .headers()
+/// The secret Evolution presents in our header.
+fn secret_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
         .get(SECRET_HEADER)
-        .and_then(|v| v.to_str().ok());
-    let n = match web_number::authenticated(
-        &state,
-        path.into_inner(),
-        numbers::GATEWAY_EVOLUTION,
-        given,
-        refused,
-    )
-    .await?
-    {
-        Found::Number(n) => *n,
-        Found::Answer(answer) => return Ok(answer),
+        .and_then(|v| v.to_str().ok())
+}
+
+pub(crate) async fn receive(hook: NumberWebhook) -> Result<HttpResponse, ApiError> {
+    let kind = numbers::GATEWAY_EVOLUTION;
+    let Some(n) = hook.number(kind, secret_header, refused).await? else {
+        return Ok(hook.unknown(kind));
     };
-    let hook = webhook::parse(&body).map_err(|e| {
-        let detail = e.to_string();
-        ApiError::bad_request(ErrorCode::InvalidWebhook, move |l| {
-            tr!(l, "error-invalid-webhook", detail = &detail)
-        })
-    })?;
+    let NumberWebhook { state, body, .. } = hook;
+    let hook = webhook::parse(&body).map_err(web_number::invalid_webhook)?;
     // The right secret for another instance's events: a server misconfigured, never relayed.
     if n.gateway_instance_id.as_deref() != Some(hook.instance.as_str()) {
         return Err(refused());
@@ -105,7 +88,7 @@ pub async fn receive(
                     timestamp: m.timestamp,
                     text: m.text,
                 };
-                return store(&state, &n, m.id, item).await;
+                return web_number::store(&state, &n, m.id, item).await;
             }
             (
                 m.id.clone(),
@@ -128,18 +111,15 @@ pub async fn receive(
             peer,
             status,
             error,
-        } => (
-            format!("{id}:{status}"),
-            InboxItem::WaStatus {
-                phone_number_id: n.phone_number_id.clone(),
-                wamid: id,
-                status,
-                // Evolution's `date_time` is not UTC: our receipt time stands in.
-                timestamp: now_secs(),
-                recipient_id: peer.key(),
-                error,
-                error_code: None,
-            },
+        } => web_number::receipt(
+            &n,
+            id,
+            status,
+            // Evolution's `date_time` is not UTC: our receipt time stands in.
+            now_secs(),
+            peer.key(),
+            error,
+            None,
         ),
         // `connecting` comes and goes with every silent reconnect and while the QR shows: not
         // stored (it would tell operators the session is lost); the state poll sees a stuck one.
@@ -163,25 +143,5 @@ pub async fn receive(
         }
         EvoEvent::Ignored(what) => return ignored(what),
     };
-    store(&state, &n, external_id, item).await
-}
-
-/// Stores an event in the number's inbox (once per `external_id`) and hands it to the number.
-async fn store(
-    state: &AppState,
-    n: &entity::numbers::Model,
-    external_id: String,
-    item: InboxItem,
-) -> Result<HttpResponse, ApiError> {
-    let owner = jobs::number_owner(n.id);
-    // Back-pressure, before storing: Evolution keeps the event and retries it.
-    state.limits.inbox.check(&state.ctx.db, &owner).await?;
-    let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
-    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
-        state.registry.do_send(Dispatch {
-            owner: Owner::Number(n.id),
-            items: vec![(id, item)],
-        });
-    }
-    Ok(HttpResponse::Ok().body("ok"))
+    web_number::store(&state, &n, external_id, item).await
 }

@@ -2,14 +2,13 @@
 //! Authenticated by the per-number token the instance presents (`Authorization: Bearer …`,
 //! compared in constant time), stored in the inbox, and only then acknowledged.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
-use super::web_number::{self, Found};
+use super::web_number::{self, NumberWebhook};
 use crate::{
-    actors::registry::{Dispatch, Owner},
-    http::{ApiError, AppState, ErrorCode},
+    http::{ApiError, ErrorCode},
     relay::inbox::InboxItem,
-    store::{inbox, jobs, numbers},
+    store::numbers,
     tr,
     whatsapp::gateway::webhook::{self, GwEvent},
 };
@@ -25,33 +24,16 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     Some(v.strip_prefix("Bearer ").unwrap_or(v).trim())
 }
 
-pub async fn receive(
-    state: web::Data<AppState>,
-    path: web::Path<i64>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let n = match web_number::authenticated(
-        &state,
-        path.into_inner(),
-        numbers::GATEWAY_GREEN_API,
-        bearer(&req),
-        refused,
-    )
-    .await?
-    {
-        Found::Number(n) => *n,
-        Found::Answer(answer) => return Ok(answer),
+pub(crate) async fn receive(hook: NumberWebhook) -> Result<HttpResponse, ApiError> {
+    let kind = numbers::GATEWAY_GREEN_API;
+    let Some(n) = hook.number(kind, bearer, refused).await? else {
+        return Ok(hook.unknown(kind));
     };
+    let NumberWebhook { state, body, .. } = hook;
     if let Some(answer) = web_number::admitted(&state, &n).await? {
         return Ok(answer);
     }
-    let event = webhook::parse(&body).map_err(|e| {
-        let detail = e.to_string();
-        ApiError::bad_request(ErrorCode::InvalidWebhook, move |l| {
-            tr!(l, "error-invalid-webhook", detail = &detail)
-        })
-    })?;
+    let event = webhook::parse(&body).map_err(web_number::invalid_webhook)?;
     let (external_id, item) = match event {
         GwEvent::Message(m) => (
             m.wamid.clone(),
@@ -64,18 +46,7 @@ pub async fn receive(
             timestamp,
             error,
             error_code,
-        } => (
-            format!("{id}:{status}"),
-            InboxItem::WaStatus {
-                phone_number_id: n.phone_number_id.clone(),
-                wamid: id,
-                status,
-                timestamp,
-                recipient_id: to,
-                error,
-                error_code,
-            },
-        ),
+        } => web_number::receipt(&n, id, status, timestamp, to, error, error_code),
         // Not deduplicated by its content: the gateway stamps it in whole seconds, so a phone
         // linked, logged out and linked again within a second posts the same body twice, and the
         // second is news. Storing a state twice does nothing more; the number actor stores them
@@ -113,15 +84,5 @@ pub async fn receive(
             return Ok(HttpResponse::Ok().body("ignored"));
         }
     };
-    let owner = jobs::number_owner(n.id);
-    // Back-pressure, before storing: the gateway keeps the event and retries it.
-    state.limits.inbox.check(&state.ctx.db, &owner).await?;
-    let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
-    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
-        state.registry.do_send(Dispatch {
-            owner: Owner::Number(n.id),
-            items: vec![(id, item)],
-        });
-    }
-    Ok(HttpResponse::Ok().body("ok"))
+    web_number::store(&state, &n, external_id, item).await
 }

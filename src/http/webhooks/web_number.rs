@@ -1,13 +1,16 @@
 //! What both Web-gateway webhook routes check before they store anything: the path names a
 //! number of that route's gateway, the secret presented is the number's (constant time), and the
-//! number may take events now.
+//! number may take events now; and how both store an event they take.
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    http::{ApiError, AppState},
-    store::numbers,
+    actors::registry::{Dispatch, Owner},
+    http::{api::extract::from_parts, ApiError, AppState, ErrorCode},
+    relay::inbox::InboxItem,
+    store::{inbox, jobs, numbers},
+    tr,
 };
 
 /// Whether `presented` is `expected`, in constant time. An empty stored secret matches nothing
@@ -21,42 +24,58 @@ pub(crate) fn secret_matches(presented: Option<&str>, expected: &SecretString) -
     !e.is_empty() && bool::from(p.as_bytes().ct_eq(e))
 }
 
-/// A webhook's number, or the answer it gets without one.
-pub(crate) enum Found {
-    Number(Box<entity::numbers::Model>),
-    /// Not a number of this gateway here (removed, or moved to another transport): acknowledged
-    /// and dropped, since a refusal would be retried for a day; nothing is stored, so a forger
-    /// gains nothing.
-    Answer(HttpResponse),
+/// What a per-number webhook route takes: the `{number_id}` in its path, the request (which
+/// presents the secret) and the body.
+pub(crate) struct NumberWebhook {
+    pub state: web::Data<AppState>,
+    pub number_id: i64,
+    pub req: HttpRequest,
+    pub body: web::Bytes,
 }
 
-/// The number `number_id` of the gateway `kind` (`numbers::GATEWAY_*`) when `presented` is its
-/// secret; `refused` (401) when it is not.
-pub(crate) async fn authenticated(
-    state: &AppState,
-    number_id: i64,
-    kind: &'static str,
-    presented: Option<&str>,
-    refused: fn() -> ApiError,
-) -> Result<Found, ApiError> {
-    let Some(n) = numbers::get(&state.ctx.db, number_id)
-        .await?
-        .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY && gateway_of(n) == kind)
-    else {
-        return Ok(Found::Answer(super::ignored_unknown(
-            crate::metrics::SOURCE_GATEWAY,
-            &format!("{kind}:{number_id}"),
-        )));
-    };
-    let expected = state
-        .ctx
-        .secrets
-        .decrypt(&n.app_secret_enc)
-        .map_err(crate::store::StoreError::from)?;
-    if !secret_matches(presented, &expected) {
-        return Err(refused());
+from_parts! {
+    impl for NumberWebhook;
+    (web::Data<AppState>, web::Path<i64>, HttpRequest, web::Bytes) as (state, path, req, body) =>
+        Ok(Self { state, number_id: path.into_inner(), req, body })
+}
+
+impl NumberWebhook {
+    /// The number when it is one of the gateway `kind`'s (`numbers::GATEWAY_*`) here and the
+    /// secret `presented` reads from the request is its own (else `refused`, 401); `None`
+    /// without such a number ([`Self::unknown`]).
+    pub(crate) async fn number(
+        &self,
+        kind: &'static str,
+        presented: fn(&HttpRequest) -> Option<&str>,
+        refused: fn() -> ApiError,
+    ) -> Result<Option<entity::numbers::Model>, ApiError> {
+        let Some(n) = numbers::get(&self.state.ctx.db, self.number_id)
+            .await?
+            .filter(|n| n.transport == numbers::TRANSPORT_GATEWAY && gateway_of(n) == kind)
+        else {
+            return Ok(None);
+        };
+        let expected = self
+            .state
+            .ctx
+            .secrets
+            .decrypt(&n.app_secret_enc)
+            .map_err(crate::store::StoreError::from)?;
+        if !secret_matches(presented(&self.req), &expected) {
+            return Err(refused());
+        }
+        Ok(Some(n))
     }
-    Ok(Found::Number(Box::new(n)))
+
+    /// The answer without a number of the gateway `kind` here (removed, or moved to another transport):
+    /// acknowledged and dropped, since a refusal would be retried for a day; nothing is stored,
+    /// so a forger gains nothing.
+    pub(crate) fn unknown(&self, kind: &str) -> HttpResponse {
+        super::ignored_unknown(
+            crate::metrics::SOURCE_GATEWAY,
+            &format!("{kind}:{}", self.number_id),
+        )
+    }
 }
 
 /// A number's gateway; rows from before Evolution have only GREEN-API.
@@ -84,6 +103,59 @@ pub(crate) async fn admitted(
         return Ok(Some(super::ignored_disconnected()));
     }
     Ok(None)
+}
+
+/// A body the gateway's parser could not read: `400 invalid_webhook`, saying why.
+pub(crate) fn invalid_webhook(e: impl std::fmt::Display) -> ApiError {
+    let detail = e.to_string();
+    ApiError::bad_request(ErrorCode::InvalidWebhook, move |l| {
+        tr!(l, "error-invalid-webhook", detail = &detail)
+    })
+}
+
+/// A receipt for one of the number's messages: its inbox item, with the key that stores it once
+/// per message and status.
+pub(crate) fn receipt(
+    n: &entity::numbers::Model,
+    wamid: String,
+    status: String,
+    timestamp: i64,
+    recipient_id: String,
+    error: Option<String>,
+    error_code: Option<i64>,
+) -> (String, InboxItem) {
+    (
+        format!("{wamid}:{status}"),
+        InboxItem::WaStatus {
+            phone_number_id: n.phone_number_id.clone(),
+            wamid,
+            status,
+            timestamp,
+            recipient_id,
+            error,
+            error_code,
+        },
+    )
+}
+
+/// Stores an event in the number's inbox (once per `external_id`) and hands it to the number.
+pub(crate) async fn store(
+    state: &AppState,
+    n: &entity::numbers::Model,
+    external_id: String,
+    item: InboxItem,
+) -> Result<HttpResponse, ApiError> {
+    let owner = jobs::number_owner(n.id);
+    // Back-pressure, before storing: the gateway keeps the event and retries it.
+    state.limits.inbox.check(&state.ctx.db, &owner).await?;
+    let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
+    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
+        state.registry.do_send(Dispatch {
+            owner: Owner::Number(n.id),
+            items: vec![(id, item)],
+        });
+    }
+    Ok(HttpResponse::Ok().body("ok"))
 }
 
 #[cfg(test)]

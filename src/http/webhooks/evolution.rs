@@ -15,7 +15,7 @@ use crate::{
     },
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::{InboxItem, MediaRef, MediaSource},
-    store::{inbox, jobs, numbers},
+    store::{inbox, inbox_writer, jobs, numbers},
     tr,
     whatsapp::evolution::{
         webhook::{self, Author, EvoEvent, EvoMedia},
@@ -177,10 +177,17 @@ async fn store(
     // Back-pressure, before storing: Evolution keeps the event and retries it.
     state.limits.inbox.check(&state.ctx.db, &owner).await?;
     let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
-    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
+    let row = inbox_writer::NewRow {
+        source,
+        external_id,
+        owner,
+        item,
+    };
+    let ids = state.inbox_writer.insert(std::slice::from_ref(&row)).await?;
+    if let Some(id) = ids.into_iter().flatten().next() {
         state.registry.do_send(Dispatch {
             owner: Owner::Number(n.id),
-            items: vec![(id, item)],
+            items: vec![(id, row.item)],
         });
     }
     Ok(HttpResponse::Ok().body("ok"))

@@ -355,7 +355,9 @@ fn report_profile(name: &str, child: Option<std::process::Child>, out: &std::pat
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .take(10)
     {
-        println!("  {}", line.trim());
+        // perf pads its columns to the terminal's width: one space between fields is enough.
+        let fields: Vec<&str> = line.split_whitespace().filter(|f| *f != "-").collect();
+        println!("  {}", fields.join(" "));
     }
 }
 

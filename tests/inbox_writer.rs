@@ -50,7 +50,9 @@ async fn concurrent_requests_are_stored_once_each(backend: Backend) {
     let writer = InboxWriter::start(db.clone(), 2);
 
     // 200 requests at once, each of one row; keys 0..100 twice (a webhook and its redelivery).
-    let requests: Vec<Vec<NewRow>> = (0..200).map(|i| vec![row(&format!("k{}", i % 100))]).collect();
+    let requests: Vec<Vec<NewRow>> = (0..200)
+        .map(|i| vec![row(&format!("k{}", i % 100))])
+        .collect();
     let answers = join_all(requests.iter().map(|r| writer.insert(r))).await;
     let mut ids = Vec::new();
     let mut redelivered = 0;
@@ -63,7 +65,10 @@ async fn concurrent_requests_are_stored_once_each(backend: Backend) {
         }
     }
     assert_eq!(ids.len(), 100, "each key stored once");
-    assert_eq!(redelivered, 100, "each second copy told it was there already");
+    assert_eq!(
+        redelivered, 100,
+        "each second copy told it was there already"
+    );
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 100, "ids are distinct");

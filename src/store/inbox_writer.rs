@@ -147,7 +147,10 @@ async fn write(db: &DatabaseConnection, units: Vec<Unit>) {
 
 /// One INSERT of every row; each row's new id in order, `None` where the (source, external id)
 /// was stored already, or earlier in the same statement.
-async fn insert_rows(db: &DatabaseConnection, rows: &[&Prepared]) -> Result<Vec<Option<i64>>, DbErr> {
+async fn insert_rows(
+    db: &DatabaseConnection,
+    rows: &[&Prepared],
+) -> Result<Vec<Option<i64>>, DbErr> {
     use inbox::Column as C;
     let mut q = Query::insert();
     q.into_table(inbox::Entity).columns([

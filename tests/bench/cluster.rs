@@ -274,7 +274,10 @@ async fn run() {
     println!("| 1 node | {:.0} msg/s |", tput[0]);
     println!("| 2 nodes | {:.0} msg/s |", tput[1]);
     println!("| scaling 1 → 2 | {ratio:.2}× (target ≥ 1.7×) |");
-    println!("| cluster mode's cost on 1 node | {:.1} % (target ≤ 10 %) |", overhead * 100.0);
+    println!(
+        "| cluster mode's cost on 1 node | {:.1} % (target ≤ 10 %) |",
+        overhead * 100.0
+    );
     println!("| failover (SIGKILL → survivor runs all, delivers) | {fail_s:.2} s (target ≤ 2 s) |");
     println!("bench cluster_1_node {:.1} msg/s", tput[0]);
     println!("bench cluster_2_nodes {:.1} msg/s", tput[1]);

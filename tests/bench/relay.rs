@@ -342,7 +342,16 @@ fn report_profile(name: &str, child: Option<std::process::Child>, out: &std::pat
         .status();
     let _ = child.wait();
     let Ok(report) = std::process::Command::new("perf")
-        .args(["report", "--stdio", "--no-children", "-g", "none", "--sort", "dso,symbol", "-i"])
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "-g",
+            "none",
+            "--sort",
+            "dso,symbol",
+            "-i",
+        ])
         .arg(out)
         .output()
     else {
@@ -390,9 +399,15 @@ async fn run_backend(name: &str, backend: Backend, n: u64) {
     }
     let after_pg = pg_counters(&rig).await;
     let per_msg = |a: f64, b: f64| (a - b) / n as f64;
-    let service = per_msg(after_cpu.0.unwrap_or(f64::NAN), before.0.unwrap_or(f64::NAN));
+    let service = per_msg(
+        after_cpu.0.unwrap_or(f64::NAN),
+        before.0.unwrap_or(f64::NAN),
+    );
     let postgres = per_msg(after_cpu.1, before.1);
-    let sim = per_msg(after_cpu.2.unwrap_or(f64::NAN), before.2.unwrap_or(f64::NAN));
+    let sim = per_msg(
+        after_cpu.2.unwrap_or(f64::NAN),
+        before.2.unwrap_or(f64::NAN),
+    );
     let stmts = per_msg(after_statements, before.3);
     let rss = peak_rss_mb(&pid);
     println!("\n{name}: ack p50/p99 @100/s = {:.2}/{:.2} ms; @1000/s = {:.2}/{:.2} ms; sustained {tput:.0} msg/s; e2e p50/p99 = {:.1}/{:.1} ms; service peak RSS {rss:.0} MB",

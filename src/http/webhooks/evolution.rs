@@ -183,7 +183,10 @@ async fn store(
         owner,
         item,
     };
-    let ids = state.inbox_writer.insert(std::slice::from_ref(&row)).await?;
+    let ids = state
+        .inbox_writer
+        .insert(std::slice::from_ref(&row))
+        .await?;
     if let Some(id) = ids.into_iter().flatten().next() {
         state.registry.do_send(Dispatch {
             owner: Owner::Number(n.id),

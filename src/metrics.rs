@@ -40,6 +40,9 @@ pub const TRANSCRIPTION_SECONDS: &str = "b24wa_transcription_seconds";
 pub const ACTORS_ALIVE: &str = "b24wa_actors_alive";
 /// Actor ownership moves between nodes.
 pub const LEASE_MOVES: &str = "b24wa_lease_moves_total";
+/// SQL statements the service sent to its database (sea-orm's count; BEGIN/COMMIT not included);
+/// label `outcome` (`ok`, `failed`).
+pub const DB_STATEMENTS: &str = "b24wa_db_statements_total";
 /// Inbox items held in actors' memory on this node (the rest wait in the inbox table); label
 /// `queue` (`chat`: chat actors' backlogs, `route`: portals' routing queues).
 pub const QUEUE_ITEMS: &str = "b24wa_queue_items";
@@ -191,6 +194,10 @@ fn describe() {
     );
     describe_gauge!(ACTORS_ALIVE, "Actors running on this node, by kind");
     describe_counter!(
+        DB_STATEMENTS,
+        "SQL statements sent to the database, by outcome (BEGIN and COMMIT not counted)"
+    );
+    describe_counter!(
         LEASE_MOVES,
         "Actor leases this node took over from another node (cluster mode; failover or hand-over)"
     );
@@ -263,6 +270,11 @@ pub fn webhook(source: &'static str, outcome: &'static str, took: Duration) {
 /// A webhook for a number not connected here was acknowledged and dropped.
 pub fn unknown_number(source: &'static str) {
     counter!(WEBHOOK_UNKNOWN_NUMBER, "source" => source).increment(1);
+}
+
+pub fn db_statement(failed: bool) {
+    let outcome = if failed { "failed" } else { "ok" };
+    counter!(DB_STATEMENTS, "outcome" => outcome).increment(1);
 }
 
 pub fn lease_moved() {

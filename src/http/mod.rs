@@ -43,6 +43,8 @@ pub struct AppState {
     pub limits: Arc<limits::PublicLimits>,
     /// Clients for the calls handlers make themselves (install check, credential checks, QR).
     pub outbound: Arc<Outbound>,
+    /// WhatsApp webhooks' inbox rows, group-committed.
+    pub inbox_writer: crate::store::inbox_writer::InboxWriter,
 }
 
 /// Outbound clients for request handlers, apart from the actors' (`Ctx`). A pooled connection is

@@ -8,6 +8,7 @@ pub mod export;
 pub mod health;
 pub mod hops;
 pub mod inbox;
+pub mod inbox_writer;
 pub mod jobs;
 pub mod ledger;
 pub mod media;

@@ -1,6 +1,7 @@
 //! `make bench-cluster`: throughput of 1 and of 2 nodes (release `b24wa serve` processes on one
 //! PostgreSQL and one Redis, behind a round-robin balancer) with every Bitrix24 call taking
-//! 50 ms, and the failover time when one of two nodes is SIGKILLed.
+//! 50 ms, what cluster mode costs one node (the same node without Redis), and the failover time
+//! when one of two nodes is SIGKILLed.
 //! Prints a table and `bench <name> <value> <unit>` lines.
 //!
 //! Several portals (tenants), each with one number: a portal's calls are serial through its one
@@ -54,8 +55,9 @@ fn b24_config(client_id: &str, client_secret: &str) -> BitrixSimConfig {
     }
 }
 
-/// A cluster of `nodes` with `PORTALS` installed portals, one Cloud API number each.
-async fn rig(nodes: usize, pin: bool) -> (ProcessCluster, Vec<Tenant>) {
+/// A cluster of `nodes` with `PORTALS` installed portals, one Cloud API number each; without
+/// `redis`, the one node runs single-node (same balancer in front, for a fair comparison).
+async fn rig(nodes: usize, pin: bool, redis: bool) -> (ProcessCluster, Vec<Tenant>) {
     let first = b24_config("app.b24wa.test", "sim-secret");
     let c = spawn_cluster_pinned(
         nodes,
@@ -70,6 +72,9 @@ async fn rig(nodes: usize, pin: bool) -> (ProcessCluster, Vec<Tenant>) {
             s.retry_base_ms = 200;
             s.retry_max_ms = 2_000;
             s.log = "error".into();
+            if !redis {
+                s.redis_url = None;
+            }
         },
         pin,
     )
@@ -236,13 +241,15 @@ async fn run() {
     let pin = std::env::var("B24WA_BENCH_PIN").map_or(true, |v| v != "0");
     let mut tput = Vec::new();
     let mut fail_s = f64::NAN;
-    for nodes in [1usize, 2] {
-        let (c, tenants) = rig(nodes, pin).await;
+    // One node without Redis (single-node mode), then one and two nodes of a cluster.
+    for (nodes, redis) in [(1usize, false), (1, true), (2, true)] {
+        let (c, tenants) = rig(nodes, pin, redis).await;
         let (c, tenants) = (Arc::new(c), Arc::new(tenants));
+        let run = format!("{nodes}{}", if redis { "r" } else { "s" });
         // Warm-up: every actor started, connections open.
-        let _ = throughput_n(&c, &tenants, 200, &format!("warm{nodes}")).await;
-        let t = throughput(&c, &tenants, &format!("run{nodes}")).await;
-        println!("{nodes} node(s): {t:.0} msg/s");
+        let _ = throughput_n(&c, &tenants, 200, &format!("warm{run}")).await;
+        let t = throughput(&c, &tenants, &format!("run{run}")).await;
+        println!("{nodes} node(s), Redis {redis}: {t:.0} msg/s");
         tput.push(t);
         if nodes == 2 {
             fail_s = failover(&c, &tenants).await;
@@ -253,6 +260,9 @@ async fn run() {
         }
         actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     }
+    // What cluster mode costs one node: leases, Redis and the cross-node wake-ups.
+    let single = tput.remove(0);
+    let overhead = 1.0 - tput[0] / single;
     let ratio = tput[1] / tput[0];
     println!();
     println!(
@@ -260,13 +270,19 @@ async fn run() {
         LATENCY.as_millis()
     );
     println!("|---|---|");
+    println!("| 1 node, single-node mode (no Redis) | {single:.0} msg/s |");
     println!("| 1 node | {:.0} msg/s |", tput[0]);
     println!("| 2 nodes | {:.0} msg/s |", tput[1]);
     println!("| scaling 1 → 2 | {ratio:.2}× (target ≥ 1.7×) |");
-    println!("| failover (SIGKILL → survivor runs all, delivers) | {fail_s:.2} s (target ≤ 5 s) |");
+    println!(
+        "| cluster mode's cost on 1 node | {:.1} % (target ≤ 10 %) |",
+        overhead * 100.0
+    );
+    println!("| failover (SIGKILL → survivor runs all, delivers) | {fail_s:.2} s (target ≤ 2 s) |");
     println!("bench cluster_1_node {:.1} msg/s", tput[0]);
     println!("bench cluster_2_nodes {:.1} msg/s", tput[1]);
     println!("bench cluster_scaling_1_to_2 {ratio:.2} ratio");
+    println!("bench cluster_overhead_1_node {overhead:.3} fraction");
     println!("bench failover_s {fail_s:.2} s");
     common::drop_test_databases().await;
 }

@@ -1,9 +1,19 @@
-//! `make bench`: the relay benchmark. Starts the service (PostgreSQL, then SQLite) with the
-//! simulators in this process and drives signed inbound text webhooks.
-//! Prints a table and one `bench <name> <value> <unit>` line per figure.
+//! `make bench`: the relay benchmark. The service is the release `b24wa serve` binary in a
+//! process of its own (PostgreSQL, then SQLite); the simulators and the load generator run in
+//! this process, so each side's CPU is measured apart: `relay_cpu_us_per_msg_service`,
+//! `_postgres` (every PostgreSQL process, from /proc) and `_sim` (this process).
+//! Drives signed inbound text webhooks and prints a table and one `bench <name> <value> <unit>`
+//! line per figure.
+//!
+//! `B24WA_BENCH_PROFILE=1` also samples the service with `perf` during the sustained run and
+//! prints its ten hottest functions.
 
 #[path = "../sim/mod.rs"]
 mod sim;
+
+#[path = "../common/mod.rs"]
+#[allow(unused_imports, unused_macros)]
+mod common;
 
 use std::{
     collections::HashMap,
@@ -11,89 +21,81 @@ use std::{
     time::{Duration, Instant},
 };
 
-use b24wa::{
-    config::Settings,
-    http::api::auth::{JwtKeys, Role},
-    startup::Application,
-};
-use secrecy::SecretString;
+use common::{spawn_process_config, Backend, ProcessApp};
 use serde_json::json;
-use sim::{BitrixSim, BitrixSimConfig, GraphSim, GraphSimConfig};
+use sim::{BitrixSimConfig, GraphSim};
 
 const PNID: &str = "900100";
 const SECRET: &str = "bench-app-secret";
 
 struct Rig {
-    url: String,
-    b24: BitrixSim,
+    app: ProcessApp,
     client: reqwest::Client,
-    stop: b24wa::startup::Stopper,
 }
 
-async fn rig(db_url: String, dir: &std::path::Path) -> Rig {
-    let b24 = BitrixSim::start(BitrixSimConfig {
+async fn rig(backend: Backend) -> Rig {
+    let cfg = BitrixSimConfig {
         rate_limit: None,
         ..BitrixSimConfig::default()
-    })
+    };
+    let app = spawn_process_config(
+        backend,
+        cfg,
+        |s| {
+            if let Some(url) = s.database_url.as_mut() {
+                if url.starts_with("postgres") {
+                    // Loopback: TLS to PostgreSQL would only cost CPU on both sides.
+                    url.push_str("?sslmode=disable");
+                }
+            }
+            // The simulated portal has no limit here; ours must not be the bottleneck either.
+            s.b24_rate_burst = 100_000.0;
+            s.b24_rate_per_sec = 100_000.0;
+            s.sweep_ms = 1000;
+            s.http_workers = 2;
+            // Raw throughput: the public rate limits (tests/limits.rs) would turn the load
+            // into 429s.
+            s.public_rate_per_ip = 0;
+            s.public_rate_per_tenant = 0;
+            s.log = "error".into();
+            // Only texts are sent here.
+            s.transcribe_model = None;
+            s.debug_faults = false;
+        },
+        &[],
+    )
     .await;
-    let graph = GraphSim::start(GraphSimConfig::default()).await;
-    let mut s = Settings::defaults().expect("defaults");
-    s.port = 0;
-    s.data_dir = dir.to_path_buf();
-    s.database_url = Some(db_url);
-    s.encryption_key = Some(SecretString::from(
-        "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=".to_string(),
-    ));
-    s.jwt_secret = Some(SecretString::from("bench".to_string()));
-    s.app_client_id = "app.b24wa.test".into();
-    s.app_client_secret = SecretString::from("sim-secret".to_string());
-    // The simulated portal's OAuth server listens on this machine.
-    s.b24_oauth_hosts = vec!["127.0.0.1".into()];
-    s.graph_base_url = graph.base_url();
-    // The simulated portal has no limit here; ours must not be the bottleneck either.
-    s.b24_rate_burst = 100_000.0;
-    s.b24_rate_per_sec = 100_000.0;
-    s.sweep_ms = 1000;
-    s.http_workers = 2;
-    // Raw throughput: the public rate limits (tests/limits.rs) would turn the load into 429s.
-    s.public_rate_per_ip = 0;
-    s.public_rate_per_tenant = 0;
-    s.log = "error".into();
-    // Only texts are sent here: without this, a models/ggml-base-q8_0.bin in the working folder
-    // (`make model`) loads whisper into the measured process (~230 MB per Application).
-    s.transcribe_model = None;
-    let app = Application::build(s).await.expect("app");
-    let url = app.public_url().to_string();
-    let stop = app.stopper();
-    actix_web::rt::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()
         .expect("client");
     assert_eq!(
-        b24.install_via_event(&format!("{url}/bitrix24/install"))
+        app.b24
+            .install_via_event(&format!("{}/bitrix24/install", app.url))
             .await,
         200
     );
-    graph.add_number(PNID, "tok", SECRET, "15550009999");
-    let token = JwtKeys::new(SecretString::from("bench".to_string()))
-        .issue("bench", Role::Support, None, 3600)
-        .expect("jwt");
-    let r = client
-        .post(format!("{url}/api/v1/numbers"))
-        .bearer_auth(token)
-        .json(&json!({"member_id": b24.member_id(), "line": "1", "phone_number_id": PNID,
-            "display_phone": "15550009999", "access_token": "tok", "app_secret": SECRET, "verify_token": "v"}))
-        .send()
-        .await
-        .expect("connect");
-    assert_eq!(r.status().as_u16(), 201);
-    Rig {
-        url,
-        b24,
-        client,
-        stop,
+    app.graph.add_number(PNID, "tok", SECRET, "15550009999");
+    let mut connected = false;
+    for _ in 0..100 {
+        let (status, body) = app
+            .api_post(
+                "/api/v1/numbers",
+                json!({"member_id": app.b24.member_id(), "line": "1", "phone_number_id": PNID,
+                    "display_phone": "15550009999", "access_token": "tok", "app_secret": SECRET,
+                    "verify_token": "v"}),
+            )
+            .await;
+        // The connector may still be registering (install runs in the background).
+        if status == 201 {
+            connected = true;
+            break;
+        }
+        assert!(status >= 400, "connect answered {status}: {body}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(connected, "number not connected");
+    Rig { app, client }
 }
 
 fn body(i: u64, run: &str) -> (String, Vec<u8>) {
@@ -115,7 +117,7 @@ async fn post(rig: &Rig, b: Vec<u8>) -> Duration {
     let t = Instant::now();
     let r = rig
         .client
-        .post(format!("{}/webhooks/whatsapp/cloud/{PNID}", rig.url))
+        .post(format!("{}/webhooks/whatsapp/cloud/{PNID}", rig.app.url))
         .header("X-Hub-Signature-256", sig)
         .header("Content-Type", "application/json")
         .body(b)
@@ -168,7 +170,7 @@ async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64
 
 async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
-    while rig.b24.customer_message_count() < n && Instant::now() < deadline {
+    while rig.app.b24.customer_message_count() < n && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -176,7 +178,7 @@ async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
 /// Sustained: post `n` as fast as `conc` connections allow; throughput = arrivals at the
 /// simulated imconnector.send.messages per second; end-to-end latency from post to arrival.
 async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<f64>) {
-    let base = rig.b24.customer_message_count();
+    let base = rig.app.b24.customer_message_count();
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -204,9 +206,9 @@ async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<
     let deadline = Instant::now() + Duration::from_secs(300);
     while seen < base + n as usize && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        // Only the new arrivals: copying every message each tick would load the process
-        // (and the simulator's lock) that is being measured.
-        let ids = rig.b24.customer_message_ids_since(seen);
+        // Only the new arrivals: copying every message each tick would load the simulator's
+        // lock on the way of the service's calls.
+        let ids = rig.app.b24.customer_message_ids_since(seen);
         let now = Instant::now();
         if let Ok(m) = sent_at.lock() {
             for id in &ids {
@@ -224,8 +226,43 @@ async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<
     ((seen - base) as f64 / secs, e2e)
 }
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// CPU time (user + system) of a process so far, in µs; `None` once it is gone.
+fn cpu_us(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the 3rd field, utime
+    // and stime the 14th and 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 1e6 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU time of every PostgreSQL process (server and backends), in µs.
+fn postgres_cpu_us() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return f64::NAN;
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().to_string();
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (comm.trim() == "postgres").then(|| cpu_us(&pid)).flatten()
+        })
+        .sum()
+}
+
+/// Peak resident memory (VmHWM) of a process, in MB.
+fn peak_rss_mb(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
@@ -238,16 +275,142 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-async fn run_backend(name: &str, db_url: String, n: u64) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let rig = Arc::new(rig(db_url, dir.path()).await);
+/// The service's own count of SQL statements sent (`/metrics`).
+async fn statements(rig: &Rig) -> f64 {
+    let Ok(r) = rig
+        .client
+        .get(format!("{}/metrics", rig.app.url))
+        .send()
+        .await
+    else {
+        return f64::NAN;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("b24wa_db_statements_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// PostgreSQL's own counters for the service's database: transactions committed (a statement
+/// outside a transaction is one) and WAL flushes to disk (the whole server).
+async fn pg_counters(rig: &Rig) -> Option<(f64, f64)> {
+    use sqlx::Connection;
+    let url = rig.app.settings.database_url.clone()?;
+    let db = url.rsplit_once('/')?.1.split('?').next()?.to_string();
+    let admin = std::env::var("DATABASE_TEST_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+    let commits: i64 =
+        sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = $1")
+            .bind(&db)
+            .fetch_one(&mut conn)
+            .await
+            .ok()?;
+    let syncs: i64 = sqlx::query_scalar("SELECT wal_sync FROM pg_stat_wal")
+        .fetch_one(&mut conn)
+        .await
+        .ok()?;
+    Some((commits as f64, syncs as f64))
+}
+
+/// An idle backend reports its statistics up to 10 s late (PostgreSQL 15): wait them out.
+async fn settle_pg_stats() {
+    actix_web::rt::time::sleep(Duration::from_secs(11)).await;
+}
+
+/// `perf record` of the service while the sustained run goes, when asked for.
+fn start_profile(pid: &str, out: &std::path::Path) -> Option<std::process::Child> {
+    if std::env::var("B24WA_BENCH_PROFILE").ok().as_deref() != Some("1") {
+        return None;
+    }
+    std::process::Command::new("perf")
+        .args(["record", "-F", "499", "-g", "-p", pid, "-o"])
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Stops `perf record` (SIGINT writes its file) and prints the ten hottest functions by their
+/// own samples.
+fn report_profile(name: &str, child: Option<std::process::Child>, out: &std::path::Path) {
+    let Some(mut child) = child else { return };
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let Ok(report) = std::process::Command::new("perf")
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "-g",
+            "none",
+            "--sort",
+            "dso,symbol",
+            "-i",
+        ])
+        .arg(out)
+        .output()
+    else {
+        println!("{name}: perf report failed");
+        return;
+    };
+    println!("\n{name}: service CPU profile, top 10 functions (self time):");
+    for line in String::from_utf8_lossy(&report.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .take(10)
+    {
+        // perf pads its columns to the terminal's width: one space between fields is enough.
+        let fields: Vec<&str> = line.split_whitespace().filter(|f| *f != "-").collect();
+        println!("  {}", fields.join(" "));
+    }
+}
+
+async fn run_backend(name: &str, backend: Backend, n: u64) {
+    let rig = Arc::new(rig(backend).await);
+    let pid = rig.app.pid().expect("service running").to_string();
+    let is_pg = backend == Backend::Postgres;
     let mut a100 = ack_at_rate(&rig, 100, 3, &format!("{name}r100")).await;
     wait_delivered(&rig, 300, 60).await;
     let mut a1000 = ack_at_rate(&rig, 1000, 3, &format!("{name}r1000")).await;
     wait_delivered(&rig, 3300, 120).await;
+    if is_pg {
+        settle_pg_stats().await;
+    }
+    let before = (
+        cpu_us(&pid),
+        postgres_cpu_us(),
+        cpu_us("self"),
+        statements(&rig).await,
+        pg_counters(&rig).await,
+    );
+    let profile_file = tempfile::NamedTempFile::new().expect("tmp");
+    let profile = start_profile(&pid, profile_file.path());
     let (tput, mut e2e) = sustained(&rig, n, 64, &format!("{name}s")).await;
-    let rss = peak_rss_mb();
-    println!("\n{name}: ack p50/p99 @100/s = {:.2}/{:.2} ms; @1000/s = {:.2}/{:.2} ms; sustained {tput:.0} msg/s; e2e p50/p99 = {:.1}/{:.1} ms; peak RSS {rss:.0} MB (whole bench process)",
+    let after_cpu = (cpu_us(&pid), postgres_cpu_us(), cpu_us("self"));
+    report_profile(name, profile, profile_file.path());
+    let after_statements = statements(&rig).await;
+    if is_pg {
+        settle_pg_stats().await;
+    }
+    let after_pg = pg_counters(&rig).await;
+    let per_msg = |a: f64, b: f64| (a - b) / n as f64;
+    let service = per_msg(
+        after_cpu.0.unwrap_or(f64::NAN),
+        before.0.unwrap_or(f64::NAN),
+    );
+    let postgres = per_msg(after_cpu.1, before.1);
+    let sim = per_msg(
+        after_cpu.2.unwrap_or(f64::NAN),
+        before.2.unwrap_or(f64::NAN),
+    );
+    let stmts = per_msg(after_statements, before.3);
+    let rss = peak_rss_mb(&pid);
+    println!("\n{name}: ack p50/p99 @100/s = {:.2}/{:.2} ms; @1000/s = {:.2}/{:.2} ms; sustained {tput:.0} msg/s; e2e p50/p99 = {:.1}/{:.1} ms; service peak RSS {rss:.0} MB",
         pct(&mut a100.clone(), 0.5), pct(&mut a100, 0.99), pct(&mut a1000.clone(), 0.5), pct(&mut a1000, 0.99), pct(&mut e2e.clone(), 0.5), pct(&mut e2e, 0.99));
     println!("bench ack_p50_100_{name} {:.2} ms", pct(&mut a100, 0.5));
     println!("bench ack_p99_100_{name} {:.2} ms", pct(&mut a100, 0.99));
@@ -257,7 +420,22 @@ async fn run_backend(name: &str, db_url: String, n: u64) {
     println!("bench e2e_p50_{name} {:.1} ms", pct(&mut e2e, 0.5));
     println!("bench e2e_p99_{name} {:.1} ms", pct(&mut e2e, 0.99));
     println!("bench peak_rss_{name} {rss:.0} MB");
-    rig.stop.stop().await;
+    println!("bench relay_cpu_us_per_msg_service_{name} {service:.0} us");
+    if is_pg {
+        println!("bench relay_cpu_us_per_msg_postgres_{name} {postgres:.0} us");
+    }
+    println!("bench relay_cpu_us_per_msg_sim_{name} {sim:.0} us");
+    println!("bench relay_sql_statements_per_msg_{name} {stmts:.1} statements");
+    if let (Some((c0, w0)), Some((c1, w1))) = (before.4, after_pg) {
+        println!(
+            "bench relay_commits_per_msg_{name} {:.2} commits",
+            per_msg(c1, c0)
+        );
+        println!(
+            "bench relay_wal_syncs_per_msg_{name} {:.2} syncs",
+            per_msg(w1, w0)
+        );
+    }
 }
 
 fn main() {
@@ -266,36 +444,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     actix_web::rt::System::new().block_on(async move {
-        use sqlx::Connection;
-        let admin = std::env::var("DATABASE_TEST_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL must answer");
-        let db = format!("b24wa_bench_{}", sim::random_hex(6));
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&mut conn)
-            .await
-            .expect("create db");
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        // Loopback: TLS to PostgreSQL would only cost CPU on both sides (perf showed ~18 %).
-        run_backend("pg", format!("{base}/{db}?sslmode=disable"), n).await;
-        // FORCE: the stopped service's pool may still hold idle connections.
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-        let dir = tempfile::tempdir().expect("tmp");
-        run_backend(
-            "sqlite",
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-            n,
-        )
-        .await;
+        run_backend("pg", Backend::Postgres, n).await;
+        run_backend("sqlite", Backend::Sqlite, n).await;
+        common::drop_test_databases().await;
     });
 }

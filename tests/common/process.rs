@@ -198,12 +198,23 @@ pub async fn spawn_process_with_env(
     tweak: impl FnOnce(&mut Settings),
     extra_env: &[(&str, &str)],
 ) -> ProcessApp {
+    spawn_process_config(backend, BitrixSimConfig::default(), tweak, extra_env).await
+}
+
+/// `spawn_process_with_env` with the Bitrix24 simulator configured by `b24_cfg` (the relay
+/// benchmark: no rate limit).
+pub async fn spawn_process_config(
+    backend: Backend,
+    b24_cfg: BitrixSimConfig,
+    tweak: impl FnOnce(&mut Settings),
+    extra_env: &[(&str, &str)],
+) -> ProcessApp {
     let Fixture {
         b24,
         graph,
         dir,
         mut settings,
-    } = Fixture::new(backend, BitrixSimConfig::default()).await;
+    } = Fixture::new(backend, b24_cfg).await;
     settings.port = free_port();
     settings.debug_faults = false;
     settings.log = std::env::var("B24WA_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into());
@@ -316,6 +327,15 @@ impl ProcessApp {
             );
             actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The running child's process id (`/proc/<pid>` for the benchmark's CPU and memory).
+    pub fn pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|c| c.id())
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix): no shutdown code runs. Returns once the

@@ -43,40 +43,66 @@ impl Drain for Calls {
     }
 
     async fn wave(&self, runnable: Vec<&entity::jobs::Model>) -> Result<bool, sea_orm::DbErr> {
-        let (services, session) = (&self.services, &*self.session);
         let batches = make_batches(&runnable);
         tracing::debug!(
             runnable = runnable.len(),
             batches = batches.len(),
             "portal job runner wave"
         );
-        // Batches with disjoint queues run together; the first overlap ends the wave, so a
-        // chat's jobs always run in order.
-        let mut wave: Vec<&Batch> = Vec::new();
-        let mut keys = std::collections::HashSet::new();
-        for b in &batches {
-            if b.keys().any(|k| keys.contains(k)) || wave.len() >= 8 {
+        // Group after group from one read of the outbox (a backlog of a thousand jobs is read
+        // and decoded once, not once per 50-job call), while every job so far ended done: a
+        // job left to retry holds back its queue, which only a fresh read (`runnable`) keeps.
+        let mut rest: &[Batch] = &batches;
+        while !rest.is_empty() {
+            let (group, tail) = rest.split_at(disjoint_prefix(rest));
+            rest = tail;
+            if !self.run_group(group).await? || self.services.lifecycle.enter().is_none() {
                 break;
             }
-            keys.extend(b.keys());
-            wave.push(b);
+            if !rest.is_empty() && !self.ready().await? {
+                break;
+            }
         }
-        let running: Vec<_> = wave
+        Ok(true)
+    }
+}
+
+/// How many of the first batches may run together: batches with disjoint queues, at most 8;
+/// the first overlap ends the group, so a chat's jobs always run in order.
+fn disjoint_prefix(batches: &[Batch]) -> usize {
+    let mut keys = std::collections::HashSet::new();
+    let mut n = 0;
+    for b in batches {
+        if n >= 8 || b.keys().any(|k| keys.contains(k)) {
+            break;
+        }
+        keys.extend(b.keys());
+        n += 1;
+    }
+    n.max(1)
+}
+
+impl Calls {
+    /// Runs `group`'s batches together and settles each; whether every job ended done.
+    async fn run_group(&self, group: &[Batch<'_>]) -> Result<bool, sea_orm::DbErr> {
+        let (services, session) = (&self.services, &*self.session);
+        let running: Vec<_> = group
             .iter()
             .flat_map(|b| b.jobs.iter())
             .map(|(m, _)| crate::metrics::Running::start(&m.kind))
             .collect();
-        let results = join_all(wave.iter().map(|b| {
+        let results = join_all(group.iter().map(|b| {
             let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
             run_batch(services, session, b).instrument(span)
         }))
         .await;
         drop(running);
-        for (b, res) in wave.iter().zip(results) {
+        let mut all_done = true;
+        for (b, res) in group.iter().zip(results) {
             let span = crate::metrics::job_span(b.jobs.iter().map(|(m, _)| *m));
-            settle_retrying(services, b, &res).instrument(span).await?;
+            all_done &= settle_retrying(services, b, &res).instrument(span).await?;
         }
-        Ok(true)
+        Ok(all_done)
     }
 }
 

@@ -23,7 +23,7 @@ pub(super) async fn settle_retrying(
     services: &Ctx,
     b: &Batch<'_>,
     res: &BatchResult,
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<bool, sea_orm::DbErr> {
     let mut attempt = 0u64;
     loop {
         match settle(services, b, res).await {
@@ -37,7 +37,8 @@ pub(super) async fn settle_retrying(
     }
 }
 
-async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<(), sea_orm::DbErr> {
+/// Records a batch's outcome; whether every job of it ended done.
+async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<bool, sea_orm::DbErr> {
     let ids: Vec<i64> = b.jobs.iter().map(|(m, _)| m.id).collect();
     // Jobs that did not end done (counted once the outcome is committed).
     let mut not_done: Vec<(i64, Settled)> = Vec::new();
@@ -151,7 +152,7 @@ async fn settle(services: &Ctx, b: &Batch<'_>, res: &BatchResult) -> Result<(), 
             .map_or(Settled::Done, |(_, how)| *how);
         crate::metrics::settled(m, how);
     }
-    Ok(())
+    Ok(not_done.is_empty())
 }
 
 /// Puts jobs back to wait without counting an attempt: they could not be tried at all (their

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use sea_orm::TransactionTrait;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -12,7 +11,7 @@ use crate::{
     actors::registry::{Dispatch, Owner},
     http::{ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
-    store::{inbox, numbers, templates},
+    store::{inbox, inbox_writer, numbers, templates},
     tr,
     whatsapp::cloud::webhook::{self, Event, WebhookError},
 };
@@ -285,14 +284,10 @@ async fn store(
             .check(&state.ctx.db, &crate::store::jobs::number_owner(number_id))
             .await?;
     }
-    // One event (the usual case) is one INSERT, committed on its own; several share a
-    // transaction so that the 200 covers all of them or none.
-    let txn = if events.len() > 1 {
-        Some(state.ctx.db.begin().await?)
-    } else {
-        None
-    };
-    let mut by_number: HashMap<i64, Vec<(i64, InboxItem)>> = HashMap::new();
+    // The body's events are stored together (the 200 covers all of them or none), joined with
+    // other webhooks' rows in one statement (group commit).
+    let mut rows = Vec::new();
+    let mut numbers = Vec::new();
     for ev in events {
         let (pnid, external_id, item) = match ev {
             Event::Message(m) => (
@@ -317,28 +312,20 @@ async fn store(
         let Some(&number_id) = known.get(&pnid) else {
             continue;
         };
-        let owner = crate::store::jobs::number_owner(number_id);
-        let inserted = match &txn {
-            Some(t) => {
-                inbox::insert(t, inbox::SOURCE_WA_CLOUD, &external_id, &owner, &item).await?
-            }
-            None => {
-                inbox::insert(
-                    &state.ctx.db,
-                    inbox::SOURCE_WA_CLOUD,
-                    &external_id,
-                    &owner,
-                    &item,
-                )
-                .await?
-            }
-        };
-        if let Some(id) = inserted {
-            by_number.entry(number_id).or_default().push((id, item));
-        }
+        rows.push(inbox_writer::NewRow {
+            source: inbox::SOURCE_WA_CLOUD.to_string(),
+            external_id,
+            owner: crate::store::jobs::number_owner(number_id),
+            item,
+        });
+        numbers.push(number_id);
     }
-    if let Some(t) = txn {
-        t.commit().await?;
+    let ids = state.inbox_writer.insert(&rows).await?;
+    let mut by_number: HashMap<i64, Vec<(i64, InboxItem)>> = HashMap::new();
+    for ((row, number_id), id) in rows.into_iter().zip(numbers).zip(ids) {
+        if let Some(id) = id {
+            by_number.entry(number_id).or_default().push((id, row.item));
+        }
     }
     for (number_id, items) in by_number {
         state.registry.do_send(Dispatch {

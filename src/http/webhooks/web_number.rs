@@ -9,7 +9,7 @@ use crate::{
     actors::registry::{Dispatch, Owner},
     http::{api::extract::from_parts, ApiError, AppState, ErrorCode},
     relay::inbox::InboxItem,
-    store::{inbox, jobs, numbers},
+    store::{inbox, inbox_writer, jobs, numbers},
     tr,
 };
 
@@ -149,10 +149,20 @@ pub(crate) async fn store(
     // Back-pressure, before storing: the gateway keeps the event and retries it.
     state.limits.inbox.check(&state.ctx.db, &owner).await?;
     let source = format!("{}:{}", inbox::SOURCE_WA_GATEWAY, n.id);
-    if let Some(id) = inbox::insert(&state.ctx.db, &source, &external_id, &owner, &item).await? {
+    let row = inbox_writer::NewRow {
+        source,
+        external_id,
+        owner,
+        item,
+    };
+    let ids = state
+        .inbox_writer
+        .insert(std::slice::from_ref(&row))
+        .await?;
+    if let Some(id) = ids.into_iter().flatten().next() {
         state.registry.do_send(Dispatch {
             owner: Owner::Number(n.id),
-            items: vec![(id, item)],
+            items: vec![(id, row.item)],
         });
     }
     Ok(HttpResponse::Ok().body("ok"))

@@ -70,6 +70,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(16)
             .min_connections(2)
             .test_before_acquire(false);
+        // Each IN list's length is a statement of its own: sqlx's 100 prepared statements per
+        // connection were evicted and prepared again (parsed and planned) under load.
+        opts.map_sqlx_postgres_opts(|o| o.statement_cache_capacity(512));
     }
     let db = Database::connect(opts).await?;
     db.execute_unprepared("SELECT 1").await?;

@@ -8,7 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::not_found;
 use super::page::invalid_field;
-use super::{auth::Caller, extract::ById, openapi::TenantId};
+use super::{
+    auth::Caller,
+    extract::ById,
+    openapi::{TenantId, TenantWriteRefused},
+};
 use crate::{
     actors::registry::{Owner, Reload},
     bitrix24::bbcode,
@@ -88,8 +92,7 @@ async fn forget_chats(state: &AppState, tenant: i64, wa_id: &str) -> Result<(), 
     responses(
         (status = 200, description = "Erased (or nothing was left to erase)", body = ErasedView),
         (status = 400, description = "`invalid_json`, or `invalid_field`: `customer` is not a phone, WhatsApp id or LID", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantWriteRefused,
     ),
 )]
 pub async fn erase_customer(

@@ -13,7 +13,7 @@ use super::extract::{from_parts, ById, JsonRequest, ListRequest, SupportChange};
 use super::not_found;
 use super::{
     audit,
-    openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
+    openapi::{BadPaging, BadTenant, NoSuchTenant, SupportOnly, TenantId, TenantNotFound},
     page::{invalid_field, Page, PageParams, Paging},
     portals::PortalView,
 };
@@ -103,7 +103,7 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
     request_body = NewTenant,
     responses(
         (status = 201, description = "Created", body = TenantView),
-        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        BadTenant,
         SupportOnly,
     ),
 )]
@@ -199,9 +199,9 @@ pub struct TenantChange {
     request_body = TenantChange,
     responses(
         (status = 200, description = "The tenant after the change", body = TenantView),
-        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        BadTenant,
         SupportOnly,
-        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        NoSuchTenant,
     ),
 )]
 pub async fn update_tenant(

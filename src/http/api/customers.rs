@@ -6,16 +6,18 @@ use actix_web::{http::header, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::not_found;
 use super::page::invalid_field;
-use super::{auth::Caller, extract::ById, openapi::TenantId};
+use super::{
+    openapi::{TenantId, TenantWriteRefused},
+    tenants::WritableTenant,
+};
 use crate::{
     actors::registry::{Owner, Reload},
     bitrix24::bbcode,
     http::{error::ErrorBody, ApiError, AppState, ErrorCode},
     relay::phone::customer_key,
     relay::states::OUT,
-    store::{self, audit, erase, export, tenants},
+    store::{self, audit, erase, export},
     tr,
 };
 
@@ -42,17 +44,6 @@ pub struct ErasedView {
     pub files: u64,
     pub inbox_items: u64,
     pub jobs: u64,
-}
-
-/// The tenant `id` for a caller who may change its data (another tenant's is `404`, billing
-/// `403`).
-async fn writable_tenant(state: &AppState, caller: &Caller, id: i64) -> Result<i64, ApiError> {
-    caller.require_tenant_access(id)?;
-    tenants::get(&state.ctx.db, id)
-        .await?
-        .ok_or_else(not_found::tenant)?;
-    caller.require_write(id)?;
-    Ok(id)
 }
 
 fn customer_of(typed: &str) -> Result<String, ApiError> {
@@ -88,15 +79,17 @@ async fn forget_chats(state: &AppState, tenant: i64, wa_id: &str) -> Result<(), 
     responses(
         (status = 200, description = "Erased (or nothing was left to erase)", body = ErasedView),
         (status = 400, description = "`invalid_json`, or `invalid_field`: `customer` is not a phone, WhatsApp id or LID", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantWriteRefused,
     ),
 )]
 pub async fn erase_customer(
-    ById { state, caller, id }: ById,
-    body: web::Json<EraseRequest>,
+    WritableTenant {
+        state,
+        caller,
+        id: tenant,
+        input: body,
+    }: WritableTenant<web::Json<EraseRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = writable_tenant(&state, &caller, id).await?;
     let wa_id = customer_of(&body.customer)?;
     forget_chats(&state, tenant, &wa_id).await?;
     // Rows stored from here on are the customer's new messages: they stay.
@@ -209,10 +202,13 @@ pub struct ConversationExport {
     ),
 )]
 pub async fn export_conversation(
-    ById { state, caller, id }: ById,
-    q: web::Query<ExportQuery>,
+    WritableTenant {
+        state,
+        id: tenant,
+        input: q,
+        ..
+    }: WritableTenant<web::Query<ExportQuery>>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = writable_tenant(&state, &caller, id).await?;
     let wa_id = customer_of(&q.customer)?;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,

@@ -13,7 +13,7 @@ use super::extract::{ById, JsonRequest, ListRequest};
 use super::not_found;
 use super::{
     auth::Caller,
-    openapi::{BadFilter, ConnectRefused, NumberId},
+    openapi::{BadFilter, BillingReadOnly, ConnectRefused, NumberId},
     page::{self, invalid_field, Page, PageParams, Paging, MAX_SEARCH},
     portals::visible_portal,
     scope::{sees, tenant_of, visible_rows},
@@ -447,7 +447,7 @@ pub struct DisconnectedView {
     params(NumberId),
     responses(
         (status = 200, description = "Disconnected", body = DisconnectedView),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
+        BillingReadOnly,
         (status = 404, description = "`unknown_number` (or another tenant's)", body = ErrorBody),
     ),
 )]

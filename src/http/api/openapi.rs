@@ -126,6 +126,20 @@ shared_errors! {
     BadFilter { "400" => "`invalid_field`: a paging or filter value out of range" }
     /// A tenant-scoped route: another tenant's is `404` as if it did not exist.
     TenantNotFound { "404" => "`not_found`: no such tenant (or another tenant's)" }
+    /// A change to a tenant's data (`Caller::require_write`): billing is refused, another
+    /// tenant's is `404` as if it did not exist.
+    TenantWriteRefused {
+        "403" => "`forbidden`: billing is read-only",
+        "404" => "`not_found`: no such tenant (or another tenant's)",
+    }
+    /// A support-only route on a tenant (support sees every tenant).
+    NoSuchTenant { "404" => "`not_found`: no such tenant" }
+    /// A change billing may not make.
+    BillingReadOnly { "403" => "`forbidden`: billing is read-only" }
+    /// A route whose JSON body has nothing to check beyond its shape.
+    InvalidJson { "400" => "`invalid_json`" }
+    /// Creating or changing a tenant.
+    BadTenant { "400" => "`invalid_field` (name, plan), `invalid_json`" }
     /// Connecting a number to a line of a portal.
     ConnectRefused {
         "403" => "`forbidden`: billing is read-only",

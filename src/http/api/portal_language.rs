@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     audit,
     extract::ById,
+    openapi::BillingReadOnly,
     portals::PortalView,
     scope::{sees, tenant_of},
 };
@@ -52,7 +53,7 @@ pub struct LanguageChange {
     responses(
         (status = 200, description = "The portal after the change", body = PortalView),
         (status = 400, description = "`invalid_json`: not `{\"language\": \"ru\" | \"en\" | null}`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
+        BillingReadOnly,
         (status = 404, description = "`unknown_portal`: no such portal (or another tenant's)", body = ErrorBody),
     ),
 )]

@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::not_found;
-use super::{audit, extract::ById, openapi::TenantId, tenants::ReadableTenant};
+use super::{
+    audit,
+    extract::ById,
+    openapi::{TenantId, TenantNotFound, TenantWriteRefused},
+    tenants::ReadableTenant,
+};
 use crate::{
     actors::retention::Policy,
     billing::{plans, Plan},
@@ -69,7 +74,7 @@ impl RetentionView {
     params(TenantId),
     responses(
         (status = 200, description = "The tenant's retention", body = RetentionView),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantNotFound,
     ),
 )]
 pub async fn get_retention(
@@ -116,8 +121,7 @@ fn check(days: Option<u32>, max: Option<u32>, field: &'static str) -> Result<(),
     responses(
         (status = 200, description = "The retention after the change", body = RetentionView),
         (status = 400, description = "`retention_out_of_plan`: over the plan's maximum (or `0` under a plan with one); `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: billing is read-only", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant (or another tenant's)", body = ErrorBody),
+        TenantWriteRefused,
     ),
 )]
 pub async fn set_retention(

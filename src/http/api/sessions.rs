@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Caller, Role, TokenError, TokenType};
+use super::openapi::InvalidJson;
 use crate::{
     auth::{
         users::{MAX_EMAIL, MAX_PASSWORD},
@@ -79,7 +80,7 @@ fn session_answer(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = SessionView),
-        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        InvalidJson,
         (status = 401, description = "`invalid_credentials`: wrong email or password, or a disabled user", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins; wait `Retry-After` seconds", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -177,7 +178,7 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = SessionView),
-        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        InvalidJson,
         (status = 401, description = "`token_expired`, `token_invalid` (not a refresh token, or the user is disabled or gone)", body = ErrorBody),
     ),
     security(())

@@ -3,7 +3,7 @@
 //! Support staff see and manage every tenant (each change is audited in the same transaction);
 //! billing reads every tenant and changes nothing; a tenant admin sees its own tenant only.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, FromRequest, HttpResponse};
 use entity::tenants as tenant_rows;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,8 @@ use super::extract::{from_parts, ById, JsonRequest, ListRequest, SupportChange};
 use super::not_found;
 use super::{
     audit,
-    openapi::{BadPaging, SupportOnly, TenantId, TenantNotFound},
+    auth::Caller,
+    openapi::{BadPaging, BadTenant, NoSuchTenant, SupportOnly, TenantId, TenantNotFound},
     page::{invalid_field, Page, PageParams, Paging},
     portals::PortalView,
 };
@@ -103,7 +104,7 @@ fn check_plan(plan: &str) -> Result<String, ApiError> {
     request_body = NewTenant,
     responses(
         (status = 201, description = "Created", body = TenantView),
-        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        BadTenant,
         SupportOnly,
     ),
 )]
@@ -143,6 +144,29 @@ from_parts! {
             .map_err(ApiError::from)?
             .ok_or_else(not_found::tenant)?;
         Ok(Self { state, tenant })
+    }
+}
+
+/// The tenant of the `{id}` in the path for a caller who may change its data, with what the route
+/// reads besides (`E`: its body or query, read first, so that a malformed one is `400` for
+/// anyone). Another tenant's is `404 not_found`, as a missing one; billing is `403`.
+pub struct WritableTenant<E> {
+    pub state: web::Data<AppState>,
+    pub caller: Caller,
+    pub id: i64,
+    pub input: E,
+}
+
+from_parts! {
+    impl [E: FromRequest + 'static] for WritableTenant<E>;
+    (ById, E) as (ById { state, caller, id }, input) => {
+        caller.require_tenant_access(id)?;
+        tenants::get(&state.ctx.db, id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(not_found::tenant)?;
+        caller.require_write(id)?;
+        Ok(Self { state, caller, id, input })
     }
 }
 
@@ -199,9 +223,9 @@ pub struct TenantChange {
     request_body = TenantChange,
     responses(
         (status = 200, description = "The tenant after the change", body = TenantView),
-        (status = 400, description = "`invalid_field` (name, plan), `invalid_json`", body = ErrorBody),
+        BadTenant,
         SupportOnly,
-        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        NoSuchTenant,
     ),
 )]
 pub async fn update_tenant(

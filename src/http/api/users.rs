@@ -11,7 +11,7 @@ use super::not_found;
 use super::{
     audit,
     extract::SupportChange,
-    openapi::{SupportOnly, TenantId, TenantNotFound},
+    openapi::{InvalidJson, NoSuchTenant, SupportOnly, TenantId, TenantNotFound},
     page::invalid_field,
     tenants::ReadableTenant,
 };
@@ -98,7 +98,7 @@ pub struct NewTenantUser {
         (status = 201, description = "Created", body = UserView),
         (status = 400, description = "`invalid_field` (email, password, role), `invalid_json`", body = ErrorBody),
         SupportOnly,
-        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        NoSuchTenant,
         (status = 409, description = "`email_taken`: a user with this email exists", body = ErrorBody),
     ),
 )]
@@ -149,7 +149,7 @@ pub struct UserChange {
     request_body = UserChange,
     responses(
         (status = 200, description = "The user after the change", body = UserView),
-        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        InvalidJson,
         SupportOnly,
         (status = 404, description = "`not_found`: no such user", body = ErrorBody),
     ),

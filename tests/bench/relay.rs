@@ -21,16 +21,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{spawn_process_config, Backend, ProcessApp};
-use serde_json::json;
+use common::{spawn_process_config, Backend, Number, ProcessApp};
 use sim::{BitrixSimConfig, GraphSim};
 
 const PNID: &str = "900100";
-const SECRET: &str = "bench-app-secret";
 
 struct Rig {
     app: ProcessApp,
     client: reqwest::Client,
+    number: Number,
 }
 
 async fn rig(backend: Backend) -> Rig {
@@ -69,40 +68,20 @@ async fn rig(backend: Backend) -> Rig {
         .pool_max_idle_per_host(512)
         .build()
         .expect("client");
-    assert_eq!(
-        app.b24
-            .install_via_event(&format!("{}/bitrix24/install", app.url))
-            .await,
-        200
-    );
-    app.graph.add_number(PNID, "tok", SECRET, "15550009999");
-    let mut connected = false;
-    for _ in 0..100 {
-        let (status, body) = app
-            .api_post(
-                "/api/v1/numbers",
-                json!({"member_id": app.b24.member_id(), "line": "1", "phone_number_id": PNID,
-                    "display_phone": "15550009999", "access_token": "tok", "app_secret": SECRET,
-                    "verify_token": "v"}),
-            )
-            .await;
-        // The connector may still be registering (install runs in the background).
-        if status == 201 {
-            connected = true;
-            break;
-        }
-        assert!(status >= 400, "connect answered {status}: {body}");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    app.install().await;
+    let number = app.connect("1", PNID).await;
+    Rig {
+        app,
+        client,
+        number,
     }
-    assert!(connected, "number not connected");
-    Rig { app, client }
 }
 
-fn body(i: u64, run: &str) -> (String, Vec<u8>) {
+fn body(rig: &Rig, i: u64, run: &str) -> (String, Vec<u8>) {
     let wamid = format!("wamid.{run}.{i}");
     let b = GraphSim::inbound_text_body(
         PNID,
-        "15550009999",
+        &rig.number.display_phone,
         &format!("4470{:06}", i % 500),
         "Bench",
         &wamid,
@@ -113,7 +92,7 @@ fn body(i: u64, run: &str) -> (String, Vec<u8>) {
 }
 
 async fn post(rig: &Rig, b: Vec<u8>) -> Duration {
-    let sig = GraphSim::sign(SECRET, &b);
+    let sig = GraphSim::sign(&rig.number.app_secret, &b);
     let t = Instant::now();
     let r = rig
         .client
@@ -151,7 +130,7 @@ async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64
         if due > now {
             actix_web::rt::time::sleep(due - now).await;
         }
-        let (_, b) = body(i, run);
+        let (_, b) = body(rig, i, run);
         let rig = rig.clone();
         let lat = lat.clone();
         handles.push(actix_web::rt::spawn(async move {
@@ -192,7 +171,7 @@ async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<
                 if i >= n {
                     break;
                 }
-                let (wamid, b) = body(i, &run);
+                let (wamid, b) = body(&rig, i, &run);
                 if let Ok(mut m) = sent_at.lock() {
                     m.insert(wamid, Instant::now());
                 }

@@ -59,29 +59,43 @@ pub async fn mark_processed<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<()
     super::query::set_where(c, inbox::Column::Processed, true, cond).await
 }
 
-/// Which of `ids` are still unprocessed, each with its trace id and when it was stored (read
-/// in the same query, for the logs and relay latency).
-pub async fn unprocessed_among<C: ConnectionTrait>(
+/// Claims those of `ids` still unprocessed: marks them processed within `c`'s transaction and
+/// returns each with its trace id and when it was stored (for the logs and relay latency). One
+/// statement instead of a read before applying and a write after; a rollback gives them back,
+/// and a concurrent claim waits for this transaction and then finds them taken.
+pub async fn claim<C: ConnectionTrait>(
     c: &C,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, (Option<String>, i64)>, DbErr> {
+    use inbox::Column as Col;
+    use sea_orm::sea_query::{Expr, Query};
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let open: Vec<(i64, Option<String>, i64)> = inbox::Entity::find()
-        .select_only()
-        .column(inbox::Column::Id)
-        .column(inbox::Column::TraceId)
-        .column(inbox::Column::CreatedAt)
-        .filter(inbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(inbox::Column::Processed.eq(false))
-        .into_tuple()
-        .all(c)
-        .await?;
-    Ok(open
-        .into_iter()
-        .map(|(id, trace, at)| (id, (trace, at)))
-        .collect())
+    let mut q = Query::update();
+    q.table(inbox::Entity)
+        .value(Col::Processed, true)
+        .and_where(Expr::col(Col::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Col::Processed).eq(false))
+        .returning(Query::returning().columns([Col::Id, Col::TraceId, Col::CreatedAt]));
+    let rows = c.query_all(c.get_database_backend().build(&q)).await?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.try_get("", "id")?;
+            let trace: Option<String> = r.try_get("", "trace_id")?;
+            let at: i64 = r.try_get("", "created_at")?;
+            Ok((id, (trace, at)))
+        })
+        .collect()
+}
+
+/// Gives claimed items back (unprocessed): the sweep brings them again later.
+pub async fn unclaim<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let cond = inbox::Column::Id.is_in(ids.iter().copied());
+    super::query::set_where(c, inbox::Column::Processed, false, cond).await
 }
 
 /// Which of an owner's unprocessed items a page takes.

@@ -36,7 +36,7 @@ pub async fn spawn_app_with(
     b24_cfg: BitrixSimConfig,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    b24wa::telemetry::init("warn");
+    b24wa::telemetry::init(&std::env::var("B24WA_TEST_LOG").unwrap_or_else(|_| "warn".into()));
     let Fixture {
         b24,
         graph,

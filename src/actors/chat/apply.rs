@@ -38,8 +38,9 @@ pub(super) async fn process(
 ) -> Result<(Vec<i64>, Vec<Owner>, Option<(i64, String)>), DbErr> {
     let txn = services.db.begin().await?;
     let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
-    // A sweep and a live dispatch can both deliver an item: apply only what is still open.
-    let open = inbox::unprocessed_among(&txn, &ids).await?;
+    // A sweep and a live dispatch can both deliver an item: apply only what is still open,
+    // claimed (marked processed) in this transaction.
+    let open = inbox::claim(&txn, &ids).await?;
     let mut done = Vec::with_capacity(items.len());
     let mut applied = Vec::with_capacity(items.len());
     let mut kicks = Vec::new();
@@ -231,7 +232,13 @@ pub(super) async fn process(
     }
     // Fault injection: dies after writing, before commit, the worst moment.
     crate::actors::fault_point!(panic_now, "chat actor panics while processing an item");
-    inbox::mark_processed(&txn, &applied).await?;
+    // A receipt whose send is not stored yet stays open for the sweep.
+    let waiting: Vec<i64> = open
+        .keys()
+        .copied()
+        .filter(|id| !applied.contains(id))
+        .collect();
+    inbox::unclaim(&txn, &waiting).await?;
     txn.commit().await?;
     Ok((done, kicks, chat))
 }

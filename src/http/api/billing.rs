@@ -25,7 +25,6 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/health",
-    tag = "tenants",
     params(PageParams),
     responses(
         (status = 200, description = "One page of tenants with their health", body = Page<Health>),

@@ -133,7 +133,6 @@ pub(crate) fn web_error(e: WebError) -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/v1/numbers/gateway",
-    tag = "numbers",
     request_body = ConnectGateway,
     responses(
         (status = 201, description = "Stored; `activation` tells how the line took it", body = ConnectedView),
@@ -241,7 +240,6 @@ pub struct QrView {
 #[utoipa::path(
     get,
     path = "/api/v1/numbers/{id}/qr",
-    tag = "numbers",
     params(NumberId),
     responses(
         (status = 200, description = "The QR to scan, or the linked state", body = QrView),

@@ -85,7 +85,6 @@ pub struct ChatMessagesView {
 #[utoipa::path(
     get,
     path = "/api/v1/numbers/{id}/chats/{wa_id}/messages",
-    tag = "numbers",
     params(
         NumberId,
         ("wa_id" = String, Path, description = "The customer's WhatsApp id"),

@@ -3,10 +3,10 @@
 //! Documenting a route: put `#[utoipa::path(...)]` on its handler (method, the full path under
 //! `/api/v1`, params (`TenantId`, `NumberId` for those `{id}`s), request body, every response
 //! with `body = ErrorBody` for the errors and their codes in the description (or one of the
-//! shared error answers below), `tag` only where it is not the handler's module
-//! (`paths(tenants::get_tenant)` tags it `tenants`), and `security(())` for a public route),
-//! derive `ToSchema` on the types it reads and answers, and list the handler in `paths(...)`
-//! below. `Bearer` puts the bearer scheme on every operation that names no security; 401 (for
+//! shared error answers below), and `security(())` for a public route), derive `ToSchema` on the
+//! types it reads and answers, and list the handler in `paths(...)` below by the module of its
+//! tag (`paths(tenants::get_tenant)` tags it `tenants`; the tag modules below gather the handlers
+//! of a tag from several files). `Bearer` puts the bearer scheme on every operation that names no security; 401 (for
 //! bearer routes) and 500 are added to every operation by `CommonErrors`. tests/openapi.rs fails
 //! while a route in `api::routes` is not documented.
 
@@ -22,10 +22,7 @@ use utoipa::{
     IntoParams, IntoResponses, Modify, OpenApi,
 };
 
-use super::{
-    audit, billing, cluster, customers, gateway_numbers, jobs, messages, number_chats, numbers,
-    portal_language, portals, retention, sessions, templates, tenants, usage, users,
-};
+use super::{audit, cluster, customers, jobs, messages, templates, usage};
 use crate::http::{error::ErrorBody, ApiError, ErrorCode};
 
 /// The name of the bearer scheme, which every operation but the public ones requires.
@@ -43,25 +40,25 @@ pub const BEARER: &str = "bearer";
     ),
     paths(
         document,
-        sessions::login,
-        sessions::refresh,
-        sessions::me,
+        auth::login,
+        auth::refresh,
+        auth::me,
         tenants::list_tenants,
         tenants::create_tenant,
         tenants::get_tenant,
         tenants::update_tenant,
-        users::list_tenant_users,
-        users::create_tenant_user,
-        users::update_user,
+        tenants::list_tenant_users,
+        tenants::create_tenant_user,
+        tenants::update_user,
         audit::audit_log,
         portals::list_portals,
-        portal_language::set_language,
+        portals::set_language,
         numbers::list,
         numbers::connect,
-        gateway_numbers::connect_gateway,
-        gateway_numbers::qr,
+        numbers::connect_gateway,
+        numbers::qr,
         numbers::disconnect,
-        number_chats::chat_messages,
+        numbers::chat_messages,
         templates::list,
         templates::sync,
         templates::set_default,
@@ -71,13 +68,13 @@ pub const BEARER: &str = "bearer";
         jobs::list,
         jobs::redrive,
         usage::tenant_usage,
-        retention::get_retention,
-        retention::set_retention,
+        tenants::get_retention,
+        tenants::set_retention,
         customers::erase_customer,
         customers::export_conversation,
         usage::all_usage,
         usage::plans,
-        billing::tenants_health,
+        tenants::tenants_health,
         cluster::state,
     ),
     components(schemas(ErrorBody, ErrorCode)),
@@ -97,6 +94,22 @@ pub const BEARER: &str = "bearer";
     )
 )]
 pub struct ApiDoc;
+
+/// The tags whose routes live in several modules: a route listed in `paths(...)` by one of these
+/// is tagged with its name (utoipa tags an operation with the module it is listed by), so that a
+/// handler says no `tag` of its own.
+mod tenants {
+    pub use crate::http::api::{billing::*, retention::*, tenants::*, users::*};
+}
+mod numbers {
+    pub use crate::http::api::{gateway_numbers::*, number_chats::*, numbers::*};
+}
+mod portals {
+    pub use crate::http::api::{portal_language::*, portals::*};
+}
+mod auth {
+    pub use crate::http::api::sessions::*;
+}
 
 /// Declares error answers several routes share, each a type to name in `responses(...)`: its
 /// statuses with their descriptions, every one answering `ErrorBody`.

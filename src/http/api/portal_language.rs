@@ -47,7 +47,6 @@ pub struct LanguageChange {
     put,
     path = "/api/v1/portals/{id}/language",
     operation_id = "set_portal_language",
-    tag = "portals",
     params(PortalId),
     request_body = LanguageChange,
     responses(

@@ -70,7 +70,6 @@ impl RetentionView {
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}/retention",
-    tag = "tenants",
     params(TenantId),
     responses(
         (status = 200, description = "The tenant's retention", body = RetentionView),
@@ -115,7 +114,6 @@ fn check(days: Option<u32>, max: Option<u32>, field: &'static str) -> Result<(),
 #[utoipa::path(
     put,
     path = "/api/v1/tenants/{id}/retention",
-    tag = "tenants",
     params(TenantId),
     request_body = RetentionChange,
     responses(

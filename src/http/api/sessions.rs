@@ -76,7 +76,6 @@ fn session_answer(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
-    tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = SessionView),
@@ -174,7 +173,6 @@ pub struct RefreshRequest {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",
-    tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = SessionView),
@@ -219,7 +217,6 @@ pub struct MeView {
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me",
-    tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)),
 )]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {

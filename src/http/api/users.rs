@@ -56,7 +56,6 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/api/v1/tenants/{id}/users",
-    tag = "tenants",
     params(TenantId),
     responses(
         (status = 200, description = "The tenant's users", body = Vec<UserView>),
@@ -91,7 +90,6 @@ pub struct NewTenantUser {
 #[utoipa::path(
     post,
     path = "/api/v1/tenants/{id}/users",
-    tag = "tenants",
     params(TenantId),
     request_body = NewTenantUser,
     responses(
@@ -144,7 +142,6 @@ pub struct UserChange {
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{id}",
-    tag = "tenants",
     params(("id" = i64, Path, description = "The user's id")),
     request_body = UserChange,
     responses(

@@ -417,17 +417,26 @@ async fn cloud_customer_writes(
 ) -> Result<HttpResponse, ApiError> {
     let text = text_of(&body)?;
     let id = new_wamid();
-    let webhook = GraphSim::inbound_text_body(
+    let status = cloud_customer_sends(
+        &s,
+        json!({"from": CUSTOMER_PHONE, "id": id, "timestamp": crate::sim::unix_now().to_string(),
+               "text": {"body": text}, "type": "text"}),
+    )
+    .await;
+    accepted(&id, status)
+}
+
+/// The customer's `message` (a Cloud API message object) reaches the service in the signed
+/// webhook WhatsApp posts: how the service answered it.
+async fn cloud_customer_sends(s: &SandboxState, message: Value) -> u16 {
+    let webhook = GraphSim::inbound_body(
         cloud::PNID,
         cloud::PHONE,
         CUSTOMER_PHONE,
         CUSTOMER_NAME,
-        &id,
-        &text,
-        crate::sim::unix_now(),
+        message,
     );
-    let status = s.graph.post_signed(cloud::PNID, webhook).await;
-    accepted(&id, status)
+    s.graph.post_signed(cloud::PNID, webhook).await
 }
 
 #[derive(Deserialize)]
@@ -460,16 +469,13 @@ async fn cloud_customer_taps(
         }));
     }
     let tap = new_wamid();
-    let webhook = GraphSim::inbound_body(
-        cloud::PNID,
-        cloud::PHONE,
-        CUSTOMER_PHONE,
-        CUSTOMER_NAME,
+    let status = cloud_customer_sends(
+        &s,
         json!({"context": {"from": cloud::PHONE, "id": m.id}, "from": CUSTOMER_PHONE,
                "id": tap, "timestamp": crate::sim::unix_now().to_string(), "type": "button",
                "button": {"payload": body.button, "text": body.button}}),
-    );
-    let status = s.graph.post_signed(cloud::PNID, webhook).await;
+    )
+    .await;
     accepted(&tap, status)
 }
 

@@ -50,11 +50,24 @@ pub(crate) fn cloned_where<T: Clone>(records: &[T], keep: impl Fn(&T) -> bool) -
     records.iter().filter(|r| keep(r)).cloned().collect()
 }
 
-/// The inspection both Web gateway simulators offer over their state's `pending`, `calls`,
-/// `deliveries` and `reads`: `pending_webhooks`, `clear_records`.
+/// The inspection both Web gateway simulators offer over their state's `calls`, `sent`,
+/// `reads`, `deliveries` and `pending` (records of types `$call`, `$sent`, `$read`): `calls`,
+/// `sent`, `reads`, `pending_webhooks`, `clear_records`.
 macro_rules! web_gateway_records {
-    ($sim:ty) => {
+    ($sim:ty: $call:ty, $sent:ty, $read:ty) => {
         impl $sim {
+            /// Every API request, in order.
+            pub fn calls(&self) -> Vec<$call> {
+                self.st().calls.clone()
+            }
+            /// Messages that reached WhatsApp, in order.
+            pub fn sent(&self) -> Vec<$sent> {
+                self.st().sent.clone()
+            }
+            /// Accepted reads, in order.
+            pub fn reads(&self) -> Vec<$read> {
+                self.st().reads.clone()
+            }
             /// Webhooks held because the instance is not linked.
             pub fn pending_webhooks(&self) -> usize {
                 self.st().pending.len()

@@ -514,20 +514,11 @@ impl EvolutionSim {
 
     // ----- inspection -----
 
-    pub fn calls(&self) -> Vec<EvolutionCall> {
-        self.st().calls.clone()
-    }
     pub fn calls_of(&self, action: &str) -> Vec<EvolutionCall> {
         cloned_where(&self.st().calls, |c| c.action == action)
     }
-    pub fn sent(&self) -> Vec<EvolutionSent> {
-        self.st().sent.clone()
-    }
     pub fn sent_message(&self, id: &str) -> Option<EvolutionSent> {
         self.st().sent.iter().find(|m| m.id == id).cloned()
-    }
-    pub fn reads(&self) -> Vec<EvolutionRead> {
-        self.st().reads.clone()
     }
     /// Every webhook POST attempt, in order.
     pub fn deliveries(&self) -> Vec<EvolutionDelivery> {
@@ -605,4 +596,4 @@ impl EvolutionSim {
 }
 
 crate::sim::faults::fault_controls!(EvolutionSim, EvolutionFault);
-crate::sim::web_gateway_records!(EvolutionSim);
+crate::sim::web_gateway_records!(EvolutionSim: EvolutionCall, EvolutionSent, EvolutionRead);

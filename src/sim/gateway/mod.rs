@@ -126,7 +126,9 @@ pub type GatewaySim = Sim<GatewayState>;
 
 super::server::simulated! {
     GatewayState(GatewaySimConfig): "gateway", 16 << 20, plain_client, routes,
-        new = |cfg, base, _host| GatewayState { cfg, base, nonce: random_hex(4), ..GatewayState::default() }
+        new = |cfg, base, _host| GatewayState {
+            cfg, base, nonce: random_hex(4), ..GatewayState::default()
+        }
 }
 
 fn routes(app: &mut web::ServiceConfig) {
@@ -297,15 +299,8 @@ impl GatewaySim {
 
     // ----- inspection -----
 
-    pub fn calls(&self) -> Vec<GatewayCall> {
-        self.st().calls.clone()
-    }
     pub fn calls_of(&self, method: &str) -> Vec<GatewayCall> {
         cloned_where(&self.st().calls, |c| c.method == method)
-    }
-    /// Messages that reached WhatsApp, in order.
-    pub fn sent(&self) -> Vec<GatewaySent> {
-        self.st().sent.clone()
     }
     /// By the id a send answered (or an edit answered).
     pub fn sent_message(&self, id_message: &str) -> Option<GatewaySent> {
@@ -314,9 +309,6 @@ impl GatewaySim {
             .iter()
             .find(|m| m.id_message == id_message || m.edit_ids.iter().any(|e| e == id_message))
             .cloned()
-    }
-    pub fn reads(&self) -> Vec<GatewayRead> {
-        self.st().reads.clone()
     }
     /// Stored settings (an empty object until `setSettings`).
     pub fn settings(&self, id_instance: u64) -> Value {
@@ -332,5 +324,5 @@ impl GatewaySim {
     }
 }
 
-crate::sim::web_gateway_records!(GatewaySim);
+crate::sim::web_gateway_records!(GatewaySim: GatewayCall, GatewaySent, GatewayRead);
 crate::sim::faults::fault_controls!(GatewaySim, GatewayFault);

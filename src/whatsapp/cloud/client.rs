@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::whatsapp::exchange;
+use crate::whatsapp::{exchange, http_client};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -68,11 +68,7 @@ pub struct CloudClient {
 
 impl CloudClient {
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> Result<Self, GraphError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| GraphError::Network(e.to_string()))?;
+        let http = http_client(timeout).map_err(|e| GraphError::Network(e.to_string()))?;
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -1,8 +1,12 @@
-//! Cloud API webhooks: signature check over the raw body, then decoding into our events.
+//! Cloud API webhooks: signature check over the raw body, then decoding into our events. The
+//! body's shapes are in [`super::payload`] (re-exported here), a message's content (text, file,
+//! action) in `super::content`.
 
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
+
+use super::content::{action, media, message_text};
+pub use super::payload::*;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WebhookError {
@@ -44,109 +48,6 @@ pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Payload {
-    pub object: String,
-    #[serde(default)]
-    pub entry: Vec<Entry>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Entry {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub changes: Vec<Change>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Change {
-    #[serde(default)]
-    pub field: String,
-    pub value: ChangeValue,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ChangeValue {
-    pub metadata: Option<Metadata>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
-    #[serde(default)]
-    pub messages: Vec<RawMessage>,
-    #[serde(default)]
-    pub statuses: Vec<RawStatus>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Metadata {
-    #[serde(default)]
-    pub display_phone_number: String,
-    pub phone_number_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Contact {
-    #[serde(default)]
-    pub wa_id: String,
-    pub profile: Option<Profile>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Profile {
-    #[serde(default)]
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RawMessage {
-    pub from: String,
-    pub id: String,
-    pub timestamp: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub text: Option<Text>,
-    pub context: Option<Context>,
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Text {
-    pub body: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Context {
-    pub id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RawStatus {
-    pub id: String,
-    pub status: String,
-    pub timestamp: String,
-    #[serde(default)]
-    pub recipient_id: String,
-    #[serde(default)]
-    pub errors: Vec<StatusError>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StatusError {
-    pub code: i64,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub message: String,
-    pub error_data: Option<ErrorData>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ErrorData {
-    #[serde(default)]
-    pub details: String,
-}
-
 /// A customer message, decoded, with the number it was sent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound {
@@ -156,10 +57,7 @@ pub struct Inbound {
     pub message: Incoming,
 }
 
-use crate::bitrix24::bbcode;
-use crate::i18n::Lang;
 pub use crate::whatsapp::{Action, Incoming, MediaRef, Shown};
-use crate::whatsapp::{EmptyKind, MediaSource};
 
 /// A receipt for a message we sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,151 +151,6 @@ pub fn events(p: &Payload) -> Vec<Event> {
     out
 }
 
-fn str_in<'a>(v: Option<&'a serde_json::Value>, path: &str) -> Option<&'a str> {
-    v.and_then(|v| v.pointer(path)).and_then(|x| x.as_str())
-}
-
-fn action(m: &RawMessage) -> Action {
-    let obj = m.rest.get(m.kind.as_str());
-    match m.kind.as_str() {
-        "revoke" => match str_in(obj, "/original_message_id") {
-            Some(o) => Action::Revoke {
-                original: o.to_string(),
-            },
-            None => Action::New,
-        },
-        "edit" => match str_in(obj, "/original_message_id") {
-            Some(o) => Action::Edit {
-                original: o.to_string(),
-                text: bbcode::from_whatsapp(
-                    str_in(obj, "/message/text/body")
-                        .or_else(|| str_in(obj, "/message/body"))
-                        .unwrap_or_default(),
-                ),
-            },
-            None => Action::New,
-        },
-        "reaction" => match str_in(obj, "/message_id") {
-            Some(t) => Action::Reaction {
-                target: t.to_string(),
-                emoji: str_in(obj, "/emoji").unwrap_or_default().to_string(),
-            },
-            None => Action::New,
-        },
-        _ => Action::New,
-    }
-}
-
-/// The kinds that carry a file (`{id, mime_type, sha256, …}`).
-const MEDIA_KINDS: [&str; 5] = ["image", "video", "audio", "document", "sticker"];
-
-fn media(m: &RawMessage) -> Option<MediaRef> {
-    if !MEDIA_KINDS.contains(&m.kind.as_str()) {
-        return None;
-    }
-    let obj = m.rest.get(m.kind.as_str());
-    let id = str_in(obj, "/id")?;
-    let voice = obj
-        .and_then(|o| o.get("voice"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    Some(MediaRef {
-        kind: if m.kind == "audio" && voice {
-            "voice".into()
-        } else {
-            m.kind.clone()
-        },
-        source: MediaSource::Cloud {
-            media_id: id.to_string(),
-        },
-        mime: str_in(obj, "/mime_type").unwrap_or_default().to_string(),
-        file_name: str_in(obj, "/filename").map(str::to_string),
-        sha256: str_in(obj, "/sha256").map(str::to_string),
-    })
-}
-
-/// The text shown to the operator, as BBCode (in English for what is ours: `shown` has it for
-/// the chat to render in the portal's language): the body, a media caption, a map link, a
-/// contact card, a tap, or a placeholder for what cannot be shown. Whatever the customer (or
-/// WhatsApp) wrote in it is escaped, so the only live tags are ours.
-fn message_text(m: &RawMessage) -> (String, Option<Shown>) {
-    let obj = m.rest.get(m.kind.as_str());
-    let shown = match (m.kind.as_str(), &m.text) {
-        ("text", Some(t)) => return (bbcode::from_whatsapp(&t.body), None),
-        (k, _) if MEDIA_KINDS.contains(&k) => {
-            return (
-                bbcode::from_whatsapp(str_in(obj, "/caption").unwrap_or_default()),
-                None,
-            )
-        }
-        ("location", _) => {
-            let num = |k: &str| {
-                obj.and_then(|o| o.get(k))
-                    .and_then(serde_json::Value::as_f64)
-            };
-            Shown::location(
-                num("latitude"),
-                num("longitude"),
-                str_in(obj, "/name"),
-                str_in(obj, "/address"),
-            )
-        }
-        ("contacts", _) => {
-            let cards: Vec<(String, Vec<String>)> = obj
-                .and_then(serde_json::Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let name = str_in(Some(c), "/name/formatted_name").unwrap_or_default();
-                    let phones: Vec<String> = c
-                        .get("phones")
-                        .and_then(serde_json::Value::as_array)
-                        .map(|ps| {
-                            ps.iter()
-                                .filter_map(|p| str_in(Some(p), "/phone"))
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (name.to_string(), phones)
-                })
-                .collect();
-            if cards.is_empty() {
-                Shown::Empty(EmptyKind::Contact)
-            } else {
-                Shown::Contacts(cards)
-            }
-        }
-        // Taps on our buttons (whatsapp-templates.md §4): the label, marked as a tap, since the
-        // customer typed nothing.
-        ("interactive", _) => match (
-            str_in(obj, "/button_reply/title"),
-            str_in(obj, "/list_reply/title"),
-        ) {
-            (Some(title), _) => Shown::Tap {
-                list: false,
-                label: title.to_string(),
-            },
-            (None, Some(title)) => Shown::Tap {
-                list: true,
-                label: title.to_string(),
-            },
-            (None, None) => Shown::Empty(EmptyKind::Interactive),
-        },
-        ("button", _) => match str_in(obj, "/text").or_else(|| str_in(obj, "/payload")) {
-            Some(label) => Shown::Tap {
-                list: false,
-                label: label.to_string(),
-            },
-            None => Shown::Empty(EmptyKind::Button),
-        },
-        (kind, _) => Shown::Unsupported {
-            kind: kind.to_string(),
-        },
-    };
-    (shown.text(Lang::en()), Some(shown))
-}
-
 /// A human reason for a failed status (shown to operators later).
 pub fn describe_error(e: &StatusError) -> String {
     let detail = e
@@ -416,7 +169,10 @@ pub fn describe_error(e: &StatusError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bitrix24::bbcode;
+    use crate::i18n::Lang;
     use crate::whatsapp::fixture;
+    use crate::whatsapp::MediaSource;
 
     #[test]
     fn signature_round_trip_and_rejections() {

@@ -1,16 +1,17 @@
 //! Calls to an Evolution API server: `{base}/{group}/{action}/{instanceName}` with the key in the
 //! `apikey` header (never in the URL, never in a log or an error). Errors say whether to retry
 //! ([`EvolutionError::is_transient`]); an error body on HTTP 200 (`connect`, `restart`) is an
-//! error like any other.
+//! error like any other. The calls themselves: `instances` (the instance, its session and
+//! webhook), `messages` (sends and chat operations).
 
 use std::time::Duration;
 
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use secrecy::ExposeSecret;
+use serde_json::Value;
 
-use super::types::*;
-use super::{ConnState, Instance};
+use super::Instance;
+use crate::whatsapp::{http_client, json_answer, send_and_read, Failed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvolutionError {
@@ -152,22 +153,25 @@ fn error_in_ok(v: &Value) -> Option<EvolutionError> {
     flagged.then(|| EvolutionError::ErrorBody(message_of(Some(v), &v.to_string())))
 }
 
-fn sent(v: &Value) -> Result<SentMessage, EvolutionError> {
-    SentMessage::from_response(v)
+/// A failed exchange: a timeout, or what the network said (without the URL).
+fn network(f: Failed) -> EvolutionError {
+    let (Failed::Send(e) | Failed::Read(e)) = f;
+    if e.is_timeout() {
+        EvolutionError::Timeout
+    } else {
+        EvolutionError::Network(e.without_url().to_string())
+    }
 }
 
 impl EvolutionClient {
     pub fn new(timeout: Duration) -> Result<Self, EvolutionError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
+        let http = http_client(timeout)
             .map_err(|e| EvolutionError::Network(e.without_url().to_string()))?;
         Ok(Self { http })
     }
 
     /// `{base}/{group}/{action}/{name}` (the name as one path segment, escaped).
-    fn url(
+    pub(super) fn url(
         inst: &Instance,
         group: &str,
         action: &str,
@@ -187,7 +191,7 @@ impl EvolutionClient {
         Ok(url)
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         inst: &Instance,
         method: Method,
@@ -202,36 +206,16 @@ impl EvolutionClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                EvolutionError::Timeout
-            } else {
-                EvolutionError::Network(e.without_url().to_string())
-            }
-        })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| {
-            if e.is_timeout() {
-                EvolutionError::Timeout
-            } else {
-                EvolutionError::Network(e.without_url().to_string())
-            }
-        })?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &text));
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| EvolutionError::Decode(e.to_string()))?;
+        let (status, text) = send_and_read(req).await.map_err(network)?;
+        let v = json_answer(status, &text, classify, EvolutionError::Decode)?;
         match error_in_ok(&v) {
             Some(e) => Err(e),
             None => Ok(v),
         }
     }
 
-    async fn scoped(
+    /// `{method} {group}/{action}/{name}`: a call on this instance.
+    pub(super) async fn scoped(
         &self,
         inst: &Instance,
         method: Method,
@@ -242,393 +226,13 @@ impl EvolutionClient {
         let url = Self::url(inst, group, action, true)?;
         self.call(inst, method, url, body).await
     }
-
-    // ----- instance -----
-
-    /// `POST /instance/create` (needs the server's global key in `inst.api_key`).
-    pub async fn create_instance(
-        &self,
-        inst: &Instance,
-        opts: &CreateInstance,
-    ) -> Result<Created, EvolutionError> {
-        let mut body = json!({
-            "instanceName": inst.name,
-            "integration": "WHATSAPP-BAILEYS",
-            "qrcode": opts.qrcode,
-            // b24wa relays one-to-one chats only; the phone keeps its own settings otherwise.
-            "groupsIgnore": true,
-            "syncFullHistory": false,
-        });
-        if let Some(n) = &opts.number {
-            body["number"] = json!(n);
-        }
-        if let Some(w) = &opts.webhook {
-            body["webhook"] = w.to_json();
-        }
-        let url = Self::url(inst, "instance", "create", false)?;
-        let v = self.call(inst, Method::POST, url, Some(&body)).await?;
-        Ok(Created {
-            instance_id: str_at(&v, "/instance/instanceId"),
-            status: str_at(&v, "/instance/status"),
-            hash: str_at(&v, "/hash")
-                .filter(|h| !h.is_empty())
-                .map(SecretString::from),
-            qr: v.get("qrcode").filter(|q| q.is_object()).map(Qr::parse),
-        })
-    }
-
-    /// `GET /instance/fetchInstances?instanceName=…`: this instance, or None when the server
-    /// has no such instance.
-    pub async fn fetch_instance(
-        &self,
-        inst: &Instance,
-    ) -> Result<Option<InstanceInfo>, EvolutionError> {
-        let mut url = Self::url(inst, "instance", "fetchInstances", false)?;
-        url.query_pairs_mut()
-            .append_pair("instanceName", &inst.name);
-        // 2.x answers an unknown name 404 `Instance "x" not found` (not the guard's words).
-        let v = match self.call(inst, Method::GET, url, None).await {
-            Err(
-                EvolutionError::UnknownInstance(_) | EvolutionError::Rejected { status: 404, .. },
-            ) => return Ok(None),
-            other => other?,
-        };
-        let rows = match &v {
-            Value::Array(a) => a.clone(),
-            Value::Object(_) => vec![v.clone()],
-            _ => Vec::new(),
-        };
-        Ok(rows.iter().find_map(|r| {
-            let name = str_at(r, "/name")
-                .or_else(|| str_at(r, "/instanceName"))
-                .or_else(|| str_at(r, "/instance/instanceName"))?;
-            (name == inst.name).then(|| InstanceInfo {
-                state: str_at(r, "/connectionStatus")
-                    .or_else(|| str_at(r, "/instance/status"))
-                    .or_else(|| str_at(r, "/status"))
-                    .map(|s| ConnState::parse(&s)),
-                owner_jid: str_at(r, "/ownerJid").or_else(|| str_at(r, "/instance/owner")),
-                profile_name: str_at(r, "/profileName")
-                    .or_else(|| str_at(r, "/instance/profileName")),
-                name,
-            })
-        }))
-    }
-
-    /// `POST /webhook/set`: our URL, secret header and events.
-    pub async fn set_webhook(
-        &self,
-        inst: &Instance,
-        cfg: &WebhookConfig,
-    ) -> Result<(), EvolutionError> {
-        let body = json!({ "webhook": cfg.to_json() });
-        self.scoped(inst, Method::POST, "webhook", "set", Some(&body))
-            .await
-            .map(|_| ())
-    }
-
-    /// `GET /webhook/find`: the stored webhook (`url`, `enabled`, `events`, …), or None.
-    pub async fn find_webhook(&self, inst: &Instance) -> Result<Option<Value>, EvolutionError> {
-        let v = self
-            .scoped(inst, Method::GET, "webhook", "find", None)
-            .await?;
-        Ok((!v.is_null()).then_some(v))
-    }
-
-    /// `GET /instance/connect[?number=]`: a QR (and the pairing code when `number` is given)
-    /// until the phone links.
-    pub async fn connect(
-        &self,
-        inst: &Instance,
-        number: Option<&str>,
-    ) -> Result<Connect, EvolutionError> {
-        let mut url = Self::url(inst, "instance", "connect", true)?;
-        if let Some(n) = number {
-            url.query_pairs_mut().append_pair("number", n);
-        }
-        let v = self.call(inst, Method::GET, url, None).await?;
-        if let Some(s) = str_at(&v, "/instance/state") {
-            return Ok(Connect::State(ConnState::parse(&s)));
-        }
-        let qr = Qr::parse(&v);
-        if qr.code.is_none() && qr.base64.is_none() && qr.pairing_code.is_none() {
-            return Ok(Connect::NoQr);
-        }
-        Ok(Connect::Qr(qr))
-    }
-
-    /// `GET /instance/connectionState`.
-    pub async fn connection_state(&self, inst: &Instance) -> Result<ConnState, EvolutionError> {
-        let v = self
-            .scoped(inst, Method::GET, "instance", "connectionState", None)
-            .await?;
-        str_at(&v, "/instance/state")
-            .map(|s| ConnState::parse(&s))
-            .ok_or_else(|| EvolutionError::Decode("no instance.state".into()))
-    }
-
-    /// `POST /instance/restart` (an error body when the instance is closed).
-    pub async fn restart(&self, inst: &Instance) -> Result<(), EvolutionError> {
-        self.scoped(inst, Method::POST, "instance", "restart", None)
-            .await
-            .map(|_| ())
-    }
-
-    /// `DELETE /instance/logout`: unlinks the phone. A closed instance answers 400, reported
-    /// as [`EvolutionError::NotConnected`].
-    pub async fn logout(&self, inst: &Instance) -> Result<(), EvolutionError> {
-        match self
-            .scoped(inst, Method::DELETE, "instance", "logout", None)
-            .await
-        {
-            Err(EvolutionError::Rejected {
-                status: 400,
-                message,
-            }) => Err(EvolutionError::NotConnected(message)),
-            other => other.map(|_| ()),
-        }
-    }
-
-    /// `DELETE /instance/delete` (logs out first when linked).
-    pub async fn delete_instance(&self, inst: &Instance) -> Result<(), EvolutionError> {
-        self.scoped(inst, Method::DELETE, "instance", "delete", None)
-            .await
-            .map(|_| ())
-    }
-
-    // ----- sending -----
-
-    fn with_quote(mut body: Value, quoted: Option<&Quoted>) -> Value {
-        if let Some(q) = quoted {
-            body["quoted"] = json!({ "key": q });
-        }
-        body
-    }
-
-    /// `sendText`; `number` is digits or a full JID (`…@lid` when no phone is known).
-    pub async fn send_text(
-        &self,
-        inst: &Instance,
-        number: &str,
-        text: &str,
-        quoted: Option<&Quoted>,
-    ) -> Result<SentMessage, EvolutionError> {
-        let body = Self::with_quote(json!({"number": number, "text": text}), quoted);
-        sent(
-            &self
-                .scoped(inst, Method::POST, "message", "sendText", Some(&body))
-                .await?,
-        )
-    }
-
-    /// `sendMedia`: an image, video, document or audio file (not a voice note).
-    pub async fn send_media(
-        &self,
-        inst: &Instance,
-        number: &str,
-        media: &Media<'_>,
-        quoted: Option<&Quoted>,
-    ) -> Result<SentMessage, EvolutionError> {
-        let mut body = json!({
-            "number": number,
-            "mediatype": media.kind.as_str(),
-            "media": media.media,
-        });
-        for (k, v) in [
-            ("mimetype", media.mime),
-            ("fileName", media.file_name),
-            ("caption", media.caption),
-        ] {
-            if let Some(v) = v.filter(|v| !v.is_empty()) {
-                body[k] = json!(v);
-            }
-        }
-        let body = Self::with_quote(body, quoted);
-        sent(
-            &self
-                .scoped(inst, Method::POST, "message", "sendMedia", Some(&body))
-                .await?,
-        )
-    }
-
-    /// `sendWhatsAppAudio`: a voice note (`ptt`), converted to OGG/Opus by the server.
-    pub async fn send_voice(
-        &self,
-        inst: &Instance,
-        number: &str,
-        audio: &str,
-        quoted: Option<&Quoted>,
-    ) -> Result<SentMessage, EvolutionError> {
-        let body = Self::with_quote(json!({"number": number, "audio": audio}), quoted);
-        sent(
-            &self
-                .scoped(
-                    inst,
-                    Method::POST,
-                    "message",
-                    "sendWhatsAppAudio",
-                    Some(&body),
-                )
-                .await?,
-        )
-    }
-
-    /// `sendReaction`; an empty `emoji` removes ours.
-    pub async fn send_reaction(
-        &self,
-        inst: &Instance,
-        key: &MessageKey,
-        emoji: &str,
-    ) -> Result<SentMessage, EvolutionError> {
-        let body = json!({"key": key, "reaction": emoji});
-        sent(
-            &self
-                .scoped(inst, Method::POST, "message", "sendReaction", Some(&body))
-                .await?,
-        )
-    }
-
-    // ----- chat operations -----
-
-    /// `DELETE /chat/deleteMessageForEveryone` (WhatsApp allows it for about 2 days).
-    pub async fn delete_for_everyone(
-        &self,
-        inst: &Instance,
-        key: &MessageKey,
-    ) -> Result<(), EvolutionError> {
-        let body = serde_json::to_value(key).map_err(|e| EvolutionError::Decode(e.to_string()))?;
-        self.scoped(
-            inst,
-            Method::DELETE,
-            "chat",
-            "deleteMessageForEveryone",
-            Some(&body),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            // Evolution answers every failure of the delete itself with this 500 (contract §4),
-            // WhatsApp's refusal of a late delete included; asking again gets the same answer,
-            // so it is final (the operator is told) rather than a server fault to retry.
-            EvolutionError::Server { status, message }
-                if message.contains("Error while deleting message for everyone") =>
-            {
-                EvolutionError::Rejected { status, message }
-            }
-            other => other,
-        })
-    }
-
-    /// `updateMessage`: the new text of our message `key` (WhatsApp allows 15 min; Evolution
-    /// does not check, a late edit fails silently later).
-    pub async fn edit_text(
-        &self,
-        inst: &Instance,
-        number: &str,
-        key: &MessageKey,
-        text: &str,
-    ) -> Result<(), EvolutionError> {
-        let body = json!({"number": number, "key": key, "text": text});
-        self.scoped(inst, Method::POST, "chat", "updateMessage", Some(&body))
-            .await
-            .map(|_| ())
-    }
-
-    /// `markMessageAsRead` (keys on `@lid` chats are skipped by the server, silently).
-    pub async fn mark_read(
-        &self,
-        inst: &Instance,
-        keys: &[MessageKey],
-    ) -> Result<(), EvolutionError> {
-        let reads: Vec<Value> = keys
-            .iter()
-            .map(|k| json!({"id": k.id, "fromMe": k.from_me, "remoteJid": k.remote_jid}))
-            .collect();
-        let body = json!({ "readMessages": reads });
-        self.scoped(inst, Method::POST, "chat", "markMessageAsRead", Some(&body))
-            .await
-            .map(|_| ())
-    }
-
-    /// `getBase64FromMediaMessage`: the plaintext of an incoming file by its message id (the
-    /// webhook's `url` is encrypted).
-    pub async fn media_base64(
-        &self,
-        inst: &Instance,
-        message_id: &str,
-    ) -> Result<MediaFile, EvolutionError> {
-        let body = json!({"message": {"key": {"id": message_id}}, "convertToMp4": false});
-        let v = self
-            .scoped(
-                inst,
-                Method::POST,
-                "chat",
-                "getBase64FromMediaMessage",
-                Some(&body),
-            )
-            .await?;
-        let b64 = v
-            .get("base64")
-            .and_then(Value::as_str)
-            .ok_or_else(|| EvolutionError::Decode("no base64".into()))?;
-        let bytes = decode_base64(b64).map_err(EvolutionError::Decode)?;
-        Ok(MediaFile {
-            media_type: str_at(&v, "/mediaType"),
-            file_name: str_at(&v, "/fileName"),
-            caption: str_at(&v, "/caption"),
-            mime: str_at(&v, "/mimetype"),
-            bytes,
-        })
-    }
-
-    /// `whatsappNumbers`: which numbers have WhatsApp (every send checks this itself and
-    /// answers 400 `exists:false`; this asks before a chat is opened).
-    pub async fn check_numbers(
-        &self,
-        inst: &Instance,
-        numbers: &[&str],
-    ) -> Result<Vec<NumberCheck>, EvolutionError> {
-        let body = json!({ "numbers": numbers });
-        let v = self
-            .scoped(inst, Method::POST, "chat", "whatsappNumbers", Some(&body))
-            .await?;
-        let rows = v
-            .as_array()
-            .ok_or_else(|| EvolutionError::Decode("not a list".into()))?;
-        Ok(rows
-            .iter()
-            .map(|r| NumberCheck {
-                number: str_at(r, "/number").unwrap_or_default(),
-                jid: str_at(r, "/jid").unwrap_or_default(),
-                exists: r.get("exists").and_then(Value::as_bool).unwrap_or(false),
-                lid: str_at(r, "/lid"),
-            })
-            .collect())
-    }
-
-    /// `fetchProfilePictureUrl`: the customer's avatar link (None: hidden or none).
-    pub async fn profile_picture_url(
-        &self,
-        inst: &Instance,
-        number: &str,
-    ) -> Result<Option<String>, EvolutionError> {
-        let body = json!({ "number": number });
-        let v = self
-            .scoped(
-                inst,
-                Method::POST,
-                "chat",
-                "fetchProfilePictureUrl",
-                Some(&body),
-            )
-            .await?;
-        Ok(str_at(&v, "/profilePictureUrl").filter(|u| !u.is_empty()))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::SecretString;
+    use serde_json::json;
 
     #[test]
     fn errors_are_classified() {

@@ -2,8 +2,9 @@
 //! instance linked to a phone by QR or pairing code. Contract: /work/shared/contracts/evolution.md.
 //! Knows nothing of Bitrix24 (its BBCode aside) nor of the GREEN-API transport.
 //!
-//! - `client`: typed calls (instances, webhook, sends, chat operations), errors that tell a
-//!   retry from a give-up; `types`: what the calls take and give,
+//! - `client`: the calls' transport and errors that tell a retry from a give-up; the typed calls
+//!   are in `instances` (the instance, its session and webhook) and `messages` (sends, chat
+//!   operations); `types`: what the calls take and give,
 //! - `webhook`: the webhook envelope decoded into [`webhook::EvoEvent`], in the product's
 //!   vocabulary (`Action`, `Shown`, statuses sent / delivered / read / failed).
 //!
@@ -30,6 +31,8 @@
 //! (`WEBHOOK_GLOBAL_URL`) does not, and is refused like a forgery.
 
 pub mod client;
+mod instances;
+mod messages;
 pub mod types;
 pub mod webhook;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::whatsapp::exchange;
+use crate::whatsapp::{exchange, http_client, json_answer};
 
 /// One instance's address and credentials.
 #[derive(Clone)]
@@ -76,11 +76,8 @@ fn classify(status: u16, text: String) -> GatewayError {
 
 impl GatewayClient {
     pub fn new(timeout: Duration) -> Result<Self, GatewayError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| GatewayError::Network(e.without_url().to_string()))?;
+        let http =
+            http_client(timeout).map_err(|e| GatewayError::Network(e.without_url().to_string()))?;
         Ok(Self { http })
     }
 
@@ -107,16 +104,22 @@ impl GatewayClient {
         let (status, text) = exchange(req)
             .await
             .map_err(|e| GatewayError::Network(e.into()))?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, text.chars().take(300).collect()));
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).map_err(|e| GatewayError::Decode(e.to_string()))
+        json_answer(
+            status,
+            &text,
+            |status, text| classify(status, text.chars().take(300).collect()),
+            GatewayError::Decode,
+        )
     }
 
-    fn id_message(v: &Value) -> Result<String, GatewayError> {
+    /// A send: `method` with `body`, answered by the new message's `idMessage`.
+    async fn send(
+        &self,
+        inst: &Instance,
+        method: &str,
+        body: &Value,
+    ) -> Result<String, GatewayError> {
+        let v = self.call(inst, method, Some(body)).await?;
         v.get("idMessage")
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -174,7 +177,7 @@ impl GatewayClient {
         if let Some(q) = quoted {
             body["quotedMessageId"] = Value::from(q);
         }
-        Self::id_message(&self.call(inst, "sendMessage", Some(&body)).await?)
+        self.send(inst, "sendMessage", &body).await
     }
 
     /// Does `op` to message `id` of `chat_id`.
@@ -213,7 +216,7 @@ impl GatewayClient {
         if !caption.is_empty() {
             body["caption"] = Value::from(caption);
         }
-        Self::id_message(&self.call(inst, "sendFileByUrl", Some(&body)).await?)
+        self.send(inst, "sendFileByUrl", &body).await
     }
 
     /// The avatar of `chat_id` (`getAvatar`): `None` when it has none or hides it.

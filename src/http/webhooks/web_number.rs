@@ -67,9 +67,9 @@ impl NumberWebhook {
         Ok(Some(n))
     }
 
-    /// The answer without a number of the gateway `kind` here (removed, or moved to another transport):
-    /// acknowledged and dropped, since a refusal would be retried for a day; nothing is stored,
-    /// so a forger gains nothing.
+    /// The answer without a number of the gateway `kind` here (removed, or moved to another
+    /// transport): acknowledged and dropped, since a refusal would be retried for a day; nothing
+    /// is stored, so a forger gains nothing.
     pub(crate) fn unknown(&self, kind: &str) -> HttpResponse {
         super::ignored_unknown(
             crate::metrics::SOURCE_GATEWAY,

@@ -1,6 +1,7 @@
 //! The one start-up every simulator shares: a listener on 127.0.0.1:<random port>, an actix-web
 //! server with one worker, no signal handling and no grace period, spawned on the caller's actix
-//! System; and the small HTTP pieces they all answer with.
+//! System ([`Sim::start`] over a [`Simulated`] state, which each simulator declares in one line
+//! with `simulated!`); and the small HTTP pieces they all answer with.
 
 use std::net::TcpListener;
 use std::sync::{Mutex, MutexGuard};
@@ -22,17 +23,17 @@ impl Served {
 }
 
 /// A simulator's listener, bound but not serving yet (the simulator's state wants its address).
-pub(crate) struct Loopback {
+struct Loopback {
     listener: TcpListener,
     /// "127.0.0.1:PORT"
-    pub(crate) host: String,
+    host: String,
     /// "http://127.0.0.1:PORT"
-    pub(crate) base: String,
+    base: String,
 }
 
 impl Loopback {
     /// Bind 127.0.0.1:<random port>.
-    pub(crate) fn bind() -> std::io::Result<Self> {
+    fn bind() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let host = format!("127.0.0.1:{port}");
@@ -46,7 +47,7 @@ impl Loopback {
 
     /// Serve `routes` (called once per worker: per-worker clients belong there), accepting bodies
     /// up to `payload_limit` bytes. Must run inside an actix System.
-    pub(crate) fn serve<F>(self, payload_limit: usize, routes: F) -> std::io::Result<Served>
+    fn serve<F>(self, payload_limit: usize, routes: F) -> std::io::Result<Served>
     where
         F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {

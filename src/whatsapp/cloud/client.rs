@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::whatsapp::{exchange, http_client};
+use crate::whatsapp::http::{exchange, http_client};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {

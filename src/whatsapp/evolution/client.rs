@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::Instance;
-use crate::whatsapp::{http_client, json_answer, send_and_read, Failed};
+use crate::whatsapp::http::{http_client, json_answer, send_and_read, Failed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvolutionError {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::whatsapp::{exchange, http_client, json_answer};
+use crate::whatsapp::http::{exchange, http_client, json_answer};
 
 /// One instance's address and credentials.
 #[derive(Clone)]

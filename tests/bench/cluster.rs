@@ -63,15 +63,9 @@ async fn rig(nodes: usize, pin: bool, redis: bool) -> (ProcessCluster, Vec<Tenan
         nodes,
         first.clone(),
         |_, s| {
-            s.b24_rate_burst = 100_000.0;
-            s.b24_rate_per_sec = 100_000.0;
-            s.public_rate_per_ip = 0;
-            s.public_rate_per_tenant = 0;
-            s.sweep_ms = 1_000;
-            s.http_workers = 2;
+            common::unthrottled(s);
             s.retry_base_ms = 200;
             s.retry_max_ms = 2_000;
-            s.log = "error".into();
             if !redis {
                 s.redis_url = None;
             }

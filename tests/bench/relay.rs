@@ -47,16 +47,7 @@ async fn rig(backend: Backend) -> Rig {
                     url.push_str("?sslmode=disable");
                 }
             }
-            // The simulated portal has no limit here; ours must not be the bottleneck either.
-            s.b24_rate_burst = 100_000.0;
-            s.b24_rate_per_sec = 100_000.0;
-            s.sweep_ms = 1000;
-            s.http_workers = 2;
-            // Raw throughput: the public rate limits (tests/limits.rs) would turn the load
-            // into 429s.
-            s.public_rate_per_ip = 0;
-            s.public_rate_per_tenant = 0;
-            s.log = "error".into();
+            common::unthrottled(s);
             // Only texts are sent here.
             s.transcribe_model = None;
             s.debug_faults = false;

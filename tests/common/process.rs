@@ -201,6 +201,19 @@ pub async fn spawn_process_with_env(
     spawn_process_config(backend, BitrixSimConfig::default(), tweak, extra_env).await
 }
 
+/// What the benchmarks measure with: no rate limit of ours in the way (the simulated portal has
+/// none either; the public limits of tests/limits.rs would turn the load into 429s), a sweep
+/// each second, two HTTP workers, errors only in the log.
+pub fn unthrottled(s: &mut Settings) {
+    s.b24_rate_burst = 100_000.0;
+    s.b24_rate_per_sec = 100_000.0;
+    s.public_rate_per_ip = 0;
+    s.public_rate_per_tenant = 0;
+    s.sweep_ms = 1_000;
+    s.http_workers = 2;
+    s.log = "error".into();
+}
+
 /// `spawn_process_with_env` with the Bitrix24 simulator configured by `b24_cfg` (the relay
 /// benchmark: no rate limit).
 pub async fn spawn_process_config(

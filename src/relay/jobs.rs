@@ -58,6 +58,10 @@ pub enum Job {
     },
     /// A system notice for the operator in an Open Lines chat (`im.message.add`, SYSTEM=Y).
     B24Notice { im_chat_id: String, text: String },
+    /// A system notice for chat `chat_id` whose Open Lines chat may not be known when it is
+    /// queued (the customer's first message still on its way there): its id is read from the
+    /// chat when the notice goes, after that message.
+    B24ChatNotice { chat_id: i64, text: String },
     /// The customer edited a message: `imconnector.update.messages` (item as originally sent,
     /// with the new text).
     B24UpdateMessage {
@@ -133,6 +137,7 @@ impl Job {
             Job::B24SendMessage { .. } => "b24_send_message",
             Job::B24Status { .. } => "b24_status",
             Job::B24Notice { .. } => "b24_notice",
+            Job::B24ChatNotice { .. } => "b24_chat_notice",
             Job::B24SmsStatus { .. } => "b24_sms_status",
             Job::B24CrmNotice { .. } => "b24_crm_notice",
             Job::B24Provider { .. } => "b24_provider",
@@ -156,6 +161,7 @@ pub const KINDS: &[&str] = &[
     "b24_send_message",
     "b24_status",
     "b24_notice",
+    "b24_chat_notice",
     "b24_sms_status",
     "b24_crm_notice",
     "b24_provider",
@@ -185,6 +191,10 @@ mod tests {
             },
             Job::B24Notice {
                 im_chat_id: "5".into(),
+                text: "t".into(),
+            },
+            Job::B24ChatNotice {
+                chat_id: 5,
                 text: "t".into(),
             },
             Job::WaMarkRead {

@@ -229,6 +229,10 @@ mod tests {
                 im_chat_id: s(),
                 text: s(),
             },
+            Job::B24ChatNotice {
+                chat_id: 1,
+                text: s(),
+            },
             Job::B24SmsStatus {
                 code: s(),
                 message_id: s(),

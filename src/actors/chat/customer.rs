@@ -389,12 +389,17 @@ pub(super) async fn phone_message(
     text: &str,
 ) -> Result<Vec<Owner>, DbErr> {
     let chat_id = chat_row(txn, info, cache, "").await?;
-    let Some(im_chat_id) = chats::get(txn, chat_id).await?.and_then(|c| c.b24_chat_id) else {
+    // A chat the customer never wrote in has no Open Lines chat to show it in. One whose first
+    // message is still on its way there gets the notice after it (the id is read when it goes).
+    let opened = chats::get(txn, chat_id)
+        .await?
+        .is_some_and(|c| c.b24_chat_id.is_some() || c.last_inbound_at.is_some());
+    if !opened {
         return Ok(Vec::new());
-    };
+    }
     let lang = info.lang(txn).await?;
-    let notice = Job::B24Notice {
-        im_chat_id,
+    let notice = Job::B24ChatNotice {
+        chat_id,
         text: crate::tr!(lang, "phone-message", text = text),
     };
     queue_kick(txn, Owner::Portal(info.portal_id), chat_id, &notice).await

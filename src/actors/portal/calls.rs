@@ -177,10 +177,7 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
             text,
         } => {
             let im_chat_id = match (im_chat_id.as_str(), chat_id) {
-                ("", Some(id)) => chats::get(&services.db, *id)
-                    .await
-                    .map_err(|e| B24Error::Network(format!("database: {e}")))?
-                    .and_then(|c| c.b24_chat_id),
+                ("", Some(id)) => open_lines_chat(services, *id).await?,
                 ("", None) => None,
                 (known, _) => Some(known.to_string()),
             };
@@ -211,6 +208,18 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
                 &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
             )
             .await,
+        Job::B24ChatNotice { chat_id, text } => {
+            // The customer's message never reached Open Lines: no chat to show it in.
+            let Some(im_chat_id) = open_lines_chat(services, *chat_id).await? else {
+                return Ok(Value::Null);
+            };
+            session
+                .call(
+                    "im.message.add",
+                    &json!({"DIALOG_ID": format!("chat{im_chat_id}"), "MESSAGE": text, "SYSTEM": "Y"}),
+                )
+                .await
+        }
         Job::WaSendText { .. }
         | Job::WaSendMedia { .. }
         | Job::WaSendTemplate { .. }
@@ -219,6 +228,14 @@ async fn run_batch(services: &Ctx, session: &PortalSession, b: &Batch<'_>) -> Ba
         | Job::WaEdit { .. }
         | Job::Transcribe { .. } => Err(B24Error::Decode("not a portal job".into())),
     }
+}
+
+/// The Open Lines chat id of our chat `chat_id`, once its first message has reached Open Lines.
+async fn open_lines_chat(services: &Ctx, chat_id: i64) -> Result<Option<String>, B24Error> {
+    Ok(chats::get(&services.db, chat_id)
+        .await
+        .map_err(|e| B24Error::Network(format!("database: {e}")))?
+        .and_then(|c| c.b24_chat_id))
 }
 
 /// The Open Lines items of the batch's jobs of `first`'s kind, for one imconnector call.

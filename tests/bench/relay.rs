@@ -6,7 +6,8 @@
 //! line per figure.
 //!
 //! `B24WA_BENCH_PROFILE=1` also samples the service with `perf` during the sustained run and
-//! prints its ten hottest functions.
+//! prints its ten hottest functions. `B24WA_BENCH_BACKENDS=pg` (or `sqlite`) runs one backend;
+//! `BENCH_MESSAGES` sets the sustained run's length (5,000).
 
 #[path = "../sim/mod.rs"]
 mod sim;
@@ -414,8 +415,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     actix_web::rt::System::new().block_on(async move {
-        run_backend("pg", Backend::Postgres, n).await;
-        run_backend("sqlite", Backend::Sqlite, n).await;
+        // `B24WA_BENCH_BACKENDS=pg` (or `sqlite`) runs one of the two.
+        let only = std::env::var("B24WA_BENCH_BACKENDS").unwrap_or_default();
+        for (name, backend) in [("pg", Backend::Postgres), ("sqlite", Backend::Sqlite)] {
+            if only.is_empty() || only.split(',').any(|b| b == name) {
+                run_backend(name, backend, n).await;
+            }
+        }
         common::drop_test_databases().await;
     });
 }

@@ -160,9 +160,11 @@ pub struct Settings {
     /// This node's name in cluster mode (default: host, process id and a random suffix).
     #[serde(default)]
     pub node_id: Option<String>,
-    /// Life of an actor lease in cluster mode; renewed every third of it. A dead node's actors
-    /// move to another node about this long after it stopped renewing.
-    #[serde(default = "num::<_, 3_000>")]
+    /// Life of an actor lease in cluster mode; renewed every quarter of it. A dead node's actors
+    /// move to another node about this long after it stopped renewing (plus up to a quarter:
+    /// the next sweep), so failover stays under 2 s while four renewals in a row must fail
+    /// before a live node loses a lease.
+    #[serde(default = "num::<_, 1_200>")]
     pub lease_ms: u64,
     /// Enables `/api/v1/debug/*` fault hooks (tests only).
     #[serde(default)]

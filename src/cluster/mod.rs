@@ -2,7 +2,7 @@
 //!
 //! - **Leases**: each portal / number actor (and the transcription runner) lives on exactly one
 //!   node, the holder of the Redis key `<prefix>:lease:<owner>` (value: the node id, with a
-//!   time to live). The holder renews it every third of its life; a node that cannot renew
+//!   time to live). The holder renews it every quarter of its life; a node that cannot renew
 //!   stops running that owner's work before the key can expire, so two nodes never run one
 //!   owner's jobs at once (clocks need only run at the same rate, not agree).
 //! - **Hand-off**: work that lands on another node is stored first (inbox, jobs) as always, then
@@ -182,9 +182,10 @@ impl Cluster {
         self.lease
     }
 
-    /// How often leases are renewed: three chances before one expires.
+    /// How often leases are renewed: four chances before one expires (three before this node
+    /// stops trusting it, see `valid_until`).
     pub fn renew_every(&self) -> Duration {
-        self.lease / 3
+        self.lease / 4
     }
 
     fn lease_key(&self, owner: &str) -> String {

@@ -235,6 +235,7 @@ async fn run() {
     let pin = std::env::var("B24WA_BENCH_PIN").map_or(true, |v| v != "0");
     let mut tput = Vec::new();
     let mut fail_s = f64::NAN;
+    let mut lease_moves = 0.0;
     // One node without Redis (single-node mode), then one and two nodes of a cluster.
     for (nodes, redis) in [(1usize, false), (1, true), (2, true)] {
         let (c, tenants) = rig(nodes, pin, redis).await;
@@ -245,6 +246,18 @@ async fn run() {
         let t = throughput(&c, &tenants, &format!("run{run}")).await;
         println!("{nodes} node(s), Redis {redis}: {t:.0} msg/s");
         tput.push(t);
+        if redis {
+            // Leases that moved while every node was alive: each one is a lease that expired
+            // under load (flapping). Must stay 0.
+            let mut moved = 0.0;
+            for n in 0..nodes {
+                moved += c
+                    .metric_on(n, b24wa::metrics::LEASE_MOVES)
+                    .await
+                    .unwrap_or(f64::NAN);
+            }
+            lease_moves += moved;
+        }
         if nodes == 2 {
             fail_s = failover(&c, &tenants).await;
         }
@@ -273,11 +286,13 @@ async fn run() {
         overhead * 100.0
     );
     println!("| failover (SIGKILL → survivor runs all, delivers) | {fail_s:.2} s (target ≤ 2 s) |");
+    println!("| leases moved under load, every node alive | {lease_moves} (target 0) |");
     println!("bench cluster_1_node {:.1} msg/s", tput[0]);
     println!("bench cluster_2_nodes {:.1} msg/s", tput[1]);
     println!("bench cluster_scaling_1_to_2 {ratio:.2} ratio");
     println!("bench cluster_overhead_1_node {overhead:.3} fraction");
     println!("bench failover_s {fail_s:.2} s");
+    println!("bench cluster_lease_moves_under_load {lease_moves} count");
     common::drop_test_databases().await;
 }
 

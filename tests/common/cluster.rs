@@ -108,6 +108,26 @@ impl ProcessCluster {
         }
         r.json().await.ok()
     }
+
+    /// The sum of a metric's series in one node's `/metrics` (`None`: it did not answer).
+    pub async fn metric_on(&self, node: usize, name: &str) -> Option<f64> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.nodes[node].node_url()))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        Some(
+            text.lines()
+                .filter(|l| l.split(['{', ' ']).next() == Some(name))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum(),
+        )
+    }
 }
 
 /// A round-robin HTTP balancer on 127.0.0.1: each request goes to the next node; a node that

@@ -169,7 +169,15 @@ impl Application {
                 "cluster mode: actors are leased through Redis"
             );
         }
+        // Group commit, for the chats' transactions and the webhooks' inbox rows: PostgreSQL takes
+        // a second group while one commits; SQLite has one connection.
+        let runners = match sea_orm::ConnectionTrait::get_database_backend(&db) {
+            sea_orm::DbBackend::Postgres => 2,
+            _ => 1,
+        };
+        let txns = store::txn_group::TxnGroup::start(db.clone(), runners);
         let ctx = Arc::new(Services {
+            txns,
             db,
             billing,
             settings,
@@ -199,12 +207,7 @@ impl Application {
         }
         crate::actors::retention::start(ctx.clone());
         let limits = Arc::new(http::limits::PublicLimits::from_settings(&ctx.settings));
-        // Webhooks' group commit; PostgreSQL takes a second statement while one commits.
-        let writers = match sea_orm::ConnectionTrait::get_database_backend(&ctx.db) {
-            sea_orm::DbBackend::Postgres => 2,
-            _ => 1,
-        };
-        let inbox_writer = store::inbox_writer::InboxWriter::start(ctx.db.clone(), writers);
+        let inbox_writer = store::inbox_writer::InboxWriter::start(ctx.db.clone(), runners);
         let state = AppState {
             jwt: JwtKeys::from_settings(&ctx.settings, jwt_secret),
             inbox_writer,

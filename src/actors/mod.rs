@@ -57,6 +57,8 @@ pub struct Services {
     pub billing: crate::billing::Billing,
     /// Cluster mode (Redis leases); `None` on a single node.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Group commit for the chats' transactions.
+    pub txns: crate::store::txn_group::TxnGroup,
 }
 
 impl Services {

@@ -22,6 +22,7 @@ pub mod retention;
 pub mod search;
 pub mod templates;
 pub mod tenants;
+pub mod txn_group;
 pub mod usage;
 pub mod users;
 

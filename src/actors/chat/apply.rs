@@ -1,9 +1,9 @@
 //! A chat's items applied in order, in one transaction: each becomes stored rows and queued jobs
 //! (the translations are `relay::to_bitrix24` / `to_whatsapp`), and the items are marked done.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
-use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbErr};
 use tracing::Instrument;
 
 use super::{
@@ -25,22 +25,55 @@ use crate::{
 /// How long a receipt waits for the send it names before it is taken for one that is not ours.
 const ORPHAN_RECEIPT_MS: i64 = 3600 * 1000;
 
+/// What `process` gives back: the inbox ids done with, the owners to kick, the chat row cache.
+type Processed = (Vec<i64>, Vec<Owner>, Option<(i64, String)>);
+
 /// Applies items in order in one transaction; returns the inbox ids that are done with (applied,
 /// already applied, or a receipt that must wait for its send) and the owners whose outbox got
-/// new jobs.
+/// new jobs. The transaction may be shared with other chats' (group commit, `store::txn_group`);
+/// it is committed when this returns.
 pub(super) async fn process(
     services: &Ctx,
     info: &ChatInfo,
     items: &[(i64, InboxItem)],
     files: &HashMap<String, entity::media::Model>,
     panic_now: bool,
+    chat: Option<(i64, String)>,
+) -> Result<Processed, DbErr> {
+    let args = Arc::new((
+        services.clone(),
+        info.clone(),
+        items.to_vec(),
+        files.clone(),
+        chat,
+    ));
+    services
+        .txns
+        .run(move |txn| {
+            let args = args.clone();
+            Box::pin(async move {
+                let (services, info, items, files, chat) = &*args;
+                apply_all(txn, services, info, items, files, panic_now, chat.clone()).await
+            })
+        })
+        .await
+}
+
+/// `process` inside its transaction (which may run a second time, alone, if another chat's work
+/// in the same transaction failed: the claim makes that harmless).
+async fn apply_all(
+    txn: &DatabaseTransaction,
+    services: &Ctx,
+    info: &ChatInfo,
+    items: &[(i64, InboxItem)],
+    files: &HashMap<String, entity::media::Model>,
+    panic_now: bool,
     mut chat: Option<(i64, String)>,
-) -> Result<(Vec<i64>, Vec<Owner>, Option<(i64, String)>), DbErr> {
-    let txn = services.db.begin().await?;
+) -> Result<Processed, DbErr> {
     let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
     // A sweep and a live dispatch can both deliver an item: apply only what is still open,
     // claimed (marked processed) in this transaction.
-    let open = inbox::claim(&txn, &ids).await?;
+    let open = inbox::claim(txn, &ids).await?;
     let mut done = Vec::with_capacity(items.len());
     let mut applied = Vec::with_capacity(items.len());
     let mut kicks = Vec::new();
@@ -72,13 +105,13 @@ pub(super) async fn process(
                     CustomerAction::New => {
                         // Our words in it (a tap, a location, …) in the portal's language.
                         let ours = match shown {
-                            Some(s) => Some(s.text(info.lang(&txn).await?)),
+                            Some(s) => Some(s.text(info.lang(txn).await?)),
                             None => None,
                         };
                         let text = ours.as_ref().unwrap_or(text);
                         // A reply shows the operator what it answers.
                         let quoted = match reply_to {
-                            Some(q) => messages::find_by_wamid(&txn, q).await?.map(|m| m.text),
+                            Some(q) => messages::find_by_wamid(txn, q).await?.map(|m| m.text),
                             None => None,
                         };
                         let text = match quoted {
@@ -96,17 +129,17 @@ pub(super) async fn process(
                             text: &text,
                             file,
                         };
-                        customer_message(&txn, services, info, &mut chat, new).await?
+                        customer_message(txn, services, info, &mut chat, new).await?
                     }
                     CustomerAction::Revoke { original } => {
-                        customer_changed(&txn, info, original, None).await?
+                        customer_changed(txn, info, original, None).await?
                     }
                     CustomerAction::Edit { original, text } => {
-                        customer_changed(&txn, info, original, Some(text)).await?
+                        customer_changed(txn, info, original, Some(text)).await?
                     }
                     CustomerAction::Reaction { target, emoji } => {
-                        let quoted = messages::find_by_wamid(&txn, target).await?;
-                        let lang = info.lang(&txn).await?;
+                        let quoted = messages::find_by_wamid(txn, target).await?;
+                        let lang = info.lang(txn).await?;
                         let quoted = quoted.as_ref().map(|m| m.text.as_str());
                         let note = to_b24::reaction_note(lang, emoji, quoted);
                         let new = NewMessage {
@@ -116,7 +149,7 @@ pub(super) async fn process(
                             text: &note,
                             file: None,
                         };
-                        customer_message(&txn, services, info, &mut chat, new).await?
+                        customer_message(txn, services, info, &mut chat, new).await?
                     }
                 },
                 InboxItem::WaStatus {
@@ -127,7 +160,7 @@ pub(super) async fn process(
                     error_code,
                     ..
                 } => match receipt(
-                    &txn,
+                    txn,
                     info,
                     wamid,
                     status,
@@ -157,7 +190,7 @@ pub(super) async fn process(
                     ..
                 } => {
                     let mut k = operator_message(
-                        &txn,
+                        txn,
                         info,
                         &mut chat,
                         im_chat_id,
@@ -166,7 +199,7 @@ pub(super) async fn process(
                         files,
                     )
                     .await?;
-                    k.extend(operator_quota(&txn, services, info, &mut chat, im_chat_id).await?);
+                    k.extend(operator_quota(txn, services, info, &mut chat, im_chat_id).await?);
                     k
                 }
                 InboxItem::Transcript {
@@ -178,7 +211,7 @@ pub(super) async fn process(
                     ..
                 } => {
                     transcript_ready(
-                        &txn,
+                        txn,
                         services,
                         info,
                         *message_id,
@@ -190,11 +223,10 @@ pub(super) async fn process(
                     .await?
                 }
                 InboxItem::B24OperatorEdit { ids, text, .. } => {
-                    operator_changed(&txn, info, ids.first().map(String::as_str), Some(text))
-                        .await?
+                    operator_changed(txn, info, ids.first().map(String::as_str), Some(text)).await?
                 }
                 InboxItem::B24OperatorDelete { id, .. } => {
-                    operator_changed(&txn, info, Some(id.as_str()), None).await?
+                    operator_changed(txn, info, Some(id.as_str()), None).await?
                 }
                 InboxItem::B24CrmMessage {
                     code,
@@ -204,7 +236,7 @@ pub(super) async fn process(
                     ..
                 } => {
                     super::crm::crm_message(
-                        &txn,
+                        txn,
                         services,
                         info,
                         &mut chat,
@@ -216,7 +248,7 @@ pub(super) async fn process(
                     .await?
                 }
                 InboxItem::WaPhoneMessage { text, .. } => {
-                    super::customer::phone_message(&txn, info, &mut chat, text).await?
+                    super::customer::phone_message(txn, info, &mut chat, text).await?
                 }
                 // Handled by the number actor; never routed to a chat.
                 InboxItem::WaSessionState { .. } => Vec::new(),
@@ -238,8 +270,7 @@ pub(super) async fn process(
         .copied()
         .filter(|id| !applied.contains(id))
         .collect();
-    inbox::unclaim(&txn, &waiting).await?;
-    txn.commit().await?;
+    inbox::unclaim(txn, &waiting).await?;
     Ok((done, kicks, chat))
 }
 

@@ -4,8 +4,8 @@ use entity::messages;
 use sea_orm::{
     sea_query::{Expr, IntoCondition},
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    UpdateMany, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, UpdateMany, Value,
 };
 
 use super::{
@@ -69,6 +69,9 @@ pub async fn insert_inbound<C: ConnectionTrait>(
     at_ms: i64,
     content: Content<'_>,
 ) -> Result<Option<i64>, DbErr> {
+    if c.get_database_backend() == DbBackend::Postgres {
+        return insert_inbound_pg(c, chat_id, wamid, text, at_ms, content).await;
+    }
     let mut am = new_row(chat_id, IN, RECEIVED, text, content);
     am.wamid = Set(Some(wamid.to_string()));
     am.sent_at = Set(Some(at_ms));
@@ -82,6 +85,60 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         ledger::record(c, ledger::Kind::Inbound, id, 1.0).await?;
     }
     Ok(id)
+}
+
+/// `insert_inbound` on PostgreSQL: the message, its two hops and its ledger row in one statement
+/// (data-modifying CTEs: one round trip instead of three on the relay's hottest path). SQLite
+/// has no INSERT inside WITH. A wamid seen before inserts nothing at all (`None`).
+async fn insert_inbound_pg<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+    wamid: &str,
+    text: &str,
+    at_ms: i64,
+    content: Content<'_>,
+) -> Result<Option<i64>, DbErr> {
+    const SQL: &str = r#"
+WITH m AS (
+    INSERT INTO messages (chat_id, direction, kind, media_id, wamid, text, status, sent_at,
+                          created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+    ON CONFLICT (wamid) DO NOTHING
+    RETURNING id
+), hops AS (
+    INSERT INTO message_hops (message_id, hop, detail, at)
+    SELECT id, $10, NULL, $8 FROM m UNION ALL SELECT id, $11, NULL, $9 FROM m
+), ledger AS (
+    INSERT INTO usage_ledger (tenant_id, number_id, kind, message_id, quantity, at)
+    SELECT portals.tenant_id, numbers.id, $12, m.id, $13, $9
+    FROM m, chats
+    JOIN numbers ON numbers.id = chats.number_id
+    JOIN portals ON portals.id = numbers.portal_id
+    WHERE chats.id = $1
+    ON CONFLICT (kind, message_id) DO NOTHING
+)
+SELECT id FROM m"#;
+    let now = now_ms();
+    let values: [Value; 13] = [
+        chat_id.into(),
+        IN.into(),
+        content.kind.into(),
+        content.media_id.into(),
+        wamid.into(),
+        text.into(),
+        RECEIVED.into(),
+        at_ms.into(),
+        now.into(),
+        hops::CUSTOMER_SENT.into(),
+        hops::RECEIVED.into(),
+        ledger::Kind::Inbound.as_str().into(),
+        1.0f64.into(),
+    ];
+    let stmt = Statement::from_sql_and_values(DbBackend::Postgres, SQL, values);
+    match c.query_one(stmt).await? {
+        Some(row) => Ok(Some(row.try_get::<i64>("", "id")?)),
+        None => Ok(None),
+    }
 }
 
 pub async fn insert_outbound<C: ConnectionTrait>(

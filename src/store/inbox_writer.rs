@@ -3,16 +3,16 @@
 //! committed, so a webhook is still acknowledged only after its commit; a request that arrives
 //! alone is written at once (rows join only what is already waiting, never a timer).
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use entity::inbox;
 use sea_orm::{
     sea_query::{OnConflict, Query},
     ConnectionTrait, DatabaseConnection, DbErr, Value,
 };
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
-use super::now_ms;
+use super::{gather, now_ms};
 use crate::relay::inbox::InboxItem;
 
 /// Rows in one statement at most (PostgreSQL allows 65,535 bind values: 7 per row).
@@ -55,11 +55,7 @@ impl InboxWriter {
     /// `writers` tasks take turns at the queue: while one commits, the next gathers. SQLite has
     /// one connection, so one is enough there.
     pub fn start(db: DatabaseConnection, writers: usize) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(run(db.clone(), rx.clone()));
-        }
+        let tx = gather::serve(QUEUE, writers, move |rx| run(db.clone(), rx));
         Self { tx }
     }
 
@@ -100,22 +96,9 @@ impl InboxWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Unit>>>) {
-    loop {
-        let mut units = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            let mut rows = first.rows.len();
-            units.push(first);
-            while rows < MAX_ROWS {
-                let Ok(next) = rx.try_recv() else { break };
-                rows += next.rows.len();
-                units.push(next);
-            }
-        }
+async fn run(db: DatabaseConnection, rx: gather::Shared<Unit>) {
+    let full = |units: &[Unit]| units.iter().map(|u| u.rows.len()).sum::<usize>() >= MAX_ROWS;
+    while let Some(units) = gather::next_group(&rx, full).await {
         write(&db, units).await;
     }
 }

@@ -61,44 +61,10 @@ fn new_row(
     }
 }
 
-pub async fn insert_inbound<C: ConnectionTrait>(
-    c: &C,
-    chat_id: i64,
-    wamid: &str,
-    text: &str,
-    at_ms: i64,
-    content: Content<'_>,
-) -> Result<Option<i64>, DbErr> {
-    if c.get_database_backend() == DbBackend::Postgres {
-        return insert_inbound_pg(c, chat_id, wamid, text, at_ms, content).await;
-    }
-    let mut am = new_row(chat_id, IN, RECEIVED, text, content);
-    am.wamid = Set(Some(wamid.to_string()));
-    am.sent_at = Set(Some(at_ms));
-    // The wamid is unique: a message seen before is not inserted (`None`).
-    let id = super::query::insert_new(c, am, [messages::Column::Wamid]).await?;
-    if let Some(id) = id {
-        let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
-        sent.at = at_ms;
-        hops::record(c, vec![sent, Hop::now(id, hops::RECEIVED)]).await?;
-        // Billed as it is taken in, with it: a redelivery inserts nothing and counts nothing.
-        ledger::record(c, ledger::Kind::Inbound, id, 1.0).await?;
-    }
-    Ok(id)
-}
-
 /// `insert_inbound` on PostgreSQL: the message, its two hops and its ledger row in one statement
 /// (data-modifying CTEs: one round trip instead of three on the relay's hottest path). SQLite
-/// has no INSERT inside WITH. A wamid seen before inserts nothing at all (`None`).
-async fn insert_inbound_pg<C: ConnectionTrait>(
-    c: &C,
-    chat_id: i64,
-    wamid: &str,
-    text: &str,
-    at_ms: i64,
-    content: Content<'_>,
-) -> Result<Option<i64>, DbErr> {
-    const SQL: &str = r#"
+/// has no INSERT inside WITH. A wamid seen before inserts nothing at all.
+const INSERT_INBOUND_PG: &str = r#"
 WITH m AS (
     INSERT INTO messages (chat_id, direction, kind, media_id, wamid, text, status, sent_at,
                           created_at, updated_at)
@@ -118,27 +84,51 @@ WITH m AS (
     ON CONFLICT (kind, message_id) DO NOTHING
 )
 SELECT id FROM m"#;
-    let now = now_ms();
-    let values: [Value; 13] = [
-        chat_id.into(),
-        IN.into(),
-        content.kind.into(),
-        content.media_id.into(),
-        wamid.into(),
-        text.into(),
-        RECEIVED.into(),
-        at_ms.into(),
-        now.into(),
-        hops::CUSTOMER_SENT.into(),
-        hops::RECEIVED.into(),
-        ledger::Kind::Inbound.as_str().into(),
-        1.0f64.into(),
-    ];
-    let stmt = Statement::from_sql_and_values(DbBackend::Postgres, SQL, values);
-    match c.query_one(stmt).await? {
-        Some(row) => Ok(Some(row.try_get::<i64>("", "id")?)),
-        None => Ok(None),
+
+pub async fn insert_inbound<C: ConnectionTrait>(
+    c: &C,
+    chat_id: i64,
+    wamid: &str,
+    text: &str,
+    at_ms: i64,
+    content: Content<'_>,
+) -> Result<Option<i64>, DbErr> {
+    if c.get_database_backend() == DbBackend::Postgres {
+        let now = now_ms();
+        let values: [Value; 13] = [
+            chat_id.into(),
+            IN.into(),
+            content.kind.into(),
+            content.media_id.into(),
+            wamid.into(),
+            text.into(),
+            RECEIVED.into(),
+            at_ms.into(),
+            now.into(),
+            hops::CUSTOMER_SENT.into(),
+            hops::RECEIVED.into(),
+            ledger::Kind::Inbound.as_str().into(),
+            1.0f64.into(),
+        ];
+        let stmt = Statement::from_sql_and_values(DbBackend::Postgres, INSERT_INBOUND_PG, values);
+        return match c.query_one(stmt).await? {
+            Some(row) => Ok(Some(row.try_get::<i64>("", "id")?)),
+            None => Ok(None),
+        };
     }
+    let mut am = new_row(chat_id, IN, RECEIVED, text, content);
+    am.wamid = Set(Some(wamid.to_string()));
+    am.sent_at = Set(Some(at_ms));
+    // The wamid is unique: a message seen before is not inserted (`None`).
+    let id = super::query::insert_new(c, am, [messages::Column::Wamid]).await?;
+    if let Some(id) = id {
+        let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
+        sent.at = at_ms;
+        hops::record(c, vec![sent, Hop::now(id, hops::RECEIVED)]).await?;
+        // Billed as it is taken in, with it: a redelivery inserts nothing and counts nothing.
+        ledger::record(c, ledger::Kind::Inbound, id, 1.0).await?;
+    }
+    Ok(id)
 }
 
 pub async fn insert_outbound<C: ConnectionTrait>(

@@ -5,6 +5,7 @@ pub mod chats;
 pub mod crypto;
 pub mod erase;
 pub mod export;
+mod gather;
 pub mod health;
 pub mod hops;
 pub mod inbox;

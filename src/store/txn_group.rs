@@ -16,7 +16,9 @@ use std::{
 
 use futures::{future::BoxFuture, FutureExt};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+use super::gather;
 
 /// Closures in one transaction at most (a longer one holds its row locks longer).
 const MAX_UNITS: usize = 32;
@@ -47,11 +49,7 @@ impl TxnGroup {
     /// `runners` tasks take turns at the queue: while one commits, the next gathers. SQLite has
     /// one connection, so one is enough there.
     pub fn start(db: DatabaseConnection, runners: usize) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..runners.max(1) {
-            tokio::spawn(runner(db.clone(), rx.clone()));
-        }
+        let tx = gather::serve(QUEUE, runners, move |rx| runner(db.clone(), rx));
         Self { tx }
     }
 
@@ -95,20 +93,8 @@ impl TxnGroup {
     }
 }
 
-async fn runner(db: DatabaseConnection, rx: Arc<Mutex<mpsc::Receiver<Unit>>>) {
-    loop {
-        let mut units = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            units.push(first);
-            while units.len() < MAX_UNITS {
-                let Ok(next) = rx.try_recv() else { break };
-                units.push(next);
-            }
-        }
+async fn runner(db: DatabaseConnection, rx: gather::Shared<Unit>) {
+    while let Some(units) = gather::next_group(&rx, |u| u.len() >= MAX_UNITS).await {
         if units.len() == 1 {
             for u in units {
                 alone(&db, u).await;

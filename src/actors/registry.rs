@@ -34,6 +34,9 @@ pub struct Registry {
     waiting: HashMap<Owner, Vec<(Work, u8)>>,
     /// Cluster mode: loads of announced inbox items, per owner held here.
     loads: HashMap<Owner, Load>,
+    /// Cluster mode: the unprocessed inbox ids a load has routed to each owner's actor here
+    /// (the next load reads only the rows of newer ones).
+    routed: HashMap<Owner, std::collections::BTreeSet<i64>>,
 }
 
 /// Announced inbox items of one owner, loaded from the store one query at a time.
@@ -108,6 +111,7 @@ impl Registry {
             remote: HashMap::new(),
             waiting: HashMap::new(),
             loads: HashMap::new(),
+            routed: HashMap::new(),
         }
     }
 

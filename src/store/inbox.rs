@@ -103,10 +103,6 @@ pub async fn unclaim<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<(), DbErr
 pub enum Unprocessed {
     /// Those stored before the time (the recovery sweep).
     StoredBefore(i64),
-    /// Those up to this id. In cluster mode an item stored on another node may be announced
-    /// after a later one stored here; routing everything up to the newest keeps each chat in
-    /// arrival order.
-    UpTo(i64),
     /// Those with an id above this one: one page of a bounded reload (actors read their stored
     /// backlog a page at a time, never all of it).
     After(i64),
@@ -121,7 +117,6 @@ pub async fn unprocessed<C: ConnectionTrait>(
 ) -> Result<Vec<inbox::Model>, DbErr> {
     let cond = match which {
         Unprocessed::StoredBefore(ms) => inbox::Column::CreatedAt.lt(ms),
-        Unprocessed::UpTo(id) => inbox::Column::Id.lte(id),
         Unprocessed::After(id) => inbox::Column::Id.gt(id),
     };
     inbox::Entity::find()
@@ -132,6 +127,45 @@ pub async fn unprocessed<C: ConnectionTrait>(
         .limit(limit)
         .all(c)
         .await
+}
+
+/// Cluster mode's load of announced items: the ids of `owner`'s unprocessed items up to
+/// `max_id` (oldest first, at most `limit`; an index-only read), and the rows of those not in
+/// `routed` (loaded before). Re-reading from the oldest keeps a late-committed item in order;
+/// reading only the new rows keeps a long backlog from being read again at every load.
+pub async fn unprocessed_unrouted<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    max_id: i64,
+    limit: u64,
+    routed: &std::collections::BTreeSet<i64>,
+) -> Result<(Vec<i64>, Vec<inbox::Model>), DbErr> {
+    let ids: Vec<i64> = inbox::Entity::find()
+        .select_only()
+        .column(inbox::Column::Id)
+        .filter(inbox::Column::Owner.eq(owner))
+        .filter(inbox::Column::Processed.eq(false))
+        .filter(inbox::Column::Id.lte(max_id))
+        .order_by_asc(inbox::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(c)
+        .await?;
+    let new: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !routed.contains(id))
+        .collect();
+    if new.is_empty() {
+        return Ok((ids, Vec::new()));
+    }
+    let rows = inbox::Entity::find()
+        .filter(inbox::Column::Id.is_in(new))
+        .filter(inbox::Column::Processed.eq(false))
+        .order_by_asc(inbox::Column::Id)
+        .all(c)
+        .await?;
+    Ok((ids, rows))
 }
 
 /// Owners that still have unprocessed items (to start their actors after a restart).

@@ -12,7 +12,7 @@ use crate::{
     cluster::{self, Claim, Note},
     metrics,
     relay::inbox::InboxItem,
-    store::inbox::{self, Unprocessed},
+    store::inbox,
 };
 
 impl Registry {
@@ -120,12 +120,16 @@ impl Registry {
         load.busy = true;
         let services = self.ctx.clone();
         let key = owner.key();
+        let routed = self.routed.get(&owner).cloned().unwrap_or_default();
         let fut = async move {
-            inbox::unprocessed(&services.db, &key, Unprocessed::UpTo(max_id), DISPATCH_PAGE).await
+            inbox::unprocessed_unrouted(&services.db, &key, max_id, DISPATCH_PAGE, &routed).await
         };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             match res {
-                Ok(rows) => {
+                Ok((seen, rows)) => {
+                    // Every unprocessed id seen is routed now (before, or below); one no longer
+                    // seen was processed.
+                    act.routed.insert(owner, seen.into_iter().collect());
                     let items: Vec<(i64, InboxItem)> = rows
                         .iter()
                         .filter_map(|r| inbox::decode(r).ok().map(|i| (r.id, i)))
@@ -149,6 +153,7 @@ impl Registry {
 
     /// Stops this node's actor of `owner` (its lease is elsewhere now); stored work stays.
     pub(super) fn retire(&mut self, owner: Owner) {
+        self.routed.remove(&owner);
         if let Some(c) = &self.ctx.cluster {
             c.forget(&owner.key());
         }

@@ -110,11 +110,54 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Fixed-rate load: acknowledgement latency in ms.
-async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64> {
+type SentAt = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// End-to-end latencies in ms: from each post (`sent_at`) to its arrival at the simulated Open
+/// Lines, watched every 5 ms (so up to 5 ms late) until `n` new messages arrived after `base`
+/// or `secs` passed. Returns them with the count that arrived.
+async fn watch_arrivals(
+    rig: &Rig,
+    sent_at: &SentAt,
+    base: usize,
+    n: usize,
+    secs: u64,
+) -> (Vec<f64>, usize) {
+    let mut e2e = Vec::new();
+    let mut seen = base;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while seen < base + n && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        // Only the new arrivals: copying every message each tick would load the simulator's
+        // lock on the way of the service's calls.
+        let ids = rig.app.b24.customer_message_ids_since(seen);
+        let now = Instant::now();
+        if let Ok(m) = sent_at.lock() {
+            for id in &ids {
+                if let Some(t) = m.get(id) {
+                    e2e.push(now.duration_since(*t).as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        seen += ids.len();
+    }
+    (e2e, seen - base)
+}
+
+/// Fixed-rate load: acknowledgement latencies and end-to-end latencies, in ms.
+async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> (Vec<f64>, Vec<f64>) {
     let lat = Arc::new(Mutex::new(Vec::new()));
-    let start = Instant::now();
+    let sent_at: SentAt = Arc::default();
     let total = rate * secs;
+    let watcher = {
+        let (rig, sent_at) = (rig.clone(), sent_at.clone());
+        let base = rig.app.b24.customer_message_count();
+        actix_web::rt::spawn(async move {
+            watch_arrivals(&rig, &sent_at, base, total as usize, secs + 60)
+                .await
+                .0
+        })
+    };
+    let start = Instant::now();
     let mut handles = Vec::new();
     for i in 0..total {
         let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
@@ -122,7 +165,10 @@ async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64
         if due > now {
             actix_web::rt::time::sleep(due - now).await;
         }
-        let (_, b) = body(rig, i, run);
+        let (wamid, b) = body(rig, i, run);
+        if let Ok(mut m) = sent_at.lock() {
+            m.insert(wamid, Instant::now());
+        }
         let rig = rig.clone();
         let lat = lat.clone();
         handles.push(actix_web::rt::spawn(async move {
@@ -135,8 +181,8 @@ async fn ack_at_rate(rig: &Arc<Rig>, rate: u64, secs: u64, run: &str) -> Vec<f64
     for h in handles {
         let _ = h.await;
     }
-    let v = lat.lock().map(|l| l.clone()).unwrap_or_default();
-    v
+    let acks = lat.lock().map(|l| l.clone()).unwrap_or_default();
+    (acks, watcher.await.unwrap_or_default())
 }
 
 async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
@@ -150,7 +196,7 @@ async fn wait_delivered(rig: &Rig, n: usize, secs: u64) {
 /// simulated imconnector.send.messages per second; end-to-end latency from post to arrival.
 async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<f64>) {
     let base = rig.app.b24.customer_message_count();
-    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let sent_at: SentAt = Arc::default();
     let start = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -172,29 +218,12 @@ async fn sustained(rig: &Arc<Rig>, n: u64, conc: usize, run: &str) -> (f64, Vec<
         }));
     }
     // Watch arrivals while posting.
-    let mut e2e = Vec::new();
-    let mut seen = base;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while seen < base + n as usize && Instant::now() < deadline {
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        // Only the new arrivals: copying every message each tick would load the simulator's
-        // lock on the way of the service's calls.
-        let ids = rig.app.b24.customer_message_ids_since(seen);
-        let now = Instant::now();
-        if let Ok(m) = sent_at.lock() {
-            for id in &ids {
-                if let Some(t) = m.get(id) {
-                    e2e.push(now.duration_since(*t).as_secs_f64() * 1000.0);
-                }
-            }
-        }
-        seen += ids.len();
-    }
+    let (e2e, arrived) = watch_arrivals(rig, &sent_at, base, n as usize, 300).await;
     for w in workers {
         let _ = w.await;
     }
     let secs = start.elapsed().as_secs_f64();
-    ((seen - base) as f64 / secs, e2e)
+    (arrived as f64 / secs, e2e)
 }
 
 /// CPU time (user + system) of a process so far, in µs; `None` once it is gone.
@@ -345,9 +374,9 @@ async fn run_backend(name: &str, backend: Backend, n: u64) {
     let rig = Arc::new(rig(backend).await);
     let pid = rig.app.pid().expect("service running").to_string();
     let is_pg = backend == Backend::Postgres;
-    let mut a100 = ack_at_rate(&rig, 100, 3, &format!("{name}r100")).await;
+    let (mut a100, _) = ack_at_rate(&rig, 100, 3, &format!("{name}r100")).await;
     wait_delivered(&rig, 300, 60).await;
-    let mut a1000 = ack_at_rate(&rig, 1000, 3, &format!("{name}r1000")).await;
+    let (mut a1000, mut e1000) = ack_at_rate(&rig, 1000, 3, &format!("{name}r1000")).await;
     wait_delivered(&rig, 3300, 120).await;
     if is_pg {
         settle_pg_stats().await;
@@ -390,6 +419,8 @@ async fn run_backend(name: &str, backend: Backend, n: u64) {
     println!("bench relay_throughput_{name} {tput:.0} msg/s");
     println!("bench e2e_p50_{name} {:.1} ms", pct(&mut e2e, 0.5));
     println!("bench e2e_p99_{name} {:.1} ms", pct(&mut e2e, 0.99));
+    println!("bench e2e_p50_1000_{name} {:.1} ms", pct(&mut e1000, 0.5));
+    println!("bench e2e_p99_1000_{name} {:.1} ms", pct(&mut e1000, 0.99));
     println!("bench peak_rss_{name} {rss:.0} MB");
     println!("bench relay_cpu_us_per_msg_service_{name} {service:.0} us");
     if is_pg {

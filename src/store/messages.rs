@@ -61,9 +61,9 @@ fn new_row(
     }
 }
 
-/// `insert_inbound` on PostgreSQL: the message, its two hops and its ledger row in one statement
-/// (data-modifying CTEs: one round trip instead of three on the relay's hottest path). SQLite
-/// has no INSERT inside WITH. A wamid seen before inserts nothing at all.
+/// `insert_inbound` on PostgreSQL: the message, its two hops, its ledger row and the chat's
+/// window in one statement (data-modifying CTEs: one round trip instead of four on the relay's
+/// hottest path). SQLite has no INSERT inside WITH. A wamid seen before changes nothing at all.
 const INSERT_INBOUND_PG: &str = r#"
 WITH m AS (
     INSERT INTO messages (chat_id, direction, kind, media_id, wamid, text, status, sent_at,
@@ -82,9 +82,17 @@ WITH m AS (
     JOIN portals ON portals.id = numbers.portal_id
     WHERE chats.id = $1
     ON CONFLICT (kind, message_id) DO NOTHING
+), window_start AS (
+    UPDATE chats SET last_inbound_at = $8
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM m)
+      AND (last_inbound_at IS NULL OR last_inbound_at < $8)
 )
 SELECT id FROM m"#;
 
+/// Stores a customer's message taken in at `at_ms` (its own time), once per wamid (`None`: seen
+/// before, under another inbox id). With it: its trace hops, its usage-ledger row (billed as it
+/// is taken in: a redelivery counts nothing), and the chat's window, which any customer message
+/// (a button tap too) opens for 24 h from its time (`chats::note_inbound`).
 pub async fn insert_inbound<C: ConnectionTrait>(
     c: &C,
     chat_id: i64,
@@ -125,8 +133,8 @@ pub async fn insert_inbound<C: ConnectionTrait>(
         let mut sent = Hop::now(id, hops::CUSTOMER_SENT);
         sent.at = at_ms;
         hops::record(c, vec![sent, Hop::now(id, hops::RECEIVED)]).await?;
-        // Billed as it is taken in, with it: a redelivery inserts nothing and counts nothing.
         ledger::record(c, ledger::Kind::Inbound, id, 1.0).await?;
+        super::chats::note_inbound(c, chat_id, at_ms).await?;
     }
     Ok(id)
 }

@@ -92,8 +92,6 @@ pub(super) async fn customer_message(
         // A file that reached us is relayed with the message; one we could not keep is not.
         ledger::record(txn, ledger::Kind::MediaIn, message_id, 1.0).await?;
     }
-    // Any customer message (a button tap too) opens the Cloud API window for 24 h from its time.
-    chats::note_inbound(txn, chat_id, timestamp * 1000).await?;
     // Quotas never hold a message back: over the plan it is relayed all the same, and the
     // operators are told once a month (in this chat).
     let over_notice = match services.billing.message(txn, info.portal_id).await? {

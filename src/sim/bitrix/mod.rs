@@ -40,9 +40,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
+use super::cloned_where;
 use super::faults::FaultQueue;
 use super::server::{lock, status_code, Sim};
-use super::{cloned_where, test_client};
 use params::normalize_method;
 
 // ---------------------------------------------------------------------------------------------
@@ -166,8 +166,20 @@ async fn not_found() -> HttpResponse {
 /// The simulator handle (its state is only ever read through it).
 pub type BitrixSim = Sim<BitrixState>;
 
+/// What the portal posts its events with: a connection of its own each time, as Bitrix24's
+/// webhook engine does. (A kept-alive connection that our server closes after its idle time
+/// races the next event, which would then be lost: Bitrix24 does not retry events.)
+fn event_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(5))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap_or_default()
+}
+
 super::server::simulated! {
-    BitrixState(BitrixSimConfig): "bitrix", 64 << 20, test_client, routes, new = BitrixState::create
+    BitrixState(BitrixSimConfig): "bitrix", 64 << 20, event_client, routes, new = BitrixState::create
 }
 
 fn routes(app: &mut web::ServiceConfig) {

@@ -232,7 +232,9 @@ impl ChatActor {
             if upto == 0 {
                 return ran;
             }
-            match process(&services, &info, &items[..upto], &files, panic_now, cached).await {
+            let mut items = items;
+            items.truncate(upto);
+            match process(services.clone(), info, items, files, panic_now, cached).await {
                 Ok((done, kicks, chat)) => {
                     ran.done = done;
                     ran.kicks = kicks;

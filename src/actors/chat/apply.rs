@@ -31,32 +31,25 @@ type Processed = (Vec<i64>, Vec<Owner>, Option<(i64, String)>);
 /// Applies items in order in one transaction; returns the inbox ids that are done with (applied,
 /// already applied, or a receipt that must wait for its send) and the owners whose outbox got
 /// new jobs. The transaction may be shared with other chats' (group commit, `store::txn_group`);
-/// it is committed when this returns.
+/// it is committed when this returns. Takes its inputs whole: the group's runner holds them.
 pub(super) async fn process(
-    services: &Ctx,
-    info: &ChatInfo,
-    items: &[(i64, InboxItem)],
-    files: &HashMap<String, entity::media::Model>,
+    services: Ctx,
+    info: ChatInfo,
+    items: Vec<(i64, InboxItem)>,
+    files: HashMap<String, entity::media::Model>,
     panic_now: bool,
     chat: Option<(i64, String)>,
 ) -> Result<Processed, DbErr> {
-    let args = Arc::new((
-        services.clone(),
-        info.clone(),
-        items.to_vec(),
-        files.clone(),
-        chat,
-    ));
-    services
-        .txns
-        .run(move |txn| {
-            let args = args.clone();
-            Box::pin(async move {
-                let (services, info, items, files, chat) = &*args;
-                apply_all(txn, services, info, items, files, panic_now, chat.clone()).await
-            })
+    let txns = services.txns.clone();
+    let args = Arc::new((services, info, items, files, chat));
+    txns.run(move |txn| {
+        let args = args.clone();
+        Box::pin(async move {
+            let (services, info, items, files, chat) = &*args;
+            apply_all(txn, services, info, items, files, panic_now, chat.clone()).await
         })
-        .await
+    })
+    .await
 }
 
 /// `process` inside its transaction (which may run a second time, alone, if another chat's work
